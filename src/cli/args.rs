@@ -1,0 +1,159 @@
+//! The command line, as clap derive structs. Validation into library types happens in the
+//! command modules, in one place each.
+
+use bp_par::activation::Activation;
+use bp_par::data::{LabelCol, NormalizeMode};
+use bp_par::loss::Loss;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Train multilayer perceptrons by backpropagation, data-parallel across all cores, with
+/// byte-identical results for any thread count.
+#[derive(Parser, Debug)]
+#[command(name = "bp-par", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a network on a CSV or MNIST IDX data set.
+    Train(TrainArgs),
+    /// Report a model's accuracy, loss and confusion matrix on a labelled data set.
+    Eval(EvalArgs),
+    /// Write a model's predicted class and class probabilities for every input row.
+    Predict(PredictArgs),
+}
+
+/// How to read labels from a data file.
+#[derive(Args, Debug, Clone)]
+pub struct LabelArgs {
+    /// CSV label column: first, last, a header name, or a 0-based index
+    /// [default: a column named label, class, target or y, else the first]
+    #[arg(long, value_name = "COL")]
+    pub label_col: Option<LabelCol>,
+    /// IDX labels file for DATA [default: found by name beside the images file]
+    #[arg(long, value_name = "PATH")]
+    pub labels: Option<PathBuf>,
+}
+
+/// Options every command shares.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Worker threads [default: all cores]
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print nothing on stderr (results still go to stdout)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print results as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Training data: CSV, or an MNIST IDX images file (raw or .gz)
+    /// [default: the shipped 5,000 20x20 digits, datasets/digits.csv]
+    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub labels: LabelArgs,
+    /// Number of classes [default: largest label + 1]
+    #[arg(long, value_name = "K")]
+    pub classes: Option<usize>,
+    /// Regression / soft targets: the last K CSV columns are real-valued targets
+    #[arg(long, value_name = "K", conflicts_with_all = ["classes", "label_col"])]
+    pub targets: Option<usize>,
+    /// Held-out data evaluated after every epoch (same format options as DATA)
+    #[arg(long, value_name = "PATH")]
+    pub test: Option<PathBuf>,
+    /// IDX labels file for --test [default: found by name]
+    #[arg(long, value_name = "PATH", requires = "test")]
+    pub test_labels: Option<PathBuf>,
+    /// Hold out this stratified, shuffled fraction of DATA for validation
+    /// [default: 0.2 without --test, else 0]
+    #[arg(long, value_name = "F")]
+    pub val_split: Option<f64>,
+    /// Feature normalisation, fitted on the training set and stored in the model
+    #[arg(long, default_value = "auto", value_name = "auto|none|scale|zscore")]
+    pub normalize: NormalizeMode,
+
+    /// Hidden layer sizes, e.g. 25 or 128,64 (input and output sizes come from the data)
+    #[arg(long, default_value = "128", value_delimiter = ',', value_name = "SIZES")]
+    pub hidden: Vec<usize>,
+    /// Hidden-unit activation
+    #[arg(long, default_value = "relu", value_name = "sigmoid|tanh|relu")]
+    pub activation: Activation,
+    /// Loss: softmax + cross-entropy, sigmoid + ½Σ(y−a)², or sigmoid + binary cross-entropy
+    #[arg(long, default_value = "xent", value_name = "xent|mse|bce")]
+    pub loss: Loss,
+    /// L2 strength λ: adds (λ/2n)·ΣW² to the loss (weights only, n = training-set size)
+    #[arg(long, default_value_t = 0.0, value_name = "λ")]
+    pub l2: f32,
+    /// Learning rate η
+    #[arg(long, default_value_t = 0.05, value_name = "η")]
+    pub lr: f32,
+    /// Momentum μ
+    #[arg(long, default_value_t = 0.9, value_name = "μ")]
+    pub momentum: f32,
+    /// Mini-batch size
+    #[arg(long, default_value_t = 32, value_name = "B")]
+    pub batch: usize,
+    /// Epochs
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub epochs: usize,
+    /// Seed of the initialisation, the validation split and the shuffling
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Rows per shard, the unit of parallel work; results depend on it, not on --threads
+    #[arg(long, default_value_t = 32, value_name = "S")]
+    pub shard_size: usize,
+    /// Start from this model's weights (its architecture and normalisation are kept)
+    #[arg(long, value_name = "MODEL")]
+    pub init: Option<PathBuf>,
+    /// Keep the file order instead of reshuffling every epoch
+    #[arg(long)]
+    pub no_shuffle: bool,
+
+    /// Save the trained model (safetensors) here
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub save: Option<PathBuf>,
+    /// Write per-epoch metrics here: CSV, or JSON lines for a .json/.jsonl name
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// The model file (safetensors, from `bp-par train --save`)
+    #[arg(long, short = 'm', value_name = "PATH")]
+    pub model: PathBuf,
+    /// Labelled data: CSV or IDX
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub labels: LabelArgs,
+    /// Also report the L2 term (λ/2n)·ΣW², n = number of samples in DATA
+    #[arg(long, value_name = "λ")]
+    pub l2: Option<f64>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// The model file (safetensors, from `bp-par train --save`)
+    #[arg(long, short = 'm', value_name = "PATH")]
+    pub model: PathBuf,
+    /// Inputs: CSV (with or without a label column) or IDX
+    pub data: PathBuf,
+    #[command(flatten)]
+    pub labels: LabelArgs,
+    /// Write the predictions here (CSV) [default: stdout]
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}

@@ -1,0 +1,343 @@
+//! The three commands: flags validated into library types, the library called, results
+//! written on stdout.
+
+use super::args::{CommonArgs, EvalArgs, LabelArgs, PredictArgs, TrainArgs};
+use super::progress::{MetricsFile, Reporter};
+use bp_par::data::{self, Dataset, LoadOptions, Normalization, Targets};
+use bp_par::error::{Error, Result};
+use bp_par::infer::{evaluate, outputs};
+use bp_par::model_io::{self, Model, Task};
+use bp_par::network::{Arch, Network, argmax};
+use bp_par::train::{TrainConfig, Trainer};
+use serde_json::json;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+/// The shipped digits, built into the binary so `bp-par train` works from any folder.
+const DIGITS_CSV: &[u8] = include_bytes!("../../datasets/digits.csv");
+const DIGITS_NAME: &str = "datasets/digits.csv";
+
+fn stdout_error(e: std::io::Error) -> Error {
+    Error::io(Path::new("<stdout>"), "write to", e)
+}
+
+/// Prints `text` on stdout.
+fn emit(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(stdout_error)
+}
+
+fn load_options(labels: &LabelArgs, classes: Option<usize>, targets: Option<usize>) -> LoadOptions {
+    LoadOptions {
+        label_col: labels.label_col.clone().unwrap_or_default(),
+        targets,
+        classes,
+        labels: labels.labels.clone(),
+        unlabeled_width: None,
+    }
+}
+
+/// Loads DATA, or the built-in digits when DATA is absent (or names the shipped file that
+/// is not present in the current folder).
+fn load_train_data(path: Option<&Path>, opts: &LoadOptions) -> Result<Dataset> {
+    match path {
+        Some(p) if p.exists() || p != Path::new(DIGITS_NAME) => data::load(p, opts),
+        _ => data::parse_csv(Path::new(DIGITS_NAME), DIGITS_CSV, opts),
+    }
+}
+
+fn apply_norm(norm: &Normalization, d: &mut Dataset) {
+    norm.apply(&mut d.features, d.n_features);
+}
+
+pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
+    let common = &args.common;
+    let cfg = TrainConfig {
+        epochs: args.epochs,
+        batch: args.batch,
+        shard: args.shard_size,
+        lr: args.lr,
+        momentum: args.momentum,
+        l2: args.l2,
+        seed: args.seed,
+        shuffle: !args.no_shuffle,
+    };
+    cfg.validate()?;
+    if args.hidden.contains(&0) {
+        return Err(Error::config("--hidden sizes must be positive, e.g. --hidden 128,64"));
+    }
+    let init: Option<Model> = args.init.as_deref().map(model_io::load).transpose()?;
+
+    // With --init, the model fixes the outputs: its class count or its target count.
+    let (classes, targets) = match &init {
+        Some(m) if m.task == Task::Regress => {
+            if args.targets.is_some_and(|k| k != m.net.arch.n_out()) {
+                return Err(Error::config(format!(
+                    "--targets {} does not match the --init model's {} outputs",
+                    args.targets.unwrap_or(0),
+                    m.net.arch.n_out()
+                )));
+            }
+            (None, Some(m.net.arch.n_out()))
+        }
+        Some(m) => (Some(args.classes.unwrap_or(m.net.arch.n_out())), args.targets),
+        None => (args.classes, args.targets),
+    };
+    let opts = load_options(&args.labels, classes, targets);
+    let t0 = Instant::now();
+    let full = load_train_data(args.data.as_deref(), &opts)?;
+    let mut test = match &args.test {
+        Some(p) => {
+            let labels = LabelArgs { label_col: args.labels.label_col.clone(), labels: args.test_labels.clone() };
+            Some(data::load(p, &load_options(&labels, Some(full.n_outputs()).filter(|_| targets.is_none()), targets))?)
+        }
+        None => None,
+    };
+    let load_s = t0.elapsed().as_secs_f64();
+
+    // Normalisation: the --init model's, else fitted on the training rows only (after the split).
+    let val_split = args.val_split.unwrap_or(if test.is_some() { 0.0 } else { 0.2 });
+    let (mut train_set, held) = if val_split > 0.0 {
+        let (t, v) = full.split(val_split, args.seed)?;
+        (t, Some(v))
+    } else {
+        (full, None)
+    };
+    let held_out_name = if test.is_some() { "test" } else { "val" };
+    let mut held_out = test.take().or(held);
+    let norm = match &init {
+        Some(m) => m.norm.clone(),
+        None => Normalization::fit(args.normalize, &train_set.features, train_set.n_features),
+    };
+    apply_norm(&norm, &mut train_set);
+    if let Some(h) = held_out.as_mut() {
+        apply_norm(&norm, h);
+    }
+
+    let (task, n_out) = match &train_set.targets {
+        Targets::Values { n_outputs, .. } => (Task::Regress, *n_outputs),
+        _ => (Task::Classify, train_set.n_outputs()),
+    };
+    let mut model = match init {
+        Some(m) => m,
+        None => {
+            let mut sizes = vec![train_set.n_features];
+            sizes.extend(&args.hidden);
+            sizes.push(n_out);
+            let arch = Arch::new(sizes, args.activation, args.loss).map_err(Error::config)?;
+            Model { net: Network::init(arch, args.seed), norm: norm.clone(), task, input_shape: train_set.image_shape }
+        }
+    };
+
+    let metrics = args.metrics.as_deref().map(MetricsFile::create).transpose()?;
+    let mut reporter = Reporter::new(common.quiet, cfg.epochs, train_set.n_samples(), held_out_name, metrics);
+    let arch = &model.net.arch;
+    let sizes: Vec<String> = arch.sizes().iter().map(ToString::to_string).collect();
+    reporter.log(&format!(
+        "bp-par: {} {}/{} on {}: {} training samples{}, loaded in {:.2}s; normalize {}",
+        sizes.join("-"),
+        arch.activation,
+        arch.loss,
+        train_set.path.display(),
+        train_set.n_samples(),
+        held_out.as_ref().map_or(String::new(), |h| format!(", {} {held_out_name} samples", h.n_samples())),
+        load_s,
+        norm.describe(),
+    ));
+    reporter.log(&format!(
+        "bp-par: seed {}, {} threads, batch {}, shard {}, lr {}, momentum {}, l2 {}, {} epochs",
+        cfg.seed, threads, cfg.batch, cfg.shard, cfg.lr, cfg.momentum, cfg.l2, cfg.epochs
+    ));
+
+    let t_train = Instant::now();
+    let history = {
+        let mut trainer = Trainer::new(&mut model.net, &train_set, cfg.clone())?;
+        trainer.run(&train_set, held_out.as_ref(), &mut reporter)
+    };
+    reporter.finish();
+    let history = history?;
+    if let Some(e) = reporter.error.take() {
+        return Err(e);
+    }
+    let train_s = t_train.elapsed().as_secs_f64();
+    if let Some(path) = &args.save {
+        model_io::save(path, &model)?;
+    }
+
+    // Final figures: a full pass over the training set with the final weights.
+    let l2 = (cfg.l2 > 0.0).then_some((cfg.l2 as f64, train_set.n_samples()));
+    let final_train = evaluate(&model.net, &train_set, l2);
+    let final_held = held_out.as_ref().map(|h| evaluate(&model.net, h, None));
+    let epoch_s: Vec<f64> = history.iter().map(|m| m.seconds).collect();
+    let mean_epoch_s = epoch_s.iter().sum::<f64>() / epoch_s.len().max(1) as f64;
+    if common.json {
+        let out = json!({
+            "layers": model.net.arch.sizes(),
+            "seed": cfg.seed,
+            "threads": threads,
+            "epochs": cfg.epochs,
+            "train_samples": train_set.n_samples(),
+            "train_loss": final_train.loss + final_train.l2_term,
+            "train_acc": final_train.accuracy(),
+            "held_out": held_out_name,
+            "held_out_samples": final_held.as_ref().map(|e| e.n_samples),
+            "held_out_loss": final_held.as_ref().map(|e| e.loss),
+            "held_out_acc": final_held.as_ref().and_then(|e| e.accuracy()),
+            "seconds": train_s,
+            "mean_epoch_seconds": mean_epoch_s,
+            "model": args.save.as_ref().map(|p| p.display().to_string()),
+        });
+        emit(&format!("{out}\n"))
+    } else {
+        let mut s = format!(
+            "trained {} in {:.2}s ({:.3}s per epoch, {} threads, seed {})\n",
+            model.net.arch.sizes().iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
+            train_s,
+            mean_epoch_s,
+            threads,
+            cfg.seed
+        );
+        s += &format!("train: loss {:.4}", final_train.loss + final_train.l2_term);
+        if let Some(a) = final_train.accuracy() {
+            s += &format!("  accuracy {:.2}%", 100.0 * a);
+        }
+        s += &format!("  ({} samples)\n", final_train.n_samples);
+        if let Some(e) = &final_held {
+            s += &format!("{held_out_name}: loss {:.4}", e.loss);
+            if let Some(a) = e.accuracy() {
+                s += &format!("  accuracy {:.2}%", 100.0 * a);
+            }
+            s += &format!("  ({} samples)\n", e.n_samples);
+        }
+        if let Some(p) = &args.save {
+            s += &format!("model saved to {}\n", p.display());
+        }
+        emit(&s)
+    }
+}
+
+/// Loads a model and a data set prepared for it (its normalisation applied).
+fn model_and_data(model: &Path, data: &Path, labels: &LabelArgs, unlabeled_ok: bool) -> Result<(Model, Dataset)> {
+    let model_data = model_io::load(model)?;
+    let n_out = model_data.net.arch.n_out();
+    let (classes, targets) = match model_data.task {
+        Task::Classify => (Some(n_out), None),
+        Task::Regress => (None, Some(n_out)),
+    };
+    let mut opts = load_options(labels, classes, targets);
+    if unlabeled_ok {
+        opts.unlabeled_width = Some(model_data.net.arch.n_in());
+    }
+    let mut d = data::load(data, &opts)?;
+    if d.n_features != model_data.net.arch.n_in() {
+        return Err(Error::model(
+            model,
+            format!(
+                "expects {} input features but {} has {} per row",
+                model_data.net.arch.n_in(),
+                data.display(),
+                d.n_features
+            ),
+        ));
+    }
+    apply_norm(&model_data.norm, &mut d);
+    Ok((model_data, d))
+}
+
+pub fn eval(args: EvalArgs) -> Result<()> {
+    let (model, data) = model_and_data(&args.model, &args.data, &args.labels, false)?;
+    bp_par::train::check_fit(&model.net, &data)?;
+    let n = data.n_samples();
+    let e = evaluate(&model.net, &data, args.l2.map(|l| (l, n)));
+    let loss_name = model.net.arch.loss.name();
+    if args.common.json {
+        let confusion = e.confusion.as_ref().map(|c| c.rows().map(|r| r.to_vec()).collect::<Vec<_>>());
+        let per_class = e.confusion.as_ref().map(|c| {
+            (0..c.n_classes())
+                .map(|k| json!({"class": k, "precision": c.precision(k), "recall": c.recall(k)}))
+                .collect::<Vec<_>>()
+        });
+        let out = json!({
+            "model": args.model.display().to_string(),
+            "data": args.data.display().to_string(),
+            "samples": n,
+            "loss_function": loss_name,
+            "loss": e.loss,
+            "l2_term": args.l2.map(|_| e.l2_term),
+            "cost": e.loss + e.l2_term,
+            "accuracy": e.accuracy(),
+            "confusion": confusion,
+            "per_class": per_class,
+        });
+        return emit(&format!("{out}\n"));
+    }
+    let mut s = format!("{} on {}: {} samples\n", args.model.display(), args.data.display(), n);
+    if let Some(c) = &e.confusion {
+        s += &format!("accuracy {:.2}% ({}/{})\n", 100.0 * c.accuracy(), c.correct(), c.total());
+    }
+    s += &format!("loss {:.6} (mean {loss_name} per sample)\n", e.loss);
+    if let Some(l) = args.l2 {
+        s += &format!("l2 term {:.6} ((λ/2n)·ΣW², λ = {l}, n = {n}); cost {:.6}\n", e.l2_term, e.loss + e.l2_term);
+    }
+    if let Some(c) = &e.confusion {
+        s += "\nconfusion matrix (rows: true class, columns: predicted)\n";
+        s += &c.render();
+    }
+    emit(&s)
+}
+
+pub fn predict(args: PredictArgs) -> Result<()> {
+    let (model, data) = model_and_data(&args.model, &args.data, &args.labels, true)?;
+    let k = model.net.arch.n_out();
+    let out = outputs(&model.net, &data);
+    let mut text = String::with_capacity(out.len() * 12);
+    let classify = model.task == Task::Classify;
+    if args.common.json {
+        for row in out.chunks_exact(k) {
+            let line = if classify {
+                json!({"prediction": argmax(row), "probabilities": row})
+            } else {
+                json!({"outputs": row})
+            };
+            text += &line.to_string();
+            text.push('\n');
+        }
+    } else {
+        let head: Vec<String> = if classify {
+            std::iter::once("prediction".to_string()).chain((0..k).map(|c| format!("p{c}"))).collect()
+        } else {
+            (0..k).map(|c| format!("y{c}")).collect()
+        };
+        text += &head.join(",");
+        text.push('\n');
+        for row in out.chunks_exact(k) {
+            if classify {
+                text += &argmax(row).to_string();
+                text.push(',');
+            }
+            let vals: Vec<String> = row.iter().map(ToString::to_string).collect();
+            text += &vals.join(",");
+            text.push('\n');
+        }
+    }
+    match &args.output {
+        Some(p) => {
+            model_io::write_atomic(p, text.as_bytes())?;
+            if !args.common.quiet {
+                eprintln!("bp-par: wrote {} predictions to {}", data.n_samples(), p.display());
+            }
+            Ok(())
+        }
+        None => emit(&text),
+    }
+}
+
+/// The thread count: `--threads` or all cores.
+pub fn threads(common: &CommonArgs) -> Result<usize> {
+    match common.threads {
+        Some(0) => Err(Error::config("--threads must be at least 1")),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}

@@ -1,0 +1,5 @@
+//! The `bp-par` command line: argument definitions, the commands, progress display.
+
+pub mod args;
+pub mod commands;
+pub mod progress;

@@ -1,0 +1,172 @@
+//! Training progress on stderr (indicatif bars on a terminal, one plain line per epoch
+//! otherwise, nothing with `--quiet`) and the `--metrics` file.
+
+use bp_par::error::{Error, Result};
+use bp_par::train::{EpochMetrics, Progress};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+enum Display {
+    Bars { _multi: MultiProgress, epochs: ProgressBar, batches: ProgressBar },
+    Lines,
+    Quiet,
+}
+
+/// Per-epoch rows, as CSV or JSON lines by the file's extension.
+pub struct MetricsFile {
+    path: PathBuf,
+    out: BufWriter<File>,
+    json: bool,
+}
+
+impl MetricsFile {
+    pub fn create(path: &Path) -> Result<Self> {
+        let file = File::create(path).map_err(|e| Error::io(path, "create the metrics file", e))?;
+        let json = matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl" | "ndjson"));
+        let mut m = MetricsFile { path: path.to_path_buf(), out: BufWriter::new(file), json };
+        if !json {
+            m.write_line("epoch,loss,train_acc,test_loss,test_acc,lr,seconds,samples_per_s")?;
+        }
+        Ok(m)
+    }
+
+    fn write_line(&mut self, line: &str) -> Result<()> {
+        writeln!(self.out, "{line}")
+            .and_then(|_| self.out.flush())
+            .map_err(|e| Error::io(&self.path, "write the metrics file", e))
+    }
+
+    pub fn row(&mut self, m: &EpochMetrics) -> Result<()> {
+        let line = if self.json {
+            serde_json::json!({
+                "epoch": m.epoch, "loss": m.loss, "train_acc": m.train_acc, "test_loss": m.test_loss,
+                "test_acc": m.test_acc, "lr": m.lr, "seconds": m.seconds, "samples_per_s": m.samples_per_s,
+            })
+            .to_string()
+        } else {
+            let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+            format!(
+                "{},{},{},{},{},{},{},{}",
+                m.epoch,
+                m.loss,
+                opt(m.train_acc),
+                opt(m.test_loss),
+                opt(m.test_acc),
+                m.lr,
+                m.seconds,
+                m.samples_per_s
+            )
+        };
+        self.write_line(&line)
+    }
+}
+
+/// The CLI's [`Progress`]: display plus metrics file.
+pub struct Reporter {
+    display: Display,
+    metrics: Option<MetricsFile>,
+    /// "val" or "test": what the held-out figures are called.
+    held_out: &'static str,
+    n_epochs: usize,
+    /// The first metrics-file error, reported when training ends.
+    pub error: Option<Error>,
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{:.2}%", 100.0 * v))
+}
+
+impl Reporter {
+    pub fn new(quiet: bool, n_epochs: usize, n_samples: usize, held_out: &'static str, metrics: Option<MetricsFile>) -> Self {
+        let display = if quiet {
+            Display::Quiet
+        } else if std::io::stderr().is_terminal() {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let epochs = multi.add(ProgressBar::new(n_epochs as u64));
+            epochs.set_style(
+                ProgressStyle::with_template("epoch {pos:>3}/{len} [{bar:30.cyan/blue}] {elapsed_precise} eta {eta} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            let batches = multi.add(ProgressBar::new(n_samples as u64));
+            batches.set_style(
+                ProgressStyle::with_template("  batch [{bar:30.green/white}] {pos}/{len} {per_sec} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            Display::Bars { _multi: multi, epochs, batches }
+        } else {
+            Display::Lines
+        };
+        Reporter { display, metrics, held_out, n_epochs, error: None }
+    }
+
+    /// Prints a log line on stderr without disturbing the bars.
+    pub fn log(&self, line: &str) {
+        match &self.display {
+            Display::Bars { epochs, .. } => epochs.println(line),
+            Display::Lines => eprintln!("{line}"),
+            Display::Quiet => {}
+        }
+    }
+
+    /// Removes the bars.
+    pub fn finish(&self) {
+        if let Display::Bars { epochs, batches, .. } = &self.display {
+            batches.finish_and_clear();
+            epochs.finish_and_clear();
+        }
+    }
+
+    fn epoch_line(&self, m: &EpochMetrics) -> String {
+        let mut s = format!(
+            "epoch {:>3}/{}  loss {:.4}  train acc {}",
+            m.epoch,
+            self.n_epochs,
+            m.loss,
+            pct(m.train_acc)
+        );
+        if let Some(tl) = m.test_loss {
+            s += &format!("  {} loss {:.4}  {} acc {}", self.held_out, tl, self.held_out, pct(m.test_acc));
+        }
+        s += &format!("  {:.2}s  {:.0} samples/s", m.seconds, m.samples_per_s);
+        s
+    }
+}
+
+impl Progress for Reporter {
+    fn epoch_start(&mut self, _epoch: usize, _n_batches: usize) {
+        if let Display::Bars { batches, .. } = &self.display {
+            batches.reset();
+            batches.set_position(0);
+        }
+    }
+
+    fn batch_end(&mut self, samples_done: usize, running_loss: f64) {
+        if let Display::Bars { batches, .. } = &self.display {
+            batches.set_position(samples_done as u64);
+            batches.set_message(format!("loss {running_loss:.4}"));
+        }
+    }
+
+    fn epoch_end(&mut self, m: &EpochMetrics) {
+        let line = self.epoch_line(m);
+        match &self.display {
+            Display::Bars { epochs, .. } => {
+                epochs.println(&line);
+                epochs.inc(1);
+                epochs.set_message(format!("{} acc {}", self.held_out, pct(m.test_acc.or(m.train_acc))));
+            }
+            Display::Lines => eprintln!("{line}"),
+            Display::Quiet => {}
+        }
+        if let Some(file) = &mut self.metrics
+            && let Err(e) = file.row(m)
+            && self.error.is_none()
+        {
+            self.error = Some(e);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Data sets: features `n x d` in f32 with class labels or real-valued targets, loaded from
+//! CSV or MNIST's IDX format (raw or gzip), normalised, and split.
+//!
+//! This module knows files and formats; it knows nothing of networks or training.
+//!
+//! ```no_run
+//! use bp_par::data::{load, LoadOptions};
+//! let digits = load("datasets/digits.csv".as_ref(), &LoadOptions::default()).unwrap();
+//! assert_eq!((digits.n_samples(), digits.n_features), (5000, 400));
+//! ```
+
+mod csv;
+mod idx;
+mod normalize;
+
+pub use normalize::{Normalization, NormalizeMode};
+
+use crate::error::{Error, Result};
+use flate2::read::MultiGzDecoder;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// What the network should learn to produce for each sample.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Targets {
+    /// Integer class labels in `0..n_classes`.
+    Classes { labels: Vec<u32>, n_classes: usize },
+    /// Real-valued targets, `n x n_outputs` row-major.
+    Values { values: Vec<f32>, n_outputs: usize },
+    /// No targets (inputs to `predict`).
+    None,
+}
+
+/// A loaded data set.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// Where it came from (for messages).
+    pub path: PathBuf,
+    pub n_features: usize,
+    /// `n_samples x n_features`, row-major.
+    pub features: Vec<f32>,
+    pub targets: Targets,
+    /// `[height, width]` when the features are an image (IDX files, or square CSV pixels).
+    pub image_shape: Option<[usize; 2]>,
+}
+
+/// Which CSV column holds the class label.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum LabelCol {
+    /// A header column named `label`, `class`, `target` or `y`, else the first column.
+    #[default]
+    Auto,
+    First,
+    Last,
+    Name(String),
+    /// 0-based column index.
+    Index(usize),
+}
+
+impl std::str::FromStr for LabelCol {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s {
+            "auto" => LabelCol::Auto,
+            "first" => LabelCol::First,
+            "last" => LabelCol::Last,
+            _ => match s.parse::<usize>() {
+                Ok(i) => LabelCol::Index(i),
+                Err(_) if !s.is_empty() => LabelCol::Name(s.to_string()),
+                Err(_) => return Err("expected first, last, a column name or a 0-based index".into()),
+            },
+        })
+    }
+}
+
+/// How to read a data file.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    pub label_col: LabelCol,
+    /// Take the last K columns as real-valued targets instead of a label column.
+    pub targets: Option<usize>,
+    /// The number of classes (else inferred as the largest label + 1).
+    pub classes: Option<usize>,
+    /// IDX: the labels file (else found from the images file's name).
+    pub labels: Option<PathBuf>,
+    /// The number of input features a model expects: a CSV with exactly this many columns
+    /// is read as unlabeled, and a labels-less IDX file is accepted.
+    pub unlabeled_width: Option<usize>,
+}
+
+impl Dataset {
+    pub fn n_samples(&self) -> usize {
+        self.features.len().checked_div(self.n_features).unwrap_or(0)
+    }
+
+    /// Row `i`'s features.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.features[i * self.n_features..(i + 1) * self.n_features]
+    }
+
+    /// The number of network outputs the targets call for (0 without targets).
+    pub fn n_outputs(&self) -> usize {
+        match &self.targets {
+            Targets::Classes { n_classes, .. } => *n_classes,
+            Targets::Values { n_outputs, .. } => *n_outputs,
+            Targets::None => 0,
+        }
+    }
+
+    /// Writes sample `i`'s target row (one-hot for classes) into `out` (`n_outputs` long).
+    pub fn write_target(&self, i: usize, out: &mut [f32]) {
+        match &self.targets {
+            Targets::Classes { labels, .. } => {
+                out.fill(0.0);
+                out[labels[i] as usize] = 1.0;
+            }
+            Targets::Values { values, n_outputs } => {
+                out.copy_from_slice(&values[i * n_outputs..(i + 1) * n_outputs])
+            }
+            Targets::None => out.fill(0.0),
+        }
+    }
+
+    /// The class labels, if any.
+    pub fn labels(&self) -> Option<&[u32]> {
+        match &self.targets {
+            Targets::Classes { labels, .. } => Some(labels),
+            _ => None,
+        }
+    }
+
+    /// A new data set of the given rows, in the given order.
+    pub fn subset(&self, rows: &[usize]) -> Dataset {
+        let d = self.n_features;
+        let mut features = Vec::with_capacity(rows.len() * d);
+        for &i in rows {
+            features.extend_from_slice(self.row(i));
+        }
+        let targets = match &self.targets {
+            Targets::Classes { labels, n_classes } => Targets::Classes {
+                labels: rows.iter().map(|&i| labels[i]).collect(),
+                n_classes: *n_classes,
+            },
+            Targets::Values { values, n_outputs } => {
+                let k = *n_outputs;
+                let mut v = Vec::with_capacity(rows.len() * k);
+                for &i in rows {
+                    v.extend_from_slice(&values[i * k..(i + 1) * k]);
+                }
+                Targets::Values { values: v, n_outputs: k }
+            }
+            Targets::None => Targets::None,
+        };
+        Dataset { path: self.path.clone(), n_features: d, features, targets, image_shape: self.image_shape }
+    }
+
+    /// Holds out a shuffled `fraction` of the rows, stratified by class (each class gives
+    /// `round(fraction x its count)` rows), drawn from `seed`. Returns (train, held_out).
+    pub fn split(&self, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+        if !(0.0..1.0).contains(&fraction) {
+            return Err(Error::config(format!("--val-split must be in [0, 1), got {fraction}")));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(1);
+        let n = self.n_samples();
+        let groups: Vec<Vec<usize>> = match &self.targets {
+            Targets::Classes { labels, n_classes } => {
+                let mut g = vec![Vec::new(); *n_classes];
+                for (i, &l) in labels.iter().enumerate() {
+                    g[l as usize].push(i);
+                }
+                g
+            }
+            _ => vec![(0..n).collect()],
+        };
+        let (mut train, mut held) = (Vec::new(), Vec::new());
+        for mut g in groups {
+            g.shuffle(&mut rng);
+            let k = (fraction * g.len() as f64).round() as usize;
+            held.extend_from_slice(&g[..k]);
+            train.extend_from_slice(&g[k..]);
+        }
+        if held.is_empty() || train.is_empty() {
+            return Err(Error::data(
+                &self.path,
+                format!("--val-split {fraction} of {n} samples leaves an empty training or validation set"),
+            ));
+        }
+        // Interleave classes again (they were grouped) with a seeded shuffle.
+        train.shuffle(&mut rng);
+        held.shuffle(&mut rng);
+        Ok((self.subset(&train), self.subset(&held)))
+    }
+}
+
+/// Reads a file whole, decompressing it when it is gzip (by magic bytes, not by name).
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, "read the file", e))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| Error::data(path, format!("is not a valid gzip file ({e})")))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// Loads a CSV or IDX data set (detected by content).
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
+    let bytes = read_bytes(path)?;
+    if idx::is_idx(&bytes) {
+        idx::load(path, &bytes, opts)
+    } else {
+        csv::parse(path, &bytes, opts)
+    }
+}
+
+/// Parses CSV text held in memory; `path` names it in messages.
+pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
+    csv::parse(path, bytes, opts)
+}
+
+/// Infers the number of classes from the labels, or checks them against `classes`.
+/// `locate(i)` describes where label `i` sits, for the error message.
+fn class_count(
+    path: &Path,
+    labels: &[u32],
+    classes: Option<usize>,
+    locate: impl Fn(usize) -> String,
+) -> Result<usize> {
+    let max = labels.iter().copied().max();
+    match (classes, max) {
+        (Some(k), Some(m)) if m as usize >= k => {
+            let i = labels.iter().position(|&l| l as usize >= k).unwrap_or(0);
+            Err(Error::data(
+                path,
+                format!("{}: label {m} is out of range for --classes {k} (expected 0..{})", locate(i), k - 1),
+            ))
+        }
+        (Some(k), _) => Ok(k),
+        (None, Some(m)) => Ok(m as usize + 1),
+        (None, None) => Err(Error::data(path, "has no data rows")),
+    }
+}
+
+/// The side of a square image with `n` pixels, if `n` is a perfect square of at least 4x4.
+fn square_side(n: usize) -> Option<usize> {
+    let s = (n as f64).sqrt().round() as usize;
+    (s >= 4 && s * s == n).then_some(s)
+}

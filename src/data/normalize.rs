@@ -1,0 +1,144 @@
+//! Feature normalisation, fitted on the training set only and stored with the model so that
+//! `eval` and `predict` apply exactly the same transform.
+//!
+//! ```
+//! use bp_par::data::{Normalization, NormalizeMode};
+//! let mut x = vec![0.0f32, 255.0, 51.0, 0.0];
+//! let norm = Normalization::fit(NormalizeMode::Auto, &x, 2);
+//! assert_eq!(norm, Normalization::Scale(255.0));
+//! norm.apply(&mut x, 2);
+//! assert_eq!(x, [0.0, 1.0, 0.2, 0.0]);
+//! ```
+
+use rayon::prelude::*;
+use std::str::FromStr;
+
+/// What `--normalize` asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NormalizeMode {
+    /// Pixel-like data (non-negative integers up to 255) is divided by 255, or by 16 when
+    /// nothing exceeds 16 (optdigits-style counts); any other data is left as is.
+    #[default]
+    Auto,
+    None,
+    /// Divide by the training set's largest absolute value.
+    Scale,
+    /// Per feature: subtract the mean, divide by the standard deviation.
+    Zscore,
+}
+
+impl FromStr for NormalizeMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(NormalizeMode::Auto),
+            "none" => Ok(NormalizeMode::None),
+            "scale" => Ok(NormalizeMode::Scale),
+            "zscore" => Ok(NormalizeMode::Zscore),
+            _ => Err(format!("unknown normalisation {s:?} (expected auto, none, scale or zscore)")),
+        }
+    }
+}
+
+/// A fitted transform.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Normalization {
+    None,
+    /// x ← x / divisor.
+    Scale(f32),
+    /// x_j ← (x_j − mean_j) / std_j.
+    ZScore { mean: Vec<f32>, std: Vec<f32> },
+}
+
+impl Normalization {
+    /// Fits the transform to `features` (`n x d`, row-major).
+    pub fn fit(mode: NormalizeMode, features: &[f32], d: usize) -> Self {
+        match mode {
+            NormalizeMode::None => Normalization::None,
+            NormalizeMode::Auto => {
+                let pixel_like = features.par_iter().all(|&v| (0.0..=255.0).contains(&v) && v.fract() == 0.0);
+                let max = features.par_iter().copied().reduce(|| 0.0, f32::max);
+                match (pixel_like, max) {
+                    (true, m) if m > 16.0 => Normalization::Scale(255.0),
+                    (true, m) if m > 1.0 => Normalization::Scale(16.0),
+                    _ => Normalization::None,
+                }
+            }
+            NormalizeMode::Scale => {
+                let max = features.par_iter().map(|v| v.abs()).reduce(|| 0.0, f32::max);
+                if max > 0.0 { Normalization::Scale(max) } else { Normalization::None }
+            }
+            NormalizeMode::Zscore => {
+                let n = (features.len() / d.max(1)).max(1) as f64;
+                let mut mean = vec![0.0f64; d];
+                for row in features.chunks_exact(d) {
+                    mean.iter_mut().zip(row).for_each(|(m, &v)| *m += v as f64);
+                }
+                mean.iter_mut().for_each(|m| *m /= n);
+                let mut var = vec![0.0f64; d];
+                for row in features.chunks_exact(d) {
+                    var.iter_mut().zip(row).zip(&mean).for_each(|((s, &v), m)| *s += (v as f64 - m).powi(2));
+                }
+                let std = var
+                    .iter()
+                    .map(|s| {
+                        let sd = (s / n).sqrt();
+                        // Constant features are centred and left unscaled.
+                        if sd > 1e-6 { sd as f32 } else { 1.0 }
+                    })
+                    .collect();
+                Normalization::ZScore { mean: mean.iter().map(|&m| m as f32).collect(), std }
+            }
+        }
+    }
+
+    /// Applies the transform in place to `features` (`n x d`).
+    pub fn apply(&self, features: &mut [f32], d: usize) {
+        match self {
+            Normalization::None => {}
+            Normalization::Scale(s) => {
+                let inv = 1.0 / s;
+                features.par_iter_mut().for_each(|v| *v *= inv);
+            }
+            Normalization::ZScore { mean, std } => {
+                features.par_chunks_mut(d).for_each(|row| {
+                    for ((v, m), s) in row.iter_mut().zip(mean).zip(std) {
+                        *v = (*v - m) / s;
+                    }
+                })
+            }
+        }
+    }
+
+    /// A short description for logs: `none`, `scale /255`, `zscore`.
+    pub fn describe(&self) -> String {
+        match self {
+            Normalization::None => "none".into(),
+            Normalization::Scale(s) => format!("scale /{s}"),
+            Normalization::ZScore { .. } => "zscore".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zscore_uses_training_statistics() {
+        let x = vec![1.0f32, 5.0, 3.0, 5.0];
+        let norm = Normalization::fit(NormalizeMode::Zscore, &x, 2);
+        assert_eq!(norm, Normalization::ZScore { mean: vec![2.0, 5.0], std: vec![1.0, 1.0] });
+        let mut test = vec![4.0f32, 6.0];
+        norm.apply(&mut test, 2);
+        assert_eq!(test, [2.0, 1.0]);
+    }
+
+    #[test]
+    fn auto_recognises_pixels_and_small_counts() {
+        assert_eq!(Normalization::fit(NormalizeMode::Auto, &[0.0, 16.0, 3.0], 1), Normalization::Scale(16.0));
+        assert_eq!(Normalization::fit(NormalizeMode::Auto, &[0.0, 0.5], 1), Normalization::None);
+        assert_eq!(Normalization::fit(NormalizeMode::Auto, &[0.0, 300.0], 1), Normalization::None);
+        assert_eq!(Normalization::fit(NormalizeMode::Scale, &[-4.0, 2.0], 1), Normalization::Scale(4.0));
+    }
+}

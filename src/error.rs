@@ -1,0 +1,85 @@
+//! The crate's one error type: every variant renders as one sentence that names the file
+//! (and line and column, or field, where there is one) and what was expected.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Everything that can go wrong outside a programming bug.
+#[derive(Debug)]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    Io { path: PathBuf, action: &'static str, source: io::Error },
+    /// A value in a text file is malformed. `line` and `column` are 1-based.
+    Parse { path: PathBuf, line: u64, column: Option<usize>, field: Option<String>, message: String },
+    /// A whole file (or its header) is unusable.
+    Data { path: PathBuf, message: String },
+    /// A model file is unusable or does not fit the data.
+    Model { path: PathBuf, message: String },
+    /// The options contradict each other or name impossible values.
+    Config(String),
+    /// Training produced a non-finite loss.
+    Diverged { epoch: usize, batch: usize, lr: f64 },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn io(path: &Path, action: &'static str, source: io::Error) -> Self {
+        Error::Io { path: path.to_path_buf(), action, source }
+    }
+    pub fn data(path: &Path, message: impl Into<String>) -> Self {
+        Error::Data { path: path.to_path_buf(), message: message.into() }
+    }
+    pub fn model(path: &Path, message: impl Into<String>) -> Self {
+        Error::Model { path: path.to_path_buf(), message: message.into() }
+    }
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config(message.into())
+    }
+    /// True for a write to a closed pipe (`bp-par predict ... | head`), which is not an error.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { path, action, source } => {
+                write!(f, "{}: cannot {action}: {source}", path.display())
+            }
+            Error::Parse { path, line, column, field, message } => {
+                write!(f, "{}:{line}", path.display())?;
+                if let Some(c) = column {
+                    write!(f, ":{c}")?;
+                }
+                write!(f, ": ")?;
+                match (column, field) {
+                    (Some(c), Some(name)) => write!(f, "column {c} ({name:?}): ")?,
+                    (Some(c), None) => write!(f, "column {c}: ")?,
+                    _ => {}
+                }
+                write!(f, "{message}")
+            }
+            Error::Data { path, message } | Error::Model { path, message } => {
+                write!(f, "{}: {message}", path.display())
+            }
+            Error::Config(message) => f.write_str(message),
+            Error::Diverged { epoch, batch, lr } => write!(
+                f,
+                "training diverged: the loss became non-finite in epoch {epoch}, batch {batch}; \
+                 try a smaller learning rate than --lr {lr}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

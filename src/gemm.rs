@@ -1,0 +1,358 @@
+//! The one safe wrapper around `matrixmultiply`: `C ← A·B` or `C ← A·B + C` over strided views.
+//!
+//! This module is the crate's only `unsafe` boundary. Views carry their shape and strides;
+//! a transpose is a stride swap ([`MatRef::t`]), never a copy. Every call checks that the
+//! shapes agree and that each view stays inside its slice, and panics (with the caller's
+//! location) when they do not: a shape mismatch here is a bug in the caller, not bad input.
+//!
+//! ```
+//! use bp_par::gemm::{gemm, Accum, MatMut, MatRef};
+//! let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 x 3
+//! let w = [1.0f32, 0.0, 1.0, 0.0, 1.0, 0.0]; // 2 x 3, used as wᵀ (3 x 2)
+//! let mut c = [f32::NAN; 4];
+//! gemm(MatMut::row_major(&mut c, 2, 2), MatRef::row_major(&a, 2, 3), MatRef::row_major(&w, 2, 3).t(), Accum::Overwrite);
+//! assert_eq!(c, [4.0, 2.0, 10.0, 5.0]);
+//! ```
+
+use num_traits::Float;
+use std::fmt::Debug;
+use std::iter::Sum;
+use std::ops::{AddAssign, MulAssign, SubAssign};
+
+/// The element types the network runs on: f32 for training, f64 for gradient checks.
+pub trait Scalar:
+    Float + AddAssign + SubAssign + MulAssign + Sum + Default + Debug + Send + Sync + 'static
+{
+    /// Converts from f64 (rounding for f32).
+    fn of(x: f64) -> Self;
+    /// `C ← α A B + β C` with matrixmultiply's raw interface.
+    ///
+    /// # Safety
+    /// The pointers and strides must describe valid, in-bounds matrices and C must not alias.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn gemm_raw(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: *const Self,
+        rsa: isize,
+        csa: isize,
+        b: *const Self,
+        rsb: isize,
+        csb: isize,
+        beta: Self,
+        c: *mut Self,
+        rsc: isize,
+        csc: isize,
+    );
+}
+
+macro_rules! impl_scalar {
+    ($t:ty, $f:path) => {
+        impl Scalar for $t {
+            #[inline]
+            fn of(x: f64) -> Self {
+                x as $t
+            }
+            unsafe fn gemm_raw(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: Self,
+                a: *const Self,
+                rsa: isize,
+                csa: isize,
+                b: *const Self,
+                rsb: isize,
+                csb: isize,
+                beta: Self,
+                c: *mut Self,
+                rsc: isize,
+                csc: isize,
+            ) {
+                // SAFETY: forwarded from the caller's contract.
+                unsafe { $f(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
+            }
+        }
+    };
+}
+impl_scalar!(f32, matrixmultiply::sgemm);
+impl_scalar!(f64, matrixmultiply::dgemm);
+
+/// Whether a GEMM overwrites its output or adds into it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accum {
+    /// `C ← A·B` (C's old contents, even NaN, are ignored).
+    Overwrite,
+    /// `C ← A·B + C`.
+    Add,
+}
+
+/// Largest offset touched by a `rows x cols` view with strides `(rs, cs)`, or None if empty.
+fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
+    if rows == 0 || cols == 0 {
+        None
+    } else {
+        Some((rows - 1) * rs + (cols - 1) * cs)
+    }
+}
+
+/// A read-only `rows x cols` matrix view: element (i, j) is `data[i*rs + j*cs]`.
+#[derive(Clone, Copy, Debug)]
+pub struct MatRef<'a, T> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a, T> MatRef<'a, T> {
+    /// A dense row-major view of the first `rows*cols` elements of `data`.
+    #[track_caller]
+    pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
+        Self::strided(data, rows, cols, cols, 1)
+    }
+
+    /// A view with explicit row and column strides. Panics if it leaves `data`.
+    #[track_caller]
+    pub fn strided(data: &'a [T], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
+        if let Some(last) = extent(rows, cols, rs, cs) {
+            assert!(
+                last < data.len(),
+                "gemm view {rows}x{cols} (strides {rs},{cs}) needs {} elements, slice has {}",
+                last + 1,
+                data.len()
+            );
+        }
+        MatRef { data, rows, cols, rs, cs }
+    }
+
+    /// The transpose, as a stride swap.
+    pub fn t(self) -> Self {
+        MatRef { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+}
+
+/// A mutable `rows x cols` matrix view whose elements never alias each other.
+#[derive(Debug)]
+pub struct MatMut<'a, T> {
+    data: &'a mut [T],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a, T> MatMut<'a, T> {
+    /// A dense row-major view of the first `rows*cols` elements of `data`.
+    #[track_caller]
+    pub fn row_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
+        Self::strided(data, rows, cols, cols, 1)
+    }
+
+    /// A view with explicit strides; panics if it leaves `data` or if two elements alias
+    /// (the layout must be row-major or column-major, possibly padded).
+    #[track_caller]
+    pub fn strided(data: &'a mut [T], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
+        if let Some(last) = extent(rows, cols, rs, cs) {
+            assert!(
+                last < data.len(),
+                "gemm output {rows}x{cols} (strides {rs},{cs}) needs {} elements, slice has {}",
+                last + 1,
+                data.len()
+            );
+            let row_major = cs >= 1 && (rows == 1 || rs >= cols * cs);
+            let col_major = rs >= 1 && (cols == 1 || cs >= rows * rs);
+            assert!(row_major || col_major, "gemm output strides ({rs},{cs}) alias");
+        }
+        MatMut { data, rows, cols, rs, cs }
+    }
+}
+
+/// `C ← A·B` ([`Accum::Overwrite`]) or `C ← A·B + C` ([`Accum::Add`]).
+///
+/// Shapes: A (m, k), B (k, n), C (m, n). Panics (at the caller) if they disagree.
+#[track_caller]
+pub fn gemm<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, accum: Accum) {
+    gemm_scaled(c, T::one(), a, b, accum)
+}
+
+/// `C ← α·A·B` or `C ← α·A·B + C`; see [`gemm`].
+#[track_caller]
+pub fn gemm_scaled<T: Scalar>(
+    c: MatMut<'_, T>,
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    accum: Accum,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "gemm: A is {m}x{k} but B is {}x{n}", b.rows);
+    assert!(
+        c.rows == m && c.cols == n,
+        "gemm: A·B is {m}x{n} but C is {}x{}",
+        c.rows,
+        c.cols
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    let beta = match accum {
+        Accum::Overwrite => T::zero(),
+        Accum::Add => T::one(),
+    };
+    // An empty A or B may have a dangling-free but empty slice: point at C instead, it is
+    // never read when k == 0.
+    let (pa, pb) = if k == 0 {
+        (c.data.as_ptr(), c.data.as_ptr())
+    } else {
+        (a.data.as_ptr(), b.data.as_ptr())
+    };
+    // SAFETY: the constructors checked that every view stays inside its slice and that C's
+    // elements do not alias; the shapes were checked above; strides fit in isize because
+    // they index real slices.
+    unsafe {
+        T::gemm_raw(
+            m,
+            k,
+            n,
+            alpha,
+            pa,
+            /* rsa = */ a.rs as isize,
+            /* csa = */ a.cs as isize,
+            pb,
+            /* rsb = */ b.rs as isize,
+            /* csb = */ b.cs as isize,
+            beta,
+            c.data.as_mut_ptr(),
+            /* rsc = */ c.rs as isize,
+            /* csc = */ c.cs as isize,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// The obviously-correct reference: f64 triple loop.
+    fn naive(a: &MatRef<f64>, b: &MatRef<f64>) -> Vec<f64> {
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0;
+                for p in 0..k {
+                    s += a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
+                }
+                c[i * n + j] = s;
+            }
+        }
+        c
+    }
+
+    fn random(rng: &mut ChaCha8Rng, len: usize) -> Vec<f64> {
+        (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
+    }
+
+    #[test]
+    fn matches_naive_for_edge_sizes_transposes_and_strides() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        // 0, 1, kernel block sizes ±1 (matrixmultiply's f32 kernels are 8 or 16 wide).
+        let sizes = [0usize, 1, 2, 7, 8, 9, 15, 16, 17, 33];
+        for &m in &sizes {
+            for &k in &sizes {
+                for &n in &[0usize, 1, 9, 17] {
+                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                        // Storage padded by 3 per row to exercise odd strides.
+                        let (ar, ac) = if ta { (k, m) } else { (m, k) };
+                        let (br, bc) = if tb { (n, k) } else { (k, n) };
+                        let adata = random(&mut rng, ar * (ac + 3) + 1);
+                        let bdata = random(&mut rng, br * (bc + 3) + 1);
+                        let mut a = MatRef::strided(&adata, ar, ac, ac + 3, 1);
+                        let mut b = MatRef::strided(&bdata, br, bc, bc + 3, 1);
+                        if ta {
+                            a = a.t();
+                        }
+                        if tb {
+                            b = b.t();
+                        }
+                        let want = naive(&a, &b);
+
+                        // f64, overwrite into NaN-filled output: every cell must be written.
+                        let mut c = vec![f64::NAN; m * n];
+                        gemm(MatMut::row_major(&mut c, m, n), a, b, Accum::Overwrite);
+                        for (x, y) in c.iter().zip(&want) {
+                            assert!((x - y).abs() < 1e-12, "f64 {m}x{k}x{n} {ta} {tb}: {x} vs {y}");
+                        }
+                        // Accumulate: C ← A·B + C doubles it.
+                        gemm(MatMut::row_major(&mut c, m, n), a, b, Accum::Add);
+                        for (x, y) in c.iter().zip(&want) {
+                            assert!((x - 2.0 * y).abs() < 1e-12);
+                        }
+
+                        // f32 on the same data, column-major output.
+                        let a32: Vec<f32> = adata.iter().map(|&x| x as f32).collect();
+                        let b32: Vec<f32> = bdata.iter().map(|&x| x as f32).collect();
+                        let mut a3 = MatRef::strided(&a32, ar, ac, ac + 3, 1);
+                        let mut b3 = MatRef::strided(&b32, br, bc, bc + 3, 1);
+                        if ta {
+                            a3 = a3.t();
+                        }
+                        if tb {
+                            b3 = b3.t();
+                        }
+                        let mut c32 = vec![f32::NAN; m * n];
+                        gemm(MatMut::strided(&mut c32, m, n, 1, m), a3, b3, Accum::Overwrite);
+                        for i in 0..m {
+                            for j in 0..n {
+                                let (x, y) = (c32[i + j * m] as f64, want[i * n + j]);
+                                assert!((x - y).abs() < 1e-4 * (1.0 + k as f64), "f32 {x} vs {y}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm: A is 2x3 but B is 2x2")]
+    fn shape_mismatch_panics() {
+        let a = [0.0f32; 6];
+        let b = [0.0f32; 4];
+        let mut c = [0.0f32; 4];
+        gemm(
+            MatMut::row_major(&mut c, 2, 2),
+            MatRef::row_major(&a, 2, 3),
+            MatRef::row_major(&b, 2, 2),
+            Accum::Overwrite,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "needs 7 elements")]
+    fn view_outside_slice_panics() {
+        let a = [0.0f32; 6];
+        let _ = MatRef::strided(&a, 2, 3, 4, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "alias")]
+    fn aliasing_output_panics() {
+        let mut c = [0.0f32; 6];
+        let _ = MatMut::strided(&mut c, 2, 3, 1, 1);
+    }
+}

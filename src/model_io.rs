@@ -1,0 +1,239 @@
+//! Model files: safetensors with one f32 tensor per layer weight (`layers.L.weight`,
+//! `out x in`) and bias (`layers.L.bias`), z-score statistics as `normalize.mean` and
+//! `normalize.std`, and one metadata entry `bp_par` holding a JSON object (format version,
+//! layer sizes, activations, loss, task, normalisation, input shape).
+//!
+//! Files are deterministic (sorted JSON keys, a single metadata key, no time stamps or run
+//! details) and written atomically: a temporary file in the same folder, fsync, rename.
+//!
+//! ```no_run
+//! let model = bp_par::model_io::load("model.safetensors".as_ref()).unwrap();
+//! println!("{:?}", model.net.arch.sizes());
+//! ```
+
+use crate::activation::Activation;
+use crate::data::Normalization;
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+use crate::network::{Arch, Network};
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
+const META_KEY: &str = "bp_par";
+
+/// What the outputs mean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// One output per class; predictions are the argmax.
+    Classify,
+    /// Real-valued outputs (`--targets K`).
+    Regress,
+}
+
+/// A trained network with everything needed to apply it to raw data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub net: Network<f32>,
+    pub norm: Normalization,
+    pub task: Task,
+    pub input_shape: Option<[usize; 2]>,
+}
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Serialises a model to bytes.
+pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
+    let arch = &model.net.arch;
+    let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for l in 0..arch.n_layers() {
+        let (w, b) = model.net.layer(l);
+        let (n_in, n_out) = (arch.sizes()[l], arch.sizes()[l + 1]);
+        tensors.push((format!("layers.{l}.weight"), vec![n_out, n_in], f32_bytes(w)));
+        tensors.push((format!("layers.{l}.bias"), vec![n_out], f32_bytes(b)));
+    }
+    let norm = match &model.norm {
+        Normalization::None => json!({"kind": "none"}),
+        Normalization::Scale(s) => json!({"kind": "scale", "divisor": s}),
+        Normalization::ZScore { mean, std } => {
+            tensors.push(("normalize.mean".into(), vec![mean.len()], f32_bytes(mean)));
+            tensors.push(("normalize.std".into(), vec![std.len()], f32_bytes(std)));
+            json!({"kind": "zscore"})
+        }
+    };
+    let meta = json!({
+        "format_version": FORMAT_VERSION,
+        "layers": arch.sizes(),
+        "activations": (0..arch.n_layers()).map(|l| arch.layer_activation(l)).collect::<Vec<_>>(),
+        "hidden_activation": arch.activation.name(),
+        "loss": arch.loss.name(),
+        "task": match model.task { Task::Classify => "classify", Task::Regress => "regress" },
+        "normalization": norm,
+        "input_shape": model.input_shape,
+    });
+    let views = tensors
+        .iter()
+        .map(|(name, shape, data)| {
+            TensorView::new(Dtype::F32, shape.clone(), data).map(|v| (name.clone(), v))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::config(format!("cannot build the model tensors: {e}")))?;
+    // One metadata key: a HashMap with more would serialise in a random order.
+    let info = HashMap::from([(META_KEY.to_string(), meta.to_string())]);
+    safetensors::serialize(views, Some(info)).map_err(|e| Error::config(format!("cannot serialise the model: {e}")))
+}
+
+/// Writes `bytes` to `path` atomically: temporary file beside it, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(path, "create a temporary file beside", e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(path, "write", e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, "sync", e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, "rename the temporary file onto", e.error))?;
+    // Make the rename itself durable.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Saves a model atomically.
+pub fn save(path: &Path, model: &Model) -> Result<()> {
+    write_atomic(path, &to_bytes(model)?)
+}
+
+fn tensor_f32(path: &Path, st: &SafeTensors, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+    let t = st.tensor(name).map_err(|_| Error::model(path, format!("has no tensor {name:?}")))?;
+    if t.dtype() != Dtype::F32 {
+        return Err(Error::model(path, format!("tensor {name:?} is {:?}, expected F32", t.dtype())));
+    }
+    if t.shape() != shape {
+        return Err(Error::model(path, format!("tensor {name:?} has shape {:?}, expected {shape:?}", t.shape())));
+    }
+    Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+}
+
+/// Parses a model from the bytes of `path`.
+pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Model> {
+    let bad = |m: String| Error::model(path, m);
+    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("is not a valid safetensors file ({e})")))?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("is not a valid safetensors file ({e})")))?;
+    let meta_text = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .ok_or_else(|| bad("is a safetensors file but not a bp-par model (no \"bp_par\" metadata)".into()))?;
+    let meta: Value = serde_json::from_str(meta_text).map_err(|e| bad(format!("has unreadable bp-par metadata ({e})")))?;
+    let field = |k: &str| meta.get(k).ok_or_else(|| bad(format!("metadata lacks the field {k:?}")));
+    let version = field("format_version")?.as_u64().ok_or_else(|| bad("format_version is not a number".into()))?;
+    if version != FORMAT_VERSION {
+        let which = if version > FORMAT_VERSION { "a newer" } else { "an older" };
+        return Err(bad(format!(
+            "was written by {which} bp-par (model format {version}); this build reads format {FORMAT_VERSION}"
+        )));
+    }
+    let sizes: Vec<usize> = field("layers")?
+        .as_array()
+        .and_then(|a| a.iter().map(|v| v.as_u64().map(|x| x as usize)).collect())
+        .ok_or_else(|| bad("metadata \"layers\" is not a list of sizes".into()))?;
+    let text = |k: &str| -> Result<String> {
+        field(k)?.as_str().map(str::to_string).ok_or_else(|| bad(format!("metadata {k:?} is not a string")))
+    };
+    let activation: Activation = text("hidden_activation")?.parse().map_err(bad)?;
+    let loss: Loss = text("loss")?.parse().map_err(bad)?;
+    let task = match text("task")?.as_str() {
+        "classify" => Task::Classify,
+        "regress" => Task::Regress,
+        t => return Err(bad(format!("unknown task {t:?}"))),
+    };
+    let arch = Arch::new(sizes, activation, loss).map_err(bad)?;
+    if arch.n_params() > bytes.len() / 4 {
+        return Err(bad(format!("declares {} parameters but holds {} bytes", arch.n_params(), bytes.len())));
+    }
+    let mut params = Vec::with_capacity(arch.n_params());
+    for l in 0..arch.n_layers() {
+        let (n_in, n_out) = (arch.sizes()[l], arch.sizes()[l + 1]);
+        params.extend(tensor_f32(path, &st, &format!("layers.{l}.weight"), &[n_out, n_in])?);
+        params.extend(tensor_f32(path, &st, &format!("layers.{l}.bias"), &[n_out])?);
+    }
+    let n_in = arch.n_in();
+    let norm_meta = field("normalization")?;
+    let norm = match norm_meta.get("kind").and_then(Value::as_str) {
+        Some("none") => Normalization::None,
+        Some("scale") => {
+            let d = norm_meta.get("divisor").and_then(Value::as_f64).filter(|d| d.is_finite() && *d != 0.0);
+            Normalization::Scale(d.ok_or_else(|| bad("normalization divisor is missing or zero".into()))? as f32)
+        }
+        Some("zscore") => Normalization::ZScore {
+            mean: tensor_f32(path, &st, "normalize.mean", &[n_in])?,
+            std: tensor_f32(path, &st, "normalize.std", &[n_in])?,
+        },
+        other => return Err(bad(format!("unknown normalization {other:?}"))),
+    };
+    let input_shape = match meta.get("input_shape") {
+        Some(Value::Array(a)) if a.len() == 2 => {
+            let h = a[0].as_u64().unwrap_or(0) as usize;
+            let w = a[1].as_u64().unwrap_or(0) as usize;
+            (h * w == n_in).then_some([h, w])
+        }
+        _ => None,
+    };
+    if params.iter().any(|p| !p.is_finite()) {
+        return Err(bad("holds non-finite parameters (NaN or infinity)".into()));
+    }
+    let net = Network::from_params(arch, params).map_err(bad)?;
+    Ok(Model { net, norm, task, input_shape })
+}
+
+/// Loads a model file.
+pub fn load(path: &Path) -> Result<Model> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read the model", e))?;
+    from_bytes(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Model {
+        let arch = Arch::new(vec![4, 3, 2], Activation::Tanh, Loss::Bce).unwrap();
+        Model {
+            net: Network::init(arch, 5),
+            norm: Normalization::ZScore { mean: vec![1.0; 4], std: vec![2.0; 4] },
+            task: Task::Classify,
+            input_shape: Some([2, 2]),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_deterministic_bytes() {
+        let m = model();
+        let bytes = to_bytes(&m).unwrap();
+        assert_eq!(bytes, to_bytes(&m).unwrap());
+        assert_eq!(from_bytes(Path::new("m"), &bytes).unwrap(), m);
+    }
+
+    #[test]
+    fn damaged_files_give_errors_not_panics() {
+        let bytes = to_bytes(&model()).unwrap();
+        for cut in [0, 4, 8, 20, bytes.len() / 2, bytes.len() - 1] {
+            let err = from_bytes(Path::new("m.safetensors"), &bytes[..cut]).unwrap_err().to_string();
+            assert!(err.starts_with("m.safetensors: "), "{err}");
+        }
+        let needle = br#"\"format_version\":1"#;
+        let at = bytes.windows(needle.len()).position(|w| w == needle).unwrap();
+        let mut newer = bytes.clone();
+        newer[at + needle.len() - 1] = b'9';
+        let err = from_bytes(Path::new("m"), &newer).unwrap_err().to_string();
+        assert!(err.contains("newer bp-par (model format 9)"), "{err}");
+    }
+}

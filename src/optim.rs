@@ -1,0 +1,30 @@
+//! Momentum SGD on flat parameter slices:
+//! `v ← μ·v − η·(g·s + λ'·w) ; w ← w + v`, where `s` turns the summed batch gradient into
+//! a mean (1/B) and `λ'` is the L2 coefficient λ/n (0 for biases).
+//!
+//! ```
+//! use bp_par::optim::Sgd;
+//! let sgd = Sgd { lr: 0.5, momentum: 0.0 };
+//! let (mut w, mut v) = ([1.0f32], [0.0f32]);
+//! sgd.step(&mut w, &mut v, &[0.4], 1.0, 0.0);
+//! assert_eq!(w, [0.8]);
+//! ```
+
+/// Learning rate η and momentum μ.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sgd {
+    pub lr: f32,
+    pub momentum: f32,
+}
+
+impl Sgd {
+    /// One update of a slice of weights `w` with velocities `v` and summed gradients `g`.
+    #[inline]
+    pub fn step(&self, w: &mut [f32], v: &mut [f32], g: &[f32], grad_scale: f32, decay: f32) {
+        let (lr, mu) = (self.lr, self.momentum);
+        for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
+            *v = mu * *v - lr * (g * grad_scale + decay * *w);
+            *w += *v;
+        }
+    }
+}
