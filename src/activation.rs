@@ -53,9 +53,7 @@ impl Activation {
         match self {
             Activation::Sigmoid => z.iter_mut().zip(bias).for_each(|(z, &b)| *z = sigmoid(*z + b)),
             Activation::Tanh => z.iter_mut().zip(bias).for_each(|(z, &b)| *z = (*z + b).tanh()),
-            Activation::Relu => {
-                z.iter_mut().zip(bias).for_each(|(z, &b)| *z = (*z + b).max(T::zero()))
-            }
+            Activation::Relu => z.iter_mut().zip(bias).for_each(|(z, &b)| *z = (*z + b).max(T::zero())),
         }
     }
 
@@ -64,9 +62,7 @@ impl Activation {
     pub fn mul_derivative<T: Scalar>(self, delta: &mut [T], a: &[T]) {
         debug_assert_eq!(delta.len(), a.len());
         match self {
-            Activation::Sigmoid => {
-                delta.iter_mut().zip(a).for_each(|(d, &a)| *d *= a * (T::one() - a))
-            }
+            Activation::Sigmoid => delta.iter_mut().zip(a).for_each(|(d, &a)| *d *= a * (T::one() - a)),
             Activation::Tanh => delta.iter_mut().zip(a).for_each(|(d, &a)| *d *= T::one() - a * a),
             Activation::Relu => delta.iter_mut().zip(a).for_each(|(d, &a)| {
                 if a <= T::zero() {

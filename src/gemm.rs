@@ -91,11 +91,7 @@ pub enum Accum {
 
 /// Largest offset touched by a `rows x cols` view with strides `(rs, cs)`, or None if empty.
 fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
-    if rows == 0 || cols == 0 {
-        None
-    } else {
-        Some((rows - 1) * rs + (cols - 1) * cs)
-    }
+    if rows == 0 || cols == 0 { None } else { Some((rows - 1) * rs + (cols - 1) * cs) }
 }
 
 /// A read-only `rows x cols` matrix view: element (i, j) is `data[i*rs + j*cs]`.
@@ -189,21 +185,10 @@ pub fn gemm<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, acc
 
 /// `C ← α·A·B` or `C ← α·A·B + C`; see [`gemm`].
 #[track_caller]
-pub fn gemm_scaled<T: Scalar>(
-    c: MatMut<'_, T>,
-    alpha: T,
-    a: MatRef<'_, T>,
-    b: MatRef<'_, T>,
-    accum: Accum,
-) {
+pub fn gemm_scaled<T: Scalar>(c: MatMut<'_, T>, alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, accum: Accum) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "gemm: A is {m}x{k} but B is {}x{n}", b.rows);
-    assert!(
-        c.rows == m && c.cols == n,
-        "gemm: A·B is {m}x{n} but C is {}x{}",
-        c.rows,
-        c.cols
-    );
+    assert!(c.rows == m && c.cols == n, "gemm: A·B is {m}x{n} but C is {}x{}", c.rows, c.cols);
     if m == 0 || n == 0 {
         return;
     }
@@ -213,11 +198,8 @@ pub fn gemm_scaled<T: Scalar>(
     };
     // An empty A or B may have a dangling-free but empty slice: point at C instead, it is
     // never read when k == 0.
-    let (pa, pb) = if k == 0 {
-        (c.data.as_ptr(), c.data.as_ptr())
-    } else {
-        (a.data.as_ptr(), b.data.as_ptr())
-    };
+    let (pa, pb) =
+        if k == 0 { (c.data.as_ptr(), c.data.as_ptr()) } else { (a.data.as_ptr(), b.data.as_ptr()) };
     // SAFETY: the constructors checked that every view stays inside its slice and that C's
     // elements do not alias; the shapes were checked above; strides fit in isize because
     // they index real slices.

@@ -62,7 +62,7 @@ pub fn check(arch: Arch, l2: f64, rows: usize, seed: u64) -> f64 {
     let grad = analytic(&net, &x, &y, rows, l2, n);
     let h = 1e-5;
     let mut worst = 0.0f64;
-    for i in 0..net.params.len() {
+    for (i, &g) in grad.iter().enumerate() {
         let saved = net.params[i];
         net.params[i] = saved + h;
         let plus = objective(&net, &x, &y, rows, l2, n);
@@ -70,7 +70,7 @@ pub fn check(arch: Arch, l2: f64, rows: usize, seed: u64) -> f64 {
         let minus = objective(&net, &x, &y, rows, l2, n);
         net.params[i] = saved;
         let numeric = (plus - minus) / (2.0 * h);
-        let rel = (grad[i] - numeric).abs() / (grad[i].abs() + numeric.abs()).max(1e-4);
+        let rel = (g - numeric).abs() / (g.abs() + numeric.abs()).max(1e-4);
         worst = worst.max(rel);
     }
     worst

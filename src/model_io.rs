@@ -86,7 +86,8 @@ pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
         .map_err(|e| Error::config(format!("cannot build the model tensors: {e}")))?;
     // One metadata key: a HashMap with more would serialise in a random order.
     let info = HashMap::from([(META_KEY.to_string(), meta.to_string())]);
-    safetensors::serialize(views, Some(info)).map_err(|e| Error::config(format!("cannot serialise the model: {e}")))
+    safetensors::serialize(views, Some(info))
+        .map_err(|e| Error::config(format!("cannot serialise the model: {e}")))
 }
 
 /// Writes `bytes` to `path` atomically: temporary file beside it, fsync, rename.
@@ -95,7 +96,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(path, "create a temporary file beside", e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| Error::io(path, "create a temporary file beside", e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(path, "write", e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, "sync", e))?;
     tmp.persist(path).map_err(|e| Error::io(path, "rename the temporary file onto", e.error))?;
@@ -117,7 +119,10 @@ fn tensor_f32(path: &Path, st: &SafeTensors, name: &str, shape: &[usize]) -> Res
         return Err(Error::model(path, format!("tensor {name:?} is {:?}, expected F32", t.dtype())));
     }
     if t.shape() != shape {
-        return Err(Error::model(path, format!("tensor {name:?} has shape {:?}, expected {shape:?}", t.shape())));
+        return Err(Error::model(
+            path,
+            format!("tensor {name:?} has shape {:?}, expected {shape:?}", t.shape()),
+        ));
     }
     Ok(t.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
@@ -125,16 +130,19 @@ fn tensor_f32(path: &Path, st: &SafeTensors, name: &str, shape: &[usize]) -> Res
 /// Parses a model from the bytes of `path`.
 pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Model> {
     let bad = |m: String| Error::model(path, m);
-    let st = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("is not a valid safetensors file ({e})")))?;
-    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("is not a valid safetensors file ({e})")))?;
-    let meta_text = header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(META_KEY))
-        .ok_or_else(|| bad("is a safetensors file but not a bp-par model (no \"bp_par\" metadata)".into()))?;
-    let meta: Value = serde_json::from_str(meta_text).map_err(|e| bad(format!("has unreadable bp-par metadata ({e})")))?;
+    let st =
+        SafeTensors::deserialize(bytes).map_err(|e| bad(format!("is not a valid safetensors file ({e})")))?;
+    let (_, header) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(format!("is not a valid safetensors file ({e})")))?;
+    let meta_text =
+        header.metadata().as_ref().and_then(|m| m.get(META_KEY)).ok_or_else(|| {
+            bad("is a safetensors file but not a bp-par model (no \"bp_par\" metadata)".into())
+        })?;
+    let meta: Value =
+        serde_json::from_str(meta_text).map_err(|e| bad(format!("has unreadable bp-par metadata ({e})")))?;
     let field = |k: &str| meta.get(k).ok_or_else(|| bad(format!("metadata lacks the field {k:?}")));
-    let version = field("format_version")?.as_u64().ok_or_else(|| bad("format_version is not a number".into()))?;
+    let version =
+        field("format_version")?.as_u64().ok_or_else(|| bad("format_version is not a number".into()))?;
     if version != FORMAT_VERSION {
         let which = if version > FORMAT_VERSION { "a newer" } else { "an older" };
         return Err(bad(format!(
@@ -171,7 +179,9 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Model> {
         Some("none") => Normalization::None,
         Some("scale") => {
             let d = norm_meta.get("divisor").and_then(Value::as_f64).filter(|d| d.is_finite() && *d != 0.0);
-            Normalization::Scale(d.ok_or_else(|| bad("normalization divisor is missing or zero".into()))? as f32)
+            Normalization::Scale(
+                d.ok_or_else(|| bad("normalization divisor is missing or zero".into()))? as f32
+            )
         }
         Some("zscore") => Normalization::ZScore {
             mean: tensor_f32(path, &st, "normalize.mean", &[n_in])?,

@@ -21,7 +21,7 @@
 //! ```
 
 use crate::activation::Activation;
-use crate::gemm::{gemm, Accum, MatMut, MatRef, Scalar};
+use crate::gemm::{Accum, MatMut, MatRef, Scalar, gemm};
 use crate::loss::Loss;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -140,11 +140,8 @@ impl<T: Scalar> Network<T> {
         for l in 0..arch.n_layers() {
             let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
             let feeds_relu = arch.activation == Activation::Relu && l + 1 < arch.n_layers();
-            let eps = if feeds_relu {
-                (6.0 / n_in as f64).sqrt()
-            } else {
-                (6.0 / (n_in + n_out) as f64).sqrt()
-            };
+            let eps =
+                if feeds_relu { (6.0 / n_in as f64).sqrt() } else { (6.0 / (n_in + n_out) as f64).sqrt() };
             for w in &mut params[arch.weight_range(l)] {
                 *w = T::of(rng.random_range(-eps..eps));
             }
@@ -246,7 +243,8 @@ impl<T: Scalar> Network<T> {
             let (cur, prev) = if cur_is_even { (&*d_even, &mut *d_odd) } else { (&*d_odd, &mut *d_even) };
             let d = &cur[..rows * n_out];
             let input = if l == 0 { x } else { &buf.acts[l - 1][..rows * n_in] };
-            let (gw, gb) = grad[arch.weight_range(l).start..arch.bias_range(l).end].split_at_mut(n_out * n_in);
+            let (gw, gb) =
+                grad[arch.weight_range(l).start..arch.bias_range(l).end].split_at_mut(n_out * n_in);
             // gW (n_out, n_in) = Dᵀ (n_out, rows) · A (rows, n_in)
             gemm(
                 MatMut::row_major(gw, n_out, n_in),

@@ -46,7 +46,16 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 20, batch: 32, shard: 32, lr: 0.05, momentum: 0.9, l2: 0.0, seed: 1, shuffle: true }
+        TrainConfig {
+            epochs: 20,
+            batch: 32,
+            shard: 32,
+            lr: 0.1,
+            momentum: 0.9,
+            l2: 0.0,
+            seed: 1,
+            shuffle: true,
+        }
     }
 }
 
@@ -248,7 +257,12 @@ impl<'a> Trainer<'a> {
     }
 
     /// Trains `cfg.epochs` epochs, evaluating `test` after each when given.
-    pub fn run(&mut self, data: &Dataset, test: Option<&Dataset>, progress: &mut dyn Progress) -> Result<Vec<EpochMetrics>> {
+    pub fn run(
+        &mut self,
+        data: &Dataset,
+        test: Option<&Dataset>,
+        progress: &mut dyn Progress,
+    ) -> Result<Vec<EpochMetrics>> {
         check_fit(self.net, data)?;
         if let Some(t) = test {
             check_fit(self.net, t)?;

@@ -92,7 +92,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.0, value_name = "λ")]
     pub l2: f32,
     /// Learning rate η
-    #[arg(long, default_value_t = 0.05, value_name = "η")]
+    #[arg(long, default_value_t = 0.1, value_name = "η")]
     pub lr: f32,
     /// Momentum μ
     #[arg(long, default_value_t = 0.9, value_name = "μ")]

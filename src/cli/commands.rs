@@ -89,8 +89,12 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let full = load_train_data(args.data.as_deref(), &opts)?;
     let mut test = match &args.test {
         Some(p) => {
-            let labels = LabelArgs { label_col: args.labels.label_col.clone(), labels: args.test_labels.clone() };
-            Some(data::load(p, &load_options(&labels, Some(full.n_outputs()).filter(|_| targets.is_none()), targets))?)
+            let labels =
+                LabelArgs { label_col: args.labels.label_col.clone(), labels: args.test_labels.clone() };
+            Some(data::load(
+                p,
+                &load_options(&labels, Some(full.n_outputs()).filter(|_| targets.is_none()), targets),
+            )?)
         }
         None => None,
     };
@@ -126,7 +130,12 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
             sizes.extend(&args.hidden);
             sizes.push(n_out);
             let arch = Arch::new(sizes, args.activation, args.loss).map_err(Error::config)?;
-            Model { net: Network::init(arch, args.seed), norm: norm.clone(), task, input_shape: train_set.image_shape }
+            Model {
+                net: Network::init(arch, args.seed),
+                norm: norm.clone(),
+                task,
+                input_shape: train_set.image_shape,
+            }
         }
     };
 
@@ -218,7 +227,12 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
 }
 
 /// Loads a model and a data set prepared for it (its normalisation applied).
-fn model_and_data(model: &Path, data: &Path, labels: &LabelArgs, unlabeled_ok: bool) -> Result<(Model, Dataset)> {
+fn model_and_data(
+    model: &Path,
+    data: &Path,
+    labels: &LabelArgs,
+    unlabeled_ok: bool,
+) -> Result<(Model, Dataset)> {
     let model_data = model_io::load(model)?;
     let n_out = model_data.net.arch.n_out();
     let (classes, targets) = match model_data.task {
@@ -278,7 +292,11 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     }
     s += &format!("loss {:.6} (mean {loss_name} per sample)\n", e.loss);
     if let Some(l) = args.l2 {
-        s += &format!("l2 term {:.6} ((λ/2n)·ΣW², λ = {l}, n = {n}); cost {:.6}\n", e.l2_term, e.loss + e.l2_term);
+        s += &format!(
+            "l2 term {:.6} ((λ/2n)·ΣW², λ = {l}, n = {n}); cost {:.6}\n",
+            e.l2_term,
+            e.loss + e.l2_term
+        );
     }
     if let Some(c) = &e.confusion {
         s += "\nconfusion matrix (rows: true class, columns: predicted)\n";

@@ -79,16 +79,24 @@ fn pct(v: Option<f64>) -> String {
 }
 
 impl Reporter {
-    pub fn new(quiet: bool, n_epochs: usize, n_samples: usize, held_out: &'static str, metrics: Option<MetricsFile>) -> Self {
+    pub fn new(
+        quiet: bool,
+        n_epochs: usize,
+        n_samples: usize,
+        held_out: &'static str,
+        metrics: Option<MetricsFile>,
+    ) -> Self {
         let display = if quiet {
             Display::Quiet
         } else if std::io::stderr().is_terminal() {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let epochs = multi.add(ProgressBar::new(n_epochs as u64));
             epochs.set_style(
-                ProgressStyle::with_template("epoch {pos:>3}/{len} [{bar:30.cyan/blue}] {elapsed_precise} eta {eta} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "epoch {pos:>3}/{len} [{bar:30.cyan/blue}] {elapsed_precise} eta {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
             );
             let batches = multi.add(ProgressBar::new(n_samples as u64));
             batches.set_style(

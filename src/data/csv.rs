@@ -122,7 +122,10 @@ impl Layout<'_> {
                             return Err(self.error(
                                 line,
                                 col,
-                                format!("label {v} is out of range for --classes {k} (expected 0..{})", k - 1),
+                                format!(
+                                    "label {v} is out of range for --classes {k} (expected 0..{})",
+                                    k - 1
+                                ),
                             ));
                         }
                         out.labels.push(v as u32);
@@ -162,15 +165,16 @@ fn resolve_roles(
         if k == 0 || k >= n_cols {
             return Err(Error::data(
                 path,
-                format!("--targets {k} needs at least one feature column besides, but rows have {n_cols} fields"),
+                format!(
+                    "--targets {k} needs at least one feature column besides, but rows have {n_cols} fields"
+                ),
             ));
         }
         roles[n_cols - k..].iter_mut().for_each(|r| *r = Role::Target);
         return Ok(roles);
     }
-    let by_name = |wanted: &str| {
-        names.and_then(|n| n.iter().position(|h| h.trim().eq_ignore_ascii_case(wanted)))
-    };
+    let by_name =
+        |wanted: &str| names.and_then(|n| n.iter().position(|h| h.trim().eq_ignore_ascii_case(wanted)));
     let label = match &opts.label_col {
         LabelCol::Auto => {
             if opts.unlabeled_width == Some(n_cols) {
@@ -185,16 +189,25 @@ fn resolve_roles(
         LabelCol::Index(i) => {
             return Err(Error::data(
                 path,
-                format!("--label-col {i} is out of range: rows have {n_cols} fields (0-based indices 0..{})", n_cols - 1),
+                format!(
+                    "--label-col {i} is out of range: rows have {n_cols} fields (0-based indices 0..{})",
+                    n_cols - 1
+                ),
             ));
         }
         LabelCol::Name(n) => match (names, by_name(n)) {
             (_, Some(i)) => Some(i),
             (None, None) => {
-                return Err(Error::data(path, format!("--label-col {n:?} names a column, but the file has no header row")));
+                return Err(Error::data(
+                    path,
+                    format!("--label-col {n:?} names a column, but the file has no header row"),
+                ));
             }
             (Some(h), None) => {
-                return Err(Error::data(path, format!("has no column named {n:?} (header: {})", h.join(","))));
+                return Err(Error::data(
+                    path,
+                    format!("has no column named {n:?} (header: {})", h.join(",")),
+                ));
             }
         },
     };
@@ -225,9 +238,8 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
     };
     let n_cols = first.len();
     let is_header = first.iter().any(|f| parse_number(f).is_none());
-    let names: Option<Vec<String>> = is_header.then(|| {
-        first.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect()
-    });
+    let names: Option<Vec<String>> =
+        is_header.then(|| first.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect());
     let roles = resolve_roles(path, n_cols, names.as_deref(), opts)?;
     let layout = Layout { path, roles, names, classes: opts.classes };
 
@@ -249,11 +261,8 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
         starts.push(line);
         line += n;
     }
-    let parsed: Vec<Parsed> = chunks
-        .par_iter()
-        .zip(&starts)
-        .map(|(c, &l)| layout.parse_chunk(c, l))
-        .collect::<Result<_>>()?;
+    let parsed: Vec<Parsed> =
+        chunks.par_iter().zip(&starts).map(|(c, &l)| layout.parse_chunk(c, l)).collect::<Result<_>>()?;
 
     let n_feat = layout.roles.iter().filter(|&&r| r == Role::Feature).count();
     let total: usize = parsed.iter().map(|p| p.features.len()).sum();
@@ -291,7 +300,8 @@ mod tests {
 
     #[test]
     fn header_bom_crlf_and_trailing_blank_lines() {
-        let d = parse_str("\u{feff}a,label,b\r\n1,2,3\r\n4, 0 ,6\r\n\r\n\n", &LoadOptions::default()).unwrap();
+        let d =
+            parse_str("\u{feff}a,label,b\r\n1,2,3\r\n4, 0 ,6\r\n\r\n\n", &LoadOptions::default()).unwrap();
         assert_eq!(d.n_features, 2);
         assert_eq!(d.features, vec![1.0, 3.0, 4.0, 6.0]);
         assert_eq!(d.targets, Targets::Classes { labels: vec![2, 0], n_classes: 3 });
@@ -331,8 +341,16 @@ mod tests {
         let cases: &[(&str, LoadOptions, &str)] = &[
             ("", LoadOptions::default(), "t.csv: is empty"),
             ("label,x\n", LoadOptions::default(), "no data rows"),
-            ("1,2,3\n1,2\n", LoadOptions::default(), "t.csv:2: expected 3 fields like the first row, found 2"),
-            ("1,2\n1,nan\n", LoadOptions::default(), "t.csv:2:2: column 2: expected a finite number, found NaN"),
+            (
+                "1,2,3\n1,2\n",
+                LoadOptions::default(),
+                "t.csv:2: expected 3 fields like the first row, found 2",
+            ),
+            (
+                "1,2\n1,nan\n",
+                LoadOptions::default(),
+                "t.csv:2:2: column 2: expected a finite number, found NaN",
+            ),
             ("1,2\n1,inf\n", LoadOptions::default(), "expected a finite number, found inf"),
             ("1.5,2\n", LoadOptions::default(), "t.csv:1:1: column 1: expected a class label"),
             ("-1,2\n", LoadOptions::default(), "expected a class label"),
@@ -341,7 +359,11 @@ mod tests {
                 LoadOptions { classes: Some(3), ..Default::default() },
                 "t.csv:2:1: column 1 (\"label\"): label 3 is out of range for --classes 3 (expected 0..2)",
             ),
-            ("a,b\n1,2\n", LoadOptions { label_col: LabelCol::Name("z".into()), ..Default::default() }, "no column named \"z\""),
+            (
+                "a,b\n1,2\n",
+                LoadOptions { label_col: LabelCol::Name("z".into()), ..Default::default() },
+                "no column named \"z\"",
+            ),
             ("1,2\n", LoadOptions { targets: Some(2), ..Default::default() }, "--targets 2 needs"),
         ];
         for (text, opts, want) in cases {

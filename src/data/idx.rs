@@ -75,7 +75,9 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
         _ => {
             return Err(Error::data(
                 path,
-                format!("is an IDX file with dimensions {dims:?}; expected images (n x h x w) or rows (n x d)"),
+                format!(
+                    "is an IDX file with dimensions {dims:?}; expected images (n x h x w) or rows (n x d)"
+                ),
             ));
         }
     };
@@ -91,7 +93,10 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
             let lbytes = read_bytes(&lp)?;
             let (ldims, lbody) = parse(&lp, &lbytes)?;
             if ldims.len() != 1 {
-                return Err(Error::data(&lp, format!("is not an IDX labels file: dimensions {ldims:?}, expected one")));
+                return Err(Error::data(
+                    &lp,
+                    format!("is not an IDX labels file: dimensions {ldims:?}, expected one"),
+                ));
             }
             if ldims[0] != n {
                 return Err(Error::data(
@@ -100,7 +105,8 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
                 ));
             }
             let labels: Vec<u32> = lbody.iter().map(|&b| b as u32).collect();
-            let n_classes = super::class_count(&lp, &labels, opts.classes, |i| format!("label {i} (0-based)"))?;
+            let n_classes =
+                super::class_count(&lp, &labels, opts.classes, |i| format!("label {i} (0-based)"))?;
             Targets::Classes { labels, n_classes }
         }
         None if opts.unlabeled_width.is_some() => Targets::None,

@@ -140,10 +140,9 @@ impl Dataset {
             features.extend_from_slice(self.row(i));
         }
         let targets = match &self.targets {
-            Targets::Classes { labels, n_classes } => Targets::Classes {
-                labels: rows.iter().map(|&i| labels[i]).collect(),
-                n_classes: *n_classes,
-            },
+            Targets::Classes { labels, n_classes } => {
+                Targets::Classes { labels: rows.iter().map(|&i| labels[i]).collect(), n_classes: *n_classes }
+            }
             Targets::Values { values, n_outputs } => {
                 let k = *n_outputs;
                 let mut v = Vec::with_capacity(rows.len() * k);
@@ -213,11 +212,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 /// Loads a CSV or IDX data set (detected by content).
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let bytes = read_bytes(path)?;
-    if idx::is_idx(&bytes) {
-        idx::load(path, &bytes, opts)
-    } else {
-        csv::parse(path, &bytes, opts)
-    }
+    if idx::is_idx(&bytes) { idx::load(path, &bytes, opts) } else { csv::parse(path, &bytes, opts) }
 }
 
 /// Parses CSV text held in memory; `path` names it in messages.

@@ -47,7 +47,10 @@ pub enum Normalization {
     /// x ← x / divisor.
     Scale(f32),
     /// x_j ← (x_j − mean_j) / std_j.
-    ZScore { mean: Vec<f32>, std: Vec<f32> },
+    ZScore {
+        mean: Vec<f32>,
+        std: Vec<f32>,
+    },
 }
 
 impl Normalization {
@@ -96,17 +99,12 @@ impl Normalization {
     pub fn apply(&self, features: &mut [f32], d: usize) {
         match self {
             Normalization::None => {}
-            Normalization::Scale(s) => {
-                let inv = 1.0 / s;
-                features.par_iter_mut().for_each(|v| *v *= inv);
-            }
-            Normalization::ZScore { mean, std } => {
-                features.par_chunks_mut(d).for_each(|row| {
-                    for ((v, m), s) in row.iter_mut().zip(mean).zip(std) {
-                        *v = (*v - m) / s;
-                    }
-                })
-            }
+            Normalization::Scale(s) => features.par_iter_mut().for_each(|v| *v /= s),
+            Normalization::ZScore { mean, std } => features.par_chunks_mut(d).for_each(|row| {
+                for ((v, m), s) in row.iter_mut().zip(mean).zip(std) {
+                    *v = (*v - m) / s;
+                }
+            }),
         }
     }
 

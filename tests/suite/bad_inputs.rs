@@ -1,0 +1,117 @@
+//! Every bad input: one clear sentence naming file, line and column or field; exit code 1;
+//! no model written.
+
+use super::harness::Dir;
+
+/// Trains on `name` holding `contents` and checks the error.
+fn train_fails(contents: &[u8], extra: &[&str], want: &str) {
+    let dir = Dir::new();
+    dir.write("bad.csv", contents);
+    let mut args = vec!["train", "bad.csv", "--epochs", "1", "--save", "m.safetensors"];
+    args.extend_from_slice(extra);
+    let run = dir.run(&args);
+    assert_eq!(run.code, 1, "{want}: exit code {} stderr {}", run.code, run.stderr);
+    let line = run.stderr.trim_end();
+    assert!(line.starts_with("bp-par: error: "), "{line}");
+    assert!(line.contains(want), "got {line:?}, want {want:?}");
+    assert_eq!(line.lines().count(), 1, "one sentence: {line}");
+    assert!(!run.stderr.contains("panicked"), "{line}");
+    assert!(!dir.path("m.safetensors").exists(), "no model after a failure");
+}
+
+#[test]
+fn malformed_csv_files() {
+    train_fails(b"", &[], "bad.csv: is empty");
+    train_fails(b"\n\n", &[], "bad.csv: is empty");
+    train_fails(b"label,a,b\n", &[], "bad.csv: has a first row but no data rows");
+    train_fails(b"label,a,b\n1,2,3\n0,4\n", &[], "bad.csv:3: expected 3 fields like the first row, found 2");
+    train_fails(
+        b"label,a,b\n1,2,3\n0,4,x7\n",
+        &[],
+        "bad.csv:3:3: column 3 (\"b\"): expected a number, found \"x7\"",
+    );
+    train_fails(
+        b"label,a,b\n1,2,3\n0,NaN,1\n",
+        &[],
+        "bad.csv:3:2: column 2 (\"a\"): expected a finite number, found NaN",
+    );
+    train_fails(
+        b"label,a,b\n1,2,-inf\n",
+        &[],
+        "bad.csv:2:3: column 3 (\"b\"): expected a finite number, found -inf",
+    );
+    train_fails(
+        b"label,a\n1.5,2\n",
+        &[],
+        "bad.csv:2:1: column 1 (\"label\"): expected a class label (an integer 0, 1, 2, ...), found 1.5",
+    );
+    train_fails(b"label,a\n-1,2\n", &[], "found -1");
+    train_fails(
+        b"label,a\n0,2\n7,2\n",
+        &["--classes", "3"],
+        "bad.csv:3:1: column 1 (\"label\"): label 7 is out of range for --classes 3",
+    );
+    train_fails(b"a,b\n1,2\n", &["--label-col", "digit"], "bad.csv: has no column named \"digit\"");
+    train_fails(b"1,2\n", &["--targets", "2"], "--targets 2 needs at least one feature column");
+}
+
+#[test]
+fn bad_options() {
+    train_fails(b"0,1\n1,0\n", &["--lr=-1"], "--lr must be a positive number");
+    train_fails(b"0,1\n1,0\n", &["--batch", "0"], "--batch must be at least 1");
+    train_fails(b"0,1\n1,0\n", &["--momentum", "1.5"], "--momentum must be in [0, 1)");
+    train_fails(b"0,1\n1,0\n", &["--val-split", "0.5"], "leaves an empty training or validation set");
+}
+
+#[test]
+fn missing_files_and_bad_models() {
+    let dir = Dir::new();
+    let run = dir.run(&["train", "nope.csv"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("nope.csv: cannot read the file: No such file"), "{}", run.stderr);
+
+    // A model whose input size does not match the data.
+    dir.write("wide.csv", "label,a,b,c\n0,1,2,3\n1,3,2,1\n");
+    dir.run(&["train", "wide.csv", "--val-split", "0", "--epochs", "1", "--save", "m.safetensors", "-q"])
+        .ok();
+    dir.write("narrow.csv", "label,a,b\n0,1,2\n");
+    let run = dir.run(&["eval", "--model", "m.safetensors", "narrow.csv"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("m.safetensors: expects 3 input features but narrow.csv has 2 per row"),
+        "{}",
+        run.stderr
+    );
+    // Labels beyond the model's classes.
+    dir.write("many.csv", "label,a,b,c\n5,1,2,3\n");
+    let run = dir.run(&["eval", "--model", "m.safetensors", "many.csv"]);
+    assert!(
+        run.stderr.contains("many.csv:2:1: column 1 (\"label\"): label 5 is out of range for --classes 2"),
+        "{}",
+        run.stderr
+    );
+
+    // Not a model, a truncated model, and a missing model.
+    dir.write("junk.safetensors", "hello");
+    let run = dir.run(&["eval", "--model", "junk.safetensors", "wide.csv"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("junk.safetensors: is not a valid safetensors file"), "{}", run.stderr);
+    let model = std::fs::read(dir.path("m.safetensors")).unwrap();
+    dir.write("cut.safetensors", &model[..model.len() - 3]);
+    let run = dir.run(&["predict", "--model", "cut.safetensors", "wide.csv"]);
+    assert!(run.stderr.contains("cut.safetensors: is not a valid safetensors file"), "{}", run.stderr);
+    let run = dir.run(&["eval", "--model", "none.safetensors", "wide.csv"]);
+    assert!(run.stderr.contains("none.safetensors: cannot read the model"), "{}", run.stderr);
+
+    // IDX without its labels file, and with a forged header.
+    dir.write("x-images-idx3-ubyte", [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4]);
+    let run = dir.run(&["train", "x-images-idx3-ubyte"]);
+    assert!(run.stderr.contains("x-images-idx3-ubyte: has no labels file beside it"), "{}", run.stderr);
+    dir.write("y-images-idx3-ubyte", [0, 0, 8, 3, 255, 255, 255, 255, 0, 0, 0, 28, 0, 0, 0, 28, 1]);
+    let run = dir.run(&["train", "y-images-idx3-ubyte"]);
+    assert!(
+        run.stderr.contains("has an IDX header claiming dimensions [4294967295, 28, 28]"),
+        "{}",
+        run.stderr
+    );
+}

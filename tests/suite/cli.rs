@@ -1,0 +1,179 @@
+//! Every command through the real binary, on the shipped data and on small files.
+
+use super::harness::{Dir, repo_file};
+use flate2::{Compression, write::GzEncoder};
+use std::io::Write;
+
+#[test]
+fn default_training_on_the_shipped_digits_generalises() {
+    // No data argument: the built-in datasets/digits.csv, 20% stratified validation split.
+    let dir = Dir::new();
+    let run = dir
+        .run(&["train", "--epochs", "8", "--json", "--save", "digits.safetensors", "--metrics", "m.csv"])
+        .ok();
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
+    let val = out["held_out_acc"].as_f64().unwrap();
+    assert!(val > 0.90, "held-out accuracy {val}");
+    assert_eq!(out["held_out_samples"], 1000);
+    assert!(run.stderr.contains("seed 1"), "the seed is printed: {}", run.stderr);
+    // One plain progress line per epoch on a non-terminal stderr.
+    assert_eq!(run.stderr.lines().filter(|l| l.starts_with("epoch ")).count(), 8);
+    let metrics = std::fs::read_to_string(dir.path("m.csv")).unwrap();
+    let mut lines = metrics.lines();
+    assert_eq!(lines.next(), Some("epoch,loss,train_acc,test_loss,test_acc,lr,seconds,samples_per_s"));
+    assert_eq!(lines.count(), 8);
+
+    // eval on the whole file: accuracy, loss, L2 term and a confusion matrix.
+    let digits = repo_file("datasets/digits.csv");
+    let run = dir.run(&["eval", "--model", "digits.safetensors", &digits, "--l2", "1"]).ok();
+    assert!(run.stdout.contains("accuracy "), "{}", run.stdout);
+    assert!(run.stdout.contains("l2 term "), "{}", run.stdout);
+    assert!(run.stdout.contains("confusion matrix"), "{}", run.stdout);
+    let run = dir.run(&["eval", "--model", "digits.safetensors", &digits, "--json"]).ok();
+    let e: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(e["samples"], 5000);
+    let confusion = e["confusion"].as_array().unwrap();
+    let total: u64 = confusion.iter().flat_map(|r| r.as_array().unwrap()).map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(total, 5000);
+    assert!(e["accuracy"].as_f64().unwrap() > 0.9);
+
+    // predict: a header and one row per input, probabilities summing to 1.
+    dir.run(&["predict", "--model", "digits.safetensors", &digits, "-o", "pred.csv", "-q"]).ok();
+    let pred = std::fs::read_to_string(dir.path("pred.csv")).unwrap();
+    let mut lines = pred.lines();
+    assert!(lines.next().unwrap().starts_with("prediction,p0,p1,"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 5000);
+    let p: Vec<f64> = rows[0].split(',').skip(1).map(|v| v.parse().unwrap()).collect();
+    assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5);
+}
+
+#[test]
+fn quiet_prints_nothing_on_stderr_and_jsonl_metrics() {
+    let dir = Dir::new();
+    let run = dir.run(&["train", "--epochs", "1", "--hidden", "8", "-q", "--metrics", "m.jsonl"]).ok();
+    assert_eq!(run.stderr, "");
+    assert!(run.stdout.contains("val: loss"), "{}", run.stdout);
+    let m = std::fs::read_to_string(dir.path("m.jsonl")).unwrap();
+    let row: serde_json::Value = serde_json::from_str(m.lines().next().unwrap()).unwrap();
+    assert_eq!(row["epoch"], 1);
+    assert!(row["test_acc"].as_f64().is_some() && row["samples_per_s"].as_f64().is_some());
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut v = vec![0, 0, 8, dims.len() as u8];
+    for d in dims {
+        v.extend_from_slice(&d.to_be_bytes());
+    }
+    v.extend_from_slice(data);
+    v
+}
+
+#[test]
+fn idx_files_with_labels_found_by_name_and_test_set() {
+    // 4x4 "images": class 1 has a bright left half, class 0 a bright right half.
+    let n = 60u32;
+    let mut pixels = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let c = (i % 2) as u8;
+        labels.push(c);
+        for r in 0..4 {
+            for col in 0..4 {
+                let bright = (col < 2) == (c == 1);
+                pixels.push(if bright { 200 + (r * 7 + i as usize) as u8 % 50 } else { (i as u8 * 3) % 40 });
+            }
+        }
+    }
+    let dir = Dir::new();
+    dir.write("tiny-images-idx3-ubyte.gz", gz(&idx(&[n, 4, 4], &pixels)));
+    dir.write("tiny-labels-idx1-ubyte", idx(&[n], &labels));
+    dir.write("other-images-idx3-ubyte", idx(&[n, 4, 4], &pixels));
+    dir.write("lab.idx", idx(&[n], &labels));
+    let run = dir
+        .run(&[
+            "train",
+            "tiny-images-idx3-ubyte.gz",
+            "--test",
+            "other-images-idx3-ubyte",
+            "--test-labels",
+            "lab.idx",
+            "--epochs",
+            "30",
+            "--hidden",
+            "4",
+            "--batch",
+            "10",
+            "--save",
+            "m.safetensors",
+            "--json",
+        ])
+        .ok();
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(out["held_out"], "test");
+    assert_eq!(out["held_out_acc"], 1.0, "{}", run.stdout);
+    // The model remembers the image shape and the /255 normalisation.
+    let m = bp_par::model_io::load(&dir.path("m.safetensors")).unwrap();
+    assert_eq!(m.input_shape, Some([4, 4]));
+    assert_eq!(m.norm, bp_par::data::Normalization::Scale(255.0));
+    // predict on IDX images without labels.
+    dir.write("nolabels-images-idx3-ubyte", idx(&[n, 4, 4], &pixels));
+    let run = dir.run(&["predict", "-m", "m.safetensors", "nolabels-images-idx3-ubyte", "--json"]).ok();
+    assert_eq!(run.stdout.lines().count(), n as usize);
+}
+
+#[test]
+fn predict_accepts_csv_without_labels_and_a_closed_pipe_is_fine() {
+    let dir = Dir::new();
+    dir.write("train.csv", "x1,x2,label\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n");
+    dir.run(&[
+        "train",
+        "train.csv",
+        "--epochs",
+        "5",
+        "--batch",
+        "2",
+        "--val-split",
+        "0",
+        "--hidden",
+        "3",
+        "--activation",
+        "tanh",
+        "--save",
+        "m.safetensors",
+        "-q",
+    ])
+    .ok();
+    dir.write("new.csv", "0.5,0.5\n1,1\n");
+    let run = dir.run(&["predict", "-m", "m.safetensors", "new.csv"]).ok();
+    assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
+}
+
+#[test]
+fn a_closed_stdout_pipe_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = Dir::new();
+    let digits = repo_file("datasets/digits.csv");
+    dir.run(&["train", &digits, "--epochs", "1", "--hidden", "8", "-q", "--save", "m.safetensors"]).ok();
+    // 5,000 rows of probabilities overflow the pipe buffer; read one line and hang up.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bp-par"))
+        .args(["predict", "-m", "m.safetensors", &digits])
+        .current_dir(dir.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("prediction,"));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -1,0 +1,2 @@
+//! The one integration-test binary: the real `bp-par` executable and the public library API.
+mod suite;
