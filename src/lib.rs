@@ -25,6 +25,7 @@
 pub mod activation;
 pub mod data;
 pub mod error;
+pub mod fpenv;
 pub mod gemm;
 pub mod gradcheck;
 pub mod infer;

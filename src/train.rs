@@ -17,6 +17,7 @@
 
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
+use crate::fpenv::FlushGuard;
 use crate::infer::{Evaluation, evaluate};
 use crate::network::{Buffers, Network, argmax};
 use crate::optim::Sgd;
@@ -270,6 +271,7 @@ impl<'a> Trainer<'a> {
         let batch = self.cfg.batch;
         let n = self.n_train;
         let classify = matches!(data.targets, Targets::Classes { .. });
+        let _flush = FlushGuard::on_current_pool();
         let mut history = Vec::with_capacity(self.cfg.epochs);
         for epoch in 1..=self.cfg.epochs {
             let start = Instant::now();

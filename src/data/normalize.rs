@@ -59,7 +59,9 @@ impl Normalization {
         match mode {
             NormalizeMode::None => Normalization::None,
             NormalizeMode::Auto => {
-                let pixel_like = features.par_iter().all(|&v| (0.0..=255.0).contains(&v) && v.fract() == 0.0);
+                // `v as u8` truncates (cvttss2si); a `fract` here would be a libm call per value.
+                let pixel_like =
+                    features.par_iter().all(|&v| (0.0..=255.0).contains(&v) && (v as u8) as f32 == v);
                 let max = features.par_iter().copied().reduce(|| 0.0, f32::max);
                 match (pixel_like, max) {
                     (true, m) if m > 16.0 => Normalization::Scale(255.0),
