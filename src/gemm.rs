@@ -25,6 +25,9 @@ pub trait Scalar:
 {
     /// Converts from f64 (rounding for f32).
     fn of(x: f64) -> Self;
+    /// eˣ for the element-wise kernels: a branch-free polynomial that vectorises for f32
+    /// ([`crate::activation::exp_f32`]), the correctly rounded `exp` for f64.
+    fn fast_exp(self) -> Self;
     /// `C ← α A B + β C` with matrixmultiply's raw interface.
     ///
     /// # Safety
@@ -49,11 +52,15 @@ pub trait Scalar:
 }
 
 macro_rules! impl_scalar {
-    ($t:ty, $f:path) => {
+    ($t:ty, $f:path, $exp:path) => {
         impl Scalar for $t {
             #[inline]
             fn of(x: f64) -> Self {
                 x as $t
+            }
+            #[inline(always)]
+            fn fast_exp(self) -> Self {
+                $exp(self)
             }
             unsafe fn gemm_raw(
                 m: usize,
@@ -77,8 +84,8 @@ macro_rules! impl_scalar {
         }
     };
 }
-impl_scalar!(f32, matrixmultiply::sgemm);
-impl_scalar!(f64, matrixmultiply::dgemm);
+impl_scalar!(f32, matrixmultiply::sgemm, crate::activation::exp_f32);
+impl_scalar!(f64, matrixmultiply::dgemm, f64::exp);
 
 /// Whether a GEMM overwrites its output or adds into it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

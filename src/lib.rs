@@ -23,6 +23,7 @@
 //! ```
 
 pub mod activation;
+pub mod bench;
 pub mod data;
 pub mod error;
 pub mod fpenv;

@@ -10,22 +10,26 @@ use cli::args::{Cli, Command};
 use cli::commands;
 use std::process::ExitCode;
 
-fn run(cli: Cli) -> Result<()> {
-    let common = match &cli.command {
-        Command::Train(a) => &a.common,
-        Command::Eval(a) => &a.common,
-        Command::Predict(a) => &a.common,
-    };
-    let threads = commands::threads(common)?;
-    let pool = rayon::ThreadPoolBuilder::new()
+/// Runs `job` inside a rayon pool of `threads` workers.
+fn in_pool(threads: usize, job: impl FnOnce() -> Result<()> + Send) -> Result<()> {
+    rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| Error::config(format!("cannot start {threads} worker threads: {e}")))?;
-    pool.install(|| match cli.command {
-        Command::Train(a) => commands::train(a, threads),
-        Command::Eval(a) => commands::eval(a),
-        Command::Predict(a) => commands::predict(a),
-    })
+        .map_err(|e| Error::config(format!("cannot start {threads} worker threads: {e}")))?
+        .install(job)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Train(a) => {
+            let t = commands::threads(&a.common)?;
+            in_pool(t, move || commands::train(a, t))
+        }
+        Command::Eval(a) => in_pool(commands::threads(&a.common)?, move || commands::eval(a)),
+        Command::Predict(a) => in_pool(commands::threads(&a.common)?, move || commands::predict(a)),
+        // The benchmark builds one pool per thread count it sweeps.
+        Command::Bench(a) => cli::bench::bench(a),
+    }
 }
 
 fn main() -> ExitCode {

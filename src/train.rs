@@ -119,10 +119,13 @@ struct ShardWork {
     grad: Vec<f32>,
     loss: f64,
     correct: usize,
+    /// Seconds spent in each phase, summed over calls.
+    time: PhaseTimes,
 }
 
 impl ShardWork {
     fn run(&mut self, net: &Network<f32>, data: &Dataset, rows: &[usize]) {
+        let t0 = Instant::now();
         let (d, k) = (data.n_features, net.arch.n_out());
         let n = rows.len();
         for (i, &r) in rows.iter().enumerate() {
@@ -130,6 +133,7 @@ impl ShardWork {
             data.write_target(r, &mut self.y[i * k..(i + 1) * k]);
         }
         let (x, y) = (&self.x[..n * d], &self.y[..n * k]);
+        let t1 = Instant::now();
         self.loss = net.forward(x, n, Some(y), &mut self.buf);
         self.correct = match &data.targets {
             Targets::Classes { labels, .. } => self
@@ -141,8 +145,26 @@ impl ShardWork {
                 .count(),
             _ => 0,
         };
+        let t2 = Instant::now();
         net.backward(x, n, y, &mut self.buf, &mut self.grad);
+        let t3 = Instant::now();
+        self.time.gather += (t1 - t0).as_secs_f64();
+        self.time.forward += (t2 - t1).as_secs_f64();
+        self.time.backward += (t3 - t2).as_secs_f64();
     }
+}
+
+/// Where the training time goes. `gather`, `forward` and `backward` are summed over all
+/// shards (thread time); `shards` and `update` are wall time of the two parallel phases of
+/// each mini-batch (shard work; reduction fused with the momentum update).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PhaseTimes {
+    pub gather: f64,
+    pub forward: f64,
+    pub backward: f64,
+    pub shards: f64,
+    pub update: f64,
+    pub batches: u64,
 }
 
 /// Parameters per parallel task in the reduction + update.
@@ -156,6 +178,10 @@ fn tree_sum(shards: &[ShardWork], range: Range<usize>, out: &mut [f32]) {
     match shards.len() {
         0 => out.fill(0.0),
         1 => out.copy_from_slice(&shards[0].grad[range]),
+        2 => {
+            let (a, b) = (&shards[0].grad[range.clone()], &shards[1].grad[range]);
+            out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a + b);
+        }
         n => {
             let half = n.next_power_of_two() / 2;
             tree_sum(&shards[..half], range.clone(), out);
@@ -178,6 +204,9 @@ pub struct Trainer<'a> {
     order: Vec<usize>,
     rng: ChaCha8Rng,
     n_train: usize,
+    /// Position in `order` for [`Trainer::steps`].
+    cursor: usize,
+    time: PhaseTimes,
 }
 
 impl<'a> Trainer<'a> {
@@ -198,6 +227,7 @@ impl<'a> Trainer<'a> {
                 grad: vec![0.0; arch.n_params()],
                 loss: 0.0,
                 correct: 0,
+                time: PhaseTimes::default(),
             })
             .collect();
         let decay = cfg.l2 / n as f32;
@@ -215,12 +245,15 @@ impl<'a> Trainer<'a> {
             order: (0..n).collect(),
             rng,
             n_train: n,
+            cursor: 0,
+            time: PhaseTimes::default(),
         })
     }
 
     /// One mini-batch: parallel shards, then the fused reduction and update.
     /// Returns the summed loss and correct count of the batch.
     fn step(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
+        let t0 = Instant::now();
         let shard = self.cfg.shard;
         let n_sh = batch.len().div_ceil(shard);
         let net = &*self.net;
@@ -230,31 +263,80 @@ impl<'a> Trainer<'a> {
             .for_each(|(work, rows)| work.run(net, data, rows));
         let loss: f64 = self.shards[..n_sh].iter().map(|s| s.loss).sum();
         let correct = self.shards[..n_sh].iter().map(|s| s.correct).sum();
+        let t1 = Instant::now();
+        self.time.shards += (t1 - t0).as_secs_f64();
+        self.time.batches += 1;
         if !loss.is_finite() {
             return (loss, correct);
         }
 
+        // One parallel pass over the flat parameters: each chunk sums its slice of the
+        // shard gradients in the fixed tree order and applies the momentum update, with the
+        // L2 coefficient of the segment (weights or bias) each element belongs to.
         let sgd = Sgd { lr: self.cfg.lr, momentum: self.cfg.momentum };
         let scale = 1.0 / batch.len() as f32;
         let shards = &self.shards[..n_sh];
-        for (range, decay) in &self.segments {
-            let start = range.start;
-            self.net.params[range.clone()]
-                .par_chunks_mut(UPDATE_CHUNK)
-                .zip(self.velocity[range.clone()].par_chunks_mut(UPDATE_CHUNK))
-                .enumerate()
-                .for_each(|(c, (w, v))| {
-                    let base = start + c * UPDATE_CHUNK;
-                    let mut g = [0.0f32; TREE_BLOCK];
-                    for (b, (w, v)) in w.chunks_mut(TREE_BLOCK).zip(v.chunks_mut(TREE_BLOCK)).enumerate() {
-                        let lo = base + b * TREE_BLOCK;
+        let segments = &self.segments;
+        self.net
+            .params
+            .par_chunks_mut(UPDATE_CHUNK)
+            .zip(self.velocity.par_chunks_mut(UPDATE_CHUNK))
+            .enumerate()
+            .for_each(|(c, (w, v))| {
+                let (lo, hi) = (c * UPDATE_CHUNK, c * UPDATE_CHUNK + w.len());
+                let mut g = [0.0f32; TREE_BLOCK];
+                for (range, decay) in segments.iter().filter(|(r, _)| r.start < hi && r.end > lo) {
+                    let (a, b) = (range.start.max(lo), range.end.min(hi));
+                    let (w, v) = (&mut w[a - lo..b - lo], &mut v[a - lo..b - lo]);
+                    for (i, (w, v)) in w.chunks_mut(TREE_BLOCK).zip(v.chunks_mut(TREE_BLOCK)).enumerate() {
+                        let start = a + i * TREE_BLOCK;
                         let g = &mut g[..w.len()];
-                        tree_sum(shards, lo..lo + w.len(), g);
+                        tree_sum(shards, start..start + w.len(), g);
                         sgd.step(w, v, g, scale, *decay);
                     }
-                });
-        }
+                }
+            });
+        self.time.update += t1.elapsed().as_secs_f64();
         (loss, correct)
+    }
+
+    /// Runs `n_batches` mini-batches, continuing through the epoch permutation and
+    /// reshuffling when it wraps (for benchmarks: no metrics, no evaluation).
+    pub fn steps(&mut self, data: &Dataset, n_batches: usize) -> Result<()> {
+        check_fit(self.net, data)?;
+        let _flush = FlushGuard::on_current_pool();
+        let batch = self.cfg.batch;
+        let mut order = std::mem::take(&mut self.order);
+        for _ in 0..n_batches {
+            if self.cursor >= order.len() {
+                self.cursor = 0;
+            }
+            if self.cursor == 0 && self.cfg.shuffle {
+                order.shuffle(&mut self.rng);
+            }
+            let end = (self.cursor + batch).min(order.len());
+            self.step(data, &order[self.cursor..end]);
+            self.cursor = end;
+        }
+        self.order = order;
+        Ok(())
+    }
+
+    /// Phase timings accumulated since the trainer was built (or last reset).
+    pub fn phase_times(&self) -> PhaseTimes {
+        let mut t = self.time;
+        for s in &self.shards {
+            t.gather += s.time.gather;
+            t.forward += s.time.forward;
+            t.backward += s.time.backward;
+        }
+        t
+    }
+
+    /// Zeroes the phase timings.
+    pub fn reset_phase_times(&mut self) {
+        self.time = PhaseTimes::default();
+        self.shards.iter_mut().for_each(|s| s.time = PhaseTimes::default());
     }
 
     /// Trains `cfg.epochs` epochs, evaluating `test` after each when given.

@@ -24,6 +24,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Write a model's predicted class and class probabilities for every input row.
     Predict(PredictArgs),
+    /// Measure training throughput over thread counts, batch and shard sizes.
+    Bench(BenchArgs),
 }
 
 /// How to read labels from a data file.
@@ -156,4 +158,56 @@ pub struct PredictArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Data to train on: CSV or IDX [default: synthetic data of the --layers shape]
+    pub data: Option<PathBuf>,
+    #[command(flatten)]
+    pub labels: LabelArgs,
+    /// Layer sizes of the synthetic benchmark, input first (with DATA: hidden sizes only
+    /// are taken, input and output come from the data)
+    #[arg(long, default_value = "784,128,10", value_delimiter = ',', value_name = "SIZES")]
+    pub layers: Vec<usize>,
+    /// Rows of synthetic data
+    #[arg(long, default_value_t = 60_000, value_name = "N")]
+    pub rows: usize,
+    /// Hidden-unit activation (the published peer figures use sigmoid)
+    #[arg(long, default_value = "sigmoid", value_name = "sigmoid|tanh|relu")]
+    pub activation: Activation,
+    /// Thread counts to sweep, e.g. 1,2,4,8,16 [default: 1, 2, 4, ... up to all cores]
+    #[arg(long = "threads", short = 'j', value_delimiter = ',', value_name = "LIST")]
+    pub thread_list: Vec<usize>,
+    /// Mini-batch sizes to sweep
+    #[arg(long, default_value = "64", value_delimiter = ',', value_name = "LIST")]
+    pub batch: Vec<usize>,
+    /// Shard sizes to sweep; 0 means one shard per thread
+    #[arg(long, default_value = "32", value_delimiter = ',', value_name = "LIST")]
+    pub shard_size: Vec<usize>,
+    /// Timed samples per repetition (60,000 = one MNIST epoch)
+    #[arg(long, default_value_t = 60_000, value_name = "N")]
+    pub samples: usize,
+    /// Timed repetitions per configuration (the report gives median, min and max)
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub repeats: usize,
+    /// Mini-batches run before timing
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub warmup: usize,
+    /// Also run the numpy reference (benches/peers/numpy_mlp.py, built in) at each thread
+    /// count and batch size, and print our speed over its
+    #[arg(long, value_name = "numpy")]
+    pub compare: Option<String>,
+    /// The Python interpreter for --compare
+    #[arg(long, default_value = "python3", value_name = "PATH")]
+    pub python: PathBuf,
+    /// Write the rows here: CSV, or JSON for a .json name
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print nothing on stderr (results still go to stdout)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Print the report as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
 }

@@ -23,7 +23,7 @@ fn stdout_error(e: std::io::Error) -> Error {
 }
 
 /// Prints `text` on stdout.
-fn emit(text: &str) -> Result<()> {
+pub fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(stdout_error)
 }
@@ -354,8 +354,23 @@ pub fn predict(args: PredictArgs) -> Result<()> {
 /// The thread count: `--threads` or all cores.
 pub fn threads(common: &CommonArgs) -> Result<usize> {
     match common.threads {
-        Some(0) => Err(Error::config("--threads must be at least 1")),
-        Some(n) => Ok(n),
+        Some(n) => check_threads(n),
         None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+/// The most worker threads a command may start: far beyond any useful count, low enough
+/// that a typo cannot exhaust the machine.
+pub const MAX_THREADS: usize = 1024;
+
+/// Checks a `--threads` value.
+pub fn check_threads(n: usize) -> Result<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match n {
+        0 => Err(Error::config("--threads must be at least 1")),
+        n if n > MAX_THREADS => Err(Error::config(format!(
+            "--threads {n} is more than the {MAX_THREADS} bp-par allows (this machine has {cores} cores)"
+        ))),
+        n => Ok(n),
     }
 }

@@ -1,5 +1,6 @@
 //! The `bp-par` command line: argument definitions, the commands, progress display.
 
 pub mod args;
+pub mod bench;
 pub mod commands;
 pub mod progress;

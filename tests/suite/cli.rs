@@ -177,3 +177,50 @@ fn a_closed_stdout_pipe_is_not_an_error() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn bench_sweeps_threads_and_writes_rows() {
+    let dir = Dir::new();
+    let args = [
+        "bench",
+        "--layers",
+        "20,8,3",
+        "--rows",
+        "300",
+        "--threads",
+        "1,2",
+        "--batch",
+        "16,32",
+        "--shard-size",
+        "8",
+        "--samples",
+        "64",
+        "--repeats",
+        "2",
+        "--warmup",
+        "1",
+        "--json",
+        "-o",
+        "rows.csv",
+    ];
+    let run = dir.run(&args).ok();
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let rows = out["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for r in rows {
+        let sp = &r["samples_per_s"];
+        assert!(sp["min"].as_f64().unwrap() <= sp["median"].as_f64().unwrap());
+        assert!(sp["median"].as_f64().unwrap() <= sp["max"].as_f64().unwrap());
+        assert!(r["pct_peak"].as_f64().unwrap() > 0.0);
+        // The 2-thread rows are compared with the 1-thread rows of the same batch.
+        assert_eq!(r["speedup"].is_null(), r["threads"] == 1);
+    }
+    // 20·8·4 + 8·3·6 = 784 FLOP per sample.
+    assert_eq!(out["flops_per_sample"], 784.0);
+    let csv = std::fs::read_to_string(dir.path("rows.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5);
+    assert!(csv.starts_with("threads,batch,shard,samples_per_s_median"));
+    let run = dir.run(&["bench", "--compare", "torch", "--samples", "1"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("the only reference kept in the repo is numpy"), "{}", run.stderr);
+}

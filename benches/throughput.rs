@@ -1,0 +1,122 @@
+//! Criterion benches in the units that matter: GEMM at the layer shapes (FLOP/s, shown as
+//! elements/s), one training step per thread count and an MNIST epoch (samples/s), CSV
+//! parsing (bytes/s). `cargo bench` runs them; `bp-par bench` is the sweeping counterpart.
+
+use bp_par::activation::Activation;
+use bp_par::bench::synthetic;
+use bp_par::data::{self, LoadOptions, Normalization, NormalizeMode};
+use bp_par::gemm::{Accum, MatMut, MatRef, gemm};
+use bp_par::loss::Loss;
+use bp_par::network::{Arch, Network};
+use bp_par::train::{TrainConfig, Trainer};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::fmt::Write;
+use std::path::Path;
+
+/// The GEMMs of a 784-128-10 shard of 32 rows: forward, weight gradient, input gradient.
+fn gemm_shapes(c: &mut Criterion) {
+    let mut g = c.benchmark_group("gemm");
+    let s = 32;
+    let x = vec![0.5f32; s * 784];
+    let w = vec![0.01f32; 128 * 784];
+    let d = vec![0.1f32; s * 128];
+    let w1 = vec![0.01f32; 10 * 128];
+    let d1 = vec![0.1f32; s * 10];
+    let mut out = vec![0.0f32; 128 * 784];
+    g.throughput(Throughput::Elements((2 * s * 784 * 128) as u64));
+    g.bench_function("forward 32x784 · (128x784)ᵀ", |b| {
+        b.iter(|| {
+            gemm(
+                MatMut::row_major(&mut out[..s * 128], s, 128),
+                MatRef::row_major(&x, s, 784),
+                MatRef::row_major(&w, 128, 784).t(),
+                Accum::Overwrite,
+            )
+        })
+    });
+    g.bench_function("weight grad (32x128)ᵀ · 32x784", |b| {
+        b.iter(|| {
+            gemm(
+                MatMut::row_major(&mut out, 128, 784),
+                MatRef::row_major(&d, s, 128).t(),
+                MatRef::row_major(&x, s, 784),
+                Accum::Overwrite,
+            )
+        })
+    });
+    g.throughput(Throughput::Elements((2 * s * 10 * 128) as u64));
+    g.bench_function("input grad 32x10 · 10x128", |b| {
+        b.iter(|| {
+            gemm(
+                MatMut::row_major(&mut out[..s * 128], s, 128),
+                MatRef::row_major(&d1, s, 10),
+                MatRef::row_major(&w1, 10, 128),
+                Accum::Overwrite,
+            )
+        })
+    });
+    g.finish();
+}
+
+/// One mini-batch of 64 (784-128-10 sigmoid, shards of 32) at 1 and 2 threads.
+fn train_step(c: &mut Criterion) {
+    let data = synthetic(4096, 784, 10, 1);
+    let arch = Arch::new(vec![784, 128, 10], Activation::Sigmoid, Loss::Xent).unwrap();
+    let mut g = c.benchmark_group("train step 784-128-10 batch 64");
+    g.throughput(Throughput::Elements(64));
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let mut net = Network::<f32>::init(arch.clone(), 1);
+        let cfg = TrainConfig { batch: 64, shard: 32, ..TrainConfig::default() };
+        let mut trainer = Trainer::new(&mut net, &data, cfg).unwrap();
+        g.bench_function(format!("{threads} threads"), |b| {
+            b.iter(|| pool.install(|| trainer.steps(&data, 1).unwrap()))
+        });
+    }
+    g.finish();
+}
+
+/// A whole epoch of the shipped MNIST training set (60,000 samples) on all cores.
+fn mnist_epoch(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/mnist/train-images-idx3-ubyte.gz");
+    let mut data = data::load(&path, &LoadOptions::default()).unwrap();
+    Normalization::fit(NormalizeMode::Auto, &data.features, 784).apply(&mut data.features, 784);
+    let arch = Arch::new(vec![784, 128, 10], Activation::Sigmoid, Loss::Xent).unwrap();
+    let mut net = Network::<f32>::init(arch, 1);
+    let cfg = TrainConfig { batch: 64, shard: 32, ..TrainConfig::default() };
+    let mut trainer = Trainer::new(&mut net, &data, cfg).unwrap();
+    let mut g = c.benchmark_group("mnist epoch");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(60_000));
+    g.bench_function("784-128-10 sigmoid batch 64", |b| {
+        b.iter(|| trainer.steps(&data, 60_000usize.div_ceil(64)).unwrap())
+    });
+    g.finish();
+}
+
+/// Parsing MNIST-like CSV text (10,000 rows of a label and 784 pixels).
+fn csv_parse(c: &mut Criterion) {
+    let mut text = String::from("label");
+    for i in 0..784 {
+        let _ = write!(text, ",p{i}");
+    }
+    text.push('\n');
+    for r in 0..10_000usize {
+        let _ = write!(text, "{}", r % 10);
+        for i in 0..784usize {
+            let v = if (i + r) % 5 == 0 { (i * 7 + r) % 256 } else { 0 };
+            let _ = write!(text, ",{v}");
+        }
+        text.push('\n');
+    }
+    let mut g = c.benchmark_group("csv");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("parse 10k MNIST-like rows", |b| {
+        b.iter(|| data::parse_csv(Path::new("bench.csv"), text.as_bytes(), &LoadOptions::default()).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, gemm_shapes, train_step, mnist_epoch, csv_parse);
+criterion_main!(benches);

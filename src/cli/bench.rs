@@ -1,0 +1,314 @@
+//! `bp-par bench`: the throughput sweep of [`bp_par::bench`], a table on stdout, CSV/JSON
+//! rows in a file, and the numpy reference run in the same session.
+
+use super::args::BenchArgs;
+use bp_par::bench::{self, BenchConfig, BenchRow, Spread};
+use bp_par::data::{self, LoadOptions, Normalization, NormalizeMode};
+use bp_par::error::{Error, Result};
+use bp_par::loss::Loss;
+use serde_json::{Value, json};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+/// The numpy reference implementation, built in so `--compare numpy` works from any folder.
+const NUMPY_PEER: &str = include_str!("../../benches/peers/numpy_mlp.py");
+
+/// A peer's measurement at one thread count and batch size.
+struct PeerRow {
+    threads: usize,
+    batch: usize,
+    samples_per_s: Spread,
+}
+
+fn default_threads() -> Vec<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut t: Vec<usize> =
+        std::iter::successors(Some(1usize), |&t| Some(t * 2)).take_while(|&t| t < cores).collect();
+    t.push(cores);
+    t
+}
+
+fn run_numpy(
+    python: &Path,
+    layers: &[usize],
+    args: &BenchArgs,
+    threads: usize,
+    batch: usize,
+) -> Result<PeerRow> {
+    let dir =
+        tempfile::tempdir().map_err(|e| Error::io(Path::new("."), "create a temporary folder in", e))?;
+    let script = dir.path().join("numpy_mlp.py");
+    std::fs::write(&script, NUMPY_PEER).map_err(|e| Error::io(&script, "write", e))?;
+    let layers: Vec<String> = layers.iter().map(ToString::to_string).collect();
+    let out = Command::new(python)
+        .arg(&script)
+        .args(["--layers", &layers.join(",")])
+        .args(["--activation", args.activation.name()])
+        .args(["--batch", &batch.to_string()])
+        .args(["--samples", &args.samples.to_string()])
+        .args(["--data", &args.rows.to_string()])
+        .args(["--repeats", &args.repeats.to_string()])
+        .args(["--warmup", &args.warmup.to_string()])
+        .args(["--threads", &threads.to_string()])
+        .output()
+        .map_err(|e| Error::io(python, "run the Python interpreter", e))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or("no output");
+        return Err(Error::config(format!(
+            "the numpy reference failed ({last}); is numpy installed for {}?",
+            python.display()
+        )));
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| Error::config(format!("the numpy reference printed no JSON ({e})")))?;
+    let s = &v["samples_per_s"];
+    let get = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+    Ok(PeerRow {
+        threads,
+        batch,
+        samples_per_s: Spread { median: get("median"), min: get("min"), max: get("max") },
+    })
+}
+
+fn pct(part: f64, whole: f64) -> f64 {
+    if whole > 0.0 { 100.0 * part / whole } else { 0.0 }
+}
+
+fn row_json(r: &BenchRow) -> Value {
+    let p = &r.phases;
+    let work = p.gather + p.forward + p.backward;
+    json!({
+        "threads": r.threads, "batch": r.batch, "shard": r.shard,
+        "samples_per_s": {"median": r.samples_per_s.median, "min": r.samples_per_s.min, "max": r.samples_per_s.max},
+        "gflops": r.gflops, "peak_gflops": r.peak_gflops, "pct_peak": r.pct_peak(),
+        "speedup": r.speedup, "efficiency": r.efficiency(), "epoch_seconds": r.epoch_seconds,
+        "phases_pct": {
+            "shards_wall": pct(p.shards, p.shards + p.update), "update_wall": pct(p.update, p.shards + p.update),
+            "gather": pct(p.gather, work), "forward": pct(p.forward, work), "backward": pct(p.backward, work),
+        },
+    })
+}
+
+pub fn bench(args: BenchArgs) -> Result<()> {
+    let threads = if args.thread_list.is_empty() { default_threads() } else { args.thread_list.clone() };
+    for &t in &threads {
+        super::commands::check_threads(t)?;
+    }
+    if args.batch.contains(&0) || args.repeats == 0 || args.samples == 0 {
+        return Err(Error::config("--batch, --repeats and --samples must be positive"));
+    }
+    if let Some(peer) = args.compare.as_deref().filter(|p| *p != "numpy") {
+        return Err(Error::config(format!(
+            "--compare {peer:?}: the only reference kept in the repo is numpy"
+        )));
+    }
+    if args.layers.len() < 2 || args.layers.contains(&0) {
+        return Err(Error::config("--layers needs at least an input and an output size, none zero"));
+    }
+    let data = match &args.data {
+        Some(p) => {
+            let opts = LoadOptions {
+                label_col: args.labels.label_col.clone().unwrap_or_default(),
+                labels: args.labels.labels.clone(),
+                ..LoadOptions::default()
+            };
+            let mut d = data::load(p, &opts)?;
+            Normalization::fit(NormalizeMode::Auto, &d.features, d.n_features)
+                .apply(&mut d.features, d.n_features);
+            d
+        }
+        None => {
+            let k = args.layers[args.layers.len() - 1];
+            bench::synthetic(args.rows, args.layers[0], k, 1)
+        }
+    };
+    // Hidden sizes come from --layers; with DATA, its input and output sizes replace the ends.
+    let hidden: Vec<usize> = args.layers[1..args.layers.len().max(1) - 1].to_vec();
+    let mut sizes = vec![data.n_features];
+    sizes.extend(&hidden);
+    sizes.push(data.n_outputs());
+    let cfg = BenchConfig {
+        hidden,
+        activation: args.activation,
+        loss: Loss::Xent,
+        threads: threads.clone(),
+        batches: args.batch.clone(),
+        shards: args.shard_size.clone(),
+        warmup: args.warmup,
+        samples: args.samples,
+        repeats: args.repeats,
+        lr: 0.1,
+        momentum: 0.9,
+    };
+    let machine = bench::machine_description();
+    let flops = bench::flops_per_sample(&sizes);
+    let layers_text = sizes.iter().map(ToString::to_string).collect::<Vec<_>>().join("-");
+    if !args.quiet {
+        eprintln!(
+            "bp-par bench: {layers_text} {}/xent on {} ({} rows), {:.3} MFLOP per sample; {machine}",
+            args.activation,
+            data.path.display(),
+            data.n_samples(),
+            flops / 1e6
+        );
+    }
+    let epoch_samples = data.n_samples();
+    let bench::BenchReport { rows, peaks } = bench::run(&data, &cfg, epoch_samples, |r| {
+        if !args.quiet {
+            eprintln!(
+                "  threads {:>2} batch {:>4} shard {:>4}: {:>9.0} samples/s ({:.0}% of the SGEMM peak)",
+                r.threads,
+                r.batch,
+                r.shard,
+                r.samples_per_s.median,
+                r.pct_peak()
+            );
+        }
+    })?;
+
+    let mut peers = Vec::new();
+    if args.compare.is_some() {
+        for &t in &threads {
+            for &b in &args.batch {
+                if !args.quiet {
+                    eprintln!("  numpy reference: threads {t} batch {b}...");
+                }
+                peers.push(run_numpy(&args.python, &sizes, &args, t, b)?);
+            }
+        }
+    }
+    let ratio = |r: &BenchRow| {
+        peers
+            .iter()
+            .find(|p| p.threads == r.threads && p.batch == r.batch)
+            .map(|p| r.samples_per_s.median / p.samples_per_s.median)
+    };
+    let rss = bench::peak_rss_bytes();
+
+    if let Some(path) = &args.output {
+        let text = if path.extension().is_some_and(|e| e == "json") {
+            let rows: Vec<Value> = rows
+                .iter()
+                .map(|r| {
+                    let mut v = row_json(r);
+                    v["vs_numpy"] = json!(ratio(r));
+                    v
+                })
+                .collect();
+            serde_json::to_string_pretty(&json!({"machine": machine, "layers": sizes, "rows": rows}))
+                .unwrap_or_default()
+        } else {
+            let mut s = String::from(
+                "threads,batch,shard,samples_per_s_median,samples_per_s_min,samples_per_s_max,gflops,peak_gflops,pct_peak,speedup,efficiency,epoch_seconds,vs_numpy\n",
+            );
+            let opt = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.4}"));
+            for r in &rows {
+                let sp = r.samples_per_s;
+                let _ = writeln!(
+                    s,
+                    "{},{},{},{:.0},{:.0},{:.0},{:.2},{:.2},{:.1},{},{},{:.4},{}",
+                    r.threads,
+                    r.batch,
+                    r.shard,
+                    sp.median,
+                    sp.min,
+                    sp.max,
+                    r.gflops,
+                    r.peak_gflops,
+                    r.pct_peak(),
+                    opt(r.speedup),
+                    opt(r.efficiency()),
+                    r.epoch_seconds,
+                    opt(ratio(r))
+                );
+            }
+            s
+        };
+        bp_par::model_io::write_atomic(path, text.as_bytes())?;
+    }
+
+    if args.json {
+        let out = json!({
+            "machine": machine,
+            "layers": sizes,
+            "activation": args.activation.name(),
+            "data": data.path.display().to_string(),
+            "flops_per_sample": flops,
+            "sgemm_peak_gflops": peaks.iter().map(|(t, g)| json!({"threads": t, "gflops": g})).collect::<Vec<_>>(),
+            "rows": rows.iter().map(|r| { let mut v = row_json(r); v["vs_numpy"] = json!(ratio(r)); v }).collect::<Vec<_>>(),
+            "numpy": peers.iter().map(|p| json!({"threads": p.threads, "batch": p.batch,
+                "samples_per_s": {"median": p.samples_per_s.median, "min": p.samples_per_s.min, "max": p.samples_per_s.max}})).collect::<Vec<_>>(),
+            "peak_rss_bytes": rss,
+        });
+        return super::commands::emit(&format!("{out}\n"));
+    }
+    let mut s = format!("bp-par bench: {layers_text} {}/xent, {machine}\n", args.activation);
+    for (t, g) in &peaks {
+        let _ = writeln!(s, "SGEMM peak on {t} thread(s): {g:.1} GFLOP/s");
+    }
+    let _ = writeln!(
+        s,
+        "\n{:>7} {:>5} {:>5} {:>26} {:>7} {:>5} {:>7} {:>5} {:>7} {:>8} | {:>6} {:>6} {:>6} {:>6}",
+        "threads",
+        "batch",
+        "shard",
+        "samples/s median [min-max]",
+        "GFLOP/s",
+        "%peak",
+        "speedup",
+        "eff",
+        "epoch_s",
+        "vs numpy",
+        "update",
+        "gather",
+        "fwd",
+        "bwd"
+    );
+    for r in &rows {
+        let p = &r.phases;
+        let work = p.gather + p.forward + p.backward;
+        let sp = r.samples_per_s;
+        let _ = writeln!(
+            s,
+            "{:>7} {:>5} {:>5} {:>26} {:>7.1} {:>4.0}% {:>7} {:>5} {:>7.3} {:>8} | {:>5.0}% {:>5.0}% {:>5.0}% {:>5.0}%",
+            r.threads,
+            r.batch,
+            r.shard,
+            format!("{:.0} [{:.0}-{:.0}]", sp.median, sp.min, sp.max),
+            r.gflops,
+            r.pct_peak(),
+            r.speedup.map_or("-".into(), |v| format!("{v:.2}x")),
+            r.efficiency().map_or("-".into(), |v| format!("{:.0}%", 100.0 * v)),
+            r.epoch_seconds,
+            ratio(r).map_or("-".into(), |v| format!("{v:.2}x")),
+            pct(p.update, p.shards + p.update),
+            pct(p.gather, work),
+            pct(p.forward, work),
+            pct(p.backward, work),
+        );
+    }
+    for p in &peers {
+        let sp = p.samples_per_s;
+        let _ = writeln!(
+            s,
+            "numpy reference, {} thread(s), batch {}: {:.0} [{:.0}-{:.0}] samples/s, epoch {:.3}s",
+            p.threads,
+            p.batch,
+            sp.median,
+            sp.min,
+            sp.max,
+            epoch_samples as f64 / sp.median
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nepoch_s: {epoch_samples} samples at the median rate; update: share of wall time in the fused \
+         reduction + momentum update; gather/fwd/bwd: shares of the shard work"
+    );
+    if let Some(b) = rss {
+        let _ = writeln!(s, "peak RSS of this process: {:.0} MiB", b as f64 / (1024.0 * 1024.0));
+    }
+    super::commands::emit(&s)
+}
