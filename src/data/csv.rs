@@ -43,12 +43,22 @@ fn reader(bytes: &[u8]) -> ::csv::Reader<&[u8]> {
     ::csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes)
 }
 
-fn is_blank(record: &::csv::ByteRecord) -> bool {
-    record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace)
-}
-
 fn parse_number(field: &[u8]) -> Option<f64> {
     std::str::from_utf8(field).ok()?.trim().parse::<f64>().ok()
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// The lines of `bytes` with their 1-based numbers (counting from `first`), without line
+/// ends (LF or CRLF), blank lines skipped.
+fn lines(bytes: &[u8], first: u64) -> impl Iterator<Item = (u64, &[u8])> {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    body.split(|&b| b == b'\n')
+        .zip(first..)
+        .map(|(l, n)| (n, l.strip_suffix(b"\r").unwrap_or(l)))
+        .filter(|(_, l)| !is_blank(l))
 }
 
 fn csv_error(path: &Path, e: ::csv::Error) -> Error {
@@ -67,12 +77,79 @@ impl Layout<'_> {
         }
     }
 
-    /// Parses one line-aligned chunk whose first line is `first_line` (1-based).
-    fn parse_chunk(&self, chunk: &[u8], first_line: u64) -> Result<Parsed> {
+    /// Parses one row's fields into `out`.
+    fn row<'f>(&self, line: u64, fields: impl Iterator<Item = &'f [u8]>, out: &mut Parsed) -> Result<()> {
         let n_cols = self.roles.len();
-        let n_feat = self.roles.iter().filter(|&&r| r == Role::Feature).count();
-        let mut out = Parsed { features: Vec::with_capacity(chunk.len() / 4), ..Parsed::default() };
-        let mut rdr = reader(chunk);
+        let mut n = 0;
+        for (col, field) in fields.enumerate() {
+            n = col + 1;
+            let Some(&role) = self.roles.get(col) else { continue };
+            let text = || String::from_utf8_lossy(field).trim().to_string();
+            let Some(v) = parse_number(field) else {
+                return Err(self.error(line, col, format!("expected a number, found {:?}", text())));
+            };
+            let v32 = v as f32;
+            if !v32.is_finite() {
+                let why = if v.is_finite() { " within the f32 range (±3.4e38)" } else { "" };
+                return Err(self.error(
+                    line,
+                    col,
+                    format!("expected a finite number{why}, found {}", text()),
+                ));
+            }
+            match role {
+                Role::Feature => out.features.push(v32),
+                Role::Target => out.targets.push(v32),
+                Role::Label => {
+                    if v < 0.0 || v.fract() != 0.0 {
+                        return Err(self.error(
+                            line,
+                            col,
+                            format!("expected a class label (an integer 0, 1, 2, ...), found {}", text()),
+                        ));
+                    }
+                    let k = self.classes.unwrap_or(MAX_CLASSES);
+                    if v >= k as f64 {
+                        let limit = if self.classes.is_some() { "--classes" } else { "the limit of" };
+                        return Err(self.error(
+                            line,
+                            col,
+                            format!(
+                                "label {} is out of range for {limit} {k} (expected 0..{})",
+                                text(),
+                                k - 1
+                            ),
+                        ));
+                    }
+                    out.labels.push(v as u32);
+                }
+            }
+        }
+        if n != n_cols {
+            return Err(Error::Parse {
+                path: self.path.to_path_buf(),
+                line,
+                column: None,
+                field: None,
+                message: format!("expected {n_cols} fields like the first row, found {n}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Parses one line-aligned chunk of unquoted CSV whose first line is `first_line`.
+    fn parse_plain(&self, chunk: &[u8], first_line: u64) -> Result<Parsed> {
+        let mut out = Parsed { features: Vec::with_capacity(chunk.len() / 3), ..Parsed::default() };
+        for (line, text) in lines(chunk, first_line) {
+            self.row(line, text.split(|&b| b == b','), &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// Parses CSV with quoted fields (serially, with the csv crate).
+    fn parse_quoted(&self, data: &[u8], first_line: u64) -> Result<Parsed> {
+        let mut out = Parsed::default();
+        let mut rdr = reader(data);
         let mut record = ::csv::ByteRecord::new();
         loop {
             match rdr.read_byte_record(&mut record) {
@@ -86,57 +163,19 @@ impl Layout<'_> {
                     return Err(err);
                 }
             }
-            let line = first_line - 1 + record.position().map_or(1, |p| p.line());
-            if is_blank(&record) {
+            if record.len() == 1 && is_blank(&record[0]) {
                 continue;
             }
-            if record.len() != n_cols {
-                return Err(Error::Parse {
-                    path: self.path.to_path_buf(),
-                    line,
-                    column: None,
-                    field: None,
-                    message: format!("expected {n_cols} fields like the first row, found {}", record.len()),
-                });
-            }
-            for (col, (field, &role)) in record.iter().zip(&self.roles).enumerate() {
-                let Some(v) = parse_number(field) else {
-                    let text = String::from_utf8_lossy(field);
-                    return Err(self.error(line, col, format!("expected a number, found {:?}", text.trim())));
-                };
-                if !v.is_finite() {
-                    return Err(self.error(line, col, format!("expected a finite number, found {v}")));
-                }
-                match role {
-                    Role::Feature => out.features.push(v as f32),
-                    Role::Target => out.targets.push(v as f32),
-                    Role::Label => {
-                        if v < 0.0 || v.fract() != 0.0 || v > u32::MAX as f64 {
-                            return Err(self.error(
-                                line,
-                                col,
-                                format!("expected a class label (an integer 0, 1, 2, ...), found {v}"),
-                            ));
-                        }
-                        if let Some(k) = self.classes.filter(|&k| v as usize >= k) {
-                            return Err(self.error(
-                                line,
-                                col,
-                                format!(
-                                    "label {v} is out of range for --classes {k} (expected 0..{})",
-                                    k - 1
-                                ),
-                            ));
-                        }
-                        out.labels.push(v as u32);
-                    }
-                }
-            }
+            let line = first_line - 1 + record.position().map_or(1, |p| p.line());
+            self.row(line, record.iter(), &mut out)?;
         }
-        debug_assert_eq!(out.features.len() % n_feat.max(1), 0);
         Ok(out)
     }
 }
+
+/// The most classes a label column may imply (labels are checked against it when
+/// `--classes` is not given, so a stray huge number cannot size a huge output layer).
+pub const MAX_CLASSES: usize = 100_000;
 
 /// Splits `bytes` into chunks that end just after a newline (the last may not).
 fn line_chunks(bytes: &[u8], target: usize) -> Vec<&[u8]> {
@@ -223,46 +262,66 @@ fn resolve_roles(
 /// Parses a whole CSV file held in memory.
 pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().take(4096).any(|&b| b == 0) {
+        return Err(Error::data(path, "is neither a CSV text file (it holds binary bytes) nor an IDX file"));
+    }
 
-    // The first non-blank record decides the header and the column count.
-    let mut rdr = reader(bytes);
-    let mut first = ::csv::ByteRecord::new();
-    let (first_line, first_end) = loop {
-        if !rdr.read_byte_record(&mut first).map_err(|e| csv_error(path, e))? {
-            return Err(Error::data(path, "is empty: expected CSV rows of numbers"));
-        }
-        if !is_blank(&first) {
-            let pos = rdr.position();
-            break (first.position().map_or(1, |p| p.line()), pos.byte() as usize);
-        }
+    // The first non-blank line decides the header and the column count.
+    let Some((first_line, first)) = lines(bytes, 1).next() else {
+        return Err(Error::data(path, "is empty: expected CSV rows of numbers"));
     };
-    let n_cols = first.len();
-    let is_header = first.iter().any(|f| parse_number(f).is_none());
-    let names: Option<Vec<String>> =
-        is_header.then(|| first.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect());
+    let quoted = bytes.contains(&b'"');
+    let fields: Vec<String> = if quoted {
+        let mut record = ::csv::ByteRecord::new();
+        reader(first).read_byte_record(&mut record).map_err(|e| csv_error(path, e))?;
+        record.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect()
+    } else {
+        first.split(|&b| b == b',').map(|f| String::from_utf8_lossy(f).trim().to_string()).collect()
+    };
+    let n_cols = fields.len();
+    if n_cols == 1 {
+        let sep = [';', '\t', ' ', '|'].into_iter().find(|c| fields[0].contains(*c));
+        let hint =
+            sep.map_or(String::new(), |c| format!(" (the first line has {c:?} in it: bp-par reads commas)"));
+        return Err(Error::data(
+            path,
+            format!(
+                "line {first_line} has a single column; expected comma-separated features and a label{hint}"
+            ),
+        ));
+    }
+    let is_header = fields.iter().any(|f| f.parse::<f64>().is_err());
+    let names = is_header.then_some(fields);
     let roles = resolve_roles(path, n_cols, names.as_deref(), opts)?;
     let layout = Layout { path, roles, names, classes: opts.classes };
 
-    // Data starts at the header's end, or at the first record itself.
+    // Data starts after the header line, or at the first line itself.
     let (data, data_line) = if is_header {
-        (&bytes[first_end..], rdr.position().line())
+        let offset = first.as_ptr() as usize - bytes.as_ptr() as usize + first.len();
+        let rest = &bytes[offset..];
+        let rest = rest.strip_prefix(b"\r").unwrap_or(rest);
+        (rest.strip_prefix(b"\n").unwrap_or(rest), first_line + 1)
     } else {
-        let start = first.position().map_or(0, |p| p.byte() as usize);
-        (&bytes[start..], first_line)
+        (&bytes[first.as_ptr() as usize - bytes.as_ptr() as usize..], first_line)
     };
 
     // Quoted fields may hold newlines: parse those files in one piece.
-    let chunks = if data.contains(&b'"') { vec![data] } else { line_chunks(data, CHUNK_BYTES) };
-    let newlines: Vec<u64> =
-        chunks.par_iter().map(|c| c.iter().filter(|&&b| b == b'\n').count() as u64).collect();
-    let mut starts = Vec::with_capacity(chunks.len());
-    let mut line = data_line;
-    for n in &newlines {
-        starts.push(line);
-        line += n;
-    }
-    let parsed: Vec<Parsed> =
-        chunks.par_iter().zip(&starts).map(|(c, &l)| layout.parse_chunk(c, l)).collect::<Result<_>>()?;
+    let parsed: Vec<Parsed> = if quoted {
+        vec![layout.parse_quoted(data, data_line)?]
+    } else {
+        let chunks = line_chunks(data, CHUNK_BYTES);
+        let newlines: Vec<u64> =
+            chunks.par_iter().map(|c| c.iter().filter(|&&b| b == b'\n').count() as u64).collect();
+        let starts: Vec<u64> = newlines
+            .iter()
+            .scan(data_line, |line, n| {
+                let start = *line;
+                *line += n;
+                Some(start)
+            })
+            .collect();
+        chunks.par_iter().zip(&starts).map(|(c, &l)| layout.parse_plain(c, l)).collect::<Result<_>>()?
+    };
 
     let n_feat = layout.roles.iter().filter(|&&r| r == Role::Feature).count();
     let total: usize = parsed.iter().map(|p| p.features.len()).sum();
@@ -349,7 +408,7 @@ mod tests {
             (
                 "1,2\n1,nan\n",
                 LoadOptions::default(),
-                "t.csv:2:2: column 2: expected a finite number, found NaN",
+                "t.csv:2:2: column 2: expected a finite number, found nan",
             ),
             ("1,2\n1,inf\n", LoadOptions::default(), "expected a finite number, found inf"),
             ("1.5,2\n", LoadOptions::default(), "t.csv:1:1: column 1: expected a class label"),
@@ -370,6 +429,26 @@ mod tests {
             let err = parse_str(text, opts).unwrap_err().to_string();
             assert!(err.contains(want), "{text:?}: got {err:?}, want {want:?}");
         }
+    }
+
+    #[test]
+    fn line_numbers_count_blank_lines_and_crlf() {
+        let err = parse_str("label,a,b\r\n0,1,2\r\n\r\n\r\n1,x,3\r\n", &LoadOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with("t.csv:5:2: "), "{err}");
+        let err = parse_str("\n\nlabel,a,b\n0,1,2\n\n1,x,3\n", &LoadOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with("t.csv:6:2: "), "{err}");
+        let err = parse_str("0,1,2\r\n1,2,1e39\r\n", &LoadOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv:2:3: column 3: expected a finite number within the f32 range (±3.4e38), found 1e39"
+        );
+        // Quoted fields go through the csv crate, with the same line numbers.
+        let err = parse_str("\"label\",\"a\"\n\n1,\"2\"\n0,\"z\"\n", &LoadOptions::default()).unwrap_err();
+        assert!(err.to_string().starts_with("t.csv:4:2: "), "{err}");
+        let d = parse_str("\"label\",\"a\"\n1,\"2.5\"\n", &LoadOptions::default()).unwrap();
+        assert_eq!(d.features, vec![2.5]);
+        let err = parse_str("a;b;c\n1;2;3\n", &LoadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("single column"), "{err}");
     }
 
     #[test]
