@@ -245,36 +245,6 @@ pub fn run(
     Ok(BenchReport { rows, peaks })
 }
 
-/// The process's peak resident memory in bytes (Linux), if known.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
-
-/// One line describing the CPU: model name, logical cores, widest SIMD.
-pub fn machine_description() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split(':').nth(1))
-        .map_or("unknown CPU".to_string(), |s| s.trim().to_string());
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    #[cfg(target_arch = "x86_64")]
-    let simd = if std::arch::is_x86_feature_detected!("avx512f") {
-        "AVX-512"
-    } else if std::arch::is_x86_feature_detected!("fma") {
-        "AVX2+FMA"
-    } else {
-        "SSE2"
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let simd = std::env::consts::ARCH;
-    format!("{model}, {cores} logical cores, {simd}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod model_io;
 pub mod network;
 pub mod optim;
+pub mod sys;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -142,7 +142,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         lr: 0.1,
         momentum: 0.9,
     };
-    let machine = bench::machine_description();
+    let machine = bp_par::sys::machine_description();
     let flops = bench::flops_per_sample(&sizes);
     let layers_text = sizes.iter().map(ToString::to_string).collect::<Vec<_>>().join("-");
     if !args.quiet {
@@ -185,7 +185,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             .find(|p| p.threads == r.threads && p.batch == r.batch)
             .map(|p| r.samples_per_s.median / p.samples_per_s.median)
     };
-    let rss = bench::peak_rss_bytes();
+    let rss = bp_par::sys::peak_rss_bytes();
 
     if let Some(path) = &args.output {
         let text = if path.extension().is_some_and(|e| e == "json") {

@@ -8,11 +8,6 @@ use super::{Dataset, LoadOptions, Targets, read_bytes};
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
-/// True when `bytes` start like an IDX file of unsigned bytes with 1 to 3 dimensions.
-pub(super) fn is_idx(bytes: &[u8]) -> bool {
-    bytes.len() >= 4 && bytes[0] == 0 && bytes[1] == 0 && bytes[2] == 0x08 && (1..=3).contains(&bytes[3])
-}
-
 /// Parses the header; checks that the element count matches the bytes present.
 fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Vec<usize>, &'a [u8])> {
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
@@ -40,9 +35,12 @@ fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<(Vec<usize>, &'a [u8])> {
         _ => Err(Error::data(
             path,
             format!(
-                "has an IDX header claiming dimensions {dims:?} ({} bytes of data) but holds {} bytes",
+                "has an IDX header claiming dimensions {dims:?} ({} bytes of data) but holds {}",
                 count.map_or("too many".to_string(), |c| c.to_string()),
-                body.len()
+                match count {
+                    Some(c) if body.len() > c => "more".to_string(),
+                    _ => format!("{} bytes", body.len()),
+                }
             ),
         )),
     }

@@ -20,7 +20,7 @@ use flate2::read::MultiGzDecoder;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// What the network should learn to produce for each sample.
@@ -195,24 +195,92 @@ impl Dataset {
     }
 }
 
-/// Reads a file whole, decompressing it when it is gzip (by magic bytes, not by name).
-pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, "read the file", e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::data(path, format!("is not a valid gzip file ({e})")))?;
-        Ok(out)
-    } else {
-        Ok(raw)
+/// Bytes per element of each IDX element type code.
+fn idx_elem_size(code: u8) -> Option<u64> {
+    match code {
+        0x08 | 0x09 => Some(1),
+        0x0B => Some(2),
+        0x0C | 0x0D => Some(4),
+        0x0E => Some(8),
+        _ => None,
     }
 }
 
-/// Loads a CSV or IDX data set (detected by content).
+/// Reads a file whole, decompressing it when it is gzip (by magic bytes, not by name).
+///
+/// Nothing is read beyond what can be used: an IDX header caps the read at the size it
+/// declares (one byte more shows a surplus), so a forged header or a decompression bomb
+/// costs no memory; a file that would not fit in the available memory is refused up front
+/// with the size it needs.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, "read the file", e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, "read the file", e))?;
+    if meta.is_dir() {
+        return Err(Error::data(path, "is a folder; expected a CSV or IDX data file"));
+    }
+    let mut raw = std::io::BufReader::new(file);
+    let gz = raw.fill_buf().map_err(|e| Error::io(path, "read the file", e))?.starts_with(&[0x1f, 0x8b]);
+    let bad_gzip = |e: std::io::Error| Error::data(path, format!("is not a valid gzip file ({e})"));
+    let mut reader: Box<dyn Read> = if gz { Box::new(MultiGzDecoder::new(raw)) } else { Box::new(raw) };
+    let mut bytes = Vec::new();
+    reader.by_ref().take(4).read_to_end(&mut bytes).map_err(bad_gzip)?;
+    let available = crate::sys::available_memory_bytes();
+    let limit = if bytes.len() == 4 && bytes[0] == 0 && bytes[1] == 0 {
+        // IDX: read the dimensions, then at most the declared data plus one byte.
+        let ndim = bytes[3] as u64;
+        reader.by_ref().take(4 * ndim).read_to_end(&mut bytes).map_err(bad_gzip)?;
+        let dims = bytes[4..].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64);
+        let count = dims.fold(Some(1u64), |acc, d| acc.and_then(|a| a.checked_mul(d)));
+        let size = count.and_then(|c| c.checked_mul(idx_elem_size(bytes[2]).unwrap_or(1)));
+        // As f32 features the data takes 4 bytes per element on top of the file's bytes.
+        let need = size.map(|s| s.saturating_mul(5));
+        // (A raw file's header that claims more than the file holds is reported as such.)
+        if let (Some(need), Some(avail)) = (need, available)
+            && need > avail
+            && (gz || need / 5 <= meta.len())
+        {
+            return Err(Error::data(
+                path,
+                format!(
+                    "would need {} of memory to load, but {} is available",
+                    crate::sys::human_bytes(need),
+                    crate::sys::human_bytes(avail)
+                ),
+            ));
+        }
+        size.map_or(u64::MAX, |s| (4 + 4 * ndim).saturating_add(s).saturating_add(1))
+    } else {
+        // Text: refuse what cannot fit (the f32 values take about twice the text's bytes).
+        if let Some(avail) = available
+            && !gz
+            && meta.len().saturating_mul(3) > avail
+        {
+            return Err(Error::data(
+                path,
+                format!(
+                    "would need about {} of memory to load, but {} is available",
+                    crate::sys::human_bytes(meta.len().saturating_mul(3)),
+                    crate::sys::human_bytes(avail)
+                ),
+            ));
+        }
+        available.map_or(u64::MAX, |a| a / 3)
+    };
+    reader.take(limit.saturating_sub(bytes.len() as u64)).read_to_end(&mut bytes).map_err(bad_gzip)?;
+    if bytes.len() as u64 == limit && !(bytes.len() >= 2 && bytes[0] == 0 && bytes[1] == 0) {
+        return Err(Error::data(path, "decompresses to more data than fits in the available memory"));
+    }
+    Ok(bytes)
+}
+
+/// Loads a CSV or IDX data set (detected by content: IDX files start with two zero bytes).
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let bytes = read_bytes(path)?;
-    if idx::is_idx(&bytes) { idx::load(path, &bytes, opts) } else { csv::parse(path, &bytes, opts) }
+    if bytes.len() >= 2 && bytes[0] == 0 && bytes[1] == 0 {
+        idx::load(path, &bytes, opts)
+    } else {
+        csv::parse(path, &bytes, opts)
+    }
 }
 
 /// Parses CSV text held in memory; `path` names it in messages.

@@ -115,3 +115,31 @@ fn missing_files_and_bad_models() {
         run.stderr
     );
 }
+
+#[test]
+fn forged_and_oversized_idx_files_cost_no_memory() {
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    let dir = Dir::new();
+    // A decompression bomb: the header declares 2x2x2 bytes, 20 MB of zeros follow.
+    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+    e.write_all(&[0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2]).unwrap();
+    e.write_all(&vec![0u8; 20 << 20]).unwrap();
+    dir.write("bomb-images-idx3-ubyte.gz", e.finish().unwrap());
+    let run = dir.run(&["train", "bomb-images-idx3-ubyte.gz"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("claiming dimensions [2, 2, 2] (8 bytes of data) but holds more"),
+        "{}",
+        run.stderr
+    );
+    // A gzip header claiming 4 billion 28x28 images is refused with the memory it would need.
+    let mut e = GzEncoder::new(Vec::new(), Compression::fast());
+    e.write_all(&[0, 0, 8, 3, 255, 255, 255, 255, 0, 0, 0, 28, 0, 0, 0, 28, 7]).unwrap();
+    dir.write("huge-images-idx3-ubyte.gz", e.finish().unwrap());
+    let run = dir.run(&["train", "huge-images-idx3-ubyte.gz"]);
+    assert!(run.stderr.contains("would need 15.3 TiB of memory to load"), "{}", run.stderr);
+    // A folder given as data.
+    let run = dir.run(&["train", "."]);
+    assert!(run.stderr.contains(".: is a folder; expected a CSV or IDX data file"), "{}", run.stderr);
+}
