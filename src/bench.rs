@@ -191,7 +191,7 @@ pub fn run(
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
-            .map_err(|e| Error::config(format!("cannot start {threads} threads: {e}")))?;
+            .map_err(|e| Error::other(format!("cannot start {threads} threads: {e}")))?;
         let peak = pool.install(|| sgemm_peak(0.5));
         peaks.push((threads, peak));
         for &batch in &cfg.batches {

@@ -16,10 +16,12 @@ pub enum Error {
     Data { path: PathBuf, message: String },
     /// A model file is unusable or does not fit the data.
     Model { path: PathBuf, message: String },
-    /// The options contradict each other or name impossible values.
+    /// The options contradict each other or name impossible values (a usage error).
     Config(String),
+    /// Something failed at run time that is not the input's fault.
+    Other(String),
     /// Training produced a non-finite loss.
-    Diverged { epoch: usize, batch: usize, lr: f64 },
+    Diverged { epoch: usize, batch: usize, lr: f32 },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -36,6 +38,13 @@ impl Error {
     }
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
+    }
+    pub fn other(message: impl Into<String>) -> Self {
+        Error::Other(message.into())
+    }
+    /// The process exit code for this error: 2 for usage errors, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        if matches!(self, Error::Config(_)) { 2 } else { 1 }
     }
     /// True for a write to a closed pipe (`bp-par predict ... | head`), which is not an error.
     pub fn is_broken_pipe(&self) -> bool {
@@ -65,11 +74,12 @@ impl fmt::Display for Error {
             Error::Data { path, message } | Error::Model { path, message } => {
                 write!(f, "{}: {message}", path.display())
             }
-            Error::Config(message) => f.write_str(message),
+            Error::Config(message) | Error::Other(message) => f.write_str(message),
             Error::Diverged { epoch, batch, lr } => write!(
                 f,
-                "training diverged: the loss became non-finite in epoch {epoch}, batch {batch}; \
-                 try a smaller learning rate than --lr {lr}"
+                "training diverged: the loss or the weights became non-finite in epoch {epoch}, \
+                 batch {batch}; try a smaller learning rate than --lr {lr}, or standardised inputs \
+                 (--normalize zscore)"
             ),
         }
     }

@@ -10,8 +10,12 @@ use crate::metrics::Confusion;
 use crate::network::{Buffers, Network, argmax};
 use rayon::prelude::*;
 
-/// Rows per parallel task.
-const BLOCK: usize = 256;
+/// Rows per parallel task: up to 256, fewer for very wide networks so that a task's
+/// activations stay within 64 MiB.
+fn block_rows(net: &Network<f32>) -> usize {
+    let width: usize = net.arch.sizes().iter().sum();
+    ((16 << 20) / width.max(1)).clamp(1, 256)
+}
 
 /// What a model achieves on a labelled data set.
 #[derive(Clone, Debug)]
@@ -41,14 +45,15 @@ fn over_blocks<R: Send>(
 ) -> Vec<R> {
     let d = data.n_features;
     let k = net.arch.n_out();
+    let block = block_rows(net);
     data.features
-        .par_chunks(BLOCK * d)
+        .par_chunks(block * d)
         .enumerate()
         .map_init(
-            || (Buffers::new(&net.arch, BLOCK), vec![0.0f32; BLOCK * k]),
+            || (Buffers::new(&net.arch, block), vec![0.0f32; block * k]),
             |(buf, y), (b, x)| {
                 let rows = x.len() / d;
-                let first = b * BLOCK;
+                let first = b * block;
                 let y = with_targets.then(|| {
                     for i in 0..rows {
                         data.write_target(first + i, &mut y[i * k..(i + 1) * k]);

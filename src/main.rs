@@ -15,7 +15,7 @@ fn in_pool(threads: usize, job: impl FnOnce() -> Result<()> + Send) -> Result<()
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| Error::config(format!("cannot start {threads} worker threads: {e}")))?
+        .map_err(|e| Error::other(format!("cannot start {threads} worker threads: {e}")))?
         .install(job)
 }
 
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bp-par: error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }

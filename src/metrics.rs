@@ -63,7 +63,7 @@ impl Confusion {
 
     /// A plain-text table: counts with recall per row and precision per column.
     pub fn render(&self) -> String {
-        let width = self.counts.iter().max().map_or(1, |m| m.to_string().len()).max(3);
+        let width = self.counts.iter().max().map_or(1, |m| m.to_string().len()).max(4);
         let mut s = String::new();
         let _ = write!(s, "{:>10} |", "true\\pred");
         for p in 0..self.k {
@@ -79,7 +79,7 @@ impl Confusion {
         }
         let _ = write!(s, "{:>10} |", "precision");
         for p in 0..self.k {
-            let v = self.precision(p).map_or("-".to_string(), |v| format!("{:.0}", v * 100.0));
+            let v = self.precision(p).map_or("-".to_string(), |v| format!("{:.0}%", v * 100.0));
             let _ = write!(s, " {v:>width$}");
         }
         let _ = writeln!(s, " |");

@@ -83,11 +83,11 @@ pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
             TensorView::new(Dtype::F32, shape.clone(), data).map(|v| (name.clone(), v))
         })
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::config(format!("cannot build the model tensors: {e}")))?;
+        .map_err(|e| Error::other(format!("cannot build the model tensors: {e}")))?;
     // One metadata key: a HashMap with more would serialise in a random order.
     let info = HashMap::from([(META_KEY.to_string(), meta.to_string())]);
     safetensors::serialize(views, Some(info))
-        .map_err(|e| Error::config(format!("cannot serialise the model: {e}")))
+        .map_err(|e| Error::other(format!("cannot serialise the model: {e}")))
 }
 
 /// Writes `bytes` to `path` atomically: temporary file beside it, fsync, rename.
@@ -96,8 +96,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| Error::io(path, "create a temporary file beside", e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| {
+        Error::io(
+            path,
+            "write (creating a temporary file in its folder failed)",
+            std::io::Error::from(e.kind()),
+        )
+    })?;
+    // tempfile creates 0600; give the result the usual 0644 (or the old file's mode).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o777);
+        let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode));
+    }
     tmp.write_all(bytes).map_err(|e| Error::io(path, "write", e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, "sync", e))?;
     tmp.persist(path).map_err(|e| Error::io(path, "rename the temporary file onto", e.error))?;
@@ -164,6 +176,15 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Model> {
         t => return Err(bad(format!("unknown task {t:?}"))),
     };
     let arch = Arch::new(sizes, activation, loss).map_err(bad)?;
+    let listed: Option<Vec<&str>> =
+        field("activations")?.as_array().and_then(|a| a.iter().map(Value::as_str).collect());
+    let expected: Vec<&str> = (0..arch.n_layers()).map(|l| arch.layer_activation(l)).collect();
+    if listed.as_ref() != Some(&expected) {
+        return Err(bad(format!(
+            "metadata \"activations\" {listed:?} do not match this build's {expected:?} for {} and {}",
+            arch.activation, arch.loss
+        )));
+    }
     if arch.n_params() > bytes.len() / 4 {
         return Err(bad(format!("declares {} parameters but holds {} bytes", arch.n_params(), bytes.len())));
     }

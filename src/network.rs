@@ -27,6 +27,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
 
+/// The most parameters a network may have: 2³¹ (8 GiB of f32 per copy).
+pub const MAX_PARAMS: usize = 1 << 31;
+
 /// Layer sizes (input first, output last), the hidden activation and the loss.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Arch {
@@ -46,10 +49,19 @@ impl Arch {
         if let Some(i) = sizes.iter().position(|&s| s == 0) {
             return Err(format!("layer size {i} is zero"));
         }
-        let mut offsets = vec![0];
+        let mut offsets = vec![0usize];
         for w in sizes.windows(2) {
             let last = *offsets.last().unwrap_or(&0);
-            offsets.push(last + w[1] * w[0] + w[1]);
+            let next =
+                w[1].checked_mul(w[0]).and_then(|p| p.checked_add(w[1])).and_then(|p| p.checked_add(last));
+            match next {
+                Some(n) if n <= MAX_PARAMS => offsets.push(n),
+                _ => {
+                    return Err(format!(
+                        "layers {sizes:?} would have more than {MAX_PARAMS} parameters (the limit, 8 GiB of f32)"
+                    ));
+                }
+            }
         }
         Ok(Arch { sizes, activation, loss, offsets })
     }
@@ -301,6 +313,8 @@ mod tests {
         assert_eq!(arch.bias_range(1), 21..23);
         assert!(Arch::new(vec![4], Activation::Relu, Loss::Xent).is_err());
         assert!(Arch::new(vec![4, 0, 2], Activation::Relu, Loss::Xent).is_err());
+        assert!(Arch::new(vec![400, 100_000_000, 10], Activation::Relu, Loss::Xent).is_err());
+        assert!(Arch::new(vec![4, usize::MAX, 2], Activation::Relu, Loss::Xent).is_err());
     }
 
     #[test]

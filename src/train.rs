@@ -93,7 +93,7 @@ pub struct EpochMetrics {
     pub train_acc: Option<f64>,
     pub test_loss: Option<f64>,
     pub test_acc: Option<f64>,
-    pub lr: f64,
+    pub lr: f32,
     /// Training time of the epoch (without the test evaluation).
     pub seconds: f64,
     pub samples_per_s: f64,
@@ -217,8 +217,25 @@ impl<'a> Trainer<'a> {
         let n = data.n_samples();
         let arch = &net.arch;
         let (d, k) = (arch.n_in(), arch.n_out());
-        let shard = cfg.shard.min(cfg.batch);
+        let shard = cfg.shard.min(cfg.batch).min(n);
         let n_shards = cfg.batch.min(n).div_ceil(shard);
+        // Parameters, velocities and one gradient per shard, plus each shard's activations.
+        let widest: usize = arch.sizes().iter().sum::<usize>() + arch.sizes().iter().max().unwrap_or(&0) * 2;
+        let need = 4u64
+            .saturating_mul(arch.n_params() as u64)
+            .saturating_mul(2 + n_shards as u64)
+            .saturating_add(4 * (n_shards * shard) as u64 * (widest + k) as u64);
+        if let Some(avail) = crate::sys::available_memory_bytes()
+            && need > avail
+        {
+            return Err(Error::config(format!(
+                "training {} parameters in {n_shards} shards of {shard} rows needs {} of memory, {} is available; \
+                 use fewer or smaller layers, or a smaller --batch",
+                arch.n_params(),
+                crate::sys::human_bytes(need),
+                crate::sys::human_bytes(avail)
+            )));
+        }
         let shards = (0..n_shards)
             .map(|_| ShardWork {
                 x: vec![0.0; shard * d],
@@ -367,7 +384,7 @@ impl<'a> Trainer<'a> {
                 let (loss, ok) = self.step(data, rows);
                 if !loss.is_finite() {
                     self.order = order;
-                    return Err(Error::Diverged { epoch, batch: b + 1, lr: self.cfg.lr as f64 });
+                    return Err(Error::Diverged { epoch, batch: b + 1, lr: self.cfg.lr });
                 }
                 loss_sum += loss;
                 correct += ok;
@@ -375,6 +392,9 @@ impl<'a> Trainer<'a> {
                 progress.batch_end(done, loss_sum / done as f64);
             }
             self.order = order;
+            if self.net.params.iter().any(|p| !p.is_finite()) {
+                return Err(Error::Diverged { epoch, batch: n.div_ceil(batch), lr: self.cfg.lr });
+            }
             let seconds = start.elapsed().as_secs_f64();
             let l2_term = self.cfg.l2 as f64 / n as f64 * self.net.half_sum_sq_weights();
             let test_eval: Option<Evaluation> = test.map(|t| evaluate(self.net, t, None));
@@ -384,7 +404,7 @@ impl<'a> Trainer<'a> {
                 train_acc: classify.then(|| correct as f64 / n as f64),
                 test_loss: test_eval.as_ref().map(|e| e.loss + l2_term),
                 test_acc: test_eval.as_ref().and_then(Evaluation::accuracy),
-                lr: self.cfg.lr as f64,
+                lr: self.cfg.lr,
                 seconds,
                 samples_per_s: n as f64 / seconds.max(1e-9),
             };

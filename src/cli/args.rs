@@ -55,6 +55,7 @@ pub struct CommonArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     /// Training data: CSV, or an MNIST IDX images file (raw or .gz)
     /// [default: the shipped 5,000 20x20 digits, datasets/digits.csv]
@@ -78,18 +79,21 @@ pub struct TrainArgs {
     #[arg(long, value_name = "F")]
     pub val_split: Option<f64>,
     /// Feature normalisation, fitted on the training set and stored in the model
-    #[arg(long, default_value = "auto", value_name = "auto|none|scale|zscore")]
-    pub normalize: NormalizeMode,
+    /// [default: auto, or the --init model's]
+    #[arg(long, value_name = "auto|none|scale|zscore")]
+    pub normalize: Option<NormalizeMode>,
 
     /// Hidden layer sizes, e.g. 25 or 128,64 (input and output sizes come from the data)
-    #[arg(long, default_value = "128", value_delimiter = ',', value_name = "SIZES")]
-    pub hidden: Vec<usize>,
-    /// Hidden-unit activation
-    #[arg(long, default_value = "relu", value_name = "sigmoid|tanh|relu")]
-    pub activation: Activation,
+    /// [default: 128]
+    #[arg(long, value_delimiter = ',', value_name = "SIZES")]
+    pub hidden: Option<Vec<usize>>,
+    /// Hidden-unit activation [default: relu]
+    #[arg(long, value_name = "sigmoid|tanh|relu")]
+    pub activation: Option<Activation>,
     /// Loss: softmax + cross-entropy, sigmoid + ½Σ(y−a)², or sigmoid + binary cross-entropy
-    #[arg(long, default_value = "xent", value_name = "xent|mse|bce")]
-    pub loss: Loss,
+    /// [default: xent]
+    #[arg(long, value_name = "xent|mse|bce")]
+    pub loss: Option<Loss>,
     /// L2 strength λ: adds (λ/2n)·ΣW² to the loss (weights only, n = training-set size)
     #[arg(long, default_value_t = 0.0, value_name = "λ")]
     pub l2: f32,
@@ -129,6 +133,7 @@ pub struct TrainArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct EvalArgs {
     /// The model file (safetensors, from `bp-par train --save`)
     #[arg(long, short = 'm', value_name = "PATH")]
@@ -145,6 +150,7 @@ pub struct EvalArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct PredictArgs {
     /// The model file (safetensors, from `bp-par train --save`)
     #[arg(long, short = 'm', value_name = "PATH")]
@@ -153,7 +159,7 @@ pub struct PredictArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub labels: LabelArgs,
-    /// Write the predictions here (CSV) [default: stdout]
+    /// Write the predictions here (CSV, or JSON lines with --json) [default: stdout]
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,
     #[command(flatten)]
@@ -161,6 +167,7 @@ pub struct PredictArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct BenchArgs {
     /// Data to train on: CSV or IDX [default: synthetic data of the --layers shape]
     pub data: Option<PathBuf>,

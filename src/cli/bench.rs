@@ -56,13 +56,13 @@ fn run_numpy(
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err.lines().last().unwrap_or("no output");
-        return Err(Error::config(format!(
+        return Err(Error::other(format!(
             "the numpy reference failed ({last}); is numpy installed for {}?",
             python.display()
         )));
     }
     let v: Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::config(format!("the numpy reference printed no JSON ({e})")))?;
+        .map_err(|e| Error::other(format!("the numpy reference printed no JSON ({e})")))?;
     let s = &v["samples_per_s"];
     let get = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
     Ok(PeerRow {

@@ -3,7 +3,7 @@
 
 use super::args::{CommonArgs, EvalArgs, LabelArgs, PredictArgs, TrainArgs};
 use super::progress::{MetricsFile, Reporter};
-use bp_par::data::{self, Dataset, LoadOptions, Normalization, Targets};
+use bp_par::data::{self, Dataset, LabelCol, LoadOptions, Normalization, Targets};
 use bp_par::error::{Error, Result};
 use bp_par::infer::{evaluate, outputs};
 use bp_par::model_io::{self, Model, Task};
@@ -43,7 +43,7 @@ fn load_options(labels: &LabelArgs, classes: Option<usize>, targets: Option<usiz
 fn load_train_data(path: Option<&Path>, opts: &LoadOptions) -> Result<Dataset> {
     match path {
         Some(p) if p.exists() || p != Path::new(DIGITS_NAME) => data::load(p, opts),
-        _ => data::parse_csv(Path::new(DIGITS_NAME), DIGITS_CSV, opts),
+        _ => data::parse_csv(Path::new(concat!("datasets/digits.csv", " (built in)")), DIGITS_CSV, opts),
     }
 }
 
@@ -51,8 +51,135 @@ fn apply_norm(norm: &Normalization, d: &mut Dataset) {
     norm.apply(&mut d.features, d.n_features);
 }
 
+/// Checks the options that stand alone, before any file is read.
+fn validate_train_args(args: &TrainArgs) -> Result<()> {
+    let bad = |m: String| Err(Error::config(m));
+    if args.epochs == 0 {
+        return bad("--epochs must be at least 1".into());
+    }
+    if let Some(h) = &args.hidden
+        && h.contains(&0)
+    {
+        return bad("--hidden sizes must be positive, e.g. --hidden 128,64".into());
+    }
+    if args.classes.is_some_and(|k| k < 2) {
+        return bad("--classes must be at least 2".into());
+    }
+    if args.targets == Some(0) {
+        return bad("--targets must be at least 1".into());
+    }
+    if let Some(f) = args.val_split {
+        if !(0.0..1.0).contains(&f) {
+            return bad(format!("--val-split must be in [0, 1), got {f}"));
+        }
+        if f > 0.0 && args.test.is_some() {
+            return bad("--val-split and --test both hold data out; give one of them".into());
+        }
+    }
+    Ok(())
+}
+
+/// With `--init`, the model fixes the architecture: options that contradict it are errors.
+fn check_init_conflicts(args: &TrainArgs, m: &Model) -> Result<()> {
+    let arch = &m.net.arch;
+    let sizes = arch.sizes();
+    let what = |s: &str| {
+        Err(Error::config(format!(
+            "{s} conflicts with the --init model ({} {}/{}); leave it out to keep the model's",
+            sizes.iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
+            arch.activation,
+            arch.loss
+        )))
+    };
+    if let Some(h) = &args.hidden
+        && h[..] != sizes[1..sizes.len() - 1]
+    {
+        return what(&format!(
+            "--hidden {}",
+            h.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+        ));
+    }
+    if let Some(a) = args.activation.filter(|&a| a != arch.activation) {
+        return what(&format!("--activation {a}"));
+    }
+    if let Some(l) = args.loss.filter(|&l| l != arch.loss) {
+        return what(&format!("--loss {l}"));
+    }
+    if args.normalize.is_some() {
+        return what("--normalize (the model's normalisation is re-applied)");
+    }
+    match (m.task, args.targets) {
+        (Task::Regress, None) => Err(Error::config(format!(
+            "the --init model predicts {} real-valued targets: give --targets {}",
+            arch.n_out(),
+            arch.n_out()
+        ))),
+        (Task::Regress, Some(k)) if k != arch.n_out() => Err(Error::config(format!(
+            "--targets {k} does not match the --init model's {} outputs",
+            arch.n_out()
+        ))),
+        (Task::Classify, Some(_)) => {
+            Err(Error::config("--targets conflicts with the --init model, a classifier".to_string()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses targets the loss cannot fit: bce needs values in [0, 1], xent rows of
+/// probabilities summing to 1.
+fn check_targets(d: &Dataset, loss: bp_par::loss::Loss) -> Result<()> {
+    let Targets::Values { values, n_outputs } = &d.targets else { return Ok(()) };
+    use bp_par::loss::Loss;
+    for (i, row) in values.chunks_exact(*n_outputs).enumerate() {
+        let in_unit = row.iter().all(|v| (0.0..=1.0).contains(v));
+        let sum: f32 = row.iter().sum();
+        let problem = match loss {
+            Loss::Bce if !in_unit => Some("bce needs targets in [0, 1]"),
+            Loss::Xent if !in_unit || (sum - 1.0).abs() > 1e-3 => {
+                Some("xent (softmax) needs each row of targets to be probabilities summing to 1")
+            }
+            _ => None,
+        };
+        if let Some(p) = problem {
+            let shown: Vec<String> = row.iter().map(ToString::to_string).collect();
+            return Err(Error::data(
+                &d.path,
+                format!(
+                    "data row {} has targets ({}): {p}; use --loss mse for other real-valued targets",
+                    i + 1,
+                    shown.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `path` can be written (its folder exists, it is not a folder) before a long
+/// run, so a typo does not cost the run.
+fn check_writable(path: &Path, what: &str) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::config(format!("{what} {} is a folder; give a file name", path.display())));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::config(format!(
+            "{what} {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    tempfile::NamedTempFile::new_in(dir).map(drop).map_err(|e| {
+        Error::config(format!("{what} {}: cannot write in {} ({})", path.display(), dir.display(), e.kind()))
+    })
+}
+
 pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let common = &args.common;
+    validate_train_args(&args)?;
     let cfg = TrainConfig {
         epochs: args.epochs,
         batch: args.batch,
@@ -64,29 +191,44 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         shuffle: !args.no_shuffle,
     };
     cfg.validate()?;
-    if args.hidden.contains(&0) {
-        return Err(Error::config("--hidden sizes must be positive, e.g. --hidden 128,64"));
+    if let Some(p) = &args.save {
+        check_writable(p, "--save")?;
+    }
+    if let Some(p) = &args.metrics {
+        check_writable(p, "--metrics")?;
     }
     let init: Option<Model> = args.init.as_deref().map(model_io::load).transpose()?;
+    if let Some(m) = &init {
+        check_init_conflicts(&args, m)?;
+    }
 
     // With --init, the model fixes the outputs: its class count or its target count.
     let (classes, targets) = match &init {
-        Some(m) if m.task == Task::Regress => {
-            if args.targets.is_some_and(|k| k != m.net.arch.n_out()) {
-                return Err(Error::config(format!(
-                    "--targets {} does not match the --init model's {} outputs",
-                    args.targets.unwrap_or(0),
-                    m.net.arch.n_out()
-                )));
-            }
-            (None, Some(m.net.arch.n_out()))
-        }
-        Some(m) => (Some(args.classes.unwrap_or(m.net.arch.n_out())), args.targets),
+        Some(m) if m.task == Task::Regress => (None, Some(m.net.arch.n_out())),
+        Some(m) => (Some(args.classes.unwrap_or(m.net.arch.n_out())), None),
         None => (args.classes, args.targets),
     };
     let opts = load_options(&args.labels, classes, targets);
     let t0 = Instant::now();
     let full = load_train_data(args.data.as_deref(), &opts)?;
+    if let Targets::Classes { labels, n_classes } = &full.targets
+        && args.classes.is_none()
+        && init.is_none()
+        && *n_classes < 2
+    {
+        let col = match &opts.label_col {
+            LabelCol::Auto => "the label column (by name, else the first column)".to_string(),
+            c => format!("--label-col {c:?}"),
+        };
+        return Err(Error::data(
+            &full.path,
+            format!(
+                "has a single class (every label is {}) in {col}: nothing to learn; \
+                 is the label column right? (--label-col)",
+                labels.first().copied().unwrap_or(0)
+            ),
+        ));
+    }
     let mut test = match &args.test {
         Some(p) => {
             let labels =
@@ -112,7 +254,9 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let mut held_out = test.take().or(held);
     let norm = match &init {
         Some(m) => m.norm.clone(),
-        None => Normalization::fit(args.normalize, &train_set.features, train_set.n_features),
+        None => {
+            Normalization::fit(args.normalize.unwrap_or_default(), &train_set.features, train_set.n_features)
+        }
     };
     apply_norm(&norm, &mut train_set);
     if let Some(h) = held_out.as_mut() {
@@ -127,9 +271,14 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         Some(m) => m,
         None => {
             let mut sizes = vec![train_set.n_features];
-            sizes.extend(&args.hidden);
+            sizes.extend(args.hidden.as_deref().unwrap_or(&[128]));
             sizes.push(n_out);
-            let arch = Arch::new(sizes, args.activation, args.loss).map_err(Error::config)?;
+            let arch = Arch::new(
+                sizes,
+                args.activation.unwrap_or(bp_par::activation::Activation::Relu),
+                args.loss.unwrap_or(bp_par::loss::Loss::Xent),
+            )
+            .map_err(Error::config)?;
             Model {
                 net: Network::init(arch, args.seed),
                 norm: norm.clone(),
@@ -138,6 +287,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
             }
         }
     };
+    check_targets(&train_set, model.net.arch.loss)?;
 
     let metrics = args.metrics.as_deref().map(MetricsFile::create).transpose()?;
     let mut reporter = Reporter::new(common.quiet, cfg.epochs, train_set.n_samples(), held_out_name, metrics);
@@ -235,8 +385,9 @@ fn model_and_data(
 ) -> Result<(Model, Dataset)> {
     let model_data = model_io::load(model)?;
     let n_out = model_data.net.arch.n_out();
+    // predict ignores labels, so it does not check them against the model's classes.
     let (classes, targets) = match model_data.task {
-        Task::Classify => (Some(n_out), None),
+        Task::Classify => ((!unlabeled_ok).then_some(n_out), None),
         Task::Regress => (None, Some(n_out)),
     };
     let mut opts = load_options(labels, classes, targets);
@@ -244,12 +395,17 @@ fn model_and_data(
         opts.unlabeled_width = Some(model_data.net.arch.n_in());
     }
     let mut d = data::load(data, &opts)?;
-    if d.n_features != model_data.net.arch.n_in() {
+    let n_in = model_data.net.arch.n_in();
+    if d.n_features != n_in {
+        let hint = if !unlabeled_ok && d.n_features + 1 == n_in {
+            " (eval needs a label column beside the features; predict takes unlabeled rows)"
+        } else {
+            ""
+        };
         return Err(Error::model(
             model,
             format!(
-                "expects {} input features but {} has {} per row",
-                model_data.net.arch.n_in(),
+                "expects {n_in} input features but {} has {} per row{hint}",
                 data.display(),
                 d.n_features
             ),
@@ -334,7 +490,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
                 text += &argmax(row).to_string();
                 text.push(',');
             }
-            let vals: Vec<String> = row.iter().map(ToString::to_string).collect();
+            let vals: Vec<String> = row.iter().map(|&v| short_float(v)).collect();
             text += &vals.join(",");
             text.push('\n');
         }
@@ -351,6 +507,11 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     }
 }
 
+/// The shortest text that reads back as the same f32, in scientific notation when small.
+fn short_float(v: f32) -> String {
+    if v != 0.0 && v.abs() < 1e-4 { format!("{v:e}") } else { v.to_string() }
+}
+
 /// The thread count: `--threads` or all cores.
 pub fn threads(common: &CommonArgs) -> Result<usize> {
     match common.threads {
@@ -361,7 +522,7 @@ pub fn threads(common: &CommonArgs) -> Result<usize> {
 
 /// The most worker threads a command may start: far beyond any useful count, low enough
 /// that a typo cannot exhaust the machine.
-pub const MAX_THREADS: usize = 1024;
+pub const MAX_THREADS: usize = 256;
 
 /// Checks a `--threads` value.
 pub fn check_threads(n: usize) -> Result<usize> {

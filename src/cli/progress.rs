@@ -74,6 +74,17 @@ pub struct Reporter {
     pub error: Option<Error>,
 }
 
+/// 231608 -> "231.6k".
+fn si(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.2}M", v / 1e6)
+    } else if v >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else {
+        format!("{v:.0}")
+    }
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{:.2}%", 100.0 * v))
 }
@@ -100,7 +111,7 @@ impl Reporter {
             );
             let batches = multi.add(ProgressBar::new(n_samples as u64));
             batches.set_style(
-                ProgressStyle::with_template("  batch [{bar:30.green/white}] {pos}/{len} {per_sec} {msg}")
+                ProgressStyle::with_template("  batch [{bar:30.green/white}] {pos}/{len} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
             );
@@ -128,18 +139,14 @@ impl Reporter {
         }
     }
 
+    /// One line of at most ~78 columns.
     fn epoch_line(&self, m: &EpochMetrics) -> String {
-        let mut s = format!(
-            "epoch {:>3}/{}  loss {:.4}  train acc {}",
-            m.epoch,
-            self.n_epochs,
-            m.loss,
-            pct(m.train_acc)
-        );
+        let mut s =
+            format!("epoch {:>3}/{} loss {:.4} acc {}", m.epoch, self.n_epochs, m.loss, pct(m.train_acc));
         if let Some(tl) = m.test_loss {
-            s += &format!("  {} loss {:.4}  {} acc {}", self.held_out, tl, self.held_out, pct(m.test_acc));
+            s += &format!(" | {} loss {:.4} acc {}", self.held_out, tl, pct(m.test_acc));
         }
-        s += &format!("  {:.2}s  {:.0} samples/s", m.seconds, m.samples_per_s);
+        s += &format!(" | {:.2}s {}/s", m.seconds, si(m.samples_per_s));
         s
     }
 }
@@ -148,6 +155,7 @@ impl Progress for Reporter {
     fn epoch_start(&mut self, _epoch: usize, _n_batches: usize) {
         if let Display::Bars { batches, .. } = &self.display {
             batches.reset();
+            batches.reset_elapsed();
             batches.set_position(0);
         }
     }
@@ -155,7 +163,8 @@ impl Progress for Reporter {
     fn batch_end(&mut self, samples_done: usize, running_loss: f64) {
         if let Display::Bars { batches, .. } = &self.display {
             batches.set_position(samples_done as u64);
-            batches.set_message(format!("loss {running_loss:.4}"));
+            let rate = samples_done as f64 / batches.elapsed().as_secs_f64().max(1e-9);
+            batches.set_message(format!("{} samples/s  loss {running_loss:.4}", si(rate)));
         }
     }
 

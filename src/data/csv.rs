@@ -261,6 +261,12 @@ fn resolve_roles(
 
 /// Parses a whole CSV file held in memory.
 pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
+    if opts.labels.is_some() {
+        return Err(Error::config(format!(
+            "--labels names the labels file of IDX images, but {} is CSV: use --label-col",
+            path.display()
+        )));
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().take(4096).any(|&b| b == 0) {
         return Err(Error::data(path, "is neither a CSV text file (it holds binary bytes) nor an IDX file"));

@@ -82,6 +82,12 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
     if n == 0 || n_features == 0 {
         return Err(Error::data(path, "holds no samples"));
     }
+    if opts.label_col != super::LabelCol::Auto {
+        return Err(Error::config(format!(
+            "--label-col applies to CSV files, but {} is IDX: its labels file is found by name or given with --labels",
+            path.display()
+        )));
+    }
     if opts.targets.is_some() {
         return Err(Error::config("--targets applies to CSV files; IDX data sets carry class labels"));
     }

@@ -229,8 +229,9 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
         // IDX: read the dimensions, then at most the declared data plus one byte.
         let ndim = bytes[3] as u64;
         reader.by_ref().take(4 * ndim).read_to_end(&mut bytes).map_err(bad_gzip)?;
-        let dims = bytes[4..].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64);
-        let count = dims.fold(Some(1u64), |acc, d| acc.and_then(|a| a.checked_mul(d)));
+        let mut dims =
+            bytes[4..].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64);
+        let count = dims.try_fold(1u64, |acc, d| acc.checked_mul(d));
         let size = count.and_then(|c| c.checked_mul(idx_elem_size(bytes[2]).unwrap_or(1)));
         // As f32 features the data takes 4 bytes per element on top of the file's bytes.
         let need = size.map(|s| s.saturating_mul(5));

@@ -3,14 +3,24 @@
 
 use super::harness::Dir;
 
-/// Trains on `name` holding `contents` and checks the error.
+/// Trains on `bad.csv` holding `contents` and checks the error (exit code 1).
 fn train_fails(contents: &[u8], extra: &[&str], want: &str) {
+    train_fails_with(1, contents, extra, want)
+}
+
+/// Trains on `bad.csv` and checks the error and the exit code (2 for usage errors).
+fn train_fails_with(code: i32, contents: &[u8], extra: &[&str], want: &str) {
     let dir = Dir::new();
     dir.write("bad.csv", contents);
-    let mut args = vec!["train", "bad.csv", "--epochs", "1", "--save", "m.safetensors"];
+    let mut args = vec!["train", "bad.csv"];
     args.extend_from_slice(extra);
+    for (flag, value) in [("--epochs", "1"), ("--save", "m.safetensors")] {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
     let run = dir.run(&args);
-    assert_eq!(run.code, 1, "{want}: exit code {} stderr {}", run.code, run.stderr);
+    assert_eq!(run.code, code, "{want}: exit code {} stderr {}", run.code, run.stderr);
     let line = run.stderr.trim_end();
     assert!(line.starts_with("bp-par: error: "), "{line}");
     assert!(line.contains(want), "got {line:?}, want {want:?}");
@@ -57,10 +67,39 @@ fn malformed_csv_files() {
 
 #[test]
 fn bad_options() {
-    train_fails(b"0,1\n1,0\n", &["--lr=-1"], "--lr must be a positive number");
-    train_fails(b"0,1\n1,0\n", &["--batch", "0"], "--batch must be at least 1");
-    train_fails(b"0,1\n1,0\n", &["--momentum", "1.5"], "--momentum must be in [0, 1)");
+    let xor = b"0,0,1\n1,1,0\n1,0,1\n0,1,1\n";
+    let usage = |extra: &[&str], want: &str| train_fails_with(2, xor, extra, want);
+    usage(&["--lr", "-1"], "--lr must be a positive number, got -1");
+    usage(&["--batch", "0"], "--batch must be at least 1");
+    usage(&["--momentum", "1.5"], "--momentum must be in [0, 1)");
+    usage(&["--epochs", "0"], "--epochs must be at least 1");
+    usage(&["--val-split", "-0.1"], "--val-split must be in [0, 1), got -0.1");
+    usage(&["--val-split", "NaN"], "--val-split must be in [0, 1), got NaN");
+    usage(&["--classes", "1"], "--classes must be at least 2");
+    usage(&["--targets", "0"], "--targets must be at least 1");
+    usage(&["--test", "bad.csv", "--val-split", "0.2"], "--val-split and --test both hold data out");
+    usage(&["--threads", "5000"], "--threads 5000 is more than the 256 bp-par allows");
+    usage(&["--labels", "x.idx"], "--labels names the labels file of IDX images, but bad.csv is CSV");
+    usage(
+        &["--save", "no/such/dir/m.safetensors"],
+        "--save no/such/dir/m.safetensors: the folder no/such/dir does not exist",
+    );
+    usage(&["--save", "."], "--save . is a folder");
+    usage(&["--hidden", "3000000000", "--val-split", "0"], "would have more than 2147483648 parameters");
     train_fails(b"0,1\n1,0\n", &["--val-split", "0.5"], "leaves an empty training or validation set");
+    // The label column holds one value: nothing to learn, most likely the wrong column.
+    train_fails(b"a,b,c\n0,1,2\n0,4,5\n0,7,8\n", &[], "bad.csv: has a single class (every label is 0)");
+    // Targets the loss cannot fit.
+    train_fails(
+        b"1,0.5,0.2\n2,0.1,0.1\n",
+        &["--targets", "2", "--val-split", "0"],
+        "data row 1 has targets (0.5, 0.2): xent",
+    );
+    train_fails(
+        b"1,-0.5\n2,0.1\n",
+        &["--targets", "1", "--loss", "bce", "--val-split", "0"],
+        "bce needs targets in [0, 1]",
+    );
 }
 
 #[test]

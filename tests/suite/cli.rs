@@ -221,6 +221,51 @@ fn bench_sweeps_threads_and_writes_rows() {
     assert_eq!(csv.lines().count(), 5);
     assert!(csv.starts_with("threads,batch,shard,samples_per_s_median"));
     let run = dir.run(&["bench", "--compare", "torch", "--samples", "1"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 2);
     assert!(run.stderr.contains("the only reference kept in the repo is numpy"), "{}", run.stderr);
+}
+
+#[test]
+fn init_conflicts_permissions_and_predict_ignoring_labels() {
+    let dir = Dir::new();
+    dir.write("a.csv", "label,x,y\n0,0,0\n1,0,1\n1,1,0\n0,1,1\n");
+    dir.run(&[
+        "train",
+        "a.csv",
+        "--val-split",
+        "0",
+        "--epochs",
+        "2",
+        "--hidden",
+        "3",
+        "-q",
+        "--save",
+        "m.safetensors",
+    ])
+    .ok();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path("m.safetensors")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
+    for (extra, want) in [
+        (vec!["--hidden", "4"], "--hidden 4 conflicts with the --init model (2-3-2 relu/xent)"),
+        (vec!["--loss", "mse"], "--loss mse conflicts with the --init model"),
+        (vec!["--targets", "1"], "--targets conflicts with the --init model, a classifier"),
+    ] {
+        let mut args = vec!["train", "a.csv", "--init", "m.safetensors", "--val-split", "0"];
+        args.extend(extra);
+        let run = dir.run(&args);
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stderr.contains(want), "{}", run.stderr);
+    }
+    // Continuing from the model with matching options works.
+    dir.run(&["train", "a.csv", "--init", "m.safetensors", "--val-split", "0", "--hidden", "3", "-q"]).ok();
+    // predict does not check labels it does not use; eval does.
+    dir.write("b.csv", "label,x,y\n7,0,0\n");
+    let run = dir.run(&["predict", "-m", "m.safetensors", "b.csv"]).ok();
+    assert_eq!(run.stdout.lines().count(), 2);
+    let run = dir.run(&["eval", "-m", "m.safetensors", "b.csv"]);
+    assert!(run.stderr.contains("b.csv:2:1: column 1 (\"label\"): label 7 is out of range for --classes 2"));
 }
