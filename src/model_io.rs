@@ -53,9 +53,9 @@ pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
     let arch = &model.net.arch;
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for l in 0..arch.n_layers() {
-        let (w, b) = model.net.layer(l);
+        let (_, b) = model.net.layer(l);
         let (n_in, n_out) = (arch.sizes()[l], arch.sizes()[l + 1]);
-        tensors.push((format!("layers.{l}.weight"), vec![n_out, n_in], f32_bytes(w)));
+        tensors.push((format!("layers.{l}.weight"), vec![n_out, n_in], f32_bytes(&model.net.weight(l))));
         tensors.push((format!("layers.{l}.bias"), vec![n_out], f32_bytes(b)));
     }
     let norm = match &model.norm {
@@ -188,11 +188,15 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Model> {
     if arch.n_params() > bytes.len() / 4 {
         return Err(bad(format!("declares {} parameters but holds {} bytes", arch.n_params(), bytes.len())));
     }
-    let mut params = Vec::with_capacity(arch.n_params());
+    let mut layers = Vec::with_capacity(arch.n_layers());
     for l in 0..arch.n_layers() {
         let (n_in, n_out) = (arch.sizes()[l], arch.sizes()[l + 1]);
-        params.extend(tensor_f32(path, &st, &format!("layers.{l}.weight"), &[n_out, n_in])?);
-        params.extend(tensor_f32(path, &st, &format!("layers.{l}.bias"), &[n_out])?);
+        let w = tensor_f32(path, &st, &format!("layers.{l}.weight"), &[n_out, n_in])?;
+        let b = tensor_f32(path, &st, &format!("layers.{l}.bias"), &[n_out])?;
+        if w.iter().chain(&b).any(|p| !p.is_finite()) {
+            return Err(bad(format!("layer {l} holds non-finite parameters (NaN or infinity)")));
+        }
+        layers.push((w, b));
     }
     let n_in = arch.n_in();
     let norm_meta = field("normalization")?;
@@ -218,10 +222,7 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Model> {
         }
         _ => None,
     };
-    if params.iter().any(|p| !p.is_finite()) {
-        return Err(bad("holds non-finite parameters (NaN or infinity)".into()));
-    }
-    let net = Network::from_params(arch, params).map_err(bad)?;
+    let net = Network::from_layers(arch, &layers).map_err(bad)?;
     Ok(Model { net, norm, task, input_shape })
 }
 

@@ -2,11 +2,16 @@
 //! forward and backward passes as GEMMs into caller-owned buffers.
 //!
 //! Layout of the flat buffer (the same for gradients and velocities): for every layer in
-//! order, its weight `W_l` (`n_out x n_in`, row-major, as PyTorch's `Linear`) and then its
-//! bias `b_l` (`n_out`). For `rows` samples stacked as rows of `X`:
+//! order, its weight stored **transposed**, `Wt_l = W_lᵀ` (`n_in x n_out`, row-major), then
+//! its bias `b_l` (`n_out`). Model files hold the usual `W_l` (`n_out x n_in`, PyTorch's
+//! `Linear`); [`Network::from_layers`] and [`Network::weight`] convert. Transposed, every
+//! hot GEMM reads its operands contiguously, and a block of input features is a contiguous
+//! block of rows, which lets the trainer update parameter blocks in parallel.
+//! For `rows` samples stacked as rows of `X`:
 //! ```text
-//! forward:  Z_l = A_{l-1} W_lᵀ + b_l ;  A_l = f_l(Z_l)          (A_0 = X)
-//! backward: gW_l = D_lᵀ A_{l-1} ;  gb_l = colsum(D_l) ;  D_{l-1} = (D_l W_l) ⊙ f'(A_{l-1})
+//! forward:  Z_l = A_{l-1} Wt_l + b_l ;  A_l = f_l(Z_l)            (A_0 = X)
+//! deltas:   D_L from the loss ;  D_{l-1} = (D_l Wt_lᵀ) ⊙ f'(A_{l-1})
+//! gradient: gWt_l = A_{l-1}ᵀ D_l ;  gb_l = colsum(D_l)
 //! ```
 //! The first layer's input gradient is never computed.
 //!
@@ -99,22 +104,20 @@ impl Arch {
     }
 }
 
-/// Per-call working memory for up to `capacity` samples: activations and two delta buffers.
+/// Per-call working memory for up to `capacity` samples: every layer's outputs and deltas.
 #[derive(Clone, Debug)]
 pub struct Buffers<T> {
     capacity: usize,
     /// `acts[l]` holds layer l's outputs, `capacity x sizes[l+1]`.
     acts: Vec<Vec<T>>,
-    /// Ping-pong deltas, each `capacity x max(sizes[1..])`.
-    deltas: [Vec<T>; 2],
+    /// `deltas[l]` holds ∂loss/∂Z_l, `capacity x sizes[l+1]`.
+    deltas: Vec<Vec<T>>,
 }
 
 impl<T: Scalar> Buffers<T> {
     pub fn new(arch: &Arch, capacity: usize) -> Self {
-        let acts = arch.sizes[1..].iter().map(|&s| vec![T::zero(); capacity * s]).collect();
-        let widest = arch.sizes[1..].iter().copied().max().unwrap_or(0);
-        let deltas = [vec![T::zero(); capacity * widest], vec![T::zero(); capacity * widest]];
-        Buffers { capacity, acts, deltas }
+        let acts: Vec<Vec<T>> = arch.sizes[1..].iter().map(|&s| vec![T::zero(); capacity * s]).collect();
+        Buffers { capacity, deltas: acts.clone(), acts }
     }
 
     pub fn capacity(&self) -> usize {
@@ -131,6 +134,12 @@ impl<T: Scalar> Buffers<T> {
     pub fn activations(&self, l: usize, rows: usize) -> &[T] {
         let a = &self.acts[l];
         &a[..rows * (a.len() / self.capacity.max(1))]
+    }
+
+    /// Layer `l`'s deltas ∂loss/∂Z_l of the last [`Network::deltas`] (`rows x sizes[l+1]`).
+    pub fn delta(&self, l: usize, rows: usize) -> &[T] {
+        let d = &self.deltas[l];
+        &d[..rows * (d.len() / self.capacity.max(1))]
     }
 }
 
@@ -161,20 +170,47 @@ impl<T: Scalar> Network<T> {
         Network { arch, params }
     }
 
-    /// Wraps given parameters; `params.len()` must equal `arch.n_params()`.
-    pub fn from_params(arch: Arch, params: Vec<T>) -> Result<Self, String> {
-        if params.len() != arch.n_params() {
-            return Err(format!(
-                "expected {} parameters for layers {:?}, got {}",
-                arch.n_params(),
-                arch.sizes,
-                params.len()
-            ));
+    /// Builds a network from per-layer `(weight, bias)` in the usual layout: weight
+    /// `n_out x n_in` row-major (PyTorch's `Linear`), bias `n_out`.
+    pub fn from_layers(arch: Arch, layers: &[(Vec<T>, Vec<T>)]) -> Result<Self, String> {
+        if layers.len() != arch.n_layers() {
+            return Err(format!("expected {} layers, got {}", arch.n_layers(), layers.len()));
+        }
+        let mut params = vec![T::zero(); arch.n_params()];
+        for (l, (w, b)) in layers.iter().enumerate() {
+            let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
+            if w.len() != n_out * n_in || b.len() != n_out {
+                return Err(format!(
+                    "layer {l} needs a {n_out}x{n_in} weight and {n_out} biases, got {} and {}",
+                    w.len(),
+                    b.len()
+                ));
+            }
+            let wt = &mut params[arch.weight_range(l)];
+            for o in 0..n_out {
+                for i in 0..n_in {
+                    wt[i * n_out + o] = w[o * n_in + i];
+                }
+            }
+            params[arch.bias_range(l)].copy_from_slice(b);
         }
         Ok(Network { arch, params })
     }
 
-    /// Layer `l`'s weight (`n_out x n_in`) and bias (`n_out`).
+    /// Layer `l`'s weight in the usual layout, `n_out x n_in` row-major.
+    pub fn weight(&self, l: usize) -> Vec<T> {
+        let (n_in, n_out) = (self.arch.sizes[l], self.arch.sizes[l + 1]);
+        let wt = &self.params[self.arch.weight_range(l)];
+        let mut w = vec![T::zero(); n_in * n_out];
+        for i in 0..n_in {
+            for o in 0..n_out {
+                w[o * n_in + i] = wt[i * n_out + o];
+            }
+        }
+        w
+    }
+
+    /// Layer `l`'s transposed weight (`n_in x n_out`) and bias (`n_out`), as stored.
     pub fn layer(&self, l: usize) -> (&[T], &[T]) {
         (&self.params[self.arch.weight_range(l)], &self.params[self.arch.bias_range(l)])
     }
@@ -203,15 +239,15 @@ impl<T: Scalar> Network<T> {
         let n_layers = arch.n_layers();
         for l in 0..n_layers {
             let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
-            let (w, b) = self.layer(l);
+            let (wt, b) = self.layer(l);
             let (done, rest) = buf.acts.split_at_mut(l);
             let input = if l == 0 { x } else { &done[l - 1][..rows * n_in] };
             let z = &mut rest[0][..rows * n_out];
-            // Z (rows, n_out) = A (rows, n_in) · Wᵀ (n_in, n_out)
+            // Z (rows, n_out) = A (rows, n_in) · Wt (n_in, n_out)
             gemm(
                 MatMut::row_major(z, rows, n_out),
                 MatRef::row_major(input, rows, n_in),
-                MatRef::row_major(w, n_out, n_in).t(),
+                MatRef::row_major(wt, n_in, n_out),
                 Accum::Overwrite,
             );
             if l + 1 < n_layers {
@@ -232,57 +268,64 @@ impl<T: Scalar> Network<T> {
         loss
     }
 
-    /// Backward pass after [`Network::forward`] on the same `x` and `rows`:
-    /// `grad ← Σ_rows ∂loss/∂params` (overwritten, same layout as `params`).
-    pub fn backward(&self, x: &[T], rows: usize, y: &[T], buf: &mut Buffers<T>, grad: &mut [T]) {
+    /// The deltas of every layer after [`Network::forward`] on the same `rows`:
+    /// `D_L` from the loss and targets `y` (rows, n_out), then `D_{l-1} = (D_l Wt_lᵀ) ⊙ f'`.
+    pub fn deltas(&self, rows: usize, y: &[T], buf: &mut Buffers<T>) {
         let arch = &self.arch;
-        assert_eq!(grad.len(), arch.n_params(), "backward: gradient buffer has the wrong size");
         let n_layers = arch.n_layers();
         let n_out = arch.n_out();
-        let [d_even, d_odd] = &mut buf.deltas;
         {
             let a = &buf.acts[n_layers - 1][..rows * n_out];
-            let d = &mut d_even[..rows * n_out];
+            let d = &mut buf.deltas[n_layers - 1][..rows * n_out];
             for ((dr, ar), yr) in
                 d.chunks_exact_mut(n_out).zip(a.chunks_exact(n_out)).zip(y.chunks_exact(n_out))
             {
                 arch.loss.delta_row(ar, yr, dr);
             }
         }
-        let mut cur_is_even = true;
-        for l in (0..n_layers).rev() {
+        for l in (1..n_layers).rev() {
             let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
-            let (cur, prev) = if cur_is_even { (&*d_even, &mut *d_odd) } else { (&*d_odd, &mut *d_even) };
-            let d = &cur[..rows * n_out];
-            let input = if l == 0 { x } else { &buf.acts[l - 1][..rows * n_in] };
-            let (gw, gb) =
-                grad[arch.weight_range(l).start..arch.bias_range(l).end].split_at_mut(n_out * n_in);
-            // gW (n_out, n_in) = Dᵀ (n_out, rows) · A (rows, n_in)
+            let (lower, upper) = buf.deltas.split_at_mut(l);
+            let d = &upper[0][..rows * n_out];
+            let dp = &mut lower[l - 1][..rows * n_in];
+            // D_prev (rows, n_in) = D (rows, n_out) · Wtᵀ (n_out, n_in), then ⊙ f'(A_prev).
+            let (wt, _) = self.layer(l);
             gemm(
-                MatMut::row_major(gw, n_out, n_in),
-                MatRef::row_major(d, rows, n_out).t(),
-                MatRef::row_major(input, rows, n_in),
+                MatMut::row_major(dp, rows, n_in),
+                MatRef::row_major(d, rows, n_out),
+                MatRef::row_major(wt, n_in, n_out).t(),
+                Accum::Overwrite,
+            );
+            let a_prev = &buf.acts[l - 1][..rows * n_in];
+            for (dr, ar) in dp.chunks_exact_mut(n_in).zip(a_prev.chunks_exact(n_in)) {
+                arch.activation.mul_derivative(dr, ar);
+            }
+        }
+    }
+
+    /// Backward pass after [`Network::forward`] on the same `x` and `rows`:
+    /// `grad ← Σ_rows ∂loss/∂params` (overwritten, same layout as `params`).
+    pub fn backward(&self, x: &[T], rows: usize, y: &[T], buf: &mut Buffers<T>, grad: &mut [T]) {
+        let arch = &self.arch;
+        assert_eq!(grad.len(), arch.n_params(), "backward: gradient buffer has the wrong size");
+        self.deltas(rows, y, buf);
+        for l in 0..arch.n_layers() {
+            let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
+            let input = if l == 0 { x } else { buf.activations(l - 1, rows) };
+            let d = buf.delta(l, rows);
+            let (gw, gb) =
+                grad[arch.weight_range(l).start..arch.bias_range(l).end].split_at_mut(n_in * n_out);
+            // gWt (n_in, n_out) = Aᵀ (n_in, rows) · D (rows, n_out)
+            gemm(
+                MatMut::row_major(gw, n_in, n_out),
+                MatRef::row_major(input, rows, n_in).t(),
+                MatRef::row_major(d, rows, n_out),
                 Accum::Overwrite,
             );
             // gb (n_out) = colsum(D), rows in order.
             gb.fill(T::zero());
             for dr in d.chunks_exact(n_out) {
                 gb.iter_mut().zip(dr).for_each(|(g, &v)| *g += v);
-            }
-            if l > 0 {
-                // D_prev (rows, n_in) = D (rows, n_out) · W (n_out, n_in), then ⊙ f'(A_prev).
-                let w = &self.params[arch.weight_range(l)];
-                let dp = &mut prev[..rows * n_in];
-                gemm(
-                    MatMut::row_major(dp, rows, n_in),
-                    MatRef::row_major(d, rows, n_out),
-                    MatRef::row_major(w, n_out, n_in),
-                    Accum::Overwrite,
-                );
-                for (dr, ar) in dp.chunks_exact_mut(n_in).zip(input.chunks_exact(n_in)) {
-                    arch.activation.mul_derivative(dr, ar);
-                }
-                cur_is_even = !cur_is_even;
             }
         }
     }
@@ -315,6 +358,15 @@ mod tests {
         assert!(Arch::new(vec![4, 0, 2], Activation::Relu, Loss::Xent).is_err());
         assert!(Arch::new(vec![400, 100_000_000, 10], Activation::Relu, Loss::Xent).is_err());
         assert!(Arch::new(vec![4, usize::MAX, 2], Activation::Relu, Loss::Xent).is_err());
+    }
+
+    #[test]
+    fn from_layers_and_weight_round_trip_the_usual_layout() {
+        let arch = Arch::new(vec![3, 2], Activation::Relu, Loss::Mse).unwrap();
+        let w = vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 x 3
+        let net = Network::from_layers(arch, &[(w.clone(), vec![7.0, 8.0])]).unwrap();
+        assert_eq!(net.params, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0, 7.0, 8.0]);
+        assert_eq!(net.weight(0), w);
     }
 
     #[test]

@@ -8,18 +8,16 @@ use bp_par::loss::Loss;
 use bp_par::model_io::{self, Model, Task};
 use bp_par::network::{Arch, Buffers, Network};
 
-/// Flat parameters in the model layout: W1 (3x2), b1 (3), W2 (2x3), b2 (2).
+/// The example's weights in the usual layout: W1 (3x2), b1 (3), W2 (2x3), b2 (2).
 fn initial() -> Model {
     let arch = Arch::new(vec![2, 3, 2], Activation::Sigmoid, Loss::Mse).unwrap();
     #[rustfmt::skip]
-    let params = vec![
-        0.1, 0.15,  0.2, 0.25,  0.3, 0.35,   // W1: hidden unit j's weights from (x1, x2)
-        0.35, 0.35, 0.35,                    // b1
-        0.4, 0.5, 0.6,  0.45, 0.55, 0.65,    // W2: output unit k's weights from (h1, h2, h3)
-        0.65, 0.65,                          // b2
+    let layers = [
+        (vec![0.1, 0.15,  0.2, 0.25,  0.3, 0.35], vec![0.35; 3]),   // hidden unit j's weights from (x1, x2)
+        (vec![0.4, 0.5, 0.6,  0.45, 0.55, 0.65], vec![0.65; 2]),    // output unit k's weights from (h1, h2, h3)
     ];
     Model {
-        net: Network::from_params(arch, params).unwrap(),
+        net: Network::from_layers(arch, &layers).unwrap(),
         norm: Normalization::None,
         task: Task::Regress,
         input_shape: None,
@@ -98,8 +96,11 @@ fn one_update_through_the_cli_matches_the_bp_equations() {
         0.3609681, 0.4581365, 0.5574477,  0.4533833, 0.5536288, 0.6536885,    // W2
         0.6072456, 0.6537060,                                                 // b2
     ];
-    assert_eq!(after.net.params.len(), want.len());
-    for (i, (got, want)) in after.net.params.iter().zip(want).enumerate() {
+    let net = &after.net;
+    let got: Vec<f32> =
+        [net.weight(0), net.layer(0).1.to_vec(), net.weight(1), net.layer(1).1.to_vec()].concat();
+    assert_eq!(got.len(), want.len());
+    for (i, (got, want)) in got.iter().zip(want).enumerate() {
         close(*got as f64, want, 2e-6, &format!("parameter {i}"));
     }
     // Biases get no L2 and the architecture and normalisation come from --init.
