@@ -171,6 +171,8 @@ pub struct BenchReport {
     pub rows: Vec<BenchRow>,
     /// (threads, GFLOP/s).
     pub peaks: Vec<(usize, f64)>,
+    /// (threads, forward-only evaluation samples/s over the whole data set).
+    pub eval: Vec<(usize, Spread)>,
 }
 
 /// Runs the sweep on `data` and calls `report` after each row (for progress).
@@ -187,6 +189,7 @@ pub fn run(
     let flops = flops_per_sample(&sizes);
     let mut rows: Vec<BenchRow> = Vec::new();
     let mut peaks = Vec::new();
+    let mut eval = Vec::new();
     for &threads in &cfg.threads {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -194,6 +197,18 @@ pub fn run(
             .map_err(|e| Error::other(format!("cannot start {threads} threads: {e}")))?;
         let peak = pool.install(|| sgemm_peak(0.5));
         peaks.push((threads, peak));
+        let eval_rates: Vec<f64> = pool.install(|| {
+            let net = Network::<f32>::init(arch.clone(), 1);
+            crate::infer::evaluate(&net, data, None);
+            (0..cfg.repeats)
+                .map(|_| {
+                    let t = Instant::now();
+                    crate::infer::evaluate(&net, data, None);
+                    data.n_samples() as f64 / t.elapsed().as_secs_f64()
+                })
+                .collect()
+        });
+        eval.push((threads, Spread::of(&eval_rates)));
         for &batch in &cfg.batches {
             for &shard_opt in &cfg.shards {
                 let shard = if shard_opt == 0 { batch.div_ceil(threads) } else { shard_opt };
@@ -242,7 +257,131 @@ pub fn run(
             }
         }
     }
-    Ok(BenchReport { rows, peaks })
+    Ok(BenchReport { rows, peaks, eval })
+}
+
+/// A line chart of samples/s against threads, one line per (batch, shard), with the ideal
+/// linear scaling of the first line's 1-thread point, as a self-contained SVG.
+pub fn scaling_svg(rows: &[BenchRow], title: &str, subtitle: &str) -> String {
+    use std::fmt::Write;
+    let (w, h, left, right, top, bottom) = (720.0, 440.0, 80.0, 200.0, 60.0, 60.0);
+    let max_t = rows.iter().map(|r| r.threads).max().unwrap_or(1) as f64;
+    let mut series: Vec<(usize, usize)> = rows.iter().map(|r| (r.batch, r.shard)).collect();
+    series.sort_unstable();
+    series.dedup();
+    let base = rows.iter().filter(|r| r.threads == 1).map(|r| r.samples_per_s.median).fold(0.0, f64::max);
+    let max_y = rows.iter().map(|r| r.samples_per_s.max).fold(base * max_t, f64::max).max(1.0) * 1.05;
+    let x = |t: f64| left + (t - 1.0) / (max_t - 1.0).max(1.0) * (w - left - right);
+    let y = |v: f64| top + (1.0 - v / max_y) * (h - top - bottom);
+    let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"{0}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{title}</text>\n\
+         <text x=\"{0}\" y=\"40\" text-anchor=\"middle\" font-size=\"11\" fill=\"#555\">{subtitle}</text>\n",
+        w / 2.0
+    );
+    // Axes, ticks, grid.
+    let _ = writeln!(
+        s,
+        "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>",
+        h - bottom,
+        w - right,
+        h - bottom
+    );
+    let _ = writeln!(
+        s,
+        "<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{}\" stroke=\"black\"/>",
+        h - bottom
+    );
+    for i in 0..=5 {
+        let v = max_y * i as f64 / 5.0;
+        let _ = writeln!(
+            s,
+            "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#ddd\"/><text x=\"{2}\" y=\"{3}\" text-anchor=\"end\">{4:.0}k</text>",
+            y(v),
+            w - right,
+            left - 6.0,
+            y(v) + 4.0,
+            v / 1e3
+        );
+    }
+    let mut threads: Vec<usize> = rows.iter().map(|r| r.threads).collect();
+    threads.sort_unstable();
+    threads.dedup();
+    for t in &threads {
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{t}</text>",
+            x(*t as f64),
+            h - bottom + 18.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">threads</text>",
+        (left + w - right) / 2.0,
+        h - 15.0
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"20\" y=\"{0}\" text-anchor=\"middle\" transform=\"rotate(-90 20 {0})\">training samples/s (median, bars: min-max)</text>",
+        (top + h - bottom) / 2.0
+    );
+    // Ideal scaling from the best 1-thread point.
+    let _ = writeln!(
+        s,
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"gray\" stroke-dasharray=\"5,4\"/>",
+        x(1.0),
+        y(base),
+        x(max_t),
+        y(base * max_t)
+    );
+    for (i, (batch, shard)) in series.iter().enumerate() {
+        let c = colors[i % colors.len()];
+        let mut pts: Vec<&BenchRow> =
+            rows.iter().filter(|r| r.batch == *batch && r.shard == *shard).collect();
+        pts.sort_by_key(|r| r.threads);
+        let path: Vec<String> = pts
+            .iter()
+            .map(|r| format!("{:.1},{:.1}", x(r.threads as f64), y(r.samples_per_s.median)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>",
+            path.join(" ")
+        );
+        for r in pts {
+            let (px, sp) = (x(r.threads as f64), r.samples_per_s);
+            let _ = writeln!(
+                s,
+                "<circle cx=\"{px:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"/><line x1=\"{px:.1}\" y1=\"{:.1}\" x2=\"{px:.1}\" y2=\"{:.1}\" stroke=\"{c}\"/>",
+                y(sp.median),
+                y(sp.min),
+                y(sp.max)
+            );
+        }
+        let ly = top + 10.0 + 20.0 * i as f64;
+        let _ = writeln!(
+            s,
+            "<line x1=\"{0}\" y1=\"{ly}\" x2=\"{1}\" y2=\"{ly}\" stroke=\"{c}\" stroke-width=\"2\"/><text x=\"{2}\" y=\"{3}\">batch {batch}, shard {shard}</text>",
+            w - right + 15.0,
+            w - right + 40.0,
+            w - right + 46.0,
+            ly + 4.0
+        );
+    }
+    let ly = top + 10.0 + 20.0 * series.len() as f64;
+    let _ = writeln!(
+        s,
+        "<line x1=\"{0}\" y1=\"{ly}\" x2=\"{1}\" y2=\"{ly}\" stroke=\"gray\" stroke-dasharray=\"5,4\"/><text x=\"{2}\" y=\"{3}\">linear scaling</text>",
+        w - right + 15.0,
+        w - right + 40.0,
+        w - right + 46.0,
+        ly + 4.0
+    );
+    s.push_str("</svg>\n");
+    s
 }
 
 #[cfg(test)]

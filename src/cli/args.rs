@@ -211,6 +211,9 @@ pub struct BenchArgs {
     /// Write the rows here: CSV, or JSON for a .json name
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Draw samples/s against threads (one line per batch and shard size) as SVG here
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// Print nothing on stderr (results still go to stdout)
     #[arg(long, short = 'q')]
     pub quiet: bool,

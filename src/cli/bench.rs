@@ -155,7 +155,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         );
     }
     let epoch_samples = data.n_samples();
-    let bench::BenchReport { rows, peaks } = bench::run(&data, &cfg, epoch_samples, |r| {
+    let bench::BenchReport { rows, peaks, eval } = bench::run(&data, &cfg, epoch_samples, |r| {
         if !args.quiet {
             eprintln!(
                 "  threads {:>2} batch {:>4} shard {:>4}: {:>9.0} samples/s ({:.0}% of the SGEMM peak)",
@@ -187,6 +187,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     };
     let rss = bp_par::sys::peak_rss_bytes();
 
+    if let Some(path) = &args.plot {
+        let title = format!("bp-par training throughput, {layers_text} {}/xent", args.activation);
+        bp_par::model_io::write_atomic(path, bench::scaling_svg(&rows, &title, &machine).as_bytes())?;
+    }
     if let Some(path) = &args.output {
         let text = if path.extension().is_some_and(|e| e == "json") {
             let rows: Vec<Value> = rows
@@ -240,6 +244,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             "rows": rows.iter().map(|r| { let mut v = row_json(r); v["vs_numpy"] = json!(ratio(r)); v }).collect::<Vec<_>>(),
             "numpy": peers.iter().map(|p| json!({"threads": p.threads, "batch": p.batch,
                 "samples_per_s": {"median": p.samples_per_s.median, "min": p.samples_per_s.min, "max": p.samples_per_s.max}})).collect::<Vec<_>>(),
+            "eval_samples_per_s": eval.iter().map(|(t, sp)| json!({"threads": t, "median": sp.median, "min": sp.min, "max": sp.max})).collect::<Vec<_>>(),
             "peak_rss_bytes": rss,
         });
         return super::commands::emit(&format!("{out}\n"));
@@ -287,6 +292,18 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             pct(p.gather, work),
             pct(p.forward, work),
             pct(p.backward, work),
+        );
+    }
+    for (t, sp) in &eval {
+        let train =
+            rows.iter().filter(|r| r.threads == *t).map(|r| r.samples_per_s.median).fold(0.0, f64::max);
+        let _ = writeln!(
+            s,
+            "evaluation (forward only), {t} thread(s): {:.0} [{:.0}-{:.0}] samples/s, {:.1}x the best training rate",
+            sp.median,
+            sp.min,
+            sp.max,
+            sp.median / train.max(1.0)
         );
     }
     for p in &peers {
