@@ -202,6 +202,8 @@ fn bench_sweeps_threads_and_writes_rows() {
         "--json",
         "-o",
         "rows.csv",
+        "--plot",
+        "s.svg",
     ];
     let run = dir.run(&args).ok();
     let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -217,6 +219,9 @@ fn bench_sweeps_threads_and_writes_rows() {
     }
     // 20·8·4 + 8·3·6 = 784 FLOP per sample.
     assert_eq!(out["flops_per_sample"], 784.0);
+    let svg = std::fs::read_to_string(dir.path("s.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.matches("<polyline").count() == 2, "{svg}");
+    assert_eq!(out["eval_samples_per_s"].as_array().unwrap().len(), 2);
     let csv = std::fs::read_to_string(dir.path("rows.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5);
     assert!(csv.starts_with("threads,batch,shard,samples_per_s_median"));
