@@ -211,7 +211,13 @@ pub fn run(
         eval.push((threads, Spread::of(&eval_rates)));
         for &batch in &cfg.batches {
             for &shard_opt in &cfg.shards {
-                let shard = if shard_opt == 0 { batch.div_ceil(threads) } else { shard_opt };
+                let shard = if shard_opt == 0 { batch.div_ceil(threads) } else { shard_opt.min(batch) };
+                if rows
+                    .iter()
+                    .any(|r: &BenchRow| r.threads == threads && r.batch == batch && r.shard == shard)
+                {
+                    continue;
+                }
                 let tc = TrainConfig {
                     epochs: 1,
                     batch,
