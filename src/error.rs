@@ -22,9 +22,16 @@ pub enum Error {
     Other(String),
     /// Training produced a non-finite loss.
     Diverged { epoch: usize, batch: usize, lr: f32 },
+    /// A signal stopped the run (after saving it); exits with `code` (130 or 143).
+    Interrupted { code: u8, message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A number as a person would type it: `0.1`, `5e36`, `1e-5`.
+pub fn short(v: f32) -> String {
+    if v != 0.0 && !(1e-3..1e5).contains(&v.abs()) { format!("{v:e}") } else { v.to_string() }
+}
 
 impl Error {
     pub fn io(path: &Path, action: &'static str, source: io::Error) -> Self {
@@ -44,7 +51,11 @@ impl Error {
     }
     /// The process exit code for this error: 2 for usage errors, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
-        if matches!(self, Error::Config(_)) { 2 } else { 1 }
+        match self {
+            Error::Config(_) => 2,
+            Error::Interrupted { code, .. } => *code,
+            _ => 1,
+        }
     }
     /// True for a write to a closed pipe (`bp-par predict ... | head`), which is not an error.
     pub fn is_broken_pipe(&self) -> bool {
@@ -74,12 +85,15 @@ impl fmt::Display for Error {
             Error::Data { path, message } | Error::Model { path, message } => {
                 write!(f, "{}: {message}", path.display())
             }
-            Error::Config(message) | Error::Other(message) => f.write_str(message),
+            Error::Config(message) | Error::Other(message) | Error::Interrupted { message, .. } => {
+                f.write_str(message)
+            }
             Error::Diverged { epoch, batch, lr } => write!(
                 f,
                 "training diverged: the loss or the weights became non-finite in epoch {epoch}, \
-                 batch {batch}; try a smaller learning rate than --lr {lr}, or standardised inputs \
-                 (--normalize zscore)"
+                 batch {batch}; try a smaller learning rate than --lr {}, or standardised inputs \
+                 (--normalize zscore)",
+                short(*lr)
             ),
         }
     }

@@ -5,7 +5,8 @@
 mod cli;
 
 use bp_par::error::{Error, Result};
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 use cli::args::{Cli, Command};
 use cli::commands;
 use std::process::ExitCode;
@@ -33,10 +34,23 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Record which train options were typed, so --resume can tell them from defaults.
+    if let (Command::Train(a), Some(("train", sub))) = (&mut cli.command, matches.subcommand()) {
+        a.explicit = sub
+            .ids()
+            .filter(|id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+            .map(|id| id.to_string())
+            .collect();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e @ Error::Interrupted { .. }) => {
+            eprintln!("bp-par: {e}");
+            ExitCode::from(e.exit_code())
+        }
         Err(e) => {
             eprintln!("bp-par: error: {e}");
             ExitCode::from(e.exit_code())

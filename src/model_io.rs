@@ -44,12 +44,36 @@ pub struct Model {
     pub input_shape: Option<[usize; 2]>,
 }
 
+/// A model borrowed in parts (a trainer holds the network mutably while it runs).
+#[derive(Clone, Copy, Debug)]
+pub struct ModelRef<'a> {
+    pub net: &'a Network<f32>,
+    pub norm: &'a Normalization,
+    pub task: Task,
+    pub input_shape: Option<[usize; 2]>,
+}
+
+impl Model {
+    pub fn view(&self) -> ModelRef<'_> {
+        ModelRef { net: &self.net, norm: &self.norm, task: self.task, input_shape: self.input_shape }
+    }
+}
+
 fn f32_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
 /// Serialises a model to bytes.
 pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
+    serialize(model.view(), Vec::new(), None)
+}
+
+/// A tensor beyond the model's: name, dtype, shape, little-endian bytes.
+type Extra = (String, Dtype, Vec<usize>, Vec<u8>);
+
+/// The model's tensors and metadata, plus `extra` tensors and an `extra_meta` object stored
+/// under the metadata field "checkpoint".
+fn serialize(model: ModelRef<'_>, extra: Vec<Extra>, extra_meta: Option<Value>) -> Result<Vec<u8>> {
     let arch = &model.net.arch;
     let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for l in 0..arch.n_layers() {
@@ -58,7 +82,7 @@ pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
         tensors.push((format!("layers.{l}.weight"), vec![n_out, n_in], f32_bytes(&model.net.weight(l))));
         tensors.push((format!("layers.{l}.bias"), vec![n_out], f32_bytes(b)));
     }
-    let norm = match &model.norm {
+    let norm = match model.norm {
         Normalization::None => json!({"kind": "none"}),
         Normalization::Scale(s) => json!({"kind": "scale", "divisor": s}),
         Normalization::ZScore { mean, std } => {
@@ -67,7 +91,7 @@ pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
             json!({"kind": "zscore"})
         }
     };
-    let meta = json!({
+    let mut meta = json!({
         "format_version": FORMAT_VERSION,
         "layers": arch.sizes(),
         "activations": (0..arch.n_layers()).map(|l| arch.layer_activation(l)).collect::<Vec<_>>(),
@@ -77,10 +101,15 @@ pub fn to_bytes(model: &Model) -> Result<Vec<u8>> {
         "normalization": norm,
         "input_shape": model.input_shape,
     });
-    let views = tensors
+    if let Some(x) = extra_meta {
+        meta["checkpoint"] = x;
+    }
+    let mut all: Vec<Extra> = tensors.into_iter().map(|(n, shape, b)| (n, Dtype::F32, shape, b)).collect();
+    all.extend(extra);
+    let views = all
         .iter()
-        .map(|(name, shape, data)| {
-            TensorView::new(Dtype::F32, shape.clone(), data).map(|v| (name.clone(), v))
+        .map(|(name, dtype, shape, data)| {
+            TensorView::new(*dtype, shape.clone(), data).map(|v| (name.clone(), v))
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::other(format!("cannot build the model tensors: {e}")))?;
@@ -118,6 +147,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Saves a model given in parts, atomically.
+pub fn save_view(path: &Path, model: ModelRef<'_>) -> Result<()> {
+    write_atomic(path, &serialize(model, Vec::new(), None)?)
 }
 
 /// Saves a model atomically.
@@ -268,4 +302,141 @@ mod tests {
         let err = from_bytes(Path::new("m"), &newer).unwrap_err().to_string();
         assert!(err.contains("newer bp-par (model format 9)"), "{err}");
     }
+}
+
+/// The format version of checkpoints (inside a model file's metadata).
+pub const CHECKPOINT_VERSION: u64 = 1;
+
+/// What a checkpoint records about the training data, to refuse resuming on other data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataIdentity {
+    pub path: String,
+    pub n_samples: usize,
+    pub n_features: usize,
+    /// [`crate::data::Dataset::fingerprint`] of the training rows as used.
+    pub fingerprint: u64,
+    pub val_split: f64,
+}
+
+/// A checkpoint: a model file that also holds the trainer's state, the configuration and
+/// the identity of the training data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    pub config: crate::train::TrainConfig,
+    pub state: crate::train::TrainState,
+    pub data: DataIdentity,
+}
+
+/// Writes a checkpoint atomically: the model's tensors and metadata (so `eval` and
+/// `predict` accept it as a model), the velocities and row order as tensors, the rest as
+/// metadata.
+pub fn save_checkpoint(path: &Path, model: ModelRef<'_>, ck: &Checkpoint) -> Result<()> {
+    let st = &ck.state;
+    let c = &ck.config;
+    let order: Vec<u8> = st.order.iter().flat_map(|&i| (i as u64).to_le_bytes()).collect();
+    let extra = vec![
+        ("trainer.velocity".to_string(), Dtype::F32, vec![st.velocity.len()], f32_bytes(&st.velocity)),
+        ("trainer.order".to_string(), Dtype::U64, vec![st.order.len()], order),
+    ];
+    let meta = json!({
+        "version": CHECKPOINT_VERSION,
+        "config": {
+            "epochs": c.epochs, "batch": c.batch, "shard": c.shard, "lr": c.lr, "momentum": c.momentum,
+            "l2": c.l2, "seed": c.seed.to_string(), "shuffle": c.shuffle,
+        },
+        "state": {
+            "epoch": st.epoch, "next_batch": st.next_batch, "rng_word_pos": st.rng_word_pos.to_string(),
+            "loss_sum": st.loss_sum, "correct": st.correct, "done": st.done, "seconds": st.seconds,
+        },
+        "data": {
+            "path": ck.data.path, "n_samples": ck.data.n_samples, "n_features": ck.data.n_features,
+            "fingerprint": format!("{:016x}", ck.data.fingerprint), "val_split": ck.data.val_split,
+        },
+    });
+    write_atomic(path, &serialize(model, extra, Some(meta))?)
+}
+
+/// Reads a checkpoint written by [`save_checkpoint`].
+pub fn load_checkpoint(path: &Path) -> Result<(Model, Checkpoint)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read the checkpoint", e))?;
+    checkpoint_from_bytes(path, &bytes)
+}
+
+/// Parses a checkpoint from the bytes of `path`.
+pub fn checkpoint_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
+    let model = from_bytes(path, bytes)?;
+    let bad = |m: &str| Error::model(path, m.to_string());
+    let st = SafeTensors::deserialize(bytes).map_err(|_| bad("is not a valid safetensors file"))?;
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|_| bad("is not a valid safetensors file"))?;
+    let meta: Value = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(META_KEY))
+        .and_then(|t| serde_json::from_str(t).ok())
+        .ok_or_else(|| bad("has no bp-par metadata"))?;
+    let ck = meta.get("checkpoint").ok_or_else(|| bad("is a model, not a checkpoint (no trainer state)"))?;
+    let version = ck["version"].as_u64().unwrap_or(0);
+    if version != CHECKPOINT_VERSION {
+        return Err(Error::model(
+            path,
+            format!("is a checkpoint of format {version}; this build reads format {CHECKPOINT_VERSION}"),
+        ));
+    }
+    let num =
+        |v: &Value, k: &str| v[k].as_f64().ok_or_else(|| bad(&format!("checkpoint field {k:?} is missing")));
+    let int = |v: &Value, k: &str| {
+        v[k].as_u64().map(|x| x as usize).ok_or_else(|| bad(&format!("checkpoint field {k:?} is missing")))
+    };
+    let big = |v: &Value, k: &str| {
+        v[k].as_str()
+            .and_then(|t| t.parse::<u128>().ok())
+            .ok_or_else(|| bad(&format!("checkpoint field {k:?} is missing")))
+    };
+    let (c, s, d) = (&ck["config"], &ck["state"], &ck["data"]);
+    let config = crate::train::TrainConfig {
+        epochs: int(c, "epochs")?,
+        batch: int(c, "batch")?,
+        shard: int(c, "shard")?,
+        lr: num(c, "lr")? as f32,
+        momentum: num(c, "momentum")? as f32,
+        l2: num(c, "l2")? as f32,
+        seed: big(c, "seed")? as u64,
+        shuffle: c["shuffle"].as_bool().ok_or_else(|| bad("checkpoint field \"shuffle\" is missing"))?,
+    };
+    let n_params = model.net.arch.n_params();
+    let velocity = tensor_f32(path, &st, "trainer.velocity", &[n_params])?;
+    let n_samples = int(d, "n_samples")?;
+    let order_t = st.tensor("trainer.order").map_err(|_| bad("has no tensor \"trainer.order\""))?;
+    if order_t.dtype() != Dtype::U64 || order_t.shape() != [n_samples] {
+        return Err(bad("tensor \"trainer.order\" has the wrong type or shape"));
+    }
+    let order = order_t
+        .data()
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as usize)
+        .collect();
+    let state = crate::train::TrainState {
+        epoch: int(s, "epoch")?,
+        next_batch: int(s, "next_batch")?,
+        order,
+        rng_word_pos: big(s, "rng_word_pos")?,
+        velocity,
+        loss_sum: num(s, "loss_sum")?,
+        correct: int(s, "correct")?,
+        done: int(s, "done")?,
+        seconds: num(s, "seconds")?,
+    };
+    let fingerprint = d["fingerprint"]
+        .as_str()
+        .and_then(|t| u64::from_str_radix(t, 16).ok())
+        .ok_or_else(|| bad("checkpoint field \"fingerprint\" is missing"))?;
+    let data = DataIdentity {
+        path: d["path"].as_str().unwrap_or("").to_string(),
+        n_samples,
+        n_features: int(d, "n_features")?,
+        fingerprint,
+        val_split: num(d, "val_split")?,
+    };
+    Ok((model, Checkpoint { config, state, data }))
 }

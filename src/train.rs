@@ -204,9 +204,42 @@ pub struct Trainer<'a> {
     order: Vec<usize>,
     rng: ChaCha8Rng,
     n_train: usize,
-    /// Position in `order` for [`Trainer::steps`].
-    cursor: usize,
+    /// Epochs completed.
+    epoch: usize,
+    /// Mini-batches done in the current epoch (0: at an epoch boundary, not yet shuffled).
+    next_batch: usize,
+    /// Running sums of the current epoch.
+    partial: Partial,
     time: PhaseTimes,
+}
+
+/// Running sums of the epoch in progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Partial {
+    loss_sum: f64,
+    correct: usize,
+    done: usize,
+    seconds: f64,
+}
+
+/// Everything besides the weights that determines how a run continues: with the weights,
+/// a [`Trainer`] restored from it continues bit for bit as the original would have.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Mini-batches done in the current epoch.
+    pub next_batch: usize,
+    /// The current epoch's row order.
+    pub order: Vec<usize>,
+    /// Position of the shuffling stream (ChaCha8, seeded by the config's seed, stream 2).
+    pub rng_word_pos: u128,
+    pub velocity: Vec<f32>,
+    /// Running loss sum, correct count, samples and seconds of the current epoch.
+    pub loss_sum: f64,
+    pub correct: usize,
+    pub done: usize,
+    pub seconds: f64,
 }
 
 impl<'a> Trainer<'a> {
@@ -262,7 +295,9 @@ impl<'a> Trainer<'a> {
             order: (0..n).collect(),
             rng,
             n_train: n,
-            cursor: 0,
+            epoch: 0,
+            next_batch: 0,
+            partial: Partial::default(),
             time: PhaseTimes::default(),
         })
     }
@@ -317,25 +352,120 @@ impl<'a> Trainer<'a> {
         (loss, correct)
     }
 
-    /// Runs `n_batches` mini-batches, continuing through the epoch permutation and
-    /// reshuffling when it wraps (for benchmarks: no metrics, no evaluation).
+    /// Runs the next mini-batch of the current epoch (shuffling at the epoch's start).
+    /// Returns true when it completed the epoch. On a non-finite loss the batch's update is
+    /// not applied and the weights stay as they were.
+    fn next(&mut self, data: &Dataset) -> Result<bool> {
+        let t = Instant::now();
+        let (batch, n) = (self.cfg.batch, self.n_train);
+        if self.next_batch == 0 {
+            if self.cfg.shuffle {
+                self.order.shuffle(&mut self.rng);
+            }
+            self.partial = Partial::default();
+        }
+        let start = self.next_batch * batch;
+        let end = (start + batch).min(n);
+        let order = std::mem::take(&mut self.order);
+        let (loss, ok) = self.step(data, &order[start..end]);
+        self.order = order;
+        if !loss.is_finite() {
+            return Err(Error::Diverged {
+                epoch: self.epoch + 1,
+                batch: self.next_batch + 1,
+                lr: self.cfg.lr,
+            });
+        }
+        let p = &mut self.partial;
+        p.loss_sum += loss;
+        p.correct += ok;
+        p.done += end - start;
+        p.seconds += t.elapsed().as_secs_f64();
+        self.next_batch += 1;
+        if end == n {
+            self.next_batch = 0;
+            self.epoch += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Runs `n_batches` mini-batches, continuing through epochs (for benchmarks: no
+    /// metrics, no evaluation).
     pub fn steps(&mut self, data: &Dataset, n_batches: usize) -> Result<()> {
         check_fit(self.net, data)?;
         let _flush = FlushGuard::on_current_pool();
-        let batch = self.cfg.batch;
-        let mut order = std::mem::take(&mut self.order);
         for _ in 0..n_batches {
-            if self.cursor >= order.len() {
-                self.cursor = 0;
-            }
-            if self.cursor == 0 && self.cfg.shuffle {
-                order.shuffle(&mut self.rng);
-            }
-            let end = (self.cursor + batch).min(order.len());
-            self.step(data, &order[self.cursor..end]);
-            self.cursor = end;
+            self.next(data)?;
         }
-        self.order = order;
+        Ok(())
+    }
+
+    /// Epochs completed so far.
+    pub fn epochs_done(&self) -> usize {
+        self.epoch
+    }
+
+    /// Mini-batches done in the current epoch.
+    pub fn batches_done(&self) -> usize {
+        self.next_batch
+    }
+
+    pub fn config(&self) -> &TrainConfig {
+        &self.cfg
+    }
+
+    /// Changes the total number of epochs (to extend a resumed run).
+    pub fn set_epochs(&mut self, epochs: usize) {
+        self.cfg.epochs = epochs;
+    }
+
+    /// Changes the learning rate (used to retry a diverged epoch with a smaller one).
+    pub fn set_lr(&mut self, lr: f32) {
+        self.cfg.lr = lr;
+    }
+
+    /// The state to checkpoint (with the weights).
+    pub fn state(&self) -> TrainState {
+        let p = self.partial;
+        TrainState {
+            epoch: self.epoch,
+            next_batch: self.next_batch,
+            order: self.order.clone(),
+            rng_word_pos: self.rng.get_word_pos(),
+            velocity: self.velocity.clone(),
+            loss_sum: p.loss_sum,
+            correct: p.correct,
+            done: p.done,
+            seconds: p.seconds,
+        }
+    }
+
+    /// Continues from a checkpointed state (the weights are the network's).
+    pub fn restore(&mut self, s: TrainState) -> Result<()> {
+        let n = self.n_train;
+        let mut seen = vec![false; n];
+        let is_permutation =
+            s.order.len() == n && s.order.iter().all(|&i| i < n && !std::mem::replace(&mut seen[i], true));
+        if !is_permutation
+            || s.velocity.len() != self.velocity.len()
+            || s.next_batch * self.cfg.batch >= n.max(1)
+        {
+            return Err(Error::other(format!(
+                "the checkpoint's trainer state does not fit this run ({} rows, {} parameters, batch {})",
+                n,
+                self.velocity.len(),
+                self.cfg.batch
+            )));
+        }
+        self.epoch = s.epoch;
+        self.next_batch = s.next_batch;
+        self.order = s.order;
+        self.rng = ChaCha8Rng::seed_from_u64(self.cfg.seed);
+        self.rng.set_stream(2);
+        self.rng.set_word_pos(s.rng_word_pos);
+        self.velocity = s.velocity;
+        self.partial = Partial { loss_sum: s.loss_sum, correct: s.correct, done: s.done, seconds: s.seconds };
         Ok(())
     }
 
@@ -356,60 +486,68 @@ impl<'a> Trainer<'a> {
         self.shards.iter_mut().for_each(|s| s.time = PhaseTimes::default());
     }
 
-    /// Trains `cfg.epochs` epochs, evaluating `test` after each when given.
+    /// Runs the rest of the current epoch, or stops after the mini-batch during which
+    /// `stop()` turns true. Returns the epoch's metrics when it completed (evaluating `test`
+    /// when given), None when stopped.
+    pub fn run_epoch(
+        &mut self,
+        data: &Dataset,
+        test: Option<&Dataset>,
+        progress: &mut dyn Progress,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<EpochMetrics>> {
+        check_fit(self.net, data)?;
+        if let Some(t) = test {
+            check_fit(self.net, t)?;
+        }
+        let n = self.n_train;
+        let _flush = FlushGuard::on_current_pool();
+        progress.epoch_start(self.epoch + 1, n.div_ceil(self.cfg.batch));
+        loop {
+            let finished = self.next(data)?;
+            if finished {
+                break;
+            }
+            progress.batch_end(self.partial.done, self.partial.loss_sum / self.partial.done as f64);
+            if stop() {
+                return Ok(None);
+            }
+        }
+        let epoch = self.epoch;
+        let p = self.partial;
+        progress.batch_end(p.done, p.loss_sum / p.done as f64);
+        if self.net.params.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Diverged { epoch, batch: n.div_ceil(self.cfg.batch), lr: self.cfg.lr });
+        }
+        let l2_term = self.cfg.l2 as f64 / n as f64 * self.net.half_sum_sq_weights();
+        let test_eval: Option<Evaluation> = test.map(|t| evaluate(self.net, t, None));
+        let classify = matches!(data.targets, Targets::Classes { .. });
+        let m = EpochMetrics {
+            epoch,
+            loss: p.loss_sum / n as f64 + l2_term,
+            train_acc: classify.then(|| p.correct as f64 / n as f64),
+            test_loss: test_eval.as_ref().map(|e| e.loss + l2_term),
+            test_acc: test_eval.as_ref().and_then(Evaluation::accuracy),
+            lr: self.cfg.lr,
+            seconds: p.seconds,
+            samples_per_s: n as f64 / p.seconds.max(1e-9),
+        };
+        progress.epoch_end(&m);
+        Ok(Some(m))
+    }
+
+    /// Trains until `cfg.epochs` epochs are done, evaluating `test` after each when given.
     pub fn run(
         &mut self,
         data: &Dataset,
         test: Option<&Dataset>,
         progress: &mut dyn Progress,
     ) -> Result<Vec<EpochMetrics>> {
-        check_fit(self.net, data)?;
-        if let Some(t) = test {
-            check_fit(self.net, t)?;
-        }
-        let batch = self.cfg.batch;
-        let n = self.n_train;
-        let classify = matches!(data.targets, Targets::Classes { .. });
-        let _flush = FlushGuard::on_current_pool();
         let mut history = Vec::with_capacity(self.cfg.epochs);
-        for epoch in 1..=self.cfg.epochs {
-            let start = Instant::now();
-            if self.cfg.shuffle {
-                self.order.shuffle(&mut self.rng);
+        while self.epoch < self.cfg.epochs {
+            if let Some(m) = self.run_epoch(data, test, progress, &|| false)? {
+                history.push(m);
             }
-            let order = std::mem::take(&mut self.order);
-            progress.epoch_start(epoch, n.div_ceil(batch));
-            let (mut loss_sum, mut correct, mut done) = (0.0f64, 0usize, 0usize);
-            for (b, rows) in order.chunks(batch).enumerate() {
-                let (loss, ok) = self.step(data, rows);
-                if !loss.is_finite() {
-                    self.order = order;
-                    return Err(Error::Diverged { epoch, batch: b + 1, lr: self.cfg.lr });
-                }
-                loss_sum += loss;
-                correct += ok;
-                done += rows.len();
-                progress.batch_end(done, loss_sum / done as f64);
-            }
-            self.order = order;
-            if self.net.params.iter().any(|p| !p.is_finite()) {
-                return Err(Error::Diverged { epoch, batch: n.div_ceil(batch), lr: self.cfg.lr });
-            }
-            let seconds = start.elapsed().as_secs_f64();
-            let l2_term = self.cfg.l2 as f64 / n as f64 * self.net.half_sum_sq_weights();
-            let test_eval: Option<Evaluation> = test.map(|t| evaluate(self.net, t, None));
-            let m = EpochMetrics {
-                epoch,
-                loss: loss_sum / n as f64 + l2_term,
-                train_acc: classify.then(|| correct as f64 / n as f64),
-                test_loss: test_eval.as_ref().map(|e| e.loss + l2_term),
-                test_acc: test_eval.as_ref().and_then(Evaluation::accuracy),
-                lr: self.cfg.lr,
-                seconds,
-                samples_per_s: n as f64 / seconds.max(1e-9),
-            };
-            progress.epoch_end(&m);
-            history.push(m);
         }
         Ok(history)
     }

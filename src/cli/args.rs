@@ -4,7 +4,7 @@
 use bp_par::activation::Activation;
 use bp_par::data::{LabelCol, NormalizeMode};
 use bp_par::loss::Loss;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 /// Train multilayer perceptrons by backpropagation, data-parallel across all cores, with
@@ -26,6 +26,13 @@ pub enum Command {
     Predict(PredictArgs),
     /// Measure training throughput over thread counts, batch and shard sizes.
     Bench(BenchArgs),
+}
+
+/// What to do when training diverges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnDivergence {
+    Stop,
+    HalveLr,
 }
 
 /// How to read labels from a data file.
@@ -121,6 +128,25 @@ pub struct TrainArgs {
     /// Keep the file order instead of reshuffling every epoch
     #[arg(long)]
     pub no_shuffle: bool,
+
+    /// Write a checkpoint (weights, velocities, position, RNG state, configuration) here
+    /// every --checkpoint-every epochs, at the end, and when interrupted
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: Option<PathBuf>,
+    /// Epochs between checkpoints
+    #[arg(long, default_value_t = 1, value_name = "N", requires = "checkpoint")]
+    pub checkpoint_every: usize,
+    /// Continue the run saved in this checkpoint; the result is bit-identical to an
+    /// uninterrupted run. --epochs may extend it; other options must match or be left out
+    #[arg(long, value_name = "PATH", conflicts_with = "init")]
+    pub resume: Option<PathBuf>,
+    /// On a non-finite loss: stop, or roll back to the last epoch's state and retry it with
+    /// half the learning rate (up to 10 times)
+    #[arg(long, default_value = "stop", value_name = "stop|halve-lr")]
+    pub on_divergence: OnDivergence,
+    /// The options given on the command line (filled in by main, for --resume checks).
+    #[arg(skip)]
+    pub explicit: Vec<String>,
 
     /// Save the trained model (safetensors) here
     #[arg(long, short = 'o', value_name = "PATH")]

@@ -1,17 +1,17 @@
 //! The three commands: flags validated into library types, the library called, results
 //! written on stdout.
 
-use super::args::{CommonArgs, EvalArgs, LabelArgs, PredictArgs, TrainArgs};
+use super::args::{CommonArgs, EvalArgs, LabelArgs, OnDivergence, PredictArgs, TrainArgs};
 use super::progress::{MetricsFile, Reporter};
 use bp_par::data::{self, Dataset, LabelCol, LoadOptions, Normalization, Targets};
 use bp_par::error::{Error, Result};
 use bp_par::infer::{evaluate, outputs};
-use bp_par::model_io::{self, Model, Task};
+use bp_par::model_io::{self, Checkpoint, DataIdentity, Model, ModelRef, Task};
 use bp_par::network::{Arch, Network, argmax};
-use bp_par::train::{TrainConfig, Trainer};
+use bp_par::train::{TrainConfig, TrainState, Trainer};
 use serde_json::json;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// The shipped digits, built into the binary so `bp-par train` works from any folder.
@@ -177,10 +177,77 @@ fn check_writable(path: &Path, what: &str) -> Result<()> {
     })
 }
 
+/// With `--resume`, the checkpoint fixes the configuration: options typed on the command
+/// line must agree with it (only `--epochs` may grow).
+fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Result<()> {
+    let given = |id: &str| args.explicit.iter().any(|e| e == id);
+    let c = &ck.config;
+    let arch = &m.net.arch;
+    let sizes = arch.sizes();
+    let mut diffs: Vec<String> = Vec::new();
+    let mut check = |id: &str, flag: &str, ours: String, theirs: String| {
+        if given(id) && ours != theirs {
+            diffs.push(format!("{flag} {ours} (the checkpoint has {theirs})"));
+        }
+    };
+    check("batch", "--batch", args.batch.to_string(), c.batch.to_string());
+    check("shard_size", "--shard-size", args.shard_size.to_string(), c.shard.to_string());
+    check("lr", "--lr", args.lr.to_string(), c.lr.to_string());
+    check("momentum", "--momentum", args.momentum.to_string(), c.momentum.to_string());
+    check("l2", "--l2", args.l2.to_string(), c.l2.to_string());
+    check("seed", "--seed", args.seed.to_string(), c.seed.to_string());
+    check("no_shuffle", "--no-shuffle", (!args.no_shuffle).to_string(), c.shuffle.to_string());
+    check(
+        "val_split",
+        "--val-split",
+        args.val_split.unwrap_or(0.0).to_string(),
+        ck.data.val_split.to_string(),
+    );
+    let hidden =
+        args.hidden.as_deref().unwrap_or(&[]).iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let their_hidden =
+        sizes[1..sizes.len() - 1].iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    check("hidden", "--hidden", hidden, their_hidden);
+    check(
+        "activation",
+        "--activation",
+        args.activation.map_or(String::new(), |a| a.to_string()),
+        arch.activation.to_string(),
+    );
+    check("loss", "--loss", args.loss.map_or(String::new(), |l| l.to_string()), arch.loss.to_string());
+    if given("normalize") {
+        diffs.push("--normalize (a resumed run keeps the checkpoint's normalisation)".into());
+    }
+    if given("epochs") && args.epochs < ck.state.epoch {
+        diffs.push(format!("--epochs {} (the checkpoint has already done {})", args.epochs, ck.state.epoch));
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::config(format!(
+            "--resume: {} differ from the checkpoint; leave them out to continue it as it was",
+            diffs.join(", ")
+        )))
+    }
+}
+
+/// Where an interrupted run writes its checkpoint when `--checkpoint` was not given.
+fn default_checkpoint(args: &TrainArgs) -> PathBuf {
+    match &args.save {
+        Some(p) => p.with_extension("ckpt.safetensors"),
+        None => PathBuf::from("bp-par.ckpt.safetensors"),
+    }
+}
+
 pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let common = &args.common;
     validate_train_args(&args)?;
-    let cfg = TrainConfig {
+    let resume: Option<(Model, Checkpoint)> =
+        args.resume.as_deref().map(model_io::load_checkpoint).transpose()?;
+    if let Some((m, ck)) = &resume {
+        check_resume_conflicts(&args, m, ck)?;
+    }
+    let mut cfg = TrainConfig {
         epochs: args.epochs,
         batch: args.batch,
         shard: args.shard_size,
@@ -190,6 +257,10 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         seed: args.seed,
         shuffle: !args.no_shuffle,
     };
+    if let Some((_, ck)) = &resume {
+        let epochs = if args.explicit.iter().any(|e| e == "epochs") { args.epochs } else { ck.config.epochs };
+        cfg = TrainConfig { epochs, ..ck.config.clone() };
+    }
     cfg.validate()?;
     if let Some(p) = &args.save {
         check_writable(p, "--save")?;
@@ -197,10 +268,21 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     if let Some(p) = &args.metrics {
         check_writable(p, "--metrics")?;
     }
-    let init: Option<Model> = args.init.as_deref().map(model_io::load).transpose()?;
-    if let Some(m) = &init {
-        check_init_conflicts(&args, m)?;
+    let checkpoint_path = args.checkpoint.clone().unwrap_or_else(|| default_checkpoint(&args));
+    check_writable(&checkpoint_path, "--checkpoint")?;
+    if args.checkpoint_every == 0 {
+        return Err(Error::config("--checkpoint-every must be at least 1"));
     }
+    let (init, resume) = match resume {
+        Some((m, ck)) => (Some(m), Some(ck)),
+        None => {
+            let init: Option<Model> = args.init.as_deref().map(model_io::load).transpose()?;
+            if let Some(m) = &init {
+                check_init_conflicts(&args, m)?;
+            }
+            (init, None)
+        }
+    };
 
     // With --init, the model fixes the outputs: its class count or its target count.
     let (classes, targets) = match &init {
@@ -243,9 +325,12 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let load_s = t0.elapsed().as_secs_f64();
 
     // Normalisation: the --init model's, else fitted on the training rows only (after the split).
-    let val_split = args.val_split.unwrap_or(if test.is_some() { 0.0 } else { 0.2 });
+    let val_split = match &resume {
+        Some(ck) => ck.data.val_split,
+        None => args.val_split.unwrap_or(if test.is_some() { 0.0 } else { 0.2 }),
+    };
     let (mut train_set, held) = if val_split > 0.0 {
-        let (t, v) = full.split(val_split, args.seed)?;
+        let (t, v) = full.split(val_split, cfg.seed)?;
         (t, Some(v))
     } else {
         (full, None)
@@ -288,6 +373,31 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         }
     };
     check_targets(&train_set, model.net.arch.loss)?;
+    let identity = DataIdentity {
+        path: train_set.path.display().to_string(),
+        n_samples: train_set.n_samples(),
+        n_features: train_set.n_features,
+        fingerprint: train_set.fingerprint(),
+        val_split,
+    };
+    if let Some(ck) = &resume
+        && (ck.data.fingerprint != identity.fingerprint || ck.data.n_samples != identity.n_samples)
+    {
+        return Err(Error::data(
+            &train_set.path,
+            format!(
+                "is not the checkpoint's training data: it gives {} training rows of {} features \
+                 (fingerprint {:016x}), the checkpoint was trained on {} rows of {} from {} (fingerprint {:016x})",
+                identity.n_samples,
+                identity.n_features,
+                identity.fingerprint,
+                ck.data.n_samples,
+                ck.data.n_features,
+                ck.data.path,
+                ck.data.fingerprint
+            ),
+        ));
+    }
 
     let metrics = args.metrics.as_deref().map(MetricsFile::create).transpose()?;
     let mut reporter = Reporter::new(common.quiet, cfg.epochs, train_set.n_samples(), held_out_name, metrics);
@@ -309,10 +419,30 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         cfg.seed, threads, cfg.batch, cfg.shard, cfg.lr, cfg.momentum, cfg.l2, cfg.epochs
     ));
 
+    if let Some(ck) = &resume {
+        reporter.log(&format!(
+            "bp-par: resuming after epoch {} batch {} from {}",
+            ck.state.epoch,
+            ck.state.next_batch,
+            args.resume.as_deref().unwrap_or(Path::new("")).display()
+        ));
+    }
+
     let t_train = Instant::now();
     let history = {
         let mut trainer = Trainer::new(&mut model.net, &train_set, cfg.clone())?;
-        trainer.run(&train_set, held_out.as_ref(), &mut reporter)
+        if let Some(ck) = resume {
+            trainer.restore(ck.state)?;
+        }
+        let run = RunCtx {
+            args: &args,
+            norm: &model.norm,
+            task: model.task,
+            input_shape: model.input_shape,
+            identity: &identity,
+            checkpoint: &checkpoint_path,
+        };
+        drive(&mut trainer, &train_set, held_out.as_ref(), &mut reporter, &run)
     };
     reporter.finish();
     let history = history?;
@@ -374,6 +504,118 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         }
         emit(&s)
     }
+}
+
+/// What the epoch loop needs besides the trainer.
+struct RunCtx<'a> {
+    args: &'a TrainArgs,
+    norm: &'a Normalization,
+    task: Task,
+    input_shape: Option<[usize; 2]>,
+    identity: &'a DataIdentity,
+    checkpoint: &'a Path,
+}
+
+impl RunCtx<'_> {
+    fn model<'n>(&'n self, net: &'n Network<f32>) -> ModelRef<'n> {
+        ModelRef { net, norm: self.norm, task: self.task, input_shape: self.input_shape }
+    }
+
+    fn write_checkpoint(&self, trainer: &Trainer) -> Result<()> {
+        let ck = Checkpoint {
+            config: trainer.config().clone(),
+            state: trainer.state(),
+            data: self.identity.clone(),
+        };
+        model_io::save_checkpoint(self.checkpoint, self.model(trainer.net), &ck)
+    }
+}
+
+/// The epoch loop of `train`: periodic checkpoints, SIGINT/SIGTERM (finish the mini-batch,
+/// save, exit 130/143; a second signal exits at once), and `--on-divergence halve-lr`.
+fn drive(
+    trainer: &mut Trainer,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    reporter: &mut Reporter,
+    ctx: &RunCtx,
+) -> Result<Vec<bp_par::train::EpochMetrics>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let args = ctx.args;
+    let stop = Arc::new(AtomicBool::new(false));
+    let by_int = Arc::new(AtomicBool::new(false));
+    let register = || -> std::io::Result<()> {
+        // The conditional exit first: it fires only once `stop` is already set.
+        flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&stop))?;
+        flag::register_conditional_shutdown(SIGTERM, 143, Arc::clone(&stop))?;
+        flag::register(SIGINT, Arc::clone(&by_int))?;
+        flag::register(SIGINT, Arc::clone(&stop))?;
+        flag::register(SIGTERM, Arc::clone(&stop))?;
+        Ok(())
+    };
+    register().map_err(|e| Error::other(format!("cannot install the signal handlers: {e}")))?;
+
+    let halve = args.on_divergence == OnDivergence::HalveLr;
+    let mut history = Vec::new();
+    let mut snapshot: Option<(Vec<f32>, TrainState)> = None;
+    let mut retries = 0;
+    while trainer.epochs_done() < trainer.config().epochs {
+        if halve && trainer.batches_done() == 0 {
+            snapshot = Some((trainer.net.params.clone(), trainer.state()));
+        }
+        match trainer.run_epoch(data, test, reporter, &|| stop.load(Ordering::Relaxed)) {
+            Ok(Some(m)) => {
+                let e = m.epoch;
+                history.push(m);
+                if args.checkpoint.is_some()
+                    && (e % args.checkpoint_every == 0 || e == trainer.config().epochs)
+                {
+                    ctx.write_checkpoint(trainer)?;
+                }
+            }
+            Ok(None) => {
+                reporter.finish();
+                ctx.write_checkpoint(trainer)?;
+                let mut saved = String::new();
+                if let Some(p) = &args.save {
+                    model_io::save_view(p, ctx.model(trainer.net))?;
+                    saved = format!(" and the model to {}", p.display());
+                }
+                let (code, name) =
+                    if by_int.load(Ordering::Relaxed) { (130, "SIGINT") } else { (143, "SIGTERM") };
+                let data_arg = args.data.as_ref().map_or(String::new(), |p| format!(" {}", p.display()));
+                return Err(Error::Interrupted {
+                    code,
+                    message: format!(
+                        "interrupted by {name} in epoch {} after batch {}; wrote the checkpoint to {}{saved}; \
+                         continue with: bp-par train{data_arg} --resume {}",
+                        trainer.epochs_done() + 1,
+                        trainer.batches_done(),
+                        ctx.checkpoint.display(),
+                        ctx.checkpoint.display()
+                    ),
+                });
+            }
+            Err(Error::Diverged { epoch, batch, lr }) if halve && retries < 10 => {
+                let Some((params, state)) = snapshot.clone() else {
+                    return Err(Error::Diverged { epoch, batch, lr });
+                };
+                trainer.net.params.copy_from_slice(&params);
+                trainer.restore(state)?;
+                trainer.set_lr(lr / 2.0);
+                retries += 1;
+                reporter.log(&format!(
+                    "bp-par: the loss became non-finite in epoch {epoch}, batch {batch}: retrying the epoch with --lr {}",
+                    bp_par::error::short(lr / 2.0)
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(history)
 }
 
 /// Loads a model and a data set prepared for it (its normalisation applied).

@@ -132,6 +132,32 @@ impl Dataset {
         }
     }
 
+    /// A 64-bit FNV-1a hash of the shape, features and targets: two data sets with the same
+    /// fingerprint are, for all practical purposes, the same rows in the same order.
+    pub fn fingerprint(&self) -> u64 {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |w: u64| {
+            h ^= w;
+            h = h.wrapping_mul(PRIME);
+        };
+        eat(self.n_features as u64);
+        eat(self.n_samples() as u64);
+        self.features.iter().for_each(|v| eat(v.to_bits() as u64));
+        match &self.targets {
+            Targets::Classes { labels, n_classes } => {
+                eat(*n_classes as u64);
+                labels.iter().for_each(|&l| eat(l as u64));
+            }
+            Targets::Values { values, n_outputs } => {
+                eat(*n_outputs as u64);
+                values.iter().for_each(|v| eat(v.to_bits() as u64));
+            }
+            Targets::None => {}
+        }
+        h
+    }
+
     /// A new data set of the given rows, in the given order.
     pub fn subset(&self, rows: &[usize]) -> Dataset {
         let d = self.n_features;
@@ -276,11 +302,16 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 
 /// Loads a CSV or IDX data set (detected by content: IDX files start with two zero bytes).
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
-    let bytes = read_bytes(path)?;
+    from_bytes(path, &read_bytes(path)?, opts)
+}
+
+/// Parses a data set held in memory (already decompressed); `path` names it in messages
+/// and locates an IDX labels file.
+pub fn from_bytes(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
     if bytes.len() >= 2 && bytes[0] == 0 && bytes[1] == 0 {
-        idx::load(path, &bytes, opts)
+        idx::load(path, bytes, opts)
     } else {
-        csv::parse(path, &bytes, opts)
+        csv::parse(path, bytes, opts)
     }
 }
 
