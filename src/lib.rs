@@ -37,5 +37,6 @@ pub mod network;
 pub mod optim;
 pub mod sys;
 pub mod train;
+pub mod viz;
 
 pub use error::{Error, Result};

@@ -30,6 +30,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Predict(a) => in_pool(commands::threads(&a.common)?, move || commands::predict(a)),
         // The benchmark builds one pool per thread count it sweeps.
         Command::Bench(a) => cli::bench::bench(a),
+        Command::Show(c) => cli::show::show(c),
     }
 }
 

@@ -26,6 +26,49 @@ pub enum Command {
     Predict(PredictArgs),
     /// Measure training throughput over thread counts, batch and shard sizes.
     Bench(BenchArgs),
+    /// Draw pictures (PNG): digits, first-layer weights, training curves, confusion matrix.
+    #[command(subcommand)]
+    Show(ShowCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ShowCommand {
+    /// 100 random samples of a data set in a 10x10 grid with their labels
+    Digits {
+        /// Images: CSV of square images (20x20, 28x28, ...) or IDX
+        data: PathBuf,
+        #[command(flatten)]
+        labels: LabelArgs,
+        /// Mark the samples this model misclassifies (red frame, predicted class)
+        #[arg(long, value_name = "MODEL")]
+        predict: Option<PathBuf>,
+        /// Seed of the random choice of samples
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, short = 'o', default_value = "digits.png", value_name = "PNG")]
+        output: PathBuf,
+    },
+    /// Each first-layer hidden unit's weights as an image of the input's shape
+    Weights {
+        model: PathBuf,
+        #[arg(long, short = 'o', default_value = "weights.png", value_name = "PNG")]
+        output: PathBuf,
+    },
+    /// Loss and train/test accuracy per epoch from a `train --metrics` file
+    Curves {
+        metrics: PathBuf,
+        #[arg(long, short = 'o', default_value = "curves.png", value_name = "PNG")]
+        output: PathBuf,
+    },
+    /// A model's confusion matrix on labelled data, as a heat map with counts
+    Confusion {
+        model: PathBuf,
+        data: PathBuf,
+        #[command(flatten)]
+        labels: LabelArgs,
+        #[arg(long, short = 'o', default_value = "confusion.png", value_name = "PNG")]
+        output: PathBuf,
+    },
 }
 
 /// What to do when training diverges.

@@ -619,7 +619,7 @@ fn drive(
 }
 
 /// Loads a model and a data set prepared for it (its normalisation applied).
-fn model_and_data(
+pub fn model_and_data(
     model: &Path,
     data: &Path,
     labels: &LabelArgs,

@@ -4,3 +4,4 @@ pub mod args;
 pub mod bench;
 pub mod commands;
 pub mod progress;
+pub mod show;

@@ -274,3 +274,60 @@ fn init_conflicts_permissions_and_predict_ignoring_labels() {
     let run = dir.run(&["eval", "-m", "m.safetensors", "b.csv"]);
     assert!(run.stderr.contains("b.csv:2:1: column 1 (\"label\"): label 7 is out of range for --classes 2"));
 }
+
+/// Decodes a PNG and returns (width, height, number of distinct colours).
+fn png_info(path: &std::path::Path) -> (u32, u32, usize) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let colours: std::collections::HashSet<&[u8]> = buf[..info.buffer_size()].chunks(3).collect();
+    (info.width, info.height, colours.len())
+}
+
+#[test]
+fn show_draws_decodable_pictures() {
+    let dir = Dir::new();
+    let digits = repo_file("datasets/digits.csv");
+    dir.run(&[
+        "train",
+        &digits,
+        "--epochs",
+        "2",
+        "--hidden",
+        "9",
+        "-q",
+        "--save",
+        "m.st",
+        "--metrics",
+        "m.csv",
+    ])
+    .ok();
+    let cases: [(&[&str], &str); 4] = [
+        (&["show", "digits", &digits, "--predict", "m.st", "-o", "d.png"], "d.png"),
+        (&["show", "weights", "m.st", "-o", "w.png"], "w.png"),
+        (&["show", "curves", "m.csv", "-o", "c.png"], "c.png"),
+        (&["show", "confusion", "m.st", &digits, "-o", "k.png"], "k.png"),
+    ];
+    for (args, file) in cases {
+        let run = dir.run(args).ok();
+        assert!(run.stdout.starts_with("wrote "), "{}", run.stdout);
+        let (w, h, colours) = png_info(&dir.path(file));
+        assert!(w >= 200 && h >= 150, "{file}: {w}x{h}");
+        assert!(colours >= 3, "{file}: only {colours} colours");
+    }
+    // 10 x 10 digits of 20x20 at 4x zoom, plus margins and the title.
+    assert_eq!(png_info(&dir.path("d.png")).0, 10 * (20 * 4 + 12) + 20);
+    // Bad inputs: a metrics file that is not one, a model without an image shape.
+    dir.write("bad.csv", "a,b\n1,2\n");
+    let run = dir.run(&["show", "curves", "bad.csv"]);
+    assert!(
+        run.stderr.contains("bad.csv:1: expected the header written by train --metrics"),
+        "{}",
+        run.stderr
+    );
+    dir.write("xor.csv", "label,a,b\n0,0,0\n1,0,1\n1,1,0\n0,1,1\n");
+    dir.run(&["train", "xor.csv", "--val-split", "0", "--epochs", "1", "-q", "--save", "x.st"]).ok();
+    let run = dir.run(&["show", "weights", "x.st"]);
+    assert!(run.stderr.contains("x.st: has 2 inputs with no image shape recorded"), "{}", run.stderr);
+}

@@ -1,0 +1,189 @@
+//! `bp-par show`: the four pictures, drawn by [`bp_par::viz`].
+
+use super::args::ShowCommand;
+use super::commands::{emit, model_and_data};
+use bp_par::data::{self, LoadOptions, Targets};
+use bp_par::error::{Error, Result};
+use bp_par::infer::{evaluate, outputs};
+use bp_par::network::argmax;
+use bp_par::train::EpochMetrics;
+use bp_par::viz;
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand_chacha::ChaCha8Rng;
+use serde_json::Value;
+use std::path::Path;
+
+/// Reads a `--metrics` file (CSV with its header, or JSON lines).
+pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the metrics file", e))?;
+    let bad = |line: usize, m: String| Error::Parse {
+        path: path.to_path_buf(),
+        line: line as u64,
+        column: None,
+        field: None,
+        message: m,
+    };
+    let mut out = Vec::new();
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    if text.trim_start().starts_with('{') {
+        for (i, l) in lines {
+            let v: Value =
+                serde_json::from_str(l).map_err(|e| bad(i + 1, format!("expected a JSON object ({e})")))?;
+            let f = |k: &str| v.get(k).and_then(Value::as_f64);
+            out.push(EpochMetrics {
+                epoch: f("epoch").ok_or_else(|| bad(i + 1, "missing \"epoch\"".into()))? as usize,
+                loss: f("loss").ok_or_else(|| bad(i + 1, "missing \"loss\"".into()))?,
+                train_acc: f("train_acc"),
+                test_loss: f("test_loss"),
+                test_acc: f("test_acc"),
+                lr: f("lr").unwrap_or(0.0) as f32,
+                seconds: f("seconds").unwrap_or(0.0),
+                samples_per_s: f("samples_per_s").unwrap_or(0.0),
+            });
+        }
+    } else {
+        let Some((_, header)) = lines.next() else {
+            return Err(Error::data(path, "is empty: expected the CSV written by train --metrics"));
+        };
+        let names: Vec<&str> = header.split(',').map(str::trim).collect();
+        let col = |k: &str| names.iter().position(|n| *n == k);
+        let (Some(ep), Some(lo)) = (col("epoch"), col("loss")) else {
+            return Err(bad(1, "expected the header written by train --metrics (epoch,loss,...)".into()));
+        };
+        for (i, l) in lines {
+            let fields: Vec<&str> = l.split(',').map(str::trim).collect();
+            let get = |c: Option<usize>| -> Result<Option<f64>> {
+                match c.and_then(|c| fields.get(c)) {
+                    None | Some(&"") => Ok(None),
+                    Some(v) => {
+                        v.parse().map(Some).map_err(|_| bad(i + 1, format!("expected a number, found {v:?}")))
+                    }
+                }
+            };
+            out.push(EpochMetrics {
+                epoch: get(Some(ep))?.ok_or_else(|| bad(i + 1, "missing epoch".into()))? as usize,
+                loss: get(Some(lo))?.ok_or_else(|| bad(i + 1, "missing loss".into()))?,
+                train_acc: get(col("train_acc"))?,
+                test_loss: get(col("test_loss"))?,
+                test_acc: get(col("test_acc"))?,
+                lr: get(col("lr"))?.unwrap_or(0.0) as f32,
+                seconds: get(col("seconds"))?.unwrap_or(0.0),
+                samples_per_s: get(col("samples_per_s"))?.unwrap_or(0.0),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::data(path, "holds no epochs"));
+    }
+    Ok(out)
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+fn done(path: &Path, what: &str) -> Result<()> {
+    emit(&format!("wrote {what} to {}\n", path.display()))
+}
+
+pub fn show(cmd: ShowCommand) -> Result<()> {
+    match cmd {
+        ShowCommand::Digits { data, labels, predict, seed, output } => {
+            let (d, model) = match &predict {
+                Some(m) => {
+                    let (model, d) = model_and_data(m, &data, &labels, true)?;
+                    (d, Some(model))
+                }
+                None => {
+                    let opts = LoadOptions {
+                        label_col: labels.label_col.clone().unwrap_or_default(),
+                        labels: labels.labels.clone(),
+                        unlabeled_width: Some(usize::MAX),
+                        ..LoadOptions::default()
+                    };
+                    (data::load(&data, &opts)?, None)
+                }
+            };
+            let shape = d.image_shape.ok_or_else(|| {
+                Error::data(
+                    &data,
+                    format!("has rows of {} features, which is not a square image", d.n_features),
+                )
+            })?;
+            let n = d.n_samples();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut rows: Vec<usize> = sample(&mut rng, n, n.min(100)).into_vec();
+            rows.sort_unstable();
+            let labels_of = d.labels();
+            let preds: Option<Vec<usize>> = model.as_ref().map(|m| {
+                let k = m.net.arch.n_out();
+                let sub = d.subset(&rows);
+                outputs(&m.net, &sub).chunks_exact(k).map(argmax).collect()
+            });
+            let mut wrong = 0;
+            let tiles: Vec<viz::Tile> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, &r)| {
+                    let label = labels_of.map(|l| l[r]);
+                    let miss = match (&preds, label) {
+                        (Some(p), Some(l)) if p[i] != l as usize => Some(p[i]),
+                        _ => None,
+                    };
+                    wrong += miss.is_some() as usize;
+                    viz::Tile { pixels: d.row(r), label, wrong: miss }
+                })
+                .collect();
+            let mut title = format!("{} random samples of {}", tiles.len(), file_name(&data));
+            if let Some(m) = &predict {
+                title += &format!(": {wrong} misclassified by {}", file_name(m));
+            }
+            viz::digits_grid(&tiles, shape, &title).save(&output)?;
+            done(&output, "the digits")
+        }
+        ShowCommand::Weights { model, output } => {
+            let m = bp_par::model_io::load(&model)?;
+            let n_in = m.net.arch.n_in();
+            let shape = m.input_shape.ok_or_else(|| {
+                Error::model(
+                    &model,
+                    format!("has {n_in} inputs with no image shape recorded, so they cannot be drawn"),
+                )
+            })?;
+            let units = m.net.arch.sizes()[1];
+            let shown = units.min(100);
+            let title = if shown < units {
+                format!("first-layer weights of {}: units 1-{shown} of {units}", file_name(&model))
+            } else {
+                format!("first-layer weights of {} ({units} units)", file_name(&model))
+            };
+            viz::weight_tiles(&m.net.weight(0), shown, shape, &title).save(&output)?;
+            done(&output, "the weights")
+        }
+        ShowCommand::Curves { metrics, output } => {
+            let history = read_metrics(&metrics)?;
+            let title = format!("training curves from {}", file_name(&metrics));
+            viz::curves(&history, &title).save(&output)?;
+            done(&output, "the curves")
+        }
+        ShowCommand::Confusion { model, data, labels, output } => {
+            let (m, d) = model_and_data(&model, &data, &labels, false)?;
+            bp_par::train::check_fit(&m.net, &d)?;
+            if !matches!(d.targets, Targets::Classes { .. }) {
+                return Err(Error::data(&data, "has no class labels to compare with"));
+            }
+            let e = evaluate(&m.net, &d, None);
+            let conf = e.confusion.ok_or_else(|| Error::data(&data, "has no class labels"))?;
+            let title = format!(
+                "{} on {}: {:.2}% of {}",
+                file_name(&model),
+                file_name(&data),
+                100.0 * conf.accuracy(),
+                conf.total()
+            );
+            viz::confusion(&conf, &title).save(&output)?;
+            done(&output, "the confusion matrix")
+        }
+    }
+}
