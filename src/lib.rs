@@ -26,6 +26,7 @@ pub mod activation;
 pub mod bench;
 pub mod data;
 pub mod error;
+pub mod experiment;
 pub mod fpenv;
 pub mod gemm;
 pub mod gradcheck;

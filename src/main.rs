@@ -31,6 +31,10 @@ fn run(cli: Cli) -> Result<()> {
         // The benchmark builds one pool per thread count it sweeps.
         Command::Bench(a) => cli::bench::bench(a),
         Command::Show(c) => cli::show::show(c),
+        Command::Experiment(a) => {
+            let t = commands::threads(&a.common)?;
+            in_pool(t, move || cli::experiment::run(&a, t))
+        }
     }
 }
 

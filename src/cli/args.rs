@@ -29,6 +29,26 @@ pub enum Command {
     /// Draw pictures (PNG): digits, first-layer weights, training curves, confusion matrix.
     #[command(subcommand)]
     Show(ShowCommand),
+    /// Reproduce a published digit experiment and write its report and pictures.
+    Experiment(ExperimentArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExperimentArgs {
+    /// ex4, mnist-sgd, nielsen, lecun-300, fashion, or all
+    pub name: String,
+    /// A CI-sized check of the plumbing: 2 epochs, 2 seeds, a 3,000-row subset
+    #[arg(long)]
+    pub quick: bool,
+    /// Where the data sets are (digits.csv, mnist/, fashion-mnist/)
+    #[arg(long, default_value = "datasets", value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Where the report goes: DIR/EXPERIMENTS.md (regenerated from every experiment's
+    /// section) and DIR/experiments/NAME.md with its pictures
+    #[arg(long, default_value = "docs", value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -118,6 +138,10 @@ pub struct TrainArgs {
     /// Regression / soft targets: the last K CSV columns are real-valued targets
     #[arg(long, value_name = "K", conflicts_with_all = ["classes", "label_col"])]
     pub targets: Option<usize>,
+    /// Train on the first N rows of DATA only (before any --val-split), as Nielsen's
+    /// experiments use the first 50,000 MNIST digits
+    #[arg(long, value_name = "N")]
+    pub train_rows: Option<usize>,
     /// Held-out data evaluated after every epoch (same format options as DATA)
     #[arg(long, value_name = "PATH")]
     pub test: Option<PathBuf>,

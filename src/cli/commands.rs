@@ -292,7 +292,15 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     };
     let opts = load_options(&args.labels, classes, targets);
     let t0 = Instant::now();
-    let full = load_train_data(args.data.as_deref(), &opts)?;
+    let mut full = load_train_data(args.data.as_deref(), &opts)?;
+    if let Some(n) = args.train_rows {
+        if n == 0 {
+            return Err(Error::config("--train-rows must be at least 1"));
+        }
+        if n < full.n_samples() {
+            full = full.subset(&(0..n).collect::<Vec<_>>());
+        }
+    }
     if let Targets::Classes { labels, n_classes } = &full.targets
         && args.classes.is_none()
         && init.is_none()

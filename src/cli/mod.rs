@@ -3,5 +3,6 @@
 pub mod args;
 pub mod bench;
 pub mod commands;
+pub mod experiment;
 pub mod progress;
 pub mod show;

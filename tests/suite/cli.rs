@@ -331,3 +331,33 @@ fn show_draws_decodable_pictures() {
     let run = dir.run(&["show", "weights", "x.st"]);
     assert!(run.stderr.contains("x.st: has 2 inputs with no image shape recorded"), "{}", run.stderr);
 }
+
+#[test]
+fn experiments_run_in_quick_mode_and_write_their_reports() {
+    let dir = Dir::new();
+    let data = repo_file("datasets");
+    let run = dir.run(&["experiment", "all", "--quick", "--data-dir", &data, "--out", "report", "-q"]).ok();
+    // Each experiment prints its table: a row per run with the published figure beside ours.
+    assert!(run.stdout.contains("| training accuracy, pixels /255 | 95.30% |"), "{}", run.stdout);
+    assert!(run.stdout.contains("| test error (%) | 2.87% |"), "{}", run.stdout);
+    let index = std::fs::read_to_string(dir.path("report/EXPERIMENTS.md")).unwrap();
+    for name in ["ex4", "mnist-sgd", "nielsen", "lecun-300", "fashion"] {
+        assert!(index.contains(&format!("- [{name}](#{name})")), "{name} missing from the index");
+        let section = std::fs::read_to_string(dir.path(&format!("report/experiments/{name}.md"))).unwrap();
+        assert!(section.contains("Quick mode"), "{name}");
+        // Every picture the report links exists.
+        for pic in ["curves", "weights", "confusion", "digits"] {
+            let file = format!("{name}-{pic}.png");
+            assert!(section.contains(&file), "{name}: {file} not linked");
+            assert!(index.contains(&format!("experiments/{file}")), "{name}: {file} not linked in the index");
+            assert!(std::fs::metadata(dir.path(&format!("report/experiments/{file}"))).unwrap().len() > 1000);
+        }
+    }
+    // The commands in the report rerun one seed: --train-rows exists.
+    assert!(index.contains("--train-rows 3000"), "{index}");
+    let run = dir.run(&["experiment", "nope"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains(
+        "unknown experiment \"nope\"; expected one of ex4, mnist-sgd, nielsen, lecun-300, fashion"
+    ));
+}

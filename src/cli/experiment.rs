@@ -1,0 +1,126 @@
+//! `bp-par experiment NAME`: run a published experiment, print its table, write its report
+//! section and pictures, and regenerate the report index.
+
+use super::args::ExperimentArgs;
+use super::commands::emit;
+use bp_par::error::{Error, Result};
+use bp_par::experiment::{self, DataCache, NAMES, RunResult};
+use bp_par::infer::{evaluate, outputs};
+use bp_par::network::argmax;
+use bp_par::viz;
+use std::path::Path;
+
+/// The pictures of an experiment (from its first run's first seed); returns (caption, file).
+fn pictures(name: &str, r: &RunResult, dir: &Path) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let file = |what: &str| format!("{name}-{what}.png");
+    let history = &r.seeds[0].history;
+    viz::curves(history, &format!("{name}: {} (seed {})", r.spec.label, r.seeds[0].seed))
+        .save(&dir.join(file("curves")))?;
+    out.push(("loss and accuracy per epoch".to_string(), file("curves")));
+    if let Some(shape) = r.shape {
+        let units = r.model.arch.sizes()[1].min(100);
+        viz::weight_tiles(&r.model.weight(0), units, shape, &format!("{name}: first-layer weights"))
+            .save(&dir.join(file("weights")))?;
+        out.push(("first-layer weights".to_string(), file("weights")));
+    }
+    if let Some(held) = &r.held_out {
+        if let Some(conf) = evaluate(&r.model, held, None).confusion {
+            let title = format!("{name}: {:.2}% of {} correct", 100.0 * conf.accuracy(), conf.total());
+            viz::confusion(&conf, &title).save(&dir.join(file("confusion")))?;
+            out.push(("confusion matrix on the measured rows".to_string(), file("confusion")));
+        }
+        if let (Some(shape), Some(labels)) = (r.shape, held.labels()) {
+            let k = r.model.arch.n_out();
+            let rows: Vec<usize> = (0..held.n_samples().min(100)).collect();
+            let preds: Vec<usize> =
+                outputs(&r.model, &held.subset(&rows)).chunks_exact(k).map(argmax).collect();
+            let tiles: Vec<viz::Tile> = rows
+                .iter()
+                .map(|&i| viz::Tile {
+                    pixels: held.row(i),
+                    label: Some(labels[i]),
+                    wrong: (preds[i] != labels[i] as usize).then_some(preds[i]),
+                })
+                .collect();
+            let wrong = tiles.iter().filter(|t| t.wrong.is_some()).count();
+            viz::digits_grid(
+                &tiles,
+                shape,
+                &format!("{name}: first 100 measured samples, {wrong} misclassified"),
+            )
+            .save(&dir.join(file("digits")))?;
+            out.push((
+                "the first 100 measured samples (misclassified ones framed in red)".to_string(),
+                file("digits"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Rebuilds DIR/EXPERIMENTS.md from the sections present in DIR/experiments/.
+fn write_index(out: &Path) -> Result<()> {
+    let mut s = String::from(
+        "# Experiments\n\nPublished handwritten-digit results reproduced with bp-par, our figures beside \
+the published ones. This file is written by `bp-par experiment NAME` (each run rewrites its own section \
+under `docs/experiments/` and then this index); nothing here is typed by hand.\n\n",
+    );
+    let mut sections = String::new();
+    for name in NAMES {
+        let p = out.join("experiments").join(format!("{name}.md"));
+        match std::fs::read_to_string(&p) {
+            Ok(text) => {
+                s += &format!("- [{name}](#{name}) — `bp-par experiment {name}`\n");
+                sections += &format!("<a id=\"{name}\"></a>\n\n");
+                // Pictures are linked relative to docs/.
+                sections += &text.replace("](", "](experiments/").replace("](experiments/http", "](http");
+                sections += "\n";
+            }
+            Err(_) => s += &format!("- {name}: not run yet (`bp-par experiment {name}`)\n"),
+        }
+    }
+    s += "\n";
+    s += &sections;
+    bp_par::model_io::write_atomic(&out.join("EXPERIMENTS.md"), s.as_bytes())
+}
+
+pub fn run(args: &ExperimentArgs, threads: usize) -> Result<()> {
+    let names: Vec<&str> = if args.name == "all" { NAMES.to_vec() } else { vec![args.name.as_str()] };
+    let specs = names.iter().map(|n| experiment::get(n, args.quick)).collect::<Result<Vec<_>>>()?;
+    let dir = args.out.join("experiments");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "create the report folder", e))?;
+    let machine = bp_par::sys::machine_description();
+    let mut cache = DataCache::new(&args.data_dir);
+    for e in specs {
+        if !args.common.quiet {
+            eprintln!(
+                "bp-par experiment {}: {} runs x {} seeds on {threads} threads",
+                e.name,
+                e.runs.len(),
+                e.seeds.len()
+            );
+        }
+        let quiet = args.common.quiet;
+        let results = experiment::run(&e, &mut cache, |label, seed, value| {
+            if !quiet {
+                eprintln!("  {label}, seed {seed}: {value:.2}%");
+            }
+        })?;
+        let pics = pictures(e.name, &results[0], &dir)?;
+        let md = experiment::markdown(&e, &results, &cache, threads, &machine, &pics, args.quick);
+        let section = dir.join(format!("{}.md", e.name));
+        bp_par::model_io::write_atomic(&section, md.as_bytes())?;
+        write_index(&args.out)?;
+        emit(&md)?;
+        if !args.common.quiet {
+            eprintln!(
+                "bp-par experiment {}: wrote {} and {}",
+                e.name,
+                section.display(),
+                args.out.join("EXPERIMENTS.md").display()
+            );
+        }
+    }
+    Ok(())
+}
