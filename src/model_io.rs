@@ -120,7 +120,26 @@ fn serialize(model: ModelRef<'_>, extra: Vec<Extra>, extra_meta: Option<Value>) 
 }
 
 /// Writes `bytes` to `path` atomically: temporary file beside it, fsync, rename.
+///
+/// A path that names a device or a pipe (`/dev/null`, `/dev/stdout`) is written to
+/// directly, never replaced; a symbolic link is followed and its target replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        let mut f =
+            std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, "write", e))?;
+        return f.write_all(bytes).map_err(|e| Error::io(path, "write", e));
+    }
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            resolved.as_path()
+        }
+        _ => path,
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -286,6 +305,23 @@ mod tests {
         let bytes = to_bytes(&m).unwrap();
         assert_eq!(bytes, to_bytes(&m).unwrap());
         assert_eq!(from_bytes(Path::new("m"), &bytes).unwrap(), m);
+    }
+
+    #[test]
+    fn writes_through_devices_and_symlinks_instead_of_replacing_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.bin");
+        std::fs::write(&target, b"old").unwrap();
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.bin");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            write_atomic(&link, b"new").unwrap();
+            assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+            assert_eq!(std::fs::read(&target).unwrap(), b"new");
+            write_atomic(Path::new("/dev/null"), b"discarded").unwrap();
+            assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+        }
     }
 
     #[test]

@@ -184,39 +184,50 @@ fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Resul
     let c = &ck.config;
     let arch = &m.net.arch;
     let sizes = arch.sizes();
-    let mut diffs: Vec<String> = Vec::new();
-    let mut check = |id: &str, flag: &str, ours: String, theirs: String| {
-        if given(id) && ours != theirs {
-            diffs.push(format!("{flag} {ours} (the checkpoint has {theirs})"));
-        }
+    let differ = |id: &str, flag: &str, ours: String, theirs: String| {
+        (given(id) && ours != theirs).then(|| format!("{flag} {ours} (the checkpoint has {theirs})"))
     };
-    check("batch", "--batch", args.batch.to_string(), c.batch.to_string());
-    check("shard_size", "--shard-size", args.shard_size.to_string(), c.shard.to_string());
-    check("lr", "--lr", args.lr.to_string(), c.lr.to_string());
-    check("momentum", "--momentum", args.momentum.to_string(), c.momentum.to_string());
-    check("l2", "--l2", args.l2.to_string(), c.l2.to_string());
-    check("seed", "--seed", args.seed.to_string(), c.seed.to_string());
-    check("no_shuffle", "--no-shuffle", (!args.no_shuffle).to_string(), c.shuffle.to_string());
-    check(
-        "val_split",
-        "--val-split",
-        args.val_split.unwrap_or(0.0).to_string(),
-        ck.data.val_split.to_string(),
-    );
-    let hidden =
-        args.hidden.as_deref().unwrap_or(&[]).iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
-    let their_hidden =
-        sizes[1..sizes.len() - 1].iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
-    check("hidden", "--hidden", hidden, their_hidden);
-    check(
-        "activation",
-        "--activation",
-        args.activation.map_or(String::new(), |a| a.to_string()),
-        arch.activation.to_string(),
-    );
-    check("loss", "--loss", args.loss.map_or(String::new(), |l| l.to_string()), arch.loss.to_string());
-    if given("normalize") {
-        diffs.push("--normalize (a resumed run keeps the checkpoint's normalisation)".into());
+    let join = |v: &[usize]| v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let mut diffs: Vec<String> = [
+        differ("batch", "--batch", args.batch.to_string(), c.batch.to_string()),
+        // The checkpoint stores the shard size in effect (never above the batch size).
+        differ("shard_size", "--shard-size", args.shard_size.min(c.batch).to_string(), c.shard.to_string()),
+        differ("lr", "--lr", args.lr.to_string(), c.lr.to_string()),
+        differ("momentum", "--momentum", args.momentum.to_string(), c.momentum.to_string()),
+        differ("l2", "--l2", args.l2.to_string(), c.l2.to_string()),
+        differ("seed", "--seed", args.seed.to_string(), c.seed.to_string()),
+        differ(
+            "val_split",
+            "--val-split",
+            args.val_split.unwrap_or(0.0).to_string(),
+            ck.data.val_split.to_string(),
+        ),
+        differ(
+            "hidden",
+            "--hidden",
+            join(args.hidden.as_deref().unwrap_or(&[])),
+            join(&sizes[1..sizes.len() - 1]),
+        ),
+        differ(
+            "activation",
+            "--activation",
+            args.activation.map_or(String::new(), |a| a.to_string()),
+            arch.activation.to_string(),
+        ),
+        differ("loss", "--loss", args.loss.map_or(String::new(), |l| l.to_string()), arch.loss.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if given("no_shuffle") && c.shuffle {
+        diffs.push("--no-shuffle (the checkpoint's run reshuffles every epoch)".into());
+    }
+    match (m.task, args.targets) {
+        (Task::Classify, Some(k)) => diffs.push(format!("--targets {k} (the checkpoint is a classifier)")),
+        (Task::Regress, Some(k)) if k != arch.n_out() => {
+            diffs.push(format!("--targets {k} (the checkpoint has {})", arch.n_out()))
+        }
+        _ => {}
     }
     if given("epochs") && args.epochs < ck.state.epoch {
         diffs.push(format!("--epochs {} (the checkpoint has already done {})", args.epochs, ck.state.epoch));
@@ -224,11 +235,43 @@ fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Resul
     if diffs.is_empty() {
         Ok(())
     } else {
+        let verb = if diffs.len() == 1 { "differs" } else { "differ" };
         Err(Error::config(format!(
-            "--resume: {} differ from the checkpoint; leave them out to continue it as it was",
+            "--resume: {} {verb} from the checkpoint; leave them out to continue it as it was",
             diffs.join(", ")
         )))
     }
+}
+
+/// The command line that continues this run: the original arguments without `--resume`
+/// and `--init`, with `--resume CHECKPOINT` (and `--checkpoint` when it was defaulted).
+fn resume_command(checkpoint: &Path, defaulted: bool) -> String {
+    let quote = |a: &str| {
+        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c)) {
+            a.to_string()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    let mut out = vec!["bp-par".to_string()];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--resume" || a == "--init" {
+            args.next();
+            continue;
+        }
+        if a.starts_with("--resume=") || a.starts_with("--init=") {
+            continue;
+        }
+        out.push(quote(&a));
+    }
+    out.push("--resume".into());
+    out.push(quote(&checkpoint.display().to_string()));
+    if defaulted {
+        out.push("--checkpoint".into());
+        out.push(quote(&checkpoint.display().to_string()));
+    }
+    out.join(" ")
 }
 
 /// Where an interrupted run writes its checkpoint when `--checkpoint` was not given.
@@ -269,7 +312,15 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         check_writable(p, "--metrics")?;
     }
     let checkpoint_path = args.checkpoint.clone().unwrap_or_else(|| default_checkpoint(&args));
-    check_writable(&checkpoint_path, "--checkpoint")?;
+    if let Some(c) = &args.checkpoint {
+        check_writable(c, "--checkpoint")?;
+        if args.save.as_ref() == Some(c) {
+            return Err(Error::config(format!(
+                "--save and --checkpoint both name {}: the model would overwrite the checkpoint",
+                c.display()
+            )));
+        }
+    }
     if args.checkpoint_every == 0 {
         return Err(Error::config("--checkpoint-every must be at least 1"));
     }
@@ -395,7 +446,8 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
             &train_set.path,
             format!(
                 "is not the checkpoint's training data: it gives {} training rows of {} features \
-                 (fingerprint {:016x}), the checkpoint was trained on {} rows of {} from {} (fingerprint {:016x})",
+                 (fingerprint {:016x}), the checkpoint was trained on {} rows of {} from {} (fingerprint {:016x}); \
+                 if it is the same file, give the original --label-col, --classes, --labels and --train-rows",
                 identity.n_samples,
                 identity.n_features,
                 identity.fingerprint,
@@ -407,7 +459,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         ));
     }
 
-    let metrics = args.metrics.as_deref().map(MetricsFile::create).transpose()?;
+    let metrics = args.metrics.as_deref().map(|p| MetricsFile::create(p, resume.is_some())).transpose()?;
     let mut reporter = Reporter::new(common.quiet, cfg.epochs, train_set.n_samples(), held_out_name, metrics);
     let arch = &model.net.arch;
     let sizes: Vec<String> = arch.sizes().iter().map(ToString::to_string).collect();
@@ -424,7 +476,14 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     ));
     reporter.log(&format!(
         "bp-par: seed {}, {} threads, batch {}, shard {}, lr {}, momentum {}, l2 {}, {} epochs",
-        cfg.seed, threads, cfg.batch, cfg.shard, cfg.lr, cfg.momentum, cfg.l2, cfg.epochs
+        cfg.seed,
+        threads,
+        cfg.batch,
+        cfg.shard,
+        bp_par::error::short(cfg.lr),
+        cfg.momentum,
+        bp_par::error::short(cfg.l2),
+        cfg.epochs
     ));
 
     if let Some(ck) = &resume {
@@ -467,7 +526,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let final_train = evaluate(&model.net, &train_set, l2);
     let final_held = held_out.as_ref().map(|h| evaluate(&model.net, h, None));
     let epoch_s: Vec<f64> = history.iter().map(|m| m.seconds).collect();
-    let mean_epoch_s = epoch_s.iter().sum::<f64>() / epoch_s.len().max(1) as f64;
+    let mean_epoch_s = epoch_s.iter().sum::<f64>() / epoch_s.len().max(1) as f64 + 0.0;
     if common.json {
         let out = json!({
             "layers": model.net.arch.sizes(),
@@ -568,22 +627,31 @@ fn drive(
 
     let halve = args.on_divergence == OnDivergence::HalveLr;
     let mut history = Vec::new();
-    let mut snapshot: Option<(Vec<f32>, TrainState)> = None;
+    // The state to roll back to: the start of the epoch (or, after a resume in the middle of
+    // one, the point it resumed from).
+    let mut snapshot: Option<(Vec<f32>, TrainState)> =
+        halve.then(|| (trainer.net.params.clone(), trainer.state()));
     let mut retries = 0;
     while trainer.epochs_done() < trainer.config().epochs {
         if halve && trainer.batches_done() == 0 {
             snapshot = Some((trainer.net.params.clone(), trainer.state()));
         }
-        match trainer.run_epoch(data, test, reporter, &|| stop.load(Ordering::Relaxed)) {
+        let outcome = match trainer.run_epoch(data, test, reporter, &|| stop.load(Ordering::Relaxed)) {
             Ok(Some(m)) => {
                 let e = m.epoch;
                 history.push(m);
-                if args.checkpoint.is_some()
-                    && (e % args.checkpoint_every == 0 || e == trainer.config().epochs)
-                {
+                let last = e == trainer.config().epochs;
+                if args.checkpoint.is_some() && (e % args.checkpoint_every == 0 || last) {
                     ctx.write_checkpoint(trainer)?;
                 }
+                // A signal during an epoch's last mini-batch stops the run at the boundary.
+                if stop.load(Ordering::Relaxed) && !last { Ok(None) } else { Ok(Some(())) }
             }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(Some(())) => {}
             Ok(None) => {
                 reporter.finish();
                 ctx.write_checkpoint(trainer)?;
@@ -594,16 +662,17 @@ fn drive(
                 }
                 let (code, name) =
                     if by_int.load(Ordering::Relaxed) { (130, "SIGINT") } else { (143, "SIGTERM") };
-                let data_arg = args.data.as_ref().map_or(String::new(), |p| format!(" {}", p.display()));
+                let position = if trainer.batches_done() == 0 {
+                    format!("after epoch {}", trainer.epochs_done())
+                } else {
+                    format!("in epoch {} after batch {}", trainer.epochs_done() + 1, trainer.batches_done())
+                };
                 return Err(Error::Interrupted {
                     code,
                     message: format!(
-                        "interrupted by {name} in epoch {} after batch {}; wrote the checkpoint to {}{saved}; \
-                         continue with: bp-par train{data_arg} --resume {}",
-                        trainer.epochs_done() + 1,
-                        trainer.batches_done(),
+                        "interrupted by {name} {position}; wrote the checkpoint to {}{saved}; continue with: {}",
                         ctx.checkpoint.display(),
-                        ctx.checkpoint.display()
+                        resume_command(ctx.checkpoint, args.checkpoint.is_none())
                     ),
                 });
             }

@@ -22,11 +22,19 @@ pub struct MetricsFile {
 }
 
 impl MetricsFile {
-    pub fn create(path: &Path) -> Result<Self> {
-        let file = File::create(path).map_err(|e| Error::io(path, "create the metrics file", e))?;
+    /// Creates the file, or with `append` (a resumed run) adds to an existing one.
+    pub fn create(path: &Path, append: bool) -> Result<Self> {
+        let existing = append && path.metadata().is_ok_and(|m| m.len() > 0);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(existing)
+            .truncate(!existing)
+            .open(path)
+            .map_err(|e| Error::io(path, "create the metrics file", e))?;
         let json = matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl" | "ndjson"));
         let mut m = MetricsFile { path: path.to_path_buf(), out: BufWriter::new(file), json };
-        if !json {
+        if !json && !existing {
             m.write_line("epoch,loss,train_acc,test_loss,test_acc,lr,seconds,samples_per_s")?;
         }
         Ok(m)

@@ -106,9 +106,14 @@ fn an_interrupted_run_resumes_to_the_same_model() {
         }
         assert_eq!(out.status.code(), Some(code), "{stderr}");
         assert!(stderr.contains("wrote the checkpoint to ck.st and the model to m.st"), "{stderr}");
-        assert!(stderr.contains("--resume ck.st"), "{stderr}");
-        train(&dir, &["--resume", "ck.st", "--save", "resumed.st"]).ok();
-        assert!(same_file(&dir, "straight.st", "resumed.st"), "{sig}: the resumed model differs");
+        // The printed command continues the run as it was (same options, same --save).
+        let command = stderr.trim_end().rsplit("continue with: ").next().unwrap();
+        let words: Vec<&str> = command.split(' ').collect();
+        assert_eq!(words[0], "bp-par", "{command}");
+        assert!(command.ends_with("--resume ck.st"), "{command}");
+        std::fs::remove_file(dir.path("m.st")).unwrap();
+        dir.run(&words[1..]).ok();
+        assert!(same_file(&dir, "straight.st", "m.st"), "{sig}: the resumed model differs");
     }
 }
 
@@ -200,4 +205,39 @@ fn a_trainer_restored_mid_epoch_continues_bit_for_bit() {
             assert!(bits(&straight) == bits(&resumed), "{threads} threads");
         });
     }
+}
+
+#[test]
+fn a_signal_during_one_batch_epochs_stops_at_the_epoch_boundary() {
+    let dir = Dir::new();
+    // Full-batch training: every epoch is a single mini-batch.
+    let digits = repo_file("datasets/digits.csv");
+    let child = Command::new(env!("CARGO_BIN_EXE_bp-par"))
+        .args(["train", digits.as_str(), "--hidden", "16", "--batch", "4000", "--epochs", "100000", "-q"])
+        .args(["--checkpoint", "ck.st", "--checkpoint-every", "1000"])
+        .current_dir(dir.dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGINT after epoch "), "{stderr}");
+    let (_, ck) = bp_par::model_io::load_checkpoint(&dir.path("ck.st")).unwrap();
+    assert_eq!(ck.state.next_batch, 0);
+}
+
+#[test]
+fn resume_appends_metrics_and_save_must_differ_from_checkpoint() {
+    let dir = Dir::new();
+    train(&dir, &["--epochs", "2", "--checkpoint", "ck.st", "--metrics", "m.csv"]).ok();
+    train(&dir, &["--resume", "ck.st", "--epochs", "3", "--metrics", "m.csv"]).ok();
+    let m = std::fs::read_to_string(dir.path("m.csv")).unwrap();
+    let epochs: Vec<&str> = m.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(epochs, ["1", "2", "3"], "{m}");
+    let run = train(&dir, &["--epochs", "1", "--checkpoint", "x.st", "--save", "x.st"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--save and --checkpoint both name x.st"), "{}", run.stderr);
 }
