@@ -261,7 +261,9 @@ N(0, 1/n_in) in chapter 3 and N(0, 1) in chapter 1; we use Glorot-uniform.",
                 ),
             ],
             seeds: vec![1, 2],
-            shortfall: "",
+            shortfall: "the chapter 3 network lands 0.1-0.2 points under Nielsen's figure. His recipe \
+initialises weights from N(0, 1/n_in) where we use Glorot-uniform, and reports one run of his own code; \
+the gap is a few test digits out of 10,000 and we did not tune to close it.",
         },
         "lecun-300" => Experiment {
             name: "lecun-300",
@@ -270,7 +272,11 @@ N(0, 1/n_in) in chapter 3 and N(0, 1) in chapter 1; we use Glorot-uniform.",
 squared error at 4.7% test error (LeCun et al. 1998), and Simard et al. (2003) report 1.6% for 800 hidden \
 units with cross-entropy (without distortions). We train plain mini-batch SGD + momentum on the 60,000 \
 training digits, inputs /255, for 20 epochs: 784-300-10 sigmoid with ½Σ(y−a)² on sigmoid outputs \
-(η = 0.5, μ = 0.9, batch 32), and 784-800-10 ReLU with softmax cross-entropy (η = 0.05, μ = 0.9, batch 64).",
+(η = 0.5, μ = 0.5, batch 32), and 784-800-10 ReLU with softmax cross-entropy (η = 0.05, μ = 0.9, batch 64). \
+The MSE network's momentum was chosen on a 10% validation split of the training set, never on the test \
+set: after 3 epochs μ = 0.9 left it at 22% validation accuracy (saturated sigmoid outputs), μ = 0.5 at 92% \
+(`bp-par train datasets/mnist/train-images-idx3-ubyte.gz --val-split 0.1 --hidden 300 --activation sigmoid \
+--loss mse --batch 32 --epochs 3 --lr 0.5 --momentum 0.5`).",
             runs: vec![
                 spec(
                     "784-300-10, MSE: test error (%)",
@@ -279,7 +285,7 @@ training digits, inputs /255, for 20 epochs: 784-300-10 sigmoid with ½Σ(y−a)
                     N::Scale,
                     &[300],
                     (Sigmoid, Mse),
-                    (0.5, 0.9, 0.0),
+                    (0.5, 0.5, 0.0),
                     (32, 16, 20),
                     HeldOutError,
                     Some((4.7, "LeCun et al. 1998, MNIST table: 2-layer NN, 300 HU, MSE")),
@@ -298,15 +304,17 @@ training digits, inputs /255, for 20 epochs: 784-300-10 sigmoid with ½Σ(y−a)
                 ),
             ],
             seeds: vec![1, 2],
-            shortfall: "",
+            shortfall: "plain SGD on the MSE network is slow to leave its saturated start (see the setup \
+notes); LeCun's 4.7% came from stochastic diagonal Levenberg-Marquardt steps, not plain SGD.",
         },
         "fashion" => Experiment {
             name: "fashion",
             title: "fashion: Fashion-MNIST, MLP [100] ReLU",
             about: "Xiao et al. (2017) benchmark scikit-learn's MLPClassifier on Fashion-MNIST; hidden layer (100,), \
 ReLU, standardised inputs, reaches 0.871 test accuracy (Adam, scikit-learn's defaults). We train SGD + \
-momentum (η = 0.05, μ = 0.9, batch 64, 30 epochs) with per-feature z-scores fitted on the training set, \
-on the 60,000 training images, tested on the 10,000.",
+momentum (η = 0.01, μ = 0.9, batch 64, 30 epochs) with per-feature z-scores fitted on the training set, \
+on the 60,000 training images, tested on the 10,000. η was chosen on a 10% validation split of the \
+training set (15 epochs: 86.2% at η = 0.05, 88.1% at 0.01, 88.1% at 0.02), never on the test set.",
             runs: vec![spec(
                 "test accuracy (%)",
                 Source::Fashion,
@@ -314,13 +322,16 @@ on the 60,000 training images, tested on the 10,000.",
                 N::Zscore,
                 &[100],
                 (Relu, Xent),
-                (0.05, 0.9, 0.0),
+                (0.01, 0.9, 0.0),
                 (64, 32, 30),
                 HeldOutAcc,
                 Some((87.1, "Xiao et al. 2017 (arXiv:1708.07747), Table 3: MLPClassifier relu [100]")),
             )],
             seeds: vec![1, 2, 3],
-            shortfall: "",
+            shortfall: "the published figure comes from scikit-learn's Adam optimiser with its defaults \
+(up to 200 epochs, L2 α = 1e-4, early stopping on the training loss); plain SGD + momentum with one \
+learning rate chosen on a validation split, 30 epochs and no L2 lands below it. We did not search \
+further, and never on the test set.",
         },
         other => {
             return Err(Error::config(format!(
