@@ -33,12 +33,14 @@ fn pictures(name: &str, r: &RunResult, dir: &Path) -> Result<Vec<(String, String
         if let (Some(shape), Some(labels)) = (r.shape, held.labels()) {
             let k = r.model.arch.n_out();
             let rows: Vec<usize> = (0..held.n_samples().min(100)).collect();
-            let preds: Vec<usize> =
-                outputs(&r.model, &held.subset(&rows)).chunks_exact(k).map(argmax).collect();
+            let mut shown = held.subset(&rows);
+            let preds: Vec<usize> = outputs(&r.model, &shown).chunks_exact(k).map(argmax).collect();
+            // Draw the images as they were, before normalisation.
+            r.norm.invert(&mut shown.features, shown.n_features);
             let tiles: Vec<viz::Tile> = rows
                 .iter()
                 .map(|&i| viz::Tile {
-                    pixels: held.row(i),
+                    pixels: shown.row(i),
                     label: Some(labels[i]),
                     wrong: (preds[i] != labels[i] as usize).then_some(preds[i]),
                 })

@@ -110,6 +110,21 @@ impl Normalization {
         }
     }
 
+    /// Undoes the transform in place (for pictures of the original inputs).
+    pub fn invert(&self, features: &mut [f32], d: usize) {
+        match self {
+            Normalization::None => {}
+            Normalization::Scale(s) => features.iter_mut().for_each(|v| *v *= s),
+            Normalization::ZScore { mean, std } => {
+                for row in features.chunks_mut(d) {
+                    for ((v, m), s) in row.iter_mut().zip(mean).zip(std) {
+                        *v = *v * s + m;
+                    }
+                }
+            }
+        }
+    }
+
     /// A short description for logs: `none`, `scale /255`, `zscore`.
     pub fn describe(&self) -> String {
         match self {

@@ -241,3 +241,29 @@ fn resume_appends_metrics_and_save_must_differ_from_checkpoint() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--save and --checkpoint both name x.st"), "{}", run.stderr);
 }
+
+#[test]
+fn a_second_ctrl_c_exits_at_once() {
+    let dir = Dir::new();
+    // Mini-batches of ~0.5 s: both signals land inside one, so the first arms the
+    // immediate exit and the second takes it, before any checkpoint is written.
+    let digits = repo_file("datasets/digits.csv");
+    let child = Command::new(env!("CARGO_BIN_EXE_bp-par"))
+        .args(["train", digits.as_str(), "--hidden", "6000", "--batch", "4000", "--epochs", "1000", "-q"])
+        .args(["--checkpoint", "ck.st", "--checkpoint-every", "1000"])
+        .current_dir(dir.dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(5));
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        !stderr.contains("wrote the checkpoint"),
+        "the second signal should not wait for the save: {stderr}"
+    );
+}
