@@ -49,7 +49,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
             epochs: 20,
-            batch: 32,
+            batch: 64,
             shard: 32,
             lr: 0.1,
             momentum: 0.9,

@@ -178,7 +178,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.9, value_name = "μ")]
     pub momentum: f32,
     /// Mini-batch size
-    #[arg(long, default_value_t = 32, value_name = "B")]
+    #[arg(long, default_value_t = 64, value_name = "B")]
     pub batch: usize,
     /// Epochs
     #[arg(long, default_value_t = 20, value_name = "N")]
