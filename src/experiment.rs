@@ -541,7 +541,7 @@ pub fn markdown(
 ) -> String {
     let mut s = format!("## {}\n\n", e.title);
     if quick {
-        s += "**Quick mode (CI plumbing check): at most 2 epochs and 2 seeds, MNIST-sized sets cut to their first 3,000 rows; not comparable with the published figures.**\n\n";
+        s += "**Quick mode (CI plumbing check): at most 2 epochs and 2 seeds, MNIST-sized training and test sets cut to their first 3,000 rows (the commands below show the training cut only); not comparable with the published figures.**\n\n";
     }
     s += e.about;
     s += "\n\n";

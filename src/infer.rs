@@ -25,13 +25,18 @@ pub struct Evaluation {
     pub loss: f64,
     /// (λ/2n)·ΣW² for the λ and n given, else 0.
     pub l2_term: f64,
-    /// For classifiers.
+    /// Correct predictions, for classifiers.
+    pub correct: Option<u64>,
+    /// For classifiers of up to [`MAX_CONFUSION_CLASSES`] classes.
     pub confusion: Option<Confusion>,
 }
 
+/// The most classes for which a confusion matrix (k² counts) is built.
+pub const MAX_CONFUSION_CLASSES: usize = 1000;
+
 impl Evaluation {
     pub fn accuracy(&self) -> Option<f64> {
-        self.confusion.as_ref().map(Confusion::accuracy)
+        self.correct.map(|c| c as f64 / self.n_samples.max(1) as f64)
     }
 }
 
@@ -77,26 +82,31 @@ pub fn outputs(net: &Network<f32>, data: &Dataset) -> Vec<f32> {
 /// L2 term (λ/2n)·ΣW² to the report.
 pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) -> Evaluation {
     let k = net.arch.n_out();
-    let labels = data.labels();
-    let blocks = over_blocks(net, data, true, |first, rows, buf, loss| {
-        let confusion = labels.map(|labels| {
-            let mut c = Confusion::new(k);
-            for (i, out) in buf.output(rows).chunks_exact(k).enumerate() {
-                c.add(labels[first + i] as usize, argmax(out));
-            }
-            c
-        });
-        (loss, confusion)
+    let classify = matches!(data.targets, Targets::Classes { .. });
+    // Each block returns its loss and its rows' predicted classes; the counts are made once.
+    let blocks = over_blocks(net, data, true, |_, rows, buf, loss| {
+        let preds: Vec<u32> = if classify {
+            buf.output(rows).chunks_exact(k).map(|o| argmax(o) as u32).collect()
+        } else {
+            Vec::new()
+        };
+        (loss, preds)
     });
-    let mut loss = 0.0;
-    let mut confusion = matches!(data.targets, Targets::Classes { .. }).then(|| Confusion::new(k));
-    for (l, c) in &blocks {
-        loss += l;
-        if let (Some(total), Some(c)) = (confusion.as_mut(), c) {
-            total.merge(c);
+    let loss: f64 = blocks.iter().map(|(l, _)| l).sum();
+    let (mut correct, mut confusion) = (None, None);
+    if let Some(labels) = data.labels() {
+        let preds = blocks.iter().flat_map(|(_, p)| p.iter());
+        let mut c = (k <= MAX_CONFUSION_CLASSES).then(|| Confusion::new(k));
+        let mut ok = 0u64;
+        for (&truth, &p) in labels.iter().zip(preds) {
+            ok += (truth == p) as u64;
+            if let Some(c) = c.as_mut() {
+                c.add(truth as usize, p as usize);
+            }
         }
+        (correct, confusion) = (Some(ok), c);
     }
     let n = data.n_samples();
     let l2_term = l2.map_or(0.0, |(lambda, n_train)| lambda / n_train as f64 * net.half_sum_sq_weights());
-    Evaluation { n_samples: n, loss: loss / n.max(1) as f64, l2_term, confusion }
+    Evaluation { n_samples: n, loss: loss / n.max(1) as f64, l2_term, correct, confusion }
 }

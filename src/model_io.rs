@@ -256,22 +256,27 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Model> {
     let norm = match norm_meta.get("kind").and_then(Value::as_str) {
         Some("none") => Normalization::None,
         Some("scale") => {
-            let d = norm_meta.get("divisor").and_then(Value::as_f64).filter(|d| d.is_finite() && *d != 0.0);
-            Normalization::Scale(
-                d.ok_or_else(|| bad("normalization divisor is missing or zero".into()))? as f32
-            )
+            let d = norm_meta.get("divisor").and_then(Value::as_f64).map(|d| d as f32);
+            let d = d.filter(|d| d.is_finite() && d.is_normal());
+            Normalization::Scale(d.ok_or_else(|| {
+                bad("normalization divisor is missing, zero or out of the f32 range".into())
+            })?)
         }
-        Some("zscore") => Normalization::ZScore {
-            mean: tensor_f32(path, &st, "normalize.mean", &[n_in])?,
-            std: tensor_f32(path, &st, "normalize.std", &[n_in])?,
-        },
+        Some("zscore") => {
+            let mean = tensor_f32(path, &st, "normalize.mean", &[n_in])?;
+            let std = tensor_f32(path, &st, "normalize.std", &[n_in])?;
+            if mean.iter().any(|m| !m.is_finite()) || std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+                return Err(bad("normalize.mean/std hold non-finite or non-positive values".into()));
+            }
+            Normalization::ZScore { mean, std }
+        }
         other => return Err(bad(format!("unknown normalization {other:?}"))),
     };
     let input_shape = match meta.get("input_shape") {
         Some(Value::Array(a)) if a.len() == 2 => {
             let h = a[0].as_u64().unwrap_or(0) as usize;
             let w = a[1].as_u64().unwrap_or(0) as usize;
-            (h * w == n_in).then_some([h, w])
+            (h.checked_mul(w) == Some(n_in)).then_some([h, w])
         }
         _ => None,
     };
@@ -361,6 +366,8 @@ pub struct Checkpoint {
     pub config: crate::train::TrainConfig,
     pub state: crate::train::TrainState,
     pub data: DataIdentity,
+    /// The learning rate the run was started with (`config.lr` is the one in effect).
+    pub lr_given: f32,
 }
 
 /// Writes a checkpoint atomically: the model's tensors and metadata (so `eval` and
@@ -378,7 +385,7 @@ pub fn save_checkpoint(path: &Path, model: ModelRef<'_>, ck: &Checkpoint) -> Res
         "version": CHECKPOINT_VERSION,
         "config": {
             "epochs": c.epochs, "batch": c.batch, "shard": c.shard, "lr": c.lr, "momentum": c.momentum,
-            "l2": c.l2, "seed": c.seed.to_string(), "shuffle": c.shuffle,
+            "l2": c.l2, "seed": c.seed.to_string(), "shuffle": c.shuffle, "lr_given": ck.lr_given,
         },
         "state": {
             "epoch": st.epoch, "next_batch": st.next_batch, "rng_word_pos": st.rng_word_pos.to_string(),
@@ -474,5 +481,6 @@ pub fn checkpoint_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkp
         fingerprint,
         val_split: num(d, "val_split")?,
     };
-    Ok((model, Checkpoint { config, state, data }))
+    let lr_given = c["lr_given"].as_f64().map_or(config.lr, |v| v as f32);
+    Ok((model, Checkpoint { config, state, data, lr_given }))
 }

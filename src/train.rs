@@ -9,8 +9,9 @@
 //! ```
 //! The shards depend on B and `shard` only, each shard's gradient is computed by one task
 //! into its own accumulator, and every parameter's sum runs over the same tree whatever the
-//! chunking. So the result is **bit-identical for any number of threads**. All buffers are
-//! allocated in [`Trainer::new`]; the batch loop allocates nothing.
+//! chunking. So the result is **bit-identical for any number of threads**. All of the
+//! trainer's buffers are allocated in [`Trainer::new`]; the batch loop allocates nothing of its
+//! own (matrixmultiply allocates its packing buffers inside each GEMM call).
 //!
 //! The library reports progress through [`Progress`] and knows nothing of terminals; run it
 //! inside a `rayon::ThreadPool::install` to choose the thread count.
@@ -248,6 +249,9 @@ impl<'a> Trainer<'a> {
         cfg.validate()?;
         check_fit(net, data)?;
         let n = data.n_samples();
+        if n == 0 {
+            return Err(Error::data(&data.path, "has no rows to train on"));
+        }
         let arch = &net.arch;
         let (d, k) = (arch.n_in(), arch.n_out());
         let shard = cfg.shard.min(cfg.batch).min(n);
@@ -449,7 +453,7 @@ impl<'a> Trainer<'a> {
             s.order.len() == n && s.order.iter().all(|&i| i < n && !std::mem::replace(&mut seen[i], true));
         if !is_permutation
             || s.velocity.len() != self.velocity.len()
-            || s.next_batch * self.cfg.batch >= n.max(1)
+            || s.next_batch.checked_mul(self.cfg.batch).is_none_or(|done| done >= n.max(1))
         {
             return Err(Error::other(format!(
                 "the checkpoint's trainer state does not fit this run ({} rows, {} parameters, batch {})",
@@ -526,7 +530,7 @@ impl<'a> Trainer<'a> {
             epoch,
             loss: p.loss_sum / n as f64 + l2_term,
             train_acc: classify.then(|| p.correct as f64 / n as f64),
-            test_loss: test_eval.as_ref().map(|e| e.loss + l2_term),
+            test_loss: test_eval.as_ref().map(|e| e.loss),
             test_acc: test_eval.as_ref().and_then(Evaluation::accuracy),
             lr: self.cfg.lr,
             seconds: p.seconds,

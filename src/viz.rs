@@ -25,6 +25,9 @@ pub const BLUE: Rgb = [31, 119, 180];
 pub const ORANGE: Rgb = [255, 127, 14];
 pub const GREEN: Rgb = [44, 160, 44];
 
+/// The largest picture drawn: 40 megapixels (120 MB of RGB).
+pub const MAX_PIXELS: usize = 40_000_000;
+
 /// An RGB image being drawn on. Coordinates outside it are clipped.
 pub struct Canvas {
     width: usize,
@@ -36,6 +39,16 @@ impl Canvas {
     /// A white canvas.
     pub fn new(width: usize, height: usize) -> Self {
         Canvas { width, height, pixels: vec![255; width * height * 3] }
+    }
+
+    /// A white canvas, or an error if it would exceed [`MAX_PIXELS`].
+    pub fn checked(width: usize, height: usize) -> Result<Self> {
+        match width.checked_mul(height) {
+            Some(p) if p <= MAX_PIXELS => Ok(Canvas::new(width, height)),
+            _ => Err(Error::other(format!(
+                "the picture would be {width}x{height} pixels, more than the {MAX_PIXELS} bp-par draws"
+            ))),
+        }
     }
 
     pub fn width(&self) -> usize {
@@ -172,13 +185,13 @@ pub struct Tile<'a> {
 
 /// A grid of images (rows of `shape` = [h, w]), 10 per row, each with its label under it;
 /// misclassified ones framed in red with the prediction.
-pub fn digits_grid(tiles: &[Tile], shape: [usize; 2], title: &str) -> Canvas {
+pub fn digits_grid(tiles: &[Tile], shape: [usize; 2], title: &str) -> Result<Canvas> {
     let [h, w] = shape;
     let zoom = (84 / h.max(w)).max(1);
     let (cw, ch) = ((w * zoom + 12) as i64, (h * zoom + 30) as i64);
     let cols = 10i64;
     let rows = (tiles.len() as i64 + cols - 1) / cols;
-    let mut c = Canvas::new((cols * cw + 20) as usize, (rows * ch + 50) as usize);
+    let mut c = Canvas::checked((cols * cw + 20) as usize, (rows * ch + 50) as usize)?;
     c.text_centered(c.width() as i64 / 2, 12, title, 2, BLACK);
     for (i, t) in tiles.iter().enumerate() {
         let (gx, gy) = (10 + (i as i64 % cols) * cw, 40 + (i as i64 / cols) * ch);
@@ -206,12 +219,12 @@ pub fn digits_grid(tiles: &[Tile], shape: [usize; 2], title: &str) -> Canvas {
         let color = if t.wrong.is_some() { RED } else { BLACK };
         c.text_centered(gx + cw / 2, gy + (h * zoom) as i64 + 6, &caption, 1, color);
     }
-    c
+    Ok(c)
 }
 
 /// First-layer weights: one tile per hidden unit, its `shape` weights contrast-normalised
 /// on their own (dark = negative, light = positive).
-pub fn weight_tiles(weights: &[f32], n_units: usize, shape: [usize; 2], title: &str) -> Canvas {
+pub fn weight_tiles(weights: &[f32], n_units: usize, shape: [usize; 2], title: &str) -> Result<Canvas> {
     let [h, w] = shape;
     let n_in = h * w;
     let zoom = (96 / h.max(w)).max(1);
@@ -219,7 +232,7 @@ pub fn weight_tiles(weights: &[f32], n_units: usize, shape: [usize; 2], title: &
     let rows = (n_units as i64 + cols - 1) / cols;
     let (cw, chh) = ((w * zoom + 6) as i64, (h * zoom + 6) as i64);
     let width = (cols * cw + 20).max(Canvas::text_width(title, 2) + 20);
-    let mut c = Canvas::new(width as usize, (rows * chh + 50) as usize);
+    let mut c = Canvas::checked(width as usize, (rows * chh + 50) as usize)?;
     c.text_centered(width / 2, 12, title, 2, BLACK);
     for u in 0..n_units {
         let wu = &weights[u * n_in..(u + 1) * n_in];
@@ -232,7 +245,7 @@ pub fn weight_tiles(weights: &[f32], n_units: usize, shape: [usize; 2], title: &
             }
         }
     }
-    c
+    Ok(c)
 }
 
 /// One series of a line chart.
@@ -338,12 +351,12 @@ pub fn curves(history: &[EpochMetrics], title: &str) -> Canvas {
 }
 
 /// Confusion matrix as a heat map with the counts written in the cells.
-pub fn confusion(conf: &Confusion, title: &str) -> Canvas {
+pub fn confusion(conf: &Confusion, title: &str) -> Result<Canvas> {
     let k = conf.n_classes() as i64;
     let cell = (440 / k.max(1)).clamp(24, 60);
     let (left, top) = (90i64, 70i64);
     let size = (left + k * cell + 40).max(Canvas::text_width(title, 2) + 40);
-    let mut c = Canvas::new(size as usize, (top + k * cell + 20) as usize);
+    let mut c = Canvas::checked(size as usize, (top + k * cell + 20) as usize)?;
     c.text_centered(size / 2, 10, title, 2, BLACK);
     c.text_centered(left + k * cell / 2, top - 36, "predicted class", 1, BLACK);
     c.text_vertical(8, top + k * cell / 2, "true class", 1, BLACK);
@@ -368,7 +381,7 @@ pub fn confusion(conf: &Confusion, title: &str) -> Canvas {
         }
     }
     c.rect(left, top, k * cell, k * cell, 1, GRAY);
-    c
+    Ok(c)
 }
 
 #[cfg(test)]

@@ -121,6 +121,20 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         }
         None => {
             let k = args.layers[args.layers.len() - 1];
+            bp_par::network::Arch::new(args.layers.clone(), args.activation, Loss::Xent)
+                .map_err(Error::config)?;
+            if args.rows == 0 {
+                return Err(Error::config("--rows must be at least 1"));
+            }
+            let need = (args.rows as u64).saturating_mul(args.layers[0] as u64).saturating_mul(4);
+            if k > u32::MAX as usize || bp_par::sys::available_memory_bytes().is_some_and(|a| need > a / 2) {
+                return Err(Error::config(format!(
+                    "--rows {} of {} features ({}) or {k} classes is more than this machine can hold",
+                    args.rows,
+                    args.layers[0],
+                    bp_par::sys::human_bytes(need)
+                )));
+            }
             bench::synthetic(args.rows, args.layers[0], k, 1)
         }
     };

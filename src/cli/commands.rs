@@ -191,8 +191,14 @@ fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Resul
     let mut diffs: Vec<String> = [
         differ("batch", "--batch", args.batch.to_string(), c.batch.to_string()),
         // The checkpoint stores the shard size in effect (never above the batch size).
-        differ("shard_size", "--shard-size", args.shard_size.min(c.batch).to_string(), c.shard.to_string()),
-        differ("lr", "--lr", args.lr.to_string(), c.lr.to_string()),
+        differ(
+            "shard_size",
+            "--shard-size",
+            args.shard_size.min(c.batch).min(ck.data.n_samples).to_string(),
+            c.shard.to_string(),
+        ),
+        // --on-divergence halve-lr may have lowered the rate since: compare with the one given.
+        differ("lr", "--lr", args.lr.to_string(), ck.lr_given.to_string()),
         differ("momentum", "--momentum", args.momentum.to_string(), c.momentum.to_string()),
         differ("l2", "--l2", args.l2.to_string(), c.l2.to_string()),
         differ("seed", "--seed", args.seed.to_string(), c.seed.to_string()),
@@ -229,8 +235,23 @@ fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Resul
         }
         _ => {}
     }
-    if given("epochs") && args.epochs < ck.state.epoch {
-        diffs.push(format!("--epochs {} (the checkpoint has already done {})", args.epochs, ck.state.epoch));
+    let done = ck.state.epoch + usize::from(ck.state.next_batch > 0);
+    if given("epochs") && args.epochs < done {
+        diffs.push(format!("--epochs {} (the checkpoint has already begun epoch {done})", args.epochs));
+    }
+    if let Some(mode) = args.normalize {
+        use bp_par::data::NormalizeMode as M;
+        let same = match (mode, &m.norm) {
+            (M::Auto, _) => true,
+            (M::None, Normalization::None) => true,
+            (M::Scale, Normalization::Scale(_)) => true,
+            (M::Zscore, Normalization::ZScore { .. }) => true,
+            _ => false,
+        };
+        if !same {
+            diffs
+                .push(format!("--normalize (the checkpoint's inputs are normalised: {})", m.norm.describe()));
+        }
     }
     if diffs.is_empty() {
         Ok(())
@@ -312,6 +333,14 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         check_writable(p, "--metrics")?;
     }
     let checkpoint_path = args.checkpoint.clone().unwrap_or_else(|| default_checkpoint(&args));
+    if let Some(mp) = &args.metrics
+        && (args.save.as_ref() == Some(mp) || args.checkpoint.as_ref() == Some(mp))
+    {
+        return Err(Error::config(format!(
+            "--metrics {} is also the model or checkpoint path",
+            mp.display()
+        )));
+    }
     if let Some(c) = &args.checkpoint {
         check_writable(c, "--checkpoint")?;
         if args.save.as_ref() == Some(c) {
@@ -352,10 +381,10 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
             full = full.subset(&(0..n).collect::<Vec<_>>());
         }
     }
-    if let Targets::Classes { labels, n_classes } = &full.targets
+    if let Targets::Classes { labels, .. } = &full.targets
         && args.classes.is_none()
         && init.is_none()
-        && *n_classes < 2
+        && labels.iter().all(|&l| l == labels[0])
     {
         let col = match &opts.label_col {
             LabelCol::Auto => "the label column (by name, else the first column)".to_string(),
@@ -486,6 +515,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         cfg.epochs
     ));
 
+    let resume_lr_given = resume.as_ref().map(|ck| ck.lr_given);
     if let Some(ck) = &resume {
         reporter.log(&format!(
             "bp-par: resuming after epoch {} batch {} from {}",
@@ -508,6 +538,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
             input_shape: model.input_shape,
             identity: &identity,
             checkpoint: &checkpoint_path,
+            lr_given: resume_lr_given.unwrap_or(cfg.lr),
         };
         drive(&mut trainer, &train_set, held_out.as_ref(), &mut reporter, &run)
     };
@@ -581,6 +612,8 @@ struct RunCtx<'a> {
     input_shape: Option<[usize; 2]>,
     identity: &'a DataIdentity,
     checkpoint: &'a Path,
+    /// The learning rate the run was started with (halve-lr may lower the current one).
+    lr_given: f32,
 }
 
 impl RunCtx<'_> {
@@ -593,6 +626,7 @@ impl RunCtx<'_> {
             config: trainer.config().clone(),
             state: trainer.state(),
             data: self.identity.clone(),
+            lr_given: self.lr_given,
         };
         model_io::save_checkpoint(self.checkpoint, self.model(trainer.net), &ck)
     }
@@ -735,6 +769,12 @@ pub fn model_and_data(
 }
 
 pub fn eval(args: EvalArgs) -> Result<()> {
+    if args.l2.is_some_and(|l| !(l.is_finite() && l >= 0.0)) {
+        return Err(Error::config(format!(
+            "--l2 must be a non-negative number, got {}",
+            args.l2.unwrap_or(0.0)
+        )));
+    }
     let (model, data) = model_and_data(&args.model, &args.data, &args.labels, false)?;
     bp_par::train::check_fit(&model.net, &data)?;
     let n = data.n_samples();
@@ -762,8 +802,8 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         return emit(&format!("{out}\n"));
     }
     let mut s = format!("{} on {}: {} samples\n", args.model.display(), args.data.display(), n);
-    if let Some(c) = &e.confusion {
-        s += &format!("accuracy {:.2}% ({}/{})\n", 100.0 * c.accuracy(), c.correct(), c.total());
+    if let (Some(a), Some(c)) = (e.accuracy(), e.correct) {
+        s += &format!("accuracy {:.2}% ({c}/{n})\n", 100.0 * a);
     }
     s += &format!("loss {:.6} (mean {loss_name} per sample)\n", e.loss);
     if let Some(l) = args.l2 {

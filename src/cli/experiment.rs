@@ -20,14 +20,14 @@ fn pictures(name: &str, r: &RunResult, dir: &Path) -> Result<Vec<(String, String
     out.push(("loss and accuracy per epoch".to_string(), file("curves")));
     if let Some(shape) = r.shape {
         let units = r.model.arch.sizes()[1].min(100);
-        viz::weight_tiles(&r.model.weight(0), units, shape, &format!("{name}: first-layer weights"))
+        viz::weight_tiles(&r.model.weight(0), units, shape, &format!("{name}: first-layer weights"))?
             .save(&dir.join(file("weights")))?;
         out.push(("first-layer weights".to_string(), file("weights")));
     }
     if let Some(held) = &r.held_out {
         if let Some(conf) = evaluate(&r.model, held, None).confusion {
             let title = format!("{name}: {:.2}% of {} correct", 100.0 * conf.accuracy(), conf.total());
-            viz::confusion(&conf, &title).save(&dir.join(file("confusion")))?;
+            viz::confusion(&conf, &title)?.save(&dir.join(file("confusion")))?;
             out.push(("confusion matrix on the measured rows".to_string(), file("confusion")));
         }
         if let (Some(shape), Some(labels)) = (r.shape, held.labels()) {
@@ -50,7 +50,7 @@ fn pictures(name: &str, r: &RunResult, dir: &Path) -> Result<Vec<(String, String
                 &tiles,
                 shape,
                 &format!("{name}: first 100 measured samples, {wrong} misclassified"),
-            )
+            )?
             .save(&dir.join(file("digits")))?;
             out.push((
                 "the first 100 measured samples (misclassified ones framed in red)".to_string(),

@@ -139,7 +139,7 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
             if let Some(m) = &predict {
                 title += &format!(": {wrong} misclassified by {}", file_name(m));
             }
-            viz::digits_grid(&tiles, shape, &title).save(&output)?;
+            viz::digits_grid(&tiles, shape, &title)?.save(&output)?;
             done(&output, "the digits")
         }
         ShowCommand::Weights { model, output } => {
@@ -158,7 +158,7 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
             } else {
                 format!("first-layer weights of {} ({units} units)", file_name(&model))
             };
-            viz::weight_tiles(&m.net.weight(0), shown, shape, &title).save(&output)?;
+            viz::weight_tiles(&m.net.weight(0), shown, shape, &title)?.save(&output)?;
             done(&output, "the weights")
         }
         ShowCommand::Curves { metrics, output } => {
@@ -182,7 +182,7 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
                 100.0 * conf.accuracy(),
                 conf.total()
             );
-            viz::confusion(&conf, &title).save(&output)?;
+            viz::confusion(&conf, &title)?.save(&output)?;
             done(&output, "the confusion matrix")
         }
     }

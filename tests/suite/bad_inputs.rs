@@ -182,3 +182,40 @@ fn forged_and_oversized_idx_files_cost_no_memory() {
     let run = dir.run(&["train", "."]);
     assert!(run.stderr.contains(".: is a folder; expected a CSV or IDX data file"), "{}", run.stderr);
 }
+
+#[test]
+fn review_findings_stay_fixed() {
+    let dir = Dir::new();
+    // Many classes: trained, saved and evaluated without a k x k confusion matrix.
+    dir.write("few.csv", "label,a,b\n0,1,2\n4999,2,1\n");
+    dir.run(&[
+        "train",
+        "few.csv",
+        "--classes",
+        "5000",
+        "--hidden",
+        "2",
+        "--epochs",
+        "1",
+        "--val-split",
+        "0",
+        "-q",
+        "-o",
+        "big.st",
+    ])
+    .ok();
+    let run = dir.run(&["eval", "-m", "big.st", "few.csv"]).ok();
+    assert!(run.stdout.contains("accuracy "), "{}", run.stdout);
+    assert!(!run.stdout.contains("confusion matrix"), "{}", run.stdout);
+    // An empty synthetic benchmark and absurd layer sizes are usage errors, not panics.
+    let run = dir.run(&["bench", "--rows", "0", "--samples", "1"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let run = dir.run(&["bench", "--layers", "2,4294967296", "--rows", "10", "--samples", "1"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    // The first 500 shipped digits are all zeros: one class, refused.
+    let digits = super::harness::repo_file("datasets/digits.csv");
+    let run = dir.run(&["train", &digits, "--train-rows", "500"]);
+    assert!(run.stderr.contains("has a single class (every label is 0)"), "{}", run.stderr);
+    let run = dir.run(&["eval", "-m", "big.st", "few.csv", "--l2", "-5"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+}
