@@ -241,13 +241,13 @@ fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Resul
     }
     if let Some(mode) = args.normalize {
         use bp_par::data::NormalizeMode as M;
-        let same = match (mode, &m.norm) {
-            (M::Auto, _) => true,
-            (M::None, Normalization::None) => true,
-            (M::Scale, Normalization::Scale(_)) => true,
-            (M::Zscore, Normalization::ZScore { .. }) => true,
-            _ => false,
-        };
+        let same = matches!(
+            (mode, &m.norm),
+            (M::Auto, _)
+                | (M::None, Normalization::None)
+                | (M::Scale, Normalization::Scale(_))
+                | (M::Zscore, Normalization::ZScore { .. })
+        );
         if !same {
             diffs
                 .push(format!("--normalize (the checkpoint's inputs are normalised: {})", m.norm.describe()));
