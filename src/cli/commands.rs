@@ -12,6 +12,8 @@ use bp_par::train::{TrainConfig, TrainState, Trainer};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// The shipped digits, built into the binary so `bp-par train` works from any folder.
@@ -503,6 +505,9 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         load_s,
         norm.describe(),
     ));
+    // From here on a Ctrl-C is honoured after the current mini-batch (the line below says so
+    // to anyone waiting for training to start).
+    let signals = Signals::install()?;
     reporter.log(&format!(
         "bp-par: seed {}, {} threads, batch {}, shard {}, lr {}, momentum {}, l2 {}, {} epochs",
         cfg.seed,
@@ -539,6 +544,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
             identity: &identity,
             checkpoint: &checkpoint_path,
             lr_given: resume_lr_given.unwrap_or(cfg.lr),
+            signals: &signals,
         };
         drive(&mut trainer, &train_set, held_out.as_ref(), &mut reporter, &run)
     };
@@ -604,6 +610,34 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     }
 }
 
+/// Flags raised by SIGINT/SIGTERM: `stop` by either, `by_int` by SIGINT.
+struct Signals {
+    stop: Arc<AtomicBool>,
+    by_int: Arc<AtomicBool>,
+}
+
+impl Signals {
+    /// Installs the handlers: the first signal raises the flags (the run stops after its
+    /// mini-batch and saves), a second one exits at once (130 or 143).
+    fn install() -> Result<Self> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::flag;
+        let stop = Arc::new(AtomicBool::new(false));
+        let by_int = Arc::new(AtomicBool::new(false));
+        let register = || -> std::io::Result<()> {
+            // The conditional exit first: it fires only once `stop` is already set.
+            flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&stop))?;
+            flag::register_conditional_shutdown(SIGTERM, 143, Arc::clone(&stop))?;
+            flag::register(SIGINT, Arc::clone(&by_int))?;
+            flag::register(SIGINT, Arc::clone(&stop))?;
+            flag::register(SIGTERM, Arc::clone(&stop))?;
+            Ok(())
+        };
+        register().map_err(|e| Error::other(format!("cannot install the signal handlers: {e}")))?;
+        Ok(Signals { stop, by_int })
+    }
+}
+
 /// What the epoch loop needs besides the trainer.
 struct RunCtx<'a> {
     args: &'a TrainArgs,
@@ -614,6 +648,7 @@ struct RunCtx<'a> {
     checkpoint: &'a Path,
     /// The learning rate the run was started with (halve-lr may lower the current one).
     lr_given: f32,
+    signals: &'a Signals,
 }
 
 impl RunCtx<'_> {
@@ -641,23 +676,9 @@ fn drive(
     reporter: &mut Reporter,
     ctx: &RunCtx,
 ) -> Result<Vec<bp_par::train::EpochMetrics>> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    use signal_hook::flag;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::Ordering;
     let args = ctx.args;
-    let stop = Arc::new(AtomicBool::new(false));
-    let by_int = Arc::new(AtomicBool::new(false));
-    let register = || -> std::io::Result<()> {
-        // The conditional exit first: it fires only once `stop` is already set.
-        flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&stop))?;
-        flag::register_conditional_shutdown(SIGTERM, 143, Arc::clone(&stop))?;
-        flag::register(SIGINT, Arc::clone(&by_int))?;
-        flag::register(SIGINT, Arc::clone(&stop))?;
-        flag::register(SIGTERM, Arc::clone(&stop))?;
-        Ok(())
-    };
-    register().map_err(|e| Error::other(format!("cannot install the signal handlers: {e}")))?;
+    let Signals { stop, by_int } = ctx.signals;
 
     let halve = args.on_divergence == OnDivergence::HalveLr;
     let mut history = Vec::new();

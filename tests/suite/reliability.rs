@@ -71,12 +71,19 @@ fn resuming_with_other_data_or_options_is_refused() {
 }
 
 /// Starts `bp-par train` in the background with stderr captured.
+/// Starts `bp-par train` on the shipped digits with the small configuration and `extra`.
 fn spawn_train(dir: &Dir, extra: &[&str]) -> std::process::Child {
+    let mut args = SMALL.to_vec();
+    args.extend_from_slice(extra);
+    spawn_on_digits(dir, &args)
+}
+
+/// Starts `bp-par train DIGITS ARGS` in the background, stderr captured.
+fn spawn_on_digits(dir: &Dir, args: &[&str]) -> std::process::Child {
     let digits = repo_file("datasets/digits.csv");
     Command::new(env!("CARGO_BIN_EXE_bp-par"))
         .args(["train", digits.as_str()])
-        .args(SMALL)
-        .args(extra)
+        .args(args)
         .current_dir(dir.dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -211,14 +218,22 @@ fn a_trainer_restored_mid_epoch_continues_bit_for_bit() {
 fn a_signal_during_one_batch_epochs_stops_at_the_epoch_boundary() {
     let dir = Dir::new();
     // Full-batch training: every epoch is a single mini-batch.
-    let digits = repo_file("datasets/digits.csv");
-    let child = Command::new(env!("CARGO_BIN_EXE_bp-par"))
-        .args(["train", digits.as_str(), "--hidden", "16", "--batch", "4000", "--epochs", "100000", "-q"])
-        .args(["--checkpoint", "ck.st", "--checkpoint-every", "1000"])
-        .current_dir(dir.dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_on_digits(
+        &dir,
+        &[
+            "--hidden",
+            "16",
+            "--batch",
+            "4000",
+            "--epochs",
+            "100000",
+            "-q",
+            "--checkpoint",
+            "ck.st",
+            "--checkpoint-every",
+            "1000",
+        ],
+    );
     std::thread::sleep(Duration::from_millis(300));
     signal(&child, "-INT");
     let out = child.wait_with_output().unwrap();
@@ -245,25 +260,43 @@ fn resume_appends_metrics_and_save_must_differ_from_checkpoint() {
 #[test]
 fn a_second_ctrl_c_exits_at_once() {
     let dir = Dir::new();
-    // Mini-batches of ~0.5 s: both signals land inside one, so the first arms the
-    // immediate exit and the second takes it, before any checkpoint is written.
-    let digits = repo_file("datasets/digits.csv");
-    let child = Command::new(env!("CARGO_BIN_EXE_bp-par"))
-        .args(["train", digits.as_str(), "--hidden", "6000", "--batch", "4000", "--epochs", "1000", "-q"])
-        .args(["--checkpoint", "ck.st", "--checkpoint-every", "1000"])
-        .current_dir(dir.dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // One mini-batch of all 5,000 digits through 8,000 hidden units: ~100 GFLOP, a third of a
+    // second or more. Both signals land inside the first batch: the first arms the immediate
+    // exit, the second takes it, so no checkpoint is ever written. (Without the immediate
+    // exit the batch would finish and the graceful path would write one.)
+    let args = [
+        "--hidden",
+        "8000",
+        "--batch",
+        "5000",
+        "--shard-size",
+        "5000",
+        "--val-split",
+        "0",
+        "--epochs",
+        "10",
+        "--checkpoint",
+        "ck.st",
+    ];
+    let mut child = spawn_on_digits(&dir, &args);
+    // Wait for the log line printed once the handlers are set, just before training starts.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    while !log.contains("bp-par: seed") {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() == 0 {
+            panic!("bp-par ended before training: {log}");
+        }
+        log += &line;
+    }
+    std::thread::sleep(Duration::from_millis(20));
     signal(&child, "-INT");
-    std::thread::sleep(Duration::from_millis(5));
+    // Far enough apart that the kernel does not merge the two signals into one.
+    std::thread::sleep(Duration::from_millis(100));
     signal(&child, "-INT");
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
-    assert!(
-        !stderr.contains("wrote the checkpoint"),
-        "the second signal should not wait for the save: {stderr}"
-    );
+    let status = child.wait().unwrap();
+    std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+    assert_eq!(status.code(), Some(130), "{log}");
+    assert!(!log.contains("wrote the checkpoint"), "the second signal must not wait for the save: {log}");
+    assert!(!dir.path("ck.st").exists());
 }
