@@ -135,6 +135,22 @@ impl Canvas {
         self.text(cx - Self::text_width(s, scale) / 2, y, s, scale, c);
     }
 
+    /// A title centred on x: at `scale` when it fits in `width` pixels, else smaller,
+    /// else cut with an ellipsis.
+    pub fn title(&mut self, cx: i64, y: i64, s: &str, scale: usize, width: i64) {
+        let mut scale = scale;
+        while scale > 1 && Self::text_width(s, scale) > width {
+            scale -= 1;
+        }
+        let max_chars = (width / (8 * scale as i64)).max(4) as usize;
+        let text: String = if s.chars().count() > max_chars {
+            s.chars().take(max_chars - 3).chain("...".chars()).collect()
+        } else {
+            s.to_string()
+        };
+        self.text_centered(cx, y, &text, scale, BLACK);
+    }
+
     /// Text drawn bottom-to-top (for a vertical axis label), its centre at (x, cy).
     pub fn text_vertical(&mut self, x: i64, cy: i64, s: &str, scale: usize, c: Rgb) {
         let mut tmp = Canvas::new(Self::text_width(s, scale) as usize, 8 * scale);
@@ -192,7 +208,8 @@ pub fn digits_grid(tiles: &[Tile], shape: [usize; 2], title: &str) -> Result<Can
     let cols = 10i64;
     let rows = (tiles.len() as i64 + cols - 1) / cols;
     let mut c = Canvas::checked((cols * cw + 20) as usize, (rows * ch + 50) as usize)?;
-    c.text_centered(c.width() as i64 / 2, 12, title, 2, BLACK);
+    let width = c.width() as i64;
+    c.title(width / 2, 12, title, 2, width - 20);
     for (i, t) in tiles.iter().enumerate() {
         let (gx, gy) = (10 + (i as i64 % cols) * cw, 40 + (i as i64 / cols) * ch);
         let (lo, hi) = t.pixels.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
@@ -233,7 +250,7 @@ pub fn weight_tiles(weights: &[f32], n_units: usize, shape: [usize; 2], title: &
     let (cw, chh) = ((w * zoom + 6) as i64, (h * zoom + 6) as i64);
     let width = (cols * cw + 20).max(Canvas::text_width(title, 2) + 20);
     let mut c = Canvas::checked(width as usize, (rows * chh + 50) as usize)?;
-    c.text_centered(width / 2, 12, title, 2, BLACK);
+    c.title(width / 2, 12, title, 2, width - 20);
     for u in 0..n_units {
         let wu = &weights[u * n_in..(u + 1) * n_in];
         let (lo, hi) = wu.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
@@ -285,20 +302,24 @@ pub fn line_chart(
     }
     let pad = ((y1 - y0) * 0.05).max(1e-9);
     let (y0, y1) = (y0 - pad, y1 + pad);
-    let (left, bottom, top) = (x + 80, y + h - 50, y + 40);
+    let (left, bottom, top) = (x + 80, y + h - 50, y + 56);
     let right = x + w - 20;
     let px = |v: f64| left + ((v - x0) / (x1 - x0) * (right - left) as f64) as i64;
     let py = |v: f64| bottom - ((v - y0) / (y1 - y0) * (bottom - top) as f64) as i64;
-    c.text_centered((left + right) / 2, y + 10, title, 2, BLACK);
+    c.title((left + right) / 2, y + 10, title, 2, right - left);
     for i in 0..=4 {
         let vy = y0 + (y1 - y0) * i as f64 / 4.0;
         c.line((left, py(vy)), (right, py(vy)), 1, LIGHT);
-        let label = y_fmt(vy);
+        let label =
+            if vy != 0.0 && !(1e-3..1e5).contains(&vy.abs()) { format!("{vy:.1e}") } else { y_fmt(vy) };
         c.text(left - 8 - Canvas::text_width(&label, 1), py(vy) - 4, &label, 1, BLACK);
         let vx = x0 + (x1 - x0) * i as f64 / 4.0;
-        let label = if (x1 - x0) >= 8.0 { format!("{:.0}", vx) } else { format!("{vx:.1}") };
-        c.line((px(vx), bottom), (px(vx), bottom + 4), 1, BLACK);
-        c.text_centered(px(vx), bottom + 8, &label, 1, BLACK);
+        // Epoch ticks on whole epochs only.
+        if (x1 - x0) >= 4.0 || i == 0 || i == 4 {
+            let vx = vx.round();
+            c.line((px(vx), bottom), (px(vx), bottom + 4), 1, BLACK);
+            c.text_centered(px(vx), bottom + 8, &format!("{vx:.0}"), 1, BLACK);
+        }
     }
     c.line((left, top), (left, bottom), 2, BLACK);
     c.line((left, bottom), (right, bottom), 2, BLACK);
@@ -317,9 +338,9 @@ pub fn line_chart(
         for &p in &finite {
             c.fill_rect(p.0 - 2, p.1 - 2, 5, 5, s.color);
         }
-        let ly = top + 6 + 14 * i as i64;
-        let lx = right - 10 - Canvas::text_width(s.name, 1) - 26;
-        c.fill_rect(lx - 4, ly - 3, Canvas::text_width(s.name, 1) + 34, 14, WHITE);
+        // Legend: one row above the plot, entries side by side.
+        let lx = left + series[..i].iter().map(|p| Canvas::text_width(p.name, 1) + 40).sum::<i64>();
+        let ly = top - 16;
         c.line((lx, ly + 4), (lx + 18, ly + 4), 2, s.color);
         c.text(lx + 24, ly, s.name, 1, BLACK);
     }
@@ -327,8 +348,8 @@ pub fn line_chart(
 
 /// Loss and accuracy per epoch, two panels side by side.
 pub fn curves(history: &[EpochMetrics], title: &str) -> Canvas {
-    let mut c = Canvas::new(1000, 440);
-    c.text_centered(500, 8, title, 2, BLACK);
+    let mut c = Canvas::new(1000, 460);
+    c.title(500, 8, title, 2, 980);
     let pick = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
         history.iter().filter_map(|m| f(m).map(|v| (m.epoch as f64, v))).collect()
     };
@@ -357,7 +378,7 @@ pub fn confusion(conf: &Confusion, title: &str) -> Result<Canvas> {
     let (left, top) = (90i64, 70i64);
     let size = (left + k * cell + 40).max(Canvas::text_width(title, 2) + 40);
     let mut c = Canvas::checked(size as usize, (top + k * cell + 20) as usize)?;
-    c.text_centered(size / 2, 10, title, 2, BLACK);
+    c.title(size / 2, 10, title, 2, size - 20);
     c.text_centered(left + k * cell / 2, top - 36, "predicted class", 1, BLACK);
     c.text_vertical(8, top + k * cell / 2, "true class", 1, BLACK);
     let max = conf.rows().flat_map(|r| r.iter()).copied().max().unwrap_or(1).max(1) as f64;

@@ -44,9 +44,11 @@ pub struct ExperimentArgs {
     #[arg(long, default_value = "datasets", value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Where the report goes: DIR/EXPERIMENTS.md (regenerated from every experiment's
-    /// section) and DIR/experiments/NAME.md with its pictures
-    #[arg(long, default_value = "docs", value_name = "DIR")]
-    pub out: PathBuf,
+    /// section) and DIR/experiments/NAME.md with its pictures [default: docs, or
+    /// bp-par-quick in the system's temporary folder with --quick, so that a plumbing check
+    /// never overwrites the real reports]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }

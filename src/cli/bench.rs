@@ -104,6 +104,33 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             "--compare {peer:?}: the only reference kept in the repo is numpy"
         )));
     }
+    if let Some(p) = &args.plot
+        && !p.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"))
+    {
+        return Err(Error::config(format!("--plot {}: the plot is SVG; give a .svg name", p.display())));
+    }
+    for p in [&args.output, &args.plot].into_iter().flatten() {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            return Err(Error::config(format!(
+                "{}: the folder {} does not exist",
+                p.display(),
+                dir.display()
+            )));
+        }
+    }
+    if args.compare.is_some() {
+        let ok = Command::new(&args.python)
+            .args(["-c", "import numpy"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            return Err(Error::config(format!(
+                "--compare numpy needs {} with numpy installed (pip install numpy)",
+                args.python.display()
+            )));
+        }
+    }
     if args.layers.len() < 2 || args.layers.contains(&0) {
         return Err(Error::config("--layers needs at least an input and an output size, none zero"));
     }
@@ -205,18 +232,22 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         let title = format!("bp-par training throughput, {layers_text} {}/xent", args.activation);
         bp_par::model_io::write_atomic(path, bench::scaling_svg(&rows, &title, &machine).as_bytes())?;
     }
+    let report = json!({
+        "machine": machine,
+        "layers": sizes,
+        "activation": args.activation.name(),
+        "data": data.path.display().to_string(),
+        "flops_per_sample": flops,
+        "sgemm_peak_gflops": peaks.iter().map(|(t, g)| json!({"threads": t, "gflops": g})).collect::<Vec<_>>(),
+        "rows": rows.iter().map(|r| { let mut v = row_json(r); v["vs_numpy"] = json!(ratio(r)); v }).collect::<Vec<_>>(),
+        "numpy": peers.iter().map(|p| json!({"threads": p.threads, "batch": p.batch,
+            "samples_per_s": {"median": p.samples_per_s.median, "min": p.samples_per_s.min, "max": p.samples_per_s.max}})).collect::<Vec<_>>(),
+        "eval_samples_per_s": eval.iter().map(|(t, sp)| json!({"threads": t, "median": sp.median, "min": sp.min, "max": sp.max})).collect::<Vec<_>>(),
+        "peak_rss_bytes": rss,
+    });
     if let Some(path) = &args.output {
         let text = if path.extension().is_some_and(|e| e == "json") {
-            let rows: Vec<Value> = rows
-                .iter()
-                .map(|r| {
-                    let mut v = row_json(r);
-                    v["vs_numpy"] = json!(ratio(r));
-                    v
-                })
-                .collect();
-            serde_json::to_string_pretty(&json!({"machine": machine, "layers": sizes, "rows": rows}))
-                .unwrap_or_default()
+            serde_json::to_string_pretty(&report).unwrap_or_default()
         } else {
             let mut s = String::from(
                 "threads,batch,shard,samples_per_s_median,samples_per_s_min,samples_per_s_max,gflops,peak_gflops,pct_peak,speedup,efficiency,epoch_seconds,vs_numpy\n",
@@ -248,19 +279,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
 
     if args.json {
-        let out = json!({
-            "machine": machine,
-            "layers": sizes,
-            "activation": args.activation.name(),
-            "data": data.path.display().to_string(),
-            "flops_per_sample": flops,
-            "sgemm_peak_gflops": peaks.iter().map(|(t, g)| json!({"threads": t, "gflops": g})).collect::<Vec<_>>(),
-            "rows": rows.iter().map(|r| { let mut v = row_json(r); v["vs_numpy"] = json!(ratio(r)); v }).collect::<Vec<_>>(),
-            "numpy": peers.iter().map(|p| json!({"threads": p.threads, "batch": p.batch,
-                "samples_per_s": {"median": p.samples_per_s.median, "min": p.samples_per_s.min, "max": p.samples_per_s.max}})).collect::<Vec<_>>(),
-            "eval_samples_per_s": eval.iter().map(|(t, sp)| json!({"threads": t, "median": sp.median, "min": sp.min, "max": sp.max})).collect::<Vec<_>>(),
-            "peak_rss_bytes": rss,
-        });
+        let out = report;
         return super::commands::emit(&format!("{out}\n"));
     }
     let mut s = format!("bp-par bench: {layers_text} {}/xent, {machine}\n", args.activation);

@@ -17,7 +17,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// The shipped digits, built into the binary so `bp-par train` works from any folder.
-const DIGITS_CSV: &[u8] = include_bytes!("../../datasets/digits.csv");
+const DIGITS_CSV: &[u8] = data::BUILTIN_DIGITS;
 const DIGITS_NAME: &str = "datasets/digits.csv";
 
 fn stdout_error(e: std::io::Error) -> Error {
@@ -759,15 +759,13 @@ pub fn model_and_data(
 ) -> Result<(Model, Dataset)> {
     let model_data = model_io::load(model)?;
     let n_out = model_data.net.arch.n_out();
-    // predict ignores labels, so it does not check them against the model's classes.
-    let (classes, targets) = match model_data.task {
-        Task::Classify => ((!unlabeled_ok).then_some(n_out), None),
-        Task::Regress => (None, Some(n_out)),
-    };
-    let mut opts = load_options(labels, classes, targets);
+    let targets = (model_data.task == Task::Regress).then_some(n_out);
+    let mut opts = load_options(labels, None, targets);
     if unlabeled_ok {
         opts.unlabeled_width = Some(model_data.net.arch.n_in());
     }
+    // Labels are checked against the model's classes after the width (a wrong file is then
+    // reported as such); predict ignores labels and does not check them at all.
     let mut d = data::load(data, &opts)?;
     let n_in = model_data.net.arch.n_in();
     if d.n_features != n_in {
@@ -784,6 +782,14 @@ pub fn model_and_data(
                 d.n_features
             ),
         ));
+    }
+    if let Targets::Classes { n_classes, .. } = &d.targets
+        && !unlabeled_ok
+        && model_data.task == Task::Classify
+        && *n_classes > n_out
+    {
+        // Read it again against the model's classes for the line and column of the culprit.
+        data::load(data, &LoadOptions { classes: Some(n_out), ..opts })?;
     }
     apply_norm(&model_data.norm, &mut d);
     Ok((model_data, d))

@@ -76,6 +76,17 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
     if out.is_empty() {
         return Err(Error::data(path, "holds no epochs"));
     }
+    if let Some(m) =
+        out.iter().find(|m| [m.train_acc, m.test_acc].iter().flatten().any(|a| !(0.0..=1.0).contains(a)))
+    {
+        return Err(Error::data(
+            path,
+            format!(
+                "epoch {} has an accuracy outside [0, 1] (accuracies are fractions, as train --metrics writes them)",
+                m.epoch
+            ),
+        ));
+    }
     Ok(out)
 }
 
@@ -87,7 +98,22 @@ fn done(path: &Path, what: &str) -> Result<()> {
     emit(&format!("wrote {what} to {}\n", path.display()))
 }
 
+/// Refuses an output name whose extension says another format.
+fn check_png(p: &Path) -> Result<()> {
+    match p.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("png") => Ok(()),
+        _ => Err(Error::config(format!("-o {}: show writes PNG pictures; give a .png name", p.display()))),
+    }
+}
+
 pub fn show(cmd: ShowCommand) -> Result<()> {
+    let output = match &cmd {
+        ShowCommand::Digits { output, .. }
+        | ShowCommand::Weights { output, .. }
+        | ShowCommand::Curves { output, .. }
+        | ShowCommand::Confusion { output, .. } => output.clone(),
+    };
+    check_png(&output)?;
     match cmd {
         ShowCommand::Digits { data, labels, predict, seed, output } => {
             let (d, model) = match &predict {

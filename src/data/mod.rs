@@ -23,6 +23,10 @@ use rand_chacha::ChaCha8Rng;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
+/// The shipped `datasets/digits.csv` (5,000 20x20 digits), built into the library so that
+/// `bp-par train` and `bp-par experiment ex4` work from any folder.
+pub const BUILTIN_DIGITS: &[u8] = include_bytes!("../../datasets/digits.csv");
+
 /// What the network should learn to produce for each sample.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Targets {

@@ -361,3 +361,28 @@ fn experiments_run_in_quick_mode_and_write_their_reports() {
         "unknown experiment \"nope\"; expected one of ex4, mnist-sgd, nielsen, lecun-300, fashion"
     ));
 }
+
+#[test]
+fn json_experiments_and_output_names_are_checked() {
+    let dir = Dir::new();
+    let data = repo_file("datasets");
+    let run =
+        dir.run(&["experiment", "ex4", "--quick", "--json", "-q", "--data-dir", &data, "--out", "r"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
+    let runs = v[0]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    assert_eq!(runs[0]["published"], 95.3);
+    assert_eq!(runs[0]["seeds"].as_array().unwrap().len(), 2);
+    // Pictures and plots refuse names of another format.
+    let run = dir.run(&["show", "curves", "m.csv", "-o", "c.jpg"]);
+    assert!(run.stderr.contains("show writes PNG pictures; give a .png name"), "{}", run.stderr);
+    let run = dir.run(&["bench", "--plot", "p.png", "--samples", "1"]);
+    assert!(run.stderr.contains("the plot is SVG; give a .svg name"), "{}", run.stderr);
+    let run = dir.run(&["bench", "-o", "no/dir/x.csv", "--samples", "1"]);
+    assert!(run.stderr.contains("the folder no/dir does not exist"), "{}", run.stderr);
+    // A model applied to data of another width: the width is the error, not the labels.
+    dir.write("iris.csv", "label,a,b,c,d,e\n0,1,2,3,4,5\n2,1,2,3,4,5\n1,5,4,3,2,1\n");
+    dir.run(&["train", "iris.csv", "--val-split", "0", "--epochs", "1", "-q", "-o", "iris.st"]).ok();
+    let run = dir.run(&["show", "confusion", "iris.st", &repo_file("datasets/digits.csv")]);
+    assert!(run.stderr.contains("iris.st: expects 5 input features but"), "{}", run.stderr);
+}
