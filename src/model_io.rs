@@ -368,6 +368,73 @@ pub struct Checkpoint {
     pub data: DataIdentity,
     /// The learning rate the run was started with (`config.lr` is the one in effect).
     pub lr_given: f32,
+    /// With `--on-divergence halve-lr`: the state to roll back to (the start of the current
+    /// epoch: weights in the trainer's flat layout, and trainer state) and the retries so far.
+    pub rollback: Option<Rollback>,
+}
+
+/// Where a diverging epoch restarts from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rollback {
+    pub params: Vec<f32>,
+    pub state: crate::train::TrainState,
+    pub retries: usize,
+}
+
+/// The tensors of a trainer state, named with `prefix`.
+fn state_tensors(prefix: &str, st: &crate::train::TrainState) -> Vec<Extra> {
+    let order: Vec<u8> = st.order.iter().flat_map(|&i| (i as u64).to_le_bytes()).collect();
+    vec![
+        (format!("{prefix}.velocity"), Dtype::F32, vec![st.velocity.len()], f32_bytes(&st.velocity)),
+        (format!("{prefix}.order"), Dtype::U64, vec![st.order.len()], order),
+    ]
+}
+
+/// The scalar fields of a trainer state.
+fn state_meta(st: &crate::train::TrainState) -> Value {
+    json!({
+        "epoch": st.epoch, "next_batch": st.next_batch, "rng_word_pos": st.rng_word_pos.to_string(),
+        "loss_sum": st.loss_sum, "correct": st.correct, "done": st.done, "seconds": st.seconds,
+    })
+}
+
+/// Reads back what [`state_tensors`] and [`state_meta`] wrote.
+fn read_state(
+    path: &Path,
+    st: &SafeTensors,
+    prefix: &str,
+    s: &Value,
+    n_params: usize,
+    n_samples: usize,
+) -> Result<crate::train::TrainState> {
+    let bad = |k: &str| Error::model(path, format!("checkpoint field {k:?} is missing"));
+    let int = |k: &str| s[k].as_u64().map(|x| x as usize).ok_or_else(|| bad(k));
+    let num = |k: &str| s[k].as_f64().ok_or_else(|| bad(k));
+    let velocity = tensor_f32(path, st, &format!("{prefix}.velocity"), &[n_params])?;
+    let name = format!("{prefix}.order");
+    let order_t = st.tensor(&name).map_err(|_| Error::model(path, format!("has no tensor {name:?}")))?;
+    if order_t.dtype() != Dtype::U64 || order_t.shape() != [n_samples] {
+        return Err(Error::model(path, format!("tensor {name:?} has the wrong type or shape")));
+    }
+    let order = order_t
+        .data()
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as usize)
+        .collect();
+    Ok(crate::train::TrainState {
+        epoch: int("epoch")?,
+        next_batch: int("next_batch")?,
+        order,
+        rng_word_pos: s["rng_word_pos"]
+            .as_str()
+            .and_then(|t| t.parse().ok())
+            .ok_or_else(|| bad("rng_word_pos"))?,
+        velocity,
+        loss_sum: num("loss_sum")?,
+        correct: int("correct")?,
+        done: int("done")?,
+        seconds: num("seconds")?,
+    })
 }
 
 /// Writes a checkpoint atomically: the model's tensors and metadata (so `eval` and
@@ -376,26 +443,26 @@ pub struct Checkpoint {
 pub fn save_checkpoint(path: &Path, model: ModelRef<'_>, ck: &Checkpoint) -> Result<()> {
     let st = &ck.state;
     let c = &ck.config;
-    let order: Vec<u8> = st.order.iter().flat_map(|&i| (i as u64).to_le_bytes()).collect();
-    let extra = vec![
-        ("trainer.velocity".to_string(), Dtype::F32, vec![st.velocity.len()], f32_bytes(&st.velocity)),
-        ("trainer.order".to_string(), Dtype::U64, vec![st.order.len()], order),
-    ];
-    let meta = json!({
+    let mut extra = state_tensors("trainer", st);
+    if let Some(r) = &ck.rollback {
+        extra.extend(state_tensors("rollback", &r.state));
+        extra.push(("rollback.params".into(), Dtype::F32, vec![r.params.len()], f32_bytes(&r.params)));
+    }
+    let mut meta = json!({
         "version": CHECKPOINT_VERSION,
         "config": {
             "epochs": c.epochs, "batch": c.batch, "shard": c.shard, "lr": c.lr, "momentum": c.momentum,
             "l2": c.l2, "seed": c.seed.to_string(), "shuffle": c.shuffle, "lr_given": ck.lr_given,
         },
-        "state": {
-            "epoch": st.epoch, "next_batch": st.next_batch, "rng_word_pos": st.rng_word_pos.to_string(),
-            "loss_sum": st.loss_sum, "correct": st.correct, "done": st.done, "seconds": st.seconds,
-        },
+        "state": state_meta(st),
         "data": {
             "path": ck.data.path, "n_samples": ck.data.n_samples, "n_features": ck.data.n_features,
             "fingerprint": format!("{:016x}", ck.data.fingerprint), "val_split": ck.data.val_split,
         },
     });
+    if let Some(r) = &ck.rollback {
+        meta["rollback"] = json!({"state": state_meta(&r.state), "retries": r.retries});
+    }
     write_atomic(path, &serialize(model, extra, Some(meta))?)
 }
 
@@ -448,27 +515,15 @@ pub fn checkpoint_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkp
         shuffle: c["shuffle"].as_bool().ok_or_else(|| bad("checkpoint field \"shuffle\" is missing"))?,
     };
     let n_params = model.net.arch.n_params();
-    let velocity = tensor_f32(path, &st, "trainer.velocity", &[n_params])?;
     let n_samples = int(d, "n_samples")?;
-    let order_t = st.tensor("trainer.order").map_err(|_| bad("has no tensor \"trainer.order\""))?;
-    if order_t.dtype() != Dtype::U64 || order_t.shape() != [n_samples] {
-        return Err(bad("tensor \"trainer.order\" has the wrong type or shape"));
-    }
-    let order = order_t
-        .data()
-        .chunks_exact(8)
-        .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as usize)
-        .collect();
-    let state = crate::train::TrainState {
-        epoch: int(s, "epoch")?,
-        next_batch: int(s, "next_batch")?,
-        order,
-        rng_word_pos: big(s, "rng_word_pos")?,
-        velocity,
-        loss_sum: num(s, "loss_sum")?,
-        correct: int(s, "correct")?,
-        done: int(s, "done")?,
-        seconds: num(s, "seconds")?,
+    let state = read_state(path, &st, "trainer", s, n_params, n_samples)?;
+    let rollback = match ck.get("rollback") {
+        Some(r) => Some(Rollback {
+            params: tensor_f32(path, &st, "rollback.params", &[n_params])?,
+            state: read_state(path, &st, "rollback", &r["state"], n_params, n_samples)?,
+            retries: r["retries"].as_u64().unwrap_or(0) as usize,
+        }),
+        None => None,
     };
     let fingerprint = d["fingerprint"]
         .as_str()
@@ -482,5 +537,5 @@ pub fn checkpoint_from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkp
         val_split: num(d, "val_split")?,
     };
     let lr_given = c["lr_given"].as_f64().map_or(config.lr, |v| v as f32);
-    Ok((model, Checkpoint { config, state, data, lr_given }))
+    Ok((model, Checkpoint { config, state, data, lr_given, rollback }))
 }

@@ -6,7 +6,7 @@ use super::progress::{MetricsFile, Reporter};
 use bp_par::data::{self, Dataset, LabelCol, LoadOptions, Normalization, Targets};
 use bp_par::error::{Error, Result};
 use bp_par::infer::{evaluate, outputs};
-use bp_par::model_io::{self, Checkpoint, DataIdentity, Model, ModelRef, Task};
+use bp_par::model_io::{self, Checkpoint, DataIdentity, Model, ModelRef, Rollback, Task};
 use bp_par::network::{Arch, Network, argmax};
 use bp_par::train::{TrainConfig, TrainState, Trainer};
 use serde_json::json;
@@ -521,6 +521,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     ));
 
     let resume_lr_given = resume.as_ref().map(|ck| ck.lr_given);
+    let resume_rollback = resume.as_ref().and_then(|ck| ck.rollback.clone());
     if let Some(ck) = &resume {
         reporter.log(&format!(
             "bp-par: resuming after epoch {} batch {} from {}",
@@ -545,6 +546,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
             checkpoint: &checkpoint_path,
             lr_given: resume_lr_given.unwrap_or(cfg.lr),
             signals: &signals,
+            rollback: resume_rollback,
         };
         drive(&mut trainer, &train_set, held_out.as_ref(), &mut reporter, &run)
     };
@@ -649,6 +651,8 @@ struct RunCtx<'a> {
     /// The learning rate the run was started with (halve-lr may lower the current one).
     lr_given: f32,
     signals: &'a Signals,
+    /// The halve-lr rollback point carried over from a resumed checkpoint.
+    rollback: Option<Rollback>,
 }
 
 impl RunCtx<'_> {
@@ -656,12 +660,13 @@ impl RunCtx<'_> {
         ModelRef { net, norm: self.norm, task: self.task, input_shape: self.input_shape }
     }
 
-    fn write_checkpoint(&self, trainer: &Trainer) -> Result<()> {
+    fn write_checkpoint(&self, trainer: &Trainer, rollback: Option<Rollback>) -> Result<()> {
         let ck = Checkpoint {
             config: trainer.config().clone(),
             state: trainer.state(),
             data: self.identity.clone(),
             lr_given: self.lr_given,
+            rollback,
         };
         model_io::save_checkpoint(self.checkpoint, self.model(trainer.net), &ck)
     }
@@ -680,13 +685,24 @@ fn drive(
     let args = ctx.args;
     let Signals { stop, by_int } = ctx.signals;
 
-    let halve = args.on_divergence == OnDivergence::HalveLr;
+    // A resumed halve-lr run stays one unless --on-divergence says otherwise.
+    let given = args.explicit.iter().any(|e| e == "on_divergence");
+    let halve = args.on_divergence == OnDivergence::HalveLr || (!given && ctx.rollback.is_some());
     let mut history = Vec::new();
-    // The state to roll back to: the start of the epoch (or, after a resume in the middle of
-    // one, the point it resumed from).
-    let mut snapshot: Option<(Vec<f32>, TrainState)> =
-        halve.then(|| (trainer.net.params.clone(), trainer.state()));
-    let mut retries = 0;
+    // The state to roll back to: the start of the epoch, carried over a resume in the middle
+    // of one by the checkpoint.
+    let mut snapshot: Option<(Vec<f32>, TrainState)> = halve.then(|| match &ctx.rollback {
+        Some(r) => (r.params.clone(), r.state.clone()),
+        None => (trainer.net.params.clone(), trainer.state()),
+    });
+    let mut retries = ctx.rollback.as_ref().map_or(0, |r| r.retries);
+    let rollback = |snapshot: &Option<(Vec<f32>, TrainState)>, retries: usize| {
+        snapshot.as_ref().map(|(params, state)| Rollback {
+            params: params.clone(),
+            state: state.clone(),
+            retries,
+        })
+    };
     while trainer.epochs_done() < trainer.config().epochs {
         if halve && trainer.batches_done() == 0 {
             snapshot = Some((trainer.net.params.clone(), trainer.state()));
@@ -697,7 +713,7 @@ fn drive(
                 history.push(m);
                 let last = e == trainer.config().epochs;
                 if args.checkpoint.is_some() && (e % args.checkpoint_every == 0 || last) {
-                    ctx.write_checkpoint(trainer)?;
+                    ctx.write_checkpoint(trainer, rollback(&snapshot, retries))?;
                 }
                 // A signal during an epoch's last mini-batch stops the run at the boundary.
                 if stop.load(Ordering::Relaxed) && !last { Ok(None) } else { Ok(Some(())) }
@@ -709,7 +725,7 @@ fn drive(
             Ok(Some(())) => {}
             Ok(None) => {
                 reporter.finish();
-                ctx.write_checkpoint(trainer)?;
+                ctx.write_checkpoint(trainer, rollback(&snapshot, retries))?;
                 let mut saved = String::new();
                 if let Some(p) = &args.save {
                     model_io::save_view(p, ctx.model(trainer.net))?;
