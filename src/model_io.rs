@@ -313,6 +313,46 @@ mod tests {
     }
 
     #[test]
+    fn checkpoints_round_trip_with_their_rollback_point() {
+        let m = model();
+        let n_params = m.net.arch.n_params();
+        let state = crate::train::TrainState {
+            epoch: 3,
+            next_batch: 2,
+            order: vec![2, 0, 1, 3],
+            rng_word_pos: (1u128 << 70) + 5,
+            velocity: (0..n_params).map(|i| i as f32 * 0.5).collect(),
+            loss_sum: 1.25,
+            correct: 7,
+            done: 8,
+            seconds: 0.5,
+        };
+        let ck = Checkpoint {
+            config: crate::train::TrainConfig { epochs: 9, batch: 2, shard: 1, ..Default::default() },
+            state: state.clone(),
+            data: DataIdentity {
+                path: "d.csv".into(),
+                n_samples: 4,
+                n_features: 4,
+                fingerprint: u64::MAX - 1,
+                val_split: 0.25,
+            },
+            lr_given: 0.4,
+            rollback: Some(Rollback {
+                params: vec![1.5; n_params],
+                state: crate::train::TrainState { next_batch: 0, ..state },
+                retries: 2,
+            }),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.safetensors");
+        save_checkpoint(&path, m.view(), &ck).unwrap();
+        let (m2, ck2) = load_checkpoint(&path).unwrap();
+        assert_eq!(m2, m);
+        assert_eq!(ck2, ck);
+    }
+
+    #[test]
     fn writes_through_devices_and_symlinks_instead_of_replacing_them() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("target.bin");
