@@ -411,7 +411,8 @@ impl DataCache {
         self.dir.join(folder).join(format!("{prefix}-images-idx3-ubyte.gz"))
     }
 
-    fn get(&mut self, s: Source, test: bool) -> Result<&Dataset> {
+    /// Loads a data set once; [`DataCache::loaded`] then borrows it.
+    fn load(&mut self, s: Source, test: bool) -> Result<()> {
         if !self.loaded.contains_key(&(s, test)) {
             let path = self.path(s, test);
             let d = match (s, path.exists()) {
@@ -433,7 +434,11 @@ impl DataCache {
             };
             self.loaded.insert((s, test), d);
         }
-        Ok(&self.loaded[&(s, test)])
+        Ok(())
+    }
+
+    fn loaded(&self, s: Source, test: bool) -> Option<&Dataset> {
+        self.loaded.get(&(s, test))
     }
 }
 
@@ -481,11 +486,13 @@ pub fn run(
 ) -> Result<Vec<RunResult>> {
     let mut out = Vec::new();
     for r in &e.runs {
-        let full = cache.get(r.source, false)?.clone();
-        let test_file = match r.split {
-            Split::TestFile(_) => Some(cache.get(r.source, true)?.clone()),
-            _ => None,
-        };
+        let with_test = matches!(r.split, Split::TestFile(_));
+        cache.load(r.source, false)?;
+        if with_test {
+            cache.load(r.source, true)?;
+        }
+        let full = cache.loaded(r.source, false).ok_or_else(|| Error::other("data set not loaded"))?;
+        let test_file = cache.loaded(r.source, true).filter(|_| with_test);
         let mut seeds = Vec::new();
         let mut first: Option<(Network<f32>, Normalization, Option<Dataset>)> = None;
         for &seed in &e.seeds {
@@ -498,7 +505,7 @@ pub fn run(
                 Split::TestFile(rows) => {
                     let n = rows.unwrap_or(full.n_samples()).min(full.n_samples());
                     let t = full.subset(&(0..n).collect::<Vec<_>>());
-                    let test = test_file.clone().ok_or_else(|| Error::other("no test file"))?;
+                    let test = test_file.cloned().ok_or_else(|| Error::other("no test file"))?;
                     (t, Some(test))
                 }
             };

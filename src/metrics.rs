@@ -28,10 +28,6 @@ impl Confusion {
     pub fn add(&mut self, truth: usize, predicted: usize) {
         self.counts[truth * self.k + predicted] += 1;
     }
-    /// Adds another matrix's counts.
-    pub fn merge(&mut self, other: &Confusion) {
-        self.counts.iter_mut().zip(&other.counts).for_each(|(a, b)| *a += b);
-    }
     pub fn count(&self, truth: usize, predicted: usize) -> u64 {
         self.counts[truth * self.k + predicted]
     }

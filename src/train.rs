@@ -419,11 +419,6 @@ impl<'a> Trainer<'a> {
         &self.cfg
     }
 
-    /// Changes the total number of epochs (to extend a resumed run).
-    pub fn set_epochs(&mut self, epochs: usize) {
-        self.cfg.epochs = epochs;
-    }
-
     /// Changes the learning rate (used to retry a diverged epoch with a smaller one).
     pub fn set_lr(&mut self, lr: f32) {
         self.cfg.lr = lr;

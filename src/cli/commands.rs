@@ -892,7 +892,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
                 text += &argmax(row).to_string();
                 text.push(',');
             }
-            let vals: Vec<String> = row.iter().map(|&v| short_float(v)).collect();
+            let vals: Vec<String> = row.iter().map(|&v| bp_par::error::short(v)).collect();
             text += &vals.join(",");
             text.push('\n');
         }
@@ -907,11 +907,6 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         }
         None => emit(&text),
     }
-}
-
-/// The shortest text that reads back as the same f32, in scientific notation when small.
-fn short_float(v: f32) -> String {
-    if v != 0.0 && v.abs() < 1e-4 { format!("{v:e}") } else { v.to_string() }
 }
 
 /// The thread count: `--threads` or all cores.
