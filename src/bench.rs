@@ -124,7 +124,7 @@ pub struct BenchConfig {
     pub loss: Loss,
     pub threads: Vec<usize>,
     pub batches: Vec<usize>,
-    /// Shard sizes; 0 stands for "one shard per thread" (batch / threads, rounded up).
+    /// Shard sizes (capped at the batch size).
     pub shards: Vec<usize>,
     /// Mini-batches before timing.
     pub warmup: usize,
@@ -151,9 +151,14 @@ pub struct BenchRow {
     pub speedup: Option<f64>,
     /// Seconds per epoch of `epoch_samples` at the median throughput.
     pub epoch_seconds: f64,
-    /// Fractions of the timed wall time: shard work, reduction + update; and of the
-    /// shard thread time: gather, forward, backward.
+    /// Wall time of the timed steps by phase (the update runs inside backward).
     pub phases: PhaseTimes,
+    /// The parallel phases of a step and their task counts.
+    pub tasks: Vec<(String, usize)>,
+    /// Busy time of the busiest and of the idlest worker thread, as fractions of the steps'
+    /// wall time: whether all cores worked.
+    pub busiest: f64,
+    pub idlest: f64,
 }
 
 impl BenchRow {
@@ -211,7 +216,7 @@ pub fn run(
         eval.push((threads, Spread::of(&eval_rates)));
         for &batch in &cfg.batches {
             for &shard_opt in &cfg.shards {
-                let shard = if shard_opt == 0 { batch.div_ceil(threads) } else { shard_opt.min(batch) };
+                let shard = shard_opt.clamp(1, batch);
                 if rows
                     .iter()
                     .any(|r: &BenchRow| r.threads == threads && r.batch == batch && r.shard == shard)
@@ -229,7 +234,8 @@ pub fn run(
                     shuffle: true,
                 };
                 let steps = cfg.samples.div_ceil(batch).max(1);
-                let (rates, phases) = pool.install(|| -> Result<(Vec<f64>, PhaseTimes)> {
+                type Measured = (Vec<f64>, PhaseTimes, Vec<(String, usize)>, Vec<f64>);
+                let (rates, phases, tasks, busy) = pool.install(|| -> Result<Measured> {
                     let mut net = Network::<f32>::init(arch.clone(), 1);
                     let mut trainer = Trainer::new(&mut net, data, tc)?;
                     trainer.steps(data, cfg.warmup)?;
@@ -240,8 +246,12 @@ pub fn run(
                         trainer.steps(data, steps)?;
                         rates.push((steps * batch) as f64 / t.elapsed().as_secs_f64());
                     }
-                    Ok((rates, trainer.phase_times()))
+                    Ok((rates, trainer.phase_times(), trainer.phase_tasks(), trainer.thread_busy()))
                 })?;
+                let wall = phases.steps.max(1e-12);
+                let workers = &busy[..threads.min(busy.len())];
+                let busiest = workers.iter().cloned().fold(0.0, f64::max) / wall;
+                let idlest = workers.iter().cloned().fold(f64::INFINITY, f64::min) / wall;
                 let spread = Spread::of(&rates);
                 let base = rows
                     .iter()
@@ -257,6 +267,9 @@ pub fn run(
                     speedup: base.map(|b| spread.median / b),
                     epoch_seconds: epoch_samples as f64 / spread.median,
                     phases,
+                    tasks,
+                    busiest,
+                    idlest: if idlest.is_finite() { idlest } else { 0.0 },
                 };
                 report(&row);
                 rows.push(row);

@@ -96,9 +96,24 @@ pub enum Accum {
     Add,
 }
 
-/// Largest offset touched by a `rows x cols` view with strides `(rs, cs)`, or None if empty.
-fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Option<usize> {
-    if rows == 0 || cols == 0 { None } else { Some((rows - 1) * rs + (cols - 1) * cs) }
+/// Largest offset touched by a `rows x cols` view with strides `(rs, cs)`: `Ok(None)` if the
+/// view is empty, `Err` if the offset (or a stride) does not fit in `isize`, the pointer
+/// arithmetic matrixmultiply does. Checked, so no view can wrap around to pass the bounds check.
+fn extent(rows: usize, cols: usize, rs: usize, cs: usize) -> Result<Option<usize>, ()> {
+    if rs > isize::MAX as usize || cs > isize::MAX as usize {
+        return Err(());
+    }
+    if rows == 0 || cols == 0 {
+        return Ok(None);
+    }
+    let last = (rows - 1)
+        .checked_mul(rs)
+        .and_then(|r| (cols - 1).checked_mul(cs).and_then(|c| r.checked_add(c)))
+        .ok_or(())?;
+    if last > isize::MAX as usize {
+        return Err(());
+    }
+    Ok(Some(last))
 }
 
 /// A read-only `rows x cols` matrix view: element (i, j) is `data[i*rs + j*cs]`.
@@ -121,7 +136,10 @@ impl<'a, T> MatRef<'a, T> {
     /// A view with explicit row and column strides. Panics if it leaves `data`.
     #[track_caller]
     pub fn strided(data: &'a [T], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
-        if let Some(last) = extent(rows, cols, rs, cs) {
+        let Ok(extent) = extent(rows, cols, rs, cs) else {
+            panic!("gemm view {rows}x{cols} (strides {rs},{cs}) overflows the address space")
+        };
+        if let Some(last) = extent {
             assert!(
                 last < data.len(),
                 "gemm view {rows}x{cols} (strides {rs},{cs}) needs {} elements, slice has {}",
@@ -130,6 +148,27 @@ impl<'a, T> MatRef<'a, T> {
             );
         }
         MatRef { data, rows, cols, rs, cs }
+    }
+
+    /// Rows `first..first + n` of the view (a sub-view, no copy). Panics if out of range.
+    #[track_caller]
+    pub fn sub_rows(self, first: usize, n: usize) -> Self {
+        assert!(
+            first.checked_add(n).is_some_and(|end| end <= self.rows),
+            "gemm: rows {first}+{n} of {}",
+            self.rows
+        );
+        if n == 0 || self.cols == 0 {
+            return MatRef { data: &self.data[..0], rows: n, cols: self.cols, rs: self.rs, cs: self.cs };
+        }
+        // first < rows, so first·rs ≤ the checked extent < data.len().
+        MatRef::strided(&self.data[first * self.rs..], n, self.cols, self.rs, self.cs)
+    }
+
+    /// Columns `first..first + n` of the view (a sub-view, no copy). Panics if out of range.
+    #[track_caller]
+    pub fn sub_cols(self, first: usize, n: usize) -> Self {
+        self.t().sub_rows(first, n).t()
     }
 
     /// The transpose, as a stride swap.
@@ -167,15 +206,20 @@ impl<'a, T> MatMut<'a, T> {
     /// (the layout must be row-major or column-major, possibly padded).
     #[track_caller]
     pub fn strided(data: &'a mut [T], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
-        if let Some(last) = extent(rows, cols, rs, cs) {
+        let Ok(extent) = extent(rows, cols, rs, cs) else {
+            panic!("gemm output {rows}x{cols} (strides {rs},{cs}) overflows the address space")
+        };
+        if let Some(last) = extent {
             assert!(
                 last < data.len(),
                 "gemm output {rows}x{cols} (strides {rs},{cs}) needs {} elements, slice has {}",
                 last + 1,
                 data.len()
             );
-            let row_major = cs >= 1 && (rows == 1 || rs >= cols * cs);
-            let col_major = rs >= 1 && (cols == 1 || cs >= rows * rs);
+            // The products cannot overflow: (cols-1)·cs and (rows-1)·rs fit, and the
+            // comparisons are written so that the last step is the one checked above.
+            let row_major = cs >= 1 && (rows == 1 || (rs >= cs && (rs - cs) / cs >= cols - 1));
+            let col_major = rs >= 1 && (cols == 1 || (cs >= rs && (cs - rs) / rs >= rows - 1));
             assert!(row_major || col_major, "gemm output strides ({rs},{cs}) alias");
         }
         MatMut { data, rows, cols, rs, cs }
@@ -207,9 +251,9 @@ pub fn gemm_scaled<T: Scalar>(c: MatMut<'_, T>, alpha: T, a: MatRef<'_, T>, b: M
     // never read when k == 0.
     let (pa, pb) =
         if k == 0 { (c.data.as_ptr(), c.data.as_ptr()) } else { (a.data.as_ptr(), b.data.as_ptr()) };
-    // SAFETY: the constructors checked that every view stays inside its slice and that C's
-    // elements do not alias; the shapes were checked above; strides fit in isize because
-    // they index real slices.
+    // SAFETY: the constructors checked (with overflow-checked arithmetic) that every view
+    // stays inside its slice, that every offset and stride fits in isize, and that C's
+    // elements do not alias; the shapes were checked above.
     unsafe {
         T::gemm_raw(
             m,
@@ -336,6 +380,40 @@ mod tests {
     fn view_outside_slice_panics() {
         let a = [0.0f32; 6];
         let _ = MatRef::strided(&a, 2, 3, 4, 1);
+    }
+
+    /// Through the safe API, a view whose last offset wraps around `usize` must be refused:
+    /// (2⁶⁴+2)/3 · 3 = 2⁶⁴ + 2 ≡ 2, which an unchecked product would let pass the bounds check
+    /// (and the GEMM would then read 2⁶⁴/3 elements past the slice).
+    #[test]
+    #[should_panic(expected = "overflows the address space")]
+    fn wrapping_extent_is_refused() {
+        let a = [1.0f32; 3];
+        let rs = (1u128 << 64).div_ceil(3); // (2⁶⁴ + 2) / 3
+        let view = MatRef::strided(&a, 4, 1, rs as usize, 1);
+        let mut c = [0.0f32; 4];
+        gemm(MatMut::row_major(&mut c, 4, 1), view, MatRef::row_major(&[1.0f32], 1, 1), Accum::Overwrite);
+    }
+
+    #[test]
+    #[should_panic(expected = "overflows the address space")]
+    fn strides_beyond_isize_are_refused() {
+        let mut c = [0.0f32; 1];
+        let _ = MatMut::strided(&mut c, 1, 1, usize::MAX, 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "overflows the address space")]
+    fn empty_views_with_huge_strides_are_refused() {
+        let a = [0.0f32; 1];
+        let _ = MatRef::strided(&a, 0, 5, 1, usize::MAX / 2 + 1);
+    }
+
+    #[test]
+    fn wide_but_valid_column_major_output_is_accepted() {
+        let mut c = [0.0f32; 6];
+        let _ = MatMut::strided(&mut c, 2, 3, 1, 2);
+        let _ = MatMut::strided(&mut c, 3, 2, 2, 1);
     }
 
     #[test]

@@ -17,7 +17,7 @@
 //! assert_eq!(z, [1.0, 0.0]);
 //! ```
 
-use crate::activation::sigmoid;
+use crate::activation::{flush, sigmoid};
 use crate::gemm::Scalar;
 use std::fmt;
 use std::str::FromStr;
@@ -80,7 +80,7 @@ impl Loss {
                 }
                 let inv = T::one() / sum;
                 for v in z.iter_mut() {
-                    *v = (*v - max).exp() * inv;
+                    *v = flush((*v - max).exp() * inv);
                 }
             }
             Loss::Bce => {
@@ -112,12 +112,12 @@ impl Loss {
         match self {
             Loss::Xent | Loss::Bce => {
                 for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
-                    *d = a - y;
+                    *d = flush(a - y);
                 }
             }
             Loss::Mse => {
                 for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
-                    *d = (a - y) * a * (T::one() - a);
+                    *d = flush((a - y) * a * (T::one() - a));
                 }
             }
         }

@@ -28,8 +28,10 @@
 use crate::activation::Activation;
 use crate::gemm::{Accum, MatMut, MatRef, Scalar, gemm};
 use crate::loss::Loss;
+use crate::split::{Busy, GEMM_ALIGN, block_len, n_blocks};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use std::ops::Range;
 
 /// The most parameters a network may have: 2³¹ (8 GiB of f32 per copy).
@@ -105,19 +107,25 @@ impl Arch {
 }
 
 /// Per-call working memory for up to `capacity` samples: every layer's outputs and deltas.
+///
+/// Hidden layers are stored **feature-major**, `n_units x rows` (a row per unit, each sample a
+/// column): a block of units, the unit of parallel work, is then a contiguous run of memory.
+/// The output layer is stored sample-major, `rows x n_out`, as callers read it.
 #[derive(Clone, Debug)]
 pub struct Buffers<T> {
     capacity: usize,
-    /// `acts[l]` holds layer l's outputs, `capacity x sizes[l+1]`.
+    /// `acts[l]`: layer l's outputs.
     acts: Vec<Vec<T>>,
-    /// `deltas[l]` holds ∂loss/∂Z_l, `capacity x sizes[l+1]`.
+    /// `deltas[l]`: ∂loss/∂Z_l, in the layout of `acts[l]`.
     deltas: Vec<Vec<T>>,
+    /// Each row's loss, summed in row order after a parallel forward.
+    row_loss: Vec<f64>,
 }
 
 impl<T: Scalar> Buffers<T> {
     pub fn new(arch: &Arch, capacity: usize) -> Self {
         let acts: Vec<Vec<T>> = arch.sizes[1..].iter().map(|&s| vec![T::zero(); capacity * s]).collect();
-        Buffers { capacity, deltas: acts.clone(), acts }
+        Buffers { capacity, deltas: acts.clone(), acts, row_loss: vec![0.0; capacity] }
     }
 
     pub fn capacity(&self) -> usize {
@@ -130,17 +138,86 @@ impl<T: Scalar> Buffers<T> {
         &out[..rows * (out.len() / self.capacity.max(1))]
     }
 
-    /// Layer `l`'s outputs of the last forward (`rows x sizes[l+1]`).
+    /// Layer `l`'s outputs of the last forward: `rows x n_out` for the output layer, and
+    /// feature-major `n_units x rows` (unit u of sample s at `u * rows + s`) for hidden layers.
     pub fn activations(&self, l: usize, rows: usize) -> &[T] {
         let a = &self.acts[l];
         &a[..rows * (a.len() / self.capacity.max(1))]
     }
+}
 
-    /// Layer `l`'s deltas ∂loss/∂Z_l of the last [`Network::deltas`] (`rows x sizes[l+1]`).
-    pub fn delta(&self, l: usize, rows: usize) -> &[T] {
-        let d = &self.deltas[l];
-        &d[..rows * (d.len() / self.capacity.max(1))]
+/// How a pass runs: the thread count its blocks are cut for (results never depend on it)
+/// and, optionally, where tasks record their busy time.
+#[derive(Clone, Copy, Debug)]
+pub struct Split<'a> {
+    pub threads: usize,
+    pub busy: Option<&'a Busy>,
+}
+
+impl Split<'_> {
+    /// Blocks for the threads of the current rayon pool.
+    pub fn current() -> Self {
+        Split { threads: rayon::current_num_threads(), busy: None }
     }
+    /// One block per phase: the pass runs on the calling thread.
+    pub fn serial() -> Self {
+        Split { threads: 1, busy: None }
+    }
+}
+
+/// The parameters a backward pass reads, or reads and then updates block by block.
+pub(crate) enum Params<'a, T> {
+    Read(&'a [T]),
+    /// After each gradient block is complete (and its input deltas computed from the old
+    /// weights), `update(range, is_weight, params, state, grad)` runs on that block, on the
+    /// thread that computed it, while it is in cache. `state` is the block's slice of a
+    /// buffer in the parameters' layout (the velocities).
+    Update {
+        params: &'a mut [T],
+        state: &'a mut [T],
+        update: &'a UpdateFn<'a, T>,
+    },
+}
+
+/// The per-block update of [`Params::Update`].
+pub(crate) type UpdateFn<'a, T> = dyn Fn(Range<usize>, bool, &mut [T], &mut [T], &[T]) + Sync + 'a;
+
+/// Runs `task(index, chunk)` over the `chunk`-long pieces of `data`, in parallel when there are
+/// several.
+fn for_blocks<T: Send>(
+    data: &mut [T],
+    chunk: usize,
+    busy: Option<&Busy>,
+    task: impl Fn(usize, &mut [T]) + Sync,
+) {
+    if data.len() <= chunk {
+        Busy::time(busy, || task(0, data));
+    } else {
+        data.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| Busy::time(busy, || task(i, c)));
+    }
+}
+
+/// The parallel phases of one training step on `rows` samples and their task counts, as
+/// [`Network::forward_with`] and the backward pass cut them for `threads` threads.
+pub fn phase_tasks(arch: &Arch, rows: usize, threads: usize) -> Vec<(String, usize)> {
+    let n_layers = arch.n_layers();
+    let mut phases = Vec::new();
+    for l in 0..n_layers {
+        let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
+        let tasks = if l + 1 < n_layers {
+            n_blocks(n_out, threads, n_in * rows, GEMM_ALIGN)
+        } else {
+            n_blocks(rows, threads, n_in * n_out, 1)
+        };
+        phases.push((format!("forward {}", l + 1), tasks));
+    }
+    for l in (0..n_layers).rev() {
+        let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
+        let work = n_out * rows * if l > 0 { 2 } else { 1 };
+        // The bias gradient is one more task beside the blocks.
+        phases.push((format!("backward {}", l + 1), n_blocks(n_in, threads, work, GEMM_ALIGN) + 1));
+    }
+    phases
 }
 
 /// An architecture with its parameters.
@@ -231,101 +308,244 @@ impl<T: Scalar> Network<T> {
             * 0.5
     }
 
-    /// Forward pass for `rows` samples. `x`: (rows, n_in); `y`: (rows, n_out) targets or None.
-    /// Fills `buf`'s activations and returns the summed loss over the rows (0 without `y`).
+    /// Forward pass for `rows` samples, split over the threads of the current rayon pool.
+    /// `x`: (rows, n_in); `y`: (rows, n_out) targets or None. Fills `buf`'s activations and
+    /// returns the summed loss over the rows (0 without `y`).
     pub fn forward(&self, x: &[T], rows: usize, y: Option<&[T]>, buf: &mut Buffers<T>) -> f64 {
-        assert!(rows <= buf.capacity, "forward: {rows} rows exceed the buffer's {}", buf.capacity);
-        let arch = &self.arch;
-        let n_layers = arch.n_layers();
-        for l in 0..n_layers {
-            let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
-            let (wt, b) = self.layer(l);
-            let (done, rest) = buf.acts.split_at_mut(l);
-            let input = if l == 0 { x } else { &done[l - 1][..rows * n_in] };
-            let z = &mut rest[0][..rows * n_out];
-            // Z (rows, n_out) = A (rows, n_in) · Wt (n_in, n_out)
-            gemm(
-                MatMut::row_major(z, rows, n_out),
-                MatRef::row_major(input, rows, n_in),
-                MatRef::row_major(wt, n_in, n_out),
-                Accum::Overwrite,
-            );
-            if l + 1 < n_layers {
-                for zr in z.chunks_exact_mut(n_out) {
-                    arch.activation.bias_activate(zr, b);
-                }
-            }
-        }
-        // Output layer: bias, then loss and output activation per row.
-        let n_out = arch.n_out();
-        let (_, b) = self.layer(n_layers - 1);
-        let z = &mut buf.acts[n_layers - 1][..rows * n_out];
-        let mut loss = 0.0;
-        for (i, zr) in z.chunks_exact_mut(n_out).enumerate() {
-            zr.iter_mut().zip(b).for_each(|(z, &b)| *z += b);
-            loss += arch.loss.forward_row(zr, y.map(|y| &y[i * n_out..(i + 1) * n_out]));
-        }
-        loss
+        self.forward_with(x, rows, y, buf, Split::current(), false)
     }
 
-    /// The deltas of every layer after [`Network::forward`] on the same `rows`:
-    /// `D_L` from the loss and targets `y` (rows, n_out), then `D_{l-1} = (D_l Wt_lᵀ) ⊙ f'`.
-    pub fn deltas(&self, rows: usize, y: &[T], buf: &mut Buffers<T>) {
+    /// [`Network::forward`] cut for `split`; with `output_delta` (and `y`), also the output
+    /// deltas a backward pass starts from. Parallel over blocks of each layer's units (rows of
+    /// `Zᵀ`), the output layer over blocks of samples.
+    pub fn forward_with(
+        &self,
+        x: &[T],
+        rows: usize,
+        y: Option<&[T]>,
+        buf: &mut Buffers<T>,
+        split: Split<'_>,
+        output_delta: bool,
+    ) -> f64 {
         let arch = &self.arch;
+        assert!(rows <= buf.capacity, "forward: {rows} rows exceed the buffer's {}", buf.capacity);
+        assert!(x.len() >= rows * arch.n_in(), "forward: x has {} values for {rows} rows", x.len());
+        if let Some(y) = y {
+            assert!(y.len() >= rows * arch.n_out(), "forward: y has {} values for {rows} rows", y.len());
+        }
+        if rows == 0 {
+            return 0.0;
+        }
         let n_layers = arch.n_layers();
-        let n_out = arch.n_out();
-        {
-            let a = &buf.acts[n_layers - 1][..rows * n_out];
-            let d = &mut buf.deltas[n_layers - 1][..rows * n_out];
-            for ((dr, ar), yr) in
-                d.chunks_exact_mut(n_out).zip(a.chunks_exact(n_out)).zip(y.chunks_exact(n_out))
-            {
-                arch.loss.delta_row(ar, yr, dr);
-            }
-        }
-        for l in (1..n_layers).rev() {
+        for l in 0..n_layers - 1 {
             let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
-            let (lower, upper) = buf.deltas.split_at_mut(l);
-            let d = &upper[0][..rows * n_out];
-            let dp = &mut lower[l - 1][..rows * n_in];
-            // D_prev (rows, n_in) = D (rows, n_out) · Wtᵀ (n_out, n_in), then ⊙ f'(A_prev).
-            let (wt, _) = self.layer(l);
-            gemm(
-                MatMut::row_major(dp, rows, n_in),
-                MatRef::row_major(d, rows, n_out),
-                MatRef::row_major(wt, n_in, n_out).t(),
-                Accum::Overwrite,
-            );
-            let a_prev = &buf.acts[l - 1][..rows * n_in];
-            for (dr, ar) in dp.chunks_exact_mut(n_in).zip(a_prev.chunks_exact(n_in)) {
-                arch.activation.mul_derivative(dr, ar);
-            }
+            let (wt, bias) = self.layer(l);
+            let (done, rest) = buf.acts.split_at_mut(l);
+            // A_{l-1}ᵀ (n_in, rows)
+            let input = if l == 0 {
+                MatRef::row_major(&x[..rows * n_in], rows, n_in).t()
+            } else {
+                MatRef::row_major(&done[l - 1][..n_in * rows], n_in, rows)
+            };
+            let w = MatRef::row_major(wt, n_in, n_out).t(); // W (n_out, n_in)
+            let block = block_len(n_out, split.threads, n_in * rows, GEMM_ALIGN);
+            let act = arch.activation;
+            for_blocks(&mut rest[0][..n_out * rows], block * rows, split.busy, |b, z| {
+                let (first, units) = (b * block, z.len() / rows);
+                // Zᵀ[units] (units, rows) = W[units] (units, n_in) · A_{l-1}ᵀ (n_in, rows)
+                gemm(MatMut::row_major(z, units, rows), w.sub_rows(first, units), input, Accum::Overwrite);
+                for (zr, &b) in z.chunks_exact_mut(rows).zip(&bias[first..first + units]) {
+                    act.bias_activate_unit(zr, b);
+                }
+            });
         }
+        // Output layer, by blocks of samples: Z (rows, n_out) = A_{L-1} (rows, n_in) · Wt.
+        let l = n_layers - 1;
+        let (n_in, n_out) = (arch.sizes[l], arch.n_out());
+        let (wt, bias) = self.layer(l);
+        let (hidden, out) = buf.acts.split_at_mut(l);
+        let input = if l == 0 {
+            MatRef::row_major(&x[..rows * n_in], rows, n_in)
+        } else {
+            MatRef::row_major(&hidden[l - 1][..n_in * rows], n_in, rows).t()
+        };
+        let wt = MatRef::row_major(wt, n_in, n_out);
+        let block = block_len(rows, split.threads, n_in * n_out, 1);
+        let loss = arch.loss;
+        let z = &mut out[0][..rows * n_out];
+        let d = &mut buf.deltas[l][..rows * n_out];
+        let row_loss = &mut buf.row_loss[..rows];
+        let task = |b: usize, z: &mut [T], d: &mut [T], row_loss: &mut [f64]| {
+            let (first, n) = (b * block, row_loss.len());
+            gemm(MatMut::row_major(z, n, n_out), input.sub_rows(first, n), wt, Accum::Overwrite);
+            for (i, zr) in z.chunks_exact_mut(n_out).enumerate() {
+                zr.iter_mut().zip(bias).for_each(|(z, &b)| *z += b);
+                let yr = y.map(|y| &y[(first + i) * n_out..(first + i + 1) * n_out]);
+                row_loss[i] = loss.forward_row(zr, yr);
+                if let (true, Some(yr)) = (output_delta, yr) {
+                    loss.delta_row(zr, yr, &mut d[i * n_out..(i + 1) * n_out]);
+                }
+            }
+        };
+        if block >= rows {
+            Busy::time(split.busy, || task(0, z, d, row_loss));
+        } else {
+            z.par_chunks_mut(block * n_out)
+                .zip(d.par_chunks_mut(block * n_out))
+                .zip(row_loss.par_chunks_mut(block))
+                .enumerate()
+                .for_each(|(b, ((z, d), rl))| Busy::time(split.busy, || task(b, z, d, rl)));
+        }
+        buf.row_loss[..rows].iter().sum()
     }
 
     /// Backward pass after [`Network::forward`] on the same `x` and `rows`:
     /// `grad ← Σ_rows ∂loss/∂params` (overwritten, same layout as `params`).
     pub fn backward(&self, x: &[T], rows: usize, y: &[T], buf: &mut Buffers<T>, grad: &mut [T]) {
-        let arch = &self.arch;
-        assert_eq!(grad.len(), arch.n_params(), "backward: gradient buffer has the wrong size");
-        self.deltas(rows, y, buf);
-        for l in 0..arch.n_layers() {
-            let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
-            let input = if l == 0 { x } else { buf.activations(l - 1, rows) };
-            let d = buf.delta(l, rows);
-            let (gw, gb) =
-                grad[arch.weight_range(l).start..arch.bias_range(l).end].split_at_mut(n_in * n_out);
-            // gWt (n_in, n_out) = Aᵀ (n_in, rows) · D (rows, n_out)
-            gemm(
-                MatMut::row_major(gw, n_in, n_out),
-                MatRef::row_major(input, rows, n_in).t(),
-                MatRef::row_major(d, rows, n_out),
-                Accum::Overwrite,
-            );
-            // gb (n_out) = colsum(D), rows in order.
+        let n_out = self.arch.n_out();
+        assert!(y.len() >= rows * n_out, "backward: y has {} values for {rows} rows", y.len());
+        let l = self.arch.n_layers() - 1;
+        let (a, d) = (&buf.acts[l][..rows * n_out], &mut buf.deltas[l][..rows * n_out]);
+        for ((dr, ar), yr) in d.chunks_exact_mut(n_out).zip(a.chunks_exact(n_out)).zip(y.chunks_exact(n_out))
+        {
+            self.arch.loss.delta_row(ar, yr, dr);
+        }
+        backward_from_deltas(&self.arch, Params::Read(&self.params), x, rows, buf, grad, Split::current());
+    }
+}
+
+/// The backward pass from the output deltas in `buf` (left there by
+/// [`Network::forward_with`] with `output_delta`, or by [`Network::backward`]): every layer's
+/// deltas, and `grad ← Σ_rows ∂loss/∂params` (overwritten). Layer by layer from the top,
+/// parallel over blocks of the layer's **input** units `i`: each task computes
+/// ```text
+/// gWt[i] (bi, n_out) = A_{l-1}ᵀ[i] (bi, rows) · D_l (rows, n_out)
+/// D_{l-1}ᵀ[i] (bi, rows) = Wt[i] (bi, n_out) · D_lᵀ (n_out, rows) ⊙ f'(A_{l-1}ᵀ[i])   (l > 0)
+/// ```
+/// then, with [`Params::Update`], updates `Wt[i]` (which no other task reads); one more task
+/// sums the bias gradient (each element over the rows in order) and updates the bias.
+pub(crate) fn backward_from_deltas<T: Scalar>(
+    arch: &Arch,
+    mut params: Params<'_, T>,
+    x: &[T],
+    rows: usize,
+    buf: &mut Buffers<T>,
+    grad: &mut [T],
+    split: Split<'_>,
+) {
+    assert_eq!(grad.len(), arch.n_params(), "backward: gradient buffer has the wrong size");
+    let n_layers = arch.n_layers();
+    for l in (0..n_layers).rev() {
+        let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
+        let (wr, br) = (arch.weight_range(l), arch.bias_range(l));
+        let (gw, gb) = grad[wr.start..br.end].split_at_mut(n_in * n_out);
+        let (lower, upper) = buf.deltas.split_at_mut(l);
+        let d_store = &upper[0][..rows * n_out];
+        // D_l (rows, n_out)
+        let d = if l + 1 == n_layers {
+            MatRef::row_major(d_store, rows, n_out)
+        } else {
+            MatRef::row_major(d_store, n_out, rows).t()
+        };
+        // A_{l-1}ᵀ (n_in, rows) and its storage for f'
+        let a_store: &[T] = if l == 0 { &[] } else { &buf.acts[l - 1][..n_in * rows] };
+        let a_t = if l == 0 {
+            MatRef::row_major(&x[..rows * n_in], rows, n_in).t()
+        } else {
+            MatRef::row_major(a_store, n_in, rows)
+        };
+        let act = arch.activation;
+        let block = block_len(n_in, split.threads, n_out * rows * if l > 0 { 2 } else { 1 }, GEMM_ALIGN);
+        let compute = |b: usize, wt: &[T], gw: &mut [T], dp: Option<&mut [T]>| {
+            let (first, n) = (b * block, gw.len() / n_out);
+            gemm(MatMut::row_major(gw, n, n_out), a_t.sub_rows(first, n), d, Accum::Overwrite);
+            if let Some(dp) = dp {
+                gemm(
+                    MatMut::row_major(dp, n, rows),
+                    MatRef::row_major(wt, n, n_out),
+                    d.t(),
+                    Accum::Overwrite,
+                );
+                act.mul_derivative(dp, &a_store[first * rows..(first + n) * rows]);
+            }
+        };
+        // gb[o] = Σ_s D_l[s, o], s in order.
+        let bias_grad = |gb: &mut [T]| {
             gb.fill(T::zero());
-            for dr in d.chunks_exact(n_out) {
-                gb.iter_mut().zip(dr).for_each(|(g, &v)| *g += v);
+            if l + 1 == n_layers {
+                for dr in d_store.chunks_exact(n_out) {
+                    gb.iter_mut().zip(dr).for_each(|(g, &v)| *g += v);
+                }
+            } else {
+                for (g, dr) in gb.iter_mut().zip(d_store.chunks_exact(rows)) {
+                    *g = dr.iter().fold(T::zero(), |s, &v| s + v);
+                }
+            }
+        };
+        let dp = if l > 0 { Some(&mut lower[l - 1][..n_in * rows]) } else { None };
+        let (chunk_w, chunk_d) = (block * n_out, block * rows);
+        let busy = split.busy;
+        match &mut params {
+            Params::Read(p) => {
+                let wt = &p[wr.clone()];
+                rayon::join(
+                    || Busy::time(busy, || bias_grad(gb)),
+                    || match dp {
+                        Some(dp) => wt
+                            .par_chunks(chunk_w)
+                            .zip(gw.par_chunks_mut(chunk_w))
+                            .zip(dp.par_chunks_mut(chunk_d))
+                            .enumerate()
+                            .for_each(|(b, ((w, g), dp))| Busy::time(busy, || compute(b, w, g, Some(dp)))),
+                        None => wt
+                            .par_chunks(chunk_w)
+                            .zip(gw.par_chunks_mut(chunk_w))
+                            .enumerate()
+                            .for_each(|(b, (w, g))| Busy::time(busy, || compute(b, w, g, None))),
+                    },
+                );
+            }
+            Params::Update { params, state, update } => {
+                let (pw, pb) = params[wr.start..br.end].split_at_mut(n_in * n_out);
+                let (sw, sb) = state[wr.start..br.end].split_at_mut(n_in * n_out);
+                let update = &**update;
+                let finish = |b: usize, w: &mut [T], s: &mut [T], g: &[T]| {
+                    let start = wr.start + b * chunk_w;
+                    update(start..start + w.len(), true, w, s, g);
+                };
+                rayon::join(
+                    || {
+                        Busy::time(busy, || {
+                            bias_grad(gb);
+                            update(br.clone(), false, pb, sb, gb);
+                        })
+                    },
+                    || match dp {
+                        Some(dp) => pw
+                            .par_chunks_mut(chunk_w)
+                            .zip(sw.par_chunks_mut(chunk_w))
+                            .zip(gw.par_chunks_mut(chunk_w))
+                            .zip(dp.par_chunks_mut(chunk_d))
+                            .enumerate()
+                            .for_each(|(b, (((w, s), g), dp))| {
+                                Busy::time(busy, || {
+                                    compute(b, w, g, Some(dp));
+                                    finish(b, w, s, g);
+                                })
+                            }),
+                        None => pw
+                            .par_chunks_mut(chunk_w)
+                            .zip(sw.par_chunks_mut(chunk_w))
+                            .zip(gw.par_chunks_mut(chunk_w))
+                            .enumerate()
+                            .for_each(|(b, ((w, s), g))| {
+                                Busy::time(busy, || {
+                                    compute(b, w, g, None);
+                                    finish(b, w, s, g);
+                                })
+                            }),
+                    },
+                );
             }
         }
     }

@@ -1,27 +1,33 @@
-//! The training loop: seeded epoch permutation, mini-batches split into fixed shards,
-//! parallel forward/backward per shard, a fixed-order reduction fused with the momentum
-//! update.
+//! The training loop: seeded epoch permutation, mini-batches split into fixed shards, each
+//! shard's passes split over the threads by blocks of units, and a fixed-order reduction
+//! fused with the momentum update.
 //!
 //! ```text
 //! epoch permutation (seeded) ─► mini-batch of B rows ─► shards of `shard` rows (last shorter)
-//!   rayon, per shard, in its own workspace: gather ─► forward ─► loss ─► backward ─► grad_s
-//!   per parameter block, in parallel: g = pairwise tree over grad_0..grad_S ; momentum step
+//!   per shard, one after another, in the one workspace:
+//!     gather (blocks of rows) ─► forward (per layer: blocks of units; output: blocks of rows)
+//!     ─► loss and output delta ─► backward (per layer: blocks of input units) ─► grad_s
+//!   the last shard's backward, per finished gradient block: g = pairwise tree over
+//!   grad_0..grad_S ; momentum step on that block while it is in cache
 //! ```
-//! The shards depend on B and `shard` only, each shard's gradient is computed by one task
-//! into its own accumulator, and every parameter's sum runs over the same tree whatever the
-//! chunking. So the result is **bit-identical for any number of threads**. All of the
-//! trainer's buffers are allocated in [`Trainer::new`]; the batch loop allocates nothing of its
-//! own (matrixmultiply allocates its packing buffers inside each GEMM call).
+//! The shards depend on B and `shard` only. Every task writes its own block of outputs, and
+//! each output element is one dot product in the GEMM's fixed k order, whatever the blocks;
+//! every parameter's sum over the shards runs over the same tree. So the result is
+//! **bit-identical for any number of threads** (the tests compare model files for 1 to 16).
+//! With one shard per mini-batch (the default: shards of up to 256 rows) there is no
+//! reduction at all. All of the trainer's buffers are allocated in [`Trainer::new`]; the batch
+//! loop allocates nothing of its own (matrixmultiply allocates its packing buffers inside
+//! each GEMM call).
 //!
 //! The library reports progress through [`Progress`] and knows nothing of terminals; run it
 //! inside a `rayon::ThreadPool::install` to choose the thread count.
 
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
-use crate::fpenv::FlushGuard;
 use crate::infer::{Evaluation, evaluate};
-use crate::network::{Buffers, Network, argmax};
+use crate::network::{Buffers, Network, Params, Split, argmax, backward_from_deltas, phase_tasks};
 use crate::optim::Sgd;
+use crate::split::{Busy, block_len, n_blocks};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -29,13 +35,19 @@ use rayon::prelude::*;
 use std::ops::Range;
 use std::time::Instant;
 
+/// The default shard size: a whole mini-batch of up to 256 rows is one shard (no reduction),
+/// larger batches are cut into shards of 256.
+pub const DEFAULT_SHARD: usize = 256;
+
 /// Hyperparameters of a run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrainConfig {
     pub epochs: usize,
     /// Mini-batch size B.
     pub batch: usize,
-    /// Rows per shard (the unit of parallel work); fixes the arithmetic, not the threads.
+    /// Rows per shard, the unit of sample splitting: each shard's gradient is summed over its
+    /// rows by the GEMMs, and the shards' gradients by a fixed tree. Fixes the arithmetic (and
+    /// the memory of the activations), not the threads.
     pub shard: usize,
     pub lr: f32,
     pub momentum: f32,
@@ -51,7 +63,7 @@ impl Default for TrainConfig {
         TrainConfig {
             epochs: 20,
             batch: 64,
-            shard: 32,
+            shard: DEFAULT_SHARD,
             lr: 0.1,
             momentum: 0.9,
             l2: 0.0,
@@ -112,96 +124,82 @@ pub trait Progress {
 pub struct Silent;
 impl Progress for Silent {}
 
-/// One shard's workspace: gathered rows, targets, activations and its gradient accumulator.
-struct ShardWork {
-    x: Vec<f32>,
-    y: Vec<f32>,
-    buf: Buffers<f32>,
-    grad: Vec<f32>,
-    loss: f64,
-    correct: usize,
-    /// Seconds spent in each phase, summed over calls.
-    time: PhaseTimes,
-}
-
-impl ShardWork {
-    fn run(&mut self, net: &Network<f32>, data: &Dataset, rows: &[usize]) {
-        let t0 = Instant::now();
-        let (d, k) = (data.n_features, net.arch.n_out());
-        let n = rows.len();
-        for (i, &r) in rows.iter().enumerate() {
-            self.x[i * d..(i + 1) * d].copy_from_slice(data.row(r));
-            data.write_target(r, &mut self.y[i * k..(i + 1) * k]);
-        }
-        let (x, y) = (&self.x[..n * d], &self.y[..n * k]);
-        let t1 = Instant::now();
-        self.loss = net.forward(x, n, Some(y), &mut self.buf);
-        self.correct = match &data.targets {
-            Targets::Classes { labels, .. } => self
-                .buf
-                .output(n)
-                .chunks_exact(k)
-                .zip(rows)
-                .filter(|(out, r)| argmax(out) == labels[**r] as usize)
-                .count(),
-            _ => 0,
-        };
-        let t2 = Instant::now();
-        net.backward(x, n, y, &mut self.buf, &mut self.grad);
-        let t3 = Instant::now();
-        self.time.gather += (t1 - t0).as_secs_f64();
-        self.time.forward += (t2 - t1).as_secs_f64();
-        self.time.backward += (t3 - t2).as_secs_f64();
-    }
-}
-
-/// Where the training time goes. `gather`, `forward` and `backward` are summed over all
-/// shards (thread time); `shards` and `update` are wall time of the two parallel phases of
-/// each mini-batch (shard work; reduction fused with the momentum update).
+/// Where the training time goes: wall seconds of each phase of the steps, summed (the
+/// momentum update runs inside `backward`, block by block), and of whole steps.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PhaseTimes {
     pub gather: f64,
     pub forward: f64,
     pub backward: f64,
-    pub shards: f64,
-    pub update: f64,
+    pub steps: f64,
     pub batches: u64,
 }
 
-/// Parameters per parallel task in the reduction + update.
-const UPDATE_CHUNK: usize = 4096;
-/// Parameters summed at once on the stack inside a task.
+/// Parameters summed at once on the stack in the reduction.
 const TREE_BLOCK: usize = 64;
 
-/// `out ← Σ_s shards[s].grad[range]` summed as a fixed pairwise tree:
-/// ((g0+g1)+(g2+g3))+... ; the split is at the largest power of two below the count.
-fn tree_sum(shards: &[ShardWork], range: Range<usize>, out: &mut [f32]) {
-    match shards.len() {
+/// `out ← Σ_{i<n} leaf(i)` summed as a fixed pairwise tree, ((l0+l1)+(l2+l3))+...: the split
+/// is at the largest power of two below the count, so every element's order of additions
+/// depends on the number of shards only. `out` has at most [`TREE_BLOCK`] elements.
+fn tree_sum<'g>(leaf: &dyn Fn(usize) -> &'g [f32], first: usize, n: usize, out: &mut [f32]) {
+    match n {
         0 => out.fill(0.0),
-        1 => out.copy_from_slice(&shards[0].grad[range]),
+        1 => out.copy_from_slice(leaf(first)),
         2 => {
-            let (a, b) = (&shards[0].grad[range.clone()], &shards[1].grad[range]);
+            let (a, b) = (leaf(first), leaf(first + 1));
             out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a + b);
         }
         n => {
             let half = n.next_power_of_two() / 2;
-            tree_sum(&shards[..half], range.clone(), out);
+            tree_sum(leaf, first, half, out);
             let mut right = [0.0f32; TREE_BLOCK];
             let right = &mut right[..out.len()];
-            tree_sum(&shards[half..], range, right);
+            tree_sum(leaf, first + half, n - half, right);
             out.iter_mut().zip(right.iter()).for_each(|(a, b)| *a += b);
         }
     }
 }
+
+/// Copies the rows `rows` of `data` and their targets into `x` and `y`, in parallel blocks.
+fn gather(data: &Dataset, rows: &[usize], x: &mut [f32], y: &mut [f32], k: usize, split: Split<'_>) {
+    let (d, n) = (data.n_features, rows.len());
+    let copy = |rows: &[usize], x: &mut [f32], y: &mut [f32]| {
+        for ((&r, x), y) in rows.iter().zip(x.chunks_exact_mut(d)).zip(y.chunks_exact_mut(k)) {
+            x.copy_from_slice(data.row(r));
+            data.write_target(r, y);
+        }
+    };
+    // A row read from memory costs about as much per value as 8 multiply-adds in cache.
+    let block = block_len(n, split.threads, GATHER_WORK * (d + k), 1);
+    let (x, y) = (&mut x[..n * d], &mut y[..n * k]);
+    if block >= n {
+        Busy::time(split.busy, || copy(rows, x, y));
+    } else {
+        x.par_chunks_mut(block * d)
+            .zip(y.par_chunks_mut(block * k))
+            .zip(rows.par_chunks(block))
+            .for_each(|((x, y), rows)| Busy::time(split.busy, || copy(rows, x, y)));
+    }
+}
+
+/// Work units charged per gathered value (see [`gather`]).
+const GATHER_WORK: usize = 8;
 
 /// A training run in progress: the network, its velocities and the shard workspaces.
 pub struct Trainer<'a> {
     pub net: &'a mut Network<f32>,
     cfg: TrainConfig,
     velocity: Vec<f32>,
-    shards: Vec<ShardWork>,
-    /// Parameter ranges with their L2 coefficient λ/n (0 for biases).
-    segments: Vec<(Range<usize>, f32)>,
+    /// The shard workspace (shards run one after another, each split over the threads):
+    /// gathered rows, their targets, activations and deltas.
+    x: Vec<f32>,
+    y: Vec<f32>,
+    buf: Buffers<f32>,
+    /// One gradient accumulator per shard of a full mini-batch.
+    grads: Vec<Vec<f32>>,
+    /// The L2 coefficient λ/n of the weights (biases have none).
+    decay: f32,
+    busy: Busy,
     order: Vec<usize>,
     rng: ChaCha8Rng,
     n_train: usize,
@@ -256,12 +254,13 @@ impl<'a> Trainer<'a> {
         let (d, k) = (arch.n_in(), arch.n_out());
         let shard = cfg.shard.min(cfg.batch).min(n);
         let n_shards = cfg.batch.min(n).div_ceil(shard);
-        // Parameters, velocities and one gradient per shard, plus each shard's activations.
-        let widest: usize = arch.sizes().iter().sum::<usize>() + arch.sizes().iter().max().unwrap_or(&0) * 2;
+        // Parameters, velocities and one gradient per shard, plus one shard's rows, targets,
+        // activations and deltas.
+        let units: usize = arch.sizes().iter().sum::<usize>() * 2;
         let need = 4u64
             .saturating_mul(arch.n_params() as u64)
             .saturating_mul(2 + n_shards as u64)
-            .saturating_add(4 * (n_shards * shard) as u64 * (widest + k) as u64);
+            .saturating_add(4 * shard as u64 * (units + k) as u64);
         if let Some(avail) = crate::sys::available_memory_bytes()
             && need > avail
         {
@@ -273,29 +272,19 @@ impl<'a> Trainer<'a> {
                 crate::sys::human_bytes(avail)
             )));
         }
-        let shards = (0..n_shards)
-            .map(|_| ShardWork {
-                x: vec![0.0; shard * d],
-                y: vec![0.0; shard * k],
-                buf: Buffers::new(arch, shard),
-                grad: vec![0.0; arch.n_params()],
-                loss: 0.0,
-                correct: 0,
-                time: PhaseTimes::default(),
-            })
-            .collect();
         let decay = cfg.l2 / n as f32;
-        let segments = (0..arch.n_layers())
-            .flat_map(|l| [(arch.weight_range(l), decay), (arch.bias_range(l), 0.0)])
-            .collect();
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         rng.set_stream(2);
         Ok(Trainer {
             velocity: vec![0.0; arch.n_params()],
+            x: vec![0.0; shard * d],
+            y: vec![0.0; shard * k],
+            buf: Buffers::new(arch, shard),
+            grads: vec![vec![0.0; arch.n_params()]; n_shards],
+            decay,
+            busy: Busy::new(rayon::current_num_threads()),
             net,
             cfg: TrainConfig { shard, ..cfg },
-            shards,
-            segments,
             order: (0..n).collect(),
             rng,
             n_train: n,
@@ -306,53 +295,80 @@ impl<'a> Trainer<'a> {
         })
     }
 
-    /// One mini-batch: parallel shards, then the fused reduction and update.
-    /// Returns the summed loss and correct count of the batch.
+    /// One mini-batch: the shards one after another, each split over the threads (gather,
+    /// forward, backward into the shard's accumulator); the last shard's backward sums each
+    /// finished gradient block over the shards in the fixed tree order and applies the
+    /// momentum update to it at once. Returns the summed loss and correct count of the batch;
+    /// on a non-finite loss nothing is updated.
     fn step(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
-        let t0 = Instant::now();
+        let t_step = Instant::now();
         let shard = self.cfg.shard;
         let n_sh = batch.len().div_ceil(shard);
-        let net = &*self.net;
-        self.shards[..n_sh]
-            .par_iter_mut()
-            .zip(batch.par_chunks(shard))
-            .for_each(|(work, rows)| work.run(net, data, rows));
-        let loss: f64 = self.shards[..n_sh].iter().map(|s| s.loss).sum();
-        let correct = self.shards[..n_sh].iter().map(|s| s.correct).sum();
-        let t1 = Instant::now();
-        self.time.shards += (t1 - t0).as_secs_f64();
+        let split = Split { threads: rayon::current_num_threads(), busy: Some(&self.busy) };
+        let (d, k) = (data.n_features, self.net.arch.n_out());
+        let (mut loss, mut correct) = (0.0, 0);
+        let mut last_rows = 0;
+        for (s, rows) in batch.chunks(shard).enumerate() {
+            let n = rows.len();
+            let t0 = Instant::now();
+            gather(data, rows, &mut self.x, &mut self.y, k, split);
+            let t1 = Instant::now();
+            let (x, y) = (&self.x[..n * d], &self.y[..n * k]);
+            loss += self.net.forward_with(x, n, Some(y), &mut self.buf, split, true);
+            if let Targets::Classes { labels, .. } = &data.targets {
+                let out = self.buf.output(n).chunks_exact(k);
+                correct += out.zip(rows).filter(|(o, r)| argmax(o) == labels[**r] as usize).count();
+            }
+            let t2 = Instant::now();
+            self.time.gather += (t1 - t0).as_secs_f64();
+            self.time.forward += (t2 - t1).as_secs_f64();
+            if s + 1 < n_sh {
+                let grad = &mut self.grads[s];
+                backward_from_deltas(
+                    &self.net.arch,
+                    Params::Read(&self.net.params),
+                    x,
+                    n,
+                    &mut self.buf,
+                    grad,
+                    split,
+                );
+                self.time.backward += t2.elapsed().as_secs_f64();
+            }
+            last_rows = n;
+        }
         self.time.batches += 1;
         if !loss.is_finite() {
+            self.time.steps += t_step.elapsed().as_secs_f64();
             return (loss, correct);
         }
-
-        // One parallel pass over the flat parameters: each chunk sums its slice of the
-        // shard gradients in the fixed tree order and applies the momentum update, with the
-        // L2 coefficient of the segment (weights or bias) each element belongs to.
+        let t2 = Instant::now();
         let sgd = Sgd { lr: self.cfg.lr, momentum: self.cfg.momentum };
-        let scale = 1.0 / batch.len() as f32;
-        let shards = &self.shards[..n_sh];
-        let segments = &self.segments;
-        self.net
-            .params
-            .par_chunks_mut(UPDATE_CHUNK)
-            .zip(self.velocity.par_chunks_mut(UPDATE_CHUNK))
-            .enumerate()
-            .for_each(|(c, (w, v))| {
-                let (lo, hi) = (c * UPDATE_CHUNK, c * UPDATE_CHUNK + w.len());
-                let mut g = [0.0f32; TREE_BLOCK];
-                for (range, decay) in segments.iter().filter(|(r, _)| r.start < hi && r.end > lo) {
-                    let (a, b) = (range.start.max(lo), range.end.min(hi));
-                    let (w, v) = (&mut w[a - lo..b - lo], &mut v[a - lo..b - lo]);
-                    for (i, (w, v)) in w.chunks_mut(TREE_BLOCK).zip(v.chunks_mut(TREE_BLOCK)).enumerate() {
-                        let start = a + i * TREE_BLOCK;
-                        let g = &mut g[..w.len()];
-                        tree_sum(shards, start..start + w.len(), g);
-                        sgd.step(w, v, g, scale, *decay);
-                    }
-                }
-            });
-        self.time.update += t1.elapsed().as_secs_f64();
+        let (scale, decay) = (1.0 / batch.len() as f32, self.decay);
+        let (done, last) = self.grads.split_at_mut(n_sh - 1);
+        let done: &[Vec<f32>] = done;
+        let update = |range: Range<usize>, is_weight: bool, w: &mut [f32], v: &mut [f32], g: &[f32]| {
+            let decay = if is_weight { decay } else { 0.0 };
+            if done.is_empty() {
+                return sgd.step(w, v, g, scale, decay);
+            }
+            let mut sum = [0.0f32; TREE_BLOCK];
+            for (i, ((w, v), g)) in
+                w.chunks_mut(TREE_BLOCK).zip(v.chunks_mut(TREE_BLOCK)).zip(g.chunks(TREE_BLOCK)).enumerate()
+            {
+                let start = range.start + i * TREE_BLOCK;
+                let leaf = |s: usize| if s < done.len() { &done[s][start..start + g.len()] } else { g };
+                let sum = &mut sum[..g.len()];
+                tree_sum(&leaf, 0, n_sh, sum);
+                sgd.step(w, v, sum, scale, decay);
+            }
+        };
+        let x = &self.x[..last_rows * d];
+        let params =
+            Params::Update { params: &mut self.net.params, state: &mut self.velocity, update: &update };
+        backward_from_deltas(&self.net.arch, params, x, last_rows, &mut self.buf, &mut last[0], split);
+        self.time.backward += t2.elapsed().as_secs_f64();
+        self.time.steps += t_step.elapsed().as_secs_f64();
         (loss, correct)
     }
 
@@ -398,7 +414,6 @@ impl<'a> Trainer<'a> {
     /// metrics, no evaluation).
     pub fn steps(&mut self, data: &Dataset, n_batches: usize) -> Result<()> {
         check_fit(self.net, data)?;
-        let _flush = FlushGuard::on_current_pool();
         for _ in 0..n_batches {
             self.next(data)?;
         }
@@ -470,19 +485,30 @@ impl<'a> Trainer<'a> {
 
     /// Phase timings accumulated since the trainer was built (or last reset).
     pub fn phase_times(&self) -> PhaseTimes {
-        let mut t = self.time;
-        for s in &self.shards {
-            t.gather += s.time.gather;
-            t.forward += s.time.forward;
-            t.backward += s.time.backward;
-        }
-        t
+        self.time
     }
 
-    /// Zeroes the phase timings.
+    /// Busy seconds of each worker thread over the same period (the last entry: work done on a
+    /// thread outside the pool).
+    pub fn thread_busy(&self) -> Vec<f64> {
+        self.busy.seconds()
+    }
+
+    /// Zeroes the phase timings and busy times.
     pub fn reset_phase_times(&mut self) {
         self.time = PhaseTimes::default();
-        self.shards.iter_mut().for_each(|s| s.time = PhaseTimes::default());
+        self.busy.reset();
+    }
+
+    /// The parallel phases of a full mini-batch's shard and their task counts on the current
+    /// pool's threads: gather, then the passes of [`phase_tasks`].
+    pub fn phase_tasks(&self) -> Vec<(String, usize)> {
+        let threads = rayon::current_num_threads();
+        let rows = self.cfg.shard.min(self.cfg.batch);
+        let (d, k) = (self.net.arch.n_in(), self.net.arch.n_out());
+        let mut phases = vec![("gather".to_string(), n_blocks(rows, threads, GATHER_WORK * (d + k), 1))];
+        phases.extend(phase_tasks(&self.net.arch, rows, threads));
+        phases
     }
 
     /// Runs the rest of the current epoch, or stops after the mini-batch during which
@@ -500,7 +526,6 @@ impl<'a> Trainer<'a> {
             check_fit(self.net, t)?;
         }
         let n = self.n_train;
-        let _flush = FlushGuard::on_current_pool();
         progress.epoch_start(self.epoch + 1, n.div_ceil(self.cfg.batch));
         loop {
             let finished = self.next(data)?;

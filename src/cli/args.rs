@@ -188,8 +188,11 @@ pub struct TrainArgs {
     /// Seed of the initialisation, the validation split and the shuffling
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Rows per shard, the unit of parallel work; results depend on it, not on --threads
-    #[arg(long, default_value_t = 32, value_name = "S")]
+    /// Rows per shard, the unit of sample splitting (each shard's gradient is summed over its
+    /// rows, the shards' in a fixed tree); results depend on it in the last bits, never on
+    /// --threads. Every shard is split over all threads; larger shards run the GEMMs faster
+    /// and need no reduction
+    #[arg(long, default_value_t = bp_par::train::DEFAULT_SHARD, value_name = "S")]
     pub shard_size: usize,
     /// Start from this model's weights (its architecture and normalisation are kept)
     #[arg(long, value_name = "MODEL")]
@@ -284,8 +287,8 @@ pub struct BenchArgs {
     /// Mini-batch sizes to sweep
     #[arg(long, default_value = "64", value_delimiter = ',', value_name = "LIST")]
     pub batch: Vec<usize>,
-    /// Shard sizes to sweep; 0 means one shard per thread
-    #[arg(long, default_value = "32", value_delimiter = ',', value_name = "LIST")]
+    /// Shard sizes to sweep (capped at the batch size)
+    #[arg(long, default_value = "256", value_delimiter = ',', value_name = "LIST")]
     pub shard_size: Vec<usize>,
     /// Timed samples per repetition (60,000 = one MNIST epoch)
     #[arg(long, default_value_t = 60_000, value_name = "N")]

@@ -78,16 +78,17 @@ fn pct(part: f64, whole: f64) -> f64 {
 
 fn row_json(r: &BenchRow) -> Value {
     let p = &r.phases;
-    let work = p.gather + p.forward + p.backward;
     json!({
         "threads": r.threads, "batch": r.batch, "shard": r.shard,
         "samples_per_s": {"median": r.samples_per_s.median, "min": r.samples_per_s.min, "max": r.samples_per_s.max},
         "gflops": r.gflops, "peak_gflops": r.peak_gflops, "pct_peak": r.pct_peak(),
         "speedup": r.speedup, "efficiency": r.efficiency(), "epoch_seconds": r.epoch_seconds,
         "phases_pct": {
-            "shards_wall": pct(p.shards, p.shards + p.update), "update_wall": pct(p.update, p.shards + p.update),
-            "gather": pct(p.gather, work), "forward": pct(p.forward, work), "backward": pct(p.backward, work),
+            "gather": pct(p.gather, p.steps), "forward": pct(p.forward, p.steps),
+            "backward_and_update": pct(p.backward, p.steps),
         },
+        "tasks_per_phase": r.tasks.iter().map(|(name, n)| json!({"phase": name, "tasks": n})).collect::<Vec<_>>(),
+        "busiest_thread_pct": 100.0 * r.busiest, "idlest_thread_pct": 100.0 * r.idlest,
     })
 }
 
@@ -96,8 +97,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     for &t in &threads {
         super::commands::check_threads(t)?;
     }
-    if args.batch.contains(&0) || args.repeats == 0 || args.samples == 0 {
-        return Err(Error::config("--batch, --repeats and --samples must be positive"));
+    if args.batch.contains(&0) || args.shard_size.contains(&0) || args.repeats == 0 || args.samples == 0 {
+        return Err(Error::config("--batch, --shard-size, --repeats and --samples must be positive"));
     }
     if let Some(peer) = args.compare.as_deref().filter(|p| *p != "numpy") {
         return Err(Error::config(format!(
@@ -288,7 +289,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     let _ = writeln!(
         s,
-        "\n{:>7} {:>5} {:>5} {:>26} {:>7} {:>5} {:>7} {:>5} {:>7} {:>8} | {:>6} {:>6} {:>6} {:>6}",
+        "\n{:>7} {:>5} {:>5} {:>26} {:>7} {:>5} {:>7} {:>5} {:>7} {:>8} | {:>6} {:>6} {:>6} | {:>4} {:>4}",
         "threads",
         "batch",
         "shard",
@@ -299,18 +300,18 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         "eff",
         "epoch_s",
         "vs numpy",
-        "update",
         "gather",
         "fwd",
-        "bwd"
+        "bwd+up",
+        "max",
+        "min"
     );
     for r in &rows {
         let p = &r.phases;
-        let work = p.gather + p.forward + p.backward;
         let sp = r.samples_per_s;
         let _ = writeln!(
             s,
-            "{:>7} {:>5} {:>5} {:>26} {:>7.1} {:>4.0}% {:>7} {:>5} {:>7.3} {:>8} | {:>5.0}% {:>5.0}% {:>5.0}% {:>5.0}%",
+            "{:>7} {:>5} {:>5} {:>26} {:>7.1} {:>4.0}% {:>7} {:>5} {:>7.3} {:>8} | {:>5.0}% {:>5.0}% {:>5.0}% | {:>3.0}% {:>3.0}%",
             r.threads,
             r.batch,
             r.shard,
@@ -321,11 +322,18 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             r.efficiency().map_or("-".into(), |v| format!("{:.0}%", 100.0 * v)),
             r.epoch_seconds,
             ratio(r).map_or("-".into(), |v| format!("{v:.2}x")),
-            pct(p.update, p.shards + p.update),
-            pct(p.gather, work),
-            pct(p.forward, work),
-            pct(p.backward, work),
+            pct(p.gather, p.steps),
+            pct(p.forward, p.steps),
+            pct(p.backward, p.steps),
+            100.0 * r.busiest,
+            100.0 * r.idlest,
         );
+    }
+    let _ = writeln!(s, "\nparallel tasks per phase of one shard (the same cut for every step):");
+    for r in &rows {
+        let tasks: Vec<String> = r.tasks.iter().map(|(name, n)| format!("{name} {n}")).collect();
+        let _ =
+            writeln!(s, "  threads {} batch {} shard {}: {}", r.threads, r.batch, r.shard, tasks.join(", "));
     }
     for (t, sp) in &eval {
         let train =
@@ -354,8 +362,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     let _ = writeln!(
         s,
-        "\nepoch_s: {epoch_samples} samples at the median rate; update: share of wall time in the fused \
-         reduction + momentum update; gather/fwd/bwd: shares of the shard work"
+        "\nepoch_s: {epoch_samples} samples at the median rate; gather/fwd/bwd+up: shares of the steps' wall \
+         time (the reduction and momentum update run inside the backward pass, block by block); \
+         max/min: busy time of the busiest and the idlest thread over the steps' wall time"
     );
     if let Some(b) = rss {
         let _ = writeln!(s, "peak RSS of this process: {:.0} MiB", b as f64 / (1024.0 * 1024.0));

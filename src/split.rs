@@ -1,0 +1,146 @@
+//! How the work of one pass is cut into parallel tasks, and who did how much of it.
+//!
+//! Every parallel phase of a training step splits one GEMM (or a row-wise pass) over the
+//! **output** dimension only: units (rows of `Zᵀ`, of `Dᵀ`, of `gWt`) or samples (rows of the
+//! output layer's `Z`). A block is a contiguous run of output rows, so each output element is
+//! still one dot product in matrixmultiply's fixed k order, and the result does not depend on
+//! how the rows are cut or on which thread runs a block. The cut itself depends on the thread
+//! count only to make enough tasks, never on anything that could change a bit.
+//!
+//! ```
+//! use bp_par::split::block_len;
+//! // 784 input units of the first layer over 16 threads: blocks of 48 (17 tasks).
+//! assert_eq!(block_len(784, 16, 64 * 128, 8), 48);
+//! // Over 2 threads: two blocks of 392.
+//! assert_eq!(block_len(784, 2, 64 * 128, 8), 392);
+//! // A task must be worth scheduling: 10 items of 100 multiply-adds stay one block.
+//! assert_eq!(block_len(10, 16, 100, 1), 10);
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// The fewest multiply-adds (or element operations) a task should carry: below this a task
+/// costs about as much to hand to another thread (~1 µs) as it saves.
+pub const MIN_TASK_WORK: usize = 16 * 1024;
+
+/// matrixmultiply's f32 micro-kernel is 8x8 on x86-64 (AVX, FMA): blocks of GEMM rows are
+/// multiples of 8 so that no task computes a ragged edge it could have avoided.
+pub const GEMM_ALIGN: usize = 8;
+
+/// Length of the blocks that split `n` items, each worth `work_per_item` operations, over
+/// `threads` threads: at least `threads` blocks when every block can still be a multiple of
+/// `align` and carry [`MIN_TASK_WORK`]; never more blocks than pay for themselves; `n` (one
+/// block) for one thread. All blocks have this length but the last, which may be shorter.
+pub fn block_len(n: usize, threads: usize, work_per_item: usize, align: usize) -> usize {
+    let align = align.max(1);
+    if threads <= 1 || n <= align {
+        return n.max(1);
+    }
+    let by_threads = (n / threads) / align * align;
+    let by_work = MIN_TASK_WORK.div_ceil(work_per_item.max(1)).next_multiple_of(align);
+    by_threads.max(by_work).max(align).min(n)
+}
+
+/// Number of blocks of [`block_len`] for the same arguments.
+pub fn n_blocks(n: usize, threads: usize, work_per_item: usize, align: usize) -> usize {
+    n.div_ceil(block_len(n, threads, work_per_item, align)).max(1)
+}
+
+/// Busy time per worker thread (nanoseconds), for the balance report of `bp-par bench`.
+/// Tasks add their own duration to the slot of the thread that ran them.
+#[derive(Debug, Default)]
+pub struct Busy {
+    nanos: Vec<AtomicU64>,
+}
+
+impl Busy {
+    /// Slots for `threads` workers (plus one for a caller outside the pool).
+    pub fn new(threads: usize) -> Self {
+        Busy { nanos: (0..threads + 1).map(|_| AtomicU64::new(0)).collect() }
+    }
+
+    /// Runs `f`, charging its duration to the current rayon worker.
+    #[inline]
+    pub fn time<R>(busy: Option<&Busy>, f: impl FnOnce() -> R) -> R {
+        let Some(b) = busy else { return f() };
+        let t = Instant::now();
+        let r = f();
+        let slot = rayon::current_thread_index().unwrap_or(b.nanos.len() - 1).min(b.nanos.len() - 1);
+        b.nanos[slot].fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        r
+    }
+
+    /// Seconds of work per worker (the last slot: work done outside the pool).
+    pub fn seconds(&self) -> Vec<f64> {
+        self.nanos.iter().map(|n| n.load(Ordering::Relaxed) as f64 * 1e-9).collect()
+    }
+
+    /// Zeroes every slot.
+    pub fn reset(&self) {
+        self.nanos.iter().for_each(|n| n.store(0, Ordering::Relaxed));
+    }
+
+    /// Number of worker slots (without the outside one).
+    pub fn threads(&self) -> usize {
+        self.nanos.len() - 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_give_every_thread_work_on_the_layers_that_matter() {
+        // The issue's bar: T threads have ≥ T tasks for batch ≥ 32 and layers ≥ 64 wide.
+        for threads in [2, 3, 4, 8, 16] {
+            for batch in [32, 64, 200] {
+                for (n_in, n_out) in [(784, 128), (128, 64), (256, 128), (64, 64), (784, 800)] {
+                    let fwd = n_blocks(n_out, threads, n_in * batch, GEMM_ALIGN);
+                    assert!(
+                        fwd >= threads.min(n_out / GEMM_ALIGN),
+                        "fwd {n_in}x{n_out} b{batch} t{threads}: {fwd}"
+                    );
+                    let bwd = n_blocks(n_in, threads, n_out * batch, GEMM_ALIGN);
+                    assert!(
+                        bwd >= threads.min(n_in / GEMM_ALIGN),
+                        "bwd {n_in}x{n_out} b{batch} t{threads}: {bwd}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_cover_the_items_and_respect_alignment_and_size() {
+        for n in 1..300 {
+            for threads in 1..20 {
+                for work in [1, 100, 5000, 100_000] {
+                    let len = block_len(n, threads, work, 8);
+                    assert!(len >= 1 && len <= n);
+                    if threads == 1 {
+                        assert_eq!(len, n);
+                    }
+                    if len < n {
+                        assert_eq!(len % 8, 0, "n {n} t {threads} w {work}");
+                        assert!(len * work >= MIN_TASK_WORK || len == 8);
+                    }
+                    assert_eq!(n_blocks(n, threads, work, 8), n.div_ceil(len));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn busy_time_goes_to_the_running_worker() {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let busy = Busy::new(2);
+        pool.install(|| Busy::time(Some(&busy), || std::thread::sleep(std::time::Duration::from_millis(2))));
+        let s = busy.seconds();
+        assert_eq!(s.len(), 3);
+        assert!(s[..2].iter().sum::<f64>() >= 0.002 && s[2] == 0.0, "{s:?}");
+        busy.reset();
+        assert!(busy.seconds().iter().all(|&x| x == 0.0));
+    }
+}
