@@ -28,7 +28,7 @@
 use crate::activation::Activation;
 use crate::gemm::{Accum, MatMut, MatRef, Scalar, gemm};
 use crate::loss::Loss;
-use crate::split::{Busy, GEMM_ALIGN, block_len, n_blocks};
+use crate::split::{Busy, GEMM_ALIGN, Split};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -146,25 +146,6 @@ impl<T: Scalar> Buffers<T> {
     }
 }
 
-/// How a pass runs: the thread count its blocks are cut for (results never depend on it)
-/// and, optionally, where tasks record their busy time.
-#[derive(Clone, Copy, Debug)]
-pub struct Split<'a> {
-    pub threads: usize,
-    pub busy: Option<&'a Busy>,
-}
-
-impl Split<'_> {
-    /// Blocks for the threads of the current rayon pool.
-    pub fn current() -> Self {
-        Split { threads: rayon::current_num_threads(), busy: None }
-    }
-    /// One block per phase: the pass runs on the calling thread.
-    pub fn serial() -> Self {
-        Split { threads: 1, busy: None }
-    }
-}
-
 /// The parameters a backward pass reads, or reads and then updates block by block.
 pub(crate) enum Params<'a, T> {
     Read(&'a [T]),
@@ -198,16 +179,16 @@ fn for_blocks<T: Send>(
 }
 
 /// The parallel phases of one training step on `rows` samples and their task counts, as
-/// [`Network::forward_with`] and the backward pass cut them for `threads` threads.
-pub fn phase_tasks(arch: &Arch, rows: usize, threads: usize) -> Vec<(String, usize)> {
+/// [`Network::forward_with`] and the backward pass cut them for `split`.
+pub fn phase_tasks(arch: &Arch, rows: usize, split: Split<'_>) -> Vec<(String, usize)> {
     let n_layers = arch.n_layers();
     let mut phases = Vec::new();
     for l in 0..n_layers {
         let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
         let tasks = if l + 1 < n_layers {
-            n_blocks(n_out, threads, n_in * rows, GEMM_ALIGN)
+            split.n_blocks(n_out, n_in * rows, GEMM_ALIGN)
         } else {
-            n_blocks(rows, threads, n_in * n_out, 1)
+            split.n_blocks(rows, n_in * n_out, 1)
         };
         phases.push((format!("forward {}", l + 1), tasks));
     }
@@ -215,7 +196,7 @@ pub fn phase_tasks(arch: &Arch, rows: usize, threads: usize) -> Vec<(String, usi
         let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
         let work = n_out * rows * if l > 0 { 2 } else { 1 };
         // The bias gradient is one more task beside the blocks.
-        phases.push((format!("backward {}", l + 1), n_blocks(n_in, threads, work, GEMM_ALIGN) + 1));
+        phases.push((format!("backward {}", l + 1), split.n_blocks(n_in, work, GEMM_ALIGN) + 1));
     }
     phases
 }
@@ -348,7 +329,7 @@ impl<T: Scalar> Network<T> {
                 MatRef::row_major(&done[l - 1][..n_in * rows], n_in, rows)
             };
             let w = MatRef::row_major(wt, n_in, n_out).t(); // W (n_out, n_in)
-            let block = block_len(n_out, split.threads, n_in * rows, GEMM_ALIGN);
+            let block = split.block_len(n_out, n_in * rows, GEMM_ALIGN);
             let act = arch.activation;
             for_blocks(&mut rest[0][..n_out * rows], block * rows, split.busy, |b, z| {
                 let (first, units) = (b * block, z.len() / rows);
@@ -370,7 +351,7 @@ impl<T: Scalar> Network<T> {
             MatRef::row_major(&hidden[l - 1][..n_in * rows], n_in, rows).t()
         };
         let wt = MatRef::row_major(wt, n_in, n_out);
-        let block = block_len(rows, split.threads, n_in * n_out, 1);
+        let block = split.block_len(rows, n_in * n_out, 1);
         let loss = arch.loss;
         let z = &mut out[0][..rows * n_out];
         let d = &mut buf.deltas[l][..rows * n_out];
@@ -455,7 +436,7 @@ pub(crate) fn backward_from_deltas<T: Scalar>(
             MatRef::row_major(a_store, n_in, rows)
         };
         let act = arch.activation;
-        let block = block_len(n_in, split.threads, n_out * rows * if l > 0 { 2 } else { 1 }, GEMM_ALIGN);
+        let block = split.block_len(n_in, n_out * rows * if l > 0 { 2 } else { 1 }, GEMM_ALIGN);
         let compute = |b: usize, wt: &[T], gw: &mut [T], dp: Option<&mut [T]>| {
             let (first, n) = (b * block, gw.len() / n_out);
             gemm(MatMut::row_major(gw, n, n_out), a_t.sub_rows(first, n), d, Accum::Overwrite);
@@ -565,6 +546,101 @@ pub fn argmax<T: PartialOrd + Copy>(row: &[T]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bits<T: Scalar>(v: &[T]) -> Vec<u64> {
+        v.iter().map(|x| x.to_f64().unwrap_or(f64::NAN).to_bits()).collect()
+    }
+
+    /// Every blocked GEMM the trainer runs (forward by units and by samples, weight gradients
+    /// and input deltas by input units, with and without the fused update) gives the bits of
+    /// the unblocked pass, at edge sizes (1, 7, 31, 33, 127, 129 units and rows, blocks of 8
+    /// and ragged last blocks) and for any number of blocks.
+    #[test]
+    fn blocked_passes_equal_the_unblocked_pass_bit_for_bit() {
+        let sizes = [1usize, 7, 31, 33, 127, 129];
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut cases = 0;
+        for (i, &w) in sizes.iter().enumerate() {
+            let other = sizes[(i + 2) % sizes.len()];
+            for (arch_sizes, act, loss) in [
+                (vec![other, w, 9], Activation::Sigmoid, Loss::Xent),
+                (vec![w, other, w, 3], Activation::Relu, Loss::Mse),
+                (vec![w, 33, w], Activation::Tanh, Loss::Bce),
+                (vec![w, w], Activation::Tanh, Loss::Xent),
+            ] {
+                for rows in [1usize, 7, 33, 64] {
+                    let arch = Arch::new(arch_sizes.clone(), act, loss).unwrap();
+                    let (n_in, n_out) = (arch.n_in(), arch.n_out());
+                    let net = Network::<f32>::init(arch.clone(), rng.random());
+                    let x: Vec<f32> = (0..rows * n_in).map(|_| rng.random_range(-2.0..2.0)).collect();
+                    let mut y = vec![0.0f32; rows * n_out];
+                    for r in 0..rows {
+                        y[r * n_out + rng.random_range(0..n_out)] = 1.0;
+                    }
+                    let run = |split: Split<'_>| {
+                        let mut buf = Buffers::new(&arch, rows);
+                        buf.acts.iter_mut().chain(buf.deltas.iter_mut()).for_each(|a| a.fill(f32::NAN));
+                        let loss = net.forward_with(&x, rows, Some(&y), &mut buf, split, true);
+                        let mut grad = vec![f32::NAN; arch.n_params()];
+                        let mut params = net.params.clone();
+                        let mut state = vec![0.5f32; arch.n_params()];
+                        let update =
+                            |r: Range<usize>, is_w: bool, p: &mut [f32], s: &mut [f32], g: &[f32]| {
+                                assert_eq!(p.len(), r.len());
+                                for ((p, s), g) in p.iter_mut().zip(s.iter_mut()).zip(g) {
+                                    *s = 0.9 * *s - 0.1 * g;
+                                    *p += if is_w { *s } else { 2.0 * *s };
+                                }
+                            };
+                        let mut plain = vec![f32::NAN; arch.n_params()];
+                        let mut buf2 = buf.clone();
+                        backward_from_deltas(
+                            &arch,
+                            Params::Read(&net.params),
+                            &x,
+                            rows,
+                            &mut buf2,
+                            &mut plain,
+                            split,
+                        );
+                        let p = Params::Update { params: &mut params, state: &mut state, update: &update };
+                        backward_from_deltas(&arch, p, &x, rows, &mut buf, &mut grad, split);
+                        assert_eq!(bits(&plain), bits(&grad), "read and update passes differ");
+                        (
+                            loss.to_bits(),
+                            bits(&buf.acts.concat()),
+                            bits(&buf.deltas.concat()),
+                            bits(&grad),
+                            bits(&params),
+                        )
+                    };
+                    let serial = run(Split::serial());
+                    for threads in [2, 3, 4, 5, 8, 16] {
+                        let split = Split { min_work: 1, ..Split::threads(threads) };
+                        let blocked = run(split);
+                        let ctx = format!("{arch_sizes:?} {act}/{loss} rows {rows} threads {threads}");
+                        assert!(serial.0 == blocked.0, "loss: {ctx}");
+                        assert!(serial.1 == blocked.1, "activations: {ctx}");
+                        assert!(serial.2 == blocked.2, "deltas: {ctx}");
+                        assert!(serial.3 == blocked.3, "gradient: {ctx}");
+                        assert!(serial.4 == blocked.4, "updated parameters: {ctx}");
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(cases, 6 * 4 * 4 * 6);
+    }
+
+    #[test]
+    fn the_default_cut_of_the_reference_network_busies_16_threads() {
+        let arch = Arch::new(vec![784, 128, 10], Activation::Sigmoid, Loss::Xent).unwrap();
+        let phases = phase_tasks(&arch, 64, Split::threads(16));
+        let get = |name: &str| phases.iter().find(|(n, _)| n == name).map(|p| p.1).unwrap();
+        // The layers ≥ 64 wide: 16 tasks or more.
+        assert!(get("forward 1") >= 16 && get("backward 1") >= 16, "{phases:?}");
+        assert_eq!(phase_tasks(&arch, 64, Split::threads(1)).iter().map(|p| p.1).max(), Some(2));
+    }
 
     #[test]
     fn layout_and_ranges() {

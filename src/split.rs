@@ -33,18 +33,56 @@ pub const GEMM_ALIGN: usize = 8;
 /// `align` and carry [`MIN_TASK_WORK`]; never more blocks than pay for themselves; `n` (one
 /// block) for one thread. All blocks have this length but the last, which may be shorter.
 pub fn block_len(n: usize, threads: usize, work_per_item: usize, align: usize) -> usize {
+    block_len_min(n, threads, work_per_item, align, MIN_TASK_WORK)
+}
+
+/// [`block_len`] with another least work per task (tests cut tiny layers with 1).
+pub fn block_len_min(n: usize, threads: usize, work_per_item: usize, align: usize, min_work: usize) -> usize {
     let align = align.max(1);
     if threads <= 1 || n <= align {
         return n.max(1);
     }
     let by_threads = (n / threads) / align * align;
-    let by_work = MIN_TASK_WORK.div_ceil(work_per_item.max(1)).next_multiple_of(align);
+    let by_work = min_work.max(1).div_ceil(work_per_item.max(1)).next_multiple_of(align);
     by_threads.max(by_work).max(align).min(n)
 }
 
 /// Number of blocks of [`block_len`] for the same arguments.
 pub fn n_blocks(n: usize, threads: usize, work_per_item: usize, align: usize) -> usize {
     n.div_ceil(block_len(n, threads, work_per_item, align)).max(1)
+}
+
+/// How a pass runs: the thread count its blocks are cut for (results never depend on it),
+/// the least work per task, and, optionally, where tasks record their busy time.
+#[derive(Clone, Copy, Debug)]
+pub struct Split<'a> {
+    pub threads: usize,
+    /// Least work per task ([`MIN_TASK_WORK`] unless a test wants every block it can get).
+    pub min_work: usize,
+    pub busy: Option<&'a Busy>,
+}
+
+impl Split<'_> {
+    /// Blocks for the threads of the current rayon pool.
+    pub fn current() -> Self {
+        Split::threads(rayon::current_num_threads())
+    }
+    /// Blocks for `threads` threads.
+    pub fn threads(threads: usize) -> Self {
+        Split { threads, min_work: MIN_TASK_WORK, busy: None }
+    }
+    /// One block per phase: the pass runs on the calling thread.
+    pub fn serial() -> Self {
+        Split::threads(1)
+    }
+    /// [`block_len_min`] for this split.
+    pub fn block_len(&self, n: usize, work_per_item: usize, align: usize) -> usize {
+        block_len_min(n, self.threads, work_per_item, align, self.min_work)
+    }
+    /// Number of blocks of [`Split::block_len`].
+    pub fn n_blocks(&self, n: usize, work_per_item: usize, align: usize) -> usize {
+        n.div_ceil(self.block_len(n, work_per_item, align)).max(1)
+    }
 }
 
 /// Busy time per worker thread (nanoseconds), for the balance report of `bp-par bench`.

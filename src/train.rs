@@ -25,9 +25,9 @@
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
 use crate::infer::{Evaluation, evaluate};
-use crate::network::{Buffers, Network, Params, Split, argmax, backward_from_deltas, phase_tasks};
+use crate::network::{Buffers, Network, Params, argmax, backward_from_deltas, phase_tasks};
 use crate::optim::Sgd;
-use crate::split::{Busy, block_len, n_blocks};
+use crate::split::{Busy, Split};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -170,7 +170,7 @@ fn gather(data: &Dataset, rows: &[usize], x: &mut [f32], y: &mut [f32], k: usize
         }
     };
     // A row read from memory costs about as much per value as 8 multiply-adds in cache.
-    let block = block_len(n, split.threads, GATHER_WORK * (d + k), 1);
+    let block = split.block_len(n, GATHER_WORK * (d + k), 1);
     let (x, y) = (&mut x[..n * d], &mut y[..n * k]);
     if block >= n {
         Busy::time(split.busy, || copy(rows, x, y));
@@ -304,7 +304,7 @@ impl<'a> Trainer<'a> {
         let t_step = Instant::now();
         let shard = self.cfg.shard;
         let n_sh = batch.len().div_ceil(shard);
-        let split = Split { threads: rayon::current_num_threads(), busy: Some(&self.busy) };
+        let split = Split { busy: Some(&self.busy), ..Split::current() };
         let (d, k) = (data.n_features, self.net.arch.n_out());
         let (mut loss, mut correct) = (0.0, 0);
         let mut last_rows = 0;
@@ -503,11 +503,11 @@ impl<'a> Trainer<'a> {
     /// The parallel phases of a full mini-batch's shard and their task counts on the current
     /// pool's threads: gather, then the passes of [`phase_tasks`].
     pub fn phase_tasks(&self) -> Vec<(String, usize)> {
-        let threads = rayon::current_num_threads();
+        let split = Split::current();
         let rows = self.cfg.shard.min(self.cfg.batch);
         let (d, k) = (self.net.arch.n_in(), self.net.arch.n_out());
-        let mut phases = vec![("gather".to_string(), n_blocks(rows, threads, GATHER_WORK * (d + k), 1))];
-        phases.extend(phase_tasks(&self.net.arch, rows, threads));
+        let mut phases = vec![("gather".to_string(), split.n_blocks(rows, GATHER_WORK * (d + k), 1))];
+        phases.extend(phase_tasks(&self.net.arch, rows, split));
         phases
     }
 
@@ -609,4 +609,48 @@ pub fn train(
     progress: &mut dyn Progress,
 ) -> Result<Vec<EpochMetrics>> {
     Trainer::new(net, data, cfg)?.run(data, test, progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::RngExt;
+
+    #[test]
+    fn tree_sum_of_1_to_9_shards_matches_an_f64_sum_and_the_fixed_tree() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for n in 1..=9usize {
+            let len = 37;
+            let leaves: Vec<Vec<f32>> =
+                (0..n).map(|_| (0..len).map(|_| rng.random_range(-1e3f32..1e3)).collect()).collect();
+            let leaf = |i: usize| leaves[i].as_slice();
+            let mut out = vec![f32::NAN; len];
+            tree_sum(&leaf, 0, n, &mut out);
+            for j in 0..len {
+                // Against a plain f64 sum: within f32 rounding of the partial sums.
+                let exact: f64 = leaves.iter().map(|l| l[j] as f64).sum();
+                let bound: f64 =
+                    leaves.iter().map(|l| l[j].abs() as f64).sum::<f64>() * 4.0 * f32::EPSILON as f64;
+                assert!((out[j] as f64 - exact).abs() <= bound, "{n} shards: {} vs {exact}", out[j]);
+                // And exactly the documented tree: split at the largest power of two below n.
+                fn tree(v: &[f32]) -> f32 {
+                    match v.len() {
+                        1 => v[0],
+                        2 => v[0] + v[1],
+                        n => {
+                            let half = n.next_power_of_two() / 2;
+                            tree(&v[..half]) + tree(&v[half..])
+                        }
+                    }
+                }
+                let column: Vec<f32> = leaves.iter().map(|l| l[j]).collect();
+                assert_eq!(out[j].to_bits(), tree(&column).to_bits(), "{n} shards, element {j}");
+            }
+        }
+        // The shape for 5 shards: ((0+1)+(2+3))+4, not (((0+1)+2)+3)+4.
+        let leaves = [[1e8f32], [1.0], [-1e8], [1.0], [0.5]];
+        let mut out = [0.0f32];
+        tree_sum(&|i| leaves[i].as_slice(), 0, 5, &mut out);
+        assert_eq!(out[0], ((1e8f32 + 1.0) + (-1e8 + 1.0)) + 0.5);
+    }
 }

@@ -5,7 +5,7 @@ use bp_par::activation::Activation;
 use bp_par::data::{Dataset, Targets};
 use bp_par::loss::Loss;
 use bp_par::network::{Arch, Buffers, Network};
-use bp_par::train::{Silent, TrainConfig, train};
+use bp_par::train::{Silent, TrainConfig, Trainer};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -25,20 +25,29 @@ fn synthetic(n: usize, d: usize, k: usize, seed: u64) -> Dataset {
 fn trained(threads: usize, data: &Dataset, cfg: &TrainConfig, act: Activation, loss: Loss) -> Vec<u32> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
-        let arch = Arch::new(vec![data.n_features, 19, 7, data.n_outputs()], act, loss).unwrap();
+        let arch = Arch::new(vec![data.n_features, 72, 40, data.n_outputs()], act, loss).unwrap();
         let mut net = Network::<f32>::init(arch, cfg.seed);
-        train(&mut net, data, None, cfg.clone(), &mut Silent).unwrap();
+        let mut trainer = Trainer::new(&mut net, data, cfg.clone()).unwrap();
+        // With shards of 16 rows or more the cut must really split the layers at these sizes
+        // (else the test proves little); smaller shards test the tree reduction.
+        if threads > 1 && cfg.shard.min(cfg.batch) >= 16 {
+            let tasks = trainer.phase_tasks();
+            let split = |name: &str| tasks.iter().any(|(n, t)| n == name && *t > 1);
+            assert!(split("forward 1") && split("backward 1"), "{threads} threads: {tasks:?}");
+        }
+        trainer.run(data, None, &mut Silent).unwrap();
         net.params.iter().map(|p| p.to_bits()).collect()
     })
 }
 
 #[test]
 fn parallel_equals_serial_bit_for_bit() {
-    // 203 rows: batches of 37 leave a short last batch of 18; shards of 8 leave short shards.
-    let data = synthetic(203, 13, 5, 4);
-    for (batch, shard) in [(37, 8), (64, 16), (5, 1), (203, 64)] {
+    // 203 rows: batches of 64 leave a short last batch of 11, of 200 one of 3; shards of 16
+    // and 7 make several shards (reduced in the tree) with short ones.
+    let data = synthetic(203, 40, 5, 4);
+    for (batch, shard) in [(64, 256), (200, 256), (64, 16), (37, 7), (5, 1)] {
         let cfg = TrainConfig {
-            epochs: 3,
+            epochs: 2,
             batch,
             shard,
             lr: 0.05,
@@ -47,15 +56,15 @@ fn parallel_equals_serial_bit_for_bit() {
             seed: 11,
             shuffle: true,
         };
-        for (act, loss) in
-            [(Activation::Relu, Loss::Xent), (Activation::Sigmoid, Loss::Mse), (Activation::Tanh, Loss::Bce)]
-        {
-            let one = trained(1, &data, &cfg, act, loss);
-            for threads in [2, 4] {
-                assert!(
-                    one == trained(threads, &data, &cfg, act, loss),
-                    "batch {batch} shard {shard} {act}/{loss}: {threads} threads differ from 1"
-                );
+        for act in Activation::ALL {
+            for loss in Loss::ALL {
+                let one = trained(1, &data, &cfg, act, loss);
+                for threads in [2, 3, 4, 8, 16] {
+                    assert!(
+                        one == trained(threads, &data, &cfg, act, loss),
+                        "batch {batch} shard {shard} {act}/{loss}: {threads} threads differ from 1"
+                    );
+                }
             }
         }
     }
@@ -93,32 +102,45 @@ fn batched_gradient_equals_the_sum_of_per_sample_gradients() {
 
 #[test]
 fn model_files_are_byte_identical_for_any_thread_count() {
+    // The shipped digits (400 inputs), 3,990 training rows: batches of 64 and of 200 both end
+    // short. Each activation with a different loss, L2 on, the default shard size.
     let dir = Dir::new();
     let digits = repo_file("datasets/digits.csv");
-    let mut files = Vec::new();
-    for threads in ["1", "2", "3"] {
-        let name = format!("model-{threads}.safetensors");
-        dir.run(&[
-            "train",
-            &digits,
-            "--threads",
-            threads,
-            "--epochs",
-            "2",
-            "--hidden",
-            "24,12",
-            "--batch",
-            "50",
-            "--shard-size",
-            "16",
-            "--l2",
-            "0.5",
-            "--save",
-            &name,
-            "--quiet",
-        ])
-        .ok();
-        files.push(std::fs::read(dir.path(&name)).unwrap());
+    for (batch, act, loss) in [("64", "relu", "xent"), ("200", "sigmoid", "mse"), ("64", "tanh", "bce")] {
+        let mut files = Vec::new();
+        for threads in ["1", "2", "3", "4", "8", "16"] {
+            let name = format!("model-{batch}-{act}-{threads}.safetensors");
+            dir.run(&[
+                "train",
+                &digits,
+                "--threads",
+                threads,
+                "--epochs",
+                "2",
+                "--hidden",
+                "64,32",
+                "--batch",
+                batch,
+                "--activation",
+                act,
+                "--loss",
+                loss,
+                "--train-rows",
+                "3990",
+                "--l2",
+                "0.5",
+                "--save",
+                &name,
+                "--quiet",
+            ])
+            .ok();
+            files.push((threads, std::fs::read(dir.path(&name)).unwrap()));
+        }
+        for (threads, f) in &files[1..] {
+            assert!(
+                *f == files[0].1,
+                "batch {batch} {act}/{loss}: the model of {threads} threads differs from 1"
+            );
+        }
     }
-    assert!(files[0] == files[1] && files[1] == files[2], "model files differ between thread counts");
 }

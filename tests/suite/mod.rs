@@ -3,5 +3,6 @@ mod cli;
 mod determinism;
 mod fuzz;
 mod harness;
+mod reference;
 mod reliability;
 mod worked_example;
