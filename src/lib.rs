@@ -37,6 +37,7 @@ pub mod network;
 pub mod optim;
 pub mod split;
 pub mod sys;
+pub mod team;
 pub mod train;
 pub mod viz;
 

@@ -28,10 +28,9 @@
 use crate::activation::Activation;
 use crate::gemm::{Accum, MatMut, MatRef, Scalar, gemm};
 use crate::loss::Loss;
-use crate::split::{Busy, GEMM_ALIGN, Split};
+use crate::split::{GEMM_ALIGN, Split};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use std::ops::Range;
 
 /// The most parameters a network may have: 2³¹ (8 GiB of f32 per copy).
@@ -163,21 +162,6 @@ pub(crate) enum Params<'a, T> {
 /// The per-block update of [`Params::Update`].
 pub(crate) type UpdateFn<'a, T> = dyn Fn(Range<usize>, bool, &mut [T], &mut [T], &[T]) + Sync + 'a;
 
-/// Runs `task(index, chunk)` over the `chunk`-long pieces of `data`, in parallel when there are
-/// several.
-fn for_blocks<T: Send>(
-    data: &mut [T],
-    chunk: usize,
-    busy: Option<&Busy>,
-    task: impl Fn(usize, &mut [T]) + Sync,
-) {
-    if data.len() <= chunk {
-        Busy::time(busy, || task(0, data));
-    } else {
-        data.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| Busy::time(busy, || task(i, c)));
-    }
-}
-
 /// The parallel phases of one training step on `rows` samples and their task counts, as
 /// [`Network::forward_with`] and the backward pass cut them for `split`.
 pub fn phase_tasks(arch: &Arch, rows: usize, split: Split<'_>) -> Vec<(String, usize)> {
@@ -289,11 +273,11 @@ impl<T: Scalar> Network<T> {
             * 0.5
     }
 
-    /// Forward pass for `rows` samples, split over the threads of the current rayon pool.
-    /// `x`: (rows, n_in); `y`: (rows, n_out) targets or None. Fills `buf`'s activations and
-    /// returns the summed loss over the rows (0 without `y`).
+    /// Forward pass for `rows` samples on the calling thread. `x`: (rows, n_in); `y`:
+    /// (rows, n_out) targets or None. Fills `buf`'s activations and returns the summed loss
+    /// over the rows (0 without `y`).
     pub fn forward(&self, x: &[T], rows: usize, y: Option<&[T]>, buf: &mut Buffers<T>) -> f64 {
-        self.forward_with(x, rows, y, buf, Split::current(), false)
+        self.forward_with(x, rows, y, buf, Split::serial(), false)
     }
 
     /// [`Network::forward`] cut for `split`; with `output_delta` (and `y`), also the output
@@ -331,7 +315,7 @@ impl<T: Scalar> Network<T> {
             let w = MatRef::row_major(wt, n_in, n_out).t(); // W (n_out, n_in)
             let block = split.block_len(n_out, n_in * rows, GEMM_ALIGN);
             let act = arch.activation;
-            for_blocks(&mut rest[0][..n_out * rows], block * rows, split.busy, |b, z| {
+            split.for_each(rest[0][..n_out * rows].chunks_mut(block * rows).enumerate(), |(b, z)| {
                 let (first, units) = (b * block, z.len() / rows);
                 // Zᵀ[units] (units, rows) = W[units] (units, n_in) · A_{l-1}ᵀ (n_in, rows)
                 gemm(MatMut::row_major(z, units, rows), w.sub_rows(first, units), input, Accum::Overwrite);
@@ -368,19 +352,13 @@ impl<T: Scalar> Network<T> {
                 }
             }
         };
-        if block >= rows {
-            Busy::time(split.busy, || task(0, z, d, row_loss));
-        } else {
-            z.par_chunks_mut(block * n_out)
-                .zip(d.par_chunks_mut(block * n_out))
-                .zip(row_loss.par_chunks_mut(block))
-                .enumerate()
-                .for_each(|(b, ((z, d), rl))| Busy::time(split.busy, || task(b, z, d, rl)));
-        }
+        let blocks =
+            z.chunks_mut(block * n_out).zip(d.chunks_mut(block * n_out)).zip(row_loss.chunks_mut(block));
+        split.for_each(blocks.enumerate(), |(b, ((z, d), rl))| task(b, z, d, rl));
         buf.row_loss[..rows].iter().sum()
     }
 
-    /// Backward pass after [`Network::forward`] on the same `x` and `rows`:
+    /// Backward pass after [`Network::forward`] on the same `x` and `rows`, on the calling thread:
     /// `grad ← Σ_rows ∂loss/∂params` (overwritten, same layout as `params`).
     pub fn backward(&self, x: &[T], rows: usize, y: &[T], buf: &mut Buffers<T>, grad: &mut [T]) {
         let n_out = self.arch.n_out();
@@ -391,7 +369,7 @@ impl<T: Scalar> Network<T> {
         {
             self.arch.loss.delta_row(ar, yr, dr);
         }
-        backward_from_deltas(&self.arch, Params::Read(&self.params), x, rows, buf, grad, Split::current());
+        backward_from_deltas(&self.arch, Params::Read(&self.params), x, rows, buf, grad, Split::serial());
     }
 }
 
@@ -465,70 +443,104 @@ pub(crate) fn backward_from_deltas<T: Scalar>(
         };
         let dp = if l > 0 { Some(&mut lower[l - 1][..n_in * rows]) } else { None };
         let (chunk_w, chunk_d) = (block * n_out, block * rows);
-        let busy = split.busy;
+        let ctx = LayerTasks {
+            compute: &compute,
+            bias_grad: &bias_grad,
+            chunk_w,
+            chunk_d,
+            weights: wr.start,
+            bias: br.clone(),
+        };
         match &mut params {
             Params::Read(p) => {
-                let wt = &p[wr.clone()];
-                rayon::join(
-                    || Busy::time(busy, || bias_grad(gb)),
-                    || match dp {
-                        Some(dp) => wt
-                            .par_chunks(chunk_w)
-                            .zip(gw.par_chunks_mut(chunk_w))
-                            .zip(dp.par_chunks_mut(chunk_d))
-                            .enumerate()
-                            .for_each(|(b, ((w, g), dp))| Busy::time(busy, || compute(b, w, g, Some(dp)))),
-                        None => wt
-                            .par_chunks(chunk_w)
-                            .zip(gw.par_chunks_mut(chunk_w))
-                            .enumerate()
-                            .for_each(|(b, (w, g))| Busy::time(busy, || compute(b, w, g, None))),
-                    },
-                );
+                let blocks = p[wr.clone()].chunks(chunk_w).map(WeightBlock::Read);
+                ctx.run(split, blocks, gw, gb, dp, None, None);
             }
             Params::Update { params, state, update } => {
                 let (pw, pb) = params[wr.start..br.end].split_at_mut(n_in * n_out);
                 let (sw, sb) = state[wr.start..br.end].split_at_mut(n_in * n_out);
-                let update = &**update;
-                let finish = |b: usize, w: &mut [T], s: &mut [T], g: &[T]| {
-                    let start = wr.start + b * chunk_w;
-                    update(start..start + w.len(), true, w, s, g);
-                };
-                rayon::join(
-                    || {
-                        Busy::time(busy, || {
-                            bias_grad(gb);
-                            update(br.clone(), false, pb, sb, gb);
-                        })
-                    },
-                    || match dp {
-                        Some(dp) => pw
-                            .par_chunks_mut(chunk_w)
-                            .zip(sw.par_chunks_mut(chunk_w))
-                            .zip(gw.par_chunks_mut(chunk_w))
-                            .zip(dp.par_chunks_mut(chunk_d))
-                            .enumerate()
-                            .for_each(|(b, (((w, s), g), dp))| {
-                                Busy::time(busy, || {
-                                    compute(b, w, g, Some(dp));
-                                    finish(b, w, s, g);
-                                })
-                            }),
-                        None => pw
-                            .par_chunks_mut(chunk_w)
-                            .zip(sw.par_chunks_mut(chunk_w))
-                            .zip(gw.par_chunks_mut(chunk_w))
-                            .enumerate()
-                            .for_each(|(b, ((w, s), g))| {
-                                Busy::time(busy, || {
-                                    compute(b, w, g, None);
-                                    finish(b, w, s, g);
-                                })
-                            }),
-                    },
-                );
+                let blocks = pw
+                    .chunks_mut(chunk_w)
+                    .zip(sw.chunks_mut(chunk_w))
+                    .map(|(w, s)| WeightBlock::Update(w, s));
+                ctx.run(split, blocks, gw, gb, dp, Some((pb, sb)), Some(*update));
             }
         }
+    }
+}
+
+/// A block of a layer's transposed weight, to read, or to read and then update together with
+/// its slice of the optimiser state.
+enum WeightBlock<'s, T> {
+    Read(&'s [T]),
+    Update(&'s mut [T], &'s mut [T]),
+}
+
+/// One task of a backward layer phase.
+enum LayerTask<'s, T> {
+    /// The bias gradient (and update).
+    Bias { gb: &'s mut [T], update: Option<(&'s mut [T], &'s mut [T])> },
+    /// Block `b` of input units: its weights, gradient rows and input deltas.
+    Block { b: usize, w: WeightBlock<'s, T>, gw: &'s mut [T], dp: Option<&'s mut [T]> },
+}
+
+/// What the tasks of one backward layer phase share.
+struct LayerTasks<'c, T> {
+    compute: &'c (dyn Fn(usize, &[T], &mut [T], Option<&mut [T]>) + Sync),
+    bias_grad: &'c (dyn Fn(&mut [T]) + Sync),
+    chunk_w: usize,
+    chunk_d: usize,
+    /// Start of the layer's weight and its bias range in the flat buffer.
+    weights: usize,
+    bias: Range<usize>,
+}
+
+impl<T: Scalar> LayerTasks<'_, T> {
+    /// Runs the bias task and one task per weight block on `split`; with `update`, each
+    /// finished block (and the bias) is updated by it at once.
+    #[allow(clippy::too_many_arguments)]
+    fn run<'s>(
+        &self,
+        split: Split<'_>,
+        blocks: impl Iterator<Item = WeightBlock<'s, T>> + Send,
+        gw: &'s mut [T],
+        gb: &'s mut [T],
+        dp: Option<&'s mut [T]>,
+        bias_state: Option<(&'s mut [T], &'s mut [T])>,
+        update: Option<&UpdateFn<'_, T>>,
+    ) where
+        T: 's,
+    {
+        let dp_blocks = dp
+            .into_iter()
+            .flat_map(|dp| dp.chunks_mut(self.chunk_d))
+            .map(Some)
+            .chain(std::iter::repeat_with(|| None));
+        let tasks = std::iter::once(LayerTask::Bias { gb, update: bias_state }).chain(
+            blocks
+                .zip(gw.chunks_mut(self.chunk_w))
+                .zip(dp_blocks)
+                .enumerate()
+                .map(|(b, ((w, gw), dp))| LayerTask::Block { b, w, gw, dp }),
+        );
+        split.for_each(tasks, |task| match task {
+            LayerTask::Bias { gb, update: state } => {
+                (self.bias_grad)(gb);
+                if let (Some((p, s)), Some(update)) = (state, update) {
+                    update(self.bias.clone(), false, p, s, gb);
+                }
+            }
+            LayerTask::Block { b, w, gw, dp } => match w {
+                WeightBlock::Read(w) => (self.compute)(b, w, gw, dp),
+                WeightBlock::Update(w, s) => {
+                    (self.compute)(b, w, gw, dp);
+                    if let Some(update) = update {
+                        let start = self.weights + b * self.chunk_w;
+                        update(start..start + w.len(), true, w, s, gw);
+                    }
+                }
+            },
+        });
     }
 }
 
@@ -547,6 +559,8 @@ pub fn argmax<T: PartialOrd + Copy>(row: &[T]) -> usize {
 mod tests {
     use super::*;
 
+    use crate::team::Team;
+
     fn bits<T: Scalar>(v: &[T]) -> Vec<u64> {
         v.iter().map(|x| x.to_f64().unwrap_or(f64::NAN).to_bits()).collect()
     }
@@ -559,6 +573,7 @@ mod tests {
     fn blocked_passes_equal_the_unblocked_pass_bit_for_bit() {
         let sizes = [1usize, 7, 31, 33, 127, 129];
         let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let teams: Vec<Team> = (0..=16).map(|t| Team::new(t.clamp(1, 4))).collect();
         let mut cases = 0;
         for (i, &w) in sizes.iter().enumerate() {
             let other = sizes[(i + 2) % sizes.len()];
@@ -615,8 +630,9 @@ mod tests {
                         )
                     };
                     let serial = run(Split::serial());
-                    for threads in [2, 3, 4, 5, 8, 16] {
-                        let split = Split { min_work: 1, ..Split::threads(threads) };
+                    for (threads, team) in teams.iter().enumerate().skip(2) {
+                        // Cut for `threads` threads, run on a team of up to 4 (oversubscribed).
+                        let split = Split { min_work: 1, threads, ..Split::team(team) };
                         let blocked = run(split);
                         let ctx = format!("{arch_sizes:?} {act}/{loss} rows {rows} threads {threads}");
                         assert!(serial.0 == blocked.0, "loss: {ctx}");
@@ -629,7 +645,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cases, 6 * 4 * 4 * 6);
+        assert_eq!(cases, 6 * 4 * 4 * 15);
     }
 
     #[test]

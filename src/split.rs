@@ -17,6 +17,7 @@
 //! assert_eq!(block_len(10, 16, 100, 1), 10);
 //! ```
 
+use crate::team::Team;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -52,24 +53,26 @@ pub fn n_blocks(n: usize, threads: usize, work_per_item: usize, align: usize) ->
     n.div_ceil(block_len(n, threads, work_per_item, align)).max(1)
 }
 
-/// How a pass runs: the thread count its blocks are cut for (results never depend on it),
+/// How a pass runs: the team that runs its blocks (none: the calling thread runs them one
+/// after another), the thread count its blocks are cut for (results never depend on either),
 /// the least work per task, and, optionally, where tasks record their busy time.
 #[derive(Clone, Copy, Debug)]
 pub struct Split<'a> {
+    pub team: Option<&'a Team>,
     pub threads: usize,
     /// Least work per task ([`MIN_TASK_WORK`] unless a test wants every block it can get).
     pub min_work: usize,
     pub busy: Option<&'a Busy>,
 }
 
-impl Split<'_> {
-    /// Blocks for the threads of the current rayon pool.
-    pub fn current() -> Self {
-        Split::threads(rayon::current_num_threads())
+impl<'a> Split<'a> {
+    /// Blocks cut for `team`'s threads and run on them.
+    pub fn team(team: &'a Team) -> Self {
+        Split { team: Some(team), ..Split::threads(team.size()) }
     }
-    /// Blocks for `threads` threads.
+    /// Blocks cut for `threads` threads, run on the calling thread.
     pub fn threads(threads: usize) -> Self {
-        Split { threads, min_work: MIN_TASK_WORK, busy: None }
+        Split { team: None, threads, min_work: MIN_TASK_WORK, busy: None }
     }
     /// One block per phase: the pass runs on the calling thread.
     pub fn serial() -> Self {
@@ -83,6 +86,21 @@ impl Split<'_> {
     pub fn n_blocks(&self, n: usize, work_per_item: usize, align: usize) -> usize {
         n.div_ceil(self.block_len(n, work_per_item, align)).max(1)
     }
+
+    /// Runs `task` on every item of `items` (each a task), on the team when there is one and
+    /// more than one item, charging each task's time to the thread that ran it.
+    pub fn for_each<I>(&self, items: I, task: impl Fn(I::Item) + Sync)
+    where
+        I: Iterator + Send,
+    {
+        let busy = self.busy;
+        match self.team {
+            Some(team) if team.size() > 1 => {
+                team.for_each(items, |t, item| Busy::time(busy, t, || task(item)))
+            }
+            _ => items.for_each(|item| Busy::time(busy, 0, || task(item))),
+        }
+    }
 }
 
 /// Busy time per worker thread (nanoseconds), for the balance report of `bp-par bench`.
@@ -93,23 +111,23 @@ pub struct Busy {
 }
 
 impl Busy {
-    /// Slots for `threads` workers (plus one for a caller outside the pool).
+    /// Slots for `threads` threads (plus one for anything out of range).
     pub fn new(threads: usize) -> Self {
         Busy { nanos: (0..threads + 1).map(|_| AtomicU64::new(0)).collect() }
     }
 
-    /// Runs `f`, charging its duration to the current rayon worker.
+    /// Runs `f`, charging its duration to thread `thread` (the last slot if out of range).
     #[inline]
-    pub fn time<R>(busy: Option<&Busy>, f: impl FnOnce() -> R) -> R {
+    pub fn time<R>(busy: Option<&Busy>, thread: usize, f: impl FnOnce() -> R) -> R {
         let Some(b) = busy else { return f() };
         let t = Instant::now();
         let r = f();
-        let slot = rayon::current_thread_index().unwrap_or(b.nanos.len() - 1).min(b.nanos.len() - 1);
+        let slot = thread.min(b.nanos.len() - 1);
         b.nanos[slot].fetch_add(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
         r
     }
 
-    /// Seconds of work per worker (the last slot: work done outside the pool).
+    /// Seconds of work per thread (the last slot: work charged to threads out of range).
     pub fn seconds(&self) -> Vec<f64> {
         self.nanos.iter().map(|n| n.load(Ordering::Relaxed) as f64 * 1e-9).collect()
     }
@@ -171,13 +189,14 @@ mod tests {
     }
 
     #[test]
-    fn busy_time_goes_to_the_running_worker() {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    fn busy_time_goes_to_the_running_thread() {
+        let team = Team::new(2);
         let busy = Busy::new(2);
-        pool.install(|| Busy::time(Some(&busy), || std::thread::sleep(std::time::Duration::from_millis(2))));
+        let split = Split { busy: Some(&busy), ..Split::team(&team) };
+        split.for_each(0..2, |_| std::thread::sleep(std::time::Duration::from_millis(2)));
         let s = busy.seconds();
         assert_eq!(s.len(), 3);
-        assert!(s[..2].iter().sum::<f64>() >= 0.002 && s[2] == 0.0, "{s:?}");
+        assert!(s[..2].iter().sum::<f64>() >= 0.004 && s[2] == 0.0, "{s:?}");
         busy.reset();
         assert!(busy.seconds().iter().all(|&x| x == 0.0));
     }

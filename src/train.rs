@@ -28,10 +28,10 @@ use crate::infer::{Evaluation, evaluate};
 use crate::network::{Buffers, Network, Params, argmax, backward_from_deltas, phase_tasks};
 use crate::optim::Sgd;
 use crate::split::{Busy, Split};
+use crate::team::Team;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 use std::ops::Range;
 use std::time::Instant;
 
@@ -171,15 +171,9 @@ fn gather(data: &Dataset, rows: &[usize], x: &mut [f32], y: &mut [f32], k: usize
     };
     // A row read from memory costs about as much per value as 8 multiply-adds in cache.
     let block = split.block_len(n, GATHER_WORK * (d + k), 1);
-    let (x, y) = (&mut x[..n * d], &mut y[..n * k]);
-    if block >= n {
-        Busy::time(split.busy, || copy(rows, x, y));
-    } else {
-        x.par_chunks_mut(block * d)
-            .zip(y.par_chunks_mut(block * k))
-            .zip(rows.par_chunks(block))
-            .for_each(|((x, y), rows)| Busy::time(split.busy, || copy(rows, x, y)));
-    }
+    let blocks =
+        x[..n * d].chunks_mut(block * d).zip(y[..n * k].chunks_mut(block * k)).zip(rows.chunks(block));
+    split.for_each(blocks, |((x, y), rows)| copy(rows, x, y));
 }
 
 /// Work units charged per gathered value (see [`gather`]).
@@ -199,6 +193,9 @@ pub struct Trainer<'a> {
     grads: Vec<Vec<f32>>,
     /// The L2 coefficient λ/n of the weights (biases have none).
     decay: f32,
+    /// The threads that run the blocks of every phase (as many as the rayon pool the trainer
+    /// was built in has).
+    team: Team,
     busy: Busy,
     order: Vec<usize>,
     rng: ChaCha8Rng,
@@ -282,6 +279,7 @@ impl<'a> Trainer<'a> {
             buf: Buffers::new(arch, shard),
             grads: vec![vec![0.0; arch.n_params()]; n_shards],
             decay,
+            team: Team::new(rayon::current_num_threads()),
             busy: Busy::new(rayon::current_num_threads()),
             net,
             cfg: TrainConfig { shard, ..cfg },
@@ -304,7 +302,7 @@ impl<'a> Trainer<'a> {
         let t_step = Instant::now();
         let shard = self.cfg.shard;
         let n_sh = batch.len().div_ceil(shard);
-        let split = Split { busy: Some(&self.busy), ..Split::current() };
+        let split = Split { busy: Some(&self.busy), ..Split::team(&self.team) };
         let (d, k) = (data.n_features, self.net.arch.n_out());
         let (mut loss, mut correct) = (0.0, 0);
         let mut last_rows = 0;
@@ -503,7 +501,7 @@ impl<'a> Trainer<'a> {
     /// The parallel phases of a full mini-batch's shard and their task counts on the current
     /// pool's threads: gather, then the passes of [`phase_tasks`].
     pub fn phase_tasks(&self) -> Vec<(String, usize)> {
-        let split = Split::current();
+        let split = Split::team(&self.team);
         let rows = self.cfg.shard.min(self.cfg.batch);
         let (d, k) = (self.net.arch.n_in(), self.net.arch.n_out());
         let mut phases = vec![("gather".to_string(), split.n_blocks(rows, GATHER_WORK * (d + k), 1))];
