@@ -484,9 +484,12 @@ enum LayerTask<'s, T> {
     Block { b: usize, w: WeightBlock<'s, T>, gw: &'s mut [T], dp: Option<&'s mut [T]> },
 }
 
+/// `compute(block, weights, weight gradient, input deltas)` of one block of input units.
+type BlockFn<'c, T> = dyn Fn(usize, &[T], &mut [T], Option<&mut [T]>) + Sync + 'c;
+
 /// What the tasks of one backward layer phase share.
 struct LayerTasks<'c, T> {
-    compute: &'c (dyn Fn(usize, &[T], &mut [T], Option<&mut [T]>) + Sync),
+    compute: &'c BlockFn<'c, T>,
     bias_grad: &'c (dyn Fn(&mut [T]) + Sync),
     chunk_w: usize,
     chunk_d: usize,

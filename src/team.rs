@@ -184,7 +184,7 @@ fn wait_until(done: impl Fn() -> bool) {
     let mut polls = 0u32;
     while !done() {
         polls = polls.wrapping_add(1);
-        if polls % SPIN_POLLS == 0 {
+        if polls.is_multiple_of(SPIN_POLLS) {
             std::thread::yield_now();
         } else {
             std::hint::spin_loop();
@@ -206,7 +206,7 @@ fn worker(s: &Shared, index: usize) {
                 break;
             }
             polls = polls.wrapping_add(1);
-            if polls % SPIN_POLLS != 0 {
+            if !polls.is_multiple_of(SPIN_POLLS) {
                 std::hint::spin_loop();
                 continue;
             }
