@@ -99,9 +99,9 @@ impl Activation {
     #[inline]
     pub fn bias_activate_unit<T: Scalar>(self, z: &mut [T], bias: T) {
         match self {
-            Activation::Sigmoid => z.iter_mut().for_each(|z| *z = sigmoid(*z + bias)),
+            Activation::Sigmoid => sigmoid_unit(z, bias),
             Activation::Tanh => z.iter_mut().for_each(|z| *z = flush((*z + bias).tanh())),
-            Activation::Relu => z.iter_mut().for_each(|z| *z = flush((*z + bias).max(T::zero()))),
+            Activation::Relu => relu_unit(z, bias),
         }
     }
 
@@ -111,17 +111,40 @@ impl Activation {
     pub fn mul_derivative<T: Scalar>(self, delta: &mut [T], a: &[T]) {
         debug_assert_eq!(delta.len(), a.len());
         match self {
-            Activation::Sigmoid => {
-                delta.iter_mut().zip(a).for_each(|(d, &a)| *d = flush(*d * (a * (T::one() - a))))
-            }
-            Activation::Tanh => {
-                delta.iter_mut().zip(a).for_each(|(d, &a)| *d = flush(*d * (T::one() - a * a)))
-            }
-            Activation::Relu => delta
-                .iter_mut()
-                .zip(a)
-                .for_each(|(d, &a)| *d = if a <= T::zero() { T::zero() } else { flush(*d) }),
+            Activation::Sigmoid => sigmoid_slope(delta, a),
+            Activation::Tanh => tanh_slope(delta, a),
+            Activation::Relu => relu_slope(delta, a),
         }
+    }
+}
+
+crate::multiversion! {
+    fn sigmoid_unit<T: Scalar>(z: &mut [T], bias: T) {
+        z.iter_mut().for_each(|z| *z = sigmoid(*z + bias));
+    }
+}
+
+crate::multiversion! {
+    fn relu_unit<T: Scalar>(z: &mut [T], bias: T) {
+        z.iter_mut().for_each(|z| *z = flush((*z + bias).max(T::zero())));
+    }
+}
+
+crate::multiversion! {
+    fn sigmoid_slope<T: Scalar>(delta: &mut [T], a: &[T]) {
+        delta.iter_mut().zip(a).for_each(|(d, &a)| *d = flush(*d * (a * (T::one() - a))));
+    }
+}
+
+crate::multiversion! {
+    fn tanh_slope<T: Scalar>(delta: &mut [T], a: &[T]) {
+        delta.iter_mut().zip(a).for_each(|(d, &a)| *d = flush(*d * (T::one() - a * a)));
+    }
+}
+
+crate::multiversion! {
+    fn relu_slope<T: Scalar>(delta: &mut [T], a: &[T]) {
+        delta.iter_mut().zip(a).for_each(|(d, &a)| *d = if a <= T::zero() { T::zero() } else { flush(*d) });
     }
 }
 

@@ -155,6 +155,10 @@ pub struct BenchRow {
     pub phases: PhaseTimes,
     /// The parallel phases of a step and their task counts.
     pub tasks: Vec<(String, usize)>,
+    /// The peer's samples/s, timed in turn with ours, and the ratios ours / peer's of each
+    /// pair of repetitions.
+    pub peer: Option<Spread>,
+    pub vs_peer: Option<Spread>,
     /// Busy time of the busiest and of the idlest worker thread, as fractions of the steps'
     /// wall time: whether all cores worked.
     pub busiest: f64,
@@ -180,11 +184,18 @@ pub struct BenchReport {
     pub eval: Vec<(usize, Spread)>,
 }
 
-/// Runs the sweep on `data` and calls `report` after each row (for progress).
+/// A reference implementation timed in turn with ours: `peer(threads, batch)` times one
+/// repetition of the same work and returns its samples/s.
+pub type Peer<'a> = dyn FnMut(usize, usize) -> Result<f64> + Send + 'a;
+
+/// Runs the sweep on `data` and calls `report` after each row (for progress). With a `peer`,
+/// every timed repetition of ours is followed by one of the peer's at the same thread count
+/// and batch size, so both see the same machine load; the row keeps the ratio of each pair.
 pub fn run(
     data: &Dataset,
     cfg: &BenchConfig,
     epoch_samples: usize,
+    mut peer: Option<&mut Peer<'_>>,
     mut report: impl FnMut(&BenchRow),
 ) -> Result<BenchReport> {
     let mut sizes = vec![data.n_features];
@@ -235,6 +246,7 @@ pub fn run(
                 };
                 let steps = cfg.samples.div_ceil(batch).max(1);
                 type Measured = (Vec<f64>, PhaseTimes, Vec<(String, usize)>, Vec<f64>);
+                let mut peer_rates = Vec::new();
                 let (rates, phases, tasks, busy) = pool.install(|| -> Result<Measured> {
                     let mut net = Network::<f32>::init(arch.clone(), 1);
                     let mut trainer = Trainer::new(&mut net, data, tc)?;
@@ -245,9 +257,15 @@ pub fn run(
                         let t = Instant::now();
                         trainer.steps(data, steps)?;
                         rates.push((steps * batch) as f64 / t.elapsed().as_secs_f64());
+                        if let Some(peer) = peer.as_deref_mut() {
+                            // Outside our timings; our team's threads sleep meanwhile.
+                            peer_rates.push(peer(threads, batch)?);
+                        }
                     }
                     Ok((rates, trainer.phase_times(), trainer.phase_tasks(), trainer.thread_busy()))
                 })?;
+                let ratios: Vec<f64> =
+                    rates.iter().zip(&peer_rates).map(|(ours, theirs)| ours / theirs).collect();
                 let wall = phases.steps.max(1e-12);
                 let workers = &busy[..threads.min(busy.len())];
                 let busiest = workers.iter().cloned().fold(0.0, f64::max) / wall;
@@ -268,6 +286,8 @@ pub fn run(
                     epoch_seconds: epoch_samples as f64 / spread.median,
                     phases,
                     tasks,
+                    peer: (!peer_rates.is_empty()).then(|| Spread::of(&peer_rates)),
+                    vs_peer: (!ratios.is_empty()).then(|| Spread::of(&ratios)),
                     busiest,
                     idlest: if idlest.is_finite() { idlest } else { 0.0 },
                 };

@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod model_io;
 pub mod network;
 pub mod optim;
+pub mod simd;
 pub mod split;
 pub mod sys;
 pub mod team;

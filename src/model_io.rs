@@ -385,8 +385,10 @@ mod tests {
     }
 }
 
-/// The format version of checkpoints (inside a model file's metadata).
-pub const CHECKPOINT_VERSION: u64 = 1;
+/// The format version of checkpoints (inside a model file's metadata). Version 2: velocities
+/// and rollback parameters in the flat layout of [`Network::params`] with every weight
+/// `n_out x n_in`, as in the model tensors (version 1 stored weights transposed).
+pub const CHECKPOINT_VERSION: u64 = 2;
 
 /// What a checkpoint records about the training data, to refuse resuming on other data.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,19 +1,20 @@
 //! A multilayer perceptron: its architecture, one flat parameter buffer, and batched
-//! forward and backward passes as GEMMs into caller-owned buffers.
+//! forward and backward passes as GEMMs into caller-owned buffers, cut into blocks over
+//! their output dimension so that several threads can share one pass.
 //!
 //! Layout of the flat buffer (the same for gradients and velocities): for every layer in
-//! order, its weight stored **transposed**, `Wt_l = W_lᵀ` (`n_in x n_out`, row-major), then
-//! its bias `b_l` (`n_out`). Model files hold the usual `W_l` (`n_out x n_in`, PyTorch's
-//! `Linear`); [`Network::from_layers`] and [`Network::weight`] convert. Transposed, every
-//! hot GEMM reads its operands contiguously, and a block of input features is a contiguous
-//! block of rows, which lets the trainer update parameter blocks in parallel.
-//! For `rows` samples stacked as rows of `X`:
+//! order, its weight `W_l` (`n_out x n_in`, row-major: PyTorch's `Linear`, and the model
+//! file's layout), then its bias `b_l` (`n_out`). A block of units is a contiguous run of rows.
+//! Hidden activations and deltas are stored feature-major (`n_units x rows`, see [`Buffers`]),
+//! so a block of units is a contiguous run there too. For `rows` samples stacked as rows of `X`:
 //! ```text
-//! forward:  Z_l = A_{l-1} Wt_l + b_l ;  A_l = f_l(Z_l)            (A_0 = X)
-//! deltas:   D_L from the loss ;  D_{l-1} = (D_l Wt_lᵀ) ⊙ f'(A_{l-1})
-//! gradient: gWt_l = A_{l-1}ᵀ D_l ;  gb_l = colsum(D_l)
+//! forward:  Z_lᵀ = W_l A_{l-1}ᵀ + b_l ;  A_l = f_l(Z_l)        (A_0 = X; by blocks of units)
+//! deltas:   D_L from the loss ;  D_{l-1}ᵀ = (W_lᵀ D_lᵀ) ⊙ f'(A_{l-1}ᵀ)   (by blocks of inputs)
+//! gradient: gW_l = D_lᵀ A_{l-1} ;  gb_l = Σ_rows D_l              (by blocks of units)
 //! ```
-//! The first layer's input gradient is never computed.
+//! The first layer's input gradient is never computed. Every output element of every block
+//! is one dot product in matrixmultiply's fixed k order, so how the blocks are cut and which
+//! thread runs them never changes a bit ([`crate::split`]).
 //!
 //! ```
 //! use bp_par::network::{Arch, Buffers, Network};
@@ -178,9 +179,15 @@ pub fn phase_tasks(arch: &Arch, rows: usize, split: Split<'_>) -> Vec<(String, u
     }
     for l in (0..n_layers).rev() {
         let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
-        let work = n_out * rows * if l > 0 { 2 } else { 1 };
-        // The bias gradient is one more task beside the blocks.
-        phases.push((format!("backward {}", l + 1), split.n_blocks(n_in, work, GEMM_ALIGN) + 1));
+        // Gradient blocks, input-delta blocks, and the update blocks of the layer above.
+        let mut tasks = split.n_blocks(n_out, n_in * rows, GEMM_ALIGN);
+        if l > 0 {
+            tasks += split.n_blocks(n_in, n_out * rows, GEMM_ALIGN);
+        }
+        if l + 1 < n_layers {
+            tasks += split.n_blocks(arch.sizes[l + 2], n_out * rows, GEMM_ALIGN);
+        }
+        phases.push((format!("backward {}", l + 1), tasks));
     }
     phases
 }
@@ -228,31 +235,18 @@ impl<T: Scalar> Network<T> {
                     b.len()
                 ));
             }
-            let wt = &mut params[arch.weight_range(l)];
-            for o in 0..n_out {
-                for i in 0..n_in {
-                    wt[i * n_out + o] = w[o * n_in + i];
-                }
-            }
+            params[arch.weight_range(l)].copy_from_slice(w);
             params[arch.bias_range(l)].copy_from_slice(b);
         }
         Ok(Network { arch, params })
     }
 
-    /// Layer `l`'s weight in the usual layout, `n_out x n_in` row-major.
+    /// A copy of layer `l`'s weight, `n_out x n_in` row-major.
     pub fn weight(&self, l: usize) -> Vec<T> {
-        let (n_in, n_out) = (self.arch.sizes[l], self.arch.sizes[l + 1]);
-        let wt = &self.params[self.arch.weight_range(l)];
-        let mut w = vec![T::zero(); n_in * n_out];
-        for i in 0..n_in {
-            for o in 0..n_out {
-                w[o * n_in + i] = wt[i * n_out + o];
-            }
-        }
-        w
+        self.params[self.arch.weight_range(l)].to_vec()
     }
 
-    /// Layer `l`'s transposed weight (`n_in x n_out`) and bias (`n_out`), as stored.
+    /// Layer `l`'s weight (`n_out x n_in`, row-major) and bias (`n_out`), as stored.
     pub fn layer(&self, l: usize) -> (&[T], &[T]) {
         (&self.params[self.arch.weight_range(l)], &self.params[self.arch.bias_range(l)])
     }
@@ -304,7 +298,7 @@ impl<T: Scalar> Network<T> {
         let n_layers = arch.n_layers();
         for l in 0..n_layers - 1 {
             let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
-            let (wt, bias) = self.layer(l);
+            let (w, bias) = self.layer(l);
             let (done, rest) = buf.acts.split_at_mut(l);
             // A_{l-1}ᵀ (n_in, rows)
             let input = if l == 0 {
@@ -312,7 +306,7 @@ impl<T: Scalar> Network<T> {
             } else {
                 MatRef::row_major(&done[l - 1][..n_in * rows], n_in, rows)
             };
-            let w = MatRef::row_major(wt, n_in, n_out).t(); // W (n_out, n_in)
+            let w = MatRef::row_major(w, n_out, n_in);
             let block = split.block_len(n_out, n_in * rows, GEMM_ALIGN);
             let act = arch.activation;
             split.for_each(rest[0][..n_out * rows].chunks_mut(block * rows).enumerate(), |(b, z)| {
@@ -324,17 +318,17 @@ impl<T: Scalar> Network<T> {
                 }
             });
         }
-        // Output layer, by blocks of samples: Z (rows, n_out) = A_{L-1} (rows, n_in) · Wt.
+        // Output layer, by blocks of samples: Z (rows, n_out) = A_{L-1} (rows, n_in) · Wᵀ.
         let l = n_layers - 1;
         let (n_in, n_out) = (arch.sizes[l], arch.n_out());
-        let (wt, bias) = self.layer(l);
+        let (w, bias) = self.layer(l);
         let (hidden, out) = buf.acts.split_at_mut(l);
         let input = if l == 0 {
             MatRef::row_major(&x[..rows * n_in], rows, n_in)
         } else {
             MatRef::row_major(&hidden[l - 1][..n_in * rows], n_in, rows).t()
         };
-        let wt = MatRef::row_major(wt, n_in, n_out);
+        let wt = MatRef::row_major(w, n_out, n_in).t(); // Wᵀ (n_in, n_out)
         let block = split.block_len(rows, n_in * n_out, 1);
         let loss = arch.loss;
         let z = &mut out[0][..rows * n_out];
@@ -375,14 +369,18 @@ impl<T: Scalar> Network<T> {
 
 /// The backward pass from the output deltas in `buf` (left there by
 /// [`Network::forward_with`] with `output_delta`, or by [`Network::backward`]): every layer's
-/// deltas, and `grad ← Σ_rows ∂loss/∂params` (overwritten). Layer by layer from the top,
-/// parallel over blocks of the layer's **input** units `i`: each task computes
+/// deltas, and `grad ← Σ_rows ∂loss/∂params` (overwritten). One parallel phase per layer, from
+/// the top; the phase of layer l has three kinds of tasks:
 /// ```text
-/// gWt[i] (bi, n_out) = A_{l-1}ᵀ[i] (bi, rows) · D_l (rows, n_out)
-/// D_{l-1}ᵀ[i] (bi, rows) = Wt[i] (bi, n_out) · D_lᵀ (n_out, rows) ⊙ f'(A_{l-1}ᵀ[i])   (l > 0)
+/// gradient, by blocks u of layer l's units (the blocks of its forward):
+///     gW_l[u] (bu, n_in) = D_lᵀ[u] (bu, rows) · A_{l-1} (rows, n_in) ;  gb_l[u] = Σ_rows D_lᵀ[u]
+/// input deltas (l > 0), by blocks i of its input units:
+///     D_{l-1}ᵀ[i] (bi, rows) = W_l[:, i]ᵀ (bi, n_out) · D_lᵀ (n_out, rows) ⊙ f'(A_{l-1}ᵀ[i])
+/// with Params::Update, the update of layer l+1's blocks, whose weights nobody reads any more
 /// ```
-/// then, with [`Params::Update`], updates `Wt[i]` (which no other task reads); one more task
-/// sums the bias gradient (each element over the rows in order) and updates the bias.
+/// The first layer needs no input deltas, so its gradient blocks update their own weights at
+/// once: with a static assignment of blocks to threads, each thread then reads and writes only
+/// its own rows of the largest weight matrix, in the forward and the backward alike.
 pub(crate) fn backward_from_deltas<T: Scalar>(
     arch: &Arch,
     mut params: Params<'_, T>,
@@ -394,157 +392,140 @@ pub(crate) fn backward_from_deltas<T: Scalar>(
 ) {
     assert_eq!(grad.len(), arch.n_params(), "backward: gradient buffer has the wrong size");
     let n_layers = arch.n_layers();
+    let sizes = &arch.sizes;
     for l in (0..n_layers).rev() {
-        let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
+        let (n_in, n_out) = (sizes[l], sizes[l + 1]);
+        let top = l + 1 == n_layers;
         let (wr, br) = (arch.weight_range(l), arch.bias_range(l));
-        let (gw, gb) = grad[wr.start..br.end].split_at_mut(n_in * n_out);
+        let (grad_l, grad_up) = grad.split_at_mut(br.end);
+        let (gw, gb) = grad_l[wr.start..].split_at_mut(n_in * n_out);
         let (lower, upper) = buf.deltas.split_at_mut(l);
         let d_store = &upper[0][..rows * n_out];
-        // D_l (rows, n_out)
-        let d = if l + 1 == n_layers {
-            MatRef::row_major(d_store, rows, n_out)
+        // D_lᵀ (n_out, rows)
+        let d_t = if top {
+            MatRef::row_major(d_store, rows, n_out).t()
         } else {
-            MatRef::row_major(d_store, n_out, rows).t()
+            MatRef::row_major(d_store, n_out, rows)
         };
-        // A_{l-1}ᵀ (n_in, rows) and its storage for f'
         let a_store: &[T] = if l == 0 { &[] } else { &buf.acts[l - 1][..n_in * rows] };
-        let a_t = if l == 0 {
-            MatRef::row_major(&x[..rows * n_in], rows, n_in).t()
+        // A_{l-1} (rows, n_in)
+        let a = if l == 0 {
+            MatRef::row_major(&x[..rows * n_in], rows, n_in)
         } else {
-            MatRef::row_major(a_store, n_in, rows)
+            MatRef::row_major(a_store, n_in, rows).t()
         };
         let act = arch.activation;
-        let block = split.block_len(n_in, n_out * rows * if l > 0 { 2 } else { 1 }, GEMM_ALIGN);
-        let compute = |b: usize, wt: &[T], gw: &mut [T], dp: Option<&mut [T]>| {
-            let (first, n) = (b * block, gw.len() / n_out);
-            gemm(MatMut::row_major(gw, n, n_out), a_t.sub_rows(first, n), d, Accum::Overwrite);
-            if let Some(dp) = dp {
-                gemm(
-                    MatMut::row_major(dp, n, rows),
-                    MatRef::row_major(wt, n, n_out),
-                    d.t(),
-                    Accum::Overwrite,
-                );
+        let unit_block = split.block_len(n_out, n_in * rows, GEMM_ALIGN);
+        let input_block = split.block_len(n_in, n_out * rows, GEMM_ALIGN);
+        // The blocks of layer l+1 whose update waits for this phase.
+        let up = (!top).then(|| {
+            let (n_in, n_out) = (sizes[l + 1], sizes[l + 2]);
+            (
+                arch.weight_range(l + 1),
+                arch.bias_range(l + 1),
+                split.block_len(n_out, n_in * rows, GEMM_ALIGN),
+            )
+        });
+        let grad_up: &[T] = grad_up;
+
+        let update: Option<&UpdateFn<'_, T>> = match &params {
+            Params::Update { update, .. } => Some(*update),
+            Params::Read(_) => None,
+        };
+        let (weights, mut owned, mut owned_up): (&[T], _, _) = match &mut params {
+            Params::Read(p) => (&p[wr.clone()], None, None),
+            Params::Update { params, state, .. } => {
+                let (p_lo, p_hi) = params.split_at_mut(br.end);
+                let (s_lo, s_hi) = state.split_at_mut(br.end);
+                let (pw, pb) = p_lo[wr.start..].split_at_mut(n_in * n_out);
+                let (sw, sb) = s_lo[wr.start..].split_at_mut(n_in * n_out);
+                let owned_up = up.as_ref().map(|(wr1, br1, ub)| {
+                    let n_in1 = sizes[l + 1];
+                    let (pw1, pb1) = p_hi[..br1.end - br.end].split_at_mut(wr1.len());
+                    let (sw1, sb1) = s_hi[..br1.end - br.end].split_at_mut(wr1.len());
+                    pw1.chunks_mut(ub * n_in1)
+                        .zip(pb1.chunks_mut(*ub))
+                        .zip(sw1.chunks_mut(ub * n_in1).zip(sb1.chunks_mut(*ub)))
+                });
+                if l == 0 {
+                    let own = pw
+                        .chunks_mut(unit_block * n_in)
+                        .zip(pb.chunks_mut(unit_block))
+                        .zip(sw.chunks_mut(unit_block * n_in).zip(sb.chunks_mut(unit_block)));
+                    (&[][..], Some(own), owned_up)
+                } else {
+                    (&*pw, None, owned_up)
+                }
+            }
+        };
+
+        let grads = gw.chunks_mut(unit_block * n_in).zip(gb.chunks_mut(unit_block)).enumerate();
+        let grads =
+            grads.zip(owned.take().into_iter().flatten().map(Some).chain(std::iter::repeat_with(|| None)));
+        let deltas = (l > 0)
+            .then(|| &mut lower[l - 1][..n_in * rows])
+            .into_iter()
+            .flat_map(|dp| dp.chunks_mut(input_block * rows))
+            .enumerate();
+        let updates = owned_up.take().into_iter().flatten().enumerate();
+        let tasks = grads
+            .map(|((b, (gw, gb)), own)| Task::Grad { b, gw, gb, own })
+            .chain(deltas.map(|(b, dp)| Task::Delta { b, dp }))
+            .chain(updates.map(|(b, own)| Task::Update { b, own }));
+
+        split.for_each(tasks, |task| match task {
+            Task::Grad { b, gw, gb, own } => {
+                let (first, n) = (b * unit_block, gb.len());
+                // gW[u] (n, n_in) = D_lᵀ[u] (n, rows) · A_{l-1} (rows, n_in)
+                gemm(MatMut::row_major(gw, n, n_in), d_t.sub_rows(first, n), a, Accum::Overwrite);
+                // gb[u] = Σ_s D_l[s, u], s in order.
+                for (j, g) in gb.iter_mut().enumerate() {
+                    let o = first + j;
+                    *g = if top {
+                        (0..rows).fold(T::zero(), |acc, s| acc + d_store[s * n_out + o])
+                    } else {
+                        d_store[o * rows..(o + 1) * rows].iter().fold(T::zero(), |acc, &v| acc + v)
+                    };
+                }
+                if let (Some(((w, bias), (sw, sb))), Some(update)) = (own, update) {
+                    let start = wr.start + first * n_in;
+                    update(start..start + w.len(), true, w, sw, gw);
+                    update(br.start + first..br.start + first + n, false, bias, sb, gb);
+                }
+            }
+            Task::Delta { b, dp } => {
+                let (first, n) = (b * input_block, dp.len() / rows);
+                // D_{l-1}ᵀ[i] (n, rows) = W_l[:, i]ᵀ (n, n_out) · D_lᵀ (n_out, rows)
+                let w = MatRef::row_major(weights, n_out, n_in).t().sub_rows(first, n);
+                gemm(MatMut::row_major(dp, n, rows), w, d_t, Accum::Overwrite);
                 act.mul_derivative(dp, &a_store[first * rows..(first + n) * rows]);
             }
-        };
-        // gb[o] = Σ_s D_l[s, o], s in order.
-        let bias_grad = |gb: &mut [T]| {
-            gb.fill(T::zero());
-            if l + 1 == n_layers {
-                for dr in d_store.chunks_exact(n_out) {
-                    gb.iter_mut().zip(dr).for_each(|(g, &v)| *g += v);
-                }
-            } else {
-                for (g, dr) in gb.iter_mut().zip(d_store.chunks_exact(rows)) {
-                    *g = dr.iter().fold(T::zero(), |s, &v| s + v);
-                }
+            Task::Update { b, own: ((w, bias), (sw, sb)) } => {
+                let (Some((wr1, br1, ub)), Some(update)) = (&up, update) else { return };
+                let n_in1 = sizes[l + 1];
+                let first = b * ub;
+                let start = wr1.start + first * n_in1;
+                let g = &grad_up[start - br.end..start - br.end + w.len()];
+                update(start..start + w.len(), true, w, sw, g);
+                let bstart = br1.start + first;
+                let gbias = &grad_up[bstart - br.end..bstart - br.end + bias.len()];
+                update(bstart..bstart + bias.len(), false, bias, sb, gbias);
             }
-        };
-        let dp = if l > 0 { Some(&mut lower[l - 1][..n_in * rows]) } else { None };
-        let (chunk_w, chunk_d) = (block * n_out, block * rows);
-        let ctx = LayerTasks {
-            compute: &compute,
-            bias_grad: &bias_grad,
-            chunk_w,
-            chunk_d,
-            weights: wr.start,
-            bias: br.clone(),
-        };
-        match &mut params {
-            Params::Read(p) => {
-                let blocks = p[wr.clone()].chunks(chunk_w).map(WeightBlock::Read);
-                ctx.run(split, blocks, gw, gb, dp, None, None);
-            }
-            Params::Update { params, state, update } => {
-                let (pw, pb) = params[wr.start..br.end].split_at_mut(n_in * n_out);
-                let (sw, sb) = state[wr.start..br.end].split_at_mut(n_in * n_out);
-                let blocks = pw
-                    .chunks_mut(chunk_w)
-                    .zip(sw.chunks_mut(chunk_w))
-                    .map(|(w, s)| WeightBlock::Update(w, s));
-                ctx.run(split, blocks, gw, gb, dp, Some((pb, sb)), Some(*update));
-            }
-        }
-    }
-}
-
-/// A block of a layer's transposed weight, to read, or to read and then update together with
-/// its slice of the optimiser state.
-enum WeightBlock<'s, T> {
-    Read(&'s [T]),
-    Update(&'s mut [T], &'s mut [T]),
-}
-
-/// One task of a backward layer phase.
-enum LayerTask<'s, T> {
-    /// The bias gradient (and update).
-    Bias { gb: &'s mut [T], update: Option<(&'s mut [T], &'s mut [T])> },
-    /// Block `b` of input units: its weights, gradient rows and input deltas.
-    Block { b: usize, w: WeightBlock<'s, T>, gw: &'s mut [T], dp: Option<&'s mut [T]> },
-}
-
-/// `compute(block, weights, weight gradient, input deltas)` of one block of input units.
-type BlockFn<'c, T> = dyn Fn(usize, &[T], &mut [T], Option<&mut [T]>) + Sync + 'c;
-
-/// What the tasks of one backward layer phase share.
-struct LayerTasks<'c, T> {
-    compute: &'c BlockFn<'c, T>,
-    bias_grad: &'c (dyn Fn(&mut [T]) + Sync),
-    chunk_w: usize,
-    chunk_d: usize,
-    /// Start of the layer's weight and its bias range in the flat buffer.
-    weights: usize,
-    bias: Range<usize>,
-}
-
-impl<T: Scalar> LayerTasks<'_, T> {
-    /// Runs the bias task and one task per weight block on `split`; with `update`, each
-    /// finished block (and the bias) is updated by it at once.
-    #[allow(clippy::too_many_arguments)]
-    fn run<'s>(
-        &self,
-        split: Split<'_>,
-        blocks: impl Iterator<Item = WeightBlock<'s, T>> + Send,
-        gw: &'s mut [T],
-        gb: &'s mut [T],
-        dp: Option<&'s mut [T]>,
-        bias_state: Option<(&'s mut [T], &'s mut [T])>,
-        update: Option<&UpdateFn<'_, T>>,
-    ) where
-        T: 's,
-    {
-        let dp_blocks = dp
-            .into_iter()
-            .flat_map(|dp| dp.chunks_mut(self.chunk_d))
-            .map(Some)
-            .chain(std::iter::repeat_with(|| None));
-        let tasks = std::iter::once(LayerTask::Bias { gb, update: bias_state }).chain(
-            blocks
-                .zip(gw.chunks_mut(self.chunk_w))
-                .zip(dp_blocks)
-                .enumerate()
-                .map(|(b, ((w, gw), dp))| LayerTask::Block { b, w, gw, dp }),
-        );
-        split.for_each(tasks, |task| match task {
-            LayerTask::Bias { gb, update: state } => {
-                (self.bias_grad)(gb);
-                if let (Some((p, s)), Some(update)) = (state, update) {
-                    update(self.bias.clone(), false, p, s, gb);
-                }
-            }
-            LayerTask::Block { b, w, gw, dp } => match w {
-                WeightBlock::Read(w) => (self.compute)(b, w, gw, dp),
-                WeightBlock::Update(w, s) => {
-                    (self.compute)(b, w, gw, dp);
-                    if let Some(update) = update {
-                        let start = self.weights + b * self.chunk_w;
-                        update(start..start + w.len(), true, w, s, gw);
-                    }
-                }
-            },
         });
     }
+}
+
+/// The rows of one block of a layer's weight and bias, with the same rows of the optimiser state.
+type Owned<'s, T> = ((&'s mut [T], &'s mut [T]), (&'s mut [T], &'s mut [T]));
+
+/// One task of a backward layer phase (see [`backward_from_deltas`]).
+enum Task<'s, T> {
+    /// Gradient of block `b` of the layer's units (with the first layer's update: their rows).
+    Grad { b: usize, gw: &'s mut [T], gb: &'s mut [T], own: Option<Owned<'s, T>> },
+    /// Input deltas of block `b` of the layer's input units.
+    Delta { b: usize, dp: &'s mut [T] },
+    /// The update of block `b` of the next layer's units.
+    Update { b: usize, own: Owned<'s, T> },
 }
 
 /// Index of the largest value (the first on ties); 0 for an empty row.
@@ -680,7 +661,7 @@ mod tests {
         let arch = Arch::new(vec![3, 2], Activation::Relu, Loss::Mse).unwrap();
         let w = vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 x 3
         let net = Network::from_layers(arch, &[(w.clone(), vec![7.0, 8.0])]).unwrap();
-        assert_eq!(net.params, [1.0, 4.0, 2.0, 5.0, 3.0, 6.0, 7.0, 8.0]);
+        assert_eq!(net.params, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]);
         assert_eq!(net.weight(0), w);
     }
 

@@ -24,7 +24,13 @@ impl Sgd {
     /// One update of a slice of weights `w` with velocities `v` and summed gradients `g`.
     #[inline]
     pub fn step(&self, w: &mut [f32], v: &mut [f32], g: &[f32], grad_scale: f32, decay: f32) {
-        let (lr, mu) = (self.lr, self.momentum);
+        momentum_step(w, v, g, self.lr, self.momentum, grad_scale, decay);
+    }
+}
+
+crate::multiversion! {
+    /// `v ← flush(μ·v − η·(g·s + λ'·w)) ; w ← w + v` element by element.
+    fn momentum_step(w: &mut [f32], v: &mut [f32], g: &[f32], lr: f32, mu: f32, grad_scale: f32, decay: f32) {
         for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
             // A parameter whose gradient stays 0 has its velocity decay geometrically into
             // the subnormal range, where every operation on it costs a microcode assist:

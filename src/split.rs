@@ -92,6 +92,7 @@ impl<'a> Split<'a> {
     pub fn for_each<I>(&self, items: I, task: impl Fn(I::Item) + Sync)
     where
         I: Iterator + Send,
+        I::Item: Send,
     {
         let busy = self.busy;
         match self.team {

@@ -136,16 +136,31 @@ impl Team {
         }
     }
 
-    /// Runs `task(thread, item)` for every item of `items`, each item once, on whichever
-    /// thread of the team takes it next. Returns when all items are done.
+    /// Runs `task(thread, item)` for every item of `items`, each item once, and returns when
+    /// all are done. The first [`STATIC_ITEMS`] items are dealt round-robin (item i to thread
+    /// i mod size), so that the same block of a buffer goes to the same thread (and stays in
+    /// its cache) from one call to the next; a thread that has finished its own takes what
+    /// another has not started yet, and items beyond those are taken by whichever thread is free.
     pub fn for_each<I>(&self, items: I, task: impl Fn(usize, I::Item) + Sync)
     where
         I: Iterator + Send,
+        I::Item: Send,
     {
-        let items = Mutex::new(items);
+        let mut items = items.fuse();
+        let dealt: [Mutex<Option<I::Item>>; STATIC_ITEMS] = std::array::from_fn(|_| Mutex::new(items.next()));
+        let n_dealt = dealt.iter().position(|slot| lock(slot).is_none()).unwrap_or(STATIC_ITEMS);
+        let rest = Mutex::new(items);
+        let size = self.size();
         self.run(&|thread| {
+            let own = (thread..n_dealt).step_by(size);
+            for i in own.chain(0..n_dealt) {
+                let item = lock(&dealt[i]).take();
+                if let Some(item) = item {
+                    task(thread, item);
+                }
+            }
             loop {
-                let next = lock(&items).next();
+                let next = lock(&rest).next();
                 match next {
                     Some(item) => task(thread, item),
                     None => break,
@@ -154,6 +169,9 @@ impl Team {
         });
     }
 }
+
+/// Items per [`Team::for_each`] call dealt to fixed threads.
+pub const STATIC_ITEMS: usize = 64;
 
 impl Drop for Team {
     fn drop(&mut self) {

@@ -9,6 +9,11 @@ Data are synthetic, uniform [0, 1) with uniform labels, like bp-par's synthetic 
 
 Set the BLAS thread count with --threads (it sets OPENBLAS/OMP/MKL_NUM_THREADS before numpy
 is imported). Prints one JSON object: samples/s median, min, max over --repeats timings.
+
+With --serve it prints {"ready": true} after the warm-up and then times one repetition for
+every line read on stdin, printing {"samples_per_s": ...} for each, until stdin closes:
+`bp-par bench --compare numpy` alternates these with its own repetitions, so that both are
+measured under the same machine load.
 """
 import argparse
 import json
@@ -29,6 +34,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--serve", action="store_true", help="time one repetition per line on stdin")
     a = p.parse_args()
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(a.threads)
@@ -106,6 +112,13 @@ def main():
 
     run(a.warmup)
     steps = -(-a.samples // a.batch)
+    if a.serve:
+        print(json.dumps({"ready": True, "numpy": np.__version__}), flush=True)
+        for _ in sys.stdin:
+            t = time.perf_counter()
+            run(steps)
+            print(json.dumps({"samples_per_s": steps * a.batch / (time.perf_counter() - t)}), flush=True)
+        return
     rates = []
     for _ in range(a.repeats):
         t = time.perf_counter()

@@ -2,23 +2,105 @@
 //! rows in a file, and the numpy reference run in the same session.
 
 use super::args::BenchArgs;
-use bp_par::bench::{self, BenchConfig, BenchRow, Spread};
+use bp_par::bench::{self, BenchConfig, BenchRow};
 use bp_par::data::{self, LoadOptions, Normalization, NormalizeMode};
 use bp_par::error::{Error, Result};
 use bp_par::loss::Loss;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 /// The numpy reference implementation, built in so `--compare numpy` works from any folder.
 const NUMPY_PEER: &str = include_str!("../../benches/peers/numpy_mlp.py");
 
-/// A peer's measurement at one thread count and batch size.
-struct PeerRow {
-    threads: usize,
-    batch: usize,
-    samples_per_s: Spread,
+/// The numpy reference processes, one per (threads, batch), each serving one timed
+/// repetition per request (`numpy_mlp.py --serve`), so that its repetitions alternate with ours.
+struct NumpyPeers<'a> {
+    python: &'a Path,
+    args: &'a BenchArgs,
+    layers: String,
+    dir: tempfile::TempDir,
+    running: Vec<((usize, usize), Server)>,
+}
+
+struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl<'a> NumpyPeers<'a> {
+    fn new(python: &'a Path, args: &'a BenchArgs, layers: &[usize]) -> Result<Self> {
+        let dir =
+            tempfile::tempdir().map_err(|e| Error::io(Path::new("."), "create a temporary folder in", e))?;
+        let script = dir.path().join("numpy_mlp.py");
+        std::fs::write(&script, NUMPY_PEER).map_err(|e| Error::io(&script, "write", e))?;
+        let layers = layers.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+        Ok(NumpyPeers { python, args, layers, dir, running: Vec::new() })
+    }
+
+    fn failed(&self, what: &str) -> Error {
+        Error::other(format!(
+            "the numpy reference failed ({what}); is numpy installed for {}?",
+            self.python.display()
+        ))
+    }
+
+    /// One timed repetition of the numpy reference at `threads` BLAS threads and `batch`.
+    fn time(&mut self, threads: usize, batch: usize) -> Result<f64> {
+        if !self.running.iter().any(|(k, _)| *k == (threads, batch)) {
+            let a = self.args;
+            let mut child = Command::new(self.python)
+                .arg(self.dir.path().join("numpy_mlp.py"))
+                .args(["--layers", &self.layers])
+                .args(["--activation", a.activation.name()])
+                .args(["--batch", &batch.to_string()])
+                .args(["--samples", &a.samples.to_string()])
+                .args(["--data", &a.rows.to_string()])
+                .args(["--warmup", &a.warmup.to_string()])
+                .args(["--threads", &threads.to_string()])
+                .arg("--serve")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .map_err(|e| Error::io(self.python, "run the Python interpreter", e))?;
+            let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
+            let Some(stdout) = stdout else { return Err(self.failed("no output pipe")) };
+            let mut server = Server { child, stdin, stdout: BufReader::new(stdout) };
+            let ready = read_json(&mut server.stdout).ok_or_else(|| self.failed("it did not start"))?;
+            if ready["ready"] != json!(true) {
+                return Err(self.failed("it did not start"));
+            }
+            self.running.push(((threads, batch), server));
+        }
+        let Some((_, server)) = self.running.iter_mut().find(|(k, _)| *k == (threads, batch)) else {
+            return Err(self.failed("lost"));
+        };
+        let asked = server.stdin.as_mut().is_some_and(|i| writeln!(i, "run").and_then(|_| i.flush()).is_ok());
+        let rate = read_json(&mut server.stdout).and_then(|v| v["samples_per_s"].as_f64());
+        match (asked, rate) {
+            (true, Some(r)) if r > 0.0 => Ok(r),
+            _ => Err(self.failed("it stopped answering")),
+        }
+    }
+}
+
+impl Drop for NumpyPeers<'_> {
+    fn drop(&mut self) {
+        for (_, mut s) in self.running.drain(..) {
+            drop(s.stdin.take()); // end of input: the server returns
+            let _ = s.child.wait();
+        }
+    }
+}
+
+fn read_json(r: &mut impl BufRead) -> Option<Value> {
+    let mut line = String::new();
+    r.read_line(&mut line).ok()?;
+    serde_json::from_str(&line).ok()
 }
 
 fn default_threads() -> Vec<usize> {
@@ -27,49 +109,6 @@ fn default_threads() -> Vec<usize> {
         std::iter::successors(Some(1usize), |&t| Some(t * 2)).take_while(|&t| t < cores).collect();
     t.push(cores);
     t
-}
-
-fn run_numpy(
-    python: &Path,
-    layers: &[usize],
-    args: &BenchArgs,
-    threads: usize,
-    batch: usize,
-) -> Result<PeerRow> {
-    let dir =
-        tempfile::tempdir().map_err(|e| Error::io(Path::new("."), "create a temporary folder in", e))?;
-    let script = dir.path().join("numpy_mlp.py");
-    std::fs::write(&script, NUMPY_PEER).map_err(|e| Error::io(&script, "write", e))?;
-    let layers: Vec<String> = layers.iter().map(ToString::to_string).collect();
-    let out = Command::new(python)
-        .arg(&script)
-        .args(["--layers", &layers.join(",")])
-        .args(["--activation", args.activation.name()])
-        .args(["--batch", &batch.to_string()])
-        .args(["--samples", &args.samples.to_string()])
-        .args(["--data", &args.rows.to_string()])
-        .args(["--repeats", &args.repeats.to_string()])
-        .args(["--warmup", &args.warmup.to_string()])
-        .args(["--threads", &threads.to_string()])
-        .output()
-        .map_err(|e| Error::io(python, "run the Python interpreter", e))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().last().unwrap_or("no output");
-        return Err(Error::other(format!(
-            "the numpy reference failed ({last}); is numpy installed for {}?",
-            python.display()
-        )));
-    }
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::other(format!("the numpy reference printed no JSON ({e})")))?;
-    let s = &v["samples_per_s"];
-    let get = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
-    Ok(PeerRow {
-        threads,
-        batch,
-        samples_per_s: Spread { median: get("median"), min: get("min"), max: get("max") },
-    })
 }
 
 fn pct(part: f64, whole: f64) -> f64 {
@@ -89,6 +128,8 @@ fn row_json(r: &BenchRow) -> Value {
         },
         "tasks_per_phase": r.tasks.iter().map(|(name, n)| json!({"phase": name, "tasks": n})).collect::<Vec<_>>(),
         "busiest_thread_pct": 100.0 * r.busiest, "idlest_thread_pct": 100.0 * r.idlest,
+        "numpy_samples_per_s": r.peer.map(|p| json!({"median": p.median, "min": p.min, "max": p.max})),
+        "vs_numpy": r.vs_peer.map(|p| json!({"median": p.median, "min": p.min, "max": p.max})),
     })
 }
 
@@ -197,7 +238,17 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         );
     }
     let epoch_samples = data.n_samples();
-    let bench::BenchReport { rows, peaks, eval } = bench::run(&data, &cfg, epoch_samples, |r| {
+    let mut numpy = match args.compare {
+        Some(_) => Some(NumpyPeers::new(&args.python, &args, &sizes)?),
+        None => None,
+    };
+    let mut time_numpy = |threads: usize, batch: usize| match numpy.as_mut() {
+        Some(n) => n.time(threads, batch),
+        None => Ok(f64::NAN),
+    };
+    let peer: Option<&mut bench::Peer<'_>> =
+        if args.compare.is_some() { Some(&mut time_numpy) } else { None };
+    let bench::BenchReport { rows, peaks, eval } = bench::run(&data, &cfg, epoch_samples, peer, |r| {
         if !args.quiet {
             eprintln!(
                 "  threads {:>2} batch {:>4} shard {:>4}: {:>9.0} samples/s ({:.0}% of the SGEMM peak)",
@@ -210,23 +261,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         }
     })?;
 
-    let mut peers = Vec::new();
-    if args.compare.is_some() {
-        for &t in &threads {
-            for &b in &args.batch {
-                if !args.quiet {
-                    eprintln!("  numpy reference: threads {t} batch {b}...");
-                }
-                peers.push(run_numpy(&args.python, &sizes, &args, t, b)?);
-            }
-        }
-    }
-    let ratio = |r: &BenchRow| {
-        peers
-            .iter()
-            .find(|p| p.threads == r.threads && p.batch == r.batch)
-            .map(|p| r.samples_per_s.median / p.samples_per_s.median)
-    };
+    drop(numpy);
+    let ratio = |r: &BenchRow| r.vs_peer.map(|v| v.median);
     let rss = bp_par::sys::peak_rss_bytes();
 
     if let Some(path) = &args.plot {
@@ -240,9 +276,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         "data": data.path.display().to_string(),
         "flops_per_sample": flops,
         "sgemm_peak_gflops": peaks.iter().map(|(t, g)| json!({"threads": t, "gflops": g})).collect::<Vec<_>>(),
-        "rows": rows.iter().map(|r| { let mut v = row_json(r); v["vs_numpy"] = json!(ratio(r)); v }).collect::<Vec<_>>(),
-        "numpy": peers.iter().map(|p| json!({"threads": p.threads, "batch": p.batch,
-            "samples_per_s": {"median": p.samples_per_s.median, "min": p.samples_per_s.min, "max": p.samples_per_s.max}})).collect::<Vec<_>>(),
+        "rows": rows.iter().map(row_json).collect::<Vec<_>>(),
         "eval_samples_per_s": eval.iter().map(|(t, sp)| json!({"threads": t, "median": sp.median, "min": sp.min, "max": sp.max})).collect::<Vec<_>>(),
         "peak_rss_bytes": rss,
     });
@@ -347,18 +381,24 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             sp.median / train.max(1.0)
         );
     }
-    for p in &peers {
-        let sp = p.samples_per_s;
-        let _ = writeln!(
-            s,
-            "numpy reference, {} thread(s), batch {}: {:.0} [{:.0}-{:.0}] samples/s, epoch {:.3}s",
-            p.threads,
-            p.batch,
-            sp.median,
-            sp.min,
-            sp.max,
-            epoch_samples as f64 / sp.median
-        );
+    for r in &rows {
+        if let (Some(sp), Some(v)) = (r.peer, r.vs_peer) {
+            let _ = writeln!(
+                s,
+                "numpy reference, {} thread(s), batch {} (timed in turn with shard {}): {:.0} [{:.0}-{:.0}] samples/s, \
+                 epoch {:.3}s; bp-par / numpy per pair of repetitions {:.2}x [{:.2}-{:.2}]",
+                r.threads,
+                r.batch,
+                r.shard,
+                sp.median,
+                sp.min,
+                sp.max,
+                epoch_samples as f64 / sp.median,
+                v.median,
+                v.min,
+                v.max
+            );
+        }
     }
     let _ = writeln!(
         s,

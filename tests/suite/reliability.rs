@@ -143,7 +143,7 @@ fn killing_during_checkpoint_writes_never_leaves_a_truncated_file() {
 #[test]
 fn divergence_stops_or_retries_with_half_the_learning_rate() {
     let dir = Dir::new();
-    let args = ["--epochs", "2", "--activation", "tanh", "--lr", "1e37", "--save", "m.st"];
+    let args = ["--epochs", "2", "--activation", "tanh", "--lr", "1e38", "--save", "m.st"];
     let run = train(&dir, &args);
     assert_eq!(run.code, 1);
     assert!(
@@ -151,7 +151,7 @@ fn divergence_stops_or_retries_with_half_the_learning_rate() {
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("try a smaller learning rate than --lr 1e37"), "{}", run.stderr);
+    assert!(run.stderr.contains("try a smaller learning rate than --lr 1e38"), "{}", run.stderr);
     assert!(!dir.path("m.st").exists(), "no diverged model is saved");
     let mut halve = args.to_vec();
     halve.extend(["--on-divergence", "halve-lr"]);
@@ -160,7 +160,7 @@ fn divergence_stops_or_retries_with_half_the_learning_rate() {
     full.extend_from_slice(&SMALL);
     full.extend(halve);
     let run = dir.run(&full).ok();
-    assert!(run.stderr.contains("retrying the epoch with --lr 5e36"), "{}", run.stderr);
+    assert!(run.stderr.contains("retrying the epoch with --lr 5e37"), "{}", run.stderr);
     bp_par::model_io::load(&dir.path("m.st")).unwrap();
 }
 

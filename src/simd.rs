@@ -1,0 +1,84 @@
+//! Element-wise loops compiled for the CPU found at run time.
+//!
+//! The crate is built for baseline x86-64 (SSE2), while matrixmultiply picks AVX2/FMA kernels
+//! at run time; the loops around the GEMMs (bias + activation, the activation's derivative,
+//! the momentum update) would otherwise run at a quarter of the vector width. [`multiversion!`]
+//! compiles such a function twice, once for AVX2 + FMA, and calls that copy when the CPU has
+//! both (checked once). Both copies perform the same IEEE operations in the same order (Rust
+//! never fuses a multiply and an add on its own), so the results are identical bit for bit;
+//! only the speed differs.
+//!
+//! The one `unsafe` here calls the AVX2 copy, which is sound because it happens only after
+//! `is_x86_feature_detected!` has confirmed both features.
+
+use std::sync::OnceLock;
+
+/// Whether this CPU runs AVX2 and FMA code (detected once).
+#[inline]
+pub fn has_avx2() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
+
+/// Defines a function whose body is compiled for baseline x86-64 and again for AVX2 + FMA,
+/// and runs the AVX2 copy when [`has_avx2`]. At most one type parameter, bounded by one trait.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident $(<$t:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$m])*
+        #[inline]
+        $vis fn $name $(<$t: $bound>)? ($($arg: $ty),*) {
+            #[inline(always)]
+            fn body $(<$t: $bound>)? ($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2 $(<$t: $bound>)? ($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                if $crate::simd::has_avx2() {
+                    // SAFETY: the CPU supports AVX2 and FMA, checked at run time just above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            body($($arg),*)
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::multiversion! {
+        fn scaled_sum(out: &mut [f32], a: &[f32], b: &[f32], s: f32) {
+            for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                *o = a * s + b;
+            }
+        }
+    }
+
+    #[test]
+    fn both_copies_give_the_bits_of_a_plain_loop() {
+        let a: Vec<f32> = (0..1003).map(|i| (i as f32 * 0.37).sin() * 1e3).collect();
+        let b: Vec<f32> = (0..1003).map(|i| (i as f32 * 0.11).cos()).collect();
+        let mut out = vec![f32::NAN; a.len()];
+        scaled_sum(&mut out, &a, &b, 1.0 / 3.0);
+        for i in 0..a.len() {
+            // A fused multiply-add would round once and differ in the last bit for many i.
+            let want = std::hint::black_box(a[i] * (1.0 / 3.0)) + b[i];
+            assert_eq!(out[i].to_bits(), want.to_bits(), "element {i}");
+        }
+        let _ = has_avx2();
+    }
+}
