@@ -13,44 +13,46 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::fmt::Write;
 use std::path::Path;
 
-/// The GEMMs of a 784-128-10 shard of 32 rows: forward, weight gradient, input gradient.
+/// The GEMMs of a 784-128-10 shard of 64 rows as the trainer runs them (weights `out x in`,
+/// hidden activations and deltas feature-major): forward `Zᵀ = W·Xᵀ`, weight gradient
+/// `gW = Dᵀ·X`, input deltas of the output layer `D₁ᵀ = W₂ᵀ·D₂ᵀ`.
 fn gemm_shapes(c: &mut Criterion) {
     let mut g = c.benchmark_group("gemm");
-    let s = 32;
+    let s = 64;
     let x = vec![0.5f32; s * 784];
     let w = vec![0.01f32; 128 * 784];
-    let d = vec![0.1f32; s * 128];
-    let w1 = vec![0.01f32; 10 * 128];
-    let d1 = vec![0.1f32; s * 10];
+    let d = vec![0.1f32; 128 * s];
+    let w2 = vec![0.01f32; 10 * 128];
+    let d2 = vec![0.1f32; s * 10];
     let mut out = vec![0.0f32; 128 * 784];
     g.throughput(Throughput::Elements((2 * s * 784 * 128) as u64));
-    g.bench_function("forward 32x784 · (128x784)ᵀ", |b| {
+    g.bench_function("forward (128x784) · (64x784)ᵀ", |b| {
         b.iter(|| {
             gemm(
-                MatMut::row_major(&mut out[..s * 128], s, 128),
-                MatRef::row_major(&x, s, 784),
-                MatRef::row_major(&w, 128, 784).t(),
+                MatMut::row_major(&mut out[..128 * s], 128, s),
+                MatRef::row_major(&w, 128, 784),
+                MatRef::row_major(&x, s, 784).t(),
                 Accum::Overwrite,
             )
         })
     });
-    g.bench_function("weight grad (32x128)ᵀ · 32x784", |b| {
+    g.bench_function("weight grad (128x64) · 64x784", |b| {
         b.iter(|| {
             gemm(
                 MatMut::row_major(&mut out, 128, 784),
-                MatRef::row_major(&d, s, 128).t(),
+                MatRef::row_major(&d, 128, s),
                 MatRef::row_major(&x, s, 784),
                 Accum::Overwrite,
             )
         })
     });
     g.throughput(Throughput::Elements((2 * s * 10 * 128) as u64));
-    g.bench_function("input grad 32x10 · 10x128", |b| {
+    g.bench_function("input deltas (10x128)ᵀ · (64x10)ᵀ", |b| {
         b.iter(|| {
             gemm(
-                MatMut::row_major(&mut out[..s * 128], s, 128),
-                MatRef::row_major(&d1, s, 10),
-                MatRef::row_major(&w1, 10, 128),
+                MatMut::row_major(&mut out[..128 * s], 128, s),
+                MatRef::row_major(&w2, 10, 128).t(),
+                MatRef::row_major(&d2, s, 10).t(),
                 Accum::Overwrite,
             )
         })
@@ -58,7 +60,8 @@ fn gemm_shapes(c: &mut Criterion) {
     g.finish();
 }
 
-/// One mini-batch of 64 (784-128-10 sigmoid, shards of 32) at 1 and 2 threads.
+/// One mini-batch of 64 (784-128-10 sigmoid, one shard) at 1 and 2 threads; the trainer (and
+/// its team) is built inside the pool whose size it takes.
 fn train_step(c: &mut Criterion) {
     let data = synthetic(4096, 784, 10, 1);
     let arch = Arch::new(vec![784, 128, 10], Activation::Sigmoid, Loss::Xent).unwrap();
@@ -67,10 +70,10 @@ fn train_step(c: &mut Criterion) {
     for threads in [1, 2] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let mut net = Network::<f32>::init(arch.clone(), 1);
-        let cfg = TrainConfig { batch: 64, shard: 32, ..TrainConfig::default() };
-        let mut trainer = Trainer::new(&mut net, &data, cfg).unwrap();
-        g.bench_function(format!("{threads} threads"), |b| {
-            b.iter(|| pool.install(|| trainer.steps(&data, 1).unwrap()))
+        let cfg = TrainConfig { batch: 64, ..TrainConfig::default() };
+        pool.install(|| {
+            let mut trainer = Trainer::new(&mut net, &data, cfg).unwrap();
+            g.bench_function(format!("{threads} threads"), |b| b.iter(|| trainer.steps(&data, 1).unwrap()));
         });
     }
     g.finish();
@@ -83,7 +86,7 @@ fn mnist_epoch(c: &mut Criterion) {
     Normalization::fit(NormalizeMode::Auto, &data.features, 784).apply(&mut data.features, 784);
     let arch = Arch::new(vec![784, 128, 10], Activation::Sigmoid, Loss::Xent).unwrap();
     let mut net = Network::<f32>::init(arch, 1);
-    let cfg = TrainConfig { batch: 64, shard: 32, ..TrainConfig::default() };
+    let cfg = TrainConfig { batch: 64, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&mut net, &data, cfg).unwrap();
     let mut g = c.benchmark_group("mnist epoch");
     g.sample_size(10);

@@ -3,8 +3,11 @@
 //!
 //! The data path, one module each: [`data`] (load, normalise, split) → [`train`] (batches,
 //! shards, reduction) → [`network`] (forward and backward as [`gemm`]s) → [`loss`] →
-//! [`optim`] (momentum update). [`infer`] evaluates and predicts, [`model_io`] saves and
-//! loads safetensors models, [`metrics`] counts, [`gradcheck`] verifies gradients.
+//! [`optim`] (momentum update). Inside a shard every layer's GEMMs are cut into blocks of
+//! output rows ([`split`]) run by a persistent team of threads ([`team`]); element-wise loops
+//! are compiled for the CPU found at run time ([`simd`]). [`infer`] evaluates and predicts,
+//! [`model_io`] saves and loads safetensors models, [`metrics`] counts, [`gradcheck`]
+//! verifies gradients.
 //!
 //! ```
 //! use bp_par::{activation::Activation, loss::Loss, network::{Arch, Network}};

@@ -637,7 +637,8 @@ mod tests {
         let arch = Arch::new(vec![784, 128, 10], Activation::Sigmoid, Loss::Xent).unwrap();
         let phases = phase_tasks(&arch, 64, Split::threads(16));
         let get = |name: &str| phases.iter().find(|(n, _)| n == name).map(|p| p.1).unwrap();
-        // The layers ≥ 64 wide: 16 tasks or more.
+        // Every phase, the 10-unit output layer's included: 16 tasks or more.
+        assert!(phases.iter().all(|(_, t)| *t >= 16), "{phases:?}");
         assert!(get("forward 1") >= 16 && get("backward 1") >= 16, "{phases:?}");
         assert_eq!(phase_tasks(&arch, 64, Split::threads(1)).iter().map(|p| p.1).max(), Some(2));
     }

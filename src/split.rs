@@ -21,9 +21,10 @@ use crate::team::Team;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-/// The fewest multiply-adds (or element operations) a task should carry: below this a task
-/// costs about as much to hand to another thread (~1 µs) as it saves.
-pub const MIN_TASK_WORK: usize = 16 * 1024;
+/// The fewest multiply-adds (or element operations) a task should carry, ~0.1 µs of work: a
+/// task dealt to a thread of the (awake) training team costs about that much to hand out
+/// (a lock, a clock read), so smaller ones would cost more than they save.
+pub const MIN_TASK_WORK: usize = 4 * 1024;
 
 /// matrixmultiply's f32 micro-kernel is 8x8 on x86-64 (AVX, FMA): blocks of GEMM rows are
 /// multiples of 8 so that no task computes a ragged edge it could have avoided.

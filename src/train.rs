@@ -19,8 +19,10 @@
 //! loop allocates nothing of its own (matrixmultiply allocates its packing buffers inside
 //! each GEMM call).
 //!
-//! The library reports progress through [`Progress`] and knows nothing of terminals; run it
-//! inside a `rayon::ThreadPool::install` to choose the thread count.
+//! The passes run on a [`Team`] of as many threads as the rayon pool the trainer is built in
+//! (its threads stay awake between the phases of a step and sleep between runs). The library
+//! reports progress through [`Progress`] and knows nothing of terminals; build and run the
+//! trainer inside a `rayon::ThreadPool::install` to choose the thread count.
 
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
