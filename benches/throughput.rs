@@ -71,9 +71,9 @@ fn train_step(c: &mut Criterion) {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let mut net = Network::<f32>::init(arch.clone(), 1);
         let cfg = TrainConfig { batch: 64, ..TrainConfig::default() };
-        pool.install(|| {
-            let mut trainer = Trainer::new(&mut net, &data, cfg).unwrap();
-            g.bench_function(format!("{threads} threads"), |b| b.iter(|| trainer.steps(&data, 1).unwrap()));
+        let mut trainer = pool.install(|| Trainer::new(&mut net, &data, cfg).unwrap());
+        g.bench_function(format!("{threads} threads"), |b| {
+            b.iter(|| pool.install(|| trainer.steps(&data, 1).unwrap()))
         });
     }
     g.finish();
