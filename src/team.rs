@@ -6,7 +6,8 @@
 //! thread). A [`Team`] keeps its threads awake between the phases of a step instead: they
 //! spin on a generation counter for a while (~50 µs, yielding the CPU in between when others
 //! want it), then sleep until the next phase, so a region costs ~1 µs while training runs and
-//! nothing when it does not.
+//! nothing when it does not. A team larger than the machine's core count (oversubscribed)
+//! never spins: its threads sleep at once, as a polling thread would only delay one with work.
 //!
 //! [`Team::run`] runs one closure on every thread of the team (the caller is thread 0) and
 //! returns when all have finished; [`Team::for_each`] hands out the items of an iterator (for
@@ -54,6 +55,10 @@ struct Shared {
     /// A task panicked on one of the team's threads.
     panicked: AtomicBool,
     stop: AtomicBool,
+    /// Whether waiting threads poll before they sleep: only when the team has no more threads
+    /// than the machine has cores (oversubscribed, a polling thread would take the core from
+    /// one with work).
+    spin: bool,
     /// Sleeping threads wait here for a new generation or the stop flag.
     sleep: Mutex<()>,
     wake: Condvar,
@@ -71,7 +76,9 @@ impl Team {
     /// A team of `size` threads (at least 1: the caller alone). Panics if the operating
     /// system cannot start a thread.
     pub fn new(size: usize) -> Team {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let shared = Arc::new(Shared {
+            spin: size <= cores,
             generation: AtomicUsize::new(0),
             job: Mutex::new(None),
             pending: AtomicUsize::new(0),
@@ -126,7 +133,7 @@ impl Team {
             s.wake.notify_all();
         }
         let mine = catch_unwind(AssertUnwindSafe(|| f(0)));
-        wait_until(|| s.pending.load(Ordering::Acquire) == 0);
+        wait_until(s.spin, || s.pending.load(Ordering::Acquire) == 0);
         *lock(&s.job) = None;
         if let Err(payload) = mine {
             resume_unwind(payload);
@@ -197,12 +204,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Polls `done` until it holds: spinning, then yielding the CPU between polls.
-fn wait_until(done: impl Fn() -> bool) {
+/// Polls `done` until it holds: spinning and yielding the CPU now and then, or (without
+/// `spin`) yielding it between every two polls.
+fn wait_until(spin: bool, done: impl Fn() -> bool) {
     let mut polls = 0u32;
     while !done() {
         polls = polls.wrapping_add(1);
-        if polls.is_multiple_of(SPIN_POLLS) {
+        if !spin || polls.is_multiple_of(SPIN_POLLS) {
             std::thread::yield_now();
         } else {
             std::hint::spin_loop();
@@ -228,7 +236,7 @@ fn worker(s: &Shared, index: usize) {
                 std::hint::spin_loop();
                 continue;
             }
-            if start.elapsed() < SPIN_FOR {
+            if s.spin && start.elapsed() < SPIN_FOR {
                 std::thread::yield_now();
                 continue;
             }

@@ -81,6 +81,9 @@ impl<'a> NumpyPeers<'a> {
         };
         let asked = server.stdin.as_mut().is_some_and(|i| writeln!(i, "run").and_then(|_| i.flush()).is_ok());
         let rate = read_json(&mut server.stdout).and_then(|v| v["samples_per_s"].as_f64());
+        // OpenBLAS's threads keep spinning for a while after their last GEMM (up to 2^28
+        // cycles): let them go idle before our next repetition starts.
+        std::thread::sleep(std::time::Duration::from_millis(300));
         match (asked, rate) {
             (true, Some(r)) if r > 0.0 => Ok(r),
             _ => Err(self.failed("it stopped answering")),
