@@ -465,7 +465,7 @@ pub(crate) fn backward_from_deltas<T: Scalar>(
         let deltas = (l > 0)
             .then(|| &mut lower[l - 1][..n_in * rows])
             .into_iter()
-            .flat_map(|dp| dp.chunks_mut(input_block * rows))
+            .flat_map(|dp| dp.chunks_mut((input_block * rows).max(1)))
             .enumerate();
         let updates = owned_up.take().into_iter().flatten().enumerate();
         let tasks = grads
@@ -630,6 +630,17 @@ mod tests {
             }
         }
         assert_eq!(cases, 6 * 4 * 4 * 15);
+    }
+
+    #[test]
+    fn a_backward_pass_over_no_rows_gives_a_zero_gradient() {
+        let arch = Arch::new(vec![2, 3, 2], Activation::Tanh, Loss::Xent).unwrap();
+        let net = Network::<f64>::init(arch.clone(), 1);
+        let mut buf = Buffers::new(&arch, 4);
+        assert_eq!(net.forward(&[], 0, Some(&[]), &mut buf), 0.0);
+        let mut grad = vec![f64::NAN; arch.n_params()];
+        net.backward(&[], 0, &[], &mut buf, &mut grad);
+        assert!(grad.iter().all(|&g| g == 0.0), "{grad:?}");
     }
 
     #[test]

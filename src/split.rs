@@ -45,7 +45,8 @@ pub fn block_len_min(n: usize, threads: usize, work_per_item: usize, align: usiz
         return n.max(1);
     }
     let by_threads = (n / threads) / align * align;
-    let by_work = min_work.max(1).div_ceil(work_per_item.max(1)).next_multiple_of(align);
+    let by_work =
+        min_work.max(1).div_ceil(work_per_item.max(1)).min(n).checked_next_multiple_of(align).unwrap_or(n);
     by_threads.max(by_work).max(align).min(n)
 }
 
@@ -188,6 +189,13 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn huge_least_work_gives_one_block_without_overflow() {
+        assert_eq!(block_len_min(100, 4, 1, 8, usize::MAX), 100);
+        assert_eq!(block_len_min(100, 4, usize::MAX, 8, usize::MAX), 24);
+        assert_eq!(block_len_min(0, 4, 10, 8, 10), 1);
     }
 
     #[test]

@@ -87,16 +87,21 @@ impl Team {
             sleep: Mutex::new(()),
             wake: Condvar::new(),
         });
-        let threads = (1..size.max(1))
-            .map(|index| {
-                let shared = Arc::clone(&shared);
-                std::thread::Builder::new()
-                    .name(format!("bp-par-team-{index}"))
-                    .spawn(move || worker(&shared, index))
-                    .expect("start a team thread")
-            })
-            .collect();
-        Team { shared, threads, running: Mutex::new(()) }
+        let mut team = Team { shared, threads: Vec::new(), running: Mutex::new(()) };
+        for index in 1..size.max(1) {
+            let shared = Arc::clone(&team.shared);
+            let spawned = std::thread::Builder::new()
+                .name(format!("bp-par-team-{index}"))
+                .spawn(move || worker(&shared, index));
+            match spawned {
+                Ok(handle) => team.threads.push(handle),
+                Err(e) => {
+                    drop(team); // stops the threads already started
+                    panic!("cannot start a thread of the training team: {e}");
+                }
+            }
+        }
+        team
     }
 
     /// Number of threads, the caller included.
@@ -111,7 +116,9 @@ impl Team {
         let _running = match self.running.try_lock() {
             Ok(guard) => guard,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => panic!("Team::run called while the team runs a job"),
+            Err(TryLockError::WouldBlock) => {
+                panic!("Team::run called while the team runs another job (nested, or from another thread)")
+            }
         };
         if self.threads.is_empty() {
             return f(0);
@@ -135,10 +142,11 @@ impl Team {
         let mine = catch_unwind(AssertUnwindSafe(|| f(0)));
         wait_until(s.spin, || s.pending.load(Ordering::Acquire) == 0);
         *lock(&s.job) = None;
+        let others_panicked = s.panicked.swap(false, Ordering::Relaxed);
         if let Err(payload) = mine {
             resume_unwind(payload);
         }
-        if s.panicked.swap(false, Ordering::Relaxed) {
+        if others_panicked {
             panic!("a task of the training team panicked (its message is above)");
         }
     }
@@ -248,9 +256,13 @@ fn worker(s: &Shared, index: usize) {
         seen = s.generation.load(Ordering::Acquire);
         let job = *lock(&s.job);
         if let Some(job) = job
-            && catch_unwind(AssertUnwindSafe(|| job(index))).is_err()
+            && let Err(payload) = catch_unwind(AssertUnwindSafe(|| job(index)))
         {
             s.panicked.store(true, Ordering::Relaxed);
+            // A payload whose drop panics must not take the thread down before it reports.
+            if catch_unwind(AssertUnwindSafe(move || drop(payload))).is_err() {
+                s.panicked.store(true, Ordering::Relaxed);
+            }
         }
         // Done with the job: after this the caller may return and free what it borrows.
         s.pending.fetch_sub(1, Ordering::Release);
@@ -317,6 +329,37 @@ mod tests {
             ran.fetch_add(1, Ordering::Relaxed);
         });
         assert_eq!(ran.load(Ordering::Relaxed), 3);
+    }
+
+    #[test]
+    fn a_panic_of_the_caller_and_a_worker_leaves_no_stale_flag() {
+        let team = Team::new(2);
+        let r = catch_unwind(AssertUnwindSafe(|| team.run(&|_| panic!("both fail"))));
+        assert!(r.is_err());
+        // The next job has nothing to do with the last one's panics.
+        team.run(&|_| {});
+    }
+
+    #[test]
+    fn a_payload_that_panics_when_dropped_does_not_hang_the_team() {
+        struct Bomb;
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                if !std::thread::panicking() {
+                    panic!("the payload's drop panics");
+                }
+            }
+        }
+        let team = Team::new(2);
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            team.run(&|t| {
+                if t == 1 {
+                    std::panic::panic_any(Bomb);
+                }
+            })
+        }));
+        assert!(r.is_err());
+        team.run(&|_| {});
     }
 
     #[test]
