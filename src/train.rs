@@ -14,7 +14,7 @@
 //! each output element is one dot product in the GEMM's fixed k order, whatever the blocks;
 //! every parameter's sum over the shards runs over the same tree. So the result is
 //! **bit-identical for any number of threads** (the tests compare model files for 1 to 16).
-//! With one shard per mini-batch (the default: shards of up to 256 rows) there is no
+//! With one shard per mini-batch (the default for batches of up to 64 rows) there is no
 //! reduction at all. All of the trainer's buffers are allocated in [`Trainer::new`]; the batch
 //! loop allocates nothing of its own (matrixmultiply allocates its packing buffers inside
 //! each GEMM call).
@@ -39,9 +39,13 @@ use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
 use std::time::Instant;
 
-/// The default shard size: a whole mini-batch of up to 256 rows is one shard (no reduction),
-/// larger batches are cut into shards of 256.
-pub const DEFAULT_SHARD: usize = 256;
+/// The default shard size: a whole mini-batch of up to 64 rows is one shard (no reduction),
+/// larger batches are cut into shards of 64. Measured on 2 cores (784-128-10, `bp-par bench
+/// --batch 64,128,256 --shard-size 32,64,128,256`): one shard of 64 split over the threads
+/// beat two shards of 32 (335k against 286k samples/s); at batch 128-256 shards of 64 run
+/// side by side on the threads (373k-394k), while one shard of 256 split over 2 threads
+/// gained nothing over 1 (its GEMMs re-pack a 784 x 256 input per block).
+pub const DEFAULT_SHARD: usize = 64;
 
 /// Hyperparameters of a run.
 #[derive(Clone, Debug, PartialEq)]
@@ -128,16 +132,61 @@ pub trait Progress {
 pub struct Silent;
 impl Progress for Silent {}
 
-/// Where the training time goes: wall seconds of each phase of the steps, summed (the
-/// momentum update runs inside `backward`, block by block), and of whole steps.
+/// Where the training time goes: wall seconds of each phase of the steps, summed, and of
+/// whole steps. Layer-parallel steps fill `forward` (gather included) and `backward` (the
+/// momentum update runs inside it, block by block); shard-parallel steps fill `shards` (whole
+/// shards on their threads) and `update` (the tree reduction and the update).
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PhaseTimes {
-    pub gather: f64,
     pub forward: f64,
     pub backward: f64,
+    pub shards: f64,
+    pub update: f64,
     pub steps: f64,
     pub batches: u64,
 }
+
+/// One shard's working memory: gathered rows, their targets, activations and deltas, and the
+/// shard's summed loss and correct count.
+struct Workspace {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    buf: Buffers<f32>,
+    loss: f64,
+    correct: usize,
+}
+
+impl Workspace {
+    fn new(arch: &crate::network::Arch, rows: usize) -> Self {
+        let (d, k) = (arch.n_in(), arch.n_out());
+        Workspace {
+            x: vec![0.0; rows * d],
+            y: vec![0.0; rows * k],
+            buf: Buffers::new(arch, rows),
+            loss: 0.0,
+            correct: 0,
+        }
+    }
+
+    /// Gathers `rows`, runs the forward pass (with output deltas) and counts the correct
+    /// predictions, cut by `split`. Returns the rows' summed loss.
+    fn forward(&mut self, net: &Network<f32>, data: &Dataset, rows: &[usize], split: Split<'_>) -> f64 {
+        let (d, k, n) = (data.n_features, net.arch.n_out(), rows.len());
+        gather(data, rows, &mut self.x, &mut self.y, k, split);
+        self.loss = net.forward_with(&self.x[..n * d], n, Some(&self.y[..n * k]), &mut self.buf, split, true);
+        self.correct = match &data.targets {
+            Targets::Classes { labels, .. } => {
+                let out = self.buf.output(n).chunks_exact(k);
+                out.zip(rows).filter(|(o, r)| argmax(o) == labels[**r] as usize).count()
+            }
+            _ => 0,
+        };
+        self.loss
+    }
+}
+
+/// Parameters per task of the separate reduction + update (shard-parallel steps).
+const UPDATE_CHUNK: usize = 4096;
 
 /// Parameters summed at once on the stack in the reduction.
 const TREE_BLOCK: usize = 64;
@@ -188,11 +237,12 @@ pub struct Trainer<'a> {
     pub net: &'a mut Network<f32>,
     cfg: TrainConfig,
     velocity: Vec<f32>,
-    /// The shard workspace (shards run one after another, each split over the threads):
-    /// gathered rows, their targets, activations and deltas.
-    x: Vec<f32>,
-    y: Vec<f32>,
-    buf: Buffers<f32>,
+    /// Shard workspaces: one when the shards run one after another, each split over the
+    /// threads; one per shard when a full mini-batch has at least as many shards as the team
+    /// has threads, and each thread runs whole shards (see [`Trainer::step`]).
+    work: Vec<Workspace>,
+    /// Parameter ranges with their L2 coefficient (λ/n for weights, 0 for biases).
+    segments: Vec<(Range<usize>, f32)>,
     /// One gradient accumulator per shard of a full mini-batch.
     grads: Vec<Vec<f32>>,
     /// The L2 coefficient λ/n of the weights (biases have none).
@@ -258,13 +308,17 @@ impl<'a> Trainer<'a> {
         let (d, k) = (arch.n_in(), arch.n_out());
         let shard = cfg.shard.min(cfg.batch).min(n);
         let n_shards = cfg.batch.min(n).div_ceil(shard);
-        // Parameters, velocities and one gradient per shard, plus one shard's rows, targets,
-        // activations and deltas.
+        let threads = rayon::current_num_threads();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let team_size = threads.min(cores);
+        let n_work = if team_size > 1 && n_shards >= team_size { n_shards } else { 1 };
+        // Parameters, velocities and one gradient per shard, plus the workspaces' rows,
+        // targets, activations and deltas.
         let units: usize = arch.sizes().iter().sum::<usize>() * 2;
         let need = 4u64
             .saturating_mul(arch.n_params() as u64)
             .saturating_mul(2 + n_shards as u64)
-            .saturating_add(4 * shard as u64 * (units + k) as u64);
+            .saturating_add(4 * (shard * n_work) as u64 * (units + d + k) as u64);
         if let Some(avail) = crate::sys::available_memory_bytes()
             && need > avail
         {
@@ -279,17 +333,17 @@ impl<'a> Trainer<'a> {
         let decay = cfg.l2 / n as f32;
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         rng.set_stream(2);
-        let threads = rayon::current_num_threads();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let segments = (0..arch.n_layers())
+            .flat_map(|l| [(arch.weight_range(l), decay), (arch.bias_range(l), 0.0)])
+            .collect();
         Ok(Trainer {
             velocity: vec![0.0; arch.n_params()],
-            x: vec![0.0; shard * d],
-            y: vec![0.0; shard * k],
-            buf: Buffers::new(arch, shard),
+            work: (0..n_work).map(|_| Workspace::new(arch, shard)).collect(),
+            segments,
             grads: vec![vec![0.0; arch.n_params()]; n_shards],
             decay,
-            team: Team::new(threads.min(cores)),
-            busy: Busy::new(threads.min(cores)),
+            team: Team::new(team_size),
+            busy: Busy::new(team_size),
             threads,
             net,
             cfg: TrainConfig { shard, ..cfg },
@@ -303,44 +357,45 @@ impl<'a> Trainer<'a> {
         })
     }
 
-    /// One mini-batch: the shards one after another, each split over the threads (gather,
-    /// forward, backward into the shard's accumulator); the last shard's backward sums each
-    /// finished gradient block over the shards in the fixed tree order and applies the
-    /// momentum update to it at once. Returns the summed loss and correct count of the batch;
-    /// on a non-finite loss nothing is updated.
+    /// One mini-batch. Returns the summed loss and correct count of the batch; on a non-finite
+    /// loss nothing is updated. Two ways to run it, with the same bits (every shard's sums are
+    /// cut-independent, see [`crate::split`]):
+    /// - **layer-parallel** (fewer shards than threads, the default's one shard per batch):
+    ///   the shards one after another, each pass split over the threads; the last shard's
+    ///   backward sums each finished gradient block over the shards in the fixed tree order and
+    ///   applies the momentum update to it at once;
+    /// - **shard-parallel** (at least as many shards as threads): each thread runs whole
+    ///   shards on its own workspace (two synchronisations per batch, every GEMM whole), then
+    ///   the tree reduction and update run in parallel over parameter chunks.
     fn step(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
+        let n_sh = batch.len().div_ceil(self.cfg.shard);
+        if n_sh >= 2 && self.team.size() > 1 && n_sh >= self.team.size() && self.work.len() >= n_sh {
+            self.step_by_shards(data, batch)
+        } else {
+            self.step_by_layers(data, batch)
+        }
+    }
+
+    fn step_by_layers(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
         let t_step = Instant::now();
         let shard = self.cfg.shard;
         let n_sh = batch.len().div_ceil(shard);
         let split = Split { busy: Some(&self.busy), ..Split::team(&self.team) };
-        let (d, k) = (data.n_features, self.net.arch.n_out());
+        let d = data.n_features;
         let (mut loss, mut correct) = (0.0, 0);
         let mut last_rows = 0;
+        let work = &mut self.work[0];
         for (s, rows) in batch.chunks(shard).enumerate() {
             let n = rows.len();
-            let t0 = Instant::now();
-            gather(data, rows, &mut self.x, &mut self.y, k, split);
             let t1 = Instant::now();
-            let (x, y) = (&self.x[..n * d], &self.y[..n * k]);
-            loss += self.net.forward_with(x, n, Some(y), &mut self.buf, split, true);
-            if let Targets::Classes { labels, .. } = &data.targets {
-                let out = self.buf.output(n).chunks_exact(k);
-                correct += out.zip(rows).filter(|(o, r)| argmax(o) == labels[**r] as usize).count();
-            }
+            loss += work.forward(self.net, data, rows, split);
+            correct += work.correct;
             let t2 = Instant::now();
-            self.time.gather += (t1 - t0).as_secs_f64();
             self.time.forward += (t2 - t1).as_secs_f64();
             if s + 1 < n_sh {
                 let grad = &mut self.grads[s];
-                backward_from_deltas(
-                    &self.net.arch,
-                    Params::Read(&self.net.params),
-                    x,
-                    n,
-                    &mut self.buf,
-                    grad,
-                    split,
-                );
+                let params = Params::Read(&self.net.params);
+                backward_from_deltas(&self.net.arch, params, &work.x[..n * d], n, &mut work.buf, grad, split);
                 self.time.backward += t2.elapsed().as_secs_f64();
             }
             last_rows = n;
@@ -371,11 +426,69 @@ impl<'a> Trainer<'a> {
                 sgd.step(w, v, sum, scale, decay);
             }
         };
-        let x = &self.x[..last_rows * d];
+        let x = &work.x[..last_rows * d];
         let params =
             Params::Update { params: &mut self.net.params, state: &mut self.velocity, update: &update };
-        backward_from_deltas(&self.net.arch, params, x, last_rows, &mut self.buf, &mut last[0], split);
+        backward_from_deltas(&self.net.arch, params, x, last_rows, &mut work.buf, &mut last[0], split);
         self.time.backward += t2.elapsed().as_secs_f64();
+        self.time.steps += t_step.elapsed().as_secs_f64();
+        (loss, correct)
+    }
+
+    fn step_by_shards(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
+        let t_step = Instant::now();
+        let shard = self.cfg.shard;
+        let n_sh = batch.len().div_ceil(shard);
+        let split = Split { busy: Some(&self.busy), ..Split::team(&self.team) };
+        let d = data.n_features;
+        let net = &*self.net;
+        let shards = self.work[..n_sh].iter_mut().zip(self.grads[..n_sh].iter_mut()).zip(batch.chunks(shard));
+        split.for_each(shards, |((work, grad), rows)| {
+            let n = rows.len();
+            work.forward(net, data, rows, Split::serial());
+            let x = &work.x[..n * d];
+            backward_from_deltas(
+                &net.arch,
+                Params::Read(&net.params),
+                x,
+                n,
+                &mut work.buf,
+                grad,
+                Split::serial(),
+            );
+        });
+        let loss: f64 = self.work[..n_sh].iter().map(|w| w.loss).sum();
+        let correct = self.work[..n_sh].iter().map(|w| w.correct).sum();
+        let t1 = Instant::now();
+        self.time.shards += (t1 - t_step).as_secs_f64();
+        self.time.batches += 1;
+        if !loss.is_finite() {
+            self.time.steps += t_step.elapsed().as_secs_f64();
+            return (loss, correct);
+        }
+        // The reduction fused with the update, in parallel over parameter chunks: each
+        // element's sum runs over the same tree as in the layer-parallel step.
+        let sgd = Sgd { lr: self.cfg.lr, momentum: self.cfg.momentum };
+        let scale = 1.0 / batch.len() as f32;
+        let (grads, segments) = (&self.grads[..n_sh], &self.segments);
+        let chunks =
+            self.net.params.chunks_mut(UPDATE_CHUNK).zip(self.velocity.chunks_mut(UPDATE_CHUNK)).enumerate();
+        split.for_each(chunks, |(c, (w, v))| {
+            let (lo, hi) = (c * UPDATE_CHUNK, c * UPDATE_CHUNK + w.len());
+            let mut sum = [0.0f32; TREE_BLOCK];
+            for (range, decay) in segments.iter().filter(|(r, _)| r.start < hi && r.end > lo) {
+                let (a, b) = (range.start.max(lo), range.end.min(hi));
+                let (w, v) = (&mut w[a - lo..b - lo], &mut v[a - lo..b - lo]);
+                for (i, (w, v)) in w.chunks_mut(TREE_BLOCK).zip(v.chunks_mut(TREE_BLOCK)).enumerate() {
+                    let start = a + i * TREE_BLOCK;
+                    let leaf = |s: usize| &grads[s][start..start + w.len()];
+                    let sum = &mut sum[..w.len()];
+                    tree_sum(&leaf, 0, n_sh, sum);
+                    sgd.step(w, v, sum, scale, *decay);
+                }
+            }
+        });
+        self.time.update += t1.elapsed().as_secs_f64();
         self.time.steps += t_step.elapsed().as_secs_f64();
         (loss, correct)
     }

@@ -126,8 +126,8 @@ fn row_json(r: &BenchRow) -> Value {
         "gflops": r.gflops, "peak_gflops": r.peak_gflops, "pct_peak": r.pct_peak(),
         "speedup": r.speedup, "efficiency": r.efficiency(), "epoch_seconds": r.epoch_seconds,
         "phases_pct": {
-            "gather": pct(p.gather, p.steps), "forward": pct(p.forward, p.steps),
-            "backward_and_update": pct(p.backward, p.steps),
+            "forward": pct(p.forward, p.steps), "backward_and_update": pct(p.backward, p.steps),
+            "shards": pct(p.shards, p.steps), "update": pct(p.update, p.steps),
         },
         "tasks_per_phase": r.tasks.iter().map(|(name, n)| json!({"phase": name, "tasks": n})).collect::<Vec<_>>(),
         "busiest_thread_pct": 100.0 * r.busiest, "idlest_thread_pct": 100.0 * r.idlest,
@@ -326,7 +326,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     let _ = writeln!(
         s,
-        "\n{:>7} {:>5} {:>5} {:>26} {:>7} {:>5} {:>7} {:>5} {:>7} {:>8} | {:>6} {:>6} {:>6} | {:>4} {:>4}",
+        "\n{:>7} {:>5} {:>5} {:>26} {:>7} {:>5} {:>7} {:>5} {:>7} {:>8} | {:>6} {:>6} {:>6} {:>6} | {:>4} {:>4}",
         "threads",
         "batch",
         "shard",
@@ -337,9 +337,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         "eff",
         "epoch_s",
         "vs numpy",
-        "gather",
         "fwd",
         "bwd+up",
+        "shards",
+        "update",
         "max",
         "min"
     );
@@ -348,7 +349,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         let sp = r.samples_per_s;
         let _ = writeln!(
             s,
-            "{:>7} {:>5} {:>5} {:>26} {:>7.1} {:>4.0}% {:>7} {:>5} {:>7.3} {:>8} | {:>5.0}% {:>5.0}% {:>5.0}% | {:>3.0}% {:>3.0}%",
+            "{:>7} {:>5} {:>5} {:>26} {:>7.1} {:>4.0}% {:>7} {:>5} {:>7.3} {:>8} | {:>5.0}% {:>5.0}% {:>5.0}% {:>5.0}% | {:>3.0}% {:>3.0}%",
             r.threads,
             r.batch,
             r.shard,
@@ -359,9 +360,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             r.efficiency().map_or("-".into(), |v| format!("{:.0}%", 100.0 * v)),
             r.epoch_seconds,
             ratio(r).map_or("-".into(), |v| format!("{v:.2}x")),
-            pct(p.gather, p.steps),
             pct(p.forward, p.steps),
             pct(p.backward, p.steps),
+            pct(p.shards, p.steps),
+            pct(p.update, p.steps),
             100.0 * r.busiest,
             100.0 * r.idlest,
         );
@@ -405,8 +407,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     let _ = writeln!(
         s,
-        "\nepoch_s: {epoch_samples} samples at the median rate; gather/fwd/bwd+up: shares of the steps' wall \
-         time (the reduction and momentum update run inside the backward pass, block by block); \
+        "\nepoch_s: {epoch_samples} samples at the median rate; fwd/bwd+up: shares of the steps' wall time in \
+         layer-parallel steps (gather in fwd; the reduction and momentum update run inside the backward \
+         pass, block by block); shards/update: in shard-parallel steps (at least as many shards as \
+         threads: whole shards per thread, then the reduction and update); \
          max/min: busy time of the busiest and the idlest thread over the steps' wall time"
     );
     if let Some(b) = rss {
