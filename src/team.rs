@@ -59,6 +59,8 @@ struct Shared {
     /// than the machine has cores (oversubscribed, a polling thread would take the core from
     /// one with work).
     spin: bool,
+    /// Threads asleep or about to sleep (the caller wakes them only when there are any).
+    sleepers: AtomicUsize,
     /// Sleeping threads wait here for a new generation or the stop flag.
     sleep: Mutex<()>,
     wake: Condvar,
@@ -79,6 +81,7 @@ impl Team {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let shared = Arc::new(Shared {
             spin: size <= cores,
+            sleepers: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
             job: Mutex::new(None),
             pending: AtomicUsize::new(0),
@@ -132,8 +135,10 @@ impl Team {
         let job: Job = unsafe { std::mem::transmute::<&(dyn Fn(usize) + Sync), Job>(f) };
         *lock(&s.job) = Some(job);
         s.pending.store(self.threads.len(), Ordering::Relaxed);
-        s.generation.fetch_add(1, Ordering::Release);
-        {
+        // SeqCst with the sleepers' count (a Dekker pair): either a thread going to sleep sees
+        // the new generation when it re-checks, or this sees it counted and wakes it.
+        s.generation.fetch_add(1, Ordering::SeqCst);
+        if s.sleepers.load(Ordering::SeqCst) > 0 {
             // Taken after the new generation is published: a thread that checked the
             // generation under this lock before it changed is waiting, and hears this.
             let _sleep = lock(&s.sleep);
@@ -162,8 +167,12 @@ impl Team {
         I::Item: Send,
     {
         let mut items = items.fuse();
-        let dealt: [Mutex<Option<I::Item>>; STATIC_ITEMS] = std::array::from_fn(|_| Mutex::new(items.next()));
-        let n_dealt = dealt.iter().position(|slot| lock(slot).is_none()).unwrap_or(STATIC_ITEMS);
+        let mut n_dealt = 0;
+        let dealt: [Mutex<Option<I::Item>>; STATIC_ITEMS] = std::array::from_fn(|_| {
+            let item = items.next();
+            n_dealt += usize::from(item.is_some());
+            Mutex::new(item)
+        });
         let rest = Mutex::new(items);
         let size = self.size();
         self.run(&|thread| {
@@ -186,7 +195,7 @@ impl Team {
 }
 
 /// Items per [`Team::for_each`] call dealt to fixed threads.
-pub const STATIC_ITEMS: usize = 64;
+pub const STATIC_ITEMS: usize = 40;
 
 impl Drop for Team {
     fn drop(&mut self) {
@@ -249,9 +258,11 @@ fn worker(s: &Shared, index: usize) {
                 continue;
             }
             let mut guard = lock(&s.sleep);
-            while s.generation.load(Ordering::Acquire) == seen && !s.stop.load(Ordering::Acquire) {
+            s.sleepers.fetch_add(1, Ordering::SeqCst);
+            while s.generation.load(Ordering::SeqCst) == seen && !s.stop.load(Ordering::Acquire) {
                 guard = s.wake.wait(guard).unwrap_or_else(|p| p.into_inner());
             }
+            s.sleepers.fetch_sub(1, Ordering::SeqCst);
         }
         seen = s.generation.load(Ordering::Acquire);
         let job = *lock(&s.job);

@@ -216,6 +216,20 @@ fn bench_sweeps_threads_and_writes_rows() {
         assert!(r["pct_peak"].as_f64().unwrap() > 0.0);
         // The 2-thread rows are compared with the 1-thread rows of the same batch.
         assert_eq!(r["speedup"].is_null(), r["threads"] == 1);
+        // Tasks per phase, and whether the threads worked.
+        let phases: Vec<&str> =
+            r["tasks_per_phase"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
+        assert_eq!(phases, ["gather", "forward 1", "forward 2", "backward 2", "backward 1"]);
+        let (busiest, idlest) =
+            (r["busiest_thread_pct"].as_f64().unwrap(), r["idlest_thread_pct"].as_f64().unwrap());
+        assert!(0.0 < idlest && idlest <= busiest, "{busiest} {idlest}");
+        // 2 or 4 shards of 8 on 2 threads run side by side; on 1 thread, one after another.
+        let p = &r["phases_pct"];
+        if r["threads"] == 2 {
+            assert!(p["shards"].as_f64().unwrap() > 0.0 && p["forward"].as_f64().unwrap() == 0.0, "{p}");
+        } else {
+            assert!(p["forward"].as_f64().unwrap() > 0.0 && p["shards"].as_f64().unwrap() == 0.0, "{p}");
+        }
     }
     // 20·8·4 + 8·3·6 = 784 FLOP per sample.
     assert_eq!(out["flops_per_sample"], 784.0);
