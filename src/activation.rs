@@ -1,7 +1,7 @@
 //! Hidden-layer activations: `a = f(z + b)` fused with the bias add, and `δ ⊙= f'(a)`.
 //!
 //! Derivatives are expressed through the activation's *output* `a` (sigmoid: a(1−a),
-//! tanh: 1−a², relu: [a > 0]), so the pre-activations never need to be kept.
+//! tanh: 1−a², relu: 1 where a > 0), so the pre-activations never need to be kept.
 //! The output layer's function belongs to the loss (see [`crate::loss`]).
 //!
 //! ```

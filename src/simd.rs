@@ -2,7 +2,7 @@
 //!
 //! The crate is built for baseline x86-64 (SSE2), while matrixmultiply picks AVX2/FMA kernels
 //! at run time; the loops around the GEMMs (bias + activation, the activation's derivative,
-//! the momentum update) would otherwise run at a quarter of the vector width. [`multiversion!`]
+//! the momentum update) would otherwise run at a quarter of the vector width. [`crate::multiversion!`]
 //! compiles such a function twice, once for AVX2 + FMA, and calls that copy when the CPU has
 //! both (checked once). Both copies perform the same IEEE operations in the same order (Rust
 //! never fuses a multiply and an add on its own), so the results are identical bit for bit;
