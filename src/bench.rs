@@ -153,8 +153,12 @@ pub struct BenchRow {
     pub epoch_seconds: f64,
     /// Wall time of the timed steps by phase (the update runs inside backward).
     pub phases: PhaseTimes,
-    /// The parallel phases of a step and their task counts.
+    /// Threads of the team that ran the steps (the thread count, up to one per core).
+    pub team: usize,
+    /// The parallel phases of a step and their task counts, as run here (on `team` threads).
     pub tasks: Vec<(String, usize)>,
+    /// The same on `threads` cores (equal to `tasks` unless threads > team).
+    pub tasks_at_threads: Vec<(String, usize)>,
     /// The peer's samples/s, timed in turn with ours, and the ratios ours / peer's of each
     /// pair of repetitions.
     pub peer: Option<Spread>,
@@ -169,8 +173,9 @@ impl BenchRow {
     pub fn pct_peak(&self) -> f64 {
         100.0 * self.gflops / self.peak_gflops
     }
+    /// Speedup per thread that worked (the team's).
     pub fn efficiency(&self) -> Option<f64> {
-        self.speedup.map(|s| s / self.threads as f64)
+        self.speedup.map(|s| s / self.team as f64)
     }
 }
 
@@ -211,7 +216,13 @@ pub fn run(
             .num_threads(threads)
             .build()
             .map_err(|e| Error::other(format!("cannot start {threads} threads: {e}")))?;
-        let peak = pool.install(|| sgemm_peak(0.5));
+        // The peak of the threads that can run at once (the team has one per core at most).
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let peak_pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.min(cores))
+            .build()
+            .map_err(|e| Error::other(format!("cannot start {threads} threads: {e}")))?;
+        let peak = peak_pool.install(|| sgemm_peak(0.5));
         peaks.push((threads, peak));
         let eval_rates: Vec<f64> = pool.install(|| {
             let net = Network::<f32>::init(arch.clone(), 1);
@@ -245,29 +256,33 @@ pub fn run(
                     shuffle: true,
                 };
                 let steps = cfg.samples.div_ceil(batch).max(1);
-                type Measured = (Vec<f64>, PhaseTimes, Vec<(String, usize)>, Vec<f64>);
+                type Measured =
+                    (Vec<f64>, PhaseTimes, usize, Vec<(String, usize)>, Vec<(String, usize)>, Vec<f64>);
                 let mut peer_rates = Vec::new();
-                let (rates, phases, tasks, busy) = pool.install(|| -> Result<Measured> {
-                    let mut net = Network::<f32>::init(arch.clone(), 1);
-                    let mut trainer = Trainer::new(&mut net, data, tc)?;
-                    trainer.steps(data, cfg.warmup)?;
-                    trainer.reset_phase_times();
-                    let mut rates = Vec::with_capacity(cfg.repeats);
-                    for _ in 0..cfg.repeats {
-                        let t = Instant::now();
-                        trainer.steps(data, steps)?;
-                        rates.push((steps * batch) as f64 / t.elapsed().as_secs_f64());
-                        if let Some(peer) = peer.as_deref_mut() {
-                            // Outside our timings; our team's threads sleep meanwhile.
-                            peer_rates.push(peer(threads, batch)?);
+                let (rates, phases, team, tasks, tasks_at_threads, busy) =
+                    pool.install(|| -> Result<Measured> {
+                        let mut net = Network::<f32>::init(arch.clone(), 1);
+                        let mut trainer = Trainer::new(&mut net, data, tc)?;
+                        trainer.steps(data, cfg.warmup)?;
+                        trainer.reset_phase_times();
+                        let mut rates = Vec::with_capacity(cfg.repeats);
+                        for _ in 0..cfg.repeats {
+                            let t = Instant::now();
+                            trainer.steps(data, steps)?;
+                            rates.push((steps * batch) as f64 / t.elapsed().as_secs_f64());
+                            if let Some(peer) = peer.as_deref_mut() {
+                                // Outside our timings; our team's threads sleep meanwhile.
+                                peer_rates.push(peer(threads, batch)?);
+                            }
                         }
-                    }
-                    Ok((rates, trainer.phase_times(), trainer.phase_tasks(), trainer.thread_busy()))
-                })?;
+                        let team = trainer.team_size();
+                        let (tasks, at_threads) = (trainer.phase_tasks(team), trainer.phase_tasks(threads));
+                        Ok((rates, trainer.phase_times(), team, tasks, at_threads, trainer.thread_busy()))
+                    })?;
                 let ratios: Vec<f64> =
                     rates.iter().zip(&peer_rates).map(|(ours, theirs)| ours / theirs).collect();
                 let wall = phases.steps.max(1e-12);
-                let workers = &busy[..threads.min(busy.len())];
+                let workers = &busy[..team.min(busy.len())];
                 let busiest = workers.iter().cloned().fold(0.0, f64::max) / wall;
                 let idlest = workers.iter().cloned().fold(f64::INFINITY, f64::min) / wall;
                 let spread = Spread::of(&rates);
@@ -285,7 +300,9 @@ pub fn run(
                     speedup: base.map(|b| spread.median / b),
                     epoch_seconds: epoch_samples as f64 / spread.median,
                     phases,
+                    team,
                     tasks,
+                    tasks_at_threads,
                     peer: (!peer_rates.is_empty()).then(|| Spread::of(&peer_rates)),
                     vs_peer: (!ratios.is_empty()).then(|| Spread::of(&ratios)),
                     busiest,

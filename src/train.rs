@@ -252,8 +252,7 @@ pub struct Trainer<'a> {
     /// wait for the operating system to wake its threads at every phase).
     team: Team,
     busy: Busy,
-    /// The rayon pool's thread count (the team may be smaller: see [`Trainer::phase_tasks`]).
-    threads: usize,
+
     order: Vec<usize>,
     rng: ChaCha8Rng,
     n_train: usize,
@@ -344,7 +343,6 @@ impl<'a> Trainer<'a> {
             decay,
             team: Team::new(team_size),
             busy: Busy::new(team_size),
-            threads,
             net,
             cfg: TrainConfig { shard, ..cfg },
             order: (0..n).collect(),
@@ -622,12 +620,24 @@ impl<'a> Trainer<'a> {
         self.busy.reset();
     }
 
-    /// The parallel phases of a full mini-batch's shard and their task counts as they are cut
-    /// for the rayon pool's thread count (what a machine with that many cores runs; on fewer
-    /// cores the team, and so the cut, is smaller): gather, then the passes of [`phase_tasks`].
-    pub fn phase_tasks(&self) -> Vec<(String, usize)> {
-        let split = Split { threads: self.threads, ..Split::team(&self.team) };
+    /// Threads of the team that runs the steps: the rayon pool's, up to one per core.
+    pub fn team_size(&self) -> usize {
+        self.team.size()
+    }
+
+    /// The parallel phases of a full mini-batch and their task counts on a team of `threads`
+    /// threads ([`Trainer::team_size`] for this machine; more shows what a machine with that
+    /// many cores would run): with fewer shards than threads, gather and the passes of
+    /// [`phase_tasks`] of one shard; with at least as many, whole shards side by side, then the
+    /// reduction and update by parameter chunks.
+    pub fn phase_tasks(&self, threads: usize) -> Vec<(String, usize)> {
+        let split = Split { threads, ..Split::team(&self.team) };
         let rows = self.cfg.shard.min(self.cfg.batch);
+        let n_shards = self.cfg.batch.min(self.n_train).div_ceil(rows);
+        if threads > 1 && n_shards >= threads {
+            let chunks = self.net.arch.n_params().div_ceil(UPDATE_CHUNK);
+            return vec![("shards".to_string(), n_shards), ("reduce+update".to_string(), chunks)];
+        }
         let (d, k) = (self.net.arch.n_in(), self.net.arch.n_out());
         let mut phases = vec![("gather".to_string(), split.n_blocks(rows, GATHER_WORK * (d + k), 1))];
         phases.extend(phase_tasks(&self.net.arch, rows, split));

@@ -129,7 +129,9 @@ fn row_json(r: &BenchRow) -> Value {
             "forward": pct(p.forward, p.steps), "backward_and_update": pct(p.backward, p.steps),
             "shards": pct(p.shards, p.steps), "update": pct(p.update, p.steps),
         },
+        "team": r.team,
         "tasks_per_phase": r.tasks.iter().map(|(name, n)| json!({"phase": name, "tasks": n})).collect::<Vec<_>>(),
+        "tasks_per_phase_on_as_many_cores": r.tasks_at_threads.iter().map(|(name, n)| json!({"phase": name, "tasks": n})).collect::<Vec<_>>(),
         "busiest_thread_pct": 100.0 * r.busiest, "idlest_thread_pct": 100.0 * r.idlest,
         "numpy_samples_per_s": r.peer.map(|p| json!({"median": p.median, "min": p.min, "max": p.max})),
         "vs_numpy": r.vs_peer.map(|p| json!({"median": p.median, "min": p.min, "max": p.max})),
@@ -322,7 +324,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     let mut s = format!("bp-par bench: {layers_text} {}/xent, {machine}\n", args.activation);
     for (t, g) in &peaks {
-        let _ = writeln!(s, "SGEMM peak on {t} thread(s): {g:.1} GFLOP/s");
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let _ = writeln!(s, "SGEMM peak on {} thread(s): {g:.1} GFLOP/s", t.min(&cores));
     }
     let _ = writeln!(
         s,
@@ -368,11 +371,22 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             100.0 * r.idlest,
         );
     }
-    let _ = writeln!(s, "\nparallel tasks per phase of one shard (the same cut for every step):");
+    let _ = writeln!(s, "\nparallel tasks per phase of a full mini-batch (the same cut for every step):");
+    let list = |t: &[(String, usize)]| {
+        t.iter().map(|(name, n)| format!("{name} {n}")).collect::<Vec<_>>().join(", ")
+    };
     for r in &rows {
-        let tasks: Vec<String> = r.tasks.iter().map(|(name, n)| format!("{name} {n}")).collect();
-        let _ =
-            writeln!(s, "  threads {} batch {} shard {}: {}", r.threads, r.batch, r.shard, tasks.join(", "));
+        let _ = write!(s, "  threads {} batch {} shard {}: {}", r.threads, r.batch, r.shard, list(&r.tasks));
+        if r.team < r.threads {
+            let _ = write!(
+                s,
+                " (run by a team of {}, one thread per core); on {} cores: {}",
+                r.team,
+                r.threads,
+                list(&r.tasks_at_threads)
+            );
+        }
+        let _ = writeln!(s);
     }
     for (t, sp) in &eval {
         let train =
@@ -410,7 +424,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         "\nepoch_s: {epoch_samples} samples at the median rate; fwd/bwd+up: shares of the steps' wall time in \
          layer-parallel steps (gather in fwd; the reduction and momentum update run inside the backward \
          pass, block by block); shards/update: in shard-parallel steps (at least as many shards as \
-         threads: whole shards per thread, then the reduction and update); \
+         the team has threads: whole shards per thread, then the reduction and update); eff and %peak \
+         count the team's threads (the thread count, up to one per core); \
          max/min: busy time of the busiest and the idlest thread over the steps' wall time"
     );
     if let Some(b) = rss {

@@ -586,11 +586,12 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         emit(&format!("{out}\n"))
     } else {
         let mut s = format!(
-            "trained {} in {:.2}s ({:.3}s per epoch, {} threads, seed {})\n",
+            "trained {} in {:.2}s ({:.3}s per epoch, {} thread{}, seed {})\n",
             model.net.arch.sizes().iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
             train_s,
             mean_epoch_s,
             threads,
+            if threads == 1 { "" } else { "s" },
             cfg.seed
         );
         s += &format!("train: loss {:.4}", final_train.loss + final_train.l2_term);

@@ -219,13 +219,20 @@ fn bench_sweeps_threads_and_writes_rows() {
         // Tasks per phase, and whether the threads worked.
         let phases: Vec<&str> =
             r["tasks_per_phase"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
-        assert_eq!(phases, ["gather", "forward 1", "forward 2", "backward 2", "backward 1"]);
+        // With two cores the 2-thread rows run a team of 2 (fewer cores: of 1).
+        let team2 = r["team"] == 2;
+        if team2 {
+            assert_eq!(phases, ["shards", "reduce+update"]);
+        } else {
+            assert_eq!(phases, ["gather", "forward 1", "forward 2", "backward 2", "backward 1"]);
+        }
         let (busiest, idlest) =
             (r["busiest_thread_pct"].as_f64().unwrap(), r["idlest_thread_pct"].as_f64().unwrap());
-        assert!(0.0 < idlest && idlest <= busiest, "{busiest} {idlest}");
+        // (In a run this tiny, one thread may find every task taken before it wakes.)
+        assert!(busiest > 0.0 && 0.0 <= idlest && idlest <= busiest, "{busiest} {idlest}");
         // 2 or 4 shards of 8 on 2 threads run side by side; on 1 thread, one after another.
         let p = &r["phases_pct"];
-        if r["threads"] == 2 {
+        if team2 {
             assert!(p["shards"].as_f64().unwrap() > 0.0 && p["forward"].as_f64().unwrap() == 0.0, "{p}");
         } else {
             assert!(p["forward"].as_f64().unwrap() > 0.0 && p["shards"].as_f64().unwrap() == 0.0, "{p}");

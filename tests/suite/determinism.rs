@@ -32,9 +32,12 @@ fn trained(threads: usize, data: &Dataset, cfg: &TrainConfig, act: Activation, l
         // layers at these sizes; smaller shards test the tree reduction. (The trainer's team has
         // at most one thread per core, so on a small machine the larger counts run a smaller
         // cut; network::tests checks every cut for 2-16 threads on real teams bit for bit.)
-        if threads > 1 && cfg.shard.min(cfg.batch) >= 16 {
-            let tasks = trainer.phase_tasks();
-            let split = |name: &str| tasks.iter().any(|(n, t)| n == name && *t > 1);
+        // Several shards on fewer threads run side by side (shard-parallel steps).
+        let tasks = trainer.phase_tasks(threads);
+        let split = |name: &str| tasks.iter().any(|(n, t)| n == name && *t > 1);
+        if threads > 1 && tasks[0].0 == "shards" {
+            assert!(split("shards"), "{threads} threads: {tasks:?}");
+        } else if threads > 1 && cfg.shard.min(cfg.batch) >= 16 {
             assert!(split("forward 1") && split("backward 1"), "{threads} threads: {tasks:?}");
         }
         trainer.run(data, None, &mut Silent).unwrap();
