@@ -202,6 +202,22 @@ mod tests {
     }
 
     #[test]
+    fn outputs_and_slopes_are_never_subnormal() {
+        for act in Activation::ALL {
+            let mut z: Vec<f32> = (0..4000).map(|i| -100.0 + i as f32 * 0.05).collect();
+            z.extend([-88.5, -87.9, 1e-39, -1e-39, f32::MIN_POSITIVE / 3.0]);
+            let mut a = z.clone();
+            act.bias_activate_unit(&mut a, 0.0);
+            assert!(a.iter().all(|&v| v == 0.0 || v.is_normal()), "{act}: a subnormal output");
+            let mut d = vec![1e-37f32; a.len()];
+            act.mul_derivative(&mut d, &a);
+            assert!(d.iter().all(|&v| v == 0.0 || v.is_normal()), "{act}: a subnormal delta");
+        }
+        // Sigmoid at -88.5 is 3.9e-39 in exact arithmetic: subnormal, flushed.
+        assert_eq!(sigmoid(-88.5f32), 0.0);
+    }
+
+    #[test]
     fn sigmoid_is_stable_at_extremes() {
         assert_eq!(sigmoid(1000.0f32), 1.0);
         assert_eq!(sigmoid(-1000.0f32), 0.0);

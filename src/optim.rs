@@ -40,3 +40,22 @@ crate::multiversion! {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_velocity_without_gradient_decays_to_zero_never_subnormal() {
+        let sgd = Sgd { lr: 0.1, momentum: 0.9 };
+        let (mut w, mut v) = (vec![0.25f32; 19], vec![1e-30f32; 19]);
+        let g = vec![0.0f32; 19];
+        for _ in 0..2000 {
+            sgd.step(&mut w, &mut v, &g, 1.0, 0.0);
+            assert!(v.iter().all(|&v| v == 0.0 || v.is_normal()), "{v:?}");
+        }
+        assert!(v.iter().all(|&v| v == 0.0));
+        // Without the flush, 0.9^n · 1e-30 passes through the subnormal range.
+        assert!(!(1e-30f32 * 0.9f32.powi(200)).is_normal());
+    }
+}

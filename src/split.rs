@@ -1,7 +1,7 @@
 //! How the work of one pass is cut into parallel tasks, and who did how much of it.
 //!
 //! Every parallel phase of a training step splits one GEMM (or a row-wise pass) over the
-//! **output** dimension only: units (rows of `Zᵀ`, of `Dᵀ`, of `gWt`) or samples (rows of the
+//! **output** dimension only: units (rows of `Zᵀ`, of `Dᵀ`, of `gW`) or samples (rows of the
 //! output layer's `Z`). A block is a contiguous run of output rows, so each output element is
 //! still one dot product in matrixmultiply's fixed k order, and the result does not depend on
 //! how the rows are cut or on which thread runs a block. The cut itself depends on the thread
