@@ -295,8 +295,22 @@ pub struct TrainState {
 }
 
 impl<'a> Trainer<'a> {
-    /// Checks that `data` fits `net` and allocates every buffer the run needs.
+    /// Checks that `data` fits `net` and allocates every buffer the run needs. The team has
+    /// as many threads as the current rayon pool, up to one per core.
     pub fn new(net: &'a mut Network<f32>, data: &Dataset, cfg: TrainConfig) -> Result<Self> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Trainer::with_team(net, data, cfg, rayon::current_num_threads().min(cores))
+    }
+
+    /// [`Trainer::new`] with a team of exactly `team_size` threads, even beyond the cores (for
+    /// tests of larger teams on small machines: the results are the same for every size).
+    #[doc(hidden)]
+    pub fn with_team(
+        net: &'a mut Network<f32>,
+        data: &Dataset,
+        cfg: TrainConfig,
+        team_size: usize,
+    ) -> Result<Self> {
         cfg.validate()?;
         check_fit(net, data)?;
         let n = data.n_samples();
@@ -307,9 +321,7 @@ impl<'a> Trainer<'a> {
         let (d, k) = (arch.n_in(), arch.n_out());
         let shard = cfg.shard.min(cfg.batch).min(n);
         let n_shards = cfg.batch.min(n).div_ceil(shard);
-        let threads = rayon::current_num_threads();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let team_size = threads.min(cores);
+        let team_size = team_size.max(1);
         let n_work = if team_size > 1 && n_shards >= team_size { n_shards } else { 1 };
         // Parameters, velocities and one gradient per shard, plus the workspaces' rows,
         // targets, activations and deltas.
@@ -358,11 +370,12 @@ impl<'a> Trainer<'a> {
     /// One mini-batch. Returns the summed loss and correct count of the batch; on a non-finite
     /// loss nothing is updated. Two ways to run it, with the same bits (every shard's sums are
     /// cut-independent, see [`crate::split`]):
-    /// - **layer-parallel** (fewer shards than threads, the default's one shard per batch):
+    /// - **layer-parallel** (fewer shards than the team has threads; the default's one shard
+    ///   per batch of up to 64):
     ///   the shards one after another, each pass split over the threads; the last shard's
     ///   backward sums each finished gradient block over the shards in the fixed tree order and
     ///   applies the momentum update to it at once;
-    /// - **shard-parallel** (at least as many shards as threads): each thread runs whole
+    /// - **shard-parallel** (at least as many shards as the team has threads): each thread runs whole
     ///   shards on its own workspace (two synchronisations per batch, every GEMM whole), then
     ///   the tree reduction and update run in parallel over parameter chunks.
     fn step(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
@@ -532,7 +545,7 @@ impl<'a> Trainer<'a> {
     /// Runs `n_batches` mini-batches, continuing through epochs (for benchmarks: no
     /// metrics, no evaluation).
     pub fn steps(&mut self, data: &Dataset, n_batches: usize) -> Result<()> {
-        check_fit(self.net, data)?;
+        self.check_same_rows(data)?;
         for _ in 0..n_batches {
             self.next(data)?;
         }
@@ -620,6 +633,18 @@ impl<'a> Trainer<'a> {
         self.busy.reset();
     }
 
+    /// Checks that `data` fits the network and has the rows the trainer was built for.
+    fn check_same_rows(&self, data: &Dataset) -> Result<()> {
+        check_fit(self.net, data)?;
+        if data.n_samples() != self.n_train {
+            return Err(Error::data(
+                &data.path,
+                format!("has {} rows but the trainer was built for {}", data.n_samples(), self.n_train),
+            ));
+        }
+        Ok(())
+    }
+
     /// Threads of the team that runs the steps: the rayon pool's, up to one per core.
     pub fn team_size(&self) -> usize {
         self.team.size()
@@ -654,7 +679,7 @@ impl<'a> Trainer<'a> {
         progress: &mut dyn Progress,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<EpochMetrics>> {
-        check_fit(self.net, data)?;
+        self.check_same_rows(data)?;
         if let Some(t) = test {
             check_fit(self.net, t)?;
         }

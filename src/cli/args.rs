@@ -190,8 +190,9 @@ pub struct TrainArgs {
     pub seed: u64,
     /// Rows per shard, the unit of sample splitting (each shard's gradient is summed over its
     /// rows, the shards' in a fixed tree); results depend on it in the last bits, never on
-    /// --threads. With fewer shards than threads each shard's layers are split over all
-    /// threads; with at least as many, the threads run whole shards side by side
+    /// --threads. The training team has --threads threads, up to one per core; with fewer
+    /// shards than the team has threads each shard's layers are split over all of them, with
+    /// at least as many the threads run whole shards side by side
     #[arg(long, default_value_t = bp_par::train::DEFAULT_SHARD, value_name = "S")]
     pub shard_size: usize,
     /// Start from this model's weights (its architecture and normalisation are kept)

@@ -371,7 +371,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             100.0 * r.idlest,
         );
     }
-    let _ = writeln!(s, "\nparallel tasks per phase of a full mini-batch (the same cut for every step):");
+    let _ = writeln!(
+        s,
+        "\nparallel tasks per phase of a full mini-batch (layer-parallel steps: the phases of one shard, repeated \
+         for each shard):"
+    );
     let list = |t: &[(String, usize)]| {
         t.iter().map(|(name, n)| format!("{name} {n}")).collect::<Vec<_>>().join(", ")
     };

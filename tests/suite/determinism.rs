@@ -1,4 +1,4 @@
-//! Thread-count independence: bit-identical parameters for 1, 2 and 4 threads.
+//! Thread-count independence: bit-identical parameters and model files for 1 to 16 threads.
 
 use super::harness::{Dir, repo_file};
 use bp_par::activation::Activation;
@@ -27,13 +27,13 @@ fn trained(threads: usize, data: &Dataset, cfg: &TrainConfig, act: Activation, l
     pool.install(|| {
         let arch = Arch::new(vec![data.n_features, 72, 40, data.n_outputs()], act, loss).unwrap();
         let mut net = Network::<f32>::init(arch, cfg.seed);
-        let mut trainer = Trainer::new(&mut net, data, cfg.clone()).unwrap();
-        // With shards of 16 rows or more the cut for this thread count must really split the
-        // layers at these sizes; smaller shards test the tree reduction. (The trainer's team has
-        // at most one thread per core, so on a small machine the larger counts run a smaller
-        // cut; network::tests checks every cut for 2-16 threads on real teams bit for bit.)
-        // Several shards on fewer threads run side by side (shard-parallel steps).
-        let tasks = trainer.phase_tasks(threads);
+        // A team of exactly `threads` threads, even beyond the cores (Trainer::new caps it at
+        // one per core): every cut and every dealing of shards really runs.
+        let mut trainer = Trainer::with_team(&mut net, data, cfg.clone(), threads).unwrap();
+        assert_eq!(trainer.team_size(), threads);
+        // With shards of 16 rows or more the cut must really split the layers at these sizes;
+        // several shards on as few threads run side by side (shard-parallel steps).
+        let tasks = trainer.phase_tasks(trainer.team_size());
         let split = |name: &str| tasks.iter().any(|(n, t)| n == name && *t > 1);
         if threads > 1 && tasks[0].0 == "shards" {
             assert!(split("shards"), "{threads} threads: {tasks:?}");
