@@ -200,7 +200,7 @@ fn tree_sum<'g>(leaf: &dyn Fn(usize) -> &'g [f32], first: usize, n: usize, out: 
         1 => out.copy_from_slice(leaf(first)),
         2 => {
             let (a, b) = (leaf(first), leaf(first + 1));
-            out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a + b);
+            sum_into(out, a, b);
         }
         n => {
             let half = n.next_power_of_two() / 2;
@@ -208,8 +208,22 @@ fn tree_sum<'g>(leaf: &dyn Fn(usize) -> &'g [f32], first: usize, n: usize, out: 
             let mut right = [0.0f32; TREE_BLOCK];
             let right = &mut right[..out.len()];
             tree_sum(leaf, first + half, n - half, right);
-            out.iter_mut().zip(right.iter()).for_each(|(a, b)| *a += b);
+            add_into(out, right);
         }
+    }
+}
+
+crate::multiversion! {
+    /// `out ← a + b` element by element.
+    fn sum_into(out: &mut [f32], a: &[f32], b: &[f32]) {
+        out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a + b);
+    }
+}
+
+crate::multiversion! {
+    /// `out ← out + b` element by element.
+    fn add_into(out: &mut [f32], b: &[f32]) {
+        out.iter_mut().zip(b).for_each(|(o, b)| *o += b);
     }
 }
 
