@@ -14,7 +14,7 @@
 //! each output element is one dot product in the GEMM's fixed k order, whatever the blocks;
 //! every parameter's sum over the shards runs over the same tree. So the result is
 //! **bit-identical for any number of threads** (the tests compare model files for 1 to 16).
-//! With one shard per mini-batch (the default for batches of up to 64 rows) there is no
+//! With one shard per mini-batch (the default for batches of up to 128 rows) there is no
 //! reduction at all. All of the trainer's buffers are allocated in [`Trainer::new`]; the batch
 //! loop allocates nothing of its own (matrixmultiply allocates its packing buffers inside
 //! each GEMM call).
@@ -39,13 +39,15 @@ use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
 use std::time::Instant;
 
-/// The default shard size: a whole mini-batch of up to 64 rows is one shard (no reduction),
-/// larger batches are cut into shards of 64. Measured on 2 cores (784-128-10, `bp-par bench
-/// --batch 64,128,256 --shard-size 32,64,128,256`): one shard of 64 split over the threads
-/// beat two shards of 32 (335k against 286k samples/s); at batch 128-256 shards of 64 run
-/// side by side on the threads (373k-394k), while one shard of 256 split over 2 threads
-/// gained nothing over 1 (its GEMMs re-pack a 784 x 256 input per block).
-pub const DEFAULT_SHARD: usize = 64;
+/// The default shard size: a whole mini-batch of up to 128 rows is one shard (no reduction),
+/// larger batches are cut into shards of 128. Measured on 2 cores (784-128-10, `bp-par bench
+/// --threads 1,2 --batch 64,128,256 --shard-size 32,64,128,256`, two runs): one shard of 64
+/// split over the threads beat two shards of 32 (335k against 286k samples/s); shards of 128
+/// matched or beat shards of 64 at batch 128 and 256 on 1 thread (200-229k against 175-205k)
+/// and on 2 (350-378k against 286-373k at batch 128, 383-411k against 344-394k at 256), while
+/// one shard of 256 split over 2 threads gained nothing over 1 (its GEMMs re-pack a 784 x 256
+/// input per block).
+pub const DEFAULT_SHARD: usize = 128;
 
 /// Hyperparameters of a run.
 #[derive(Clone, Debug, PartialEq)]
@@ -385,7 +387,7 @@ impl<'a> Trainer<'a> {
     /// loss nothing is updated. Two ways to run it, with the same bits (every shard's sums are
     /// cut-independent, see [`crate::split`]):
     /// - **layer-parallel** (fewer shards than the team has threads; the default's one shard
-    ///   per batch of up to 64):
+    ///   per batch of up to 128):
     ///   the shards one after another, each pass split over the threads; the last shard's
     ///   backward sums each finished gradient block over the shards in the fixed tree order and
     ///   applies the momentum update to it at once;

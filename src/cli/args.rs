@@ -286,10 +286,10 @@ pub struct BenchArgs {
     #[arg(long = "threads", short = 'j', value_delimiter = ',', value_name = "LIST")]
     pub thread_list: Vec<usize>,
     /// Mini-batch sizes to sweep
-    #[arg(long, default_value = "64", value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, default_value = "128", value_delimiter = ',', value_name = "LIST")]
     pub batch: Vec<usize>,
     /// Shard sizes to sweep (capped at the batch size)
-    #[arg(long, default_value = "64", value_delimiter = ',', value_name = "LIST")]
+    #[arg(long, default_value = "128", value_delimiter = ',', value_name = "LIST")]
     pub shard_size: Vec<usize>,
     /// Timed samples per repetition (60,000 = one MNIST epoch)
     #[arg(long, default_value_t = 60_000, value_name = "N")]
