@@ -50,7 +50,9 @@ impl MetricsFile {
         let line = if self.json {
             serde_json::json!({
                 "epoch": m.epoch, "loss": m.loss, "train_acc": m.train_acc, "test_loss": m.test_loss,
-                "test_acc": m.test_acc, "lr": m.lr, "seconds": m.seconds, "samples_per_s": m.samples_per_s,
+                // The f32 rate as written in the CSV (its shortest decimal), not widened to f64.
+                "test_acc": m.test_acc, "lr": m.lr.to_string().parse::<f64>().unwrap_or(f64::from(m.lr)),
+                "seconds": m.seconds, "samples_per_s": m.samples_per_s,
             })
             .to_string()
         } else {

@@ -58,6 +58,8 @@ fn quiet_prints_nothing_on_stderr_and_jsonl_metrics() {
     let row: serde_json::Value = serde_json::from_str(m.lines().next().unwrap()).unwrap();
     assert_eq!(row["epoch"], 1);
     assert!(row["test_acc"].as_f64().is_some() && row["samples_per_s"].as_f64().is_some());
+    // The learning rate as given (the f32's shortest decimal), not 0.10000000149011612.
+    assert_eq!(row["lr"].to_string(), "0.1");
 }
 
 fn gz(bytes: &[u8]) -> Vec<u8> {
