@@ -239,7 +239,12 @@ fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Resul
     }
     let done = ck.state.epoch + usize::from(ck.state.next_batch > 0);
     if given("epochs") && args.epochs < done {
-        diffs.push(format!("--epochs {} (the checkpoint has already begun epoch {done})", args.epochs));
+        let at = if ck.state.next_batch > 0 {
+            format!("has already begun epoch {done}")
+        } else {
+            format!("has completed {done} epoch{}", if done == 1 { "" } else { "s" })
+        };
+        diffs.push(format!("--epochs {} (the checkpoint {at})", args.epochs));
     }
     if let Some(mode) = args.normalize {
         use bp_par::data::NormalizeMode as M;
@@ -258,9 +263,9 @@ fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Resul
     if diffs.is_empty() {
         Ok(())
     } else {
-        let verb = if diffs.len() == 1 { "differs" } else { "differ" };
+        let (verb, them) = if diffs.len() == 1 { ("differs", "it") } else { ("differ", "them") };
         Err(Error::config(format!(
-            "--resume: {} {verb} from the checkpoint; leave them out to continue it as it was",
+            "--resume: {} {verb} from the checkpoint; leave {them} out to continue it as it was",
             diffs.join(", ")
         )))
     }

@@ -300,3 +300,18 @@ fn a_second_ctrl_c_exits_at_once() {
     assert!(!log.contains("wrote the checkpoint"), "the second signal must not wait for the save: {log}");
     assert!(!dir.path("ck.st").exists());
 }
+
+#[test]
+fn lowering_epochs_below_a_finished_checkpoint_names_what_it_completed() {
+    let dir = Dir::new();
+    train(&dir, &["--epochs", "2", "--checkpoint", "ck.st"]).ok();
+    let run = train(&dir, &["--epochs", "1", "--resume", "ck.st"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains(
+            "--epochs 1 (the checkpoint has completed 2 epochs) differs from the checkpoint; leave it out"
+        ),
+        "{}",
+        run.stderr
+    );
+}
