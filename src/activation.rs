@@ -7,7 +7,7 @@
 //! ```
 //! use bp_par::activation::{sigmoid, Activation};
 //! let mut z = [0.0f64, 1000.0, -1000.0];
-//! Activation::Sigmoid.bias_activate(&mut z, &[0.0, 0.0, 0.0]);
+//! Activation::Sigmoid.bias_activate_unit(&mut z, 0.0);
 //! assert_eq!(z, [0.5, 1.0, 0.0]);
 //! assert_eq!(sigmoid(20.0f32), 1.0);
 //! ```
@@ -79,19 +79,6 @@ impl Activation {
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Relu => "relu",
-        }
-    }
-
-    /// `z ← f(z + bias)` for one row; `z` and `bias` have the layer's width.
-    #[inline]
-    pub fn bias_activate<T: Scalar>(self, z: &mut [T], bias: &[T]) {
-        debug_assert_eq!(z.len(), bias.len());
-        match self {
-            Activation::Sigmoid => z.iter_mut().zip(bias).for_each(|(z, &b)| *z = sigmoid(*z + b)),
-            Activation::Tanh => z.iter_mut().zip(bias).for_each(|(z, &b)| *z = flush((*z + b).tanh())),
-            Activation::Relu => {
-                z.iter_mut().zip(bias).for_each(|(z, &b)| *z = flush((*z + b).max(T::zero())))
-            }
         }
     }
 
@@ -174,7 +161,7 @@ mod tests {
             for &z in &[-2.0f64, -0.3, 0.4, 1.7] {
                 let f = |x: f64| {
                     let mut v = [x];
-                    act.bias_activate(&mut v, &[0.0]);
+                    act.bias_activate_unit(&mut v, 0.0);
                     v[0]
                 };
                 let h = 1e-6;

@@ -151,7 +151,7 @@ pub struct BenchRow {
     pub speedup: Option<f64>,
     /// Seconds per epoch of `epoch_samples` at the median throughput.
     pub epoch_seconds: f64,
-    /// Wall time of the timed steps by phase (the update runs inside backward).
+    /// Wall time of the timed steps by phase (see [`PhaseTimes`]).
     pub phases: PhaseTimes,
     /// Threads of the team that ran the steps (the thread count, up to one per core).
     pub team: usize,
@@ -216,10 +216,9 @@ pub fn run(
             .num_threads(threads)
             .build()
             .map_err(|e| Error::other(format!("cannot start {threads} threads: {e}")))?;
-        // The peak of the threads that can run at once (the team has one per core at most).
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // The peak of the threads that train: the team's (one per core at most).
         let peak_pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.min(cores))
+            .num_threads(crate::team::size_for(threads))
             .build()
             .map_err(|e| Error::other(format!("cannot start {threads} threads: {e}")))?;
         let peak = peak_pool.install(|| sgemm_peak(0.5));
@@ -282,9 +281,8 @@ pub fn run(
                 let ratios: Vec<f64> =
                     rates.iter().zip(&peer_rates).map(|(ours, theirs)| ours / theirs).collect();
                 let wall = phases.steps.max(1e-12);
-                let workers = &busy[..team.min(busy.len())];
-                let busiest = workers.iter().cloned().fold(0.0, f64::max) / wall;
-                let idlest = workers.iter().cloned().fold(f64::INFINITY, f64::min) / wall;
+                let busiest = busy.iter().cloned().fold(0.0, f64::max) / wall;
+                let idlest = busy.iter().cloned().fold(f64::INFINITY, f64::min) / wall;
                 let spread = Spread::of(&rates);
                 let base = rows
                     .iter()

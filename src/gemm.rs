@@ -165,12 +165,6 @@ impl<'a, T> MatRef<'a, T> {
         MatRef::strided(&self.data[first * self.rs..], n, self.cols, self.rs, self.cs)
     }
 
-    /// Columns `first..first + n` of the view (a sub-view, no copy). Panics if out of range.
-    #[track_caller]
-    pub fn sub_cols(self, first: usize, n: usize) -> Self {
-        self.t().sub_rows(first, n).t()
-    }
-
     /// The transpose, as a stride swap.
     pub fn t(self) -> Self {
         MatRef { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }

@@ -149,10 +149,11 @@ impl<T: Scalar> Buffers<T> {
 /// The parameters a backward pass reads, or reads and then updates block by block.
 pub(crate) enum Params<'a, T> {
     Read(&'a [T]),
-    /// After each gradient block is complete (and its input deltas computed from the old
-    /// weights), `update(range, is_weight, params, state, grad)` runs on that block, on the
-    /// thread that computed it, while it is in cache. `state` is the block's slice of a
-    /// buffer in the parameters' layout (the velocities).
+    /// `update(range, is_weight, params, state, grad)` runs on every block of parameters once
+    /// its gradient is complete and no task reads its old values any more: the first layer's
+    /// blocks on the thread that just computed their gradient, while it is in cache; layer
+    /// l+1's blocks during layer l's phase (after the input deltas that read them). `state` is
+    /// the block's slice of a buffer in the parameters' layout (the velocities).
     Update {
         params: &'a mut [T],
         state: &'a mut [T],
@@ -163,29 +164,45 @@ pub(crate) enum Params<'a, T> {
 /// The per-block update of [`Params::Update`].
 pub(crate) type UpdateFn<'a, T> = dyn Fn(Range<usize>, bool, &mut [T], &mut [T], &[T]) + Sync + 'a;
 
+/// Units per block of layer `n_in -> n_out`'s forward (hidden layers) and weight gradient.
+fn unit_block(split: Split<'_>, n_in: usize, n_out: usize, rows: usize) -> usize {
+    split.block_len(n_out, n_in * rows, GEMM_ALIGN)
+}
+
+/// Input units per block of the layer's input deltas.
+fn input_block(split: Split<'_>, n_in: usize, n_out: usize, rows: usize) -> usize {
+    split.block_len(n_in, n_out * rows, GEMM_ALIGN)
+}
+
+/// Samples per block of the output layer's forward.
+fn sample_block(split: Split<'_>, n_in: usize, n_out: usize, rows: usize) -> usize {
+    split.block_len(rows, n_in * n_out, 1)
+}
+
 /// The parallel phases of one training step on `rows` samples and their task counts, as
 /// [`Network::forward_with`] and the backward pass cut them for `split`.
 pub fn phase_tasks(arch: &Arch, rows: usize, split: Split<'_>) -> Vec<(String, usize)> {
-    let n_layers = arch.n_layers();
+    let (n_layers, sizes) = (arch.n_layers(), &arch.sizes);
+    let blocks = |n: usize, len: usize| n.div_ceil(len).max(1);
     let mut phases = Vec::new();
     for l in 0..n_layers {
-        let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
+        let (n_in, n_out) = (sizes[l], sizes[l + 1]);
         let tasks = if l + 1 < n_layers {
-            split.n_blocks(n_out, n_in * rows, GEMM_ALIGN)
+            blocks(n_out, unit_block(split, n_in, n_out, rows))
         } else {
-            split.n_blocks(rows, n_in * n_out, 1)
+            blocks(rows, sample_block(split, n_in, n_out, rows))
         };
         phases.push((format!("forward {}", l + 1), tasks));
     }
     for l in (0..n_layers).rev() {
-        let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
+        let (n_in, n_out) = (sizes[l], sizes[l + 1]);
         // Gradient blocks, input-delta blocks, and the update blocks of the layer above.
-        let mut tasks = split.n_blocks(n_out, n_in * rows, GEMM_ALIGN);
+        let mut tasks = blocks(n_out, unit_block(split, n_in, n_out, rows));
         if l > 0 {
-            tasks += split.n_blocks(n_in, n_out * rows, GEMM_ALIGN);
+            tasks += blocks(n_in, input_block(split, n_in, n_out, rows));
         }
         if l + 1 < n_layers {
-            tasks += split.n_blocks(arch.sizes[l + 2], n_out * rows, GEMM_ALIGN);
+            tasks += blocks(sizes[l + 2], unit_block(split, n_out, sizes[l + 2], rows));
         }
         phases.push((format!("backward {}", l + 1), tasks));
     }
@@ -307,7 +324,7 @@ impl<T: Scalar> Network<T> {
                 MatRef::row_major(&done[l - 1][..n_in * rows], n_in, rows)
             };
             let w = MatRef::row_major(w, n_out, n_in);
-            let block = split.block_len(n_out, n_in * rows, GEMM_ALIGN);
+            let block = unit_block(split, n_in, n_out, rows);
             let act = arch.activation;
             split.for_each(rest[0][..n_out * rows].chunks_mut(block * rows).enumerate(), |(b, z)| {
                 let (first, units) = (b * block, z.len() / rows);
@@ -329,7 +346,7 @@ impl<T: Scalar> Network<T> {
             MatRef::row_major(&hidden[l - 1][..n_in * rows], n_in, rows).t()
         };
         let wt = MatRef::row_major(w, n_out, n_in).t(); // Wᵀ (n_in, n_out)
-        let block = split.block_len(rows, n_in * n_out, 1);
+        let block = sample_block(split, n_in, n_out, rows);
         let loss = arch.loss;
         let z = &mut out[0][..rows * n_out];
         let d = &mut buf.deltas[l][..rows * n_out];
@@ -415,16 +432,12 @@ pub(crate) fn backward_from_deltas<T: Scalar>(
             MatRef::row_major(a_store, n_in, rows).t()
         };
         let act = arch.activation;
-        let unit_block = split.block_len(n_out, n_in * rows, GEMM_ALIGN);
-        let input_block = split.block_len(n_in, n_out * rows, GEMM_ALIGN);
-        // The blocks of layer l+1 whose update waits for this phase.
+        let unit_block = unit_block(split, n_in, n_out, rows);
+        let input_block = input_block(split, n_in, n_out, rows);
+        // The blocks of layer l+1 whose update waits for this phase (the blocks of its gradient).
         let up = (!top).then(|| {
-            let (n_in, n_out) = (sizes[l + 1], sizes[l + 2]);
-            (
-                arch.weight_range(l + 1),
-                arch.bias_range(l + 1),
-                split.block_len(n_out, n_in * rows, GEMM_ALIGN),
-            )
+            let block = self::unit_block(split, sizes[l + 1], sizes[l + 2], rows);
+            (arch.weight_range(l + 1), arch.bias_range(l + 1), block)
         });
         let grad_up: &[T] = grad_up;
 

@@ -66,6 +66,17 @@ struct Shared {
     wake: Condvar,
 }
 
+/// The size of a team for `threads` requested threads on this machine: at most one thread per
+/// core, since an oversubscribed team would wait for the operating system at every phase.
+pub fn size_for(threads: usize) -> usize {
+    threads.clamp(1, cores())
+}
+
+/// The machine's logical cores (1 if unknown).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// A persistent team of `size` threads (the caller of [`Team::run`] and `size − 1` others).
 pub struct Team {
     shared: Arc<Shared>,
@@ -78,9 +89,8 @@ impl Team {
     /// A team of `size` threads (at least 1: the caller alone). Panics if the operating
     /// system cannot start a thread.
     pub fn new(size: usize) -> Team {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let shared = Arc::new(Shared {
-            spin: size <= cores,
+            spin: size <= cores(),
             sleepers: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
             job: Mutex::new(None),

@@ -29,7 +29,7 @@
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
 use crate::infer::{Evaluation, evaluate};
-use crate::network::{Buffers, Network, Params, argmax, backward_from_deltas, phase_tasks};
+use crate::network::{Arch, Buffers, Network, Params, argmax, backward_from_deltas, phase_tasks};
 use crate::optim::Sgd;
 use crate::split::{Busy, Split};
 use crate::team::Team;
@@ -159,7 +159,7 @@ struct Workspace {
 }
 
 impl Workspace {
-    fn new(arch: &crate::network::Arch, rows: usize) -> Self {
+    fn new(arch: &Arch, rows: usize) -> Self {
         let (d, k) = (arch.n_in(), arch.n_out());
         Workspace {
             x: vec![0.0; rows * d],
@@ -238,15 +238,49 @@ fn gather(data: &Dataset, rows: &[usize], x: &mut [f32], y: &mut [f32], k: usize
             data.write_target(r, y);
         }
     };
-    // A row read from memory costs about as much per value as 8 multiply-adds in cache.
-    let block = split.block_len(n, GATHER_WORK * (d + k), 1);
+    let block = gather_block(split, n, d, k);
     let blocks =
         x[..n * d].chunks_mut(block * d).zip(y[..n * k].chunks_mut(block * k)).zip(rows.chunks(block));
     split.for_each(blocks, |((x, y), rows)| copy(rows, x, y));
 }
 
-/// Work units charged per gathered value (see [`gather`]).
-const GATHER_WORK: usize = 8;
+/// Rows per block of [`gather`]: a row read from memory costs about as much per value as 8
+/// multiply-adds in cache.
+fn gather_block(split: Split<'_>, rows: usize, d: usize, k: usize) -> usize {
+    split.block_len(rows, 8 * (d + k), 1)
+}
+
+/// Whether `n_shards` shards run side by side on a team of `team` threads (each thread whole
+/// shards) rather than one after another with each pass split over the threads.
+fn shards_side_by_side(n_shards: usize, team: usize) -> bool {
+    team > 1 && n_shards >= team
+}
+
+/// The reduction fused with the momentum update for the parameters `w` (flat indices from
+/// `start`), velocities `v`: each element's gradient is the sum of `n` shard gradients in the
+/// fixed tree order, `leaf(s, range)` giving shard s's gradient over a flat range.
+#[allow(clippy::too_many_arguments)]
+fn reduce_and_step<'g>(
+    leaf: &dyn Fn(usize, Range<usize>) -> &'g [f32],
+    n: usize,
+    start: usize,
+    w: &mut [f32],
+    v: &mut [f32],
+    sgd: Sgd,
+    scale: f32,
+    decay: f32,
+) {
+    if n == 1 {
+        return sgd.step(w, v, leaf(0, start..start + w.len()), scale, decay);
+    }
+    let mut sum = [0.0f32; TREE_BLOCK];
+    for (i, (w, v)) in w.chunks_mut(TREE_BLOCK).zip(v.chunks_mut(TREE_BLOCK)).enumerate() {
+        let from = start + i * TREE_BLOCK;
+        let sum = &mut sum[..w.len()];
+        tree_sum(&|s| leaf(s, from..from + w.len()), 0, n, sum);
+        sgd.step(w, v, sum, scale, decay);
+    }
+}
 
 /// A training run in progress: the network, its velocities and the shard workspaces.
 pub struct Trainer<'a> {
@@ -261,14 +295,11 @@ pub struct Trainer<'a> {
     segments: Vec<(Range<usize>, f32)>,
     /// One gradient accumulator per shard of a full mini-batch.
     grads: Vec<Vec<f32>>,
-    /// The L2 coefficient λ/n of the weights (biases have none).
-    decay: f32,
     /// The threads that run the blocks of every phase: as many as the rayon pool the trainer
     /// was built in has, but no more than the machine has cores (an oversubscribed team would
     /// wait for the operating system to wake its threads at every phase).
     team: Team,
     busy: Busy,
-
     order: Vec<usize>,
     rng: ChaCha8Rng,
     n_train: usize,
@@ -314,8 +345,7 @@ impl<'a> Trainer<'a> {
     /// Checks that `data` fits `net` and allocates every buffer the run needs. The team has
     /// as many threads as the current rayon pool, up to one per core.
     pub fn new(net: &'a mut Network<f32>, data: &Dataset, cfg: TrainConfig) -> Result<Self> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Trainer::with_team(net, data, cfg, rayon::current_num_threads().min(cores))
+        Trainer::with_team(net, data, cfg, crate::team::size_for(rayon::current_num_threads()))
     }
 
     /// [`Trainer::new`] with a team of exactly `team_size` threads, even beyond the cores (for
@@ -338,7 +368,7 @@ impl<'a> Trainer<'a> {
         let shard = cfg.shard.min(cfg.batch).min(n);
         let n_shards = cfg.batch.min(n).div_ceil(shard);
         let team_size = team_size.max(1);
-        let n_work = if team_size > 1 && n_shards >= team_size { n_shards } else { 1 };
+        let n_work = if shards_side_by_side(n_shards, team_size) { n_shards } else { 1 };
         // Parameters, velocities and one gradient per shard, plus the workspaces' rows,
         // targets, activations and deltas.
         let units: usize = arch.sizes().iter().sum::<usize>() * 2;
@@ -368,7 +398,6 @@ impl<'a> Trainer<'a> {
             work: (0..n_work).map(|_| Workspace::new(arch, shard)).collect(),
             segments,
             grads: vec![vec![0.0; arch.n_params()]; n_shards],
-            decay,
             team: Team::new(team_size),
             busy: Busy::new(team_size),
             net,
@@ -396,7 +425,8 @@ impl<'a> Trainer<'a> {
     ///   the tree reduction and update run in parallel over parameter chunks.
     fn step(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
         let n_sh = batch.len().div_ceil(self.cfg.shard);
-        if n_sh >= 2 && self.team.size() > 1 && n_sh >= self.team.size() && self.work.len() >= n_sh {
+        // (The workspaces were made for a full batch, whose shards run side by side if these do.)
+        if shards_side_by_side(n_sh, self.team.size()) {
             self.step_by_shards(data, batch)
         } else {
             self.step_by_layers(data, batch)
@@ -434,24 +464,15 @@ impl<'a> Trainer<'a> {
         }
         let t2 = Instant::now();
         let sgd = Sgd { lr: self.cfg.lr, momentum: self.cfg.momentum };
-        let (scale, decay) = (1.0 / batch.len() as f32, self.decay);
+        let (scale, decay) = (1.0 / batch.len() as f32, self.cfg.l2 / self.n_train as f32);
         let (done, last) = self.grads.split_at_mut(n_sh - 1);
         let done: &[Vec<f32>] = done;
+        // `g` is the last shard's gradient over `range`, the others' are in `done`.
         let update = |range: Range<usize>, is_weight: bool, w: &mut [f32], v: &mut [f32], g: &[f32]| {
-            let decay = if is_weight { decay } else { 0.0 };
-            if done.is_empty() {
-                return sgd.step(w, v, g, scale, decay);
-            }
-            let mut sum = [0.0f32; TREE_BLOCK];
-            for (i, ((w, v), g)) in
-                w.chunks_mut(TREE_BLOCK).zip(v.chunks_mut(TREE_BLOCK)).zip(g.chunks(TREE_BLOCK)).enumerate()
-            {
-                let start = range.start + i * TREE_BLOCK;
-                let leaf = |s: usize| if s < done.len() { &done[s][start..start + g.len()] } else { g };
-                let sum = &mut sum[..g.len()];
-                tree_sum(&leaf, 0, n_sh, sum);
-                sgd.step(w, v, sum, scale, decay);
-            }
+            let leaf = |s: usize, r: Range<usize>| {
+                if s < done.len() { &done[s][r] } else { &g[r.start - range.start..r.end - range.start] }
+            };
+            reduce_and_step(&leaf, n_sh, range.start, w, v, sgd, scale, if is_weight { decay } else { 0.0 });
         };
         let x = &work.x[..last_rows * d];
         let params =
@@ -500,19 +521,13 @@ impl<'a> Trainer<'a> {
         let (grads, segments) = (&self.grads[..n_sh], &self.segments);
         let chunks =
             self.net.params.chunks_mut(UPDATE_CHUNK).zip(self.velocity.chunks_mut(UPDATE_CHUNK)).enumerate();
+        let leaf = |s: usize, r: Range<usize>| &grads[s][r];
         split.for_each(chunks, |(c, (w, v))| {
             let (lo, hi) = (c * UPDATE_CHUNK, c * UPDATE_CHUNK + w.len());
-            let mut sum = [0.0f32; TREE_BLOCK];
             for (range, decay) in segments.iter().filter(|(r, _)| r.start < hi && r.end > lo) {
                 let (a, b) = (range.start.max(lo), range.end.min(hi));
                 let (w, v) = (&mut w[a - lo..b - lo], &mut v[a - lo..b - lo]);
-                for (i, (w, v)) in w.chunks_mut(TREE_BLOCK).zip(v.chunks_mut(TREE_BLOCK)).enumerate() {
-                    let start = a + i * TREE_BLOCK;
-                    let leaf = |s: usize| &grads[s][start..start + w.len()];
-                    let sum = &mut sum[..w.len()];
-                    tree_sum(&leaf, 0, n_sh, sum);
-                    sgd.step(w, v, sum, scale, *decay);
-                }
+                reduce_and_step(&leaf, n_sh, a, w, v, sgd, scale, *decay);
             }
         });
         self.time.update += t1.elapsed().as_secs_f64();
@@ -638,9 +653,7 @@ impl<'a> Trainer<'a> {
 
     /// Busy seconds of each thread of the team over the same period.
     pub fn thread_busy(&self) -> Vec<f64> {
-        let mut s = self.busy.seconds();
-        s.truncate(self.team.size());
-        s
+        self.busy.seconds()
     }
 
     /// Zeroes the phase timings and busy times.
@@ -675,12 +688,12 @@ impl<'a> Trainer<'a> {
         let split = Split { threads, ..Split::team(&self.team) };
         let rows = self.cfg.shard.min(self.cfg.batch);
         let n_shards = self.cfg.batch.min(self.n_train).div_ceil(rows);
-        if threads > 1 && n_shards >= threads {
+        if shards_side_by_side(n_shards, threads) {
             let chunks = self.net.arch.n_params().div_ceil(UPDATE_CHUNK);
             return vec![("shards".to_string(), n_shards), ("reduce+update".to_string(), chunks)];
         }
         let (d, k) = (self.net.arch.n_in(), self.net.arch.n_out());
-        let mut phases = vec![("gather".to_string(), split.n_blocks(rows, GATHER_WORK * (d + k), 1))];
+        let mut phases = vec![("gather".to_string(), rows.div_ceil(gather_block(split, rows, d, k)))];
         phases.extend(phase_tasks(&self.net.arch, rows, split));
         phases
     }

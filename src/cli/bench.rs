@@ -50,35 +50,11 @@ impl<'a> NumpyPeers<'a> {
 
     /// One timed repetition of the numpy reference at `threads` BLAS threads and `batch`.
     fn time(&mut self, threads: usize, batch: usize) -> Result<f64> {
-        if !self.running.iter().any(|(k, _)| *k == (threads, batch)) {
-            let a = self.args;
-            let mut child = Command::new(self.python)
-                .arg(self.dir.path().join("numpy_mlp.py"))
-                .args(["--layers", &self.layers])
-                .args(["--activation", a.activation.name()])
-                .args(["--batch", &batch.to_string()])
-                .args(["--samples", &a.samples.to_string()])
-                .args(["--data", &a.rows.to_string()])
-                .args(["--warmup", &a.warmup.to_string()])
-                .args(["--threads", &threads.to_string()])
-                .arg("--serve")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .map_err(|e| Error::io(self.python, "run the Python interpreter", e))?;
-            let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
-            let Some(stdout) = stdout else { return Err(self.failed("no output pipe")) };
-            let mut server = Server { child, stdin, stdout: BufReader::new(stdout) };
-            let ready = read_json(&mut server.stdout).ok_or_else(|| self.failed("it did not start"))?;
-            if ready["ready"] != json!(true) {
-                return Err(self.failed("it did not start"));
-            }
-            self.running.push(((threads, batch), server));
-        }
-        let Some((_, server)) = self.running.iter_mut().find(|(k, _)| *k == (threads, batch)) else {
-            return Err(self.failed("lost"));
+        let i = match self.running.iter().position(|(k, _)| *k == (threads, batch)) {
+            Some(i) => i,
+            None => self.start(threads, batch)?,
         };
+        let server = &mut self.running[i].1;
         let asked = server.stdin.as_mut().is_some_and(|i| writeln!(i, "run").and_then(|_| i.flush()).is_ok());
         let rate = read_json(&mut server.stdout).and_then(|v| v["samples_per_s"].as_f64());
         // OpenBLAS's threads keep spinning for a while after their last GEMM (up to 2^28
@@ -88,6 +64,35 @@ impl<'a> NumpyPeers<'a> {
             (true, Some(r)) if r > 0.0 => Ok(r),
             _ => Err(self.failed("it stopped answering")),
         }
+    }
+
+    /// Starts the server for (`threads`, `batch`) and returns its index in `running`.
+    fn start(&mut self, threads: usize, batch: usize) -> Result<usize> {
+        let a = self.args;
+        let mut child = Command::new(self.python)
+            .arg(self.dir.path().join("numpy_mlp.py"))
+            .args(["--layers", &self.layers])
+            .args(["--activation", a.activation.name()])
+            .args(["--batch", &batch.to_string()])
+            .args(["--samples", &a.samples.to_string()])
+            .args(["--data", &a.rows.to_string()])
+            .args(["--warmup", &a.warmup.to_string()])
+            .args(["--threads", &threads.to_string()])
+            .arg("--serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| Error::io(self.python, "run the Python interpreter", e))?;
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take());
+        let Some(stdout) = stdout else { return Err(self.failed("no output pipe")) };
+        let mut server = Server { child, stdin, stdout: BufReader::new(stdout) };
+        let ready = read_json(&mut server.stdout).ok_or_else(|| self.failed("it did not start"))?;
+        if ready["ready"] != json!(true) {
+            return Err(self.failed("it did not start"));
+        }
+        self.running.push(((threads, batch), server));
+        Ok(self.running.len() - 1)
     }
 }
 
@@ -243,16 +248,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         );
     }
     let epoch_samples = data.n_samples();
-    let mut numpy = match args.compare {
-        Some(_) => Some(NumpyPeers::new(&args.python, &args, &sizes)?),
-        None => None,
-    };
-    let mut time_numpy = |threads: usize, batch: usize| match numpy.as_mut() {
-        Some(n) => n.time(threads, batch),
-        None => Ok(f64::NAN),
-    };
-    let peer: Option<&mut bench::Peer<'_>> =
-        if args.compare.is_some() { Some(&mut time_numpy) } else { None };
+    let mut numpy =
+        args.compare.is_some().then(|| NumpyPeers::new(&args.python, &args, &sizes)).transpose()?;
+    let mut time_numpy = numpy.as_mut().map(|n| move |threads: usize, batch: usize| n.time(threads, batch));
+    let peer = time_numpy.as_mut().map(|f| f as &mut bench::Peer<'_>);
     let bench::BenchReport { rows, peaks, eval } = bench::run(&data, &cfg, epoch_samples, peer, |r| {
         if !args.quiet {
             eprintln!(
@@ -280,7 +279,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         "activation": args.activation.name(),
         "data": data.path.display().to_string(),
         "flops_per_sample": flops,
-        "sgemm_peak_gflops": peaks.iter().map(|(t, g)| json!({"threads": t, "gflops": g})).collect::<Vec<_>>(),
+        "sgemm_peak_gflops": peaks.iter().map(|(t, g)| json!({"threads": t, "team": bp_par::team::size_for(*t), "gflops": g})).collect::<Vec<_>>(),
         "rows": rows.iter().map(row_json).collect::<Vec<_>>(),
         "eval_samples_per_s": eval.iter().map(|(t, sp)| json!({"threads": t, "median": sp.median, "min": sp.min, "max": sp.max})).collect::<Vec<_>>(),
         "peak_rss_bytes": rss,
@@ -324,8 +323,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     let mut s = format!("bp-par bench: {layers_text} {}/xent, {machine}\n", args.activation);
     for (t, g) in &peaks {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let _ = writeln!(s, "SGEMM peak on {} thread(s): {g:.1} GFLOP/s", t.min(&cores));
+        let _ = writeln!(s, "SGEMM peak on {} thread(s): {g:.1} GFLOP/s", bp_par::team::size_for(*t));
     }
     let _ = writeln!(
         s,
