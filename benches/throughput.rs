@@ -1,60 +1,38 @@
-//! Criterion benches in the units that matter: GEMM at the layer shapes (FLOP/s, shown as
-//! elements/s), one training step per thread count and an MNIST epoch (samples/s), CSV
+//! Criterion benches in the units that matter: a shard's forward and backward passes (FLOP/s,
+//! shown as elements/s), one training step per thread count and an MNIST epoch (samples/s), CSV
 //! parsing (bytes/s). `cargo bench` runs them; `bp-par bench` is the sweeping counterpart.
 
 use bp_par::activation::Activation;
 use bp_par::bench::synthetic;
 use bp_par::data::{self, LoadOptions, Normalization, NormalizeMode};
-use bp_par::gemm::{Accum, MatMut, MatRef, gemm};
 use bp_par::loss::Loss;
-use bp_par::network::{Arch, Network};
+use bp_par::network::{Arch, Buffers, Network};
 use bp_par::train::{TrainConfig, Trainer};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::fmt::Write;
 use std::path::Path;
 
-/// The GEMMs of a 784-128-10 shard of 64 rows as the trainer runs them (weights `out x in`,
-/// hidden activations and deltas feature-major): forward `Zᵀ = W·Xᵀ`, weight gradient
-/// `gW = Dᵀ·X`, input deltas of the output layer `D₁ᵀ = W₂ᵀ·D₂ᵀ`.
-fn gemm_shapes(c: &mut Criterion) {
-    let mut g = c.benchmark_group("gemm");
+/// The passes of a 784-128-10 shard of 64 rows through the public API, serially: forward
+/// (with the loss) and forward + backward (the weight gradients), in multiply-adds per second
+/// (shown as elements/s: 2 per multiply-add).
+fn passes(c: &mut Criterion) {
+    let mut g = c.benchmark_group("passes 784-128-10, 64 rows");
     let s = 64;
-    let x = vec![0.5f32; s * 784];
-    let w = vec![0.01f32; 128 * 784];
-    let d = vec![0.1f32; 128 * s];
-    let w2 = vec![0.01f32; 10 * 128];
-    let d2 = vec![0.1f32; s * 10];
-    let mut out = vec![0.0f32; 128 * 784];
-    g.throughput(Throughput::Elements((2 * s * 784 * 128) as u64));
-    g.bench_function("forward (128x784) · (64x784)ᵀ", |b| {
+    let arch = Arch::new(vec![784, 128, 10], Activation::Sigmoid, Loss::Xent).unwrap();
+    let net = Network::<f32>::init(arch.clone(), 1);
+    let x: Vec<f32> = (0..s * 784).map(|i| (i % 256) as f32 / 255.0).collect();
+    let y: Vec<f32> = (0..s * 10).map(|i| if i % 10 == (i / 10) % 10 { 1.0 } else { 0.0 }).collect();
+    let mut buf = Buffers::new(&arch, s);
+    let mut grad = vec![0.0f32; arch.n_params()];
+    let fwd = 2 * s * (784 * 128 + 128 * 10);
+    g.throughput(Throughput::Elements(fwd as u64));
+    g.bench_function("forward", |b| b.iter(|| net.forward(&x, s, Some(&y), &mut buf)));
+    // Backward: the weight gradients (as much as forward) and the last layer's input deltas.
+    g.throughput(Throughput::Elements((2 * fwd + 2 * s * 128 * 10) as u64));
+    g.bench_function("forward + backward", |b| {
         b.iter(|| {
-            gemm(
-                MatMut::row_major(&mut out[..128 * s], 128, s),
-                MatRef::row_major(&w, 128, 784),
-                MatRef::row_major(&x, s, 784).t(),
-                Accum::Overwrite,
-            )
-        })
-    });
-    g.bench_function("weight grad (128x64) · 64x784", |b| {
-        b.iter(|| {
-            gemm(
-                MatMut::row_major(&mut out, 128, 784),
-                MatRef::row_major(&d, 128, s),
-                MatRef::row_major(&x, s, 784),
-                Accum::Overwrite,
-            )
-        })
-    });
-    g.throughput(Throughput::Elements((2 * s * 10 * 128) as u64));
-    g.bench_function("input deltas (10x128)ᵀ · (64x10)ᵀ", |b| {
-        b.iter(|| {
-            gemm(
-                MatMut::row_major(&mut out[..128 * s], 128, s),
-                MatRef::row_major(&w2, 10, 128).t(),
-                MatRef::row_major(&d2, s, 10).t(),
-                Accum::Overwrite,
-            )
+            net.forward(&x, s, Some(&y), &mut buf);
+            net.backward(&x, s, &y, &mut buf, &mut grad)
         })
     });
     g.finish();
@@ -121,5 +99,5 @@ fn csv_parse(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, gemm_shapes, train_step, mnist_epoch, csv_parse);
+criterion_group!(benches, passes, train_step, mnist_epoch, csv_parse);
 criterion_main!(benches);

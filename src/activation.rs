@@ -19,8 +19,11 @@ use std::str::FromStr;
 /// A hidden-layer activation function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
+    /// 1 / (1 + e^−z): the classic unit of backpropagation.
     Sigmoid,
+    /// tanh(z).
     Tanh,
+    /// max(0, z).
     Relu,
 }
 
@@ -72,8 +75,10 @@ pub fn flush<T: Scalar>(x: T) -> T {
 }
 
 impl Activation {
+    /// Every activation, in the order help texts list them.
     pub const ALL: [Activation; 3] = [Activation::Sigmoid, Activation::Tanh, Activation::Relu];
 
+    /// The name used in model files and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Activation::Sigmoid => "sigmoid",

@@ -9,23 +9,64 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub enum Error {
     /// A file could not be opened, read or written.
-    Io { path: PathBuf, action: &'static str, source: io::Error },
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What was being done: "open", "read", "write to", ...
+        action: &'static str,
+        /// The operating system's error.
+        source: io::Error,
+    },
     /// A value in a text file is malformed. `line` and `column` are 1-based.
-    Parse { path: PathBuf, line: u64, column: Option<usize>, field: Option<String>, message: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column, where there is one.
+        column: Option<usize>,
+        /// The column's header name, where there is one.
+        field: Option<String>,
+        /// What is wrong and what was expected.
+        message: String,
+    },
     /// A whole file (or its header) is unusable.
-    Data { path: PathBuf, message: String },
+    Data {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A model file is unusable or does not fit the data.
-    Model { path: PathBuf, message: String },
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong with it, or what it does not fit.
+        message: String,
+    },
     /// The options contradict each other or name impossible values (a usage error).
     Config(String),
     /// Something failed at run time that is not the input's fault.
     Other(String),
     /// Training produced a non-finite loss.
-    Diverged { epoch: usize, batch: usize, lr: f32 },
+    Diverged {
+        /// The epoch (1-based) in which the loss became non-finite.
+        epoch: usize,
+        /// The mini-batch (1-based) within that epoch.
+        batch: usize,
+        /// The learning rate in effect.
+        lr: f32,
+    },
     /// A signal stopped the run (after saving it); exits with `code` (130 or 143).
-    Interrupted { code: u8, message: String },
+    Interrupted {
+        /// The exit code: 130 for SIGINT, 143 for SIGTERM.
+        code: u8,
+        /// What was saved and how to continue.
+        message: String,
+    },
 }
 
+/// The crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A number as a person would type it: `0.1`, `5e36`, `1e-5`.
@@ -34,18 +75,23 @@ pub fn short(v: f32) -> String {
 }
 
 impl Error {
+    /// An I/O failure on `path` while doing `action` ("open", "read", "write to").
     pub fn io(path: &Path, action: &'static str, source: io::Error) -> Self {
         Error::Io { path: path.to_path_buf(), action, source }
     }
+    /// A data file that is unusable as a whole.
     pub fn data(path: &Path, message: impl Into<String>) -> Self {
         Error::Data { path: path.to_path_buf(), message: message.into() }
     }
+    /// A model file that is unusable or does not fit.
     pub fn model(path: &Path, message: impl Into<String>) -> Self {
         Error::Model { path: path.to_path_buf(), message: message.into() }
     }
+    /// Settings that contradict each other or are out of range.
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config(message.into())
     }
+    /// A run-time failure that is not the input's fault.
     pub fn other(message: impl Into<String>) -> Self {
         Error::Other(message.into())
     }

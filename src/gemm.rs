@@ -5,8 +5,7 @@
 //! shapes agree and that each view stays inside its slice, and panics (with the caller's
 //! location) when they do not: a shape mismatch here is a bug in the caller, not bad input.
 //!
-//! ```
-//! use bp_par::gemm::{gemm, Accum, MatMut, MatRef};
+//! ```text
 //! let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 x 3
 //! let w = [1.0f32, 0.0, 1.0, 0.0, 1.0, 0.0]; // 2 x 3, used as wᵀ (3 x 2)
 //! let mut c = [f32::NAN; 4];
@@ -92,7 +91,8 @@ impl_scalar!(f64, matrixmultiply::dgemm, f64::exp);
 pub enum Accum {
     /// `C ← A·B` (C's old contents, even NaN, are ignored).
     Overwrite,
-    /// `C ← A·B + C`.
+    /// `C ← A·B + C` (the trainer overwrites; the tests check accumulation).
+    #[cfg_attr(not(test), allow(dead_code))]
     Add,
 }
 
@@ -168,14 +168,6 @@ impl<'a, T> MatRef<'a, T> {
     /// The transpose, as a stride swap.
     pub fn t(self) -> Self {
         MatRef { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
-    }
-
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    pub fn cols(&self) -> usize {
-        self.cols
     }
 }
 
@@ -271,6 +263,16 @@ pub fn gemm_scaled<T: Scalar>(c: MatMut<'_, T>, alpha: T, a: MatRef<'_, T>, b: M
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_opening_comments_example_holds() {
+        let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 x 3
+        let w = [1.0f32, 0.0, 1.0, 0.0, 1.0, 0.0]; // 2 x 3, used as wᵀ (3 x 2)
+        let mut c = [f32::NAN; 4];
+        let (a, w) = (MatRef::row_major(&a, 2, 3), MatRef::row_major(&w, 2, 3).t());
+        gemm(MatMut::row_major(&mut c, 2, 2), a, w, Accum::Overwrite);
+        assert_eq!(c, [4.0, 2.0, 10.0, 5.0]);
+    }
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

@@ -20,6 +20,7 @@ fn block_rows(net: &Network<f32>) -> usize {
 /// What a model achieves on a labelled data set.
 #[derive(Clone, Debug)]
 pub struct Evaluation {
+    /// Samples evaluated.
     pub n_samples: usize,
     /// Mean per-sample loss (without the L2 term).
     pub loss: f64,
@@ -35,6 +36,7 @@ pub struct Evaluation {
 pub const MAX_CONFUSION_CLASSES: usize = 1000;
 
 impl Evaluation {
+    /// Fraction correct, for classifiers.
     pub fn accuracy(&self) -> Option<f64> {
         self.correct.map(|c| c as f64 / self.n_samples.max(1) as f64)
     }

@@ -1,13 +1,20 @@
 //! bp-par: multilayer perceptrons trained by backpropagation, data-parallel over the cores of
 //! one CPU, with results that do not depend on the number of threads.
 //!
-//! The data path, one module each: [`data`] (load, normalise, split) → [`train`] (batches,
-//! shards, reduction) → [`network`] (forward and backward as [`gemm`]s) → [`loss`] →
-//! [`optim`] (momentum update). Inside a shard every layer's GEMMs are cut into blocks of
-//! output rows ([`split`]) run by a persistent team of threads ([`team`]); element-wise loops
-//! are compiled for the CPU found at run time ([`simd`]). [`infer`] evaluates and predicts,
-//! [`model_io`] saves and loads safetensors models, [`metrics`] counts, [`gradcheck`]
-//! verifies gradients.
+//! The library is the data path, one module each: [`data`] (load CSV / IDX, normalise, split)
+//! → [`train`] (the [`train::Trainer`]: batches, shards, the fixed-order reduction, the
+//! momentum update of [`optim`], and the run policy: checkpoint cadence, stop requests,
+//! divergence handling, observers) → [`network`] (layer sizes, parameters, forward and
+//! backward passes) with its [`activation`]s and [`loss`]es. Around it: [`model_io`] saves and
+//! loads models and checkpoints (safetensors), [`infer`] evaluates and predicts, [`metrics`]
+//! counts, [`gradcheck`] checks gradients, [`bench`](mod@bench) measures throughput, [`sys`] reports what
+//! the machine offers. Inside, every layer's GEMMs are cut into blocks of output rows run by a
+//! persistent team of threads, and element-wise loops are compiled for the CPU found at run
+//! time; none of that is public.
+//!
+//! The library needs no terminal: build it with `default-features = false` to leave out the
+//! command-line tool and its dependencies (clap, indicatif, signal-hook, png). The `examples/`
+//! folder shows a whole training run and a hand-driven loop.
 //!
 //! ```
 //! use bp_par::{activation::Activation, loss::Loss, network::{Arch, Network}};
@@ -25,12 +32,14 @@
 //! assert_eq!(history.last().unwrap().train_acc, Some(1.0));
 //! ```
 
+// LINTS-PENDING #![warn(missing_docs)]
+// LINTS-PENDING #![warn(clippy::too_many_lines)]
+
 pub mod activation;
 pub mod bench;
 pub mod data;
 pub mod error;
 pub mod experiment;
-pub mod gemm;
 pub mod gradcheck;
 pub mod infer;
 pub mod loss;
@@ -38,11 +47,15 @@ pub mod metrics;
 pub mod model_io;
 pub mod network;
 pub mod optim;
-pub mod simd;
-pub mod split;
 pub mod sys;
-pub mod team;
 pub mod train;
-pub mod viz;
+
+// The numerical core's internals: the GEMM wrapper, run-time SIMD dispatch, the block
+// splits and the thread team.
+mod gemm;
+mod simd;
+mod split;
+mod team;
 
 pub use error::{Error, Result};
+pub use gemm::Scalar;

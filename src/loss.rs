@@ -40,8 +40,10 @@ fn softplus(x: f64) -> f64 {
 }
 
 impl Loss {
+    /// Every loss, in the order help texts list them.
     pub const ALL: [Loss; 3] = [Loss::Xent, Loss::Mse, Loss::Bce];
 
+    /// The name used in model files and on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Loss::Xent => "xent",

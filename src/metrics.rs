@@ -19,21 +19,27 @@ pub struct Confusion {
 }
 
 impl Confusion {
+    /// An empty matrix of `k` classes.
     pub fn new(k: usize) -> Self {
         Confusion { k, counts: vec![0; k * k] }
     }
+    /// The number of classes.
     pub fn n_classes(&self) -> usize {
         self.k
     }
+    /// Counts one sample of class `truth` predicted as `predicted`.
     pub fn add(&mut self, truth: usize, predicted: usize) {
         self.counts[truth * self.k + predicted] += 1;
     }
+    /// Samples of class `truth` predicted as `predicted`.
     pub fn count(&self, truth: usize, predicted: usize) -> u64 {
         self.counts[truth * self.k + predicted]
     }
+    /// All samples counted.
     pub fn total(&self) -> u64 {
         self.counts.iter().sum()
     }
+    /// Samples on the diagonal.
     pub fn correct(&self) -> u64 {
         (0..self.k).map(|i| self.count(i, i)).sum()
     }

@@ -415,13 +415,7 @@ pub struct Checkpoint {
     pub rollback: Option<Rollback>,
 }
 
-/// Where a diverging epoch restarts from.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Rollback {
-    pub params: Vec<f32>,
-    pub state: crate::train::TrainState,
-    pub retries: usize,
-}
+pub use crate::train::Rollback;
 
 /// The tensors of a trainer state, named with `prefix`.
 fn state_tensors(prefix: &str, st: &crate::train::TrainState) -> Vec<Extra> {

@@ -14,7 +14,7 @@
 //! ```
 //! The first layer's input gradient is never computed. Every output element of every block
 //! is one dot product in matrixmultiply's fixed k order, so how the blocks are cut and which
-//! thread runs them never changes a bit ([`crate::split`]).
+//! thread runs them never changes a bit (see the crate-internal `split` module).
 //!
 //! ```
 //! use bp_par::network::{Arch, Buffers, Network};

@@ -16,7 +16,9 @@ use crate::activation::flush;
 /// Learning rate η and momentum μ.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sgd {
+    /// Learning rate η.
     pub lr: f32,
+    /// Momentum μ (0: plain gradient descent).
     pub momentum: f32,
 }
 

@@ -7,8 +7,7 @@
 //! how the rows are cut or on which thread runs a block. The cut itself depends on the thread
 //! count only to make enough tasks, never on anything that could change a bit.
 //!
-//! ```
-//! use bp_par::split::block_len;
+//! ```text
 //! // The 128 units of a hidden layer over 16 threads: 16 blocks of 8.
 //! assert_eq!(block_len(128, 16, 64 * 784, 8), 8);
 //! // 784 units over 16 threads: blocks of 56 (14 tasks: a block per thread at most).
@@ -35,13 +34,9 @@ pub const GEMM_ALIGN: usize = 8;
 /// Length of the blocks that split `n` items, each worth `work_per_item` operations, over
 /// `threads` threads: `n / threads` rounded up to a multiple of `align` (so at most `threads`
 /// blocks, and exactly `threads` when the share divides evenly), longer when a block would
-/// carry less than [`MIN_TASK_WORK`]; `n` (one block) for one thread. All blocks have this
-/// length but the last, which may be shorter.
-pub fn block_len(n: usize, threads: usize, work_per_item: usize, align: usize) -> usize {
-    block_len_min(n, threads, work_per_item, align, MIN_TASK_WORK)
-}
-
-/// [`block_len`] with another least work per task (tests cut tiny layers with 1).
+/// carry less than `min_work` ([`MIN_TASK_WORK`] but in tests that cut tiny layers);
+/// `n` (one block) for one thread. All blocks have this length but the last, which may be
+/// shorter.
 pub fn block_len_min(n: usize, threads: usize, work_per_item: usize, align: usize, min_work: usize) -> usize {
     let align = align.max(1);
     if threads <= 1 || n <= align {
@@ -141,6 +136,18 @@ impl Busy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn block_len(n: usize, threads: usize, work_per_item: usize, align: usize) -> usize {
+        block_len_min(n, threads, work_per_item, align, MIN_TASK_WORK)
+    }
+
+    #[test]
+    fn the_opening_comments_examples_hold() {
+        assert_eq!(block_len(128, 16, 64 * 784, 8), 8);
+        assert_eq!(block_len(784, 16, 64 * 128, 8), 56);
+        assert_eq!(block_len(784, 2, 64 * 128, 8), 392);
+        assert_eq!(block_len(10, 16, 100, 1), 10);
+    }
 
     #[test]
     fn blocks_share_the_layers_that_matter_evenly_over_the_threads() {

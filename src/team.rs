@@ -14,8 +14,7 @@
 //! example disjoint `chunks_mut` of a buffer) to whichever thread is free. Results must not
 //! depend on which thread runs what: the trainer's tasks each write their own block.
 //!
-//! ```
-//! use bp_par::team::Team;
+//! ```text
 //! let team = Team::new(3);
 //! let mut out = vec![0u64; 1000];
 //! team.for_each(out.chunks_mut(100).enumerate(), |_thread, (i, chunk)| {
@@ -293,6 +292,16 @@ fn worker(s: &Shared, index: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_opening_comments_example_holds() {
+        let team = Team::new(3);
+        let mut out = vec![0u64; 1000];
+        team.for_each(out.chunks_mut(100).enumerate(), |_thread, (i, chunk)| {
+            chunk.iter_mut().enumerate().for_each(|(j, v)| *v = (i * 100 + j) as u64 * 2);
+        });
+        assert!(out.iter().enumerate().all(|(i, &v)| v == 2 * i as u64));
+    }
     use std::sync::atomic::AtomicU64;
 
     #[test]

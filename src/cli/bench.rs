@@ -146,7 +146,7 @@ fn row_json(r: &BenchRow) -> Value {
 pub fn bench(args: BenchArgs) -> Result<()> {
     let threads = if args.thread_list.is_empty() { default_threads() } else { args.thread_list.clone() };
     for &t in &threads {
-        super::commands::check_threads(t)?;
+        super::common::check_threads(t)?;
     }
     if args.batch.contains(&0) || args.shard_size.contains(&0) || args.repeats == 0 || args.samples == 0 {
         return Err(Error::config("--batch, --shard-size, --repeats and --samples must be positive"));
@@ -279,7 +279,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         "activation": args.activation.name(),
         "data": data.path.display().to_string(),
         "flops_per_sample": flops,
-        "sgemm_peak_gflops": peaks.iter().map(|(t, g)| json!({"threads": t, "team": bp_par::team::size_for(*t), "gflops": g})).collect::<Vec<_>>(),
+        "sgemm_peak_gflops": peaks.iter().map(|(t, g)| json!({"threads": t, "team": bp_par::train::team_size_for(*t), "gflops": g})).collect::<Vec<_>>(),
         "rows": rows.iter().map(row_json).collect::<Vec<_>>(),
         "eval_samples_per_s": eval.iter().map(|(t, sp)| json!({"threads": t, "median": sp.median, "min": sp.min, "max": sp.max})).collect::<Vec<_>>(),
         "peak_rss_bytes": rss,
@@ -319,11 +319,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 
     if args.json {
         let out = report;
-        return super::commands::emit(&format!("{out}\n"));
+        return super::common::emit(&format!("{out}\n"));
     }
     let mut s = format!("bp-par bench: {layers_text} {}/xent, {machine}\n", args.activation);
     for (t, g) in &peaks {
-        let _ = writeln!(s, "SGEMM peak on {} thread(s): {g:.1} GFLOP/s", bp_par::team::size_for(*t));
+        let _ = writeln!(s, "SGEMM peak on {} thread(s): {g:.1} GFLOP/s", bp_par::train::team_size_for(*t));
     }
     let _ = writeln!(
         s,
@@ -433,5 +433,5 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     if let Some(b) = rss {
         let _ = writeln!(s, "peak RSS of this process: {:.0} MiB", b as f64 / (1024.0 * 1024.0));
     }
-    super::commands::emit(&s)
+    super::common::emit(&s)
 }

@@ -2,12 +2,12 @@
 //! section and pictures, and regenerate the report index.
 
 use super::args::ExperimentArgs;
-use super::commands::emit;
+use super::common::emit;
+use super::viz;
 use bp_par::error::{Error, Result};
 use bp_par::experiment::{self, DataCache, NAMES, RunResult};
 use bp_par::infer::{evaluate, outputs};
 use bp_par::network::argmax;
-use bp_par::viz;
 use std::path::{Path, PathBuf};
 
 /// The pictures of an experiment (from its first run's first seed); returns (caption, file).

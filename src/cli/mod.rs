@@ -1,8 +1,15 @@
-//! The `bp-par` command line: argument definitions, the commands, progress display.
+//! The `bp-par` command line: argument definitions ([`args`]), one module per command, what
+//! they share ([`common`]), progress display, flag names in library messages ([`flags`]),
+//! and pictures.
 
 pub mod args;
 pub mod bench;
-pub mod commands;
+pub mod common;
+pub mod eval;
 pub mod experiment;
+pub mod flags;
+pub mod predict;
 pub mod progress;
 pub mod show;
+pub mod train;
+pub mod viz;

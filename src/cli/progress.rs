@@ -2,7 +2,7 @@
 //! otherwise, nothing with `--quiet`) and the `--metrics` file.
 
 use bp_par::error::{Error, Result};
-use bp_par::train::{EpochMetrics, Progress};
+use bp_par::train::{EpochMetrics, Observer};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -73,7 +73,7 @@ impl MetricsFile {
     }
 }
 
-/// The CLI's [`Progress`]: display plus metrics file.
+/// The CLI's progress [`Observer`]: display plus metrics file.
 pub struct Reporter {
     display: Display,
     metrics: Option<MetricsFile>,
@@ -161,7 +161,7 @@ impl Reporter {
     }
 }
 
-impl Progress for Reporter {
+impl Observer for Reporter {
     fn epoch_start(&mut self, _epoch: usize, _n_batches: usize) {
         if let Display::Bars { batches, .. } = &self.display {
             batches.reset();

@@ -1,13 +1,13 @@
 //! `bp-par show`: the four pictures, drawn by [`bp_par::viz`].
 
 use super::args::ShowCommand;
-use super::commands::{emit, model_and_data};
+use super::common::{emit, model_and_data};
+use super::viz;
 use bp_par::data::{self, LoadOptions, Targets};
 use bp_par::error::{Error, Result};
 use bp_par::infer::{evaluate, outputs};
 use bp_par::network::argmax;
 use bp_par::train::EpochMetrics;
-use bp_par::viz;
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;

@@ -84,12 +84,12 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
     }
     if opts.label_col != super::LabelCol::Auto {
         return Err(Error::config(format!(
-            "--label-col applies to CSV files, but {} is IDX: its labels file is found by name or given with --labels",
+            "`label_col` applies to CSV files, but {} is IDX: its labels file is found by name or given with `labels`",
             path.display()
         )));
     }
     if opts.targets.is_some() {
-        return Err(Error::config("--targets applies to CSV files; IDX data sets carry class labels"));
+        return Err(Error::config("`targets` applies to CSV files; IDX data sets carry class labels"));
     }
     let labels_path = opts.labels.clone().or_else(|| labels_path_for(path));
     let targets = match labels_path {
@@ -118,7 +118,7 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
             return Err(Error::data(
                 path,
                 "has no labels file beside it (expected the name with images-idx3-ubyte replaced by \
-                 labels-idx1-ubyte); give one with --labels PATH",
+                 labels-idx1-ubyte); give one with `labels` PATH",
             ));
         }
     };

@@ -31,9 +31,19 @@ pub const BUILTIN_DIGITS: &[u8] = include_bytes!("../../datasets/digits.csv");
 #[derive(Clone, Debug, PartialEq)]
 pub enum Targets {
     /// Integer class labels in `0..n_classes`.
-    Classes { labels: Vec<u32>, n_classes: usize },
+    Classes {
+        /// One label per sample.
+        labels: Vec<u32>,
+        /// The number of classes (at least the largest label + 1).
+        n_classes: usize,
+    },
     /// Real-valued targets, `n x n_outputs` row-major.
-    Values { values: Vec<f32>, n_outputs: usize },
+    Values {
+        /// `n x n_outputs`, row-major.
+        values: Vec<f32>,
+        /// Targets per sample.
+        n_outputs: usize,
+    },
     /// No targets (inputs to `predict`).
     None,
 }
@@ -43,9 +53,11 @@ pub enum Targets {
 pub struct Dataset {
     /// Where it came from (for messages).
     pub path: PathBuf,
+    /// Input features per sample.
     pub n_features: usize,
     /// `n_samples x n_features`, row-major.
     pub features: Vec<f32>,
+    /// What each sample should produce.
     pub targets: Targets,
     /// `[height, width]` when the features are an image (IDX files, or square CSV pixels).
     pub image_shape: Option<[usize; 2]>,
@@ -57,8 +69,11 @@ pub enum LabelCol {
     /// A header column named `label`, `class`, `target` or `y`, else the first column.
     #[default]
     Auto,
+    /// The first column.
     First,
+    /// The last column.
     Last,
+    /// The column with this header name.
     Name(String),
     /// 0-based column index.
     Index(usize),
@@ -83,6 +98,7 @@ impl std::str::FromStr for LabelCol {
 /// How to read a data file.
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
+    /// CSV: which column holds the class label.
     pub label_col: LabelCol,
     /// Take the last K columns as real-valued targets instead of a label column.
     pub targets: Option<usize>,
@@ -96,6 +112,7 @@ pub struct LoadOptions {
 }
 
 impl Dataset {
+    /// The number of samples (rows).
     pub fn n_samples(&self) -> usize {
         self.features.len().checked_div(self.n_features).unwrap_or(0)
     }
@@ -190,7 +207,7 @@ impl Dataset {
     /// `round(fraction x its count)` rows), drawn from `seed`. Returns (train, held_out).
     pub fn split(&self, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
         if !(0.0..1.0).contains(&fraction) {
-            return Err(Error::config(format!("--val-split must be in [0, 1), got {fraction}")));
+            return Err(Error::config(format!("`val_split` must be in [0, 1), got {fraction}")));
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(1);
@@ -215,7 +232,7 @@ impl Dataset {
         if held.is_empty() || train.is_empty() {
             return Err(Error::data(
                 &self.path,
-                format!("--val-split {fraction} of {n} samples leaves an empty training or validation set"),
+                format!("`val_split` {fraction} of {n} samples leaves an empty training or validation set"),
             ));
         }
         // Interleave classes again (they were grouped) with a seeded shuffle.
@@ -338,7 +355,7 @@ fn class_count(
             let i = labels.iter().position(|&l| l as usize >= k).unwrap_or(0);
             Err(Error::data(
                 path,
-                format!("{}: label {m} is out of range for --classes {k} (expected 0..{})", locate(i), k - 1),
+                format!("{}: label {m} is out of range for `classes` {k} (expected 0..{})", locate(i), k - 1),
             ))
         }
         (Some(k), _) => Ok(k),

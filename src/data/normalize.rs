@@ -20,6 +20,7 @@ pub enum NormalizeMode {
     /// nothing exceeds 16 (optdigits-style counts); any other data is left as is.
     #[default]
     Auto,
+    /// Leave the features as they are.
     None,
     /// Divide by the training set's largest absolute value.
     Scale,
@@ -43,12 +44,15 @@ impl FromStr for NormalizeMode {
 /// A fitted transform.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Normalization {
+    /// The identity.
     None,
     /// x ← x / divisor.
     Scale(f32),
     /// x_j ← (x_j − mean_j) / std_j.
     ZScore {
+        /// Per feature mean of the training set.
         mean: Vec<f32>,
+        /// Per feature standard deviation (1 where a feature is constant).
         std: Vec<f32>,
     },
 }

@@ -188,14 +188,16 @@ fn a_trainer_restored_mid_epoch_continues_bit_for_bit() {
             let mut first = Network::<f32>::init(arch.clone(), 4);
             let state = {
                 let mut t = Trainer::new(&mut first, &data, cfg.clone()).unwrap();
-                t.run_epoch(&data, None, &mut Silent, &|| false).unwrap();
-                let count = std::cell::Cell::new(0);
-                let stopped = t
-                    .run_epoch(&data, None, &mut Silent, &|| {
-                        count.set(count.get() + 1);
-                        count.get() == 4
-                    })
-                    .unwrap();
+                t.run_epoch(&data, None, &mut Silent).unwrap();
+                // An observer that asks to stop after the 4th mini-batch.
+                struct StopAfter(usize);
+                impl bp_par::train::Observer for StopAfter {
+                    fn stop_requested(&mut self) -> bool {
+                        self.0 -= 1;
+                        self.0 == 0
+                    }
+                }
+                let stopped = t.run_epoch(&data, None, &mut StopAfter(4)).unwrap();
                 assert!(stopped.is_none());
                 assert_eq!((t.epochs_done(), t.batches_done()), (1, 4));
                 t.state()

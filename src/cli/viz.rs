@@ -1,18 +1,11 @@
 //! Pictures as PNG: a small RGB canvas (rectangles, lines, 8x8 bitmap text from `font8x8`,
 //! encoded by `png`) and the four figures of `bp-par show`: a grid of digits, first-layer
-//! weights, training curves, a confusion-matrix heat map.
-//!
-//! ```
-//! use bp_par::viz::Canvas;
-//! let mut c = Canvas::new(60, 20);
-//! c.text(2, 2, "hi", 2, [0, 0, 0]);
-//! let png = c.to_png().unwrap();
-//! assert_eq!(&png[1..4], b"PNG");
-//! ```
+//! weights, training curves, a confusion-matrix heat map. CLI side: `png` and `font8x8` are
+//! CLI-only dependencies.
 
-use crate::error::{Error, Result};
-use crate::metrics::Confusion;
-use crate::train::EpochMetrics;
+use bp_par::error::{Error, Result};
+use bp_par::metrics::Confusion;
+use bp_par::train::EpochMetrics;
 use std::path::Path;
 
 pub type Rgb = [u8; 3];
@@ -23,7 +16,6 @@ pub const LIGHT: Rgb = [225, 225, 225];
 pub const RED: Rgb = [214, 39, 40];
 pub const BLUE: Rgb = [31, 119, 180];
 pub const ORANGE: Rgb = [255, 127, 14];
-pub const GREEN: Rgb = [44, 160, 44];
 
 /// The largest picture drawn: 40 megapixels (120 MB of RGB).
 pub const MAX_PIXELS: usize = 40_000_000;
@@ -53,9 +45,6 @@ impl Canvas {
 
     pub fn width(&self) -> usize {
         self.width
-    }
-    pub fn height(&self) -> usize {
-        self.height
     }
 
     pub fn set(&mut self, x: i64, y: i64, c: Rgb) {
@@ -180,7 +169,7 @@ impl Canvas {
 
     /// Writes the PNG atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::model_io::write_atomic(path, &self.to_png()?)
+        bp_par::model_io::write_atomic(path, &self.to_png()?)
     }
 }
 
@@ -424,6 +413,8 @@ mod tests {
         c.line((0, 19), (39, 0), 1, BLUE);
         assert_eq!(c.get(0, 19), BLUE);
         // Off-canvas drawing is clipped, not a panic.
-        c.fill_rect(-5, -5, 100, 100, GREEN);
+        c.fill_rect(-5, -5, 100, 100, [44, 160, 44]);
+        let png = c.to_png().unwrap();
+        assert_eq!(&png[1..4], b"PNG");
     }
 }

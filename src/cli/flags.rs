@@ -1,0 +1,79 @@
+//! The library names a setting by its field name in backticks (`` `batch` ``,
+//! `` `label_col` ``); the command line shows the flag that sets it instead. One table,
+//! applied to every error message the CLI prints.
+
+/// Library field name → command-line flag.
+const FLAGS: [(&str, &str); 13] = [
+    ("epochs", "--epochs"),
+    ("batch", "--batch"),
+    ("shard", "--shard-size"),
+    ("lr", "--lr"),
+    ("momentum", "--momentum"),
+    ("l2", "--l2"),
+    ("seed", "--seed"),
+    ("label_col", "--label-col"),
+    ("labels", "--labels"),
+    ("targets", "--targets"),
+    ("classes", "--classes"),
+    ("val_split", "--val-split"),
+    ("unlabeled_width", "the model's input width"),
+];
+
+/// `message` with every `` `field` `` of [`FLAGS`] replaced by its flag; other backticked
+/// words stay as they are.
+pub fn to_flags(message: &str) -> String {
+    let mut out = message.to_string();
+    for (field, flag) in FLAGS {
+        out = out.replace(&format!("`{field}`"), flag);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_become_flags_and_other_words_stay() {
+        assert_eq!(to_flags("`batch` must be at least 1"), "--batch must be at least 1");
+        assert_eq!(
+            to_flags("label 3 is out of range for `classes` 3 (`label_col` first)"),
+            "label 3 is out of range for --classes 3 (--label-col first)"
+        );
+        assert_eq!(to_flags("`other` and shard"), "`other` and shard");
+    }
+
+    #[test]
+    fn every_field_the_library_names_has_a_flag() {
+        // Every backticked name in the library's error messages (src/ outside the CLI).
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![root.clone()];
+        let mut names = std::collections::BTreeSet::new();
+        while let Some(p) = files.pop() {
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n == "cli") {
+                    continue;
+                }
+                files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).unwrap();
+            for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                // Backticks inside string literals only.
+                for (i, part) in line.split('"').enumerate() {
+                    if i % 2 == 1 {
+                        let quoted = part.split('`').skip(1).step_by(2);
+                        // Field names only (not code or paths quoted in reports).
+                        let field =
+                            |w: &&str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                        names.extend(quoted.filter(field).map(str::to_string));
+                    }
+                }
+            }
+        }
+        let known: Vec<&str> = FLAGS.iter().map(|(f, _)| *f).collect();
+        let unknown: Vec<&String> = names.iter().filter(|n| !known.contains(&n.as_str())).collect();
+        assert!(!names.is_empty());
+        assert!(unknown.is_empty(), "library messages name fields without a flag: {unknown:?}");
+    }
+}

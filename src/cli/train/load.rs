@@ -1,0 +1,181 @@
+//! `train`'s data: the training file (or the built-in digits), its first rows, the held-out
+//! set (a test file or a validation split), the normalisation fitted on the training rows
+//! only, and the model to train (built, or the `--init` / checkpoint one), checked against the
+//! data.
+
+use super::plan::Plan;
+use bp_par::data::{self, Dataset, LabelCol, Normalization, Targets};
+use bp_par::error::{Error, Result};
+use bp_par::loss::Loss;
+use bp_par::model_io::{DataIdentity, Model, Task};
+use bp_par::network::{Arch, Network};
+use std::path::Path;
+use std::time::Instant;
+
+/// The shipped digits, built into the binary so `bp-par train` works from any folder.
+const DIGITS_NAME: &str = "datasets/digits.csv";
+
+/// The data and the model, ready to train.
+pub struct Prepared {
+    /// The training rows, normalised.
+    pub train: Dataset,
+    /// The held-out rows (test file or validation split), normalised.
+    pub held_out: Option<Dataset>,
+    /// The model to train.
+    pub model: Model,
+    /// What a checkpoint records of the training data.
+    pub identity: DataIdentity,
+    /// Seconds spent reading the files.
+    pub load_s: f64,
+}
+
+/// Reads the data, splits and normalises it, and builds or checks the model.
+pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
+    let t0 = Instant::now();
+    let full = read_training(plan)?;
+    let test = match &plan.test {
+        Some((p, opts)) => {
+            let classes = Some(full.n_outputs()).filter(|_| opts.targets.is_none());
+            Some(data::load(p, &data::LoadOptions { classes, ..opts.clone() })?)
+        }
+        None => None,
+    };
+    let load_s = t0.elapsed().as_secs_f64();
+    let val_split = plan.val_split;
+    let (mut train, held) = if val_split > 0.0 {
+        let (t, v) = full.split(val_split, plan.cfg.seed)?;
+        (t, Some(v))
+    } else {
+        (full, None)
+    };
+    let mut held_out = test.or(held);
+    // Normalisation: the --init model's, else fitted on the training rows only (after the split).
+    let norm = match &plan.model {
+        Some(m) => m.norm.clone(),
+        None => Normalization::fit(plan.fresh.normalize, &train.features, train.n_features),
+    };
+    norm.apply(&mut train.features, train.n_features);
+    if let Some(h) = held_out.as_mut() {
+        norm.apply(&mut h.features, h.n_features);
+    }
+    let model = match plan.model.take() {
+        Some(m) => m,
+        None => build(plan, &train, norm)?,
+    };
+    check_targets(&train, model.net.arch.loss)?;
+    let identity = DataIdentity {
+        path: train.path.display().to_string(),
+        n_samples: train.n_samples(),
+        n_features: train.n_features,
+        fingerprint: train.fingerprint(),
+        val_split,
+    };
+    if let Some((_, ck)) = &plan.resume {
+        check_same_data(&train, &identity, &ck.data)?;
+    }
+    Ok(Prepared { train, held_out, model, identity, load_s })
+}
+
+/// Reads DATA (or the built-in digits when DATA is absent, or names the shipped file that
+/// is not present in the current folder), keeps its first `--train-rows`, and refuses a
+/// single-class label column.
+fn read_training(plan: &Plan) -> Result<Dataset> {
+    let opts = &plan.load;
+    let mut full = match plan.data.as_deref() {
+        Some(p) if p.exists() || p != Path::new(DIGITS_NAME) => data::load(p, opts)?,
+        _ => data::parse_csv(
+            Path::new(concat!("datasets/digits.csv", " (built in)")),
+            data::BUILTIN_DIGITS,
+            opts,
+        )?,
+    };
+    if let Some(n) = plan.train_rows
+        && n < full.n_samples()
+    {
+        full = full.subset(&(0..n).collect::<Vec<_>>());
+    }
+    if let Targets::Classes { labels, .. } = &full.targets
+        && opts.classes.is_none()
+        && plan.model.is_none()
+        && labels.iter().all(|&l| l == labels[0])
+    {
+        let col = match &opts.label_col {
+            LabelCol::Auto => "the label column (by name, else the first column)".to_string(),
+            c => format!("--label-col {c:?}"),
+        };
+        return Err(Error::data(
+            &full.path,
+            format!(
+                "has a single class (every label is {}) in {col}: nothing to learn; \
+                 is the label column right? (--label-col)",
+                labels.first().copied().unwrap_or(0)
+            ),
+        ));
+    }
+    Ok(full)
+}
+
+/// A new network for the data: input and output sizes from it, hidden layers from the plan.
+fn build(plan: &Plan, train: &Dataset, norm: Normalization) -> Result<Model> {
+    let (task, n_out) = match &train.targets {
+        Targets::Values { n_outputs, .. } => (Task::Regress, *n_outputs),
+        _ => (Task::Classify, train.n_outputs()),
+    };
+    let f = &plan.fresh;
+    let mut sizes = vec![train.n_features];
+    sizes.extend(&f.hidden);
+    sizes.push(n_out);
+    let arch = Arch::new(sizes, f.activation, f.loss).map_err(Error::config)?;
+    Ok(Model { net: Network::init(arch, f.seed), norm, task, input_shape: train.image_shape })
+}
+
+/// Refuses targets the loss cannot fit: bce needs values in [0, 1], xent rows of
+/// probabilities summing to 1.
+fn check_targets(d: &Dataset, loss: Loss) -> Result<()> {
+    let Targets::Values { values, n_outputs } = &d.targets else { return Ok(()) };
+    for (i, row) in values.chunks_exact(*n_outputs).enumerate() {
+        let in_unit = row.iter().all(|v| (0.0..=1.0).contains(v));
+        let sum: f32 = row.iter().sum();
+        let problem = match loss {
+            Loss::Bce if !in_unit => Some("bce needs targets in [0, 1]"),
+            Loss::Xent if !in_unit || (sum - 1.0).abs() > 1e-3 => {
+                Some("xent (softmax) needs each row of targets to be probabilities summing to 1")
+            }
+            _ => None,
+        };
+        if let Some(p) = problem {
+            let shown: Vec<String> = row.iter().map(ToString::to_string).collect();
+            return Err(Error::data(
+                &d.path,
+                format!(
+                    "data row {} has targets ({}): {p}; use --loss mse for other real-valued targets",
+                    i + 1,
+                    shown.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to resume on other data than the checkpoint's.
+fn check_same_data(train: &Dataset, ours: &DataIdentity, theirs: &DataIdentity) -> Result<()> {
+    if theirs.fingerprint == ours.fingerprint && theirs.n_samples == ours.n_samples {
+        return Ok(());
+    }
+    Err(Error::data(
+        &train.path,
+        format!(
+            "is not the checkpoint's training data: it gives {} training rows of {} features \
+             (fingerprint {:016x}), the checkpoint was trained on {} rows of {} from {} (fingerprint {:016x}); \
+             if it is the same file, give the original --label-col, --classes, --labels and --train-rows",
+            ours.n_samples,
+            ours.n_features,
+            ours.fingerprint,
+            theirs.n_samples,
+            theirs.n_features,
+            theirs.path,
+            theirs.fingerprint
+        ),
+    ))
+}

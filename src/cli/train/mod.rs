@@ -1,0 +1,85 @@
+//! `bp-par train`: plan → load → run → report, each in its own file. The [`plan`] turns the
+//! flags into one checked configuration before any data is read; [`load`] reads, splits and
+//! normalises the data and builds the model; [`run`] drives the library's run policy with
+//! the CLI's progress, signals and checkpoint files; [`report`] prints the final figures.
+
+mod conflicts;
+mod load;
+mod plan;
+mod report;
+mod run;
+
+use super::args::TrainArgs;
+use super::progress::{MetricsFile, Reporter};
+use bp_par::error::{Result, short};
+use bp_par::model_io;
+use std::time::Instant;
+
+/// Runs `bp-par train` with `threads` worker threads.
+pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
+    let mut plan = plan::Plan::new(args, threads)?;
+    let mut prepared = load::prepare(&mut plan)?;
+    let metrics =
+        plan.metrics.as_deref().map(|p| MetricsFile::create(p, plan.resume.is_some())).transpose()?;
+    let n = prepared.train.n_samples();
+    let mut reporter = Reporter::new(plan.quiet, plan.cfg.epochs, n, plan.held_out_name(), metrics);
+    log_start(&plan, &prepared, &reporter);
+    // From here on a Ctrl-C is honoured after the current mini-batch (the line below says so
+    // to anyone waiting for training to start).
+    let signals = run::Signals::install()?;
+    log_settings(&plan, &reporter);
+    let t_train = Instant::now();
+    let history = run::run(&plan, &mut prepared, &mut reporter, &signals)?;
+    if let Some(e) = reporter.error.take() {
+        return Err(e);
+    }
+    let train_s = t_train.elapsed().as_secs_f64();
+    if let Some(path) = &plan.save {
+        model_io::save(path, &prepared.model)?;
+    }
+    report::report(&plan, &prepared, &history, train_s)
+}
+
+/// The network, the data and the normalisation, on stderr.
+fn log_start(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
+    let arch = &p.model.net.arch;
+    let sizes: Vec<String> = arch.sizes().iter().map(ToString::to_string).collect();
+    let held = p
+        .held_out
+        .as_ref()
+        .map_or(String::new(), |h| format!(", {} {} samples", h.n_samples(), plan.held_out_name()));
+    reporter.log(&format!(
+        "bp-par: {} {}/{} on {}: {} training samples{held}, loaded in {:.2}s; normalize {}",
+        sizes.join("-"),
+        arch.activation,
+        arch.loss,
+        p.train.path.display(),
+        p.train.n_samples(),
+        p.load_s,
+        p.model.norm.describe(),
+    ));
+}
+
+/// The run's settings (and where a resumed run continues), on stderr.
+fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
+    let cfg = &plan.cfg;
+    reporter.log(&format!(
+        "bp-par: seed {}, {} threads, batch {}, shard {}, lr {}, momentum {}, l2 {}, {} epochs",
+        cfg.seed,
+        plan.threads,
+        cfg.batch,
+        cfg.shard,
+        short(cfg.lr),
+        cfg.momentum,
+        short(cfg.l2),
+        cfg.epochs
+    ));
+    if let Some((path, ck)) = &plan.resume {
+        reporter.log(&format!(
+            "bp-par: resuming after epoch {} batch {} from {}",
+            ck.state.epoch,
+            ck.state.next_batch,
+            path.display()
+        ));
+    }
+}

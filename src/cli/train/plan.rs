@@ -1,0 +1,273 @@
+//! `train`'s flags turned into one checked [`Plan`] before any data is read: every range,
+//! every contradiction between flags, the `--init` model's and the `--resume` checkpoint's
+//! constraints, and whether the output paths can be written. What follows (load, run, report)
+//! reads the plan, never the flags.
+
+use super::super::args::{OnDivergence as DivergenceFlag, TrainArgs};
+use super::super::common::load_options;
+use super::conflicts::{check_init_conflicts, check_resume_conflicts};
+use bp_par::activation::Activation;
+use bp_par::data::{LoadOptions, NormalizeMode};
+use bp_par::error::{Error, Result};
+use bp_par::loss::Loss;
+use bp_par::model_io::{self, Checkpoint, Model, Task};
+use bp_par::train::{OnDivergence, RunPolicy, TrainConfig};
+use std::path::{Path, PathBuf};
+
+/// Everything `train` does, decided.
+pub struct Plan {
+    /// Training data; `None`: the built-in digits.
+    pub data: Option<PathBuf>,
+    /// How to read it (classes or targets fixed by an `--init` model or a checkpoint).
+    pub load: LoadOptions,
+    /// Held-out data evaluated after every epoch, and how to read it (classifiers: with the
+    /// training data's class count, set when that is read).
+    pub test: Option<(PathBuf, LoadOptions)>,
+    /// Train on the first N rows only.
+    pub train_rows: Option<usize>,
+    /// Fraction of the training rows held out for validation.
+    pub val_split: f64,
+    /// The network to build when not starting from a model.
+    pub fresh: Fresh,
+    /// The `--init` model, or the `--resume` checkpoint's model.
+    pub model: Option<Model>,
+    /// The checkpoint being resumed.
+    pub resume: Option<(PathBuf, Checkpoint)>,
+    /// The hyperparameters (a resumed run's, with `--epochs` possibly extended).
+    pub cfg: TrainConfig,
+    /// Checkpoint cadence and divergence handling.
+    pub policy: RunPolicy,
+    /// Where checkpoints go, and whether the user named the path.
+    pub checkpoint: PathBuf,
+    /// True when `--checkpoint` was given (periodic checkpoints are then written).
+    pub checkpoint_given: bool,
+    /// The model file to save.
+    pub save: Option<PathBuf>,
+    /// The per-epoch metrics file.
+    pub metrics: Option<PathBuf>,
+    /// Worker threads.
+    pub threads: usize,
+    /// No progress on stderr.
+    pub quiet: bool,
+    /// Results as JSON.
+    pub json: bool,
+}
+
+/// The architecture of a network built from scratch (input and output sizes come from the
+/// data).
+pub struct Fresh {
+    /// Hidden layer sizes.
+    pub hidden: Vec<usize>,
+    /// Hidden-unit activation.
+    pub activation: Activation,
+    /// Loss (and output units).
+    pub loss: Loss,
+    /// How to normalise the features.
+    pub normalize: NormalizeMode,
+    /// Seed of the initialisation and the split.
+    pub seed: u64,
+}
+
+impl Plan {
+    /// Checks the flags and reads the `--init` model or `--resume` checkpoint; no data yet.
+    pub fn new(args: TrainArgs, threads: usize) -> Result<Plan> {
+        check_ranges(&args)?;
+        let resume = args.resume.as_deref().map(model_io::load_checkpoint).transpose()?;
+        if let Some((m, ck)) = &resume {
+            check_resume_conflicts(&args, m, ck)?;
+        }
+        let cfg = config(&args, resume.as_ref().map(|(_, ck)| ck))?;
+        let (checkpoint, checkpoint_given) = check_outputs(&args)?;
+        let (model, resume) = match resume {
+            Some((m, ck)) => (Some(m), Some((args.resume.clone().unwrap_or_default(), ck))),
+            None => {
+                let init = args.init.as_deref().map(model_io::load).transpose()?;
+                if let Some(m) = &init {
+                    check_init_conflicts(&args, m)?;
+                }
+                (init, None)
+            }
+        };
+        // With --init, the model fixes the outputs: its class count or its target count.
+        let (classes, targets) = match &model {
+            Some(m) if m.task == Task::Regress => (None, Some(m.net.arch.n_out())),
+            Some(m) => (Some(args.classes.unwrap_or(m.net.arch.n_out())), None),
+            None => (args.classes, args.targets),
+        };
+        let load = load_options(&args.labels, classes, targets);
+        let test = args.test.clone().map(|p| {
+            let labels = super::super::args::LabelArgs {
+                label_col: args.labels.label_col.clone(),
+                labels: args.test_labels.clone(),
+            };
+            // The classes are the training data's (set once it is read).
+            (p, load_options(&labels, None, targets))
+        });
+        let val_split = match &resume {
+            Some((_, ck)) => ck.data.val_split,
+            None => args.val_split.unwrap_or(if args.test.is_some() { 0.0 } else { 0.2 }),
+        };
+        let policy = policy(&args, resume.as_ref().map(|(_, ck)| ck));
+        Ok(Plan {
+            fresh: Fresh {
+                hidden: args.hidden.clone().unwrap_or_else(|| vec![128]),
+                activation: args.activation.unwrap_or(Activation::Relu),
+                loss: args.loss.unwrap_or(Loss::Xent),
+                normalize: args.normalize.unwrap_or_default(),
+                seed: args.seed,
+            },
+            data: args.data,
+            load,
+            test,
+            train_rows: args.train_rows,
+            val_split,
+            model,
+            resume,
+            cfg,
+            policy,
+            checkpoint,
+            checkpoint_given,
+            save: args.save,
+            metrics: args.metrics,
+            threads,
+            quiet: args.common.quiet,
+            json: args.common.json,
+        })
+    }
+
+    /// "test" or "val": what the held-out figures are called.
+    pub fn held_out_name(&self) -> &'static str {
+        if self.test.is_some() { "test" } else { "val" }
+    }
+}
+
+/// Checks the options that stand alone.
+fn check_ranges(args: &TrainArgs) -> Result<()> {
+    let bad = |m: String| Err(Error::config(m));
+    if args.epochs == 0 {
+        return bad("--epochs must be at least 1".into());
+    }
+    if let Some(h) = &args.hidden
+        && h.contains(&0)
+    {
+        return bad("--hidden sizes must be positive, e.g. --hidden 128,64".into());
+    }
+    if args.classes.is_some_and(|k| k < 2) {
+        return bad("--classes must be at least 2".into());
+    }
+    if args.targets == Some(0) {
+        return bad("--targets must be at least 1".into());
+    }
+    if args.train_rows == Some(0) {
+        return bad("--train-rows must be at least 1".into());
+    }
+    if args.checkpoint_every == 0 {
+        return bad("--checkpoint-every must be at least 1".into());
+    }
+    if let Some(f) = args.val_split {
+        if !(0.0..1.0).contains(&f) {
+            return bad(format!("--val-split must be in [0, 1), got {f}"));
+        }
+        if f > 0.0 && args.test.is_some() {
+            return bad("--val-split and --test both hold data out; give one of them".into());
+        }
+    }
+    Ok(())
+}
+
+/// The hyperparameters: the flags', or the checkpoint's with `--epochs` possibly extended.
+fn config(args: &TrainArgs, resume: Option<&Checkpoint>) -> Result<TrainConfig> {
+    let cfg = match resume {
+        Some(ck) => {
+            let given = args.explicit.iter().any(|e| e == "epochs");
+            TrainConfig { epochs: if given { args.epochs } else { ck.config.epochs }, ..ck.config.clone() }
+        }
+        None => TrainConfig {
+            epochs: args.epochs,
+            batch: args.batch,
+            shard: args.shard_size,
+            lr: args.lr,
+            momentum: args.momentum,
+            l2: args.l2,
+            seed: args.seed,
+            shuffle: !args.no_shuffle,
+        },
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Checkpoint cadence and divergence handling. A resumed halve-lr run stays one unless
+/// `--on-divergence` says otherwise.
+fn policy(args: &TrainArgs, resume: Option<&Checkpoint>) -> RunPolicy {
+    let rollback = resume.and_then(|ck| ck.rollback.clone());
+    let given = args.explicit.iter().any(|e| e == "on_divergence");
+    let halve = args.on_divergence == DivergenceFlag::HalveLr || (!given && rollback.is_some());
+    RunPolicy {
+        checkpoint_every: args.checkpoint.as_ref().map(|_| args.checkpoint_every),
+        on_divergence: if halve { OnDivergence::HALVE_LR } else { OnDivergence::Stop },
+        rollback,
+    }
+}
+
+/// Checks that the output files can be written and do not collide; returns the checkpoint
+/// path (the default one when `--checkpoint` was not given) and whether it was given.
+fn check_outputs(args: &TrainArgs) -> Result<(PathBuf, bool)> {
+    if let Some(p) = &args.save {
+        check_writable(p, "--save")?;
+    }
+    if let Some(p) = &args.metrics {
+        check_writable(p, "--metrics")?;
+    }
+    if let Some(mp) = &args.metrics
+        && (args.save.as_ref() == Some(mp) || args.checkpoint.as_ref() == Some(mp))
+    {
+        return Err(Error::config(format!(
+            "--metrics {} is also the model or checkpoint path",
+            mp.display()
+        )));
+    }
+    if let Some(c) = &args.checkpoint {
+        check_writable(c, "--checkpoint")?;
+        if args.save.as_ref() == Some(c) {
+            return Err(Error::config(format!(
+                "--save and --checkpoint both name {}: the model would overwrite the checkpoint",
+                c.display()
+            )));
+        }
+    }
+    Ok(match &args.checkpoint {
+        Some(c) => (c.clone(), true),
+        None => (default_checkpoint(args.save.as_deref()), false),
+    })
+}
+
+/// Where an interrupted run writes its checkpoint when `--checkpoint` was not given.
+fn default_checkpoint(save: Option<&Path>) -> PathBuf {
+    match save {
+        Some(p) => p.with_extension("ckpt.safetensors"),
+        None => PathBuf::from("bp-par.ckpt.safetensors"),
+    }
+}
+
+/// Checks that `path` can be written (its folder exists, it is not a folder) before a long
+/// run, so a typo does not cost the run.
+fn check_writable(path: &Path, what: &str) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::config(format!("{what} {} is a folder; give a file name", path.display())));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::config(format!(
+            "{what} {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    tempfile::NamedTempFile::new_in(dir).map(drop).map_err(|e| {
+        Error::config(format!("{what} {}: cannot write in {} ({})", path.display(), dir.display(), e.kind()))
+    })
+}

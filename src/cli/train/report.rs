@@ -1,0 +1,65 @@
+//! `train`'s results on stdout: the final figures of the trained model on the training and
+//! held-out rows (a full pass with the final weights), as text or JSON.
+
+use super::load::Prepared;
+use super::plan::Plan;
+use crate::cli::common::emit;
+use bp_par::error::Result;
+use bp_par::infer::{Evaluation, evaluate};
+use bp_par::train::EpochMetrics;
+use serde_json::json;
+
+/// Evaluates the trained model and prints the results.
+pub fn report(plan: &Plan, p: &Prepared, history: &[EpochMetrics], train_s: f64) -> Result<()> {
+    let (cfg, net) = (&plan.cfg, &p.model.net);
+    let l2 = (cfg.l2 > 0.0).then_some((cfg.l2 as f64, p.train.n_samples()));
+    let final_train = evaluate(net, &p.train, l2);
+    let final_held = p.held_out.as_ref().map(|h| evaluate(net, h, None));
+    let mean_epoch_s = history.iter().map(|m| m.seconds).sum::<f64>() / history.len().max(1) as f64 + 0.0;
+    if plan.json {
+        let out = json!({
+            "layers": net.arch.sizes(),
+            "seed": cfg.seed,
+            "threads": plan.threads,
+            "epochs": cfg.epochs,
+            "train_samples": p.train.n_samples(),
+            "train_loss": final_train.loss + final_train.l2_term,
+            "train_acc": final_train.accuracy(),
+            "held_out": plan.held_out_name(),
+            "held_out_samples": final_held.as_ref().map(|e| e.n_samples),
+            "held_out_loss": final_held.as_ref().map(|e| e.loss),
+            "held_out_acc": final_held.as_ref().and_then(|e| e.accuracy()),
+            "seconds": train_s,
+            "mean_epoch_seconds": mean_epoch_s,
+            "model": plan.save.as_ref().map(|p| p.display().to_string()),
+        });
+        return emit(&format!("{out}\n"));
+    }
+    let threads = plan.threads;
+    let mut s = format!(
+        "trained {} in {:.2}s ({:.3}s per epoch, {} thread{}, seed {})\n",
+        net.arch.sizes().iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
+        train_s,
+        mean_epoch_s,
+        threads,
+        if threads == 1 { "" } else { "s" },
+        cfg.seed
+    );
+    s += &line("train", &final_train, final_train.loss + final_train.l2_term);
+    if let Some(e) = &final_held {
+        s += &line(plan.held_out_name(), e, e.loss);
+    }
+    if let Some(p) = &plan.save {
+        s += &format!("model saved to {}\n", p.display());
+    }
+    emit(&s)
+}
+
+/// "NAME: loss L  accuracy A%  (N samples)".
+fn line(name: &str, e: &Evaluation, loss: f64) -> String {
+    let mut s = format!("{name}: loss {loss:.4}");
+    if let Some(a) = e.accuracy() {
+        s += &format!("  accuracy {:.2}%", 100.0 * a);
+    }
+    s + &format!("  ({} samples)\n", e.n_samples)
+}

@@ -1,0 +1,215 @@
+//! `train`'s run: the library's run policy (checkpoint cadence, divergence handling) driven
+//! with the CLI's observer: progress display and metrics file, SIGINT/SIGTERM (finish the
+//! mini-batch, save, exit 130/143; a second signal exits at once), checkpoint files.
+
+use super::load::Prepared;
+use super::plan::Plan;
+use crate::cli::progress::Reporter;
+use bp_par::data::Normalization;
+use bp_par::error::{Error, Result, short};
+use bp_par::model_io::{self, Checkpoint, DataIdentity, Model, ModelRef, Rollback, Task};
+use bp_par::train::{EpochMetrics, Observer, Trainer, team_size_for};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Flags raised by SIGINT/SIGTERM: `stop` by either, `by_int` by SIGINT.
+pub struct Signals {
+    stop: Arc<AtomicBool>,
+    by_int: Arc<AtomicBool>,
+}
+
+impl Signals {
+    /// Installs the handlers: the first signal raises the flags (the run stops after its
+    /// mini-batch and saves), a second one exits at once (130 or 143).
+    pub fn install() -> Result<Self> {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::flag;
+        let stop = Arc::new(AtomicBool::new(false));
+        let by_int = Arc::new(AtomicBool::new(false));
+        let register = || -> std::io::Result<()> {
+            // The conditional exit first: it fires only once `stop` is already set.
+            flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&stop))?;
+            flag::register_conditional_shutdown(SIGTERM, 143, Arc::clone(&stop))?;
+            flag::register(SIGINT, Arc::clone(&by_int))?;
+            flag::register(SIGINT, Arc::clone(&stop))?;
+            flag::register(SIGTERM, Arc::clone(&stop))?;
+            Ok(())
+        };
+        register().map_err(|e| Error::other(format!("cannot install the signal handlers: {e}")))?;
+        Ok(Signals { stop, by_int })
+    }
+}
+
+/// The CLI's observer: the reporter, the signal flags, and what a checkpoint records besides
+/// the trainer's state.
+struct CliObserver<'a> {
+    reporter: &'a mut Reporter,
+    signals: &'a Signals,
+    norm: &'a Normalization,
+    task: Task,
+    input_shape: Option<[usize; 2]>,
+    identity: &'a DataIdentity,
+    checkpoint: &'a Path,
+    /// The learning rate the run was started with (halve-lr may lower the current one).
+    lr_given: f32,
+}
+
+impl Observer for CliObserver<'_> {
+    fn epoch_start(&mut self, epoch: usize, n_batches: usize) {
+        self.reporter.epoch_start(epoch, n_batches);
+    }
+
+    fn batch_end(&mut self, samples_done: usize, running_loss: f64) {
+        self.reporter.batch_end(samples_done, running_loss);
+    }
+
+    fn epoch_end(&mut self, metrics: &EpochMetrics) {
+        self.reporter.epoch_end(metrics);
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        self.signals.stop.load(Ordering::Relaxed)
+    }
+
+    fn retrying(&mut self, epoch: usize, batch: usize, lr: f32) {
+        self.reporter.log(&format!(
+            "bp-par: the loss became non-finite in epoch {epoch}, batch {batch}: retrying the epoch with --lr {}",
+            short(lr)
+        ));
+    }
+
+    fn checkpoint(&mut self, trainer: &Trainer, rollback: Option<&Rollback>) -> Result<()> {
+        let ck = Checkpoint {
+            config: trainer.config().clone(),
+            state: trainer.state(),
+            data: self.identity.clone(),
+            lr_given: self.lr_given,
+            rollback: rollback.cloned(),
+        };
+        let model =
+            ModelRef { net: trainer.net(), norm: self.norm, task: self.task, input_shape: self.input_shape };
+        model_io::save_checkpoint(self.checkpoint, model, &ck)
+    }
+}
+
+/// Trains `p.model` on the prepared data. Returns the epochs' metrics, or
+/// [`Error::Interrupted`] (after saving the checkpoint and the model) when a signal stopped
+/// the run.
+pub fn run(
+    plan: &Plan,
+    p: &mut Prepared,
+    reporter: &mut Reporter,
+    signals: &Signals,
+) -> Result<Vec<EpochMetrics>> {
+    check_memory(plan, p)?;
+    let Prepared { train, held_out, model, identity, .. } = p;
+    let outcome = {
+        let mut trainer = Trainer::new(&mut model.net, train, plan.cfg.clone())?;
+        if let Some((_, ck)) = &plan.resume {
+            trainer.restore(ck.state.clone())?;
+        }
+        let mut observer = CliObserver {
+            reporter: &mut *reporter,
+            signals,
+            norm: &model.norm,
+            task: model.task,
+            input_shape: model.input_shape,
+            identity,
+            checkpoint: &plan.checkpoint,
+            lr_given: plan.resume.as_ref().map_or(plan.cfg.lr, |(_, ck)| ck.lr_given),
+        };
+        let outcome = trainer.run_policy(train, held_out.as_ref(), &plan.policy, &mut observer);
+        let position = position(&trainer);
+        outcome.map(|o| (o, position))
+    };
+    reporter.finish();
+    let (outcome, position) = outcome?;
+    if outcome.stopped {
+        return Err(interrupted(plan, model, signals, &position));
+    }
+    Ok(outcome.history)
+}
+
+/// Where a stopped run stands: "after epoch N" or "in epoch N after batch M".
+fn position(trainer: &Trainer) -> String {
+    if trainer.batches_done() == 0 {
+        format!("after epoch {}", trainer.epochs_done())
+    } else {
+        format!("in epoch {} after batch {}", trainer.epochs_done() + 1, trainer.batches_done())
+    }
+}
+
+/// Saves the model (with `--save`) of a run a signal stopped, and says how to continue it.
+fn interrupted(plan: &Plan, model: &Model, signals: &Signals, position: &str) -> Error {
+    let mut saved = String::new();
+    if let Some(p) = &plan.save {
+        if let Err(e) = model_io::save(p, model) {
+            return e;
+        }
+        saved = format!(" and the model to {}", p.display());
+    }
+    let (code, name) =
+        if signals.by_int.load(Ordering::Relaxed) { (130, "SIGINT") } else { (143, "SIGTERM") };
+    Error::Interrupted {
+        code,
+        message: format!(
+            "interrupted by {name} {position}; wrote the checkpoint to {}{saved}; continue with: {}",
+            plan.checkpoint.display(),
+            resume_command(&plan.checkpoint, !plan.checkpoint_given)
+        ),
+    }
+}
+
+/// Refuses a run whose buffers would not fit in the memory available.
+fn check_memory(plan: &Plan, p: &Prepared) -> Result<()> {
+    let arch = &p.model.net.arch;
+    let n = p.train.n_samples();
+    let team = team_size_for(rayon::current_num_threads());
+    let need = Trainer::memory_needed(arch, &plan.cfg, n, team);
+    match bp_par::sys::available_memory_bytes() {
+        Some(avail) if need > avail => {
+            let shard = plan.cfg.shard.min(plan.cfg.batch).min(n.max(1));
+            Err(Error::config(format!(
+                "training {} parameters in {} shards of {shard} rows needs {} of memory, {} is available; \
+                 use fewer or smaller layers, or a smaller --batch",
+                arch.n_params(),
+                plan.cfg.batch.min(n).div_ceil(shard.max(1)),
+                bp_par::sys::human_bytes(need),
+                bp_par::sys::human_bytes(avail)
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The command line that continues this run: the original arguments without `--resume`
+/// and `--init`, with `--resume CHECKPOINT` (and `--checkpoint` when it was defaulted).
+fn resume_command(checkpoint: &Path, defaulted: bool) -> String {
+    let quote = |a: &str| {
+        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c)) {
+            a.to_string()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    let mut out = vec!["bp-par".to_string()];
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--resume" || a == "--init" {
+            args.next();
+            continue;
+        }
+        if a.starts_with("--resume=") || a.starts_with("--init=") {
+            continue;
+        }
+        out.push(quote(&a));
+    }
+    out.push("--resume".into());
+    out.push(quote(&checkpoint.display().to_string()));
+    if defaulted {
+        out.push("--checkpoint".into());
+        out.push(quote(&checkpoint.display().to_string()));
+    }
+    out.join(" ")
+}

@@ -1,0 +1,79 @@
+//! The settings of a run ([`TrainConfig`]) and their checks. Messages name the settings by
+//! their field names in backticks (`batch`, `lr`); the CLI shows its flags instead.
+
+use crate::error::{Error, Result};
+
+/// The default shard size: a whole mini-batch of up to 128 rows is one shard (no reduction),
+/// larger batches are cut into shards of 128. Measured on 2 cores (784-128-10, `bp-par bench
+/// --threads 1,2 --batch 64,128,256 --shard-size 32,64,128,256`, two runs): one shard of 64
+/// split over the threads beat two shards of 32 (335k against 286k samples/s); shards of 128
+/// matched or beat shards of 64 at batch 128 and 256 on 1 thread (200-229k against 175-205k)
+/// and on 2 (350-378k against 286-373k at batch 128, 383-411k against 344-394k at 256), while
+/// one shard of 256 split over 2 threads gained nothing over 1 (its GEMMs re-pack a 784 x 256
+/// input per block).
+pub const DEFAULT_SHARD: usize = 128;
+
+/// Hyperparameters of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Epochs to train (a resumed run may extend them).
+    pub epochs: usize,
+    /// Mini-batch size B.
+    pub batch: usize,
+    /// Rows per shard, the unit of sample splitting: each shard's gradient is summed over its
+    /// rows by the GEMMs, and the shards' gradients by a fixed tree. Fixes the arithmetic (and
+    /// the memory of the activations), not the threads.
+    pub shard: usize,
+    /// Learning rate η.
+    pub lr: f32,
+    /// Momentum μ, in [0, 1).
+    pub momentum: f32,
+    /// λ of the L2 term (λ/2n)·ΣW², n = training-set size; weights only.
+    pub l2: f32,
+    /// Seed of the shuffling (the CLI also seeds the initialisation and the validation split
+    /// with it).
+    pub seed: u64,
+    /// Reshuffle the rows every epoch (else keep file order).
+    pub shuffle: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 20,
+            batch: 64,
+            shard: DEFAULT_SHARD,
+            lr: 0.1,
+            momentum: 0.9,
+            l2: 0.0,
+            seed: 1,
+            shuffle: true,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every setting's range; the message names the field in backticks.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::config(m));
+        if self.epochs == 0 {
+            return bad("`epochs` must be at least 1".into());
+        }
+        if self.batch == 0 {
+            return bad("`batch` must be at least 1".into());
+        }
+        if self.shard == 0 {
+            return bad("`shard` must be at least 1".into());
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("`lr` must be a positive number, got {}", self.lr));
+        }
+        if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
+            return bad(format!("`momentum` must be in [0, 1), got {}", self.momentum));
+        }
+        if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            return bad(format!("`l2` must be a non-negative number, got {}", self.l2));
+        }
+        Ok(())
+    }
+}

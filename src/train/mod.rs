@@ -1,0 +1,217 @@
+//! The training loop: seeded epoch permutation, mini-batches split into fixed shards, each
+//! shard's passes split over the threads by blocks of units, and a fixed-order reduction
+//! fused with the momentum update.
+//!
+//! ```text
+//! epoch permutation (seeded) ─► mini-batch of B rows ─► shards of `shard` rows (last shorter)
+//!   per shard, one after another, in the one workspace:
+//!     gather (blocks of rows) ─► forward (per layer: blocks of units; output: blocks of rows)
+//!     ─► loss and output delta ─► backward (per layer: blocks of input units) ─► grad_s
+//!   the last shard's backward, per finished gradient block: g = pairwise tree over
+//!   grad_0..grad_S ; momentum step on that block while it is in cache
+//! ```
+//! The shards depend on B and `shard` only. Every task writes its own block of outputs, and
+//! each output element is one dot product in the GEMM's fixed k order, whatever the blocks;
+//! every parameter's sum over the shards runs over the same tree. So the result is
+//! **bit-identical for any number of threads** (the tests compare model files for 1 to 16).
+//! With one shard per mini-batch (the default for batches of up to 128 rows) there is no
+//! reduction at all. All of the trainer's buffers are allocated in [`Trainer::new`]; the batch
+//! loop allocates nothing of its own (matrixmultiply allocates its packing buffers inside
+//! each GEMM call).
+//!
+//! The passes run on a team of as many threads as the rayon pool the trainer is built in,
+//! up to the number of cores (its threads stay awake between the phases of a step and sleep
+//! between runs); the blocks are cut for the team's size (every extra block re-packs the
+//! shared GEMM operand, ~10 µs for a 64 x 784 input block). The library
+//! reports progress through an [`Observer`] and knows nothing of terminals; build and run the
+//! trainer inside a `rayon::ThreadPool::install` to choose the thread count.
+
+use crate::data::{Dataset, Targets};
+use crate::error::{Error, Result};
+use crate::network::Network;
+use crate::split::Busy;
+use crate::team::Team;
+use rand_chacha::ChaCha8Rng;
+use std::ops::Range;
+
+mod config;
+mod run;
+mod step;
+mod trainer;
+
+use step::Workspace;
+
+pub use config::{DEFAULT_SHARD, TrainConfig};
+pub use run::{OnDivergence, Rollback, RunOutcome, RunPolicy};
+
+/// One epoch's figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochMetrics {
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches, plus the L2 term at the epoch's end.
+    pub loss: f64,
+    /// Fraction of training samples classified correctly as they were trained on (running).
+    pub train_acc: Option<f64>,
+    /// Mean loss on the held-out data, when given.
+    pub test_loss: Option<f64>,
+    /// Accuracy on the held-out data, for classifiers.
+    pub test_acc: Option<f64>,
+    /// The learning rate of the epoch (halve-lr retries lower it).
+    pub lr: f32,
+    /// Training time of the epoch (without the test evaluation).
+    pub seconds: f64,
+    /// Training samples per second of the epoch.
+    pub samples_per_s: f64,
+}
+
+/// Observer of a run: progress, stop requests, retries and checkpoints. Every method has a
+/// do-nothing default, so an observer implements only what it needs.
+pub trait Observer {
+    /// An epoch (1-based) of `n_batches` mini-batches begins (or resumes).
+    fn epoch_start(&mut self, _epoch: usize, _n_batches: usize) {}
+    /// After each mini-batch: samples done this epoch and the running mean loss.
+    fn batch_end(&mut self, _samples_done: usize, _running_loss: f64) {}
+    /// An epoch completed, with its figures.
+    fn epoch_end(&mut self, _metrics: &EpochMetrics) {}
+    /// Polled after every mini-batch: true stops the run after it (e.g. on Ctrl-C).
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
+    /// The loss became non-finite in `epoch`, mini-batch `batch`; the run rolled back to the
+    /// epoch's start and retries it with learning rate `lr` ([`OnDivergence::HalveLr`]).
+    fn retrying(&mut self, _epoch: usize, _batch: usize, _lr: f32) {}
+    /// A checkpoint is due ([`RunPolicy::checkpoint_every`], or the run stops early): save
+    /// `trainer`'s network, [`Trainer::config`] and [`Trainer::state`], and `rollback`, the
+    /// halve-lr rollback point, if there is one. An error ends the run.
+    fn checkpoint(&mut self, _trainer: &Trainer, _rollback: Option<&Rollback>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// An [`Observer`] that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Where the training time goes: wall seconds of each phase of the steps, summed, and of
+/// whole steps. Layer-parallel steps fill `forward` (gather included) and `backward` (the
+/// momentum update runs inside it, block by block); shard-parallel steps fill `shards` (whole
+/// shards on their threads) and `update` (the tree reduction and the update).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PhaseTimes {
+    /// Layer-parallel steps: gather and forward passes.
+    pub forward: f64,
+    /// Layer-parallel steps: backward passes, with the reduction and update.
+    pub backward: f64,
+    /// Shard-parallel steps: whole shards side by side.
+    pub shards: f64,
+    /// Shard-parallel steps: the tree reduction and the update.
+    pub update: f64,
+    /// Whole steps.
+    pub steps: f64,
+    /// Mini-batches timed.
+    pub batches: u64,
+}
+
+/// A training run in progress: the network, its velocities and the shard workspaces.
+pub struct Trainer<'a> {
+    net: &'a mut Network<f32>,
+    cfg: TrainConfig,
+    velocity: Vec<f32>,
+    /// Shard workspaces: one when the shards run one after another, each split over the
+    /// threads; one per shard when a full mini-batch has at least as many shards as the team
+    /// has threads, and each thread runs whole shards (see [`Trainer::step`]).
+    work: Vec<Workspace>,
+    /// Parameter ranges with their L2 coefficient (λ/n for weights, 0 for biases).
+    segments: Vec<(Range<usize>, f32)>,
+    /// One gradient accumulator per shard of a full mini-batch.
+    grads: Vec<Vec<f32>>,
+    /// The threads that run the blocks of every phase: as many as the rayon pool the trainer
+    /// was built in has, but no more than the machine has cores (an oversubscribed team would
+    /// wait for the operating system to wake its threads at every phase).
+    team: Team,
+    busy: Busy,
+    order: Vec<usize>,
+    rng: ChaCha8Rng,
+    n_train: usize,
+    /// Epochs completed.
+    epoch: usize,
+    /// Mini-batches done in the current epoch (0: at an epoch boundary, not yet shuffled).
+    next_batch: usize,
+    /// Running sums of the current epoch.
+    partial: Partial,
+    time: PhaseTimes,
+}
+
+/// Running sums of the epoch in progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Partial {
+    loss_sum: f64,
+    correct: usize,
+    done: usize,
+    seconds: f64,
+}
+
+/// Everything besides the weights that determines how a run continues: with the weights,
+/// a [`Trainer`] restored from it continues bit for bit as the original would have.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainState {
+    /// Epochs completed.
+    pub epoch: usize,
+    /// Mini-batches done in the current epoch.
+    pub next_batch: usize,
+    /// The current epoch's row order.
+    pub order: Vec<usize>,
+    /// Position of the shuffling stream (ChaCha8, seeded by the config's seed, stream 2).
+    pub rng_word_pos: u128,
+    /// The momentum velocities (the network's parameter layout).
+    pub velocity: Vec<f32>,
+    /// Running loss sum of the current epoch.
+    pub loss_sum: f64,
+    /// Samples classified correctly so far this epoch.
+    pub correct: usize,
+    /// Samples done this epoch.
+    pub done: usize,
+    /// Training seconds this epoch.
+    pub seconds: f64,
+}
+
+/// The number of threads of the team a [`Trainer`] built inside a rayon pool of `threads`
+/// workers runs its passes on: one per core at most.
+pub fn team_size_for(threads: usize) -> usize {
+    crate::team::size_for(threads)
+}
+
+/// Checks that a data set's width and targets fit the network.
+pub fn check_fit(net: &Network<f32>, data: &Dataset) -> Result<()> {
+    let arch = &net.arch;
+    if data.n_features != arch.n_in() {
+        return Err(Error::data(
+            &data.path,
+            format!("has {} input features but the network expects {}", data.n_features, arch.n_in()),
+        ));
+    }
+    match &data.targets {
+        Targets::Classes { n_classes, .. } if *n_classes > arch.n_out() => Err(Error::data(
+            &data.path,
+            format!("has labels up to {} but the network has {} outputs", n_classes - 1, arch.n_out()),
+        )),
+        Targets::Values { n_outputs, .. } if *n_outputs != arch.n_out() => Err(Error::data(
+            &data.path,
+            format!("has {n_outputs} target columns but the network has {} outputs", arch.n_out()),
+        )),
+        Targets::None => Err(Error::data(&data.path, "has no labels or targets to train or evaluate on")),
+        _ => Ok(()),
+    }
+}
+
+/// Trains `net` on `data` with `cfg` (a convenience over [`Trainer`]).
+pub fn train(
+    net: &mut Network<f32>,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    cfg: TrainConfig,
+    observer: &mut dyn Observer,
+) -> Result<Vec<EpochMetrics>> {
+    Trainer::new(net, data, cfg)?.run(data, test, observer)
+}

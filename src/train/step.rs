@@ -1,0 +1,324 @@
+//! One mini-batch: gather, forward, loss, backward, reduce and update, run layer-parallel
+//! (the shards one after another, each pass split over the team) or shard-parallel (whole
+//! shards side by side, then the reduction and update by parameter chunks). Both give the
+//! same bits.
+
+use super::Trainer;
+use crate::data::{Dataset, Targets};
+use crate::network::{Arch, Buffers, Network, Params, argmax, backward_from_deltas};
+use crate::optim::Sgd;
+use crate::split::Split;
+use std::ops::Range;
+use std::time::Instant;
+
+/// One shard's working memory: gathered rows, their targets, activations and deltas, and the
+/// shard's summed loss and correct count.
+pub(super) struct Workspace {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    buf: Buffers<f32>,
+    loss: f64,
+    correct: usize,
+}
+
+impl Workspace {
+    pub(super) fn new(arch: &Arch, rows: usize) -> Self {
+        let (d, k) = (arch.n_in(), arch.n_out());
+        Workspace {
+            x: vec![0.0; rows * d],
+            y: vec![0.0; rows * k],
+            buf: Buffers::new(arch, rows),
+            loss: 0.0,
+            correct: 0,
+        }
+    }
+
+    /// Gathers `rows`, runs the forward pass (with output deltas) and counts the correct
+    /// predictions, cut by `split`. Returns the rows' summed loss.
+    fn forward(&mut self, net: &Network<f32>, data: &Dataset, rows: &[usize], split: Split<'_>) -> f64 {
+        let (d, k, n) = (data.n_features, net.arch.n_out(), rows.len());
+        gather(data, rows, &mut self.x, &mut self.y, k, split);
+        self.loss = net.forward_with(&self.x[..n * d], n, Some(&self.y[..n * k]), &mut self.buf, split, true);
+        self.correct = match &data.targets {
+            Targets::Classes { labels, .. } => {
+                let out = self.buf.output(n).chunks_exact(k);
+                out.zip(rows).filter(|(o, r)| argmax(o) == labels[**r] as usize).count()
+            }
+            _ => 0,
+        };
+        self.loss
+    }
+}
+
+/// Parameters per task of the separate reduction + update (shard-parallel steps).
+pub(super) const UPDATE_CHUNK: usize = 4096;
+
+/// Parameters summed at once on the stack in the reduction.
+const TREE_BLOCK: usize = 64;
+
+/// `out ← Σ_{i<n} leaf(i)` summed as a fixed pairwise tree, ((l0+l1)+(l2+l3))+...: the split
+/// is at the largest power of two below the count, so every element's order of additions
+/// depends on the number of shards only. `out` has at most [`TREE_BLOCK`] elements.
+pub(super) fn tree_sum<'g>(leaf: &dyn Fn(usize) -> &'g [f32], first: usize, n: usize, out: &mut [f32]) {
+    match n {
+        0 => out.fill(0.0),
+        1 => out.copy_from_slice(leaf(first)),
+        2 => {
+            let (a, b) = (leaf(first), leaf(first + 1));
+            sum_into(out, a, b);
+        }
+        n => {
+            let half = n.next_power_of_two() / 2;
+            tree_sum(leaf, first, half, out);
+            let mut right = [0.0f32; TREE_BLOCK];
+            let right = &mut right[..out.len()];
+            tree_sum(leaf, first + half, n - half, right);
+            add_into(out, right);
+        }
+    }
+}
+
+crate::multiversion! {
+    /// `out ← a + b` element by element.
+    fn sum_into(out: &mut [f32], a: &[f32], b: &[f32]) {
+        out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a + b);
+    }
+}
+
+crate::multiversion! {
+    /// `out ← out + b` element by element.
+    fn add_into(out: &mut [f32], b: &[f32]) {
+        out.iter_mut().zip(b).for_each(|(o, b)| *o += b);
+    }
+}
+
+/// Copies the rows `rows` of `data` and their targets into `x` and `y`, in parallel blocks.
+pub(super) fn gather(
+    data: &Dataset,
+    rows: &[usize],
+    x: &mut [f32],
+    y: &mut [f32],
+    k: usize,
+    split: Split<'_>,
+) {
+    let (d, n) = (data.n_features, rows.len());
+    let copy = |rows: &[usize], x: &mut [f32], y: &mut [f32]| {
+        for ((&r, x), y) in rows.iter().zip(x.chunks_exact_mut(d)).zip(y.chunks_exact_mut(k)) {
+            x.copy_from_slice(data.row(r));
+            data.write_target(r, y);
+        }
+    };
+    let block = gather_block(split, n, d, k);
+    let blocks =
+        x[..n * d].chunks_mut(block * d).zip(y[..n * k].chunks_mut(block * k)).zip(rows.chunks(block));
+    split.for_each(blocks, |((x, y), rows)| copy(rows, x, y));
+}
+
+/// Rows per block of [`gather`]: a row read from memory costs about as much per value as 8
+/// multiply-adds in cache.
+pub(super) fn gather_block(split: Split<'_>, rows: usize, d: usize, k: usize) -> usize {
+    split.block_len(rows, 8 * (d + k), 1)
+}
+
+/// Whether `n_shards` shards run side by side on a team of `team` threads (each thread whole
+/// shards) rather than one after another with each pass split over the threads.
+pub(super) fn shards_side_by_side(n_shards: usize, team: usize) -> bool {
+    team > 1 && n_shards >= team
+}
+
+/// The reduction fused with the momentum update for the parameters `w` (flat indices from
+/// `start`), velocities `v`: each element's gradient is the sum of `n` shard gradients in the
+/// fixed tree order, `leaf(s, range)` giving shard s's gradient over a flat range.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn reduce_and_step<'g>(
+    leaf: &dyn Fn(usize, Range<usize>) -> &'g [f32],
+    n: usize,
+    start: usize,
+    w: &mut [f32],
+    v: &mut [f32],
+    sgd: Sgd,
+    scale: f32,
+    decay: f32,
+) {
+    if n == 1 {
+        return sgd.step(w, v, leaf(0, start..start + w.len()), scale, decay);
+    }
+    let mut sum = [0.0f32; TREE_BLOCK];
+    for (i, (w, v)) in w.chunks_mut(TREE_BLOCK).zip(v.chunks_mut(TREE_BLOCK)).enumerate() {
+        let from = start + i * TREE_BLOCK;
+        let sum = &mut sum[..w.len()];
+        tree_sum(&|s| leaf(s, from..from + w.len()), 0, n, sum);
+        sgd.step(w, v, sum, scale, decay);
+    }
+}
+
+impl Trainer<'_> {
+    /// One mini-batch. Returns the summed loss and correct count of the batch; on a non-finite
+    /// loss nothing is updated. Two ways to run it, with the same bits (every shard's sums are
+    /// cut-independent, see [`crate::split`]):
+    /// - **layer-parallel** (fewer shards than the team has threads; the default's one shard
+    ///   per batch of up to 128):
+    ///   the shards one after another, each pass split over the threads; the last shard's
+    ///   backward sums each finished gradient block over the shards in the fixed tree order and
+    ///   applies the momentum update to it at once;
+    /// - **shard-parallel** (at least as many shards as the team has threads): each thread runs whole
+    ///   shards on its own workspace (two synchronisations per batch, every GEMM whole), then
+    ///   the tree reduction and update run in parallel over parameter chunks.
+    pub(super) fn step(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
+        let n_sh = batch.len().div_ceil(self.cfg.shard);
+        // (The workspaces were made for a full batch, whose shards run side by side if these do.)
+        if shards_side_by_side(n_sh, self.team.size()) {
+            self.step_by_shards(data, batch)
+        } else {
+            self.step_by_layers(data, batch)
+        }
+    }
+
+    fn step_by_layers(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
+        let t_step = Instant::now();
+        let shard = self.cfg.shard;
+        let n_sh = batch.len().div_ceil(shard);
+        let split = Split { busy: Some(&self.busy), ..Split::team(&self.team) };
+        let d = data.n_features;
+        let (mut loss, mut correct) = (0.0, 0);
+        let mut last_rows = 0;
+        let work = &mut self.work[0];
+        for (s, rows) in batch.chunks(shard).enumerate() {
+            let n = rows.len();
+            let t1 = Instant::now();
+            loss += work.forward(self.net, data, rows, split);
+            correct += work.correct;
+            let t2 = Instant::now();
+            self.time.forward += (t2 - t1).as_secs_f64();
+            if s + 1 < n_sh {
+                let grad = &mut self.grads[s];
+                let params = Params::Read(&self.net.params);
+                backward_from_deltas(&self.net.arch, params, &work.x[..n * d], n, &mut work.buf, grad, split);
+                self.time.backward += t2.elapsed().as_secs_f64();
+            }
+            last_rows = n;
+        }
+        self.time.batches += 1;
+        if !loss.is_finite() {
+            self.time.steps += t_step.elapsed().as_secs_f64();
+            return (loss, correct);
+        }
+        let t2 = Instant::now();
+        let sgd = Sgd { lr: self.cfg.lr, momentum: self.cfg.momentum };
+        let (scale, decay) = (1.0 / batch.len() as f32, self.cfg.l2 / self.n_train as f32);
+        let (done, last) = self.grads.split_at_mut(n_sh - 1);
+        let done: &[Vec<f32>] = done;
+        // `g` is the last shard's gradient over `range`, the others' are in `done`.
+        let update = |range: Range<usize>, is_weight: bool, w: &mut [f32], v: &mut [f32], g: &[f32]| {
+            let leaf = |s: usize, r: Range<usize>| {
+                if s < done.len() { &done[s][r] } else { &g[r.start - range.start..r.end - range.start] }
+            };
+            reduce_and_step(&leaf, n_sh, range.start, w, v, sgd, scale, if is_weight { decay } else { 0.0 });
+        };
+        let x = &work.x[..last_rows * d];
+        let params =
+            Params::Update { params: &mut self.net.params, state: &mut self.velocity, update: &update };
+        backward_from_deltas(&self.net.arch, params, x, last_rows, &mut work.buf, &mut last[0], split);
+        self.time.backward += t2.elapsed().as_secs_f64();
+        self.time.steps += t_step.elapsed().as_secs_f64();
+        (loss, correct)
+    }
+
+    fn step_by_shards(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
+        let t_step = Instant::now();
+        let shard = self.cfg.shard;
+        let n_sh = batch.len().div_ceil(shard);
+        let split = Split { busy: Some(&self.busy), ..Split::team(&self.team) };
+        let d = data.n_features;
+        let net = &*self.net;
+        let shards = self.work[..n_sh].iter_mut().zip(self.grads[..n_sh].iter_mut()).zip(batch.chunks(shard));
+        split.for_each(shards, |((work, grad), rows)| {
+            let n = rows.len();
+            work.forward(net, data, rows, Split::serial());
+            let x = &work.x[..n * d];
+            backward_from_deltas(
+                &net.arch,
+                Params::Read(&net.params),
+                x,
+                n,
+                &mut work.buf,
+                grad,
+                Split::serial(),
+            );
+        });
+        let loss: f64 = self.work[..n_sh].iter().map(|w| w.loss).sum();
+        let correct = self.work[..n_sh].iter().map(|w| w.correct).sum();
+        let t1 = Instant::now();
+        self.time.shards += (t1 - t_step).as_secs_f64();
+        self.time.batches += 1;
+        if !loss.is_finite() {
+            self.time.steps += t_step.elapsed().as_secs_f64();
+            return (loss, correct);
+        }
+        // The reduction fused with the update, in parallel over parameter chunks: each
+        // element's sum runs over the same tree as in the layer-parallel step.
+        let sgd = Sgd { lr: self.cfg.lr, momentum: self.cfg.momentum };
+        let scale = 1.0 / batch.len() as f32;
+        let (grads, segments) = (&self.grads[..n_sh], &self.segments);
+        let chunks =
+            self.net.params.chunks_mut(UPDATE_CHUNK).zip(self.velocity.chunks_mut(UPDATE_CHUNK)).enumerate();
+        let leaf = |s: usize, r: Range<usize>| &grads[s][r];
+        split.for_each(chunks, |(c, (w, v))| {
+            let (lo, hi) = (c * UPDATE_CHUNK, c * UPDATE_CHUNK + w.len());
+            for (range, decay) in segments.iter().filter(|(r, _)| r.start < hi && r.end > lo) {
+                let (a, b) = (range.start.max(lo), range.end.min(hi));
+                let (w, v) = (&mut w[a - lo..b - lo], &mut v[a - lo..b - lo]);
+                reduce_and_step(&leaf, n_sh, a, w, v, sgd, scale, *decay);
+            }
+        });
+        self.time.update += t1.elapsed().as_secs_f64();
+        self.time.steps += t_step.elapsed().as_secs_f64();
+        (loss, correct)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::RngExt;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn tree_sum_of_1_to_9_shards_matches_an_f64_sum_and_the_fixed_tree() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for n in 1..=9usize {
+            let len = 37;
+            let leaves: Vec<Vec<f32>> =
+                (0..n).map(|_| (0..len).map(|_| rng.random_range(-1e3f32..1e3)).collect()).collect();
+            let leaf = |i: usize| leaves[i].as_slice();
+            let mut out = vec![f32::NAN; len];
+            tree_sum(&leaf, 0, n, &mut out);
+            for j in 0..len {
+                // Against a plain f64 sum: within f32 rounding of the partial sums.
+                let exact: f64 = leaves.iter().map(|l| l[j] as f64).sum();
+                let bound: f64 =
+                    leaves.iter().map(|l| l[j].abs() as f64).sum::<f64>() * 4.0 * f32::EPSILON as f64;
+                assert!((out[j] as f64 - exact).abs() <= bound, "{n} shards: {} vs {exact}", out[j]);
+                // And exactly the documented tree: split at the largest power of two below n.
+                fn tree(v: &[f32]) -> f32 {
+                    match v.len() {
+                        1 => v[0],
+                        2 => v[0] + v[1],
+                        n => {
+                            let half = n.next_power_of_two() / 2;
+                            tree(&v[..half]) + tree(&v[half..])
+                        }
+                    }
+                }
+                let column: Vec<f32> = leaves.iter().map(|l| l[j]).collect();
+                assert_eq!(out[j].to_bits(), tree(&column).to_bits(), "{n} shards, element {j}");
+            }
+        }
+        // The shape for 5 shards: ((0+1)+(2+3))+4, not (((0+1)+2)+3)+4.
+        let leaves = [[1e8f32], [1.0], [-1e8], [1.0], [0.5]];
+        let mut out = [0.0f32];
+        tree_sum(&|i| leaves[i].as_slice(), 0, 5, &mut out);
+        assert_eq!(out[0], ((1e8f32 + 1.0) + (-1e8 + 1.0)) + 0.5);
+    }
+}

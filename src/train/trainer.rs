@@ -1,0 +1,314 @@
+//! The [`Trainer`]'s life: building it (every buffer allocated once), running mini-batches
+//! and epochs, and saving and restoring its state.
+
+use super::step::{UPDATE_CHUNK, Workspace, gather_block, shards_side_by_side};
+use super::{
+    EpochMetrics, Observer, Partial, PhaseTimes, RunPolicy, TrainConfig, TrainState, Trainer, check_fit,
+};
+use crate::data::{Dataset, Targets};
+use crate::error::{Error, Result};
+use crate::infer::{Evaluation, evaluate};
+use crate::network::{Arch, Network, phase_tasks};
+use crate::split::{Busy, Split};
+use crate::team::Team;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+impl<'a> Trainer<'a> {
+    /// Checks that `data` fits `net` and allocates every buffer the run needs
+    /// ([`Trainer::memory_needed`] bytes besides the network). The team has as many threads as
+    /// the current rayon pool, up to one per core ([`super::team_size_for`]).
+    pub fn new(net: &'a mut Network<f32>, data: &Dataset, cfg: TrainConfig) -> Result<Self> {
+        Trainer::with_team(net, data, cfg, crate::team::size_for(rayon::current_num_threads()))
+    }
+
+    /// [`Trainer::new`] with a team of exactly `team_size` threads, even beyond the cores (for
+    /// tests of larger teams on small machines: the results are the same for every size).
+    pub fn with_team(
+        net: &'a mut Network<f32>,
+        data: &Dataset,
+        cfg: TrainConfig,
+        team_size: usize,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        check_fit(net, data)?;
+        let n = data.n_samples();
+        if n == 0 {
+            return Err(Error::data(&data.path, "has no rows to train on"));
+        }
+        let arch = &net.arch;
+        let shard = cfg.shard.min(cfg.batch).min(n);
+        let n_shards = cfg.batch.min(n).div_ceil(shard);
+        let team_size = team_size.max(1);
+        let n_work = if shards_side_by_side(n_shards, team_size) { n_shards } else { 1 };
+        let decay = cfg.l2 / n as f32;
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        rng.set_stream(2);
+        let segments = (0..arch.n_layers())
+            .flat_map(|l| [(arch.weight_range(l), decay), (arch.bias_range(l), 0.0)])
+            .collect();
+        Ok(Trainer {
+            velocity: vec![0.0; arch.n_params()],
+            work: (0..n_work).map(|_| Workspace::new(arch, shard)).collect(),
+            segments,
+            grads: vec![vec![0.0; arch.n_params()]; n_shards],
+            team: Team::new(team_size),
+            busy: Busy::new(team_size),
+            net,
+            cfg: TrainConfig { shard, ..cfg },
+            order: (0..n).collect(),
+            rng,
+            n_train: n,
+            epoch: 0,
+            next_batch: 0,
+            partial: Partial::default(),
+            time: PhaseTimes::default(),
+        })
+    }
+    /// Runs the next mini-batch of the current epoch (shuffling at the epoch's start).
+    /// Returns true when it completed the epoch. On a non-finite loss the batch's update is
+    /// not applied and the weights stay as they were.
+    fn next(&mut self, data: &Dataset) -> Result<bool> {
+        let t = Instant::now();
+        let (batch, n) = (self.cfg.batch, self.n_train);
+        if self.next_batch == 0 {
+            if self.cfg.shuffle {
+                self.order.shuffle(&mut self.rng);
+            }
+            self.partial = Partial::default();
+        }
+        let start = self.next_batch * batch;
+        let end = (start + batch).min(n);
+        let order = std::mem::take(&mut self.order);
+        let (loss, ok) = self.step(data, &order[start..end]);
+        self.order = order;
+        if !loss.is_finite() {
+            return Err(Error::Diverged {
+                epoch: self.epoch + 1,
+                batch: self.next_batch + 1,
+                lr: self.cfg.lr,
+            });
+        }
+        let p = &mut self.partial;
+        p.loss_sum += loss;
+        p.correct += ok;
+        p.done += end - start;
+        p.seconds += t.elapsed().as_secs_f64();
+        self.next_batch += 1;
+        if end == n {
+            self.next_batch = 0;
+            self.epoch += 1;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Runs `n_batches` mini-batches, continuing through epochs (for benchmarks: no
+    /// metrics, no evaluation).
+    pub fn steps(&mut self, data: &Dataset, n_batches: usize) -> Result<()> {
+        self.check_same_rows(data)?;
+        for _ in 0..n_batches {
+            self.next(data)?;
+        }
+        Ok(())
+    }
+
+    /// Bytes a trainer for `arch` and `cfg` on `n_samples` rows allocates on a team of
+    /// `team_size` threads: the velocities, one gradient per shard, and the shard workspaces'
+    /// rows, targets, activations and deltas (the network's own parameters not counted).
+    /// Check it against the memory available before a large run.
+    pub fn memory_needed(arch: &Arch, cfg: &TrainConfig, n_samples: usize, team_size: usize) -> u64 {
+        let n = n_samples.max(1);
+        let (d, k) = (arch.n_in(), arch.n_out());
+        let shard = cfg.shard.min(cfg.batch).min(n).max(1);
+        let n_shards = cfg.batch.min(n).div_ceil(shard);
+        let n_work = if shards_side_by_side(n_shards, team_size.max(1)) { n_shards } else { 1 };
+        let units: usize = arch.sizes().iter().sum::<usize>() * 2;
+        4u64.saturating_mul(arch.n_params() as u64)
+            .saturating_mul(1 + n_shards as u64)
+            .saturating_add(4 * (shard * n_work) as u64 * (units + d + k) as u64)
+    }
+
+    /// The network being trained.
+    pub fn net(&self) -> &Network<f32> {
+        self.net
+    }
+
+    /// Epochs completed so far.
+    pub fn epochs_done(&self) -> usize {
+        self.epoch
+    }
+
+    /// Mini-batches done in the current epoch.
+    pub fn batches_done(&self) -> usize {
+        self.next_batch
+    }
+
+    /// The run's settings (the shard size as in effect: never above the batch or the rows).
+    pub fn config(&self) -> &TrainConfig {
+        &self.cfg
+    }
+
+    /// Changes the learning rate (used to retry a diverged epoch with a smaller one).
+    pub fn set_lr(&mut self, lr: f32) {
+        self.cfg.lr = lr;
+    }
+
+    /// The state to checkpoint (with the weights).
+    pub fn state(&self) -> TrainState {
+        let p = self.partial;
+        TrainState {
+            epoch: self.epoch,
+            next_batch: self.next_batch,
+            order: self.order.clone(),
+            rng_word_pos: self.rng.get_word_pos(),
+            velocity: self.velocity.clone(),
+            loss_sum: p.loss_sum,
+            correct: p.correct,
+            done: p.done,
+            seconds: p.seconds,
+        }
+    }
+
+    /// Continues from a checkpointed state (the weights are the network's).
+    pub fn restore(&mut self, s: TrainState) -> Result<()> {
+        let n = self.n_train;
+        let mut seen = vec![false; n];
+        let is_permutation =
+            s.order.len() == n && s.order.iter().all(|&i| i < n && !std::mem::replace(&mut seen[i], true));
+        if !is_permutation
+            || s.velocity.len() != self.velocity.len()
+            || s.next_batch.checked_mul(self.cfg.batch).is_none_or(|done| done >= n.max(1))
+        {
+            return Err(Error::other(format!(
+                "the checkpoint's trainer state does not fit this run ({} rows, {} parameters, batch {})",
+                n,
+                self.velocity.len(),
+                self.cfg.batch
+            )));
+        }
+        self.epoch = s.epoch;
+        self.next_batch = s.next_batch;
+        self.order = s.order;
+        self.rng = ChaCha8Rng::seed_from_u64(self.cfg.seed);
+        self.rng.set_stream(2);
+        self.rng.set_word_pos(s.rng_word_pos);
+        self.velocity = s.velocity;
+        self.partial = Partial { loss_sum: s.loss_sum, correct: s.correct, done: s.done, seconds: s.seconds };
+        Ok(())
+    }
+
+    /// Phase timings accumulated since the trainer was built (or last reset).
+    pub fn phase_times(&self) -> PhaseTimes {
+        self.time
+    }
+
+    /// Busy seconds of each thread of the team over the same period.
+    pub fn thread_busy(&self) -> Vec<f64> {
+        self.busy.seconds()
+    }
+
+    /// Zeroes the phase timings and busy times.
+    pub fn reset_phase_times(&mut self) {
+        self.time = PhaseTimes::default();
+        self.busy.reset();
+    }
+
+    /// Checks that `data` fits the network and has the rows the trainer was built for.
+    fn check_same_rows(&self, data: &Dataset) -> Result<()> {
+        check_fit(self.net, data)?;
+        if data.n_samples() != self.n_train {
+            return Err(Error::data(
+                &data.path,
+                format!("has {} rows but the trainer was built for {}", data.n_samples(), self.n_train),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Threads of the team that runs the steps: the rayon pool's, up to one per core.
+    pub fn team_size(&self) -> usize {
+        self.team.size()
+    }
+
+    /// The parallel phases of a full mini-batch and their task counts on a team of `threads`
+    /// threads ([`Trainer::team_size`] for this machine; more shows what a machine with that
+    /// many cores would run): with fewer shards than threads, gather and the passes of
+    /// [`phase_tasks`] of one shard; with at least as many, whole shards side by side, then the
+    /// reduction and update by parameter chunks.
+    pub fn phase_tasks(&self, threads: usize) -> Vec<(String, usize)> {
+        let split = Split { threads, ..Split::team(&self.team) };
+        let rows = self.cfg.shard.min(self.cfg.batch);
+        let n_shards = self.cfg.batch.min(self.n_train).div_ceil(rows);
+        if shards_side_by_side(n_shards, threads) {
+            let chunks = self.net.arch.n_params().div_ceil(UPDATE_CHUNK);
+            return vec![("shards".to_string(), n_shards), ("reduce+update".to_string(), chunks)];
+        }
+        let (d, k) = (self.net.arch.n_in(), self.net.arch.n_out());
+        let mut phases = vec![("gather".to_string(), rows.div_ceil(gather_block(split, rows, d, k)))];
+        phases.extend(phase_tasks(&self.net.arch, rows, split));
+        phases
+    }
+
+    /// Runs the rest of the current epoch, or stops after the mini-batch after which
+    /// [`Observer::stop_requested`] says so. Returns the epoch's metrics when it completed
+    /// (evaluating `test` when given), None when stopped. [`Trainer::run_policy`] runs whole
+    /// runs with checkpoints and divergence handling.
+    pub fn run_epoch(
+        &mut self,
+        data: &Dataset,
+        test: Option<&Dataset>,
+        observer: &mut dyn Observer,
+    ) -> Result<Option<EpochMetrics>> {
+        self.check_same_rows(data)?;
+        if let Some(t) = test {
+            check_fit(self.net, t)?;
+        }
+        let n = self.n_train;
+        observer.epoch_start(self.epoch + 1, n.div_ceil(self.cfg.batch));
+        loop {
+            let finished = self.next(data)?;
+            if finished {
+                break;
+            }
+            observer.batch_end(self.partial.done, self.partial.loss_sum / self.partial.done as f64);
+            if observer.stop_requested() {
+                return Ok(None);
+            }
+        }
+        let epoch = self.epoch;
+        let p = self.partial;
+        observer.batch_end(p.done, p.loss_sum / p.done as f64);
+        if self.net.params.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Diverged { epoch, batch: n.div_ceil(self.cfg.batch), lr: self.cfg.lr });
+        }
+        let l2_term = self.cfg.l2 as f64 / n as f64 * self.net.half_sum_sq_weights();
+        let test_eval: Option<Evaluation> = test.map(|t| evaluate(self.net, t, None));
+        let classify = matches!(data.targets, Targets::Classes { .. });
+        let m = EpochMetrics {
+            epoch,
+            loss: p.loss_sum / n as f64 + l2_term,
+            train_acc: classify.then(|| p.correct as f64 / n as f64),
+            test_loss: test_eval.as_ref().map(|e| e.loss),
+            test_acc: test_eval.as_ref().and_then(Evaluation::accuracy),
+            lr: self.cfg.lr,
+            seconds: p.seconds,
+            samples_per_s: n as f64 / p.seconds.max(1e-9),
+        };
+        observer.epoch_end(&m);
+        Ok(Some(m))
+    }
+
+    /// Trains until the configured epochs are done, evaluating `test` after each when given
+    /// ([`Trainer::run_policy`] with the default policy: no checkpoints, stop on divergence).
+    pub fn run(
+        &mut self,
+        data: &Dataset,
+        test: Option<&Dataset>,
+        observer: &mut dyn Observer,
+    ) -> Result<Vec<EpochMetrics>> {
+        Ok(self.run_policy(data, test, &RunPolicy::default(), observer)?.history)
+    }
+}
