@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod model_io;
 pub mod network;
 pub mod optim;
+pub mod scalar;
 pub mod simd;
 pub mod split;
 pub mod sys;
