@@ -146,3 +146,141 @@ fn init_is_seeded_and_biases_are_zero() {
     let eps = (6.0f32 / 9.0).sqrt();
     assert!(a.params[arch.weight_range(0)].iter().all(|&w| w.abs() <= eps));
 }
+
+/// The bits a forward and backward pass leave behind: the losses, the outputs, activations and
+/// deltas of the rows used, the gradients, and the parameters and velocities after an update.
+type Outcome = Vec<(&'static str, Vec<u64>)>;
+
+/// Everything the passes compute for `rows` samples with workspaces of `capacity` rows,
+/// which start filled with `poison` (every workspace and gradient cell; `None`: fresh, as
+/// [`Buffers::new`] and `vec![0; n]` leave them): a prediction ([`Network::forward`] without
+/// targets), the public serial pair [`Network::forward`] + [`Network::backward`], then the
+/// trainer's pair [`Network::forward_with`] + [`backward_from_deltas`] cut for `split`, once
+/// reading the parameters and once updating them, each on its own workspaces.
+fn passes<T: Scalar>(
+    net: &Network<T>,
+    (x, y, rows, capacity): (&[T], &[T], usize, usize),
+    split: Split<'_>,
+    poison: Option<T>,
+) -> Outcome {
+    let arch = &net.arch;
+    let buffers = || {
+        let mut buf = Buffers::new(arch, capacity);
+        if let Some(p) = poison {
+            buf.acts.iter_mut().chain(buf.deltas.iter_mut()).for_each(|a| a.fill(p));
+            buf.row_loss.fill(p.to_f64().unwrap_or(f64::NAN));
+        }
+        buf
+    };
+    let gradient = || vec![poison.unwrap_or(T::zero()); arch.n_params()];
+    let activations =
+        |buf: &Buffers<T>| (0..arch.n_layers()).flat_map(|l| bits(buf.activations(l, rows))).collect();
+    let deltas = |buf: &Buffers<T>| {
+        arch.sizes()[1..].iter().zip(&buf.deltas).flat_map(|(&n, d)| bits(&d[..n * rows])).collect()
+    };
+    let mut out = Outcome::new();
+
+    let mut buf = buffers();
+    let loss = net.forward(x, rows, None, &mut buf);
+    out.push(("predict: loss and outputs", [bits(&[loss]), bits(buf.output(rows))].concat()));
+
+    let (mut buf, mut grad) = (buffers(), gradient());
+    let loss = net.forward(x, rows, Some(y), &mut buf);
+    net.backward(x, rows, y, &mut buf, &mut grad);
+    out.extend([("forward: loss", bits(&[loss])), ("forward: activations", activations(&buf))]);
+    out.extend([("backward: deltas", deltas(&buf)), ("backward: gradient", bits(&grad))]);
+
+    let (mut buf, mut grad) = (buffers(), gradient());
+    let loss = net.forward_with(x, rows, Some(y), &mut buf, split, true);
+    // The fused update runs on a copy of the forward's workspaces (hidden deltas still poisoned).
+    let mut buf_update = buf.clone();
+    backward_from_deltas(arch, Params::Read(&net.params), x, rows, &mut buf, &mut grad, split);
+    out.extend([("forward_with: loss", bits(&[loss])), ("forward_with: activations", activations(&buf))]);
+    out.extend([("blocked backward: deltas", deltas(&buf)), ("blocked backward: gradient", bits(&grad))]);
+
+    let (mut params, mut state, mut grad) =
+        (net.params.clone(), vec![T::of(0.25); arch.n_params()], gradient());
+    let update = |_: Range<usize>, is_w: bool, p: &mut [T], s: &mut [T], g: &[T]| {
+        for ((p, s), &g) in p.iter_mut().zip(s.iter_mut()).zip(g) {
+            *s = T::of(0.9) * *s - T::of(0.1) * g;
+            *p += if is_w { *s } else { *s + *s };
+        }
+    };
+    let p = Params::Update { params: &mut params, state: &mut state, update: &update };
+    backward_from_deltas(arch, p, x, rows, &mut buf_update, &mut grad, split);
+    out.extend([("update: deltas", deltas(&buf_update)), ("update: gradient", bits(&grad))]);
+    out.extend([("update: parameters", bits(&params)), ("update: velocities", bits(&state))]);
+    if let (Some(p), true) = (poison, rows < capacity) {
+        // The cells past the rows used are never touched: the poison did go in.
+        let tail = &buf_update.deltas[0][rows * arch.sizes()[1]..];
+        assert!(bits(tail).iter().all(|&b| b == bits(&[p])[0]), "the poison is gone");
+    }
+    out
+}
+
+/// Asserts that two outcomes are the same, naming the first result that differs.
+fn assert_same(got: &Outcome, want: &Outcome, ctx: &str) {
+    assert_eq!(got.len(), want.len());
+    for ((name, got), (_, want)) in got.iter().zip(want) {
+        assert!(got == want, "{name} differs from the fresh workspaces' for {ctx}");
+    }
+}
+
+/// STYLE.md 10 (matrixmultiply's NaN-filled outputs): the workspaces and gradient outputs of
+/// every pass are written before they are read, so filling them with NaN (or with a finite
+/// value, which `max` and comparisons cannot swallow the way they swallow NaN) before a pass
+/// changes no bit of any result. For every activation and loss, serial and blocked, f32 and
+/// f64, at a full batch, a short last batch (37 rows of 64, ragged blocks) and a single row.
+#[test]
+fn poisoned_workspaces_change_no_bit() {
+    let team = Team::new(3);
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let mut cases = 0;
+    for act in Activation::ALL {
+        for loss in Loss::ALL {
+            for (sizes, capacity, rows) in
+                [(vec![20, 33, 10], 16, 16), (vec![13, 33, 17, 4], 64, 37), (vec![9, 40, 3], 8, 1)]
+            {
+                let arch = Arch::new(sizes.clone(), act, loss).unwrap();
+                let (n_in, n_out) = (arch.n_in(), arch.n_out());
+                let x: Vec<f64> = (0..rows * n_in).map(|_| rng.random_range(-2.0..2.0)).collect();
+                let mut y = vec![0.0f64; rows * n_out];
+                for r in 0..rows {
+                    y[r * n_out + rng.random_range(0..n_out)] = 1.0;
+                }
+                let (x32, y32): (Vec<f32>, Vec<f32>) =
+                    (x.iter().map(|&v| v as f32).collect(), y.iter().map(|&v| v as f32).collect());
+                let seed = rng.random();
+                let blocked = Split { min_work: 1, threads: 3, ..Split::team(&team) };
+                for split in [Split::serial(), blocked] {
+                    let ctx = format!(
+                        "{sizes:?} {act}/{loss}, rows {rows} of {capacity}, {} threads",
+                        split.threads
+                    );
+                    let net = Network::<f64>::init(arch.clone(), seed);
+                    let data = (&x[..], &y[..], rows, capacity);
+                    let fresh = passes(&net, data, split, None);
+                    for poison in [f64::NAN, 12345.0] {
+                        assert_same(
+                            &passes(&net, data, split, Some(poison)),
+                            &fresh,
+                            &format!("f64 {poison}, {ctx}"),
+                        );
+                    }
+                    let net = Network::<f32>::init(arch.clone(), seed);
+                    let data = (&x32[..], &y32[..], rows, capacity);
+                    let fresh = passes(&net, data, split, None);
+                    for poison in [f32::NAN, 12345.0] {
+                        assert_same(
+                            &passes(&net, data, split, Some(poison)),
+                            &fresh,
+                            &format!("f32 {poison}, {ctx}"),
+                        );
+                    }
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 3 * 3 * 3 * 2);
+}
