@@ -12,48 +12,19 @@
 //! assert_eq!(sigmoid(20.0f32), 1.0);
 //! ```
 
-use crate::gemm::Scalar;
+use crate::scalar::{Scalar, flush};
 use std::fmt;
 use std::str::FromStr;
 
 /// A hidden-layer activation function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
-    /// 1 / (1 + e^−z): the classic unit of backpropagation.
+    /// The logistic function 1/(1 + e⁻ᶻ), outputs in (0, 1).
     Sigmoid,
-    /// tanh(z).
+    /// The hyperbolic tangent, outputs in (−1, 1).
     Tanh,
-    /// max(0, z).
+    /// The rectifier max(0, z).
     Relu,
-}
-
-/// eˣ in f32 without branches or calls, so loops over it vectorise: Cody-Waite range
-/// reduction x = n·ln2 + r, |r| ≤ ln2/2, then Cephes' degree-6 polynomial for eʳ and 2ⁿ
-/// built from its bits. Within 2 ulp of the exact value for x in [−87.3, 88]; below, the
-/// result stays at ~1.2e−38 (the smallest normal range), above 88 it is +∞, and NaN stays
-/// NaN. So 1/(1 + eˣ) saturates to exactly 0 and 1.
-#[inline(always)]
-pub fn exp_f32(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    // Adding 1.5·2²³ rounds to the nearest integer in the default rounding mode.
-    const ROUND: f32 = 12_582_912.0;
-    // n = 128 at the top gives the bits of +∞.
-    let x = x.clamp(-87.336_54, 89.0);
-    let t = x * LOG2E + ROUND;
-    let n = t - ROUND;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let mut p = 1.987_569_1e-4f32;
-    p = p * r + 1.398_199_9e-3;
-    p = p * r + 8.333_452e-3;
-    p = p * r + 4.166_579_6e-2;
-    p = p * r + 1.666_666_5e-1;
-    p = p * r + 0.5;
-    let y = p * r * r + r + 1.0;
-    // n is in [−126, 128]: its bits are those of t minus those of ROUND.
-    let n = t.to_bits().wrapping_sub(ROUND.to_bits()) as i32;
-    y * f32::from_bits(((n + 127) as u32) << 23)
 }
 
 /// The logistic function 1/(1 + e⁻ˣ), branch-free; exactly 0 and 1 for large |x|, and
@@ -63,22 +34,11 @@ pub fn sigmoid<T: Scalar>(x: T) -> T {
     flush(T::one() / (T::one() + (-x).fast_exp()))
 }
 
-/// `x`, or 0 if `|x|` is below the smallest normal number (a select, no branch).
-///
-/// Subnormal operands cost x86 cores a microcode assist (~100 cycles) per operation; rather
-/// than changing the threads' floating-point mode (undefined behaviour for Rust code,
-/// rust-lang/stdarch#1454), the hot loops keep subnormals out explicitly: activations,
-/// deltas and velocities pass through this. The change is below 1.2e−38 in absolute value.
-#[inline(always)]
-pub fn flush<T: Scalar>(x: T) -> T {
-    if x.abs() < T::min_positive_value() { T::zero() } else { x }
-}
-
 impl Activation {
-    /// Every activation, in the order help texts list them.
+    /// Every activation, for parsing names and for tests that cover them all.
     pub const ALL: [Activation; 3] = [Activation::Sigmoid, Activation::Tanh, Activation::Relu];
 
-    /// The name used in model files and on the command line.
+    /// The name used on the command line and in model files.
     pub fn name(self) -> &'static str {
         match self {
             Activation::Sigmoid => "sigmoid",
@@ -176,21 +136,6 @@ mod tests {
                 assert!((d[0] - numeric).abs() < 1e-8, "{act} at {z}: {} vs {numeric}", d[0]);
             }
         }
-    }
-
-    #[test]
-    fn exp_f32_is_within_two_ulp() {
-        let mut worst = 0.0f64;
-        let mut x = -87.0f32;
-        while x < 88.0 {
-            let (got, want) = (exp_f32(x) as f64, (x as f64).exp());
-            worst = worst.max(((got - want) / want).abs());
-            x += 0.001_37;
-        }
-        assert!(worst < 2.0 * f32::EPSILON as f64, "relative error {worst:e}");
-        assert!(exp_f32(f32::NAN).is_nan());
-        assert_eq!(exp_f32(0.0), 1.0);
-        assert_eq!(exp_f32(100.0), f32::INFINITY);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The one safe wrapper around `matrixmultiply`: `C ← A·B` or `C ← A·B + C` over strided views.
 //!
-//! This module is the crate's only `unsafe` boundary. Views carry their shape and strides;
+//! This module is the crate's only `unsafe` boundary around matrix memory: the one caller of
+//! the raw kernels that [`Scalar::gemm_raw`] forwards to. Views carry their shape and strides;
 //! a transpose is a stride swap ([`MatRef::t`]), never a copy. Every call checks that the
 //! shapes agree and that each view stays inside its slice, and panics (with the caller's
 //! location) when they do not: a shape mismatch here is a bug in the caller, not bad input.
@@ -13,78 +14,7 @@
 //! assert_eq!(c, [4.0, 2.0, 10.0, 5.0]);
 //! ```
 
-use num_traits::Float;
-use std::fmt::Debug;
-use std::iter::Sum;
-use std::ops::{AddAssign, MulAssign, SubAssign};
-
-/// The element types the network runs on: f32 for training, f64 for gradient checks.
-pub trait Scalar:
-    Float + AddAssign + SubAssign + MulAssign + Sum + Default + Debug + Send + Sync + 'static
-{
-    /// Converts from f64 (rounding for f32).
-    fn of(x: f64) -> Self;
-    /// eˣ for the element-wise kernels: a branch-free polynomial that vectorises for f32
-    /// ([`crate::activation::exp_f32`]), the correctly rounded `exp` for f64.
-    fn fast_exp(self) -> Self;
-    /// `C ← α A B + β C` with matrixmultiply's raw interface.
-    ///
-    /// # Safety
-    /// The pointers and strides must describe valid, in-bounds matrices and C must not alias.
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    );
-}
-
-macro_rules! impl_scalar {
-    ($t:ty, $f:path, $exp:path) => {
-        impl Scalar for $t {
-            #[inline]
-            fn of(x: f64) -> Self {
-                x as $t
-            }
-            #[inline(always)]
-            fn fast_exp(self) -> Self {
-                $exp(self)
-            }
-            unsafe fn gemm_raw(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: Self,
-                a: *const Self,
-                rsa: isize,
-                csa: isize,
-                b: *const Self,
-                rsb: isize,
-                csb: isize,
-                beta: Self,
-                c: *mut Self,
-                rsc: isize,
-                csc: isize,
-            ) {
-                // SAFETY: forwarded from the caller's contract.
-                unsafe { $f(m, k, n, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
-            }
-        }
-    };
-}
-impl_scalar!(f32, matrixmultiply::sgemm, crate::activation::exp_f32);
-impl_scalar!(f64, matrixmultiply::dgemm, f64::exp);
+use crate::scalar::Scalar;
 
 /// Whether a GEMM overwrites its output or adds into it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

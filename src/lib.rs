@@ -47,6 +47,7 @@ pub mod metrics;
 pub mod model_io;
 pub mod network;
 pub mod optim;
+pub mod scalar;
 pub mod sys;
 pub mod train;
 
@@ -58,4 +59,3 @@ mod split;
 mod team;
 
 pub use error::{Error, Result};
-pub use gemm::Scalar;

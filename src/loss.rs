@@ -17,8 +17,8 @@
 //! assert_eq!(z, [1.0, 0.0]);
 //! ```
 
-use crate::activation::{flush, sigmoid};
-use crate::gemm::Scalar;
+use crate::activation::sigmoid;
+use crate::scalar::{Scalar, flush};
 use std::fmt;
 use std::str::FromStr;
 
@@ -40,10 +40,10 @@ fn softplus(x: f64) -> f64 {
 }
 
 impl Loss {
-    /// Every loss, in the order help texts list them.
+    /// Every loss, for parsing names and for tests that cover them all.
     pub const ALL: [Loss; 3] = [Loss::Xent, Loss::Mse, Loss::Bce];
 
-    /// The name used in model files and on the command line.
+    /// The name used on the command line and in model files.
     pub fn name(self) -> &'static str {
         match self {
             Loss::Xent => "xent",

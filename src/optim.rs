@@ -11,14 +11,14 @@
 //! assert_eq!(w, [0.8]);
 //! ```
 
-use crate::activation::flush;
+use crate::scalar::flush;
 
 /// Learning rate η and momentum μ.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Sgd {
-    /// Learning rate η.
+    /// The learning rate η.
     pub lr: f32,
-    /// Momentum μ (0: plain gradient descent).
+    /// The momentum μ (0: plain gradient descent).
     pub momentum: f32,
 }
 

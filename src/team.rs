@@ -23,12 +23,18 @@
 //! assert!(out.iter().enumerate().all(|(i, &v)| v == 2 * i as u64));
 //! ```
 //!
-//! This module holds the crate's only `unsafe` outside [`crate::gemm`]: the job closure
+//! Besides the GEMM wrapper (with the kernel calls that `Scalar` forwards) and the run-time
+//! CPU dispatch of `simd`, this module holds the crate's only `unsafe`: the job closure
 //! borrows the caller's stack, and the team's threads outlive the call, so its lifetime is
 //! erased while it is shared. It is sound because [`Team::run`] does not return, or unwind,
 //! before every thread has reported that it is done with the closure (a panicking task is
 //! caught on its thread and re-raised on the caller afterwards), and a thread never touches a
 //! job after reporting.
+//!
+//! The file stays whole, a little over the crate's ~400 lines: the `unsafe` lifetime erasure,
+//! the protocol that makes it sound (generation, pending count, sleepers) and the tests that
+//! try to break it (panics on the caller and on workers, a payload whose drop panics, nested
+//! runs, borrowed buffers freed right after the call) are meant to be read together.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

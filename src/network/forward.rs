@@ -1,0 +1,95 @@
+//! The forward pass of a [`Network`]: every layer's outputs into [`Buffers`], the loss of
+//! each row, and (for training) the output deltas the backward pass starts from.
+
+use super::blocks::{sample_block, unit_block};
+use super::{Buffers, Network};
+use crate::gemm::{Accum, MatMut, MatRef, gemm};
+use crate::scalar::Scalar;
+use crate::split::Split;
+
+impl<T: Scalar> Network<T> {
+    /// Forward pass for `rows` samples on the calling thread. `x`: (rows, n_in); `y`:
+    /// (rows, n_out) targets or None. Fills `buf`'s activations and returns the summed loss
+    /// over the rows (0 without `y`).
+    pub fn forward(&self, x: &[T], rows: usize, y: Option<&[T]>, buf: &mut Buffers<T>) -> f64 {
+        self.forward_with(x, rows, y, buf, Split::serial(), false)
+    }
+
+    /// [`Network::forward`] cut for `split`; with `output_delta` (and `y`), also the output
+    /// deltas a backward pass starts from. Parallel over blocks of each layer's units (rows of
+    /// `Zᵀ`), the output layer over blocks of samples.
+    pub(crate) fn forward_with(
+        &self,
+        x: &[T],
+        rows: usize,
+        y: Option<&[T]>,
+        buf: &mut Buffers<T>,
+        split: Split<'_>,
+        output_delta: bool,
+    ) -> f64 {
+        let arch = &self.arch;
+        assert!(rows <= buf.capacity, "forward: {rows} rows exceed the buffer's {}", buf.capacity);
+        assert!(x.len() >= rows * arch.n_in(), "forward: x has {} values for {rows} rows", x.len());
+        if let Some(y) = y {
+            assert!(y.len() >= rows * arch.n_out(), "forward: y has {} values for {rows} rows", y.len());
+        }
+        if rows == 0 {
+            return 0.0;
+        }
+        let n_layers = arch.n_layers();
+        for l in 0..n_layers - 1 {
+            let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
+            let (w, bias) = self.layer(l);
+            let (done, rest) = buf.acts.split_at_mut(l);
+            // A_{l-1}ᵀ (n_in, rows)
+            let input = if l == 0 {
+                MatRef::row_major(&x[..rows * n_in], rows, n_in).t()
+            } else {
+                MatRef::row_major(&done[l - 1][..n_in * rows], n_in, rows)
+            };
+            let w = MatRef::row_major(w, n_out, n_in);
+            let block = unit_block(split, n_in, n_out, rows);
+            let act = arch.activation;
+            split.for_each(rest[0][..n_out * rows].chunks_mut(block * rows).enumerate(), |(b, z)| {
+                let (first, units) = (b * block, z.len() / rows);
+                // Zᵀ[units] (units, rows) = W[units] (units, n_in) · A_{l-1}ᵀ (n_in, rows)
+                gemm(MatMut::row_major(z, units, rows), w.sub_rows(first, units), input, Accum::Overwrite);
+                for (zr, &b) in z.chunks_exact_mut(rows).zip(&bias[first..first + units]) {
+                    act.bias_activate_unit(zr, b);
+                }
+            });
+        }
+        // Output layer, by blocks of samples: Z (rows, n_out) = A_{L-1} (rows, n_in) · Wᵀ.
+        let l = n_layers - 1;
+        let (n_in, n_out) = (arch.sizes[l], arch.n_out());
+        let (w, bias) = self.layer(l);
+        let (hidden, out) = buf.acts.split_at_mut(l);
+        let input = if l == 0 {
+            MatRef::row_major(&x[..rows * n_in], rows, n_in)
+        } else {
+            MatRef::row_major(&hidden[l - 1][..n_in * rows], n_in, rows).t()
+        };
+        let wt = MatRef::row_major(w, n_out, n_in).t(); // Wᵀ (n_in, n_out)
+        let block = sample_block(split, n_in, n_out, rows);
+        let loss = arch.loss;
+        let z = &mut out[0][..rows * n_out];
+        let d = &mut buf.deltas[l][..rows * n_out];
+        let row_loss = &mut buf.row_loss[..rows];
+        let task = |b: usize, z: &mut [T], d: &mut [T], row_loss: &mut [f64]| {
+            let (first, n) = (b * block, row_loss.len());
+            gemm(MatMut::row_major(z, n, n_out), input.sub_rows(first, n), wt, Accum::Overwrite);
+            for (i, zr) in z.chunks_exact_mut(n_out).enumerate() {
+                zr.iter_mut().zip(bias).for_each(|(z, &b)| *z += b);
+                let yr = y.map(|y| &y[(first + i) * n_out..(first + i + 1) * n_out]);
+                row_loss[i] = loss.forward_row(zr, yr);
+                if let (true, Some(yr)) = (output_delta, yr) {
+                    loss.delta_row(zr, yr, &mut d[i * n_out..(i + 1) * n_out]);
+                }
+            }
+        };
+        let blocks =
+            z.chunks_mut(block * n_out).zip(d.chunks_mut(block * n_out)).zip(row_loss.chunks_mut(block));
+        split.for_each(blocks.enumerate(), |(b, ((z, d), rl))| task(b, z, d, rl));
+        buf.row_loss[..rows].iter().sum()
+    }
+}
