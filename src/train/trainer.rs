@@ -235,9 +235,9 @@ impl<'a> Trainer<'a> {
 
     /// The parallel phases of a full mini-batch and their task counts on a team of `threads`
     /// threads ([`Trainer::team_size`] for this machine; more shows what a machine with that
-    /// many cores would run): with fewer shards than threads, gather and the passes of
-    /// backward per layer) of one shard; with at least as many, whole shards side by side, then the
-    /// reduction and update by parameter chunks.
+    /// many cores would run): with fewer shards than threads, gather and each layer's forward
+    /// and backward passes of one shard; with at least as many, whole shards side by side,
+    /// then the reduction and update by parameter chunks.
     pub fn phase_tasks(&self, threads: usize) -> Vec<(String, usize)> {
         let split = Split { threads, ..Split::team(&self.team) };
         let rows = self.cfg.shard.min(self.cfg.batch);
