@@ -6,7 +6,8 @@
 //! [`optim`] (momentum update). Inside a shard every layer's GEMMs are cut into blocks of
 //! output rows ([`split`]) run by a persistent team of threads ([`team`]); element-wise loops
 //! are compiled for the CPU found at run time ([`simd`]). [`infer`] evaluates and predicts,
-//! [`model_io`] saves and loads safetensors models, [`metrics`] counts, [`gradcheck`]
+//! [`model`] saves and loads safetensors models and [`checkpoint`] the checkpoints that
+//! resume a run (both written with [`write_atomic`]), [`metrics`] counts, [`gradcheck`]
 //! verifies gradients.
 //!
 //! ```
@@ -26,7 +27,9 @@
 //! ```
 
 pub mod activation;
+mod atomic;
 pub mod bench;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod experiment;
@@ -34,8 +37,9 @@ pub mod gemm;
 pub mod gradcheck;
 pub mod infer;
 pub mod loss;
+mod metadata;
 pub mod metrics;
-pub mod model_io;
+pub mod model;
 pub mod network;
 pub mod optim;
 pub mod simd;
@@ -45,4 +49,5 @@ pub mod team;
 pub mod train;
 pub mod viz;
 
+pub use atomic::write_atomic;
 pub use error::{Error, Result};

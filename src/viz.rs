@@ -180,7 +180,7 @@ impl Canvas {
 
     /// Writes the PNG atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::model_io::write_atomic(path, &self.to_png()?)
+        crate::write_atomic(path, &self.to_png()?)
     }
 }
 

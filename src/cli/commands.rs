@@ -3,10 +3,11 @@
 
 use super::args::{CommonArgs, EvalArgs, LabelArgs, OnDivergence, PredictArgs, TrainArgs};
 use super::progress::{MetricsFile, Reporter};
+use bp_par::checkpoint::{self, Checkpoint, DataIdentity, Rollback};
 use bp_par::data::{self, Dataset, LabelCol, LoadOptions, Normalization, Targets};
 use bp_par::error::{Error, Result};
 use bp_par::infer::{evaluate, outputs};
-use bp_par::model_io::{self, Checkpoint, DataIdentity, Model, ModelRef, Rollback, Task};
+use bp_par::model::{self, Model, ModelRef, Task};
 use bp_par::network::{Arch, Network, argmax};
 use bp_par::train::{TrainConfig, TrainState, Trainer};
 use serde_json::json;
@@ -313,8 +314,7 @@ fn default_checkpoint(args: &TrainArgs) -> PathBuf {
 pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let common = &args.common;
     validate_train_args(&args)?;
-    let resume: Option<(Model, Checkpoint)> =
-        args.resume.as_deref().map(model_io::load_checkpoint).transpose()?;
+    let resume: Option<(Model, Checkpoint)> = args.resume.as_deref().map(checkpoint::load).transpose()?;
     if let Some((m, ck)) = &resume {
         check_resume_conflicts(&args, m, ck)?;
     }
@@ -363,7 +363,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let (init, resume) = match resume {
         Some((m, ck)) => (Some(m), Some(ck)),
         None => {
-            let init: Option<Model> = args.init.as_deref().map(model_io::load).transpose()?;
+            let init: Option<Model> = args.init.as_deref().map(model::load).transpose()?;
             if let Some(m) = &init {
                 check_init_conflicts(&args, m)?;
             }
@@ -562,7 +562,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     }
     let train_s = t_train.elapsed().as_secs_f64();
     if let Some(path) = &args.save {
-        model_io::save(path, &model)?;
+        model::save(path, &model)?;
     }
 
     // Final figures: a full pass over the training set with the final weights.
@@ -674,7 +674,7 @@ impl RunCtx<'_> {
             lr_given: self.lr_given,
             rollback,
         };
-        model_io::save_checkpoint(self.checkpoint, self.model(trainer.net), &ck)
+        checkpoint::save(self.checkpoint, self.model(trainer.net), &ck)
     }
 }
 
@@ -734,7 +734,7 @@ fn drive(
                 ctx.write_checkpoint(trainer, rollback(&snapshot, retries))?;
                 let mut saved = String::new();
                 if let Some(p) = &args.save {
-                    model_io::save_view(p, ctx.model(trainer.net))?;
+                    model::save_view(p, ctx.model(trainer.net))?;
                     saved = format!(" and the model to {}", p.display());
                 }
                 let (code, name) =
@@ -779,7 +779,7 @@ pub fn model_and_data(
     labels: &LabelArgs,
     unlabeled_ok: bool,
 ) -> Result<(Model, Dataset)> {
-    let model_data = model_io::load(model)?;
+    let model_data = model::load(model)?;
     let n_out = model_data.net.arch.n_out();
     let targets = (model_data.task == Task::Regress).then_some(n_out);
     let mut opts = load_options(labels, None, targets);
@@ -905,7 +905,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     }
     match &args.output {
         Some(p) => {
-            model_io::write_atomic(p, text.as_bytes())?;
+            bp_par::write_atomic(p, text.as_bytes())?;
             if !args.common.quiet {
                 eprintln!("bp-par: wrote {} predictions to {}", data.n_samples(), p.display());
             }
