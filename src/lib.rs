@@ -5,8 +5,9 @@
 //! → [`train`] (the [`train::Trainer`]: batches, shards, the fixed-order reduction, the
 //! momentum update of [`optim`], and the run policy: checkpoint cadence, stop requests,
 //! divergence handling, observers) → [`network`] (layer sizes, parameters, forward and
-//! backward passes) with its [`activation`]s and [`loss`]es. Around it: [`model_io`] saves and
-//! loads models and checkpoints (safetensors), [`infer`] evaluates and predicts, [`metrics`]
+//! backward passes) with its [`activation`]s and [`loss`]es. Around it: [`model`] saves and
+//! loads models (safetensors) and [`checkpoint`] the checkpoints that resume a run exactly
+//! (both written with [`write_atomic`]), [`infer`] evaluates and predicts, [`metrics`]
 //! counts, [`gradcheck`] checks gradients, [`bench`](mod@bench) measures throughput, [`sys`] reports what
 //! the machine offers. Inside, every layer's GEMMs are cut into blocks of output rows run by a
 //! persistent team of threads, and element-wise loops are compiled for the CPU found at run
@@ -37,6 +38,7 @@
 
 pub mod activation;
 pub mod bench;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod experiment;
@@ -44,18 +46,21 @@ pub mod gradcheck;
 pub mod infer;
 pub mod loss;
 pub mod metrics;
-pub mod model_io;
+pub mod model;
 pub mod network;
 pub mod optim;
 pub mod scalar;
 pub mod sys;
 pub mod train;
 
-// The numerical core's internals: the GEMM wrapper, run-time SIMD dispatch, the block
-// splits and the thread team.
+// Internals: the atomic file writer, the GEMM wrapper, the model files' metadata reader,
+// run-time SIMD dispatch, the block splits and the thread team.
+mod atomic;
 mod gemm;
+mod metadata;
 mod simd;
 mod split;
 mod team;
 
+pub use atomic::write_atomic;
 pub use error::{Error, Result};

@@ -271,7 +271,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
 
     if let Some(path) = &args.plot {
         let title = format!("bp-par training throughput, {layers_text} {}/xent", args.activation);
-        bp_par::model_io::write_atomic(path, bench::scaling_svg(&rows, &title, &machine).as_bytes())?;
+        bp_par::write_atomic(path, bench::scaling_svg(&rows, &title, &machine).as_bytes())?;
     }
     let report = json!({
         "machine": machine,
@@ -314,7 +314,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             }
             s
         };
-        bp_par::model_io::write_atomic(path, text.as_bytes())?;
+        bp_par::write_atomic(path, text.as_bytes())?;
     }
 
     if args.json {

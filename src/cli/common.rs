@@ -4,7 +4,7 @@
 use super::args::{CommonArgs, LabelArgs};
 use bp_par::data::{self, Dataset, LoadOptions, Targets};
 use bp_par::error::{Error, Result};
-use bp_par::model_io::{self, Model, Task};
+use bp_par::model::{self, Model, Task};
 use std::io::Write;
 use std::path::Path;
 
@@ -36,7 +36,7 @@ pub fn model_and_data(
     labels: &LabelArgs,
     unlabeled_ok: bool,
 ) -> Result<(Model, Dataset)> {
-    let model_data = model_io::load(model)?;
+    let model_data = model::load(model)?;
     let n_out = model_data.net.arch.n_out();
     let targets = (model_data.task == Task::Regress).then_some(n_out);
     let mut opts = load_options(labels, None, targets);

@@ -104,7 +104,7 @@ in the `experiments/` folder beside this file, and then this index); nothing her
     }
     s += "\n";
     s += &sections;
-    bp_par::model_io::write_atomic(&out.join("EXPERIMENTS.md"), s.as_bytes())
+    bp_par::write_atomic(&out.join("EXPERIMENTS.md"), s.as_bytes())
 }
 
 pub fn run(args: &ExperimentArgs, threads: usize) -> Result<()> {
@@ -138,7 +138,7 @@ pub fn run(args: &ExperimentArgs, threads: usize) -> Result<()> {
         let pics = pictures(e.name, &results[0], &dir)?;
         let md = experiment::markdown(&e, &results, &cache, threads, &machine, &pics, args.quick);
         let section = dir.join(format!("{}.md", e.name));
-        bp_par::model_io::write_atomic(&section, md.as_bytes())?;
+        bp_par::write_atomic(&section, md.as_bytes())?;
         write_index(&out)?;
         if args.common.json {
             json_out.push(report_json(&e, &results, &cache));

@@ -5,7 +5,7 @@ use super::args::PredictArgs;
 use super::common::{emit, model_and_data};
 use bp_par::error::Result;
 use bp_par::infer::outputs;
-use bp_par::model_io::{self, Task};
+use bp_par::model::Task;
 use bp_par::network::argmax;
 use serde_json::json;
 
@@ -46,7 +46,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     }
     match &args.output {
         Some(p) => {
-            model_io::write_atomic(p, text.as_bytes())?;
+            bp_par::write_atomic(p, text.as_bytes())?;
             if !args.common.quiet {
                 eprintln!("bp-par: wrote {} predictions to {}", data.n_samples(), p.display());
             }

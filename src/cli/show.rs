@@ -169,7 +169,7 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
             done(&output, "the digits")
         }
         ShowCommand::Weights { model, output } => {
-            let m = bp_par::model_io::load(&model)?;
+            let m = bp_par::model::load(&model)?;
             let n_in = m.net.arch.n_in();
             let shape = m.input_shape.ok_or_else(|| {
                 Error::model(

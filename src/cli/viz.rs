@@ -169,7 +169,7 @@ impl Canvas {
 
     /// Writes the PNG atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
-        bp_par::model_io::write_atomic(path, &self.to_png()?)
+        bp_par::write_atomic(path, &self.to_png()?)
     }
 }
 

@@ -121,7 +121,7 @@ fn idx_files_with_labels_found_by_name_and_test_set() {
     assert_eq!(out["held_out"], "test");
     assert_eq!(out["held_out_acc"], 1.0, "{}", run.stdout);
     // The model remembers the image shape and the /255 normalisation.
-    let m = bp_par::model_io::load(&dir.path("m.safetensors")).unwrap();
+    let m = bp_par::model::load(&dir.path("m.safetensors")).unwrap();
     assert_eq!(m.input_shape, Some([4, 4]));
     assert_eq!(m.norm, bp_par::data::Normalization::Scale(255.0));
     // predict on IDX images without labels.

@@ -1,10 +1,10 @@
 //! Property-based fuzzing of everything that reads untrusted bytes: the CSV and IDX readers
-//! and the model and checkpoint loaders. Each must return Ok or a clear Err, never panic,
-//! and never allocate from a size it has not checked. Bounded (a few hundred cases each) so
-//! it runs in CI with the other tests.
+//! and the model and checkpoint loaders (on damaged models and damaged checkpoints). Each
+//! must return Ok or a clear Err, never panic, and never allocate from a size it has not
+//! checked. Bounded (a few hundred cases each) so it runs in CI with the other tests.
 
 use bp_par::data::{self, LabelCol, LoadOptions};
-use bp_par::model_io;
+use bp_par::{checkpoint, model};
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -53,13 +53,49 @@ fn idx_like() -> impl Strategy<Value = Vec<u8>> {
 fn model_bytes() -> Vec<u8> {
     use bp_par::{activation::Activation, data::Normalization, loss::Loss, network::*};
     let arch = Arch::new(vec![4, 3, 2], Activation::Tanh, Loss::Xent).unwrap();
-    let model = model_io::Model {
+    let model = model::Model {
         net: Network::init(arch, 1),
         norm: Normalization::ZScore { mean: vec![0.5; 4], std: vec![2.0; 4] },
-        task: model_io::Task::Classify,
+        task: model::Task::Classify,
         input_shape: Some([2, 2]),
     };
-    model_io::to_bytes(&model).unwrap()
+    model::to_bytes(&model).unwrap()
+}
+
+/// A checkpoint of the model of [`model_bytes`] with a rollback point: velocities, row
+/// orders and rollback weights as tensors, the rest as metadata.
+fn checkpoint_bytes() -> Vec<u8> {
+    use bp_par::checkpoint::{Checkpoint, DataIdentity, Rollback};
+    use bp_par::train::{TrainConfig, TrainState};
+    let model = model::from_bytes(Path::new("m"), &model_bytes()).unwrap();
+    let n_params = model.net.arch.n_params();
+    let state = TrainState {
+        epoch: 1,
+        next_batch: 1,
+        order: vec![1, 0, 2],
+        rng_word_pos: 40,
+        velocity: (0..n_params).map(|i| i as f32 / 8.0).collect(),
+        loss_sum: 0.75,
+        correct: 1,
+        done: 2,
+        seconds: 0.25,
+    };
+    let ck = Checkpoint {
+        config: TrainConfig { epochs: 3, batch: 2, ..TrainConfig::default() },
+        state: state.clone(),
+        data: DataIdentity {
+            path: "d.csv".into(),
+            n_samples: 3,
+            n_features: 4,
+            fingerprint: 9,
+            val_split: 0.0,
+        },
+        lr_given: 0.1,
+        rollback: Some(Rollback { params: model.net.params.clone(), state, retries: 1 }),
+    };
+    let bytes = checkpoint::to_bytes(model.view(), &ck).unwrap();
+    assert_eq!(checkpoint::from_bytes(Path::new("ck"), &bytes).unwrap(), (model, ck), "undamaged, it loads");
+    bytes
 }
 
 proptest! {
@@ -87,17 +123,36 @@ proptest! {
         cut in any::<prop::sample::Index>(),
         truncate in any::<bool>(),
     ) {
-        let mut bytes = model_bytes();
-        for (at, value) in edits {
-            let i = at.index(bytes.len());
-            bytes[i] = value;
-        }
-        if truncate {
-            bytes.truncate(cut.index(bytes.len() + 1));
-        }
-        let _ = model_io::from_bytes(Path::new("fuzz.safetensors"), &bytes);
-        let _ = model_io::checkpoint_from_bytes(Path::new("fuzz.safetensors"), &bytes);
+        let bytes = damage(model_bytes(), edits, truncate.then_some(cut));
+        let _ = model::from_bytes(Path::new("fuzz.safetensors"), &bytes);
+        let _ = checkpoint::from_bytes(Path::new("fuzz.safetensors"), &bytes);
     }
+
+    #[test]
+    fn checkpoint_loader_never_panics(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+    ) {
+        let bytes = damage(checkpoint_bytes(), edits, truncate.then_some(cut));
+        let _ = checkpoint::from_bytes(Path::new("fuzz.safetensors"), &bytes);
+    }
+}
+
+/// `bytes` with each `(at, value)` of `edits` written, then cut at `cut` if given.
+fn damage(
+    mut bytes: Vec<u8>,
+    edits: Vec<(prop::sample::Index, u8)>,
+    cut: Option<prop::sample::Index>,
+) -> Vec<u8> {
+    for (at, value) in edits {
+        let i = at.index(bytes.len());
+        bytes[i] = value;
+    }
+    if let Some(cut) = cut {
+        bytes.truncate(cut.index(bytes.len() + 1));
+    }
+    bytes
 }
 
 #[test]
@@ -110,8 +165,8 @@ fn wrong_tensor_shapes_and_versions_are_clear_errors() {
     let shape_at = at + needle.len() - 4;
     forged[shape_at] = b'4';
     forged[shape_at + 2] = b'3';
-    let err = model_io::from_bytes(Path::new("m"), &forged).unwrap_err().to_string();
+    let err = model::from_bytes(Path::new("m"), &forged).unwrap_err().to_string();
     assert_eq!(err, "m: tensor \"layers.0.weight\" has shape [4, 3], expected [3, 4]");
-    let err = model_io::checkpoint_from_bytes(Path::new("m"), &bytes).unwrap_err().to_string();
+    let err = checkpoint::from_bytes(Path::new("m"), &bytes).unwrap_err().to_string();
     assert_eq!(err, "m: is a model, not a checkpoint (no trainer state)");
 }

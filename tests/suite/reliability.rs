@@ -135,7 +135,7 @@ fn killing_during_checkpoint_writes_never_leaves_a_truncated_file() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         if dir.path("ck.st").exists() {
-            bp_par::model_io::load_checkpoint(&dir.path("ck.st")).expect("a complete checkpoint");
+            bp_par::checkpoint::load(&dir.path("ck.st")).expect("a complete checkpoint");
         }
     }
 }
@@ -161,7 +161,7 @@ fn divergence_stops_or_retries_with_half_the_learning_rate() {
     full.extend(halve);
     let run = dir.run(&full).ok();
     assert!(run.stderr.contains("retrying the epoch with --lr 5e37"), "{}", run.stderr);
-    bp_par::model_io::load(&dir.path("m.st")).unwrap();
+    bp_par::model::load(&dir.path("m.st")).unwrap();
 }
 
 #[test]
@@ -242,7 +242,7 @@ fn a_signal_during_one_batch_epochs_stops_at_the_epoch_boundary() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted by SIGINT after epoch "), "{stderr}");
-    let (_, ck) = bp_par::model_io::load_checkpoint(&dir.path("ck.st")).unwrap();
+    let (_, ck) = bp_par::checkpoint::load(&dir.path("ck.st")).unwrap();
     assert_eq!(ck.state.next_batch, 0);
 }
 

@@ -5,7 +5,7 @@ use super::harness::Dir;
 use bp_par::activation::Activation;
 use bp_par::data::Normalization;
 use bp_par::loss::Loss;
-use bp_par::model_io::{self, Model, Task};
+use bp_par::model::{self, Model, Task};
 use bp_par::network::{Arch, Buffers, Network};
 
 /// The example's weights in the usual layout: W1 (3x2), b1 (3), W2 (2x3), b2 (2).
@@ -48,7 +48,7 @@ fn forward_gives_the_published_activations() {
 #[test]
 fn one_update_through_the_cli_matches_the_bp_equations() {
     let dir = Dir::new();
-    model_io::save(&dir.path("init.safetensors"), &initial()).unwrap();
+    model::save(&dir.path("init.safetensors"), &initial()).unwrap();
     dir.write("example.csv", "5,10,0.01,0.99\n");
 
     // predict with the initial weights gives the forward outputs.
@@ -82,7 +82,7 @@ fn one_update_through_the_cli_matches_the_bp_equations() {
         "--quiet",
     ])
     .ok();
-    let after = model_io::load(&dir.path("after.safetensors")).unwrap();
+    let after = model::load(&dir.path("after.safetensors")).unwrap();
 
     // Expected values, from the BP equations with h and o as above (x = (5, 10), t = (0.01, 0.99)):
     //   δo_k = (o_k − t_k)·o_k·(1 − o_k)            = ( 0.0855088, −0.0074119)

@@ -3,9 +3,10 @@
 //! values.
 
 use super::super::args::TrainArgs;
+use bp_par::checkpoint::Checkpoint;
 use bp_par::data::Normalization;
 use bp_par::error::{Error, Result};
-use bp_par::model_io::{Checkpoint, Model, Task};
+use bp_par::model::{Model, Task};
 
 /// With `--init`, the model fixes the architecture: options that contradict it are errors.
 pub fn check_init_conflicts(args: &TrainArgs, m: &Model) -> Result<()> {

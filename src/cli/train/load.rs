@@ -4,10 +4,11 @@
 //! data.
 
 use super::plan::Plan;
+use bp_par::checkpoint::DataIdentity;
 use bp_par::data::{self, Dataset, LabelCol, Normalization, Targets};
 use bp_par::error::{Error, Result};
 use bp_par::loss::Loss;
-use bp_par::model_io::{DataIdentity, Model, Task};
+use bp_par::model::{Model, Task};
 use bp_par::network::{Arch, Network};
 use std::path::Path;
 use std::time::Instant;

@@ -12,7 +12,7 @@ mod run;
 use super::args::TrainArgs;
 use super::progress::{MetricsFile, Reporter};
 use bp_par::error::{Result, short};
-use bp_par::model_io;
+use bp_par::model;
 use std::time::Instant;
 
 /// Runs `bp-par train` with `threads` worker threads.
@@ -35,7 +35,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     }
     let train_s = t_train.elapsed().as_secs_f64();
     if let Some(path) = &plan.save {
-        model_io::save(path, &prepared.model)?;
+        model::save(path, &prepared.model)?;
     }
     report::report(&plan, &prepared, &history, train_s)
 }

@@ -7,10 +7,11 @@ use super::super::args::{OnDivergence as DivergenceFlag, TrainArgs};
 use super::super::common::load_options;
 use super::conflicts::{check_init_conflicts, check_resume_conflicts};
 use bp_par::activation::Activation;
+use bp_par::checkpoint::{self, Checkpoint};
 use bp_par::data::{LoadOptions, NormalizeMode};
 use bp_par::error::{Error, Result};
 use bp_par::loss::Loss;
-use bp_par::model_io::{self, Checkpoint, Model, Task};
+use bp_par::model::{self, Model, Task};
 use bp_par::train::{OnDivergence, RunPolicy, TrainConfig};
 use std::path::{Path, PathBuf};
 
@@ -72,7 +73,7 @@ impl Plan {
     /// Checks the flags and reads the `--init` model or `--resume` checkpoint; no data yet.
     pub fn new(args: TrainArgs, threads: usize) -> Result<Plan> {
         check_ranges(&args)?;
-        let resume = args.resume.as_deref().map(model_io::load_checkpoint).transpose()?;
+        let resume = args.resume.as_deref().map(checkpoint::load).transpose()?;
         if let Some((m, ck)) = &resume {
             check_resume_conflicts(&args, m, ck)?;
         }
@@ -81,7 +82,7 @@ impl Plan {
         let (model, resume) = match resume {
             Some((m, ck)) => (Some(m), Some((args.resume.clone().unwrap_or_default(), ck))),
             None => {
-                let init = args.init.as_deref().map(model_io::load).transpose()?;
+                let init = args.init.as_deref().map(model::load).transpose()?;
                 if let Some(m) = &init {
                     check_init_conflicts(&args, m)?;
                 }

@@ -5,9 +5,11 @@
 use super::load::Prepared;
 use super::plan::Plan;
 use crate::cli::progress::Reporter;
+use bp_par::checkpoint::{self, Checkpoint, DataIdentity};
 use bp_par::data::Normalization;
 use bp_par::error::{Error, Result, short};
-use bp_par::model_io::{self, Checkpoint, DataIdentity, Model, ModelRef, Rollback, Task};
+use bp_par::model::{self, Model, ModelRef, Task};
+use bp_par::train::Rollback;
 use bp_par::train::{EpochMetrics, Observer, Trainer, team_size_for};
 use std::path::Path;
 use std::sync::Arc;
@@ -89,7 +91,7 @@ impl Observer for CliObserver<'_> {
         };
         let model =
             ModelRef { net: trainer.net(), norm: self.norm, task: self.task, input_shape: self.input_shape };
-        model_io::save_checkpoint(self.checkpoint, model, &ck)
+        checkpoint::save(self.checkpoint, model, &ck)
     }
 }
 
@@ -144,7 +146,7 @@ fn position(trainer: &Trainer) -> String {
 fn interrupted(plan: &Plan, model: &Model, signals: &Signals, position: &str) -> Error {
     let mut saved = String::new();
     if let Some(p) = &plan.save {
-        if let Err(e) = model_io::save(p, model) {
+        if let Err(e) = model::save(p, model) {
             return e;
         }
         saved = format!(" and the model to {}", p.display());

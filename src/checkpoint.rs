@@ -1,0 +1,315 @@
+//! Checkpoints: a model file ([`crate::model`], so `eval` and `predict` accept it) that also
+//! holds what a run needs to continue bit for bit: the trainer's state, the configuration,
+//! the identity of the training data and, with `--on-divergence halve-lr`, the point a
+//! diverging epoch rolls back to.
+//!
+//! Besides the model's tensors a checkpoint holds, per trainer state (prefix `trainer`, and
+//! `rollback` for the rollback point), the momentum velocities in the model's per-layer
+//! layout and names (`trainer.velocity.layers.L.weight`, `n_out x n_in`, and
+//! `trainer.velocity.layers.L.bias`) and the epoch's row order (`trainer.order`, u64); the
+//! rollback weights are `rollback.layers.L.weight` and `.bias`. Everything else is JSON
+//! under the key `checkpoint` of the model's metadata: `version`, `config`, `state`, `data`
+//! and `rollback`.
+//!
+//! ```
+//! use bp_par::{activation::Activation, checkpoint, data::Normalization, loss::Loss};
+//! use bp_par::checkpoint::{Checkpoint, DataIdentity};
+//! use bp_par::model::{Model, Task};
+//! use bp_par::network::{Arch, Network};
+//! use bp_par::train::{TrainConfig, TrainState};
+//! let arch = Arch::new(vec![2, 3, 2], Activation::Tanh, Loss::Xent).unwrap();
+//! let model = Model {
+//!     net: Network::init(arch, 1),
+//!     norm: Normalization::None,
+//!     task: Task::Classify,
+//!     input_shape: None,
+//! };
+//! let state = TrainState {
+//!     epoch: 1, next_batch: 0, order: vec![1, 0], rng_word_pos: 12,
+//!     velocity: vec![0.0; model.net.arch.n_params()],
+//!     loss_sum: 0.0, correct: 0, done: 0, seconds: 0.0,
+//! };
+//! let ck = Checkpoint {
+//!     config: TrainConfig { epochs: 3, batch: 2, ..TrainConfig::default() },
+//!     state,
+//!     data: DataIdentity {
+//!         path: "xor.csv".into(), n_samples: 2, n_features: 2, fingerprint: 7, val_split: 0.0,
+//!     },
+//!     lr_given: 0.1,
+//!     rollback: None,
+//! };
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("ck.safetensors");
+//! checkpoint::save(&path, model.view(), &ck).unwrap();
+//! assert_eq!(checkpoint::load(&path).unwrap(), (model.clone(), ck));
+//! // A checkpoint is also a model file.
+//! assert_eq!(bp_par::model::load(&path).unwrap(), model);
+//! ```
+
+use crate::atomic::write_atomic;
+use crate::error::{Error, Result};
+use crate::metadata;
+use crate::model::{self, Model, ModelRef, Tensor};
+use crate::network::Arch;
+use crate::train::{TrainConfig, TrainState};
+use safetensors::tensor::{Dtype, SafeTensors};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The format version of checkpoints (inside a model file's metadata). Version 3: velocities
+/// and rollback weights as per-layer tensors named and shaped as the model's (version 2
+/// stored them as one flat tensor each; version 1 stored weights transposed).
+pub const CHECKPOINT_VERSION: u64 = 3;
+
+/// What a checkpoint records about the training data, to refuse resuming on other data.
+/// Stored as the metadata object `checkpoint.data` (the fingerprint as 16 hexadecimal digits).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataIdentity {
+    /// The data file as given on the command line.
+    pub path: String,
+    /// Training rows (after any validation split).
+    pub n_samples: usize,
+    /// Features per row.
+    pub n_features: usize,
+    /// [`crate::data::Dataset::fingerprint`] of the training rows as used.
+    #[serde(with = "metadata::hex")]
+    pub fingerprint: u64,
+    /// The fraction of the file held out for validation.
+    pub val_split: f64,
+}
+
+/// A checkpoint: a model file that also holds the trainer's state, the configuration and
+/// the identity of the training data.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// The configuration in effect (its `lr` may be lower than `lr_given` after halvings).
+    pub config: TrainConfig,
+    /// The trainer's state: position, row order, RNG, velocities, partial epoch sums.
+    pub state: TrainState,
+    /// The training data it was made on.
+    pub data: DataIdentity,
+    /// The learning rate the run was started with (`config.lr` is the one in effect).
+    pub lr_given: f32,
+    /// With `--on-divergence halve-lr`: the state to roll back to (the start of the current
+    /// epoch: weights in the network's flat layout, and trainer state) and the retries so far.
+    pub rollback: Option<Rollback>,
+}
+
+pub use crate::train::Rollback;
+
+/// The metadata object `checkpoint` (written with sorted keys).
+#[derive(Serialize, Deserialize)]
+struct CheckpointMeta {
+    version: u64,
+    config: ConfigMeta,
+    state: StateMeta,
+    data: DataIdentity,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rollback: Option<RollbackMeta>,
+}
+
+/// A [`TrainConfig`] and the learning rate given at the start.
+#[derive(Serialize, Deserialize)]
+struct ConfigMeta {
+    epochs: usize,
+    batch: usize,
+    shard: usize,
+    lr: f32,
+    momentum: f32,
+    l2: f32,
+    #[serde(with = "metadata::decimal")]
+    seed: u64,
+    shuffle: bool,
+    lr_given: f32,
+}
+
+/// The scalar fields of a [`TrainState`]; its velocities and row order are tensors.
+#[derive(Serialize, Deserialize)]
+struct StateMeta {
+    epoch: usize,
+    next_batch: usize,
+    #[serde(with = "metadata::decimal")]
+    rng_word_pos: u128,
+    loss_sum: f64,
+    correct: usize,
+    done: usize,
+    seconds: f64,
+}
+
+/// The scalar fields of a [`Rollback`]; its weights are tensors.
+#[derive(Serialize, Deserialize)]
+struct RollbackMeta {
+    state: StateMeta,
+    retries: usize,
+}
+
+/// The model metadata as seen by the checkpoint reader: only its `checkpoint` object.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    checkpoint: Option<T>,
+}
+
+/// Read first, so that a checkpoint of another version is refused before its fields are decoded.
+#[derive(Deserialize)]
+struct VersionProbe {
+    version: u64,
+}
+
+impl StateMeta {
+    /// The scalar fields of `st`.
+    fn of(st: &TrainState) -> Self {
+        StateMeta {
+            epoch: st.epoch,
+            next_batch: st.next_batch,
+            rng_word_pos: st.rng_word_pos,
+            loss_sum: st.loss_sum,
+            correct: st.correct,
+            done: st.done,
+            seconds: st.seconds,
+        }
+    }
+}
+
+/// The tensors of a trainer state under `prefix`: velocities per layer, and the row order.
+fn state_tensors(prefix: &str, arch: &Arch, st: &TrainState) -> Vec<Tensor> {
+    let mut tensors = model::layer_tensors(&format!("{prefix}.velocity."), arch, &st.velocity);
+    tensors.push(Tensor::u64(format!("{prefix}.order"), &st.order));
+    tensors
+}
+
+/// Serialises a checkpoint of `model` to bytes (a model file with the checkpoint added).
+///
+/// # Errors
+/// [`Error::Other`] when a velocity or rollback buffer does not have the network's size.
+pub fn to_bytes(model: ModelRef<'_>, ck: &Checkpoint) -> Result<Vec<u8>> {
+    let arch = &model.net.arch;
+    let mut sizes = vec![("the trainer's velocity", ck.state.velocity.len())];
+    if let Some(r) = &ck.rollback {
+        sizes.push(("the rollback velocity", r.state.velocity.len()));
+        sizes.push(("the rollback weights", r.params.len()));
+    }
+    for (what, len) in sizes {
+        if len != arch.n_params() {
+            return Err(Error::other(format!(
+                "cannot checkpoint {what}: {len} values for a network of {} parameters",
+                arch.n_params()
+            )));
+        }
+    }
+    let mut tensors = state_tensors("trainer", arch, &ck.state);
+    if let Some(r) = &ck.rollback {
+        tensors.extend(state_tensors("rollback", arch, &r.state));
+        tensors.extend(model::layer_tensors("rollback.", arch, &r.params));
+    }
+    let c = &ck.config;
+    let meta = CheckpointMeta {
+        version: CHECKPOINT_VERSION,
+        config: ConfigMeta {
+            epochs: c.epochs,
+            batch: c.batch,
+            shard: c.shard,
+            lr: c.lr,
+            momentum: c.momentum,
+            l2: c.l2,
+            seed: c.seed,
+            shuffle: c.shuffle,
+            lr_given: ck.lr_given,
+        },
+        state: StateMeta::of(&ck.state),
+        data: ck.data.clone(),
+        rollback: ck
+            .rollback
+            .as_ref()
+            .map(|r| RollbackMeta { state: StateMeta::of(&r.state), retries: r.retries }),
+    };
+    model::file_bytes(model, tensors, Some(metadata::to_value(&meta)?))
+}
+
+/// Writes a checkpoint atomically: the model's tensors and metadata (so `eval` and
+/// `predict` accept it as a model), the velocities and row order as tensors, the rest as
+/// metadata.
+pub fn save(path: &Path, model: ModelRef<'_>, ck: &Checkpoint) -> Result<()> {
+    write_atomic(path, &to_bytes(model, ck)?)
+}
+
+/// Reads a checkpoint written by [`save`].
+pub fn load(path: &Path) -> Result<(Model, Checkpoint)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read the checkpoint", e))?;
+    from_bytes(path, &bytes)
+}
+
+/// Parses a checkpoint from the bytes of `path`: the model (checked as [`model::from_bytes`]
+/// does) and the checkpoint. A plain model, or a checkpoint of another format version, is
+/// refused with a message that says so.
+pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
+    let file = model::parse(path, bytes)?;
+    let model = model::model_from(path, &file)?;
+    let not_a_checkpoint = || Error::model(path, "is a model, not a checkpoint (no trainer state)");
+    let probe: Envelope<VersionProbe> = metadata::decode(path, &file.meta)?;
+    let version = probe.checkpoint.ok_or_else(not_a_checkpoint)?.version;
+    if version != CHECKPOINT_VERSION {
+        let which = if version > CHECKPOINT_VERSION { "a newer" } else { "an older" };
+        return Err(Error::model(
+            path,
+            format!(
+                "is a checkpoint of format {version}, written by {which} bp-par; this build reads \
+                 format {CHECKPOINT_VERSION} (resume it with the bp-par that wrote it)"
+            ),
+        ));
+    }
+    let envelope: Envelope<CheckpointMeta> = metadata::decode(path, &file.meta)?;
+    let meta = envelope.checkpoint.ok_or_else(not_a_checkpoint)?;
+    let (arch, n_samples) = (&model.net.arch, meta.data.n_samples);
+    let state = read_state(path, &file.tensors, "trainer", meta.state, arch, n_samples)?;
+    let rollback = match meta.rollback {
+        Some(r) => Some(Rollback {
+            params: model::read_layers(path, &file.tensors, "rollback.", arch)?,
+            state: read_state(path, &file.tensors, "rollback", r.state, arch, n_samples)?,
+            retries: r.retries,
+        }),
+        None => None,
+    };
+    let c = meta.config;
+    let config = TrainConfig {
+        epochs: c.epochs,
+        batch: c.batch,
+        shard: c.shard,
+        lr: c.lr,
+        momentum: c.momentum,
+        l2: c.l2,
+        seed: c.seed,
+        shuffle: c.shuffle,
+    };
+    Ok((model, Checkpoint { config, state, data: meta.data, lr_given: c.lr_given, rollback }))
+}
+
+/// Reads back a trainer state written by [`state_tensors`] and [`StateMeta::of`].
+fn read_state(
+    path: &Path,
+    st: &SafeTensors,
+    prefix: &str,
+    meta: StateMeta,
+    arch: &Arch,
+    n_samples: usize,
+) -> Result<TrainState> {
+    let velocity = model::read_layers(path, st, &format!("{prefix}.velocity."), arch)?;
+    let order = model::tensor(path, st, &format!("{prefix}.order"), Dtype::U64, &[n_samples])?
+        .data()
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as usize)
+        .collect();
+    Ok(TrainState {
+        epoch: meta.epoch,
+        next_batch: meta.next_batch,
+        order,
+        rng_word_pos: meta.rng_word_pos,
+        velocity,
+        loss_sum: meta.loss_sum,
+        correct: meta.correct,
+        done: meta.done,
+        seconds: meta.seconds,
+    })
+}
+
+#[cfg(test)]
+mod tests;
