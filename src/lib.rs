@@ -29,7 +29,6 @@ pub mod activation;
 pub mod bench;
 pub mod data;
 pub mod error;
-pub mod experiment;
 pub mod gemm;
 pub mod gradcheck;
 pub mod infer;

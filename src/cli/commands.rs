@@ -271,16 +271,19 @@ fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Resul
     }
 }
 
+/// `arg` as a POSIX shell reads it back: as is when it holds only safe characters, else in
+/// single quotes.
+pub fn shell_quote(arg: &str) -> String {
+    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c)) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
 /// The command line that continues this run: the original arguments without `--resume`
 /// and `--init`, with `--resume CHECKPOINT` (and `--checkpoint` when it was defaulted).
 fn resume_command(checkpoint: &Path, defaulted: bool) -> String {
-    let quote = |a: &str| {
-        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c)) {
-            a.to_string()
-        } else {
-            format!("'{}'", a.replace('\'', "'\\''"))
-        }
-    };
     let mut out = vec!["bp-par".to_string()];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -291,13 +294,13 @@ fn resume_command(checkpoint: &Path, defaulted: bool) -> String {
         if a.starts_with("--resume=") || a.starts_with("--init=") {
             continue;
         }
-        out.push(quote(&a));
+        out.push(shell_quote(&a));
     }
     out.push("--resume".into());
-    out.push(quote(&checkpoint.display().to_string()));
+    out.push(shell_quote(&checkpoint.display().to_string()));
     if defaulted {
         out.push("--checkpoint".into());
-        out.push(quote(&checkpoint.display().to_string()));
+        out.push(shell_quote(&checkpoint.display().to_string()));
     }
     out.join(" ")
 }
@@ -310,15 +313,9 @@ fn default_checkpoint(args: &TrainArgs) -> PathBuf {
     }
 }
 
-pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
-    let common = &args.common;
-    validate_train_args(&args)?;
-    let resume: Option<(Model, Checkpoint)> =
-        args.resume.as_deref().map(model_io::load_checkpoint).transpose()?;
-    if let Some((m, ck)) = &resume {
-        check_resume_conflicts(&args, m, ck)?;
-    }
-    let mut cfg = TrainConfig {
+/// The trainer's configuration the flags ask for (a resumed run takes its checkpoint's).
+pub fn train_config(args: &TrainArgs) -> TrainConfig {
+    TrainConfig {
         epochs: args.epochs,
         batch: args.batch,
         shard: args.shard_size,
@@ -327,7 +324,24 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
         l2: args.l2,
         seed: args.seed,
         shuffle: !args.no_shuffle,
-    };
+    }
+}
+
+/// The fraction of DATA held out: `--val-split`, else 0.2 without `--test` and 0 with it
+/// (a resumed run takes its checkpoint's).
+pub fn val_split(args: &TrainArgs) -> f64 {
+    args.val_split.unwrap_or(if args.test.is_some() { 0.0 } else { 0.2 })
+}
+
+pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
+    let common = &args.common;
+    validate_train_args(&args)?;
+    let resume: Option<(Model, Checkpoint)> =
+        args.resume.as_deref().map(model_io::load_checkpoint).transpose()?;
+    if let Some((m, ck)) = &resume {
+        check_resume_conflicts(&args, m, ck)?;
+    }
+    let mut cfg = train_config(&args);
     if let Some((_, ck)) = &resume {
         let epochs = if args.explicit.iter().any(|e| e == "epochs") { args.epochs } else { ck.config.epochs };
         cfg = TrainConfig { epochs, ..ck.config.clone() };
@@ -422,7 +436,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     // Normalisation: the --init model's, else fitted on the training rows only (after the split).
     let val_split = match &resume {
         Some(ck) => ck.data.val_split,
-        None => args.val_split.unwrap_or(if test.is_some() { 0.0 } else { 0.2 }),
+        None => val_split(&args),
     };
     let (mut train_set, held) = if val_split > 0.0 {
         let (t, v) = full.split(val_split, cfg.seed)?;
