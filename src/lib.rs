@@ -41,7 +41,6 @@ pub mod bench;
 pub mod checkpoint;
 pub mod data;
 pub mod error;
-pub mod experiment;
 pub mod gradcheck;
 pub mod infer;
 pub mod loss;

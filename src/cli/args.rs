@@ -29,7 +29,7 @@ pub enum Command {
     /// Draw pictures (PNG): digits, first-layer weights, training curves, confusion matrix.
     #[command(subcommand)]
     Show(ShowCommand),
-    /// Reproduce a published digit experiment and write its report and pictures.
+    /// Reproduce a published digit experiment and print its report (--out DIR: write it, with pictures).
     Experiment(ExperimentArgs),
 }
 
@@ -43,10 +43,9 @@ pub struct ExperimentArgs {
     /// Where the data sets are (digits.csv, mnist/, fashion-mnist/)
     #[arg(long, default_value = "datasets", value_name = "DIR")]
     pub data_dir: PathBuf,
-    /// Where the report goes: DIR/EXPERIMENTS.md (regenerated from every experiment's
-    /// section) and DIR/experiments/NAME.md with its pictures [default: docs, or
-    /// bp-par-quick in the system's temporary folder with --quick, so that a plumbing check
-    /// never overwrites the real reports]
+    /// Write the report: DIR/experiments/NAME.md with its pictures, and DIR/EXPERIMENTS.md
+    /// rebuilt from every section in DIR/experiments/ (`--out docs` regenerates the
+    /// repository's reports) [default: the report goes to stdout only; nothing is written]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     #[command(flatten)]

@@ -97,3 +97,13 @@ pub fn check_threads(n: usize) -> Result<usize> {
         n => Ok(n),
     }
 }
+
+/// `arg` as a POSIX shell reads it back: as is when it holds only safe characters, else in
+/// single quotes.
+pub fn shell_quote(arg: &str) -> String {
+    if !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c)) {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}

@@ -378,11 +378,31 @@ fn experiments_run_in_quick_mode_and_write_their_reports() {
     }
     // The commands in the report rerun one seed: --train-rows exists.
     assert!(index.contains("--train-rows 3000"), "{index}");
+    // The report names the command that rewrites it.
+    assert!(index.contains("written by `bp-par experiment all --out report`"), "{index}");
+    assert!(index.contains("Regenerate: `bp-par experiment ex4 --quick --out report` (2 seeds"), "{index}");
     let run = dir.run(&["experiment", "nope"]);
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains(
         "unknown experiment \"nope\"; expected one of ex4, mnist-sgd, nielsen, lecun-300, fashion"
     ));
+}
+
+#[test]
+fn an_experiment_without_out_prints_its_report_and_writes_nothing() {
+    let dir = Dir::new();
+    let run = dir.run(&["experiment", "ex4", "--quick", "--data-dir", &repo_file("datasets")]).ok();
+    assert!(run.stdout.contains("| training accuracy, pixels /255 | 95.30% |"), "{}", run.stdout);
+    assert!(run.stdout.contains("Regenerate: `bp-par experiment ex4 --quick` (2 seeds"), "{}", run.stdout);
+    // No pictures were drawn, so none is linked.
+    assert!(!run.stdout.contains(".png"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("bp-par experiment ex4: nothing written (--out DIR writes"),
+        "{}",
+        run.stderr
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
@@ -396,6 +416,21 @@ fn json_experiments_and_output_names_are_checked() {
     assert_eq!(runs.len(), 4);
     assert_eq!(runs[0]["published"], 95.3);
     assert_eq!(runs[0]["seeds"].as_array().unwrap().len(), 2);
+    // A run's command trains its first seed again, to the same figure: the training accuracy
+    // of the first run, the held-out accuracy of the third.
+    for (run, figure) in [(&runs[0], "train_acc"), (&runs[2], "held_out_acc")] {
+        let command = run["command"].as_str().unwrap();
+        assert!(!command.contains('\''), "{command}");
+        let mut args: Vec<&str> = command.strip_prefix("bp-par ").unwrap().split(' ').collect();
+        args.extend(["--json", "-q"]);
+        let train: serde_json::Value = serde_json::from_str(&dir.run(&args).ok().stdout).unwrap();
+        assert_eq!(run["seeds"][0]["seed"], 1);
+        assert_eq!(
+            train[figure].as_f64().unwrap() * 100.0,
+            run["seeds"][0]["value"].as_f64().unwrap(),
+            "{command}"
+        );
+    }
     // Pictures and plots refuse names of another format.
     let run = dir.run(&["show", "curves", "m.csv", "-o", "c.jpg"]);
     assert!(run.stderr.contains("show writes PNG pictures; give a .png name"), "{}", run.stderr);

@@ -6,6 +6,9 @@
 mod conflicts;
 mod load;
 mod plan;
+
+#[cfg(test)]
+pub use plan::{train_config, val_split};
 mod report;
 mod run;
 

@@ -106,7 +106,7 @@ impl Plan {
         });
         let val_split = match &resume {
             Some((_, ck)) => ck.data.val_split,
-            None => args.val_split.unwrap_or(if args.test.is_some() { 0.0 } else { 0.2 }),
+            None => val_split(&args),
         };
         let policy = policy(&args, resume.as_ref().map(|(_, ck)| ck));
         Ok(Plan {
@@ -183,19 +183,30 @@ fn config(args: &TrainArgs, resume: Option<&Checkpoint>) -> Result<TrainConfig> 
             let given = args.explicit.iter().any(|e| e == "epochs");
             TrainConfig { epochs: if given { args.epochs } else { ck.config.epochs }, ..ck.config.clone() }
         }
-        None => TrainConfig {
-            epochs: args.epochs,
-            batch: args.batch,
-            shard: args.shard_size,
-            lr: args.lr,
-            momentum: args.momentum,
-            l2: args.l2,
-            seed: args.seed,
-            shuffle: !args.no_shuffle,
-        },
+        None => train_config(args),
     };
     cfg.validate()?;
     Ok(cfg)
+}
+
+/// The trainer's configuration the flags ask for (a resumed run takes its checkpoint's).
+pub fn train_config(args: &TrainArgs) -> TrainConfig {
+    TrainConfig {
+        epochs: args.epochs,
+        batch: args.batch,
+        shard: args.shard_size,
+        lr: args.lr,
+        momentum: args.momentum,
+        l2: args.l2,
+        seed: args.seed,
+        shuffle: !args.no_shuffle,
+    }
+}
+
+/// The fraction of DATA held out: `--val-split`, else 0.2 without `--test` and 0 with it
+/// (a resumed run takes its checkpoint's).
+pub fn val_split(args: &TrainArgs) -> f64 {
+    args.val_split.unwrap_or(if args.test.is_some() { 0.0 } else { 0.2 })
 }
 
 /// Checkpoint cadence and divergence handling. A resumed halve-lr run stays one unless

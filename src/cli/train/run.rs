@@ -4,6 +4,7 @@
 
 use super::load::Prepared;
 use super::plan::Plan;
+use crate::cli::common::shell_quote;
 use crate::cli::progress::Reporter;
 use bp_par::checkpoint::{self, Checkpoint, DataIdentity};
 use bp_par::data::Normalization;
@@ -188,13 +189,6 @@ fn check_memory(plan: &Plan, p: &Prepared) -> Result<()> {
 /// The command line that continues this run: the original arguments without `--resume`
 /// and `--init`, with `--resume CHECKPOINT` (and `--checkpoint` when it was defaulted).
 fn resume_command(checkpoint: &Path, defaulted: bool) -> String {
-    let quote = |a: &str| {
-        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./,=:+@%".contains(c)) {
-            a.to_string()
-        } else {
-            format!("'{}'", a.replace('\'', "'\\''"))
-        }
-    };
     let mut out = vec!["bp-par".to_string()];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -205,13 +199,13 @@ fn resume_command(checkpoint: &Path, defaulted: bool) -> String {
         if a.starts_with("--resume=") || a.starts_with("--init=") {
             continue;
         }
-        out.push(quote(&a));
+        out.push(shell_quote(&a));
     }
     out.push("--resume".into());
-    out.push(quote(&checkpoint.display().to_string()));
+    out.push(shell_quote(&checkpoint.display().to_string()));
     if defaulted {
         out.push("--checkpoint".into());
-        out.push(quote(&checkpoint.display().to_string()));
+        out.push(shell_quote(&checkpoint.display().to_string()));
     }
     out.join(" ")
 }
