@@ -137,8 +137,8 @@ impl fmt::Display for Error {
             Error::Diverged { epoch, batch, lr } => write!(
                 f,
                 "training diverged: the loss or the weights became non-finite in epoch {epoch}, \
-                 batch {batch}; try a smaller learning rate than --lr {} (--on-divergence halve-lr \
-                 retries with half of it), or standardised inputs (--normalize zscore)",
+                 batch {batch}; try a smaller learning rate than `lr` {} (`on_divergence` halve-lr \
+                 retries with half of it), or standardised inputs (`normalize` zscore)",
                 short(*lr)
             ),
         }

@@ -3,7 +3,7 @@
 //! applied to every error message the CLI prints.
 
 /// Library field name → command-line flag.
-const FLAGS: [(&str, &str); 13] = [
+const FLAGS: [(&str, &str); 14] = [
     ("epochs", "--epochs"),
     ("batch", "--batch"),
     ("shard", "--shard-size"),
@@ -16,7 +16,8 @@ const FLAGS: [(&str, &str); 13] = [
     ("targets", "--targets"),
     ("classes", "--classes"),
     ("val_split", "--val-split"),
-    ("unlabeled_width", "the model's input width"),
+    ("normalize", "--normalize"),
+    ("on_divergence", "--on-divergence"),
 ];
 
 /// `message` with every `` `field` `` of [`FLAGS`] replaced by its flag; other backticked

@@ -65,7 +65,7 @@ fn line_chunks(bytes: &[u8], target: usize) -> Vec<&[u8]> {
 pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
     if opts.labels.is_some() {
         return Err(Error::config(format!(
-            "--labels names the labels file of IDX images, but {} is CSV: use --label-col",
+            "`labels` names the labels file of IDX images, but {} is CSV: use `label_col`",
             path.display()
         )));
     }

@@ -32,7 +32,7 @@ pub(super) fn resolve_roles(
             return Err(Error::data(
                 path,
                 format!(
-                    "--targets {k} needs at least one feature column besides, but rows have {n_cols} fields"
+                    "`targets` {k} needs at least one feature column besides, but rows have {n_cols} fields"
                 ),
             ));
         }
@@ -56,7 +56,7 @@ pub(super) fn resolve_roles(
             return Err(Error::data(
                 path,
                 format!(
-                    "--label-col {i} is out of range: rows have {n_cols} fields (0-based indices 0..{})",
+                    "`label_col` {i} is out of range: rows have {n_cols} fields (0-based indices 0..{})",
                     n_cols - 1
                 ),
             ));
@@ -66,7 +66,7 @@ pub(super) fn resolve_roles(
             (None, None) => {
                 return Err(Error::data(
                     path,
-                    format!("--label-col {n:?} names a column, but the file has no header row"),
+                    format!("`label_col` {n:?} names a column, but the file has no header row"),
                 ));
             }
             (Some(h), None) => {

@@ -82,7 +82,7 @@ impl Layout<'_> {
                     }
                     let k = self.classes.unwrap_or(MAX_CLASSES);
                     if v >= k as f64 {
-                        let limit = if self.classes.is_some() { "--classes" } else { "the limit of" };
+                        let limit = if self.classes.is_some() { "`classes`" } else { "the limit of" };
                         return Err(self.error(
                             line,
                             col,

@@ -58,14 +58,14 @@ fn bad_inputs_name_line_and_column() {
         (
             "label,x\n3,2\n",
             LoadOptions { classes: Some(3), ..Default::default() },
-            "t.csv:2:1: column 1 (\"label\"): label 3 is out of range for --classes 3 (expected 0..2)",
+            "t.csv:2:1: column 1 (\"label\"): label 3 is out of range for `classes` 3 (expected 0..2)",
         ),
         (
             "a,b\n1,2\n",
             LoadOptions { label_col: LabelCol::Name("z".into()), ..Default::default() },
             "no column named \"z\"",
         ),
-        ("1,2\n", LoadOptions { targets: Some(2), ..Default::default() }, "--targets 2 needs"),
+        ("1,2\n", LoadOptions { targets: Some(2), ..Default::default() }, "`targets` 2 needs"),
     ];
     for (text, opts, want) in cases {
         let err = parse_str(text, opts).unwrap_err().to_string();
