@@ -33,8 +33,8 @@
 //! assert_eq!(history.last().unwrap().train_acc, Some(1.0));
 //! ```
 
-// LINTS-PENDING #![warn(missing_docs)]
-// LINTS-PENDING #![warn(clippy::too_many_lines)]
+#![warn(missing_docs)]
+#![warn(clippy::too_many_lines)]
 
 pub mod activation;
 pub mod bench;

@@ -2,7 +2,7 @@
 //! rayon pool of `--threads` workers, and maps errors to one line on stderr and an exit code
 //! (0 success, 1 error, 2 usage). A closed stdout pipe is not an error.
 
-// LINTS-PENDING #![warn(clippy::too_many_lines)]
+#![warn(clippy::too_many_lines)]
 
 mod cli;
 

@@ -1,3 +1,4 @@
+mod architecture;
 mod bad_inputs;
 mod cli;
 mod determinism;
