@@ -3,6 +3,7 @@ mod cli;
 mod determinism;
 mod fuzz;
 mod harness;
+mod normalize;
 mod reference;
 mod reliability;
 mod worked_example;
