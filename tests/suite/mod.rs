@@ -1,4 +1,5 @@
 mod bad_inputs;
+mod bench_plot;
 mod cli;
 mod determinism;
 mod fuzz;
