@@ -145,8 +145,13 @@ fn an_interrupted_run_resumes_to_the_same_model() {
     let dir = Dir::new();
     for (sig, code, name) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM")] {
         // Far more epochs than could pass before the signal lands (an epoch takes milliseconds):
-        // the run can only end by being interrupted.
-        let mut child = spawn_train(&dir, &["--epochs", "100000", "--checkpoint", "ck.st", "--save", "m.st"]);
+        // the run can only end by being interrupted. One thread, here and below: on a loaded
+        // machine a team of two spends its time waiting for each other's time slices, and the
+        // thread count is not what this test is about.
+        let mut child = spawn_train(
+            &dir,
+            &["--epochs", "100000", "--threads", "1", "--checkpoint", "ck.st", "--save", "m.st"],
+        );
         child.wait_for(epoch_line(1));
         child.signal(sig);
         let (status, stderr) = child.finish();
@@ -175,7 +180,7 @@ fn an_interrupted_run_resumes_to_the_same_model() {
         words[at + 1] = &epochs;
         std::fs::remove_file(dir.path("m.st")).unwrap();
         dir.run(&words[1..]).ok();
-        train(&dir, &["--epochs", &epochs, "--save", "straight.st"]).ok();
+        train(&dir, &["--epochs", &epochs, "--threads", "1", "--save", "straight.st"]).ok();
         assert!(same_file(&dir, "straight.st", "m.st"), "{sig}: the resumed model differs");
     }
 }
@@ -186,8 +191,11 @@ fn killing_during_checkpoint_writes_never_leaves_a_truncated_file() {
     use std::os::unix::process::ExitStatusExt;
     let dir = Dir::new();
     // A checkpoint every epoch, one mini-batch of 50 rows an epoch: most of the time goes into
-    // writing checkpoints (the 50 rows are all of one digit: --classes keeps 10 outputs).
+    // writing checkpoints (the 50 rows are all of one digit: --classes keeps 10 outputs). One
+    // thread: a team of two is slowed down most by a loaded machine.
     let args = [
+        "--threads",
+        "1",
         "--hidden",
         "16",
         "--batch",
@@ -325,6 +333,8 @@ fn a_signal_during_one_batch_epochs_stops_at_the_epoch_boundary() {
             "16",
             "--batch",
             "4000",
+            "--threads",
+            "1",
             "--epochs",
             "100000",
             "--checkpoint",
