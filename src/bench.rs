@@ -21,6 +21,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
+mod svg;
+pub use svg::scaling_svg;
+
 /// Floating-point operations of one training sample (forward, weight gradients, and input
 /// gradients of every layer but the first; bias and element-wise work not counted).
 pub fn flops_per_sample(sizes: &[usize]) -> f64 {
@@ -37,12 +40,16 @@ pub fn flops_per_sample(sizes: &[usize]) -> f64 {
 /// Median, minimum and maximum of a sample.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Spread {
+    /// The middle value (the mean of the two middle ones for an even count).
     pub median: f64,
+    /// The smallest value.
     pub min: f64,
+    /// The largest value.
     pub max: f64,
 }
 
 impl Spread {
+    /// The spread of `values` (all zero when there are none).
     pub fn of(values: &[f64]) -> Spread {
         let mut v = values.to_vec();
         v.sort_by(f64::total_cmp);
@@ -119,10 +126,15 @@ pub fn synthetic(n: usize, n_features: usize, n_classes: usize, seed: u64) -> Da
 /// What to sweep.
 #[derive(Clone, Debug)]
 pub struct BenchConfig {
+    /// Hidden layer sizes (the data gives the input and output sizes).
     pub hidden: Vec<usize>,
+    /// Activation of the hidden layers.
     pub activation: Activation,
+    /// Loss (and with it the output activation).
     pub loss: Loss,
+    /// Thread counts, one rayon pool each.
     pub threads: Vec<usize>,
+    /// Mini-batch sizes.
     pub batches: Vec<usize>,
     /// Shard sizes (capped at the batch size).
     pub shards: Vec<usize>,
@@ -130,17 +142,24 @@ pub struct BenchConfig {
     pub warmup: usize,
     /// Timed samples per repetition (rounded up to whole mini-batches).
     pub samples: usize,
+    /// Timed repetitions per configuration (their median, minimum and maximum are reported).
     pub repeats: usize,
+    /// Learning rate of the timed training steps.
     pub lr: f32,
+    /// Momentum of the timed training steps.
     pub momentum: f32,
 }
 
 /// One configuration's measurements.
 #[derive(Clone, Debug)]
 pub struct BenchRow {
+    /// Threads of the rayon pool.
     pub threads: usize,
+    /// Mini-batch size.
     pub batch: usize,
+    /// Shard size (at most the batch size).
     pub shard: usize,
+    /// Training samples/s over the timed repetitions.
     pub samples_per_s: Spread,
     /// GFLOP/s at the median throughput.
     pub gflops: f64,
@@ -159,17 +178,19 @@ pub struct BenchRow {
     pub tasks: Vec<(String, usize)>,
     /// The same on `threads` cores (equal to `tasks` unless threads > team).
     pub tasks_at_threads: Vec<(String, usize)>,
-    /// The peer's samples/s, timed in turn with ours, and the ratios ours / peer's of each
-    /// pair of repetitions.
+    /// The peer's samples/s, timed in turn with ours (None without a peer).
     pub peer: Option<Spread>,
+    /// The ratios ours / peer's of each pair of repetitions (None without a peer).
     pub vs_peer: Option<Spread>,
-    /// Busy time of the busiest and of the idlest worker thread, as fractions of the steps'
-    /// wall time: whether all cores worked.
+    /// Busy time of the busiest worker thread, as a fraction of the steps' wall time.
     pub busiest: f64,
+    /// Busy time of the idlest worker thread, as a fraction of the steps' wall time: with
+    /// `busiest`, whether all cores worked.
     pub idlest: f64,
 }
 
 impl BenchRow {
+    /// GFLOP/s as a percentage of the measured SGEMM peak of the same threads.
     pub fn pct_peak(&self) -> f64 {
         100.0 * self.gflops / self.peak_gflops
     }
@@ -182,6 +203,7 @@ impl BenchRow {
 /// The rows of a sweep and the SGEMM peak measured for each thread count.
 #[derive(Clone, Debug)]
 pub struct BenchReport {
+    /// One row per (threads, batch, shard), in sweep order.
     pub rows: Vec<BenchRow>,
     /// (threads, GFLOP/s).
     pub peaks: Vec<(usize, f64)>,
@@ -208,234 +230,146 @@ pub fn run(
     sizes.push(data.n_outputs());
     let arch = Arch::new(sizes.clone(), cfg.activation, cfg.loss).map_err(Error::config)?;
     let flops = flops_per_sample(&sizes);
-    let mut rows: Vec<BenchRow> = Vec::new();
-    let mut peaks = Vec::new();
-    let mut eval = Vec::new();
+    let mut out = BenchReport { rows: Vec::new(), peaks: Vec::new(), eval: Vec::new() };
     for &threads in &cfg.threads {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::other(format!("cannot start {threads} threads: {e}")))?;
+        let pool = thread_pool(threads, threads)?;
         // The peak of the threads that train: the team's (one per core at most).
-        let peak_pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(crate::team::size_for(threads))
-            .build()
-            .map_err(|e| Error::other(format!("cannot start {threads} threads: {e}")))?;
+        let peak_pool = thread_pool(crate::team::size_for(threads), threads)?;
         let peak = peak_pool.install(|| sgemm_peak(0.5));
-        peaks.push((threads, peak));
-        let eval_rates: Vec<f64> = pool.install(|| {
-            let net = Network::<f32>::init(arch.clone(), 1);
-            crate::infer::evaluate(&net, data, None);
-            (0..cfg.repeats)
-                .map(|_| {
-                    let t = Instant::now();
-                    crate::infer::evaluate(&net, data, None);
-                    data.n_samples() as f64 / t.elapsed().as_secs_f64()
-                })
-                .collect()
-        });
-        eval.push((threads, Spread::of(&eval_rates)));
+        out.peaks.push((threads, peak));
+        out.eval.push((threads, pool.install(|| eval_rates(&arch, data, cfg.repeats))));
         for &batch in &cfg.batches {
             for &shard_opt in &cfg.shards {
                 let shard = shard_opt.clamp(1, batch);
-                if rows
-                    .iter()
-                    .any(|r: &BenchRow| r.threads == threads && r.batch == batch && r.shard == shard)
-                {
+                if out.rows.iter().any(|r| r.threads == threads && r.batch == batch && r.shard == shard) {
                     continue;
                 }
-                let tc = TrainConfig {
-                    epochs: 1,
-                    batch,
-                    shard,
-                    lr: cfg.lr,
-                    momentum: cfg.momentum,
-                    l2: 0.0,
-                    seed: 1,
-                    shuffle: true,
-                };
-                let steps = cfg.samples.div_ceil(batch).max(1);
-                type Measured =
-                    (Vec<f64>, PhaseTimes, usize, Vec<(String, usize)>, Vec<(String, usize)>, Vec<f64>);
-                let mut peer_rates = Vec::new();
-                let (rates, phases, team, tasks, tasks_at_threads, busy) =
-                    pool.install(|| -> Result<Measured> {
-                        let mut net = Network::<f32>::init(arch.clone(), 1);
-                        let mut trainer = Trainer::new(&mut net, data, tc)?;
-                        trainer.steps(data, cfg.warmup)?;
-                        trainer.reset_phase_times();
-                        let mut rates = Vec::with_capacity(cfg.repeats);
-                        for _ in 0..cfg.repeats {
-                            let t = Instant::now();
-                            trainer.steps(data, steps)?;
-                            rates.push((steps * batch) as f64 / t.elapsed().as_secs_f64());
-                            if let Some(peer) = peer.as_deref_mut() {
-                                // Outside our timings; our team's threads sleep meanwhile.
-                                peer_rates.push(peer(threads, batch)?);
-                            }
-                        }
-                        let team = trainer.team_size();
-                        let (tasks, at_threads) = (trainer.phase_tasks(team), trainer.phase_tasks(threads));
-                        Ok((rates, trainer.phase_times(), team, tasks, at_threads, trainer.thread_busy()))
-                    })?;
-                let ratios: Vec<f64> =
-                    rates.iter().zip(&peer_rates).map(|(ours, theirs)| ours / theirs).collect();
-                let wall = phases.steps.max(1e-12);
-                let busiest = busy.iter().cloned().fold(0.0, f64::max) / wall;
-                let idlest = busy.iter().cloned().fold(f64::INFINITY, f64::min) / wall;
-                let spread = Spread::of(&rates);
-                let base = rows
+                let measured =
+                    pool.install(|| measure(&arch, data, cfg, (threads, batch, shard), peer.as_deref_mut()))?;
+                let base = out
+                    .rows
                     .iter()
                     .find(|r| r.threads == 1 && r.batch == batch && r.shard == shard)
                     .map(|r| r.samples_per_s.median);
-                let row = BenchRow {
-                    threads,
-                    batch,
-                    shard,
-                    samples_per_s: spread,
-                    gflops: spread.median * flops / 1e9,
-                    peak_gflops: peak,
-                    speedup: base.map(|b| spread.median / b),
-                    epoch_seconds: epoch_samples as f64 / spread.median,
-                    phases,
-                    team,
-                    tasks,
-                    tasks_at_threads,
-                    peer: (!peer_rates.is_empty()).then(|| Spread::of(&peer_rates)),
-                    vs_peer: (!ratios.is_empty()).then(|| Spread::of(&ratios)),
-                    busiest,
-                    idlest: if idlest.is_finite() { idlest } else { 0.0 },
-                };
+                let row = measured.into_row(flops, peak, base, epoch_samples);
                 report(&row);
-                rows.push(row);
+                out.rows.push(row);
             }
         }
     }
-    Ok(BenchReport { rows, peaks, eval })
+    Ok(out)
 }
 
-/// A line chart of samples/s against threads, one line per (batch, shard), with the ideal
-/// linear scaling of the first line's 1-thread point, as a self-contained SVG.
-pub fn scaling_svg(rows: &[BenchRow], title: &str, subtitle: &str) -> String {
-    use std::fmt::Write;
-    let (w, h, left, right, top, bottom) = (720.0, 440.0, 80.0, 200.0, 60.0, 60.0);
-    let max_t = rows.iter().map(|r| r.threads).max().unwrap_or(1) as f64;
-    let mut series: Vec<(usize, usize)> = rows.iter().map(|r| (r.batch, r.shard)).collect();
-    series.sort_unstable();
-    series.dedup();
-    let base = rows.iter().filter(|r| r.threads == 1).map(|r| r.samples_per_s.median).fold(0.0, f64::max);
-    let max_y = rows.iter().map(|r| r.samples_per_s.max).fold(base * max_t, f64::max).max(1.0) * 1.05;
-    let x = |t: f64| left + (t - 1.0) / (max_t - 1.0).max(1.0) * (w - left - right);
-    let y = |v: f64| top + (1.0 - v / max_y) * (h - top - bottom);
-    let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{0}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">{title}</text>\n\
-         <text x=\"{0}\" y=\"40\" text-anchor=\"middle\" font-size=\"11\" fill=\"#555\">{subtitle}</text>\n",
-        w / 2.0
-    );
-    // Axes, ticks, grid.
-    let _ = writeln!(
-        s,
-        "<line x1=\"{left}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>",
-        h - bottom,
-        w - right,
-        h - bottom
-    );
-    let _ = writeln!(
-        s,
-        "<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{}\" stroke=\"black\"/>",
-        h - bottom
-    );
-    for i in 0..=5 {
-        let v = max_y * i as f64 / 5.0;
-        let _ = writeln!(
-            s,
-            "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#ddd\"/><text x=\"{2}\" y=\"{3}\" text-anchor=\"end\">{4:.0}k</text>",
-            y(v),
-            w - right,
-            left - 6.0,
-            y(v) + 4.0,
-            v / 1e3
-        );
-    }
-    let mut threads: Vec<usize> = rows.iter().map(|r| r.threads).collect();
-    threads.sort_unstable();
-    threads.dedup();
-    for t in &threads {
-        let _ = writeln!(
-            s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{t}</text>",
-            x(*t as f64),
-            h - bottom + 18.0
-        );
-    }
-    let _ = writeln!(
-        s,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">threads</text>",
-        (left + w - right) / 2.0,
-        h - 15.0
-    );
-    let _ = writeln!(
-        s,
-        "<text x=\"20\" y=\"{0}\" text-anchor=\"middle\" transform=\"rotate(-90 20 {0})\">training samples/s (median, bars: min-max)</text>",
-        (top + h - bottom) / 2.0
-    );
-    // Ideal scaling from the best 1-thread point.
-    let _ = writeln!(
-        s,
-        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"gray\" stroke-dasharray=\"5,4\"/>",
-        x(1.0),
-        y(base),
-        x(max_t),
-        y(base * max_t)
-    );
-    for (i, (batch, shard)) in series.iter().enumerate() {
-        let c = colors[i % colors.len()];
-        let mut pts: Vec<&BenchRow> =
-            rows.iter().filter(|r| r.batch == *batch && r.shard == *shard).collect();
-        pts.sort_by_key(|r| r.threads);
-        let path: Vec<String> = pts
-            .iter()
-            .map(|r| format!("{:.1},{:.1}", x(r.threads as f64), y(r.samples_per_s.median)))
-            .collect();
-        let _ = writeln!(
-            s,
-            "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"2\" points=\"{}\"/>",
-            path.join(" ")
-        );
-        for r in pts {
-            let (px, sp) = (x(r.threads as f64), r.samples_per_s);
-            let _ = writeln!(
-                s,
-                "<circle cx=\"{px:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"/><line x1=\"{px:.1}\" y1=\"{:.1}\" x2=\"{px:.1}\" y2=\"{:.1}\" stroke=\"{c}\"/>",
-                y(sp.median),
-                y(sp.min),
-                y(sp.max)
-            );
+/// A rayon pool of `n` threads, for a sweep at `threads` threads.
+fn thread_pool(n: usize, threads: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build()
+        .map_err(|e| Error::other(format!("cannot start {threads} threads: {e}")))
+}
+
+/// Forward-only evaluation of all of `data` on the current pool, `repeats` timed passes after
+/// an untimed one: samples/s.
+fn eval_rates(arch: &Arch, data: &Dataset, repeats: usize) -> Spread {
+    let net = Network::<f32>::init(arch.clone(), 1);
+    crate::infer::evaluate(&net, data, None);
+    let rates: Vec<f64> = (0..repeats)
+        .map(|_| {
+            let t = Instant::now();
+            crate::infer::evaluate(&net, data, None);
+            data.n_samples() as f64 / t.elapsed().as_secs_f64()
+        })
+        .collect();
+    Spread::of(&rates)
+}
+
+/// What the timed repetitions of one (threads, batch, shard) configuration measured.
+struct Measured {
+    threads: usize,
+    batch: usize,
+    shard: usize,
+    /// Our samples/s, one per repetition.
+    rates: Vec<f64>,
+    /// The peer's samples/s, one per repetition (empty without a peer).
+    peer_rates: Vec<f64>,
+    phases: PhaseTimes,
+    team: usize,
+    tasks: Vec<(String, usize)>,
+    tasks_at_threads: Vec<(String, usize)>,
+    /// Busy seconds of each worker thread over the timed steps.
+    busy: Vec<f64>,
+}
+
+/// Trains `cfg.warmup` mini-batches untimed, then times `cfg.repeats` repetitions of
+/// `cfg.samples` samples on the current pool, each followed by one of the peer's.
+fn measure(
+    arch: &Arch,
+    data: &Dataset,
+    cfg: &BenchConfig,
+    (threads, batch, shard): (usize, usize, usize),
+    mut peer: Option<&mut Peer<'_>>,
+) -> Result<Measured> {
+    let tc = TrainConfig {
+        epochs: 1,
+        batch,
+        shard,
+        lr: cfg.lr,
+        momentum: cfg.momentum,
+        l2: 0.0,
+        seed: 1,
+        shuffle: true,
+    };
+    let steps = cfg.samples.div_ceil(batch).max(1);
+    let mut net = Network::<f32>::init(arch.clone(), 1);
+    let mut trainer = Trainer::new(&mut net, data, tc)?;
+    trainer.steps(data, cfg.warmup)?;
+    trainer.reset_phase_times();
+    let mut rates = Vec::with_capacity(cfg.repeats);
+    let mut peer_rates = Vec::new();
+    for _ in 0..cfg.repeats {
+        let t = Instant::now();
+        trainer.steps(data, steps)?;
+        rates.push((steps * batch) as f64 / t.elapsed().as_secs_f64());
+        if let Some(peer) = peer.as_deref_mut() {
+            // Outside our timings; our team's threads sleep meanwhile.
+            peer_rates.push(peer(threads, batch)?);
         }
-        let ly = top + 10.0 + 20.0 * i as f64;
-        let _ = writeln!(
-            s,
-            "<line x1=\"{0}\" y1=\"{ly}\" x2=\"{1}\" y2=\"{ly}\" stroke=\"{c}\" stroke-width=\"2\"/><text x=\"{2}\" y=\"{3}\">batch {batch}, shard {shard}</text>",
-            w - right + 15.0,
-            w - right + 40.0,
-            w - right + 46.0,
-            ly + 4.0
-        );
     }
-    let ly = top + 10.0 + 20.0 * series.len() as f64;
-    let _ = writeln!(
-        s,
-        "<line x1=\"{0}\" y1=\"{ly}\" x2=\"{1}\" y2=\"{ly}\" stroke=\"gray\" stroke-dasharray=\"5,4\"/><text x=\"{2}\" y=\"{3}\">linear scaling</text>",
-        w - right + 15.0,
-        w - right + 40.0,
-        w - right + 46.0,
-        ly + 4.0
-    );
-    s.push_str("</svg>\n");
-    s
+    let team = trainer.team_size();
+    let (tasks, tasks_at_threads) = (trainer.phase_tasks(team), trainer.phase_tasks(threads));
+    let (phases, busy) = (trainer.phase_times(), trainer.thread_busy());
+    Ok(Measured { threads, batch, shard, rates, peer_rates, phases, team, tasks, tasks_at_threads, busy })
+}
+
+impl Measured {
+    /// The row: `flops` per sample, the SGEMM `peak` of the threads, the 1-thread median
+    /// `base` of the same batch and shard, and `epoch_samples` for the epoch time.
+    fn into_row(self, flops: f64, peak: f64, base: Option<f64>, epoch_samples: usize) -> BenchRow {
+        let ratios: Vec<f64> =
+            self.rates.iter().zip(&self.peer_rates).map(|(ours, theirs)| ours / theirs).collect();
+        let wall = self.phases.steps.max(1e-12);
+        let busiest = self.busy.iter().cloned().fold(0.0, f64::max) / wall;
+        let idlest = self.busy.iter().cloned().fold(f64::INFINITY, f64::min) / wall;
+        let spread = Spread::of(&self.rates);
+        BenchRow {
+            threads: self.threads,
+            batch: self.batch,
+            shard: self.shard,
+            samples_per_s: spread,
+            gflops: spread.median * flops / 1e9,
+            peak_gflops: peak,
+            speedup: base.map(|b| spread.median / b),
+            epoch_seconds: epoch_samples as f64 / spread.median,
+            phases: self.phases,
+            team: self.team,
+            tasks: self.tasks,
+            tasks_at_threads: self.tasks_at_threads,
+            peer: (!self.peer_rates.is_empty()).then(|| Spread::of(&self.peer_rates)),
+            vs_peer: (!ratios.is_empty()).then(|| Spread::of(&ratios)),
+            busiest,
+            idlest: if idlest.is_finite() { idlest } else { 0.0 },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
-//! `bp-par show`: the four pictures, drawn by [`bp_par::viz`].
+//! `bp-par show`: the four pictures, drawn by [`super::viz`].
 
-use super::args::ShowCommand;
+use super::args::{LabelArgs, ShowCommand};
 use super::common::{emit, model_and_data};
 use super::viz;
 use bp_par::data::{self, LoadOptions, Targets};
@@ -90,10 +90,12 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
     Ok(out)
 }
 
+/// The last component of `p`, for titles.
 fn file_name(p: &Path) -> String {
     p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
 }
 
+/// Says on stdout which picture went where.
 fn done(path: &Path, what: &str) -> Result<()> {
     emit(&format!("wrote {what} to {}\n", path.display()))
 }
@@ -106,6 +108,7 @@ fn check_png(p: &Path) -> Result<()> {
     }
 }
 
+/// Runs `bp-par show`: refuses an output name that is not .png, then draws the picture.
 pub fn show(cmd: ShowCommand) -> Result<()> {
     let output = match &cmd {
         ShowCommand::Digits { output, .. }
@@ -116,100 +119,109 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
     check_png(&output)?;
     match cmd {
         ShowCommand::Digits { data, labels, predict, seed, output } => {
-            let (d, model) = match &predict {
-                Some(m) => {
-                    let (model, d) = model_and_data(m, &data, &labels, true)?;
-                    (d, Some(model))
-                }
-                None => {
-                    let opts = LoadOptions {
-                        label_col: labels.label_col.clone().unwrap_or_default(),
-                        labels: labels.labels.clone(),
-                        unlabeled_width: Some(usize::MAX),
-                        ..LoadOptions::default()
-                    };
-                    (data::load(&data, &opts)?, None)
-                }
-            };
-            let shape = d.image_shape.ok_or_else(|| {
-                Error::data(
-                    &data,
-                    format!("has rows of {} features, which is not a square image", d.n_features),
-                )
-            })?;
-            let n = d.n_samples();
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let mut rows: Vec<usize> = sample(&mut rng, n, n.min(100)).into_vec();
-            rows.sort_unstable();
-            let labels_of = d.labels();
-            let preds: Option<Vec<usize>> = model.as_ref().map(|m| {
-                let k = m.net.arch.n_out();
-                let sub = d.subset(&rows);
-                outputs(&m.net, &sub).chunks_exact(k).map(argmax).collect()
-            });
-            let mut wrong = 0;
-            let tiles: Vec<viz::Tile> = rows
-                .iter()
-                .enumerate()
-                .map(|(i, &r)| {
-                    let label = labels_of.map(|l| l[r]);
-                    let miss = match (&preds, label) {
-                        (Some(p), Some(l)) if p[i] != l as usize => Some(p[i]),
-                        _ => None,
-                    };
-                    wrong += miss.is_some() as usize;
-                    viz::Tile { pixels: d.row(r), label, wrong: miss }
-                })
-                .collect();
-            let mut title = format!("{} random samples of {}", tiles.len(), file_name(&data));
-            if let Some(m) = &predict {
-                title += &format!(": {wrong} misclassified by {}", file_name(m));
-            }
-            viz::digits_grid(&tiles, shape, &title)?.save(&output)?;
-            done(&output, "the digits")
+            digits(&data, &labels, predict.as_deref(), seed, &output)
         }
-        ShowCommand::Weights { model, output } => {
-            let m = bp_par::model::load(&model)?;
-            let n_in = m.net.arch.n_in();
-            let shape = m.input_shape.ok_or_else(|| {
-                Error::model(
-                    &model,
-                    format!("has {n_in} inputs with no image shape recorded, so they cannot be drawn"),
-                )
-            })?;
-            let units = m.net.arch.sizes()[1];
-            let shown = units.min(100);
-            let title = if shown < units {
-                format!("first-layer weights of {}: units 1-{shown} of {units}", file_name(&model))
-            } else {
-                format!("first-layer weights of {} ({units} units)", file_name(&model))
-            };
-            viz::weight_tiles(&m.net.weight(0), shown, shape, &title)?.save(&output)?;
-            done(&output, "the weights")
-        }
+        ShowCommand::Weights { model, output } => weights(&model, &output),
         ShowCommand::Curves { metrics, output } => {
             let history = read_metrics(&metrics)?;
             let title = format!("training curves from {}", file_name(&metrics));
             viz::curves(&history, &title).save(&output)?;
             done(&output, "the curves")
         }
-        ShowCommand::Confusion { model, data, labels, output } => {
-            let (m, d) = model_and_data(&model, &data, &labels, false)?;
-            bp_par::train::check_fit(&m.net, &d)?;
-            if !matches!(d.targets, Targets::Classes { .. }) {
-                return Err(Error::data(&data, "has no class labels to compare with"));
-            }
-            let e = evaluate(&m.net, &d, None);
-            let conf = e.confusion.ok_or_else(|| Error::data(&data, "has no class labels"))?;
-            let title = format!(
-                "{} on {}: {:.2}% of {}",
-                file_name(&model),
-                file_name(&data),
-                100.0 * conf.accuracy(),
-                conf.total()
-            );
-            viz::confusion(&conf, &title)?.save(&output)?;
-            done(&output, "the confusion matrix")
-        }
+        ShowCommand::Confusion { model, data, labels, output } => confusion(&model, &data, &labels, &output),
     }
+}
+
+/// `show digits`: up to 100 random rows of `data` (chosen by `seed`) as a grid of images,
+/// labelled, and with `predict`, the misclassified ones marked with the model's answer.
+fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, output: &Path) -> Result<()> {
+    let (d, model) = match predict {
+        Some(m) => {
+            let (model, d) = model_and_data(m, data, labels, true)?;
+            (d, Some(model))
+        }
+        None => {
+            let opts = LoadOptions {
+                label_col: labels.label_col.clone().unwrap_or_default(),
+                labels: labels.labels.clone(),
+                unlabeled_width: Some(usize::MAX),
+                ..LoadOptions::default()
+            };
+            (data::load(data, &opts)?, None)
+        }
+    };
+    let shape = d.image_shape.ok_or_else(|| {
+        Error::data(data, format!("has rows of {} features, which is not a square image", d.n_features))
+    })?;
+    let n = d.n_samples();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rows: Vec<usize> = sample(&mut rng, n, n.min(100)).into_vec();
+    rows.sort_unstable();
+    let labels_of = d.labels();
+    let preds: Option<Vec<usize>> = model.as_ref().map(|m| {
+        let k = m.net.arch.n_out();
+        let sub = d.subset(&rows);
+        outputs(&m.net, &sub).chunks_exact(k).map(argmax).collect()
+    });
+    let mut wrong = 0;
+    let tiles: Vec<viz::Tile> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, &r)| {
+            let label = labels_of.map(|l| l[r]);
+            let miss = match (&preds, label) {
+                (Some(p), Some(l)) if p[i] != l as usize => Some(p[i]),
+                _ => None,
+            };
+            wrong += miss.is_some() as usize;
+            viz::Tile { pixels: d.row(r), label, wrong: miss }
+        })
+        .collect();
+    let mut title = format!("{} random samples of {}", tiles.len(), file_name(data));
+    if let Some(m) = predict {
+        title += &format!(": {wrong} misclassified by {}", file_name(m));
+    }
+    viz::digits_grid(&tiles, shape, &title)?.save(output)?;
+    done(output, "the digits")
+}
+
+/// `show weights`: the first layer's weights of up to 100 units, each as an image of the inputs.
+fn weights(model: &Path, output: &Path) -> Result<()> {
+    let m = bp_par::model::load(model)?;
+    let n_in = m.net.arch.n_in();
+    let shape = m.input_shape.ok_or_else(|| {
+        Error::model(
+            model,
+            format!("has {n_in} inputs with no image shape recorded, so they cannot be drawn"),
+        )
+    })?;
+    let units = m.net.arch.sizes()[1];
+    let shown = units.min(100);
+    let title = if shown < units {
+        format!("first-layer weights of {}: units 1-{shown} of {units}", file_name(model))
+    } else {
+        format!("first-layer weights of {} ({units} units)", file_name(model))
+    };
+    viz::weight_tiles(&m.net.weight(0), shown, shape, &title)?.save(output)?;
+    done(output, "the weights")
+}
+
+/// `show confusion`: the confusion matrix of `model` on the labelled `data`.
+fn confusion(model: &Path, data: &Path, labels: &LabelArgs, output: &Path) -> Result<()> {
+    let (m, d) = model_and_data(model, data, labels, false)?;
+    bp_par::train::check_fit(&m.net, &d)?;
+    if !matches!(d.targets, Targets::Classes { .. }) {
+        return Err(Error::data(data, "has no class labels to compare with"));
+    }
+    let e = evaluate(&m.net, &d, None);
+    let conf = e.confusion.ok_or_else(|| Error::data(data, "has no class labels"))?;
+    let title = format!(
+        "{} on {}: {:.2}% of {}",
+        file_name(model),
+        file_name(data),
+        100.0 * conf.accuracy(),
+        conf.total()
+    );
+    viz::confusion(&conf, &title)?.save(output)?;
+    done(output, "the confusion matrix")
 }

@@ -101,7 +101,8 @@ fn no_import_cycle_between_the_librarys_modules() {
 fn files_open_with_their_purpose_and_stay_short_or_say_why() {
     for p in rust_files(&src()) {
         let text = std::fs::read_to_string(&p).unwrap();
-        let opening: String = text.lines().take_while(|l| l.starts_with("//!")).collect::<Vec<_>>().join("\n");
+        let opening: String =
+            text.lines().take_while(|l| l.starts_with("//!")).collect::<Vec<_>>().join("\n");
         assert!(opening.len() > 40, "{} does not open with a //! comment saying what it is for", p.display());
         let lines = text.lines().count();
         assert!(

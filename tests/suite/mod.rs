@@ -1,9 +1,11 @@
 mod architecture;
 mod bad_inputs;
+mod bench_plot;
 mod cli;
 mod determinism;
 mod fuzz;
 mod harness;
+mod normalize;
 mod reference;
 mod reliability;
 mod worked_example;

@@ -5,7 +5,9 @@ use bp_par::activation::Activation;
 use bp_par::loss::Loss;
 use bp_par::network::{Arch, Network};
 use bp_par::train::{Silent, TrainConfig, Trainer};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 /// The small, fast configuration these tests train (on the shipped digits).
@@ -70,73 +72,179 @@ fn resuming_with_other_data_or_options_is_refused() {
     assert!(run.stderr.contains("m.st: is a model, not a checkpoint"), "{}", run.stderr);
 }
 
-/// Starts `bp-par train` in the background with stderr captured.
 /// Starts `bp-par train` on the shipped digits with the small configuration and `extra`.
-fn spawn_train(dir: &Dir, extra: &[&str]) -> std::process::Child {
+fn spawn_train(dir: &Dir, extra: &[&str]) -> Running {
     let mut args = SMALL.to_vec();
     args.extend_from_slice(extra);
-    spawn_on_digits(dir, &args)
+    Running::start(dir, &args)
 }
 
-/// Starts `bp-par train DIGITS ARGS` in the background, stderr captured.
-fn spawn_on_digits(dir: &Dir, args: &[&str]) -> std::process::Child {
-    let digits = repo_file("datasets/digits.csv");
-    Command::new(env!("CARGO_BIN_EXE_bp-par"))
-        .args(["train", digits.as_str()])
-        .args(args)
-        .current_dir(dir.dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+/// A `bp-par train DIGITS ARGS` running in the background, its stderr read line by line: the
+/// log lines (one per epoch without `-q`, stderr being a pipe) tell how far training has got.
+struct Running {
+    child: Child,
+    stderr: BufReader<ChildStderr>,
+    /// Everything read from stderr so far.
+    log: String,
 }
 
-fn signal(child: &std::process::Child, sig: &str) {
-    Command::new("kill").args([sig, &child.id().to_string()]).status().unwrap();
+impl Running {
+    fn start(dir: &Dir, args: &[&str]) -> Self {
+        let digits = repo_file("datasets/digits.csv");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bp-par"))
+            .args(["train", digits.as_str()])
+            .args(args)
+            .current_dir(dir.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        Running { child, stderr, log: String::new() }
+    }
+
+    /// Reads stderr up to and including the first line `until` accepts; panics if bp-par
+    /// ends before printing one.
+    fn wait_for(&mut self, until: impl Fn(&str) -> bool) {
+        loop {
+            let mut line = String::new();
+            if self.stderr.read_line(&mut line).unwrap() == 0 {
+                panic!("bp-par ended before the awaited line: {}", self.log);
+            }
+            self.log += &line;
+            if until(&line) {
+                return;
+            }
+        }
+    }
+
+    /// Sends `sig` (`-INT`, `-TERM`) with kill(1).
+    fn signal(&self, sig: &str) {
+        Command::new("kill").args([sig, &self.child.id().to_string()]).status().unwrap();
+    }
+
+    /// Reads the rest of stderr and waits for the exit: (exit status, all of stderr).
+    fn finish(mut self) -> (ExitStatus, String) {
+        self.stderr.read_to_string(&mut self.log).unwrap();
+        let status = self.child.wait().unwrap();
+        (status, self.log)
+    }
+}
+
+/// Accepts the progress line of epoch `n` or a later one (`epoch   3/100000 loss ...`).
+fn epoch_line(n: usize) -> impl Fn(&str) -> bool {
+    move |line| {
+        let number = line.strip_prefix("epoch ").and_then(|rest| rest.split('/').next());
+        number.and_then(|e| e.trim().parse::<usize>().ok()).is_some_and(|e| e >= n)
+    }
 }
 
 #[test]
 fn an_interrupted_run_resumes_to_the_same_model() {
     let dir = Dir::new();
-    train(&dir, &["--epochs", "150", "--save", "straight.st"]).ok();
-    for (sig, code) in [("-INT", 130), ("-TERM", 143)] {
-        let child = spawn_train(&dir, &["--epochs", "150", "--checkpoint", "ck.st", "--save", "m.st"]);
-        std::thread::sleep(Duration::from_millis(400));
-        signal(&child, sig);
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.status.code() == Some(0) {
-            // The machine was fast enough to finish first: nothing was interrupted.
-            assert!(same_file(&dir, "straight.st", "m.st"));
-            continue;
-        }
-        assert_eq!(out.status.code(), Some(code), "{stderr}");
+    for (sig, code, name) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM")] {
+        // Far more epochs than could pass before the signal lands (an epoch takes milliseconds):
+        // the run can only end by being interrupted. One thread, here and below: on a loaded
+        // machine a team of two spends its time waiting for each other's time slices, and the
+        // thread count is not what this test is about.
+        let mut child = spawn_train(
+            &dir,
+            &["--epochs", "100000", "--threads", "1", "--checkpoint", "ck.st", "--save", "m.st"],
+        );
+        child.wait_for(epoch_line(1));
+        child.signal(sig);
+        let (status, stderr) = child.finish();
+        assert_eq!(status.code(), Some(code), "{stderr}");
         assert!(stderr.contains("wrote the checkpoint to ck.st and the model to m.st"), "{stderr}");
-        // The printed command continues the run as it was (same options, same --save).
+        // The message names where the run stopped, as the checkpoint records it.
+        let (_, ck) = bp_par::checkpoint::load(&dir.path("ck.st")).unwrap();
+        let (epoch, batch) = (ck.state.epoch, ck.state.next_batch);
+        assert!(epoch >= 1, "{stderr}");
+        let position = if batch == 0 {
+            format!("after epoch {epoch};")
+        } else {
+            format!("in epoch {} after batch {batch};", epoch + 1)
+        };
+        assert!(stderr.contains(&format!("interrupted by {name} {position}")), "{stderr}");
+        // The printed command continues the run as it was (same options, same --save). Run with
+        // --epochs lowered so that it ends one epoch after the interrupted one, it must give
+        // the model of an uninterrupted run of that length.
         let command = stderr.trim_end().rsplit("continue with: ").next().unwrap();
-        let words: Vec<&str> = command.split(' ').collect();
+        let mut words: Vec<&str> = command.split(' ').collect();
         assert_eq!(words[0], "bp-par", "{command}");
         assert!(command.ends_with("--resume ck.st"), "{command}");
+        let epochs = (epoch + 2).to_string();
+        let at = words.iter().position(|w| *w == "--epochs").unwrap_or_else(|| panic!("{command}"));
+        assert_eq!(words[at + 1], "100000", "{command}");
+        words[at + 1] = &epochs;
         std::fs::remove_file(dir.path("m.st")).unwrap();
         dir.run(&words[1..]).ok();
+        train(&dir, &["--epochs", &epochs, "--threads", "1", "--save", "straight.st"]).ok();
         assert!(same_file(&dir, "straight.st", "m.st"), "{sig}: the resumed model differs");
     }
 }
 
 #[test]
+#[cfg(target_os = "linux")] // prlimit(1)
 fn killing_during_checkpoint_writes_never_leaves_a_truncated_file() {
+    use std::os::unix::process::ExitStatusExt;
     let dir = Dir::new();
-    for round in 0..8u64 {
-        // A checkpoint every epoch, an epoch every few milliseconds.
-        let mut child =
-            spawn_train(&dir, &["--epochs", "100000", "--checkpoint", "ck.st", "--val-split", "0"]);
-        std::thread::sleep(Duration::from_millis(150 + 37 * round));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        if dir.path("ck.st").exists() {
-            bp_par::checkpoint::load(&dir.path("ck.st")).expect("a complete checkpoint");
+    // A checkpoint every epoch, one mini-batch of 50 rows an epoch: most of the time goes into
+    // writing checkpoints (the 50 rows are all of one digit: --classes keeps 10 outputs). One
+    // thread: a team of two is slowed down most by a loaded machine.
+    let args = [
+        "--threads",
+        "1",
+        "--hidden",
+        "16",
+        "--batch",
+        "50",
+        "--train-rows",
+        "50",
+        "--classes",
+        "10",
+        "--val-split",
+        "0",
+        "--epochs",
+        "1000000",
+        "--checkpoint",
+        "ck.st",
+    ];
+    let others = || -> Vec<PathBuf> {
+        let entries = std::fs::read_dir(dir.dir.path()).unwrap().map(|e| e.unwrap().path());
+        entries.filter(|p| p.file_name().unwrap() != "ck.st").collect()
+    };
+    // A kill in the middle of a write, for certain: once a checkpoint exists, cap the size of
+    // the files the process may write (RLIMIT_FSIZE) below a checkpoint's, so the kernel kills
+    // it (SIGXFSZ) in the next checkpoint's write.
+    let mut child = Running::start(&dir, &args);
+    // Epoch 1's checkpoint is complete before epoch 2 starts.
+    child.wait_for(epoch_line(2));
+    let pid = child.child.id().to_string();
+    let limited = Command::new("prlimit").args(["--pid", &pid, "--fsize=4096", "--core=0"]).status();
+    assert!(limited.is_ok_and(|s| s.success()), "prlimit (util-linux) could not lower the file size limit");
+    let (status, stderr) = child.finish();
+    assert_eq!(status.signal(), Some(25), "killed by SIGXFSZ (25): {stderr}");
+    let cut = others();
+    assert_eq!(cut.len(), 1, "the cut-short temporary file: {cut:?}");
+    assert_eq!(std::fs::metadata(&cut[0]).unwrap().len(), 4096);
+    let (_, ck) = bp_par::checkpoint::load(&dir.path("ck.st")).expect("the previous checkpoint");
+    assert!(ck.state.epoch >= 1);
+    // SIGKILLs at other moments: in the middle of a write, between the write and the rename,
+    // or between checkpoints. A checkpoint always exists (each round starts without one) and
+    // is always complete.
+    for round in 0..6u64 {
+        for path in others().into_iter().chain([dir.path("ck.st")]) {
+            std::fs::remove_file(path).unwrap();
         }
+        let mut child = Running::start(&dir, &args);
+        child.wait_for(epoch_line(2));
+        std::thread::sleep(Duration::from_micros(150 * round));
+        child.child.kill().unwrap();
+        child.child.wait().unwrap();
+        let (_, ck) = bp_par::checkpoint::load(&dir.path("ck.st")).expect("a complete checkpoint");
+        assert!(ck.state.epoch >= 1);
     }
 }
 
@@ -220,27 +328,27 @@ fn a_trainer_restored_mid_epoch_continues_bit_for_bit() {
 fn a_signal_during_one_batch_epochs_stops_at_the_epoch_boundary() {
     let dir = Dir::new();
     // Full-batch training: every epoch is a single mini-batch.
-    let child = spawn_on_digits(
+    let mut child = Running::start(
         &dir,
         &[
             "--hidden",
             "16",
             "--batch",
             "4000",
+            "--threads",
+            "1",
             "--epochs",
             "100000",
-            "-q",
             "--checkpoint",
             "ck.st",
             "--checkpoint-every",
             "1000",
         ],
     );
-    std::thread::sleep(Duration::from_millis(300));
-    signal(&child, "-INT");
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    child.wait_for(epoch_line(1));
+    child.signal("-INT");
+    let (status, stderr) = child.finish();
+    assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("interrupted by SIGINT after epoch "), "{stderr}");
     let (_, ck) = bp_par::checkpoint::load(&dir.path("ck.st")).unwrap();
     assert_eq!(ck.state.next_batch, 0);
@@ -280,24 +388,15 @@ fn a_second_ctrl_c_exits_at_once() {
         "--checkpoint",
         "ck.st",
     ];
-    let mut child = spawn_on_digits(&dir, &args);
+    let mut child = Running::start(&dir, &args);
     // Wait for the log line printed once the handlers are set, just before training starts.
-    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let mut log = String::new();
-    while !log.contains("bp-par: seed") {
-        let mut line = String::new();
-        if std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() == 0 {
-            panic!("bp-par ended before training: {log}");
-        }
-        log += &line;
-    }
+    child.wait_for(|line| line.starts_with("bp-par: seed"));
     std::thread::sleep(Duration::from_millis(20));
-    signal(&child, "-INT");
+    child.signal("-INT");
     // Far enough apart that the kernel does not merge the two signals into one.
     std::thread::sleep(Duration::from_millis(100));
-    signal(&child, "-INT");
-    let status = child.wait().unwrap();
-    std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+    child.signal("-INT");
+    let (status, log) = child.finish();
     assert_eq!(status.code(), Some(130), "{log}");
     assert!(!log.contains("wrote the checkpoint"), "the second signal must not wait for the save: {log}");
     assert!(!dir.path("ck.st").exists());

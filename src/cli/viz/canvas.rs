@@ -4,7 +4,6 @@
 use bp_par::error::{Error, Result};
 use std::path::Path;
 
-
 pub type Rgb = [u8; 3];
 pub const WHITE: Rgb = [255, 255, 255];
 pub const BLACK: Rgb = [0, 0, 0];

@@ -10,7 +10,6 @@ use bp_par::error::Result;
 use bp_par::metrics::Confusion;
 use bp_par::train::EpochMetrics;
 
-
 /// Gray level of v in [lo, hi] (lo black... hi white when `dark_high` is false).
 fn gray(v: f32, lo: f32, hi: f32, dark_high: bool) -> Rgb {
     let t = if hi > lo { ((v - lo) / (hi - lo)).clamp(0.0, 1.0) } else { 0.5 };

@@ -1,0 +1,84 @@
+//! `train --normalize none|scale|zscore|auto`: what the saved model stores, that `eval`
+//! re-applies it (same accuracy on the same rows as train reported), and bad values.
+
+use super::harness::Dir;
+use bp_par::data::Normalization;
+
+/// 120 rows of 3 pixel-like features (integers 0..=250, the largest exactly 250) and 3
+/// classes from a rule on the features, every 7th label changed so that no network fits all.
+fn pixel_rows() -> (String, Vec<[f64; 3]>) {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        // Knuth's MMIX linear congruential generator, high bits.
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) % 251
+    };
+    let mut text = String::from("label,a,b,c\n");
+    let mut rows = Vec::new();
+    for i in 0..120 {
+        let x = [next(), next(), if i == 0 { 250 } else { next() }];
+        let rule = if x[0] + x[1] > 300 {
+            2
+        } else if x[2] > 125 {
+            1
+        } else {
+            0
+        };
+        let label = if i % 7 == 3 { (rule + 1) % 3 } else { rule };
+        text += &format!("{label},{},{},{}\n", x[0], x[1], x[2]);
+        rows.push(x.map(|v| v as f64));
+    }
+    (text, rows)
+}
+
+/// Trains on `data` with `--normalize mode`, checks that `eval` of the saved model on the same
+/// rows reports the training accuracy, and returns the model's normalisation.
+fn train_and_eval(dir: &Dir, data: &str, mode: &str) -> Normalization {
+    let model = format!("{mode}.st");
+    let args = ["train", data, "--normalize", mode, "--val-split", "0", "--hidden", "8", "--epochs", "20"];
+    // One thread: a loaded machine slows a team of two down most (see reliability.rs).
+    let run = dir
+        .run(&[&args[..], &["--batch", "16", "--threads", "1", "--json", "-q", "--save", &model]].concat())
+        .ok();
+    let trained: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let run = dir.run(&["eval", "-m", &model, data, "--json"]).ok();
+    let evaluated: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let acc = trained["train_acc"].as_f64().unwrap();
+    assert_eq!(evaluated["accuracy"].as_f64(), Some(acc), "--normalize {mode}: eval differs from train");
+    bp_par::model::load(&dir.path(&model)).unwrap().norm
+}
+
+#[test]
+fn each_normalisation_is_stored_in_the_model_and_reapplied_by_eval() {
+    let dir = Dir::new();
+    let (text, rows) = pixel_rows();
+    dir.write("pixels.csv", text);
+    assert_eq!(train_and_eval(&dir, "pixels.csv", "none"), Normalization::None);
+    // scale: the largest absolute value of the training rows.
+    assert_eq!(train_and_eval(&dir, "pixels.csv", "scale"), Normalization::Scale(250.0));
+    // auto: integers in 0..=255 above 16 are pixels, divided by 255.
+    assert_eq!(train_and_eval(&dir, "pixels.csv", "auto"), Normalization::Scale(255.0));
+    // zscore: per column, the mean and the population standard deviation of the rows.
+    let Normalization::ZScore { mean, std } = train_and_eval(&dir, "pixels.csv", "zscore") else {
+        panic!("--normalize zscore stored another normalisation")
+    };
+    let n = rows.len() as f64;
+    for j in 0..3 {
+        let m = rows.iter().map(|r| r[j]).sum::<f64>() / n;
+        let s = (rows.iter().map(|r| (r[j] - m).powi(2)).sum::<f64>() / n).sqrt();
+        assert!((f64::from(mean[j]) - m).abs() <= 1e-6 * m, "column {j}: mean {} against {m}", mean[j]);
+        assert!((f64::from(std[j]) - s).abs() <= 1e-6 * s, "column {j}: std {} against {s}", std[j]);
+    }
+    // auto leaves data that is not pixel-like as it is.
+    dir.write("fractions.csv", "label,a,b\n0,0.5,1.25\n1,2.5,0.75\n0,0.25,1.5\n1,3.0,0.5\n");
+    assert_eq!(train_and_eval(&dir, "fractions.csv", "auto"), Normalization::None);
+}
+
+#[test]
+fn an_unknown_normalisation_is_a_usage_error_naming_the_valid_ones() {
+    let dir = Dir::new();
+    dir.write("a.csv", "label,x\n0,1\n1,2\n");
+    let run = dir.run(&["train", "a.csv", "--normalize", "minmax"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("\"minmax\" (expected auto, none, scale or zscore)"), "{}", run.stderr);
+}
