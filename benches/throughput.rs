@@ -3,7 +3,7 @@
 //! parsing (bytes/s). `cargo bench` runs them; `bp-par bench` is the sweeping counterpart.
 
 use bp_par::activation::Activation;
-use bp_par::bench::synthetic;
+use bp_par::data::synthetic;
 use bp_par::data::{self, LoadOptions, Normalization, NormalizeMode};
 use bp_par::loss::Loss;
 use bp_par::network::{Arch, Buffers, Network};

@@ -36,8 +36,7 @@ fn main() -> bp_par::Result<()> {
     norm.apply(&mut train.features, train.n_features);
     norm.apply(&mut val.features, val.n_features);
 
-    let arch = Arch::new(vec![train.n_features, 100, 10], Activation::Tanh, Loss::Xent)
-        .map_err(bp_par::Error::config)?;
+    let arch = Arch::new(vec![train.n_features, 100, 10], Activation::Tanh, Loss::Xent)?;
     let mut net = Network::init(arch, 7);
     let cfg = TrainConfig { epochs: 100, batch: 32, lr: 0.02, l2: 1.0, seed: 7, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&mut net, &train, cfg)?;

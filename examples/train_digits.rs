@@ -20,8 +20,7 @@ fn main() -> bp_par::Result<()> {
     norm.apply(&mut train.features, train.n_features);
     norm.apply(&mut val.features, val.n_features);
 
-    let arch = Arch::new(vec![train.n_features, 64, train.n_outputs()], Activation::Relu, Loss::Xent)
-        .map_err(bp_par::Error::config)?;
+    let arch = Arch::new(vec![train.n_features, 64, train.n_outputs()], Activation::Relu, Loss::Xent)?;
     let mut net = Network::init(arch, 1);
     let cfg = TrainConfig { epochs: 15, batch: 64, lr: 0.05, ..TrainConfig::default() };
     let history = Trainer::new(&mut net, &train, cfg)?.run(&train, Some(&val), &mut Silent)?;

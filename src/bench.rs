@@ -11,14 +11,12 @@
 //! ```
 
 use crate::activation::Activation;
-use crate::data::{Dataset, Targets};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::gemm::{Accum, MatMut, MatRef, gemm};
 use crate::loss::Loss;
 use crate::network::{Arch, Network};
 use crate::train::{PhaseTimes, TrainConfig, Trainer};
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
 mod svg;
@@ -107,20 +105,6 @@ pub fn sgemm_peak(seconds: f64) -> f64 {
         best = best.max(total as f64 * flop / wall / 1e9);
     }
     best
-}
-
-/// A synthetic classification data set: uniform [0, 1) features, uniform labels.
-pub fn synthetic(n: usize, n_features: usize, n_classes: usize, seed: u64) -> Dataset {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let features = (0..n * n_features).map(|_| rng.random_range(0.0f32..1.0)).collect();
-    let labels = (0..n).map(|_| rng.random_range(0..n_classes as u32)).collect();
-    Dataset {
-        path: "synthetic".into(),
-        n_features,
-        features,
-        targets: Targets::Classes { labels, n_classes },
-        image_shape: None,
-    }
 }
 
 /// What to sweep.
@@ -228,7 +212,7 @@ pub fn run(
     let mut sizes = vec![data.n_features];
     sizes.extend(&cfg.hidden);
     sizes.push(data.n_outputs());
-    let arch = Arch::new(sizes.clone(), cfg.activation, cfg.loss).map_err(Error::config)?;
+    let arch = Arch::new(sizes.clone(), cfg.activation, cfg.loss)?;
     let flops = flops_per_sample(&sizes);
     let mut out = BenchReport { rows: Vec::new(), peaks: Vec::new(), eval: Vec::new() };
     for &threads in &cfg.threads {

@@ -1,6 +1,6 @@
 //! Checkpoints: a model file ([`crate::model`], so `eval` and `predict` accept it) that also
 //! holds what a run needs to continue bit for bit: the trainer's state, the configuration,
-//! the identity of the training data and, with `--on-divergence halve-lr`, the point a
+//! the identity of the training data and, with [`crate::train::OnDivergence::HalveLr`], the point a
 //! diverging epoch rolls back to.
 //!
 //! Besides the model's tensors a checkpoint holds, per trainer state (prefix `trainer`, and
@@ -90,7 +90,7 @@ pub struct Checkpoint {
     pub data: DataIdentity,
     /// The learning rate the run was started with (`config.lr` is the one in effect).
     pub lr_given: f32,
-    /// With `--on-divergence halve-lr`: the state to roll back to (the start of the current
+    /// With [`crate::train::OnDivergence::HalveLr`]: the state to roll back to (the start of the current
     /// epoch: weights in the network's flat layout, and trainer state) and the retries so far.
     pub rollback: Option<Rollback>,
 }

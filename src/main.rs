@@ -59,7 +59,15 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
         Err(e) => {
-            eprintln!("bp-par: error: {}", cli::flags::to_flags(&e.to_string()));
+            // Settings named in the library's words become flags; file contents quoted in a
+            // model or I/O error stay as they are.
+            let text = match &e {
+                Error::Config(_) | Error::Parse { .. } | Error::Data { .. } | Error::Diverged { .. } => {
+                    cli::flags::to_flags(&e.to_string())
+                }
+                _ => e.to_string(),
+            };
+            eprintln!("bp-par: error: {text}");
             ExitCode::from(e.exit_code())
         }
     }

@@ -50,7 +50,7 @@ const META_KEY: &str = "bp_par";
 pub enum Task {
     /// One output per class; predictions are the argmax.
     Classify,
-    /// Real-valued outputs (`--targets K`).
+    /// Real-valued outputs (the data's targets, [`crate::data::Targets::Values`]).
     Regress,
 }
 
@@ -317,7 +317,7 @@ pub(crate) fn model_from(path: &Path, file: &File<'_>) -> Result<Model> {
         )));
     }
     let meta: ModelMeta = metadata::decode(path, &file.meta)?;
-    let arch = Arch::new(meta.layers, meta.hidden_activation, meta.loss).map_err(bad)?;
+    let arch = Arch::new(meta.layers, meta.hidden_activation, meta.loss).map_err(|e| bad(e.to_string()))?;
     let expected: Vec<&str> = (0..arch.n_layers()).map(|l| arch.layer_activation(l)).collect();
     if meta.activations != expected {
         return Err(bad(format!(

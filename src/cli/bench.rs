@@ -158,7 +158,7 @@ fn load_data(args: &BenchArgs) -> Result<Dataset> {
         return Ok(d);
     }
     let k = args.layers[args.layers.len() - 1];
-    bp_par::network::Arch::new(args.layers.clone(), args.activation, Loss::Xent).map_err(Error::config)?;
+    bp_par::network::Arch::new(args.layers.clone(), args.activation, Loss::Xent)?;
     if args.rows == 0 {
         return Err(Error::config("--rows must be at least 1"));
     }
@@ -171,7 +171,7 @@ fn load_data(args: &BenchArgs) -> Result<Dataset> {
             bp_par::sys::human_bytes(need)
         )));
     }
-    Ok(bench::synthetic(args.rows, args.layers[0], k, 1))
+    Ok(bp_par::data::synthetic(args.rows, args.layers[0], k, 1))
 }
 
 /// Writes `--plot` (the SVG) and `-o` (the rows as JSON for a .json name, else CSV).

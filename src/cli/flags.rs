@@ -3,7 +3,7 @@
 //! applied to every error message the CLI prints.
 
 /// Library field name → command-line flag.
-const FLAGS: [(&str, &str); 14] = [
+const FLAGS: [(&str, &str); 15] = [
     ("epochs", "--epochs"),
     ("batch", "--batch"),
     ("shard", "--shard-size"),
@@ -18,6 +18,7 @@ const FLAGS: [(&str, &str); 14] = [
     ("val_split", "--val-split"),
     ("normalize", "--normalize"),
     ("on_divergence", "--on-divergence"),
+    ("checkpoint_every", "--checkpoint-every"),
 ];
 
 /// `message` with every `` `field` `` of [`FLAGS`] replaced by its flag; other backticked
@@ -44,6 +45,62 @@ mod tests {
         assert_eq!(to_flags("`other` and shard"), "`other` and shard");
     }
 
+    /// The string literals of Rust source `text` (escapes kept), outside comments, char
+    /// literals and inline `mod tests { ... }` blocks.
+    fn string_literals(text: &str) -> Vec<String> {
+        let b = text.as_bytes();
+        let (mut out, mut i, mut depth, mut skip_depth) = (Vec::new(), 0, 0usize, None::<usize>);
+        while i < b.len() {
+            if text[i..].starts_with("//") {
+                i += text[i..].find('\n').unwrap_or(text.len() - i);
+            } else if text[i..].starts_with("#[cfg(test)]") {
+                let rest = text[i..].split_once('\n').map_or("", |(_, r)| r).trim_start();
+                if rest.starts_with("mod ") && rest.split('\n').next().is_some_and(|l| l.ends_with('{')) {
+                    skip_depth = Some(depth);
+                }
+                i += "#[cfg(test)]".len();
+            } else if b[i] == b'\'' {
+                // A char literal ('x', '\n', '"') or a lifetime ('a).
+                i += match (b.get(i + 1), b.get(i + 2)) {
+                    (Some(b'\\'), _) => 2 + text[i + 2..].find('\'').unwrap_or(0) + 1,
+                    (Some(_), Some(b'\'')) => 3,
+                    _ => 1,
+                };
+            } else if b[i] == b'"' {
+                let start = i + 1;
+                i = start;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if skip_depth.is_none() {
+                    out.push(text[start..i.min(b.len())].to_string());
+                }
+                i += 1;
+            } else {
+                match b[i] {
+                    b'{' => depth += 1,
+                    b'}' => {
+                        depth -= 1;
+                        if skip_depth == Some(depth) {
+                            skip_depth = None;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn string_literals_are_found_across_lines_and_outside_tests() {
+        let src = "fn f() { g(\"`a` x \\\n  `b`\", '\"', 'c', \"`c`\"); } // \"`d`\"\n\
+                   #[cfg(test)]\nmod tests {\n fn t() { h(\"`e`\") }\n}\nfn k() { m(\"`f`\") }";
+        let lits = string_literals(src);
+        assert_eq!(lits, ["`a` x \\\n  `b`", "`c`", "`f`"]);
+    }
+
     #[test]
     fn every_field_the_library_names_has_a_flag() {
         // Every backticked name in the library's string literals (src/ outside the CLI and the
@@ -62,25 +119,18 @@ mod tests {
             if p.file_name().is_some_and(|n| n == "tests.rs") {
                 continue;
             }
-            let text = std::fs::read_to_string(&p).unwrap();
-            // The messages, not the tests' expectations (serde's own words among them).
-            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
-            for line in text.lines().filter(|l| !l.trim_start().starts_with("//")) {
-                // Backticks inside string literals only.
-                for (i, part) in line.split('"').enumerate() {
-                    if i % 2 == 1 {
-                        let quoted = part.split('`').skip(1).step_by(2);
-                        // Field names only (not code or paths quoted in reports).
-                        let field =
-                            |w: &&str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-                        names.extend(quoted.filter(field).map(str::to_string));
-                    }
-                }
+            for lit in string_literals(&std::fs::read_to_string(&p).unwrap()) {
+                let quoted = lit.split('`').skip(1).step_by(2);
+                // Field names only (not code or paths quoted in reports).
+                let field = |w: &&str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+                names.extend(quoted.filter(field).map(str::to_string));
             }
         }
         let known: Vec<&str> = FLAGS.iter().map(|(f, _)| *f).collect();
         let unknown: Vec<&String> = names.iter().filter(|n| !known.contains(&n.as_str())).collect();
-        assert!(!names.is_empty());
+        for must in ["batch", "label_col", "labels", "on_divergence", "normalize", "classes"] {
+            assert!(names.contains(must), "the scan missed `{must}`: {names:?}");
+        }
         assert!(unknown.is_empty(), "library messages name fields without a flag: {unknown:?}");
     }
 }

@@ -2,7 +2,7 @@
 //! the number of dimensions, one u32 per dimension) followed by the elements.
 //!
 //! Images files (`...-images-idx3-ubyte[.gz]`, n x h x w) are paired with their labels file
-//! (`...-labels-idx1-ubyte[.gz]`, n) by name, or through `--labels`.
+//! (`...-labels-idx1-ubyte[.gz]`, n) by name, or through [`crate::data::LoadOptions::labels`].
 
 use super::{Dataset, LoadOptions, Targets, read_bytes};
 use crate::error::{Error, Result};

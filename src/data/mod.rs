@@ -17,8 +17,8 @@ pub use normalize::{Normalization, NormalizeMode};
 
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -368,4 +368,18 @@ fn class_count(
 fn square_side(n: usize) -> Option<usize> {
     let s = (n as f64).sqrt().round() as usize;
     (s >= 4 && s * s == n).then_some(s)
+}
+
+/// A synthetic classification data set: uniform [0, 1) features, uniform labels.
+pub fn synthetic(n: usize, n_features: usize, n_classes: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let features = (0..n * n_features).map(|_| rng.random_range(0.0f32..1.0)).collect();
+    let labels = (0..n).map(|_| rng.random_range(0..n_classes as u32)).collect();
+    Dataset {
+        path: "synthetic".into(),
+        n_features,
+        features,
+        targets: Targets::Classes { labels, n_classes },
+        image_shape: None,
+    }
 }

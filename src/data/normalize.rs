@@ -13,7 +13,7 @@
 use rayon::prelude::*;
 use std::str::FromStr;
 
-/// What `--normalize` asks for.
+/// Which normalisation to fit ([`Normalization::fit`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NormalizeMode {
     /// Pixel-like data (non-negative integers up to 255) is divided by 255, or by 16 when

@@ -39,6 +39,7 @@ pub(crate) use backward::{Params, backward_from_deltas};
 pub(crate) use blocks::phase_tasks;
 
 use crate::activation::Activation;
+use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::scalar::Scalar;
 use rand::{RngExt, SeedableRng};
@@ -61,8 +62,13 @@ pub struct Arch {
 }
 
 impl Arch {
-    /// Checks that there are at least two sizes and none is zero.
-    pub fn new(sizes: Vec<usize>, activation: Activation, loss: Loss) -> Result<Self, String> {
+    /// Checks that there are at least two sizes, none is zero and the parameters fit
+    /// ([`Error::Config`] otherwise).
+    pub fn new(sizes: Vec<usize>, activation: Activation, loss: Loss) -> Result<Self> {
+        Arch::checked(sizes, activation, loss).map_err(Error::config)
+    }
+
+    fn checked(sizes: Vec<usize>, activation: Activation, loss: Loss) -> std::result::Result<Self, String> {
         if sizes.len() < 2 {
             return Err("a network needs at least an input and an output size".into());
         }
@@ -193,7 +199,11 @@ impl<T: Scalar> Network<T> {
 
     /// Builds a network from per-layer `(weight, bias)` in the usual layout: weight
     /// `n_out x n_in` row-major (PyTorch's `Linear`), bias `n_out`.
-    pub fn from_layers(arch: Arch, layers: &[(Vec<T>, Vec<T>)]) -> Result<Self, String> {
+    pub fn from_layers(arch: Arch, layers: &[(Vec<T>, Vec<T>)]) -> Result<Self> {
+        Network::checked_layers(arch, layers).map_err(Error::config)
+    }
+
+    fn checked_layers(arch: Arch, layers: &[(Vec<T>, Vec<T>)]) -> std::result::Result<Self, String> {
         if layers.len() != arch.n_layers() {
             return Err(format!("expected {} layers, got {}", arch.n_layers(), layers.len()));
         }

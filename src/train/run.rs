@@ -78,6 +78,18 @@ impl Trainer<'_> {
         policy: &RunPolicy,
         observer: &mut dyn Observer,
     ) -> Result<RunOutcome> {
+        if policy.checkpoint_every == Some(0) {
+            return Err(Error::config("`checkpoint_every` must be at least 1"));
+        }
+        if let Some(r) = &policy.rollback
+            && (r.params.len() != self.net.params.len() || r.state.velocity.len() != self.velocity.len())
+        {
+            return Err(Error::other(format!(
+                "the rollback point has {} parameters, the network {}",
+                r.params.len(),
+                self.net.params.len()
+            )));
+        }
         let max_retries = match policy.on_divergence {
             OnDivergence::HalveLr { max_retries } => Some(max_retries),
             OnDivergence::Stop => None,
@@ -132,5 +144,160 @@ impl Trainer<'_> {
     ) -> Result<RunOutcome> {
         observer.checkpoint(self, rollback)?;
         Ok(RunOutcome { history, stopped: true })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activation::Activation;
+    use crate::loss::Loss;
+    use crate::network::{Arch, Network};
+    use crate::train::TrainConfig;
+
+    /// Records what the run policy asks of its observer; asks to stop after `stop_after`
+    /// polls.
+    #[derive(Default)]
+    struct Recorder {
+        checkpoints: Vec<(usize, usize, Option<usize>)>,
+        retries: Vec<f32>,
+        polls: usize,
+        stop_after: Option<usize>,
+    }
+
+    impl Observer for Recorder {
+        fn stop_requested(&mut self) -> bool {
+            self.polls += 1;
+            self.stop_after.is_some_and(|n| self.polls >= n)
+        }
+        fn retrying(&mut self, _epoch: usize, _batch: usize, lr: f32) {
+            self.retries.push(lr);
+        }
+        fn checkpoint(&mut self, t: &Trainer, rollback: Option<&Rollback>) -> Result<()> {
+            self.checkpoints.push((t.epochs_done(), t.batches_done(), rollback.map(|r| r.retries)));
+            Ok(())
+        }
+    }
+
+    fn setup(lr: f32, epochs: usize, batch: usize) -> (crate::data::Dataset, Network<f32>, TrainConfig) {
+        let data = crate::data::synthetic(60, 5, 3, 2);
+        let net = Network::init(Arch::new(vec![5, 4, 3], Activation::Relu, Loss::Xent).unwrap(), 3);
+        (data, net, TrainConfig { epochs, batch, lr, ..TrainConfig::default() })
+    }
+
+    #[test]
+    fn checkpoints_come_every_n_epochs_and_after_the_last() {
+        let (data, mut net, cfg) = setup(0.1, 5, 16);
+        let mut rec = Recorder::default();
+        let policy = RunPolicy { checkpoint_every: Some(2), ..RunPolicy::default() };
+        let out =
+            Trainer::new(&mut net, &data, cfg).unwrap().run_policy(&data, None, &policy, &mut rec).unwrap();
+        assert!(!out.stopped);
+        assert_eq!(out.history.len(), 5);
+        assert_eq!(rec.checkpoints, [(2, 0, None), (4, 0, None), (5, 0, None)]);
+        let zero = RunPolicy { checkpoint_every: Some(0), ..RunPolicy::default() };
+        let (data, mut net, cfg) = setup(0.1, 5, 16);
+        let err = Trainer::new(&mut net, &data, cfg).unwrap().run_policy(&data, None, &zero, &mut rec);
+        assert!(matches!(err, Err(Error::Config(m)) if m.contains("`checkpoint_every`")));
+    }
+
+    #[test]
+    fn a_stop_mid_epoch_checkpoints_there_and_one_in_the_last_batch_waits_for_the_boundary() {
+        // 60 rows in batches of 16: 4 batches an epoch, polled after batches 1-3.
+        let (data, mut net, cfg) = setup(0.1, 5, 16);
+        let mut rec = Recorder { stop_after: Some(5), ..Recorder::default() };
+        let mut t = Trainer::new(&mut net, &data, cfg).unwrap();
+        let out = t.run_policy(&data, None, &RunPolicy::default(), &mut rec).unwrap();
+        assert!(out.stopped);
+        // Polls 1-3 in epoch 1, then at its boundary (4), then after batch 1 of epoch 2 (5).
+        assert_eq!((out.history.len(), t.epochs_done(), t.batches_done()), (1, 1, 1));
+        assert_eq!(rec.checkpoints, [(1, 1, None)]);
+        // Full-batch epochs: the poll at the boundary stops the run there.
+        let (data, mut net, cfg) = setup(0.1, 5, 64);
+        let mut rec = Recorder { stop_after: Some(1), ..Recorder::default() };
+        let mut t = Trainer::new(&mut net, &data, cfg).unwrap();
+        let out = t.run_policy(&data, None, &RunPolicy::default(), &mut rec).unwrap();
+        assert!(out.stopped);
+        assert_eq!((t.epochs_done(), t.batches_done()), (1, 0));
+        assert_eq!(rec.checkpoints, [(1, 0, None)]);
+    }
+
+    #[test]
+    fn halve_lr_retries_from_the_epochs_start_as_often_as_allowed_then_fails() {
+        // Inputs so large that every forward pass overflows: every attempt diverges.
+        let (mut data, mut net, cfg) = setup(0.1, 2, 16);
+        data.features.iter_mut().for_each(|x| *x = 3e38);
+        let start = net.params.clone();
+        let mut rec = Recorder::default();
+        let policy =
+            RunPolicy { on_divergence: OnDivergence::HalveLr { max_retries: 2 }, ..RunPolicy::default() };
+        let mut t = Trainer::new(&mut net, &data, cfg).unwrap();
+        let err = t.run_policy(&data, None, &policy, &mut rec);
+        assert_eq!(rec.retries, [0.05, 0.025]);
+        assert!(matches!(err, Err(Error::Diverged { lr, .. }) if lr == 0.025), "{err:?}");
+        assert_eq!((t.epochs_done(), t.batches_done()), (0, 0));
+        drop(t);
+        // A diverging batch updates nothing, and every attempt diverged in its first batch.
+        assert_eq!(net.params, start);
+        // A rollback that does not fit is refused, not a panic.
+        let (data, mut net, cfg) = setup(0.1, 2, 16);
+        let mut t = Trainer::new(&mut net, &data, cfg).unwrap();
+        let bad = Rollback { params: vec![0.0; 3], state: t.state(), retries: 0 };
+        let policy =
+            RunPolicy { rollback: Some(bad), on_divergence: OnDivergence::HALVE_LR, ..RunPolicy::default() };
+        assert!(matches!(t.run_policy(&data, None, &policy, &mut rec), Err(Error::Other(_))));
+    }
+
+    #[test]
+    fn a_retry_restores_the_weights_and_state_of_the_epochs_start() {
+        // Epoch 1 at a sane rate; epoch 2 at 1e38 diverges, and the first batch that a retry
+        // gets through is stopped after: it must be exactly the batch a trainer restored to
+        // the end of epoch 1 runs at the retry's rate.
+        let (data, mut net, cfg) = setup(0.1, 1, 16);
+        let mut t = Trainer::new(&mut net, &data, cfg.clone()).unwrap();
+        t.run(&data, None, &mut Recorder::default()).unwrap();
+        let state = t.state();
+        drop(t);
+        let after_one = net.params.clone();
+        let mut reference = net.clone();
+
+        /// Stops at the first poll after a retry; keeps the checkpoint's weights and rollback.
+        struct Capture(Vec<f32>, Option<Rollback>, bool);
+        impl Observer for Capture {
+            fn stop_requested(&mut self) -> bool {
+                self.2
+            }
+            fn retrying(&mut self, _: usize, _: usize, _: f32) {
+                self.2 = true;
+            }
+            fn checkpoint(&mut self, t: &Trainer, rollback: Option<&Rollback>) -> Result<()> {
+                (self.0, self.1) = (t.net().params.clone(), rollback.cloned());
+                Ok(())
+            }
+        }
+        let wild = TrainConfig { epochs: 2, lr: 1e38, ..cfg.clone() };
+        let mut t = Trainer::new(&mut net, &data, wild).unwrap();
+        t.restore(state.clone()).unwrap();
+        let mut cap = Capture(Vec::new(), None, false);
+        let policy = RunPolicy { on_divergence: OnDivergence::HALVE_LR, ..RunPolicy::default() };
+        let out = t.run_policy(&data, None, &policy, &mut cap).unwrap();
+        let lr = t.config().lr;
+        assert!(out.stopped && lr < 1e38);
+        assert_eq!((t.epochs_done(), t.batches_done()), (1, 1));
+        drop(t);
+
+        let mut r = Trainer::new(&mut reference, &data, TrainConfig { epochs: 2, lr, ..cfg }).unwrap();
+        r.restore(state).unwrap();
+        r.steps(&data, 1).unwrap();
+        drop(r);
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&cap.0),
+            bits(&reference.params),
+            "the retried batch did not start from the epoch's start"
+        );
+        let rollback = cap.1.expect("a halve-lr run's checkpoint carries its rollback point");
+        assert_eq!(bits(&rollback.params), bits(&after_one));
+        assert!(rollback.retries >= 1);
     }
 }

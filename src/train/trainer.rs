@@ -301,8 +301,10 @@ impl<'a> Trainer<'a> {
         Ok(Some(m))
     }
 
-    /// Trains until the configured epochs are done, evaluating `test` after each when given
-    /// ([`Trainer::run_policy`] with the default policy: no checkpoints, stop on divergence).
+    /// Trains until the configured epochs are done, or `observer` asks to stop, evaluating
+    /// `test` after each epoch when given ([`Trainer::run_policy`] with the default policy:
+    /// no checkpoints, stop on divergence). Returns the completed epochs' metrics; compare
+    /// [`Trainer::epochs_done`] with the configured epochs to tell a stopped run.
     pub fn run(
         &mut self,
         data: &Dataset,

@@ -33,14 +33,24 @@ fn module_of(path: &Path) -> Option<String> {
     (!matches!(first.as_str(), "lib" | "main" | "cli")).then_some(first)
 }
 
-/// The top-level modules a file's code (not its comments) refers to as `crate::NAME`.
+/// The top-level modules a file's code (not its comments) refers to as `crate::NAME` or in a
+/// group `crate::{NAME, ...}`.
 fn references(text: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for line in text.lines().map(str::trim_start).filter(|l| !l.starts_with("//")) {
         for part in line.split("crate::").skip(1) {
-            let name: String = part.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
-            if modules.contains(&name) {
-                out.insert(name);
+            // `crate::a::...`, or a group `crate::{a, b::c}` (on one line).
+            let group = part.strip_prefix('{').map(|g| g.split('}').next().unwrap_or(g));
+            let heads: Vec<&str> = match group {
+                Some(g) => g.split(',').map(str::trim).collect(),
+                None => vec![part],
+            };
+            for head in heads {
+                let name: String =
+                    head.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+                if modules.contains(&name) {
+                    out.insert(name);
+                }
             }
         }
     }
@@ -89,6 +99,9 @@ fn no_import_cycle_between_the_librarys_modules() {
             panic!("import cycle: {}", cycle.join(" -> "));
         }
     }
+    // The scan sees grouped imports.
+    let two = references("use crate::{network::Arch, loss};", &modules);
+    assert_eq!(two, BTreeSet::from(["loss".to_string(), "network".to_string()]));
     // The test can fail: a made-up cycle is found.
     let fake: BTreeMap<String, BTreeSet<String>> = [("a", "b"), ("b", "c"), ("c", "a")]
         .iter()

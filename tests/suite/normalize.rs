@@ -32,7 +32,7 @@ fn pixel_rows() -> (String, Vec<[f64; 3]>) {
 }
 
 /// Trains on `data` with `--normalize mode`, checks that `eval` of the saved model on the same
-/// rows reports the training accuracy, and returns the model's normalisation.
+/// rows reports the training accuracy and loss, and returns the model's normalisation.
 fn train_and_eval(dir: &Dir, data: &str, mode: &str) -> Normalization {
     let model = format!("{mode}.st");
     let args = ["train", data, "--normalize", mode, "--val-split", "0", "--hidden", "8", "--epochs", "20"];
@@ -45,6 +45,13 @@ fn train_and_eval(dir: &Dir, data: &str, mode: &str) -> Normalization {
     let evaluated: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let acc = trained["train_acc"].as_f64().unwrap();
     assert_eq!(evaluated["accuracy"].as_f64(), Some(acc), "--normalize {mode}: eval differs from train");
+    // The loss too: an accuracy can survive inputs left unnormalised, the loss cannot.
+    let loss = trained["train_loss"].as_f64().unwrap();
+    assert_eq!(
+        evaluated["loss"].as_f64(),
+        Some(loss),
+        "--normalize {mode}: eval's loss differs from train's"
+    );
     bp_par::model::load(&dir.path(&model)).unwrap().norm
 }
 

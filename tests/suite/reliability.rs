@@ -86,6 +86,20 @@ struct Running {
     stderr: BufReader<ChildStderr>,
     /// Everything read from stderr so far.
     log: String,
+    /// Set when the run has been waited for; until then a watchdog kills it after
+    /// [`WATCHDOG`], so a broken signal handler fails the test instead of hanging it.
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The longest a background run may take before its watchdog kills it (SIGKILL: the tests'
+/// exit-code checks then fail).
+const WATCHDOG: Duration = Duration::from_secs(120);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.child.kill();
+    }
 }
 
 impl Running {
@@ -101,7 +115,21 @@ impl Running {
             .spawn()
             .unwrap();
         let stderr = BufReader::new(child.stderr.take().unwrap());
-        Running { child, stderr, log: String::new() }
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (pid, flag) = (child.id().to_string(), std::sync::Arc::clone(&done));
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while start.elapsed() < WATCHDOG {
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            }
+        });
+        Running { child, stderr, log: String::new(), done }
     }
 
     /// Reads stderr up to and including the first line `until` accepts; panics if bp-par
@@ -128,7 +156,8 @@ impl Running {
     fn finish(mut self) -> (ExitStatus, String) {
         self.stderr.read_to_string(&mut self.log).unwrap();
         let status = self.child.wait().unwrap();
-        (status, self.log)
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        (status, std::mem::take(&mut self.log))
     }
 }
 
@@ -274,7 +303,7 @@ fn divergence_stops_or_retries_with_half_the_learning_rate() {
 
 #[test]
 fn a_trainer_restored_mid_epoch_continues_bit_for_bit() {
-    let data = bp_par::bench::synthetic(300, 12, 4, 5);
+    let data = bp_par::data::synthetic(300, 12, 4, 5);
     let arch = Arch::new(vec![12, 9, 4], Activation::Sigmoid, Loss::Bce).unwrap();
     let cfg = TrainConfig {
         epochs: 3,

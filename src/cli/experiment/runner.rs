@@ -142,7 +142,7 @@ fn train_seed(t: &TrainRun, measure: Measure, cache: &mut DataCache) -> Result<T
     let mut sizes = vec![train.n_features];
     sizes.extend(&t.hidden);
     sizes.push(train.n_outputs());
-    let arch = Arch::new(sizes, t.activation, t.loss).map_err(Error::config)?;
+    let arch = Arch::new(sizes, t.activation, t.loss)?;
     let mut net = Network::<f32>::init(arch, t.config.seed);
     let clock = Instant::now();
     let history =

@@ -126,7 +126,7 @@ fn build(plan: &Plan, train: &Dataset, norm: Normalization) -> Result<Model> {
     let mut sizes = vec![train.n_features];
     sizes.extend(&f.hidden);
     sizes.push(n_out);
-    let arch = Arch::new(sizes, f.activation, f.loss).map_err(Error::config)?;
+    let arch = Arch::new(sizes, f.activation, f.loss)?;
     Ok(Model { net: Network::init(arch, f.seed), norm, task, input_shape: train.image_shape })
 }
 

@@ -169,7 +169,8 @@ fn check_memory(plan: &Plan, p: &Prepared) -> Result<()> {
     let arch = &p.model.net.arch;
     let n = p.train.n_samples();
     let team = team_size_for(rayon::current_num_threads());
-    let need = Trainer::memory_needed(arch, &plan.cfg, n, team);
+    // The trainer's buffers and the network's own parameters.
+    let need = Trainer::memory_needed(arch, &plan.cfg, n, team).saturating_add(4 * arch.n_params() as u64);
     match bp_par::sys::available_memory_bytes() {
         Some(avail) if need > avail => {
             let shard = plan.cfg.shard.min(plan.cfg.batch).min(n.max(1));

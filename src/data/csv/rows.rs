@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 /// The most classes a label column may imply (labels are checked against it when
-/// `--classes` is not given, so a stray huge number cannot size a huge output layer).
+/// `classes` is not given, so a stray huge number cannot size a huge output layer).
 pub const MAX_CLASSES: usize = 100_000;
 
 /// A file's columns: their roles, their names (from the header, if any), and the class count
