@@ -208,3 +208,6 @@ pub fn train_full_batch_on(
     let evaluations = obj.evaluations;
     Ok(FullBatchOutcome { history, stop, evaluations })
 }
+
+#[cfg(test)]
+mod tests;
