@@ -99,6 +99,19 @@ pub enum OnDivergence {
     HalveLr,
 }
 
+/// The optimiser: mini-batch SGD, or a full-batch method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Optimizer {
+    /// Mini-batch SGD with classical momentum.
+    Sgd,
+    /// Full-batch Polak-Ribière conjugate gradient with a Wolfe-Powell line search (fmincg).
+    Cg,
+    /// Full-batch L-BFGS with the same line search.
+    Lbfgs,
+    /// Full-batch iRprop−, one step per epoch.
+    Rprop,
+}
+
 /// How to read labels from a data file.
 #[derive(Args, Debug, Clone)]
 pub struct LabelArgs {
@@ -181,6 +194,21 @@ pub struct TrainArgs {
     /// Mini-batch size
     #[arg(long, default_value_t = 64, value_name = "B")]
     pub batch: usize,
+    /// Optimiser: sgd (mini-batch, momentum), or full-batch over the whole training set, its
+    /// gradient computed data-parallel: cg (Polak-Ribière conjugate gradient with a
+    /// Wolfe-Powell line search, as fmincg; --max-iter line searches), lbfgs (--max-iter,
+    /// --lbfgs-memory), rprop (iRprop−, η+ 1.2, η− 0.5, Δ0 0.1, Δmax 50, Δmin 1e-6; one step per
+    /// epoch). Full-batch methods take no --lr, --momentum, --batch, --shard-size, --no-shuffle,
+    /// --on-divergence, --checkpoint or --resume
+    #[arg(long, default_value = "sgd", value_name = "sgd|cg|lbfgs|rprop")]
+    pub optimizer: Optimizer,
+    /// Iterations (line searches) of --optimizer cg and lbfgs; they stop earlier when two line
+    /// searches in a row fail
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    pub max_iter: usize,
+    /// Step pairs --optimizer lbfgs keeps (its history m)
+    #[arg(long, default_value_t = 10, value_name = "M")]
+    pub lbfgs_memory: usize,
     /// Epochs
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub epochs: usize,

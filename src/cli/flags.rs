@@ -3,7 +3,7 @@
 //! applied to every error message the CLI prints.
 
 /// Library field name → command-line flag.
-const FLAGS: [(&str, &str); 15] = [
+const FLAGS: &[(&str, &str)] = &[
     ("epochs", "--epochs"),
     ("batch", "--batch"),
     ("shard", "--shard-size"),
@@ -19,13 +19,15 @@ const FLAGS: [(&str, &str); 15] = [
     ("normalize", "--normalize"),
     ("on_divergence", "--on-divergence"),
     ("checkpoint_every", "--checkpoint-every"),
+    ("max_iter", "--max-iter"),
+    ("lbfgs_memory", "--lbfgs-memory"),
 ];
 
 /// `message` with every `` `field` `` of [`FLAGS`] replaced by its flag; other backticked
 /// words stay as they are.
 pub fn to_flags(message: &str) -> String {
     let mut out = message.to_string();
-    for (field, flag) in FLAGS {
+    for &(field, flag) in FLAGS {
         out = out.replace(&format!("`{field}`"), flag);
     }
     out

@@ -35,6 +35,7 @@ use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
 
 mod config;
+mod fullbatch;
 mod run;
 mod step;
 mod trainer;
@@ -42,6 +43,10 @@ mod trainer;
 use step::Workspace;
 
 pub use config::{DEFAULT_SHARD, TrainConfig};
+pub use fullbatch::{
+    DELTA_0, DELTA_MAX, DELTA_MIN, ETA_MINUS, ETA_PLUS, FullBatchConfig, FullBatchMethod, FullBatchOutcome,
+    FullBatchStop, train_full_batch, train_full_batch_on,
+};
 pub use run::{OnDivergence, Rollback, RunOutcome, RunPolicy};
 
 /// One epoch's figures.
@@ -74,6 +79,10 @@ pub trait Observer {
     fn batch_end(&mut self, _samples_done: usize, _running_loss: f64) {}
     /// An epoch completed, with its figures.
     fn epoch_end(&mut self, _metrics: &EpochMetrics) {}
+    /// A full-batch iteration (1-based) completed ([`train_full_batch`]): the objective at
+    /// its point and the evaluations of the whole training set so far (called before
+    /// [`Observer::epoch_end`] with the same iteration as its epoch).
+    fn iteration_end(&mut self, _iteration: usize, _loss: f64, _evaluations: usize) {}
     /// Polled after every mini-batch: true stops the run after it (e.g. on Ctrl-C).
     fn stop_requested(&mut self) -> bool {
         false

@@ -50,6 +50,31 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Forward and backward over `rows` with the parameters only read (the full-batch
+    /// objective's shards): `grad ← Σ_rows ∂loss/∂params` (overwritten). Returns the rows'
+    /// summed loss; [`Workspace::correct`] counts their correct predictions.
+    pub(super) fn gradient(
+        &mut self,
+        net: &Network<f32>,
+        data: &Dataset,
+        rows: &[usize],
+        grad: &mut [f32],
+        split: Split<'_>,
+    ) -> f64 {
+        let (n, d) = (rows.len(), data.n_features);
+        let loss = self.forward(net, data, rows, split);
+        let params = Params::Read(&net.params);
+        backward_from_deltas(&net.arch, params, &self.x[..n * d], n, &mut self.buf, grad, split);
+        loss
+    }
+
+    /// Correct predictions of the last rows passed forward.
+    pub(super) fn correct(&self) -> usize {
+        self.correct
+    }
+}
+
 /// Parameters per task of the separate reduction + update (shard-parallel steps).
 pub(super) const UPDATE_CHUNK: usize = 4096;
 
@@ -87,7 +112,7 @@ crate::multiversion! {
 
 crate::multiversion! {
     /// `out ← out + b` element by element.
-    fn add_into(out: &mut [f32], b: &[f32]) {
+    pub(super) fn add_into(out: &mut [f32], b: &[f32]) {
         out.iter_mut().zip(b).for_each(|(o, b)| *o += b);
     }
 }

@@ -413,12 +413,12 @@ fn json_experiments_and_output_names_are_checked() {
         dir.run(&["experiment", "ex4", "--quick", "--json", "-q", "--data-dir", &data, "--out", "r"]).ok();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
     let runs = v[0]["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 4);
+    assert_eq!(runs.len(), 5);
     assert_eq!(runs[0]["published"], 95.3);
     assert_eq!(runs[0]["seeds"].as_array().unwrap().len(), 2);
     // A run's command trains its first seed again, to the same figure: the training accuracy
-    // of the first run, the held-out accuracy of the third.
-    for (run, figure) in [(&runs[0], "train_acc"), (&runs[2], "held_out_acc")] {
+    // of the first run (full-batch cg), of the second (SGD), the held-out accuracy of the fourth.
+    for (run, figure) in [(&runs[0], "train_acc"), (&runs[1], "train_acc"), (&runs[3], "held_out_acc")] {
         let command = run["command"].as_str().unwrap();
         assert!(!command.contains('\''), "{command}");
         let mut args: Vec<&str> = command.strip_prefix("bp-par ").unwrap().split(' ').collect();

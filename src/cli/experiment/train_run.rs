@@ -9,7 +9,7 @@
 use bp_par::activation::Activation;
 use bp_par::data::NormalizeMode;
 use bp_par::loss::Loss;
-use bp_par::train::{DEFAULT_SHARD, TrainConfig};
+use bp_par::train::{DEFAULT_SHARD, FullBatchConfig, FullBatchMethod, TrainConfig};
 use std::path::PathBuf;
 
 /// What `bp-par train` trains: data, model and hyperparameters.
@@ -33,6 +33,9 @@ pub struct TrainRun {
     pub loss: Loss,
     /// Epochs, batch, shard, learning rate, momentum, L2, seed and shuffling.
     pub config: TrainConfig,
+    /// A full-batch optimiser (`--optimizer cg|lbfgs|rprop`) instead of mini-batch SGD: then
+    /// only `config`'s L2 and seed are given as flags (the others keep their defaults).
+    pub full_batch: Option<FullBatchConfig>,
 }
 
 /// The `--normalize` value that asks for `mode`.
@@ -70,13 +73,29 @@ impl TrainRun {
         flag("activation", self.activation.to_string());
         flag("loss", self.loss.to_string());
         flag("l2", c.l2.to_string());
-        flag("lr", c.lr.to_string());
-        flag("momentum", c.momentum.to_string());
-        flag("batch", c.batch.to_string());
-        if c.shard != DEFAULT_SHARD {
-            flag("shard-size", c.shard.to_string());
+        match &self.full_batch {
+            Some(fb) => {
+                let (name, iterations) = match fb.method {
+                    FullBatchMethod::Cg => ("cg", "max-iter"),
+                    FullBatchMethod::Lbfgs { .. } => ("lbfgs", "max-iter"),
+                    FullBatchMethod::Rprop => ("rprop", "epochs"),
+                };
+                flag("optimizer", name.to_string());
+                flag(iterations, fb.max_iter.to_string());
+                if let FullBatchMethod::Lbfgs { memory } = fb.method {
+                    flag("lbfgs-memory", memory.to_string());
+                }
+            }
+            None => {
+                flag("lr", c.lr.to_string());
+                flag("momentum", c.momentum.to_string());
+                flag("batch", c.batch.to_string());
+                if c.shard != DEFAULT_SHARD {
+                    flag("shard-size", c.shard.to_string());
+                }
+                flag("epochs", c.epochs.to_string());
+            }
         }
-        flag("epochs", c.epochs.to_string());
         flag("normalize", normalize_flag(self.normalize).to_string());
         flag("seed", c.seed.to_string());
         if !c.shuffle {
@@ -101,7 +120,7 @@ mod tests {
     use super::super::catalogue::{self, NAMES};
     use super::*;
     use crate::cli::args::{Cli, Command, TrainArgs};
-    use crate::cli::train::{train_config, val_split};
+    use crate::cli::train::{full_batch_config, train_config, val_split};
     use clap::Parser;
     use std::path::Path;
 
@@ -133,6 +152,7 @@ mod tests {
             activation: a.activation.expect("--activation given"),
             loss: a.loss.expect("--loss given"),
             config: train_config(a),
+            full_batch: full_batch_config(a),
         }
     }
 
@@ -151,8 +171,8 @@ mod tests {
                 }
             }
         }
-        // 4 runs x 5 seeds + 1 x 3 + 2 x 2 + 2 x 2 + 1 x 3, then the same with 2 seeds each.
-        assert_eq!(checked, (20 + 3 + 4 + 4 + 3) + (8 + 2 + 4 + 4 + 2));
+        // 5 runs x 5 seeds + 1 x 3 + 2 x 2 + 2 x 2 + 1 x 3, then the same with 2 seeds each.
+        assert_eq!(checked, (25 + 3 + 4 + 4 + 3) + (10 + 2 + 4 + 4 + 2));
     }
 
     #[test]

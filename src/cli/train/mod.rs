@@ -4,9 +4,12 @@
 //! the CLI's progress, signals and checkpoint files; [`report`] prints the final figures.
 
 mod conflicts;
+mod fullbatch;
 mod load;
 mod plan;
 
+#[cfg(test)]
+pub use fullbatch::full_batch_config;
 #[cfg(test)]
 pub use plan::{train_config, val_split};
 mod report;
@@ -32,7 +35,10 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let signals = run::Signals::install()?;
     log_settings(&plan, &reporter);
     let t_train = Instant::now();
-    let history = run::run(&plan, &mut prepared, &mut reporter, &signals)?;
+    let history = match &plan.full_batch {
+        Some(fb) => fullbatch::run(&plan, fb, &mut prepared, &mut reporter, &signals)?,
+        None => run::run(&plan, &mut prepared, &mut reporter, &signals)?,
+    };
     if let Some(e) = reporter.error.take() {
         return Err(e);
     }
@@ -66,6 +72,10 @@ fn log_start(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
 /// The run's settings (and where a resumed run continues), on stderr.
 fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
     let cfg = &plan.cfg;
+    if let Some(fb) = &plan.full_batch {
+        reporter.log(&fullbatch::settings_line(fb, cfg.seed, plan.threads));
+        return;
+    }
     reporter.log(&format!(
         "bp-par: seed {}, {} threads, batch {}, shard {}, lr {}, momentum {}, l2 {}, {} epochs",
         cfg.seed,

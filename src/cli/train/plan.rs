@@ -12,7 +12,7 @@ use bp_par::data::{LoadOptions, NormalizeMode};
 use bp_par::error::{Error, Result};
 use bp_par::loss::Loss;
 use bp_par::model::{self, Model, Task};
-use bp_par::train::{OnDivergence, RunPolicy, TrainConfig};
+use bp_par::train::{FullBatchConfig, FullBatchMethod, OnDivergence, RunPolicy, TrainConfig};
 use std::path::{Path, PathBuf};
 
 /// Everything `train` does, decided.
@@ -38,6 +38,9 @@ pub struct Plan {
     pub cfg: TrainConfig,
     /// Checkpoint cadence and divergence handling.
     pub policy: RunPolicy,
+    /// A full-batch optimiser (`--optimizer cg|lbfgs|rprop`) instead of mini-batch SGD; `cfg`
+    /// then holds its iterations as `epochs` (for the progress display) and its `l2` and seed.
+    pub full_batch: Option<FullBatchConfig>,
     /// Where checkpoints go, and whether the user named the path.
     pub checkpoint: PathBuf,
     /// True when `--checkpoint` was given (periodic checkpoints are then written).
@@ -73,11 +76,16 @@ impl Plan {
     /// Checks the flags and reads the `--init` model or `--resume` checkpoint; no data yet.
     pub fn new(args: TrainArgs, threads: usize) -> Result<Plan> {
         check_ranges(&args)?;
+        let full_batch = super::fullbatch::checked_config(&args)?;
         let resume = args.resume.as_deref().map(checkpoint::load).transpose()?;
         if let Some((m, ck)) = &resume {
             check_resume_conflicts(&args, m, ck)?;
         }
         let cfg = config(&args, resume.as_ref().map(|(_, ck)| ck))?;
+        let cfg = match &full_batch {
+            Some(fb) if fb.method != FullBatchMethod::Rprop => TrainConfig { epochs: fb.max_iter, ..cfg },
+            _ => cfg,
+        };
         let (checkpoint, checkpoint_given) = check_outputs(&args)?;
         let (model, resume) = match resume {
             Some((m, ck)) => (Some(m), Some((args.resume.clone().unwrap_or_default(), ck))),
@@ -126,6 +134,7 @@ impl Plan {
             resume,
             cfg,
             policy,
+            full_batch,
             checkpoint,
             checkpoint_given,
             save: args.save,

@@ -42,6 +42,16 @@ impl Signals {
         register().map_err(|e| Error::other(format!("cannot install the signal handlers: {e}")))?;
         Ok(Signals { stop, by_int })
     }
+
+    /// Whether a signal asked the run to stop.
+    pub fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// The exit code and name of the signal that stopped the run: (130, SIGINT) or (143, SIGTERM).
+    pub fn code_and_name(&self) -> (u8, &'static str) {
+        if self.by_int.load(Ordering::Relaxed) { (130, "SIGINT") } else { (143, "SIGTERM") }
+    }
 }
 
 /// The CLI's observer: the reporter, the signal flags, and what a checkpoint records besides

@@ -1,0 +1,213 @@
+//! Full-batch training: every iteration sees the whole training set. The objective (mean
+//! loss plus (λ/2n)·ΣW², and its gradient) is computed data-parallel over fixed shards and
+//! summed in the trainer's fixed tree, so it is bit-identical for any number of threads; the
+//! methods are those that need the exact gradient of the whole set:
+//! - [`FullBatchMethod::Cg`]: Polak-Ribière conjugate gradient with the Wolfe-Powell line
+//!   search of Rasmussen's `minimize` / `fmincg` (the optimiser of Ng's ex4);
+//! - [`FullBatchMethod::Lbfgs`]: limited-memory BFGS with the same line search;
+//! - [`FullBatchMethod::Rprop`]: iRprop− (FANN's default), one step per iteration.
+//!
+//! Each iteration is reported to the [`Observer`] as an epoch (`epoch` = iteration,
+//! [`EpochMetrics::lr`] = 0) and through [`Observer::iteration_end`] with the evaluations
+//! so far. The run stops after `max_iter` iterations, when a line search fails twice in a
+//! row, or when the observer asks. Full-batch runs are not checkpointed.
+//!
+//! ```
+//! use bp_par::{activation::Activation, loss::Loss, network::{Arch, Network}};
+//! use bp_par::data::{Dataset, Targets};
+//! use bp_par::train::{FullBatchConfig, FullBatchMethod, Silent, train_full_batch};
+//! let data = Dataset {
+//!     path: "xor".into(), n_features: 2, image_shape: None,
+//!     features: vec![0., 0., 0., 1., 1., 0., 1., 1.],
+//!     targets: Targets::Classes { labels: vec![0, 1, 1, 0], n_classes: 2 },
+//! };
+//! let mut net = Network::init(Arch::new(vec![2, 8, 2], Activation::Tanh, Loss::Xent).unwrap(), 3);
+//! let cfg = FullBatchConfig { method: FullBatchMethod::Cg, max_iter: 100, ..FullBatchConfig::default() };
+//! let out = train_full_batch(&mut net, &data, None, &cfg, &mut Silent).unwrap();
+//! assert!(out.history.last().unwrap().loss < 0.05);
+//! ```
+
+mod cg;
+mod lbfgs;
+mod linesearch;
+mod objective;
+mod rprop;
+
+use super::{DEFAULT_SHARD, EpochMetrics, Observer, check_fit};
+use crate::data::{Dataset, Targets};
+use crate::error::{Error, Result};
+use crate::infer::{Evaluation, evaluate};
+use crate::network::Network;
+use objective::{Eval, FullGradient, Objective};
+use std::time::Instant;
+
+pub use rprop::{DELTA_0, DELTA_MAX, DELTA_MIN, ETA_MINUS, ETA_PLUS};
+
+/// A full-batch optimiser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FullBatchMethod {
+    /// Polak-Ribière conjugate gradient with a Wolfe-Powell line search (as `fmincg`).
+    Cg,
+    /// L-BFGS keeping the last `memory` step pairs, with the same line search.
+    Lbfgs {
+        /// Step pairs kept (m).
+        memory: usize,
+    },
+    /// iRprop−: per-parameter step sizes from gradient signs, one step per iteration.
+    Rprop,
+}
+
+/// The settings of a full-batch run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FullBatchConfig {
+    /// The method.
+    pub method: FullBatchMethod,
+    /// Iterations (line searches for cg and lbfgs, steps for rprop).
+    pub max_iter: usize,
+    /// λ of the L2 term (λ/2n)·ΣW², n = training-set size; weights only.
+    pub l2: f32,
+    /// Rows per shard of the gradient: fixes the arithmetic, not the threads.
+    pub shard: usize,
+}
+
+impl Default for FullBatchConfig {
+    fn default() -> Self {
+        FullBatchConfig { method: FullBatchMethod::Cg, max_iter: 100, l2: 0.0, shard: DEFAULT_SHARD }
+    }
+}
+
+impl FullBatchConfig {
+    /// Checks every setting's range; the message names the field in backticks.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_iter == 0 {
+            return Err(Error::config("`max_iter` must be at least 1"));
+        }
+        if let FullBatchMethod::Lbfgs { memory: 0 } = self.method {
+            return Err(Error::config("`lbfgs_memory` must be at least 1"));
+        }
+        if !(self.l2.is_finite() && self.l2 >= 0.0) {
+            return Err(Error::config(format!("`l2` must be a non-negative number, got {}", self.l2)));
+        }
+        if self.shard == 0 {
+            return Err(Error::config("`shard` must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// Why a full-batch run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FullBatchStop {
+    /// `max_iter` iterations done.
+    MaxIter,
+    /// Two line searches in a row failed (no further progress along any direction tried), or
+    /// the loss became non-finite (rprop).
+    NoProgress,
+    /// [`Observer::stop_requested`].
+    Requested,
+}
+
+/// The result of [`train_full_batch`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct FullBatchOutcome {
+    /// One entry per iteration completed.
+    pub history: Vec<EpochMetrics>,
+    /// Why the run stopped.
+    pub stop: FullBatchStop,
+    /// Objective and gradient evaluations over the whole training set.
+    pub evaluations: usize,
+}
+
+/// One iteration of a method: x moves, the method keeps its own state.
+trait Method {
+    /// The objective at the current point.
+    fn current(&self) -> Eval;
+    /// One iteration from `x`; false when the method can make no further progress.
+    fn iterate(&mut self, obj: &mut dyn Objective, x: &mut [f32]) -> bool;
+}
+
+/// Trains `net` on the whole of `data` with `cfg`, evaluating `test` after each iteration
+/// when given. The team that computes the gradient has as many threads as the current rayon
+/// pool, up to one per core. The network ends at the last accepted point.
+pub fn train_full_batch(
+    net: &mut Network<f32>,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    cfg: &FullBatchConfig,
+    observer: &mut dyn Observer,
+) -> Result<FullBatchOutcome> {
+    train_full_batch_on(net, data, test, cfg, observer, crate::team::size_for(rayon::current_num_threads()))
+}
+
+/// [`train_full_batch`] on a team of exactly `team_size` threads (the results are the same
+/// for every size).
+pub fn train_full_batch_on(
+    net: &mut Network<f32>,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    cfg: &FullBatchConfig,
+    observer: &mut dyn Observer,
+    team_size: usize,
+) -> Result<FullBatchOutcome> {
+    cfg.validate()?;
+    check_fit(net, data)?;
+    if let Some(t) = test {
+        check_fit(net, t)?;
+    }
+    let n = data.n_samples();
+    if n == 0 {
+        return Err(Error::data(&data.path, "has no rows to train on"));
+    }
+    let mut x = net.params.clone();
+    let mut obj = FullGradient::new(net, data, cfg.l2, cfg.shard, team_size);
+    let t = Instant::now();
+    let mut method: Box<dyn Method> = match cfg.method {
+        FullBatchMethod::Cg => Box::new(cg::Cg::new(&mut obj, &x)),
+        FullBatchMethod::Lbfgs { memory } => Box::new(lbfgs::Lbfgs::new(&mut obj, &x, memory)),
+        FullBatchMethod::Rprop => Box::new(rprop::Rprop::new(x.len())),
+    };
+    let mut seconds = t.elapsed().as_secs_f64();
+    let classify = matches!(data.targets, Targets::Classes { .. });
+    let mut history = Vec::new();
+    let mut stop = FullBatchStop::MaxIter;
+    // Evaluations before the iteration (the first iteration's include the start's).
+    let mut evals_before = 0;
+    for iteration in 1..=cfg.max_iter {
+        observer.epoch_start(iteration, 1);
+        let t = Instant::now();
+        let progressed = method.iterate(&mut obj, &mut x);
+        seconds += t.elapsed().as_secs_f64();
+        let now = method.current();
+        if !progressed {
+            stop = FullBatchStop::NoProgress;
+            break;
+        }
+        obj.set_params(&x);
+        let test_eval: Option<Evaluation> = test.map(|t| evaluate(obj.net(), t, None));
+        let m = EpochMetrics {
+            epoch: iteration,
+            loss: now.loss,
+            train_acc: classify.then(|| now.correct as f64 / n as f64),
+            test_loss: test_eval.as_ref().map(|e| e.loss),
+            test_acc: test_eval.as_ref().and_then(Evaluation::accuracy),
+            lr: 0.0,
+            seconds,
+            samples_per_s: (n * (obj.evaluations - evals_before)) as f64 / seconds.max(1e-9),
+        };
+        (seconds, evals_before) = (0.0, obj.evaluations);
+        observer.batch_end(n, now.loss);
+        observer.iteration_end(iteration, now.loss, obj.evaluations);
+        observer.epoch_end(&m);
+        history.push(m);
+        if iteration < cfg.max_iter && observer.stop_requested() {
+            stop = FullBatchStop::Requested;
+            break;
+        }
+    }
+    obj.set_params(&x);
+    let evaluations = obj.evaluations;
+    Ok(FullBatchOutcome { history, stop, evaluations })
+}
+
+#[cfg(test)]
+mod tests;
