@@ -26,7 +26,7 @@ fn checkpoint(n_params: usize) -> Checkpoint {
         next_batch: 2,
         order: vec![2, 0, 1, 3],
         rng_word_pos: (1u128 << 70) + 5,
-        velocity: (0..n_params).map(|i| i as f32 * 0.5).collect(),
+        optimizer: OptimizerState::Momentum { velocity: (0..n_params).map(|i| i as f32 * 0.5).collect() },
         loss_sum: 1.25,
         correct: 7,
         done: 8,
@@ -101,7 +101,8 @@ fn velocities_and_rollback_weights_are_stored_per_layer_like_the_model() {
     for l in 0..2 {
         let (n_in, n_out) = (arch.sizes()[l], arch.sizes()[l + 1]);
         let weight = f32s(&format!("trainer.velocity.layers.{l}.weight"), &[n_out, n_in]);
-        assert_eq!(weight, ck.state.velocity[arch.weight_range(l)]);
+        let OptimizerState::Momentum { velocity } = &ck.state.optimizer else { panic!() };
+        assert_eq!(weight, velocity[arch.weight_range(l)]);
         let bias = f32s(&format!("rollback.layers.{l}.bias"), &[n_out]);
         assert_eq!(bias, ck.rollback.as_ref().unwrap().params[arch.bias_range(l)]);
     }

@@ -93,6 +93,15 @@ pub enum ShowCommand {
 }
 
 /// What to do when training diverges.
+/// The optimiser of `train --optimizer` and `bench --optimizer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerName {
+    /// Momentum SGD (classical, or Nesterov's with --nesterov)
+    Sgd,
+    /// Adam (Kingma & Ba, with bias correction)
+    Adam,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OnDivergence {
     Stop,
@@ -175,9 +184,33 @@ pub struct TrainArgs {
     /// Learning rate η
     #[arg(long, default_value_t = 0.1, value_name = "η")]
     pub lr: f32,
-    /// Momentum μ
+    /// Momentum μ (sgd)
     #[arg(long, default_value_t = 0.9, value_name = "μ")]
     pub momentum: f32,
+    /// The optimiser: momentum SGD, or Adam (--beta1, --beta2, --eps, --decoupled-decay)
+    #[arg(long, default_value = "sgd", value_name = "sgd|adam")]
+    pub optimizer: OptimizerName,
+    /// Nesterov's momentum instead of the classical one (sgd):
+    /// v ← μv − η·g ; w ← w + μv − η·g
+    #[arg(long)]
+    pub nesterov: bool,
+    /// Adam's first-moment decay rate β1, in [0, 1)
+    #[arg(long, default_value_t = 0.9, value_name = "β1")]
+    pub beta1: f32,
+    /// Adam's second-moment decay rate β2, in [0, 1)
+    #[arg(long, default_value_t = 0.999, value_name = "β2")]
+    pub beta2: f32,
+    /// Adam's ε, added to the denominator
+    #[arg(long, default_value_t = 1e-8, value_name = "ε")]
+    pub eps: f32,
+    /// AdamW: apply the L2 decay to the weights on its own (w ← w − η·(λ/n)·w) instead of
+    /// adding it to the gradient
+    #[arg(long)]
+    pub decoupled_decay: bool,
+    /// Clip the mean gradient to this L2 norm over all parameters (scaled by C/norm when
+    /// above C; the L2 term is not clipped) [default: no clipping]
+    #[arg(long, value_name = "C")]
+    pub clip_norm: Option<f32>,
     /// Mini-batch size
     #[arg(long, default_value_t = 64, value_name = "B")]
     pub batch: usize,
@@ -299,6 +332,9 @@ pub struct BenchArgs {
     /// Mini-batches run before timing
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub warmup: usize,
+    /// The optimiser of the timed steps (Adam with its default constants)
+    #[arg(long, default_value = "sgd", value_name = "sgd|adam")]
+    pub optimizer: OptimizerName,
     /// Also run the numpy reference (benches/peers/numpy_mlp.py, built in) at each thread
     /// count and batch size, and print our speed over its
     #[arg(long, value_name = "numpy")]

@@ -45,6 +45,10 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         repeats: args.repeats,
         lr: 0.1,
         momentum: 0.9,
+        optimizer: match args.optimizer {
+            super::args::OptimizerName::Sgd => bp_par::optim::Optimizer::default(),
+            super::args::OptimizerName::Adam => bp_par::optim::Optimizer::Adam(Default::default()),
+        },
     };
     let machine = bp_par::sys::machine_description();
     let flops = bench::flops_per_sample(&sizes);

@@ -3,7 +3,7 @@
 //! applied to every error message the CLI prints.
 
 /// Library field name → command-line flag.
-const FLAGS: [(&str, &str); 14] = [
+const FLAGS: [(&str, &str); 18] = [
     ("epochs", "--epochs"),
     ("batch", "--batch"),
     ("shard", "--shard-size"),
@@ -18,6 +18,10 @@ const FLAGS: [(&str, &str); 14] = [
     ("val_split", "--val-split"),
     ("normalize", "--normalize"),
     ("on_divergence", "--on-divergence"),
+    ("clip_norm", "--clip-norm"),
+    ("beta1", "--beta1"),
+    ("beta2", "--beta2"),
+    ("eps", "--eps"),
 ];
 
 /// `message` with every `` `field` `` of [`FLAGS`] replaced by its flag; other backticked

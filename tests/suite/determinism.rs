@@ -60,6 +60,7 @@ fn parallel_equals_serial_bit_for_bit() {
             l2: 0.3,
             seed: 11,
             shuffle: true,
+            ..TrainConfig::default()
         };
         for act in Activation::ALL {
             for loss in Loss::ALL {

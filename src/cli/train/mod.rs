@@ -5,6 +5,7 @@
 
 mod conflicts;
 mod load;
+mod optimizer;
 mod plan;
 
 #[cfg(test)]
@@ -67,13 +68,12 @@ fn log_start(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
 fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
     let cfg = &plan.cfg;
     reporter.log(&format!(
-        "bp-par: seed {}, {} threads, batch {}, shard {}, lr {}, momentum {}, l2 {}, {} epochs",
+        "bp-par: seed {}, {} threads, batch {}, shard {}, {}, l2 {}, {} epochs",
         cfg.seed,
         plan.threads,
         cfg.batch,
         cfg.shard,
-        short(cfg.lr),
-        cfg.momentum,
+        optimizer::describe(cfg),
         short(cfg.l2),
         cfg.epochs
     ));
