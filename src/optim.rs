@@ -256,6 +256,104 @@ crate::multiversion! {
 mod tests {
     use super::*;
 
+    /// Adam by its formula in f64 (Kingma & Ba, Algorithm 1, with ε outside the square root
+    /// of the bias-corrected v̂, and AdamW's decay `w ← w − η·λ'·w` first when decoupled).
+    fn adam_f64(a: &Adam, lr: f64, steps: &[Vec<f64>], w0: &[f64], decay: f64) -> Vec<Vec<f64>> {
+        let (b1, b2, eps) = (a.beta1 as f64, a.beta2 as f64, a.eps as f64);
+        let (mut w, mut m, mut v) = (w0.to_vec(), vec![0.0; w0.len()], vec![0.0; w0.len()]);
+        let mut out = vec![];
+        for (t, g) in steps.iter().enumerate() {
+            let t = t as i32 + 1;
+            for i in 0..w.len() {
+                let d = g[i] + if a.decoupled_decay { 0.0 } else { decay * w[i] };
+                m[i] = b1 * m[i] + (1.0 - b1) * d;
+                v[i] = b2 * v[i] + (1.0 - b2) * d * d;
+                let (m_hat, v_hat) = (m[i] / (1.0 - b1.powi(t)), v[i] / (1.0 - b2.powi(t)));
+                if a.decoupled_decay {
+                    w[i] -= lr * decay * w[i];
+                }
+                w[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+            }
+            out.push(w.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn adams_first_three_steps_match_the_formula_in_f64() {
+        // Gradients of different signs and scales, one that stays 0 and one that changes sign,
+        // summed over a batch of 4 (grad_scale 1/4); L2 on, coupled and decoupled; the
+        // constants of Kingma & Ba and others whose bias correction is large.
+        let w0 = [0.5f32, -1.25, 2.0, 0.0, 3.0e-3];
+        let grads =
+            [[0.8f32, -0.04, 4.0, 0.0, 1e-3], [0.6, 0.02, 3.0, 0.0, -2e-3], [-0.4, -0.04, 5.0, 0.0, 1e-3]];
+        let (lr, scale, decay) = (0.01f32, 0.25f32, 0.1f32);
+        for beta1 in [0.9f32, 0.5] {
+            for beta2 in [0.999f32, 0.9] {
+                for decoupled_decay in [false, true] {
+                    let a = Adam { beta1, beta2, eps: 1e-8, decoupled_decay };
+                    let steps: Vec<Vec<f64>> =
+                        grads.iter().map(|g| g.iter().map(|&g| g as f64 * scale as f64).collect()).collect();
+                    let w0_64: Vec<f64> = w0.iter().map(|&w| w as f64).collect();
+                    let want = adam_f64(&a, lr as f64, &steps, &w0_64, decay as f64);
+                    let (mut w, mut mv) = (w0, [0.0f32; 10]);
+                    for (t, g) in grads.iter().enumerate() {
+                        a.step(lr, t as u64 + 1, &mut w, &mut mv, g, scale, decay);
+                        for i in 0..w.len() {
+                            // f32 rounding of a handful of operations, relative to the step η.
+                            let err = (w[i] as f64 - want[t][i]).abs();
+                            assert!(
+                                err < 1e-6 * (1.0 + want[t][i].abs()),
+                                "{a:?} step {} w{i}: {} vs {}",
+                                t + 1,
+                                w[i],
+                                want[t][i]
+                            );
+                        }
+                    }
+                    // Step 1 moves each weight with a gradient by η·sign(d) (m̂/√v̂ = ±1), up to ε.
+                    let mut w1 = w0;
+                    a.step(lr, 1, &mut w1, &mut [0.0; 10], &grads[0], scale, 0.0);
+                    assert!((w1[0] - (w0[0] - lr)).abs() < 1e-7 && (w1[1] - (w0[1] + lr)).abs() < 1e-7);
+                    assert_eq!(w1[3], w0[3]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nesterov_differs_from_classical_momentum_as_the_formulas_say() {
+        // f(w) = ½·a·w², gradient a·w, from w = 1: both recurrences in f64 against the f32 steps.
+        let (lr, mu, a) = (0.1f32, 0.9f32, 2.0f32);
+        let sgd = Sgd { lr, momentum: mu };
+        let (mut wc, mut vc, mut wn, mut vn) = ([1.0f32], [0.0f32], [1.0f32], [0.0f32]);
+        let (mut rc, mut rvc, mut rn, mut rvn) = (1.0f64, 0.0f64, 1.0f64, 0.0f64);
+        let (lr64, mu64, a64) = (lr as f64, mu as f64, a as f64);
+        for step in 0..30 {
+            let (gc, gn) = ([a * wc[0]], [a * wn[0]]);
+            sgd.step(&mut wc, &mut vc, &gc, 1.0, 0.0);
+            sgd.step_nesterov(&mut wn, &mut vn, &gn, 1.0, 0.0);
+            // Classical: v ← μv − ηaw ; w ← w + v.
+            rvc = mu64 * rvc - lr64 * a64 * rc;
+            rc += rvc;
+            // Nesterov: v ← μv − ηaw ; w ← w + μv − ηaw (the same v, and the step looks ahead).
+            let g = a64 * rn;
+            rvn = mu64 * rvn - lr64 * g;
+            rn += mu64 * rvn - lr64 * g;
+            for (got, want) in [(wc[0], rc), (vc[0], rvc), (wn[0], rn), (vn[0], rvn)] {
+                assert!((got as f64 - want).abs() < 1e-5, "step {step}: {got} vs {want}");
+            }
+        }
+        // The difference after one step from rest is exactly the look-ahead μ·v₁ = −μ·η·a·w₀.
+        let (mut w1c, mut w1n) = ([1.0f32], [1.0f32]);
+        sgd.step(&mut w1c, &mut [0.0], &[a], 1.0, 0.0);
+        sgd.step_nesterov(&mut w1n, &mut [0.0], &[a], 1.0, 0.0);
+        // (Up to the rounding of w₁ near 0.8 and 0.62: 1 ulp each.)
+        assert!(((w1n[0] - w1c[0]) - mu * -(lr * a)).abs() <= 2.0 * f32::EPSILON, "{w1n:?} {w1c:?}");
+        // Nesterov damps the oscillation of heavy momentum on this quadratic.
+        assert!(rn.abs() < rc.abs() && wn[0].abs() < wc[0].abs());
+    }
+
     #[test]
     fn a_velocity_without_gradient_decays_to_zero_never_subnormal() {
         let sgd = Sgd { lr: 0.1, momentum: 0.9 };

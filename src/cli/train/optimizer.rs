@@ -30,11 +30,11 @@ pub fn optimizer(args: &TrainArgs) -> Optimizer {
     }
 }
 
-/// Refuses a flag of one optimiser given with the other (the optimiser being the flag's,
-/// or with `--resume` and no `--optimizer`, the checkpoint's: checked there).
+/// Refuses a flag of one optimiser given with the other. With `--resume` the optimiser is
+/// the checkpoint's, and [`resume_diffs`] checks the flags against it instead.
 pub fn check_optimizer_flags(args: &TrainArgs) -> Result<()> {
     let given = |id: &str| args.explicit.iter().any(|e| e == id);
-    if args.resume.is_some() && !given("optimizer") {
+    if args.resume.is_some() {
         return Ok(());
     }
     let (others, name) = match args.optimizer {
