@@ -55,8 +55,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let layers_text = report::layers_text(&sizes);
     if !args.quiet {
         eprintln!(
-            "bp-par bench: {layers_text} {}/xent on {} ({} rows), {:.3} MFLOP per sample; {machine}",
+            "bp-par bench: {layers_text} {}/xent, {}, on {} ({} rows), {:.3} MFLOP per sample; {machine}",
             args.activation,
+            cfg.optimizer,
             data.path.display(),
             data.n_samples(),
             flops / 1e6
