@@ -132,6 +132,8 @@ pub struct BenchConfig {
     pub lr: f32,
     /// Momentum of the timed training steps.
     pub momentum: f32,
+    /// The optimiser of the timed training steps.
+    pub optimizer: crate::optim::Optimizer,
 }
 
 /// One configuration's measurements.
@@ -302,6 +304,8 @@ fn measure(
         l2: 0.0,
         seed: 1,
         shuffle: true,
+        optimizer: cfg.optimizer,
+        clip_norm: None,
     };
     let steps = cfg.samples.div_ceil(batch).max(1);
     let mut net = Network::<f32>::init(arch.clone(), 1);

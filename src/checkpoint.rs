@@ -4,19 +4,21 @@
 //! diverging epoch rolls back to.
 //!
 //! Besides the model's tensors a checkpoint holds, per trainer state (prefix `trainer`, and
-//! `rollback` for the rollback point), the momentum velocities in the model's per-layer
-//! layout and names (`trainer.velocity.layers.L.weight`, `n_out x n_in`, and
-//! `trainer.velocity.layers.L.bias`) and the epoch's row order (`trainer.order`, u64); the
-//! rollback weights are `rollback.layers.L.weight` and `.bias`. Everything else is JSON
-//! under the key `checkpoint` of the model's metadata: `version`, `config`, `state`, `data`
-//! and `rollback`.
+//! `rollback` for the rollback point), the optimiser's state in the model's per-layer
+//! layout and names: the momentum velocities (`trainer.velocity.layers.L.weight`,
+//! `n_out x n_in`, and `trainer.velocity.layers.L.bias`) or Adam's moments
+//! (`trainer.adam_m.layers.L.weight`, `trainer.adam_v.layers.L.weight`, and the biases'), and
+//! the epoch's row order (`trainer.order`, u64); the rollback weights are
+//! `rollback.layers.L.weight` and `.bias`. Everything else is JSON under the key
+//! `checkpoint` of the model's metadata: `version`, `config` (with the optimiser and its
+//! constants), `state` (with Adam's step count `adam_t`), `data` and `rollback`.
 //!
 //! ```
 //! use bp_par::{activation::Activation, checkpoint, data::Normalization, loss::Loss};
 //! use bp_par::checkpoint::{Checkpoint, DataIdentity};
 //! use bp_par::model::{Model, Task};
 //! use bp_par::network::{Arch, Network};
-//! use bp_par::train::{TrainConfig, TrainState};
+//! use bp_par::train::{OptimizerState, TrainConfig, TrainState};
 //! let arch = Arch::new(vec![2, 3, 2], Activation::Tanh, Loss::Xent).unwrap();
 //! let model = Model {
 //!     net: Network::init(arch, 1),
@@ -26,7 +28,7 @@
 //! };
 //! let state = TrainState {
 //!     epoch: 1, next_batch: 0, order: vec![1, 0], rng_word_pos: 12,
-//!     velocity: vec![0.0; model.net.arch.n_params()],
+//!     optimizer: OptimizerState::Momentum { velocity: vec![0.0; model.net.arch.n_params()] },
 //!     loss_sum: 0.0, correct: 0, done: 0, seconds: 0.0,
 //! };
 //! let ck = Checkpoint {
@@ -51,15 +53,18 @@ use crate::error::{Error, Result};
 use crate::metadata;
 use crate::model::{self, Model, ModelRef, Tensor};
 use crate::network::Arch;
-use crate::train::{TrainConfig, TrainState};
+use crate::optim::{Adam, Optimizer};
+use crate::train::{OptimizerState, TrainConfig, TrainState};
 use safetensors::tensor::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// The format version of checkpoints (inside a model file's metadata). Version 3: velocities
-/// and rollback weights as per-layer tensors named and shaped as the model's (version 2
-/// stored them as one flat tensor each; version 1 stored weights transposed).
-pub const CHECKPOINT_VERSION: u64 = 3;
+/// The format version of checkpoints (inside a model file's metadata). Version 4: the
+/// optimiser (`config.optimizer`, `config.clip_norm`) and Adam's state (moments as
+/// per-layer tensors, `state.adam_t`); version 3 stored velocities and rollback weights as
+/// per-layer tensors named and shaped as the model's (version 2 stored them as one flat
+/// tensor each; version 1 stored weights transposed).
+pub const CHECKPOINT_VERSION: u64 = 4;
 
 /// What a checkpoint records about the training data, to refuse resuming on other data.
 /// Stored as the metadata object `checkpoint.data` (the fingerprint as 16 hexadecimal digits).
@@ -121,6 +126,37 @@ struct ConfigMeta {
     seed: u64,
     shuffle: bool,
     lr_given: f32,
+    optimizer: OptimizerMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clip_norm: Option<f32>,
+}
+
+/// An [`Optimizer`] with its constants, tagged by its name.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "lowercase")]
+enum OptimizerMeta {
+    Sgd { nesterov: bool },
+    Adam { beta1: f32, beta2: f32, eps: f32, decoupled_decay: bool },
+}
+
+impl OptimizerMeta {
+    fn of(o: &Optimizer) -> Self {
+        match *o {
+            Optimizer::Sgd { nesterov } => OptimizerMeta::Sgd { nesterov },
+            Optimizer::Adam(Adam { beta1, beta2, eps, decoupled_decay }) => {
+                OptimizerMeta::Adam { beta1, beta2, eps, decoupled_decay }
+            }
+        }
+    }
+
+    fn optimizer(&self) -> Optimizer {
+        match *self {
+            OptimizerMeta::Sgd { nesterov } => Optimizer::Sgd { nesterov },
+            OptimizerMeta::Adam { beta1, beta2, eps, decoupled_decay } => {
+                Optimizer::Adam(Adam { beta1, beta2, eps, decoupled_decay })
+            }
+        }
+    }
 }
 
 /// The scalar fields of a [`TrainState`]; its velocities and row order are tensors.
@@ -134,6 +170,9 @@ struct StateMeta {
     correct: usize,
     done: usize,
     seconds: f64,
+    /// Adam's step count (absent for momentum SGD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    adam_t: Option<u64>,
 }
 
 /// The scalar fields of a [`Rollback`]; its weights are tensors.
@@ -166,13 +205,20 @@ impl StateMeta {
             correct: st.correct,
             done: st.done,
             seconds: st.seconds,
+            adam_t: match st.optimizer {
+                OptimizerState::Adam { t, .. } => Some(t),
+                OptimizerState::Momentum { .. } => None,
+            },
         }
     }
 }
 
-/// The tensors of a trainer state under `prefix`: velocities per layer, and the row order.
+/// The tensors of a trainer state under `prefix`: the optimiser's buffers per layer, and the
+/// row order.
 fn state_tensors(prefix: &str, arch: &Arch, st: &TrainState) -> Vec<Tensor> {
-    let mut tensors = model::layer_tensors(&format!("{prefix}.velocity."), arch, &st.velocity);
+    let buffers = st.optimizer.buffers().into_iter();
+    let mut tensors: Vec<Tensor> =
+        buffers.flat_map(|(name, b)| model::layer_tensors(&format!("{prefix}.{name}."), arch, b)).collect();
     tensors.push(Tensor::u64(format!("{prefix}.order"), &st.order));
     tensors
 }
@@ -180,13 +226,25 @@ fn state_tensors(prefix: &str, arch: &Arch, st: &TrainState) -> Vec<Tensor> {
 /// Serialises a checkpoint of `model` to bytes (a model file with the checkpoint added).
 ///
 /// # Errors
-/// [`Error::Other`] when a velocity or rollback buffer does not have the network's size.
+/// [`Error::Other`] when an optimiser state or rollback buffer does not have the network's
+/// size, or a state is not of the configuration's optimiser.
 pub fn to_bytes(model: ModelRef<'_>, ck: &Checkpoint) -> Result<Vec<u8>> {
     let arch = &model.net.arch;
-    let mut sizes = vec![("the trainer's velocity", ck.state.velocity.len())];
+    let mut states = vec![("the trainer's", &ck.state)];
+    states.extend(ck.rollback.iter().map(|r| ("the rollback", &r.state)));
+    let mut sizes = vec![];
+    for (whose, st) in states {
+        if !st.optimizer.is_for(&ck.config.optimizer) {
+            return Err(Error::other(format!(
+                "cannot checkpoint {whose} optimizer state: not of the configuration's optimizer {}",
+                ck.config.optimizer.name()
+            )));
+        }
+        sizes
+            .extend(st.optimizer.buffers().into_iter().map(|(name, b)| (format!("{whose} {name}"), b.len())));
+    }
     if let Some(r) = &ck.rollback {
-        sizes.push(("the rollback velocity", r.state.velocity.len()));
-        sizes.push(("the rollback weights", r.params.len()));
+        sizes.push(("the rollback weights".to_string(), r.params.len()));
     }
     for (what, len) in sizes {
         if len != arch.n_params() {
@@ -214,6 +272,8 @@ pub fn to_bytes(model: ModelRef<'_>, ck: &Checkpoint) -> Result<Vec<u8>> {
             seed: c.seed,
             shuffle: c.shuffle,
             lr_given: ck.lr_given,
+            optimizer: OptimizerMeta::of(&c.optimizer),
+            clip_norm: c.clip_norm,
         },
         state: StateMeta::of(&ck.state),
         data: ck.data.clone(),
@@ -260,11 +320,15 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
     let envelope: Envelope<CheckpointMeta> = metadata::decode(path, &file.meta)?;
     let meta = envelope.checkpoint.ok_or_else(not_a_checkpoint)?;
     let (arch, n_samples) = (&model.net.arch, meta.data.n_samples);
-    let state = read_state(path, &file.tensors, "trainer", meta.state, arch, n_samples)?;
+    let optimizer = meta.config.optimizer.optimizer();
+    let read = |prefix: &str, state: StateMeta| {
+        read_state(path, &file.tensors, (prefix, state), &optimizer, arch, n_samples)
+    };
+    let state = read("trainer", meta.state)?;
     let rollback = match meta.rollback {
         Some(r) => Some(Rollback {
             params: model::read_layers(path, &file.tensors, "rollback.", arch)?,
-            state: read_state(path, &file.tensors, "rollback", r.state, arch, n_samples)?,
+            state: read("rollback", r.state)?,
             retries: r.retries,
         }),
         None => None,
@@ -279,6 +343,8 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
         l2: c.l2,
         seed: c.seed,
         shuffle: c.shuffle,
+        optimizer,
+        clip_norm: c.clip_norm,
     };
     Ok((model, Checkpoint { config, state, data: meta.data, lr_given: c.lr_given, rollback }))
 }
@@ -287,12 +353,21 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
 fn read_state(
     path: &Path,
     st: &SafeTensors,
-    prefix: &str,
-    meta: StateMeta,
+    (prefix, meta): (&str, StateMeta),
+    optimizer: &Optimizer,
     arch: &Arch,
     n_samples: usize,
 ) -> Result<TrainState> {
-    let velocity = model::read_layers(path, st, &format!("{prefix}.velocity."), arch)?;
+    let layers = |name: &str| model::read_layers(path, st, &format!("{prefix}.{name}."), arch);
+    let optimizer = match optimizer {
+        Optimizer::Sgd { .. } => OptimizerState::Momentum { velocity: layers("velocity")? },
+        Optimizer::Adam(_) => {
+            let t = meta
+                .adam_t
+                .ok_or_else(|| Error::model(path, format!("has no Adam step count (adam_t) for {prefix}")))?;
+            OptimizerState::Adam { m: layers("adam_m")?, v: layers("adam_v")?, t }
+        }
+    };
     let order = model::tensor(path, st, &format!("{prefix}.order"), Dtype::U64, &[n_samples])?
         .data()
         .chunks_exact(8)
@@ -303,7 +378,7 @@ fn read_state(
         next_batch: meta.next_batch,
         order,
         rng_word_pos: meta.rng_word_pos,
-        velocity,
+        optimizer,
         loss_sum: meta.loss_sum,
         correct: meta.correct,
         done: meta.done,

@@ -26,7 +26,7 @@ fn checkpoint(n_params: usize) -> Checkpoint {
         next_batch: 2,
         order: vec![2, 0, 1, 3],
         rng_word_pos: (1u128 << 70) + 5,
-        velocity: (0..n_params).map(|i| i as f32 * 0.5).collect(),
+        optimizer: OptimizerState::Momentum { velocity: (0..n_params).map(|i| i as f32 * 0.5).collect() },
         loss_sum: 1.25,
         correct: 7,
         done: 8,
@@ -101,7 +101,8 @@ fn velocities_and_rollback_weights_are_stored_per_layer_like_the_model() {
     for l in 0..2 {
         let (n_in, n_out) = (arch.sizes()[l], arch.sizes()[l + 1]);
         let weight = f32s(&format!("trainer.velocity.layers.{l}.weight"), &[n_out, n_in]);
-        assert_eq!(weight, ck.state.velocity[arch.weight_range(l)]);
+        let OptimizerState::Momentum { velocity } = &ck.state.optimizer else { panic!() };
+        assert_eq!(weight, velocity[arch.weight_range(l)]);
         let bias = f32s(&format!("rollback.layers.{l}.bias"), &[n_out]);
         assert_eq!(bias, ck.rollback.as_ref().unwrap().params[arch.bias_range(l)]);
     }
@@ -115,14 +116,14 @@ fn checkpoints_of_other_versions_and_plain_models_are_refused() {
     let m = model();
     let bytes = to_bytes(m.view(), &checkpoint(m.net.arch.n_params())).unwrap();
     let err = |bytes: &[u8]| from_bytes(Path::new("ck"), bytes).unwrap_err().to_string();
-    let older = edit(&bytes, r#"\"version\":3"#, r#"\"version\":2"#);
+    let older = edit(&bytes, r#"\"version\":4"#, r#"\"version\":3"#);
     assert_eq!(
         err(&older),
-        "ck: is a checkpoint of format 2, written by an older bp-par; this build reads format 3 \
+        "ck: is a checkpoint of format 3, written by an older bp-par; this build reads format 4 \
          (resume it with the bp-par that wrote it)"
     );
-    let newer = edit(&bytes, r#"\"version\":3"#, r#"\"version\":4"#);
-    assert!(err(&newer).starts_with("ck: is a checkpoint of format 4, written by a newer bp-par"));
+    let newer = edit(&bytes, r#"\"version\":4"#, r#"\"version\":5"#);
+    assert!(err(&newer).starts_with("ck: is a checkpoint of format 5, written by a newer bp-par"));
     // The model inside is still readable.
     assert_eq!(model::from_bytes(Path::new("ck"), &older).unwrap(), m);
     let plain = model::to_bytes(&m).unwrap();
@@ -172,5 +173,41 @@ fn buffers_of_the_wrong_size_are_errors_not_panics() {
             "cannot checkpoint the rollback weights: {} values for a network of {n_params} parameters",
             n_params - 1
         )
+    );
+}
+
+#[test]
+fn adam_state_is_stored_per_layer_with_its_step_count() {
+    use crate::optim::{Adam, Optimizer};
+    let m = model();
+    let n = m.net.arch.n_params();
+    let mut ck = checkpoint(n);
+    let adam = Adam { beta1: 0.8, beta2: 0.95, eps: 1e-6, decoupled_decay: true };
+    ck.config = TrainConfig { optimizer: Optimizer::Adam(adam), clip_norm: Some(0.25), ..ck.config };
+    let state = |t| OptimizerState::Adam {
+        m: (0..n).map(|i| i as f32 * 0.5).collect(),
+        v: (0..n).map(|i| i as f32 * 0.25 + 1.0).collect(),
+        t,
+    };
+    ck.state.optimizer = state(17);
+    ck.rollback.as_mut().unwrap().state.optimizer = state(9);
+    let bytes = to_bytes(m.view(), &ck).unwrap();
+    assert_eq!(from_bytes(Path::new("ck"), &bytes).unwrap(), (m.clone(), ck.clone()));
+    let file = SafeTensors::deserialize(&bytes).unwrap();
+    let v1 = file.tensor("trainer.adam_v.layers.1.bias").unwrap();
+    let arch = &m.net.arch;
+    let want: Vec<u8> = arch.bias_range(1).flat_map(|i| (i as f32 * 0.25 + 1.0).to_le_bytes()).collect();
+    assert_eq!(v1.data(), &want[..]);
+    assert!(
+        file.tensor("rollback.adam_m.layers.0.weight").is_ok()
+            && file.tensor("trainer.velocity.layers.0.weight").is_err()
+    );
+    // A state of the other optimiser is refused, not written under the wrong names.
+    ck.state.optimizer = OptimizerState::Momentum { velocity: vec![0.0; n] };
+    assert!(
+        to_bytes(m.view(), &ck)
+            .unwrap_err()
+            .to_string()
+            .contains("not of the configuration's optimizer adam")
     );
 }

@@ -92,24 +92,35 @@ pub enum ShowCommand {
     },
 }
 
+/// The optimiser of `train --optimizer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerName {
+    /// Momentum SGD (classical, or Nesterov's with --nesterov)
+    Sgd,
+    /// Adam (Kingma & Ba, with bias correction)
+    Adam,
+    /// Full-batch Polak-Ribière conjugate gradient with a Wolfe-Powell line search (fmincg)
+    Cg,
+    /// Full-batch L-BFGS with the same line search
+    Lbfgs,
+    /// Full-batch iRprop−, one step per epoch
+    Rprop,
+}
+
+/// The optimiser of `bench --optimizer` (the mini-batch ones).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchOptimizer {
+    /// Momentum SGD
+    Sgd,
+    /// Adam
+    Adam,
+}
+
 /// What to do when training diverges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OnDivergence {
     Stop,
     HalveLr,
-}
-
-/// The optimiser: mini-batch SGD, or a full-batch method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Optimizer {
-    /// Mini-batch SGD with classical momentum.
-    Sgd,
-    /// Full-batch Polak-Ribière conjugate gradient with a Wolfe-Powell line search (fmincg).
-    Cg,
-    /// Full-batch L-BFGS with the same line search.
-    Lbfgs,
-    /// Full-batch iRprop−, one step per epoch.
-    Rprop,
 }
 
 /// How to read labels from a data file.
@@ -188,20 +199,42 @@ pub struct TrainArgs {
     /// Learning rate η
     #[arg(long, default_value_t = 0.1, value_name = "η")]
     pub lr: f32,
-    /// Momentum μ
+    /// Momentum μ (sgd)
     #[arg(long, default_value_t = 0.9, value_name = "μ")]
     pub momentum: f32,
+    /// Optimiser: mini-batch sgd (momentum; --nesterov) or adam (--beta1, --beta2, --eps,
+    /// --decoupled-decay), or full-batch over the whole training set, its gradient computed
+    /// data-parallel: cg (Polak-Ribière conjugate gradient with a Wolfe-Powell line search, as
+    /// fmincg; --max-iter line searches), lbfgs (--max-iter, --lbfgs-memory), rprop (iRprop−,
+    /// η+ 1.2, η− 0.5, Δ0 0.1, Δmax 50, Δmin 1e-6; one step per epoch). Full-batch methods take
+    /// no --lr, --momentum, --batch, --shard-size, --no-shuffle, --on-divergence, --checkpoint,
+    /// --resume, nor the mini-batch optimisers' flags
+    #[arg(long, default_value = "sgd", value_name = "sgd|adam|cg|lbfgs|rprop")]
+    pub optimizer: OptimizerName,
+    /// Nesterov's momentum instead of the classical one (sgd):
+    /// v ← μv − η·g ; w ← w + μv − η·g
+    #[arg(long)]
+    pub nesterov: bool,
+    /// Adam's first-moment decay rate β1, in [0, 1)
+    #[arg(long, default_value_t = 0.9, value_name = "β1")]
+    pub beta1: f32,
+    /// Adam's second-moment decay rate β2, in [0, 1)
+    #[arg(long, default_value_t = 0.999, value_name = "β2")]
+    pub beta2: f32,
+    /// Adam's ε, added to the denominator
+    #[arg(long, default_value_t = 1e-8, value_name = "ε")]
+    pub eps: f32,
+    /// AdamW: apply the L2 decay to the weights on its own (w ← w − η·(λ/n)·w) instead of
+    /// adding it to the gradient
+    #[arg(long)]
+    pub decoupled_decay: bool,
+    /// Clip the mean gradient to this L2 norm over all parameters (scaled by C/norm when
+    /// above C; the L2 term is not clipped) [default: no clipping]
+    #[arg(long, value_name = "C")]
+    pub clip_norm: Option<f32>,
     /// Mini-batch size
     #[arg(long, default_value_t = 64, value_name = "B")]
     pub batch: usize,
-    /// Optimiser: sgd (mini-batch, momentum), or full-batch over the whole training set, its
-    /// gradient computed data-parallel: cg (Polak-Ribière conjugate gradient with a
-    /// Wolfe-Powell line search, as fmincg; --max-iter line searches), lbfgs (--max-iter,
-    /// --lbfgs-memory), rprop (iRprop−, η+ 1.2, η− 0.5, Δ0 0.1, Δmax 50, Δmin 1e-6; one step per
-    /// epoch). Full-batch methods take no --lr, --momentum, --batch, --shard-size, --no-shuffle,
-    /// --on-divergence, --checkpoint or --resume
-    #[arg(long, default_value = "sgd", value_name = "sgd|cg|lbfgs|rprop")]
-    pub optimizer: Optimizer,
     /// Iterations (line searches) of --optimizer cg and lbfgs; they stop earlier when two line
     /// searches in a row fail
     #[arg(long, default_value_t = 100, value_name = "N")]
@@ -327,6 +360,9 @@ pub struct BenchArgs {
     /// Mini-batches run before timing
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub warmup: usize,
+    /// The optimiser of the timed steps (Adam with its default constants)
+    #[arg(long, default_value = "sgd", value_name = "sgd|adam")]
+    pub optimizer: BenchOptimizer,
     /// Also run the numpy reference (benches/peers/numpy_mlp.py, built in) at each thread
     /// count and batch size, and print our speed over its
     #[arg(long, value_name = "numpy")]

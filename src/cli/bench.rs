@@ -45,14 +45,19 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         repeats: args.repeats,
         lr: 0.1,
         momentum: 0.9,
+        optimizer: match args.optimizer {
+            super::args::BenchOptimizer::Sgd => bp_par::optim::Optimizer::default(),
+            super::args::BenchOptimizer::Adam => bp_par::optim::Optimizer::Adam(Default::default()),
+        },
     };
     let machine = bp_par::sys::machine_description();
     let flops = bench::flops_per_sample(&sizes);
     let layers_text = report::layers_text(&sizes);
     if !args.quiet {
         eprintln!(
-            "bp-par bench: {layers_text} {}/xent on {} ({} rows), {:.3} MFLOP per sample; {machine}",
+            "bp-par bench: {layers_text} {}/xent, {}, on {} ({} rows), {:.3} MFLOP per sample; {machine}",
             args.activation,
+            cfg.optimizer,
             data.path.display(),
             data.n_samples(),
             flops / 1e6

@@ -21,6 +21,10 @@ const FLAGS: &[(&str, &str)] = &[
     ("checkpoint_every", "--checkpoint-every"),
     ("max_iter", "--max-iter"),
     ("lbfgs_memory", "--lbfgs-memory"),
+    ("clip_norm", "--clip-norm"),
+    ("beta1", "--beta1"),
+    ("beta2", "--beta2"),
+    ("eps", "--eps"),
 ];
 
 /// `message` with every `` `field` `` of [`FLAGS`] replaced by its flag; other backticked

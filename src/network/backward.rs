@@ -17,8 +17,9 @@ pub(crate) enum Params<'a, T> {
     /// its gradient is complete and no task reads its old values any more: the first layer's
     /// blocks on the thread that just computed their gradient, while it is in cache; layer
     /// l+1's blocks during layer l's phase (after the input deltas that read them). `state` is
-    /// the block's slice of a buffer in the parameters' layout (the velocities).
-    Update { params: &'a mut [T], state: &'a mut [T], update: &'a UpdateFn<'a, T> },
+    /// the block's slice of a buffer in the parameters' layout with `stride` values per
+    /// parameter (the velocities, 1; Adam's interleaved moments, 2).
+    Update { params: &'a mut [T], state: &'a mut [T], stride: usize, update: &'a UpdateFn<'a, T> },
 }
 
 /// The per-block update of [`Params::Update`].
@@ -156,17 +157,18 @@ type OwnedBlocks<'s, T> = std::iter::Zip<
     std::iter::Zip<std::slice::ChunksMut<'s, T>, std::slice::ChunksMut<'s, T>>,
 >;
 
-/// `(weight, bias)` of the parameters and of the state, cut into blocks of `block` units of
-/// `n_in` weights each.
+/// `(weight, bias)` of the parameters and of the state (`stride` values per parameter), cut
+/// into blocks of `block` units of `n_in` weights each.
 fn owned_blocks<'s, T>(
     (pw, pb): (&'s mut [T], &'s mut [T]),
     (sw, sb): (&'s mut [T], &'s mut [T]),
     block: usize,
     n_in: usize,
+    stride: usize,
 ) -> OwnedBlocks<'s, T> {
     pw.chunks_mut(block * n_in)
         .zip(pb.chunks_mut(block))
-        .zip(sw.chunks_mut(block * n_in).zip(sb.chunks_mut(block)))
+        .zip(sw.chunks_mut(block * n_in * stride).zip(sb.chunks_mut(block * stride)))
 }
 
 /// What layer l's phase reads of the parameters, and the blocks it updates: the weight the
@@ -180,19 +182,20 @@ fn split_params<'p, T>(
     let (wr, br, n_weights) = (&s.wr, &s.br, s.n_in * s.n_out);
     match params {
         Params::Read(p) => (&p[wr.clone()], None, None),
-        Params::Update { params, state, .. } => {
+        Params::Update { params, state, stride, .. } => {
+            let k = *stride;
             let (p_lo, p_hi) = params.split_at_mut(br.end);
-            let (s_lo, s_hi) = state.split_at_mut(br.end);
+            let (s_lo, s_hi) = state.split_at_mut(br.end * k);
             let (pw, pb) = p_lo[wr.start..].split_at_mut(n_weights);
-            let (sw, sb) = s_lo[wr.start..].split_at_mut(n_weights);
+            let (sw, sb) = s_lo[wr.start * k..].split_at_mut(n_weights * k);
             let owned_up = s.up.as_ref().map(|(wr1, br1, ub)| {
                 // Layer l+1's inputs are this layer's n_out units.
                 let (pw1, pb1) = p_hi[..br1.end - br.end].split_at_mut(wr1.len());
-                let (sw1, sb1) = s_hi[..br1.end - br.end].split_at_mut(wr1.len());
-                owned_blocks((pw1, pb1), (sw1, sb1), *ub, s.n_out)
+                let (sw1, sb1) = s_hi[..(br1.end - br.end) * k].split_at_mut(wr1.len() * k);
+                owned_blocks((pw1, pb1), (sw1, sb1), *ub, s.n_out, k)
             });
             if s.l == 0 {
-                (&[][..], Some(owned_blocks((pw, pb), (sw, sb), s.unit_block, s.n_in)), owned_up)
+                (&[][..], Some(owned_blocks((pw, pb), (sw, sb), s.unit_block, s.n_in, k)), owned_up)
             } else {
                 (&*pw, None, owned_up)
             }

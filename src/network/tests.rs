@@ -60,7 +60,8 @@ fn blocked_passes_equal_the_unblocked_pass_bit_for_bit() {
                         &mut plain,
                         split,
                     );
-                    let p = Params::Update { params: &mut params, state: &mut state, update: &update };
+                    let p =
+                        Params::Update { params: &mut params, state: &mut state, stride: 1, update: &update };
                     backward_from_deltas(&arch, p, &x, rows, &mut buf, &mut grad, split);
                     assert_eq!(bits(&plain), bits(&grad), "read and update passes differ");
                     (
@@ -206,7 +207,7 @@ fn passes<T: Scalar>(
             *p += if is_w { *s } else { *s + *s };
         }
     };
-    let p = Params::Update { params: &mut params, state: &mut state, update: &update };
+    let p = Params::Update { params: &mut params, state: &mut state, stride: 1, update: &update };
     backward_from_deltas(arch, p, x, rows, &mut buf_update, &mut grad, split);
     out.extend([("update: deltas", deltas(&buf_update)), ("update: gradient", bits(&grad))]);
     out.extend([("update: parameters", bits(&params)), ("update: velocities", bits(&state))]);

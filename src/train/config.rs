@@ -2,6 +2,7 @@
 //! their field names in backticks (`batch`, `lr`); the CLI shows its flags instead.
 
 use crate::error::{Error, Result};
+use crate::optim::Optimizer;
 
 /// The default shard size: a whole mini-batch of up to 128 rows is one shard (no reduction),
 /// larger batches are cut into shards of 128. Measured on 2 cores (784-128-10, `bp-par bench
@@ -35,6 +36,12 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Reshuffle the rows every epoch (else keep file order).
     pub shuffle: bool,
+    /// The optimiser (momentum SGD by default).
+    pub optimizer: Optimizer,
+    /// Clip the mean gradient to this L2 norm over all parameters (None: no clipping). The
+    /// norm is of the data gradient, without the L2 term; it is computed in f64 over fixed
+    /// chunks of parameters summed in order, so it does not depend on the threads.
+    pub clip_norm: Option<f32>,
 }
 
 impl Default for TrainConfig {
@@ -48,6 +55,8 @@ impl Default for TrainConfig {
             l2: 0.0,
             seed: 1,
             shuffle: true,
+            optimizer: Optimizer::default(),
+            clip_norm: None,
         }
     }
 }
@@ -73,6 +82,21 @@ impl TrainConfig {
         }
         if !(self.l2.is_finite() && self.l2 >= 0.0) {
             return bad(format!("`l2` must be a non-negative number, got {}", self.l2));
+        }
+        if let Some(c) = self.clip_norm
+            && !(c.is_finite() && c > 0.0)
+        {
+            return bad(format!("`clip_norm` must be a positive number, got {c}"));
+        }
+        if let Optimizer::Adam(a) = &self.optimizer {
+            for (name, beta) in [("beta1", a.beta1), ("beta2", a.beta2)] {
+                if !(beta.is_finite() && (0.0..1.0).contains(&beta)) {
+                    return bad(format!("`{name}` must be in [0, 1), got {beta}"));
+                }
+            }
+            if !(a.eps.is_finite() && a.eps > 0.0) {
+                return bad(format!("`eps` must be a positive number, got {}", a.eps));
+            }
         }
         Ok(())
     }

@@ -34,6 +34,7 @@ use crate::team::Team;
 use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
 
+mod clip;
 mod config;
 mod fullbatch;
 mod run;
@@ -42,6 +43,7 @@ mod trainer;
 
 use step::Workspace;
 
+pub use crate::optim::{Adam, Optimizer};
 pub use config::{DEFAULT_SHARD, TrainConfig};
 pub use fullbatch::{
     DELTA_0, DELTA_MAX, DELTA_MIN, ETA_MINUS, ETA_PLUS, FullBatchConfig, FullBatchMethod, FullBatchOutcome,
@@ -122,11 +124,17 @@ pub struct PhaseTimes {
     pub batches: u64,
 }
 
-/// A training run in progress: the network, its velocities and the shard workspaces.
+/// A training run in progress: the network, its optimiser state and the shard workspaces.
 pub struct Trainer<'a> {
     net: &'a mut Network<f32>,
     cfg: TrainConfig,
-    velocity: Vec<f32>,
+    /// The optimiser's state, [`Optimizer::state_per_param`] values per parameter in the
+    /// parameters' order (the velocities, or Adam's moments interleaved).
+    opt_state: Vec<f32>,
+    /// Optimiser steps taken (Adam's t).
+    opt_steps: u64,
+    /// With gradient clipping: the reduced gradient, and each update chunk's sum of squares.
+    clip: Option<step::ClipBuffers>,
     /// Shard workspaces: one when the shards run one after another, each split over the
     /// threads; one per shard when a full mini-batch has at least as many shards as the team
     /// has threads, and each thread runs whole shards (see [`Trainer::step`]).
@@ -173,8 +181,8 @@ pub struct TrainState {
     pub order: Vec<usize>,
     /// Position of the shuffling stream (ChaCha8, seeded by the config's seed, stream 2).
     pub rng_word_pos: u128,
-    /// The momentum velocities (the network's parameter layout).
-    pub velocity: Vec<f32>,
+    /// The optimiser's state (the network's parameter layout).
+    pub optimizer: OptimizerState,
     /// Running loss sum of the current epoch.
     pub loss_sum: f64,
     /// Samples classified correctly so far this epoch.
@@ -183,6 +191,54 @@ pub struct TrainState {
     pub done: usize,
     /// Training seconds this epoch.
     pub seconds: f64,
+}
+
+/// The optimiser's state, each buffer in the network's parameter layout.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OptimizerState {
+    /// Momentum SGD (classical or Nesterov).
+    Momentum {
+        /// The velocities.
+        velocity: Vec<f32>,
+    },
+    /// Adam.
+    Adam {
+        /// The first moments m.
+        m: Vec<f32>,
+        /// The second moments v.
+        v: Vec<f32>,
+        /// Steps taken (t of the last step; the next is t + 1).
+        t: u64,
+    },
+}
+
+impl OptimizerState {
+    /// The initial state of `optimizer` for `n_params` parameters: all zero.
+    pub fn new(optimizer: &Optimizer, n_params: usize) -> Self {
+        match optimizer {
+            Optimizer::Sgd { .. } => OptimizerState::Momentum { velocity: vec![0.0; n_params] },
+            Optimizer::Adam(_) => {
+                OptimizerState::Adam { m: vec![0.0; n_params], v: vec![0.0; n_params], t: 0 }
+            }
+        }
+    }
+
+    /// The buffers with their names in checkpoints: `velocity`, or `adam_m` and `adam_v`.
+    pub fn buffers(&self) -> Vec<(&'static str, &[f32])> {
+        match self {
+            OptimizerState::Momentum { velocity } => vec![("velocity", velocity)],
+            OptimizerState::Adam { m, v, .. } => vec![("adam_m", m), ("adam_v", v)],
+        }
+    }
+
+    /// Whether this is the state of `optimizer` (the same kind).
+    pub fn is_for(&self, optimizer: &Optimizer) -> bool {
+        matches!(
+            (self, optimizer),
+            (OptimizerState::Momentum { .. }, Optimizer::Sgd { .. })
+                | (OptimizerState::Adam { .. }, Optimizer::Adam(_))
+        )
+    }
 }
 
 /// The number of threads of the team a [`Trainer`] built inside a rayon pool of `threads`

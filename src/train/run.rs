@@ -82,7 +82,7 @@ impl Trainer<'_> {
             return Err(Error::config("`checkpoint_every` must be at least 1"));
         }
         if let Some(r) = &policy.rollback
-            && (r.params.len() != self.net.params.len() || r.state.velocity.len() != self.velocity.len())
+            && r.params.len() != self.net.params.len()
         {
             return Err(Error::other(format!(
                 "the rollback point has {} parameters, the network {}",

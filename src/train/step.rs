@@ -3,10 +3,13 @@
 //! shards side by side, then the reduction and update by parameter chunks). Both give the
 //! same bits.
 
+use super::TrainConfig;
 use super::Trainer;
+pub(super) use super::clip::ClipBuffers;
+use super::clip::clipped_update;
 use crate::data::{Dataset, Targets};
 use crate::network::{Arch, Buffers, Network, Params, argmax, backward_from_deltas};
-use crate::optim::Sgd;
+use crate::optim::Rule;
 use crate::split::Split;
 use std::ops::Range;
 use std::time::Instant;
@@ -14,9 +17,9 @@ use std::time::Instant;
 /// One shard's working memory: gathered rows, their targets, activations and deltas, and the
 /// shard's summed loss and correct count.
 pub(super) struct Workspace {
-    x: Vec<f32>,
+    pub(super) x: Vec<f32>,
     y: Vec<f32>,
-    buf: Buffers<f32>,
+    pub(super) buf: Buffers<f32>,
     loss: f64,
     correct: usize,
 }
@@ -79,7 +82,7 @@ impl Workspace {
 pub(super) const UPDATE_CHUNK: usize = 4096;
 
 /// Parameters summed at once on the stack in the reduction.
-const TREE_BLOCK: usize = 64;
+pub(super) const TREE_BLOCK: usize = 64;
 
 /// `out ← Σ_{i<n} leaf(i)` summed as a fixed pairwise tree, ((l0+l1)+(l2+l3))+...: the split
 /// is at the largest power of two below the count, so every element's order of additions
@@ -151,29 +154,63 @@ pub(super) fn shards_side_by_side(n_shards: usize, team: usize) -> bool {
     team > 1 && n_shards >= team
 }
 
-/// The reduction fused with the momentum update for the parameters `w` (flat indices from
-/// `start`), velocities `v`: each element's gradient is the sum of `n` shard gradients in the
-/// fixed tree order, `leaf(s, range)` giving shard s's gradient over a flat range.
+/// The reduction fused with the optimiser's update for the parameters `w` (flat indices from
+/// `start`), state `state` (`stride` values per parameter): each element's gradient is the
+/// sum of `n` shard gradients in the fixed tree order, `leaf(s, range)` giving shard s's
+/// gradient over a flat range.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn reduce_and_step<'g>(
     leaf: &dyn Fn(usize, Range<usize>) -> &'g [f32],
     n: usize,
     start: usize,
     w: &mut [f32],
-    v: &mut [f32],
-    sgd: Sgd,
+    state: &mut [f32],
+    (rule, stride): (Rule, usize),
     scale: f32,
     decay: f32,
 ) {
     if n == 1 {
-        return sgd.step(w, v, leaf(0, start..start + w.len()), scale, decay);
+        return rule.apply(w, state, leaf(0, start..start + w.len()), scale, decay);
     }
     let mut sum = [0.0f32; TREE_BLOCK];
-    for (i, (w, v)) in w.chunks_mut(TREE_BLOCK).zip(v.chunks_mut(TREE_BLOCK)).enumerate() {
+    for (i, (w, st)) in w.chunks_mut(TREE_BLOCK).zip(state.chunks_mut(TREE_BLOCK * stride)).enumerate() {
         let from = start + i * TREE_BLOCK;
         let sum = &mut sum[..w.len()];
         tree_sum(&|s| leaf(s, from..from + w.len()), 0, n, sum);
-        sgd.step(w, v, sum, scale, decay);
+        rule.apply(w, st, sum, scale, decay);
+    }
+}
+
+/// The update rule of the next optimiser step of `cfg`, with its state stride; counts the
+/// step in `steps`.
+pub(super) fn next_rule(cfg: &TrainConfig, steps: &mut u64) -> (Rule, usize) {
+    *steps += 1;
+    (Rule::new(&cfg.optimizer, cfg.lr, cfg.momentum, *steps), cfg.optimizer.state_per_param())
+}
+
+/// The update chunks of the shard-parallel step and of clipping: `(chunk index, weights,
+/// state)` over [`UPDATE_CHUNK`] parameters each.
+pub(super) fn update_chunks<'p>(
+    params: &'p mut [f32],
+    state: &'p mut [f32],
+    stride: usize,
+) -> impl Iterator<Item = (usize, (&'p mut [f32], &'p mut [f32]))> + Send {
+    params.chunks_mut(UPDATE_CHUNK).zip(state.chunks_mut(UPDATE_CHUNK * stride)).enumerate()
+}
+
+/// Runs `f(range, state, decay)` on each part of the chunk `c` (weights `w`, state `st`)
+/// that lies in one of `segments` (the range's flat indices, its weights and state).
+pub(super) fn for_segments(
+    segments: &[(Range<usize>, f32)],
+    c: usize,
+    (w, st): (&mut [f32], &mut [f32]),
+    stride: usize,
+    mut f: impl FnMut(usize, &mut [f32], &mut [f32], f32),
+) {
+    let (lo, hi) = (c * UPDATE_CHUNK, c * UPDATE_CHUNK + w.len());
+    for (range, decay) in segments.iter().filter(|(r, _)| r.start < hi && r.end > lo) {
+        let (a, b) = (range.start.max(lo), range.end.min(hi));
+        f(a, &mut w[a - lo..b - lo], &mut st[(a - lo) * stride..(b - lo) * stride], *decay);
     }
 }
 
@@ -229,7 +266,18 @@ impl Trainer<'_> {
             return (loss, correct);
         }
         let t2 = Instant::now();
-        let sgd = Sgd { lr: self.cfg.lr, momentum: self.cfg.momentum };
+        let rule = next_rule(&self.cfg, &mut self.opt_steps);
+        if let (Some(clip), Some(max_norm)) = (self.clip.as_mut(), self.cfg.clip_norm) {
+            let (grad, x) = (&mut self.grads[n_sh - 1], &work.x[..last_rows * d]);
+            let params = Params::Read(&self.net.params);
+            backward_from_deltas(&self.net.arch, params, x, last_rows, &mut work.buf, grad, split);
+            let ws = (&mut self.net.params[..], &mut self.opt_state[..]);
+            let scale = 1.0 / batch.len() as f32;
+            clipped_update(clip, &self.grads[..n_sh], &self.segments, ws, rule, scale, max_norm, split);
+            self.time.backward += t2.elapsed().as_secs_f64();
+            self.time.steps += t_step.elapsed().as_secs_f64();
+            return (loss, correct);
+        }
         let (scale, decay) = (1.0 / batch.len() as f32, self.cfg.l2 / self.n_train as f32);
         let (done, last) = self.grads.split_at_mut(n_sh - 1);
         let done: &[Vec<f32>] = done;
@@ -238,11 +286,11 @@ impl Trainer<'_> {
             let leaf = |s: usize, r: Range<usize>| {
                 if s < done.len() { &done[s][r] } else { &g[r.start - range.start..r.end - range.start] }
             };
-            reduce_and_step(&leaf, n_sh, range.start, w, v, sgd, scale, if is_weight { decay } else { 0.0 });
+            reduce_and_step(&leaf, n_sh, range.start, w, v, rule, scale, if is_weight { decay } else { 0.0 });
         };
         let x = &work.x[..last_rows * d];
-        let params =
-            Params::Update { params: &mut self.net.params, state: &mut self.velocity, update: &update };
+        let (params, state, stride) = (&mut self.net.params, &mut self.opt_state, rule.1);
+        let params = Params::Update { params, state, stride, update: &update };
         backward_from_deltas(&self.net.arch, params, x, last_rows, &mut work.buf, &mut last[0], split);
         self.time.backward += t2.elapsed().as_secs_f64();
         self.time.steps += t_step.elapsed().as_secs_f64();
@@ -280,22 +328,23 @@ impl Trainer<'_> {
             self.time.steps += t_step.elapsed().as_secs_f64();
             return (loss, correct);
         }
-        // The reduction fused with the update, in parallel over parameter chunks: each
-        // element's sum runs over the same tree as in the layer-parallel step.
-        let sgd = Sgd { lr: self.cfg.lr, momentum: self.cfg.momentum };
+        let rule = next_rule(&self.cfg, &mut self.opt_steps);
         let scale = 1.0 / batch.len() as f32;
-        let (grads, segments) = (&self.grads[..n_sh], &self.segments);
-        let chunks =
-            self.net.params.chunks_mut(UPDATE_CHUNK).zip(self.velocity.chunks_mut(UPDATE_CHUNK)).enumerate();
-        let leaf = |s: usize, r: Range<usize>| &grads[s][r];
-        split.for_each(chunks, |(c, (w, v))| {
-            let (lo, hi) = (c * UPDATE_CHUNK, c * UPDATE_CHUNK + w.len());
-            for (range, decay) in segments.iter().filter(|(r, _)| r.start < hi && r.end > lo) {
-                let (a, b) = (range.start.max(lo), range.end.min(hi));
-                let (w, v) = (&mut w[a - lo..b - lo], &mut v[a - lo..b - lo]);
-                reduce_and_step(&leaf, n_sh, a, w, v, sgd, scale, *decay);
-            }
-        });
+        if let (Some(clip), Some(max_norm)) = (self.clip.as_mut(), self.cfg.clip_norm) {
+            let ws = (&mut self.net.params[..], &mut self.opt_state[..]);
+            clipped_update(clip, &self.grads[..n_sh], &self.segments, ws, rule, scale, max_norm, split);
+        } else {
+            // The reduction fused with the update, in parallel over parameter chunks: each
+            // element's sum runs over the same tree as in the layer-parallel step.
+            let (grads, segments) = (&self.grads[..n_sh], &self.segments);
+            let leaf = |s: usize, r: Range<usize>| &grads[s][r];
+            let chunks = update_chunks(&mut self.net.params, &mut self.opt_state, rule.1);
+            split.for_each(chunks, |(c, ws)| {
+                for_segments(segments, c, ws, rule.1, |a, w, st, decay| {
+                    reduce_and_step(&leaf, n_sh, a, w, st, rule, scale, decay);
+                });
+            });
+        }
         self.time.update += t1.elapsed().as_secs_f64();
         self.time.steps += t_step.elapsed().as_secs_f64();
         (loss, correct)

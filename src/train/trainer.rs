@@ -3,7 +3,8 @@
 
 use super::step::{UPDATE_CHUNK, Workspace, gather_block, shards_side_by_side};
 use super::{
-    EpochMetrics, Observer, Partial, PhaseTimes, RunPolicy, TrainConfig, TrainState, Trainer, check_fit,
+    EpochMetrics, Observer, OptimizerState, Partial, PhaseTimes, RunPolicy, TrainConfig, TrainState, Trainer,
+    check_fit,
 };
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
@@ -50,7 +51,9 @@ impl<'a> Trainer<'a> {
             .flat_map(|l| [(arch.weight_range(l), decay), (arch.bias_range(l), 0.0)])
             .collect();
         Ok(Trainer {
-            velocity: vec![0.0; arch.n_params()],
+            opt_state: vec![0.0; arch.n_params() * cfg.optimizer.state_per_param()],
+            opt_steps: 0,
+            clip: cfg.clip_norm.map(|_| super::step::ClipBuffers::new(arch.n_params())),
             work: (0..n_work).map(|_| Workspace::new(arch, shard)).collect(),
             segments,
             grads: vec![vec![0.0; arch.n_params()]; n_shards],
@@ -116,8 +119,9 @@ impl<'a> Trainer<'a> {
     }
 
     /// Bytes a trainer for `arch` and `cfg` on `n_samples` rows allocates on a team of
-    /// `team_size` threads: the velocities, one gradient per shard, and the shard workspaces'
-    /// rows, targets, activations and deltas (the network's own parameters not counted).
+    /// `team_size` threads: the optimiser's state, one gradient per shard (and with clipping
+    /// their sum), and the shard workspaces' rows, targets, activations and deltas (the
+    /// network's own parameters not counted).
     /// Check it against the memory available before a large run.
     pub fn memory_needed(arch: &Arch, cfg: &TrainConfig, n_samples: usize, team_size: usize) -> u64 {
         let n = n_samples.max(1);
@@ -126,8 +130,9 @@ impl<'a> Trainer<'a> {
         let n_shards = cfg.batch.min(n).div_ceil(shard);
         let n_work = if shards_side_by_side(n_shards, team_size.max(1)) { n_shards } else { 1 };
         let units: usize = arch.sizes().iter().sum::<usize>() * 2;
+        let per_param = cfg.optimizer.state_per_param() + n_shards + usize::from(cfg.clip_norm.is_some());
         4u64.saturating_mul(arch.n_params() as u64)
-            .saturating_mul(1 + n_shards as u64)
+            .saturating_mul(per_param as u64)
             .saturating_add(4 * (shard * n_work) as u64 * (units + d + k) as u64)
     }
 
@@ -164,7 +169,7 @@ impl<'a> Trainer<'a> {
             next_batch: self.next_batch,
             order: self.order.clone(),
             rng_word_pos: self.rng.get_word_pos(),
-            velocity: self.velocity.clone(),
+            optimizer: self.optimizer_state(),
             loss_sum: p.loss_sum,
             correct: p.correct,
             done: p.done,
@@ -179,14 +184,17 @@ impl<'a> Trainer<'a> {
         let is_permutation =
             s.order.len() == n && s.order.iter().all(|&i| i < n && !std::mem::replace(&mut seen[i], true));
         if !is_permutation
-            || s.velocity.len() != self.velocity.len()
+            || !s.optimizer.is_for(&self.cfg.optimizer)
+            || s.optimizer.buffers().iter().any(|(_, b)| b.len() != self.net.arch.n_params())
             || s.next_batch.checked_mul(self.cfg.batch).is_none_or(|done| done >= n.max(1))
         {
             return Err(Error::other(format!(
-                "the checkpoint's trainer state does not fit this run ({} rows, {} parameters, batch {})",
+                "the checkpoint's trainer state does not fit this run ({} rows, {} parameters, batch {}, \
+                 optimizer {})",
                 n,
-                self.velocity.len(),
-                self.cfg.batch
+                self.net.arch.n_params(),
+                self.cfg.batch,
+                self.cfg.optimizer.name()
             )));
         }
         self.epoch = s.epoch;
@@ -195,9 +203,36 @@ impl<'a> Trainer<'a> {
         self.rng = ChaCha8Rng::seed_from_u64(self.cfg.seed);
         self.rng.set_stream(2);
         self.rng.set_word_pos(s.rng_word_pos);
-        self.velocity = s.velocity;
+        self.set_optimizer_state(s.optimizer);
         self.partial = Partial { loss_sum: s.loss_sum, correct: s.correct, done: s.done, seconds: s.seconds };
         Ok(())
+    }
+
+    /// The optimiser's state in the parameters' layout (Adam's moments de-interleaved).
+    fn optimizer_state(&self) -> OptimizerState {
+        match self.cfg.optimizer.state_per_param() {
+            1 => OptimizerState::Momentum { velocity: self.opt_state.clone() },
+            _ => OptimizerState::Adam {
+                m: self.opt_state.iter().step_by(2).copied().collect(),
+                v: self.opt_state.iter().skip(1).step_by(2).copied().collect(),
+                t: self.opt_steps,
+            },
+        }
+    }
+
+    /// Takes over `s` (of this trainer's optimiser and size, checked by the caller).
+    fn set_optimizer_state(&mut self, s: OptimizerState) {
+        match s {
+            OptimizerState::Momentum { velocity } => {
+                self.opt_state = velocity;
+                self.opt_steps = 0;
+            }
+            OptimizerState::Adam { m, v, t } => {
+                let pairs = self.opt_state.chunks_exact_mut(2).zip(m.iter().zip(&v));
+                pairs.for_each(|(mv, (&m, &v))| mv.copy_from_slice(&[m, v]));
+                self.opt_steps = t;
+            }
+        }
     }
 
     /// Phase timings accumulated since the trainer was built (or last reset).

@@ -60,6 +60,7 @@ fn parallel_equals_serial_bit_for_bit() {
             l2: 0.3,
             seed: 11,
             shuffle: true,
+            ..TrainConfig::default()
         };
         for act in Activation::ALL {
             for loss in Loss::ALL {
@@ -146,6 +147,75 @@ fn model_files_are_byte_identical_for_any_thread_count() {
                 *f == files[0].1,
                 "batch {batch} {act}/{loss}: the model of {threads} threads differs from 1"
             );
+        }
+    }
+}
+
+#[test]
+fn adam_nesterov_and_clipping_are_bit_identical_for_any_thread_count() {
+    use bp_par::optim::{Adam, Optimizer};
+    let data = synthetic(203, 40, 5, 4);
+    let adam = Optimizer::Adam(Adam::default());
+    let adamw = Optimizer::Adam(Adam { beta1: 0.8, beta2: 0.99, eps: 1e-6, decoupled_decay: true });
+    let nesterov = Optimizer::Sgd { nesterov: true };
+    // Clipping at 0.05 clips most steps (the mean gradient's norm is about 0.1 to 1 here).
+    for (optimizer, clip_norm) in
+        [(adam, None), (adamw, Some(0.05)), (nesterov, Some(0.05)), (adam, Some(0.05))]
+    {
+        // One shard per batch (layer-parallel, fused update), several (the tree), shards side by
+        // side, and a short last batch.
+        for (batch, shard) in [(64, 256), (64, 16), (37, 7)] {
+            let cfg = TrainConfig {
+                epochs: 2,
+                batch,
+                shard,
+                lr: 0.01,
+                l2: 0.3,
+                seed: 11,
+                optimizer,
+                clip_norm,
+                ..TrainConfig::default()
+            };
+            let one = trained(1, &data, &cfg, Activation::Tanh, Loss::Xent);
+            for threads in [2, 3, 5] {
+                assert!(
+                    one == trained(threads, &data, &cfg, Activation::Tanh, Loss::Xent),
+                    "{optimizer} clip {clip_norm:?} batch {batch} shard {shard}: {threads} threads differ from 1"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn adam_model_files_are_byte_identical_for_threads_1_2_3() {
+    let dir = Dir::new();
+    let digits = repo_file("datasets/digits.csv");
+    for extra in
+        [&["--optimizer", "adam", "--lr", "0.001"][..], &["--optimizer", "adam", "--clip-norm", "0.5"]]
+    {
+        let mut files = Vec::new();
+        for threads in ["1", "2", "3"] {
+            let name = format!("model-{}-{threads}.safetensors", extra.len());
+            let mut args = vec![
+                "train",
+                &digits,
+                "--threads",
+                threads,
+                "--epochs",
+                "2",
+                "--hidden",
+                "64,32",
+                "--l2",
+                "0.5",
+            ];
+            args.extend(["--batch", "200", "--shard-size", "64", "--save", &name, "--quiet"]);
+            args.extend(extra);
+            dir.run(&args).ok();
+            files.push((threads, std::fs::read(dir.path(&name)).unwrap()));
+        }
+        for (threads, f) in &files[1..] {
+            assert!(*f == files[0].1, "{extra:?}: the model of {threads} threads differs from 1");
         }
     }
 }

@@ -66,7 +66,7 @@ fn model_bytes() -> Vec<u8> {
 /// orders and rollback weights as tensors, the rest as metadata.
 fn checkpoint_bytes() -> Vec<u8> {
     use bp_par::checkpoint::{Checkpoint, DataIdentity, Rollback};
-    use bp_par::train::{TrainConfig, TrainState};
+    use bp_par::train::{OptimizerState, TrainConfig, TrainState};
     let model = model::from_bytes(Path::new("m"), &model_bytes()).unwrap();
     let n_params = model.net.arch.n_params();
     let state = TrainState {
@@ -74,7 +74,7 @@ fn checkpoint_bytes() -> Vec<u8> {
         next_batch: 1,
         order: vec![1, 0, 2],
         rng_word_pos: 40,
-        velocity: (0..n_params).map(|i| i as f32 / 8.0).collect(),
+        optimizer: OptimizerState::Momentum { velocity: (0..n_params).map(|i| i as f32 / 8.0).collect() },
         loss_sum: 0.75,
         correct: 1,
         done: 2,

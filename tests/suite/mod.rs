@@ -6,6 +6,7 @@ mod determinism;
 mod fuzz;
 mod harness;
 mod normalize;
+mod optimizers;
 mod reference;
 mod reliability;
 mod worked_example;

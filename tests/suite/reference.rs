@@ -129,7 +129,17 @@ fn the_trainer_agrees_with_textbook_backprop_in_f64() {
                 loss,
             };
             let initial = net.weight(0);
-            let cfg = TrainConfig { epochs, batch, shard, lr, momentum, l2, seed: 1, shuffle: false };
+            let cfg = TrainConfig {
+                epochs,
+                batch,
+                shard,
+                lr,
+                momentum,
+                l2,
+                seed: 1,
+                shuffle: false,
+                ..TrainConfig::default()
+            };
             Trainer::new(&mut net, &data, cfg).unwrap().run(&data, None, &mut Silent).unwrap();
 
             // The reference: V ← μV − η(G/B + (λ/n)W) ; W ← W + V (biases without decay).

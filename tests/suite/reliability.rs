@@ -314,6 +314,7 @@ fn a_trainer_restored_mid_epoch_continues_bit_for_bit() {
         l2: 0.1,
         seed: 4,
         shuffle: true,
+        ..TrainConfig::default()
     };
     for threads in [1, 2] {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();

@@ -58,6 +58,7 @@ pub fn check_init_conflicts(args: &TrainArgs, m: &Model) -> Result<()> {
 /// line must agree with it (only `--epochs` may grow).
 pub fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Result<()> {
     let mut diffs = setting_diffs(args, m, ck);
+    diffs.extend(super::optimizer::resume_diffs(args, ck));
     diffs.extend(other_diffs(args, m, ck));
     if diffs.is_empty() {
         Ok(())

@@ -4,7 +4,7 @@
 //! file (one line per iteration), and SIGINT/SIGTERM honoured after the current iteration.
 //! Full-batch runs are not checkpointed, so `--checkpoint` and `--resume` are refused.
 
-use super::super::args::{Optimizer, TrainArgs};
+use super::super::args::{OptimizerName, TrainArgs};
 use super::load::Prepared;
 use super::plan::Plan;
 use super::run::Signals;
@@ -18,10 +18,10 @@ use bp_par::train::{
 /// The full-batch configuration the flags ask for, unchecked; `None` for `--optimizer sgd`.
 pub fn full_batch_config(args: &TrainArgs) -> Option<FullBatchConfig> {
     let (method, max_iter) = match args.optimizer {
-        Optimizer::Sgd => return None,
-        Optimizer::Cg => (FullBatchMethod::Cg, args.max_iter),
-        Optimizer::Lbfgs => (FullBatchMethod::Lbfgs { memory: args.lbfgs_memory }, args.max_iter),
-        Optimizer::Rprop => (FullBatchMethod::Rprop, args.epochs),
+        OptimizerName::Sgd | OptimizerName::Adam => return None,
+        OptimizerName::Cg => (FullBatchMethod::Cg, args.max_iter),
+        OptimizerName::Lbfgs => (FullBatchMethod::Lbfgs { memory: args.lbfgs_memory }, args.max_iter),
+        OptimizerName::Rprop => (FullBatchMethod::Rprop, args.epochs),
     };
     Some(FullBatchConfig { method, max_iter, l2: args.l2, shard: DEFAULT_SHARD })
 }
@@ -57,6 +57,12 @@ pub fn checked_config(args: &TrainArgs) -> Result<Option<FullBatchConfig>> {
         ("shard_size", "--shard-size"),
         ("no_shuffle", "--no-shuffle"),
         ("on_divergence", "--on-divergence"),
+        ("nesterov", "--nesterov"),
+        ("beta1", "--beta1"),
+        ("beta2", "--beta2"),
+        ("eps", "--eps"),
+        ("decoupled_decay", "--decoupled-decay"),
+        ("clip_norm", "--clip-norm"),
     ];
     for (id, flag) in sgd_only {
         if given(id) {

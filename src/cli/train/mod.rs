@@ -6,6 +6,7 @@
 mod conflicts;
 mod fullbatch;
 mod load;
+mod optimizer;
 mod plan;
 
 #[cfg(test)]
@@ -77,13 +78,12 @@ fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
         return;
     }
     reporter.log(&format!(
-        "bp-par: seed {}, {} threads, batch {}, shard {}, lr {}, momentum {}, l2 {}, {} epochs",
+        "bp-par: seed {}, {} threads, batch {}, shard {}, {}, l2 {}, {} epochs",
         cfg.seed,
         plan.threads,
         cfg.batch,
         cfg.shard,
-        short(cfg.lr),
-        cfg.momentum,
+        optimizer::describe(cfg),
         short(cfg.l2),
         cfg.epochs
     ));

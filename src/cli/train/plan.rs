@@ -76,6 +76,7 @@ impl Plan {
     /// Checks the flags and reads the `--init` model or `--resume` checkpoint; no data yet.
     pub fn new(args: TrainArgs, threads: usize) -> Result<Plan> {
         check_ranges(&args)?;
+        super::optimizer::check_optimizer_flags(&args)?;
         let full_batch = super::fullbatch::checked_config(&args)?;
         let resume = args.resume.as_deref().map(checkpoint::load).transpose()?;
         if let Some((m, ck)) = &resume {
@@ -199,6 +200,7 @@ fn config(args: &TrainArgs, resume: Option<&Checkpoint>) -> Result<TrainConfig> 
 }
 
 /// The trainer's configuration the flags ask for (a resumed run takes its checkpoint's).
+/// The optimiser flags are checked by [`super::optimizer::check_optimizer_flags`].
 pub fn train_config(args: &TrainArgs) -> TrainConfig {
     TrainConfig {
         epochs: args.epochs,
@@ -209,6 +211,8 @@ pub fn train_config(args: &TrainArgs) -> TrainConfig {
         l2: args.l2,
         seed: args.seed,
         shuffle: !args.no_shuffle,
+        optimizer: super::optimizer::optimizer(args),
+        clip_norm: args.clip_norm,
     }
 }
 
