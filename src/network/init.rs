@@ -221,7 +221,10 @@ mod tests {
         assert!(mean.abs() < 5.0 * sd / (v.len() as f64).sqrt(), "{what}: mean {mean} (sd {sd})");
         assert!((var / (sd * sd) - 1.0).abs() < rel_tol, "{what}: variance {var}, expected {}", sd * sd);
         if uniform {
-            assert!(max < scale && max > scale * (1.0 - 20.0 / v.len() as f64), "{what}: max {max} vs {scale}");
+            assert!(
+                max < scale && max > scale * (1.0 - 20.0 / v.len() as f64),
+                "{what}: max {max} vs {scale}"
+            );
         } else {
             assert!(max < 6.0 * sd, "{what}: max {max} vs σ {sd}");
             let within = v.iter().filter(|&&x| f64::from(x).abs() < sd).count() as f64 / v.len() as f64;
@@ -266,7 +269,9 @@ mod tests {
 
     #[test]
     fn bad_names_and_scales_are_refused_with_the_expected_forms() {
-        for bad in ["gaussian", "normal", "uniform", "normal:", "normal:-1", "normal:0", "uniform:nan", "he:1"] {
+        for bad in
+            ["gaussian", "normal", "uniform", "normal:", "normal:-1", "normal:0", "uniform:nan", "he:1"]
+        {
             let err = bad.parse::<Init>().unwrap_err();
             assert!(err.contains(bad), "{bad}: {err}");
         }
