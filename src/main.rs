@@ -33,6 +33,7 @@ fn run(cli: Cli) -> Result<()> {
         // The benchmark builds one pool per thread count it sweeps.
         Command::Bench(a) => cli::bench::bench(a),
         Command::Show(c) => cli::show::show(c),
+        Command::Gradcheck(a) => cli::gradcheck::gradcheck(&a),
         Command::Experiment(a) => {
             let t = common::threads(&a.common)?;
             in_pool(t, move || cli::experiment::run(&a, t))

@@ -8,6 +8,7 @@ pub mod common;
 pub mod eval;
 pub mod experiment;
 pub mod flags;
+pub mod gradcheck;
 pub mod predict;
 pub mod progress;
 pub mod show;

@@ -17,7 +17,8 @@
 //! thread runs them never changes a bit (see the crate-internal `split` module).
 //!
 //! This file holds the architecture, the parameters and the buffers; the passes are in
-//! `forward.rs` and `backward.rs`, the cut of each pass into blocks in `blocks.rs`.
+//! `forward.rs` and `backward.rs`, the cut of each pass into blocks in `blocks.rs`, the
+//! initialisation schemes ([`Init`]) in `init.rs`.
 //!
 //! ```
 //! use bp_par::network::{Arch, Buffers, Network};
@@ -32,18 +33,18 @@
 mod backward;
 mod blocks;
 mod forward;
+mod init;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use backward::{Params, backward_from_deltas};
 pub(crate) use blocks::phase_tasks;
+pub use init::Init;
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::scalar::Scalar;
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
 
 /// The most parameters a network may have: 2³¹ (8 GiB of f32 per copy).
@@ -179,22 +180,13 @@ pub struct Network<T> {
 }
 
 impl<T: Scalar> Network<T> {
-    /// Random initialisation from `seed` (the only source of randomness): weights
-    /// U(−ε, ε) with Glorot's ε = sqrt(6/(n_in+n_out)), or He's ε = sqrt(6/n_in) for layers
-    /// feeding ReLU units; biases 0.
+    /// Random initialisation from `seed` (the only source of randomness) by the default
+    /// scheme of the hidden activation ([`Init::default_for`]): weights U(−ε, ε) with
+    /// Glorot's ε = sqrt(6/(n_in+n_out)), or He's ε = sqrt(6/n_in) for layers feeding ReLU
+    /// units; biases 0. [`Network::init_with`] takes another scheme.
     pub fn init(arch: Arch, seed: u64) -> Self {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut params = vec![T::zero(); arch.n_params()];
-        for l in 0..arch.n_layers() {
-            let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
-            let feeds_relu = arch.activation == Activation::Relu && l + 1 < arch.n_layers();
-            let eps =
-                if feeds_relu { (6.0 / n_in as f64).sqrt() } else { (6.0 / (n_in + n_out) as f64).sqrt() };
-            for w in &mut params[arch.weight_range(l)] {
-                *w = T::of(rng.random_range(-eps..eps));
-            }
-        }
-        Network { arch, params }
+        let init = Init::default_for(arch.activation);
+        Self::init_with(arch, init, seed)
     }
 
     /// Builds a network from per-layer `(weight, bias)` in the usual layout: weight

@@ -3,6 +3,8 @@
 use super::*;
 use crate::split::Split;
 use crate::team::Team;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 fn bits<T: Scalar>(v: &[T]) -> Vec<u64> {
     v.iter().map(|x| x.to_f64().unwrap_or(f64::NAN).to_bits()).collect()

@@ -201,8 +201,13 @@ fn optimizer_flags_are_checked_before_the_data_is_read() {
         assert!(run.stderr.contains(want), "{args:?}: {}", run.stderr);
     }
     let help = dir.run(&["train", "--help"]).ok().stdout;
-    for want in ["--optimizer <sgd|adam|cg|lbfgs|rprop>", "[default: sgd]", "--nesterov", "--beta1 <β1>", "[default: 0.999]"]
-    {
+    for want in [
+        "--optimizer <sgd|adam|cg|lbfgs|rprop>",
+        "[default: sgd]",
+        "--nesterov",
+        "--beta1 <β1>",
+        "[default: 0.999]",
+    ] {
         assert!(help.contains(want), "{want}: {help}");
     }
     assert!(

@@ -9,7 +9,7 @@ use super::train_run::TrainRun;
 use bp_par::data::{self, Dataset, LoadOptions, Normalization};
 use bp_par::error::{Error, Result};
 use bp_par::infer::evaluate;
-use bp_par::network::{Arch, Network};
+use bp_par::network::{Arch, Init, Network};
 use bp_par::train::{EpochMetrics, Silent, Trainer, train_full_batch};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -143,7 +143,8 @@ fn train_seed(t: &TrainRun, measure: Measure, cache: &mut DataCache) -> Result<T
     sizes.extend(&t.hidden);
     sizes.push(train.n_outputs());
     let arch = Arch::new(sizes, t.activation, t.loss)?;
-    let mut net = Network::<f32>::init(arch, t.config.seed);
+    let init = t.init.unwrap_or(Init::default_for(t.activation));
+    let mut net = Network::<f32>::init_with(arch, init, t.config.seed);
     let clock = Instant::now();
     let history = match &t.full_batch {
         Some(fb) => train_full_batch(&mut net, &train, held.as_ref(), fb, &mut Silent)?.history,

@@ -1,6 +1,7 @@
 //! One seed of an experiment's run, as `bp-par train` sees it: the library's [`TrainConfig`]
 //! plus the data and model options the train command reads from its flags (DATA, `--test`,
-//! `--train-rows`, `--val-split`, `--normalize`, `--hidden`, `--activation`, `--loss`).
+//! `--train-rows`, `--val-split`, `--normalize`, `--hidden`, `--activation`, `--loss`,
+//! `--init-weights`).
 //!
 //! [`TrainRun::args`] is the one place that turns a run into a command line: the runner
 //! trains what it describes, the report prints it, and the tests below parse it back with
@@ -9,6 +10,7 @@
 use bp_par::activation::Activation;
 use bp_par::data::NormalizeMode;
 use bp_par::loss::Loss;
+use bp_par::network::Init;
 use bp_par::train::{DEFAULT_SHARD, FullBatchConfig, FullBatchMethod, TrainConfig};
 use std::path::PathBuf;
 
@@ -31,6 +33,9 @@ pub struct TrainRun {
     pub activation: Activation,
     /// Loss (`--loss`).
     pub loss: Loss,
+    /// Weight initialisation (`--init-weights`); `None`: the activation's default, and the
+    /// flag is left out of the command.
+    pub init: Option<Init>,
     /// Epochs, batch, shard, learning rate, momentum, L2, seed and shuffling.
     pub config: TrainConfig,
     /// A full-batch optimiser (`--optimizer cg|lbfgs|rprop`) instead of mini-batch SGD: then
@@ -72,6 +77,9 @@ impl TrainRun {
         flag("hidden", hidden.join(","));
         flag("activation", self.activation.to_string());
         flag("loss", self.loss.to_string());
+        if let Some(init) = self.init {
+            flag("init-weights", init.to_string());
+        }
         flag("l2", c.l2.to_string());
         match &self.full_batch {
             Some(fb) => {
@@ -151,6 +159,7 @@ mod tests {
             hidden: a.hidden.clone().expect("--hidden given"),
             activation: a.activation.expect("--activation given"),
             loss: a.loss.expect("--loss given"),
+            init: a.init_weights,
             config: train_config(a),
             full_batch: full_batch_config(a),
         }
@@ -189,6 +198,20 @@ mod tests {
             line.ends_with(" --shard-size 5 --epochs 30 --normalize auto --seed 7 --no-shuffle"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn nielsen_runs_carry_the_books_initialisation_and_the_others_the_default() {
+        let e = catalogue::get("nielsen", false).unwrap();
+        let lines: Vec<String> = e.runs.iter().map(|r| r.at(Path::new("d"), 1).command_line()).collect();
+        assert!(lines[0].contains(" --loss mse --init-weights normal:1 --l2 0 "), "{}", lines[0]);
+        assert!(lines[1].contains(" --loss bce --init-weights normal-fan-in --l2 5 "), "{}", lines[1]);
+        for name in NAMES.into_iter().filter(|&n| n != "nielsen") {
+            for r in catalogue::get(name, false).unwrap().runs {
+                assert_eq!(r.train.init, None, "{name}");
+                assert!(!r.at(Path::new("d"), 1).command_line().contains("--init-weights"), "{name}");
+            }
+        }
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn build(plan: &Plan, train: &Dataset, norm: Normalization) -> Result<Model> {
     sizes.extend(&f.hidden);
     sizes.push(n_out);
     let arch = Arch::new(sizes, f.activation, f.loss)?;
-    Ok(Model { net: Network::init(arch, f.seed), norm, task, input_shape: train.image_shape })
+    Ok(Model { net: Network::init_with(arch, f.init, f.seed), norm, task, input_shape: train.image_shape })
 }
 
 /// Refuses targets the loss cannot fit: bce needs values in [0, 1], xent rows of

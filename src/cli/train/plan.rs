@@ -12,6 +12,7 @@ use bp_par::data::{LoadOptions, NormalizeMode};
 use bp_par::error::{Error, Result};
 use bp_par::loss::Loss;
 use bp_par::model::{self, Model, Task};
+use bp_par::network::Init;
 use bp_par::train::{FullBatchConfig, FullBatchMethod, OnDivergence, RunPolicy, TrainConfig};
 use std::path::{Path, PathBuf};
 
@@ -70,6 +71,8 @@ pub struct Fresh {
     pub normalize: NormalizeMode,
     /// Seed of the initialisation and the split.
     pub seed: u64,
+    /// How the weights are drawn.
+    pub init: Init,
 }
 
 impl Plan {
@@ -118,13 +121,15 @@ impl Plan {
             None => val_split(&args),
         };
         let policy = policy(&args, resume.as_ref().map(|(_, ck)| ck));
+        let activation = args.activation.unwrap_or(Activation::Relu);
         Ok(Plan {
             fresh: Fresh {
                 hidden: args.hidden.clone().unwrap_or_else(|| vec![128]),
-                activation: args.activation.unwrap_or(Activation::Relu),
+                activation,
                 loss: args.loss.unwrap_or(Loss::Xent),
                 normalize: args.normalize.unwrap_or_default(),
                 seed: args.seed,
+                init: args.init_weights.unwrap_or(Init::default_for(activation)),
             },
             data: args.data,
             load,
