@@ -48,6 +48,36 @@ fn checkpoint(n_params: usize) -> Checkpoint {
             state: TrainState { next_batch: 0, order: vec![3, 2, 1, 0], ..state },
             retries: 2,
         }),
+        run: run_state(n_params),
+    }
+}
+
+/// A schedule and stopping-rule state with every field set, and both kept weight buffers.
+fn run_state(n_params: usize) -> RunState {
+    use crate::train::{EarlyState, EarlyStopping, Monitor, PlateauState, Schedule, StopReason, StopRules};
+    RunState {
+        schedule: Schedule::Plateau { patience: 3, factor: 0.3 },
+        stop_rules: StopRules {
+            target_loss: Some(0.0625),
+            min_change: Some(1e-7),
+            early_stopping: Some(EarlyStopping {
+                patience: 4,
+                monitor: Monitor::Accuracy,
+                restore_best: true,
+            }),
+        },
+        base_lr: 0.2,
+        plateau: PlateauState { best: Some(0.1), bad_epochs: 2, reductions: 1 },
+        early: EarlyState { best: Some(0.875), best_epoch: 2, bad_epochs: 1 },
+        best_params: (0..n_params).map(|i| i as f32 + 0.25).collect(),
+        epoch_start_params: (0..n_params).map(|i| i as f32 - 0.75).collect(),
+        stopped: Some(StopReason::EarlyStopping {
+            epoch: 3,
+            best_epoch: 2,
+            best: 0.875,
+            monitor: Monitor::Accuracy,
+            restored: true,
+        }),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod experiment;
 pub mod flags;
 pub mod predict;
 pub mod progress;
+pub mod sched_args;
 pub mod show;
 pub mod train;
 pub mod viz;
