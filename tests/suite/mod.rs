@@ -8,4 +8,5 @@ mod harness;
 mod normalize;
 mod reference;
 mod reliability;
+mod schedule;
 mod worked_example;
