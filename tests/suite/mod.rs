@@ -9,4 +9,5 @@ mod normalize;
 mod reference;
 mod reliability;
 mod schedule;
+mod schedule_cli;
 mod worked_example;
