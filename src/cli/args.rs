@@ -220,7 +220,7 @@ pub struct TrainArgs {
     #[arg(skip)]
     pub explicit: Vec<String>,
     #[command(flatten)]
-    pub sched: super::sched_args::ScheduleArgs,
+    pub sched: Box<super::sched_args::ScheduleArgs>,
 
     /// Save the trained model (safetensors) here
     #[arg(long, short = 'o', value_name = "PATH")]

@@ -90,7 +90,7 @@ impl Schedule {
         let bad = |m: String| Err(Error::config(m));
         match *self {
             Schedule::Constant => Ok(()),
-            Schedule::Step { every, .. } if every == 0 => bad("`lr_step` must be at least 1".into()),
+            Schedule::Step { every: 0, .. } => bad("`lr_step` must be at least 1".into()),
             Schedule::Step { gamma, .. } if !(gamma > 0.0 && gamma <= 1.0) => {
                 bad(format!("`lr_gamma` must be in (0, 1], got {gamma}"))
             }
@@ -100,9 +100,7 @@ impl Schedule {
             Schedule::Cosine { min } if !(min >= 0.0 && min <= lr) => {
                 bad(format!("`lr_min` must be in [0, `lr`] = [0, {lr}], got {min}"))
             }
-            Schedule::Plateau { patience, .. } if patience == 0 => {
-                bad("`lr_patience` must be at least 1".into())
-            }
+            Schedule::Plateau { patience: 0, .. } => bad("`lr_patience` must be at least 1".into()),
             Schedule::Plateau { factor, .. } if !(factor > 0.0 && factor < 1.0) => {
                 bad(format!("`lr_factor` must be in (0, 1), got {factor}"))
             }

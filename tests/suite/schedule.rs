@@ -81,7 +81,8 @@ fn each_schedule_gives_each_epoch_the_rate_of_its_formula() {
     // η as the run holds it: the f32 nearest 0.2, widened.
     let (lr, epochs) = (f64::from(0.2f32), 7usize);
     let pi = std::f64::consts::PI;
-    let cases: [(Schedule, Box<dyn Fn(usize) -> f64>); 4] = [
+    type Formula<'a> = Box<dyn Fn(usize) -> f64 + 'a>;
+    let cases: [(Schedule, Formula<'_>); 4] = [
         (Schedule::Constant, Box::new(|_| lr)),
         // η·G^⌊(e−1)/N⌋ with N = 3, G = 0.5: 0.2, 0.2, 0.2, 0.1, 0.1, 0.1, 0.05.
         (Schedule::Step { every: 3, gamma: 0.5 }, Box::new(|e| lr * 0.5f64.powi(((e - 1) / 3) as i32))),
