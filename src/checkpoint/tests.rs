@@ -115,11 +115,12 @@ fn velocities_and_rollback_weights_are_stored_per_layer_like_the_model() {
     names.sort_unstable();
     let per_layer =
         |p: &'static str| (0..2).flat_map(move |l| ["bias", "weight"].map(|t| format!("{p}layers.{l}.{t}")));
-    let mut expected: Vec<String> = ["", "rollback.", "rollback.velocity.", "trainer.velocity."]
-        .into_iter()
-        .flat_map(per_layer)
-        .chain(["normalize.mean", "normalize.std", "rollback.order", "trainer.order"].map(String::from))
-        .collect();
+    let mut expected: Vec<String> =
+        ["", "rollback.", "rollback.velocity.", "run.best.", "run.epoch_start.", "trainer.velocity."]
+            .into_iter()
+            .flat_map(per_layer)
+            .chain(["normalize.mean", "normalize.std", "rollback.order", "trainer.order"].map(String::from))
+            .collect();
     expected.sort_unstable();
     assert_eq!(names, expected);
     let arch = &m.net.arch;
@@ -138,6 +139,11 @@ fn velocities_and_rollback_weights_are_stored_per_layer_like_the_model() {
     // Row `o` of a stored weight is output unit `o`'s weights, as in the model tensor.
     let w0 = f32s("trainer.velocity.layers.0.weight", &[3, 4]);
     assert_eq!(w0[4..8], [2.0, 2.5, 3.0, 3.5]);
+    // The schedule's and stopping rules' kept weights, likewise.
+    let best = f32s("run.best.layers.1.weight", &[2, 3]);
+    assert_eq!(best, ck.run.best_params[arch.weight_range(1)]);
+    let start = f32s("run.epoch_start.layers.0.bias", &[3]);
+    assert_eq!(start, ck.run.epoch_start_params[arch.bias_range(0)]);
 }
 
 #[test]
@@ -145,14 +151,14 @@ fn checkpoints_of_other_versions_and_plain_models_are_refused() {
     let m = model();
     let bytes = to_bytes(m.view(), &checkpoint(m.net.arch.n_params())).unwrap();
     let err = |bytes: &[u8]| from_bytes(Path::new("ck"), bytes).unwrap_err().to_string();
-    let older = edit(&bytes, r#"\"version\":3"#, r#"\"version\":2"#);
+    let older = edit(&bytes, r#"\"version\":4"#, r#"\"version\":3"#);
     assert_eq!(
         err(&older),
-        "ck: is a checkpoint of format 2, written by an older bp-par; this build reads format 3 \
+        "ck: is a checkpoint of format 3, written by an older bp-par; this build reads format 4 \
          (resume it with the bp-par that wrote it)"
     );
-    let newer = edit(&bytes, r#"\"version\":3"#, r#"\"version\":4"#);
-    assert!(err(&newer).starts_with("ck: is a checkpoint of format 4, written by a newer bp-par"));
+    let newer = edit(&bytes, r#"\"version\":4"#, r#"\"version\":5"#);
+    assert!(err(&newer).starts_with("ck: is a checkpoint of format 5, written by a newer bp-par"));
     // The model inside is still readable.
     assert_eq!(model::from_bytes(Path::new("ck"), &older).unwrap(), m);
     let plain = model::to_bytes(&m).unwrap();
