@@ -86,6 +86,10 @@ fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
         short(cfg.l2),
         cfg.epochs
     ));
+    let (schedule, rules) = (&plan.policy.schedule, &plan.policy.stop_rules);
+    if *schedule != bp_par::train::Schedule::Constant || *rules != bp_par::train::StopRules::default() {
+        reporter.log(&format!("bp-par: lr schedule {schedule:?}, stopping rules {rules:?}"));
+    }
     if let Some((path, ck)) = &plan.resume {
         reporter.log(&format!(
             "bp-par: resuming after epoch {} batch {} from {}",
