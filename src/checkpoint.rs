@@ -9,16 +9,19 @@
 //! `n_out x n_in`, and `trainer.velocity.layers.L.bias`) or Adam's moments
 //! (`trainer.adam_m.layers.L.weight`, `trainer.adam_v.layers.L.weight`, and the biases'), and
 //! the epoch's row order (`trainer.order`, u64); the rollback weights are
-//! `rollback.layers.L.weight` and `.bias`. Everything else is JSON under the key
+//! `rollback.layers.L.weight` and `.bias`. The schedule's and stopping rules' weights
+//! ([`RunState`]) are `run.best.layers.L.*` (with `restore_best`) and
+//! `run.epoch_start.layers.L.*` (with `min_change`). Everything else is JSON under the key
 //! `checkpoint` of the model's metadata: `version`, `config` (with the optimiser and its
-//! constants), `state` (with Adam's step count `adam_t`), `data` and `rollback`.
+//! constants), `state` (with Adam's step count `adam_t`), `data`, `run` (the schedule and
+//! stopping rules, their settings and state) and `rollback`.
 //!
 //! ```
 //! use bp_par::{activation::Activation, checkpoint, data::Normalization, loss::Loss};
 //! use bp_par::checkpoint::{Checkpoint, DataIdentity};
 //! use bp_par::model::{Model, Task};
 //! use bp_par::network::{Arch, Network};
-//! use bp_par::train::{OptimizerState, TrainConfig, TrainState};
+//! use bp_par::train::{OptimizerState, RunState, TrainConfig, TrainState};
 //! let arch = Arch::new(vec![2, 3, 2], Activation::Tanh, Loss::Xent).unwrap();
 //! let model = Model {
 //!     net: Network::init(arch, 1),
@@ -39,6 +42,7 @@
 //!     },
 //!     lr_given: 0.1,
 //!     rollback: None,
+//!     run: RunState::new(0.1),
 //! };
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("ck.safetensors");
@@ -54,16 +58,20 @@ use crate::metadata;
 use crate::model::{self, Model, ModelRef, Tensor};
 use crate::network::Arch;
 use crate::optim::{Adam, Optimizer};
-use crate::train::{OptimizerState, TrainConfig, TrainState};
+use crate::train::{
+    EarlyState, OptimizerState, PlateauState, RunState, Schedule, StopReason, StopRules, TrainConfig,
+    TrainState,
+};
 use safetensors::tensor::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The format version of checkpoints (inside a model file's metadata). Version 4: the
 /// optimiser (`config.optimizer`, `config.clip_norm`) and Adam's state (moments as
-/// per-layer tensors, `state.adam_t`); version 3 stored velocities and rollback weights as
-/// per-layer tensors named and shaped as the model's (version 2 stored them as one flat
-/// tensor each; version 1 stored weights transposed).
+/// per-layer tensors, `state.adam_t`), and the schedule and stopping rules with their state
+/// (`run`); version 3 stored velocities and rollback weights as per-layer tensors named and
+/// shaped as the model's (version 2 stored them as one flat tensor each; version 1 stored
+/// weights transposed).
 pub const CHECKPOINT_VERSION: u64 = 4;
 
 /// What a checkpoint records about the training data, to refuse resuming on other data.
@@ -98,6 +106,8 @@ pub struct Checkpoint {
     /// With [`crate::train::OnDivergence::HalveLr`]: the state to roll back to (the start of the current
     /// epoch: weights in the network's flat layout, and trainer state) and the retries so far.
     pub rollback: Option<Rollback>,
+    /// The schedule and stopping rules: settings, state and the weights they keep.
+    pub run: RunState,
 }
 
 pub use crate::train::Rollback;
@@ -111,7 +121,23 @@ struct CheckpointMeta {
     data: DataIdentity,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rollback: Option<RollbackMeta>,
+    run: RunMeta,
 }
+
+/// The scalar fields of a [`RunState`]; its weights are tensors.
+#[derive(Serialize, Deserialize)]
+struct RunMeta {
+    schedule: Schedule,
+    stop_rules: StopRules,
+    base_lr: f32,
+    plateau: PlateauState,
+    early: EarlyState,
+    stopped: Option<StopReason>,
+}
+
+/// The tensor prefixes of a [`RunState`]'s weights.
+const RUN_BEST: &str = "run.best.";
+const RUN_EPOCH_START: &str = "run.epoch_start.";
 
 /// A [`TrainConfig`] and the learning rate given at the start.
 #[derive(Serialize, Deserialize)]
@@ -246,6 +272,14 @@ pub fn to_bytes(model: ModelRef<'_>, ck: &Checkpoint) -> Result<Vec<u8>> {
     if let Some(r) = &ck.rollback {
         sizes.push(("the rollback weights".to_string(), r.params.len()));
     }
+    let run = &ck.run;
+    let run_weights = [(RUN_BEST, &run.best_params), (RUN_EPOCH_START, &run.epoch_start_params)];
+    sizes.extend(
+        run_weights
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(_, v)| ("the run's kept weights".to_string(), v.len())),
+    );
     for (what, len) in sizes {
         if len != arch.n_params() {
             return Err(Error::other(format!(
@@ -258,6 +292,9 @@ pub fn to_bytes(model: ModelRef<'_>, ck: &Checkpoint) -> Result<Vec<u8>> {
     if let Some(r) = &ck.rollback {
         tensors.extend(state_tensors("rollback", arch, &r.state));
         tensors.extend(model::layer_tensors("rollback.", arch, &r.params));
+    }
+    for (prefix, v) in run_weights.iter().filter(|(_, v)| !v.is_empty()) {
+        tensors.extend(model::layer_tensors(prefix, arch, v));
     }
     let c = &ck.config;
     let meta = CheckpointMeta {
@@ -281,6 +318,14 @@ pub fn to_bytes(model: ModelRef<'_>, ck: &Checkpoint) -> Result<Vec<u8>> {
             .rollback
             .as_ref()
             .map(|r| RollbackMeta { state: StateMeta::of(&r.state), retries: r.retries }),
+        run: RunMeta {
+            schedule: run.schedule,
+            stop_rules: run.stop_rules,
+            base_lr: run.base_lr,
+            plateau: run.plateau,
+            early: run.early,
+            stopped: run.stopped,
+        },
     };
     model::file_bytes(model, tensors, Some(metadata::to_value(&meta)?))
 }
@@ -333,6 +378,23 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
         }),
         None => None,
     };
+    let r = meta.run;
+    let mut run = RunState {
+        schedule: r.schedule,
+        stop_rules: r.stop_rules,
+        base_lr: r.base_lr,
+        plateau: r.plateau,
+        early: r.early,
+        best_params: Vec::new(),
+        epoch_start_params: Vec::new(),
+        stopped: r.stopped,
+    };
+    if run.keeps_best() {
+        run.best_params = model::read_layers(path, &file.tensors, RUN_BEST, arch)?;
+    }
+    if run.stop_rules.min_change.is_some() {
+        run.epoch_start_params = model::read_layers(path, &file.tensors, RUN_EPOCH_START, arch)?;
+    }
     let c = meta.config;
     let config = TrainConfig {
         epochs: c.epochs,
@@ -346,7 +408,7 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
         optimizer,
         clip_norm: c.clip_norm,
     };
-    Ok((model, Checkpoint { config, state, data: meta.data, lr_given: c.lr_given, rollback }))
+    Ok((model, Checkpoint { config, state, data: meta.data, lr_given: c.lr_given, rollback, run }))
 }
 
 /// Reads back a trainer state written by [`state_tensors`] and [`StateMeta::of`].

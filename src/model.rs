@@ -375,5 +375,8 @@ pub fn load(path: &Path) -> Result<Model> {
     from_bytes(path, &bytes)
 }
 
+mod stop;
+pub use stop::{StopRecord, read_stop, save_with_stop, to_bytes_with_stop};
+
 #[cfg(test)]
 mod tests;

@@ -48,6 +48,36 @@ fn checkpoint(n_params: usize) -> Checkpoint {
             state: TrainState { next_batch: 0, order: vec![3, 2, 1, 0], ..state },
             retries: 2,
         }),
+        run: run_state(n_params),
+    }
+}
+
+/// A schedule and stopping-rule state with every field set, and both kept weight buffers.
+fn run_state(n_params: usize) -> RunState {
+    use crate::train::{EarlyState, EarlyStopping, Monitor, PlateauState, Schedule, StopReason, StopRules};
+    RunState {
+        schedule: Schedule::Plateau { patience: 3, factor: 0.3 },
+        stop_rules: StopRules {
+            target_loss: Some(0.0625),
+            min_change: Some(1e-7),
+            early_stopping: Some(EarlyStopping {
+                patience: 4,
+                monitor: Monitor::Accuracy,
+                restore_best: true,
+            }),
+        },
+        base_lr: 0.2,
+        plateau: PlateauState { best: Some(0.1), bad_epochs: 2, reductions: 1 },
+        early: EarlyState { best: Some(0.875), best_epoch: 2, bad_epochs: 1 },
+        best_params: (0..n_params).map(|i| i as f32 + 0.25).collect(),
+        epoch_start_params: (0..n_params).map(|i| i as f32 - 0.75).collect(),
+        stopped: Some(StopReason::EarlyStopping {
+            epoch: 3,
+            best_epoch: 2,
+            best: 0.875,
+            monitor: Monitor::Accuracy,
+            restored: true,
+        }),
     }
 }
 
@@ -85,11 +115,12 @@ fn velocities_and_rollback_weights_are_stored_per_layer_like_the_model() {
     names.sort_unstable();
     let per_layer =
         |p: &'static str| (0..2).flat_map(move |l| ["bias", "weight"].map(|t| format!("{p}layers.{l}.{t}")));
-    let mut expected: Vec<String> = ["", "rollback.", "rollback.velocity.", "trainer.velocity."]
-        .into_iter()
-        .flat_map(per_layer)
-        .chain(["normalize.mean", "normalize.std", "rollback.order", "trainer.order"].map(String::from))
-        .collect();
+    let mut expected: Vec<String> =
+        ["", "rollback.", "rollback.velocity.", "run.best.", "run.epoch_start.", "trainer.velocity."]
+            .into_iter()
+            .flat_map(per_layer)
+            .chain(["normalize.mean", "normalize.std", "rollback.order", "trainer.order"].map(String::from))
+            .collect();
     expected.sort_unstable();
     assert_eq!(names, expected);
     let arch = &m.net.arch;
@@ -109,6 +140,11 @@ fn velocities_and_rollback_weights_are_stored_per_layer_like_the_model() {
     // Row `o` of a stored weight is output unit `o`'s weights, as in the model tensor.
     let w0 = f32s("trainer.velocity.layers.0.weight", &[3, 4]);
     assert_eq!(w0[4..8], [2.0, 2.5, 3.0, 3.5]);
+    // The schedule's and stopping rules' kept weights, likewise.
+    let best = f32s("run.best.layers.1.weight", &[2, 3]);
+    assert_eq!(best, ck.run.best_params[arch.weight_range(1)]);
+    let start = f32s("run.epoch_start.layers.0.bias", &[3]);
+    assert_eq!(start, ck.run.epoch_start_params[arch.bias_range(0)]);
 }
 
 #[test]

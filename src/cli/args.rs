@@ -290,6 +290,8 @@ pub struct TrainArgs {
     /// The options given on the command line (filled in by main, for --resume checks).
     #[arg(skip)]
     pub explicit: Vec<String>,
+    #[command(flatten)]
+    pub sched: Box<super::sched_args::ScheduleArgs>,
 
     /// Save the trained model (safetensors) here
     #[arg(long, short = 'o', value_name = "PATH")]

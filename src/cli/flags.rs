@@ -27,11 +27,26 @@ const FLAGS: &[(&str, &str)] = &[
     ("eps", "--eps"),
 ];
 
-/// `message` with every `` `field` `` of [`FLAGS`] replaced by its flag; other backticked
+/// The schedule's and stopping rules' fields (issue 10).
+const SCHEDULE_FLAGS: [(&str, &str); 11] = [
+    ("lr_step", "--lr-step"),
+    ("lr_gamma", "--lr-gamma"),
+    ("lr_power", "--lr-power"),
+    ("lr_min", "--lr-min"),
+    ("lr_patience", "--lr-patience"),
+    ("lr_factor", "--lr-factor"),
+    ("target_loss", "--target-loss"),
+    ("min_change", "--min-change"),
+    ("early_stopping", "--early-stopping"),
+    ("patience", "--patience"),
+    ("monitor", "--monitor"),
+];
+
+/// `message` with every `` `field` `` of [`FLAGS`] and [`SCHEDULE_FLAGS`] replaced by its flag; other backticked
 /// words stay as they are.
 pub fn to_flags(message: &str) -> String {
     let mut out = message.to_string();
-    for &(field, flag) in FLAGS {
+    for &(field, flag) in FLAGS.iter().chain(SCHEDULE_FLAGS.iter()) {
         out = out.replace(&format!("`{field}`"), flag);
     }
     out
@@ -132,7 +147,7 @@ mod tests {
                 names.extend(quoted.filter(field).map(str::to_string));
             }
         }
-        let known: Vec<&str> = FLAGS.iter().map(|(f, _)| *f).collect();
+        let known: Vec<&str> = FLAGS.iter().chain(&SCHEDULE_FLAGS).map(|(f, _)| *f).collect();
         let unknown: Vec<&String> = names.iter().filter(|n| !known.contains(&n.as_str())).collect();
         for must in ["batch", "label_col", "labels", "on_divergence", "normalize", "classes"] {
             assert!(names.contains(must), "the scan missed `{must}`: {names:?}");

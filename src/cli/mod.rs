@@ -11,6 +11,7 @@ pub mod flags;
 pub mod gradcheck;
 pub mod predict;
 pub mod progress;
+pub mod sched_args;
 pub mod show;
 pub mod train;
 pub mod viz;

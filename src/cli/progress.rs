@@ -2,7 +2,7 @@
 //! otherwise, nothing with `--quiet`) and the `--metrics` file.
 
 use bp_par::error::{Error, Result};
-use bp_par::train::{EpochMetrics, Observer};
+use bp_par::train::{EpochMetrics, Observer, StopReason};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
@@ -68,6 +68,19 @@ impl MetricsFile {
                 m.seconds,
                 m.samples_per_s
             )
+        };
+        self.write_line(&line)
+    }
+
+    /// The stopping rule that ended the run, after the rows: a `#` comment line in a CSV
+    /// (its header stays as it was; `show curves`, numpy and `pandas.read_csv(...,
+    /// comment="#")` skip it), an object with a `stop` key in JSON lines.
+    pub fn stop(&mut self, reason: &StopReason) -> Result<()> {
+        let line = if self.json {
+            serde_json::json!({ "stop": reason.rule(), "epoch": reason.epoch(), "reason": reason.to_string() })
+                .to_string()
+        } else {
+            format!("# stop: {} at epoch {}: {reason}", reason.rule(), reason.epoch())
         };
         self.write_line(&line)
     }
@@ -158,6 +171,20 @@ impl Reporter {
         }
         s += &format!(" | {:.2}s {}/s", m.seconds, si(m.samples_per_s));
         s
+    }
+}
+
+impl Reporter {
+    /// The run ended: why, on stderr, and in the metrics file when a rule stopped it.
+    pub fn stopped(&mut self, reason: &StopReason) {
+        self.log(&format!("bp-par: stopped: {reason}"));
+        if !matches!(reason, StopReason::EpochsDone { .. })
+            && let Some(file) = &mut self.metrics
+            && let Err(e) = file.stop(reason)
+            && self.error.is_none()
+        {
+            self.error = Some(e);
+        }
     }
 }
 

@@ -25,11 +25,16 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
         message: m,
     };
     let mut out = Vec::new();
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    // `#` lines (CSV) and `stop` objects (JSON) say why the run stopped: not epochs.
+    let mut lines =
+        text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
     if text.trim_start().starts_with('{') {
         for (i, l) in lines {
             let v: Value =
                 serde_json::from_str(l).map_err(|e| bad(i + 1, format!("expected a JSON object ({e})")))?;
+            if v.get("stop").is_some() {
+                continue;
+            }
             let f = |k: &str| v.get(k).and_then(Value::as_f64);
             out.push(EpochMetrics {
                 epoch: f("epoch").ok_or_else(|| bad(i + 1, "missing \"epoch\"".into()))? as usize,

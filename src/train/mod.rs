@@ -38,7 +38,10 @@ mod clip;
 mod config;
 mod fullbatch;
 mod run;
+mod run_state;
+mod schedule;
 mod step;
+mod stopping;
 mod trainer;
 
 use step::Workspace;
@@ -50,6 +53,9 @@ pub use fullbatch::{
     FullBatchStop, train_full_batch, train_full_batch_on,
 };
 pub use run::{OnDivergence, Rollback, RunOutcome, RunPolicy};
+pub use run_state::RunState;
+pub use schedule::{PlateauState, Schedule};
+pub use stopping::{EarlyState, EarlyStopping, Monitor, StopReason, StopRules};
 
 /// One epoch's figures.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,7 +70,7 @@ pub struct EpochMetrics {
     pub test_loss: Option<f64>,
     /// Accuracy on the held-out data, for classifiers.
     pub test_acc: Option<f64>,
-    /// The learning rate of the epoch (halve-lr retries lower it).
+    /// The learning rate of the epoch (from the schedule; halve-lr retries lower it).
     pub lr: f32,
     /// Training time of the epoch (without the test evaluation).
     pub seconds: f64,
@@ -98,6 +104,9 @@ pub trait Observer {
     fn checkpoint(&mut self, _trainer: &Trainer, _rollback: Option<&Rollback>) -> Result<()> {
         Ok(())
     }
+    /// The run ended: its epochs are done or a stopping rule held ([`StopReason`]); called
+    /// after the last checkpoint and, with `restore_best`, after the best weights are back.
+    fn stopped(&mut self, _reason: &StopReason) {}
 }
 
 /// An [`Observer`] that ignores everything.
@@ -158,6 +167,8 @@ pub struct Trainer<'a> {
     /// Running sums of the current epoch.
     partial: Partial,
     time: PhaseTimes,
+    /// The schedule's and stopping rules' state.
+    run: RunState,
 }
 
 /// Running sums of the epoch in progress.

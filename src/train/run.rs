@@ -8,9 +8,14 @@
 //! - **divergence**: on a non-finite loss either stop with [`Error::Diverged`], or roll back to
 //!   the start of the epoch and retry it with half the learning rate, up to a limit. The
 //!   rollback point travels in checkpoints ([`Rollback`]), so a resumed run retries exactly
-//!   as the uninterrupted one would have.
+//!   as the uninterrupted one would have;
+//! - **schedule**: each epoch's learning rate is computed at its start from the base rate
+//!   ([`Schedule`]); a halve-lr retry halves the base rate and recomputes the epoch's;
+//! - **stopping rules** ([`StopRules`]), checked after each epoch; a rule that holds ends the
+//!   run as its last epoch would (a checkpoint with a cadence), and [`RunOutcome::reason`]
+//!   says which. With `restore_best` the best epoch's weights are the network's at the end.
 
-use super::{EpochMetrics, Observer, TrainState, Trainer};
+use super::{EpochMetrics, Observer, Schedule, StopReason, StopRules, TrainState, Trainer};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 
@@ -45,7 +50,8 @@ pub struct Rollback {
     pub retries: usize,
 }
 
-/// How [`Trainer::run_policy`] runs: checkpoint cadence and divergence handling.
+/// How [`Trainer::run_policy`] runs: checkpoint cadence, divergence handling, the learning-rate
+/// schedule and the stopping rules.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunPolicy {
     /// Ask the observer for a checkpoint after every this many epochs and after the last;
@@ -55,6 +61,10 @@ pub struct RunPolicy {
     pub on_divergence: OnDivergence,
     /// The rollback point of a resumed halve-lr run (from its checkpoint).
     pub rollback: Option<Rollback>,
+    /// The learning rate of each epoch.
+    pub schedule: Schedule,
+    /// Stopping rules besides the epoch count.
+    pub stop_rules: StopRules,
 }
 
 /// How a run ended.
@@ -65,6 +75,8 @@ pub struct RunOutcome {
     /// True when [`Observer::stop_requested`] ended the run before its last epoch (the
     /// observer has been asked for a checkpoint).
     pub stopped: bool,
+    /// Why the run ended when it was not stopped: its epochs were done, or a rule held.
+    pub reason: Option<StopReason>,
 }
 
 impl Trainer<'_> {
@@ -90,6 +102,7 @@ impl Trainer<'_> {
                 self.net.params.len()
             )));
         }
+        self.begin_run(policy, data, test)?;
         let max_retries = match policy.on_divergence {
             OnDivergence::HalveLr { max_retries } => Some(max_retries),
             OnDivergence::Stop => None,
@@ -101,18 +114,28 @@ impl Trainer<'_> {
             None => Rollback { params: self.net.params.clone(), state: self.state(), retries: 0 },
         });
         let mut history = Vec::new();
+        if let Some(reason) = self.run.stopped {
+            return Ok(self.finish(observer, history, reason));
+        }
         while self.epochs_done() < self.cfg.epochs {
-            if let Some(r) = rollback.as_mut().filter(|_| self.batches_done() == 0) {
-                r.params.copy_from_slice(&self.net.params);
-                r.state = self.state();
+            if self.batches_done() == 0 {
+                self.start_epoch();
+                if let Some(r) = rollback.as_mut() {
+                    r.params.copy_from_slice(&self.net.params);
+                    r.state = self.state();
+                }
             }
             match self.run_epoch(data, test, observer) {
                 Ok(Some(m)) => {
                     let e = m.epoch;
+                    let rule = self.end_epoch(&m);
                     history.push(m);
-                    let last = e == self.cfg.epochs;
+                    let last = e == self.cfg.epochs || rule.is_some();
                     if policy.checkpoint_every.is_some_and(|n| e % n.max(1) == 0 || last) {
                         observer.checkpoint(self, rollback.as_ref())?;
+                    }
+                    if let Some(reason) = rule {
+                        return Ok(self.finish(observer, history, reason));
                     }
                     // A stop during an epoch's last mini-batch stops the run at the boundary.
                     if !last && observer.stop_requested() {
@@ -120,20 +143,36 @@ impl Trainer<'_> {
                     }
                 }
                 Ok(None) => return self.stop(observer, rollback.as_ref(), history),
-                Err(Error::Diverged { epoch, batch, lr })
+                Err(Error::Diverged { epoch, batch, .. })
                     if rollback.as_ref().zip(max_retries).is_some_and(|(r, max)| r.retries < max) =>
                 {
                     let r = rollback.as_mut().expect("checked above");
                     self.net.params.copy_from_slice(&r.params);
                     self.restore(r.state.clone())?;
-                    self.set_lr(lr / 2.0);
+                    // Halve the base rate; the epoch's rate follows from it at the loop's top.
+                    self.run.base_lr /= 2.0;
                     r.retries += 1;
-                    observer.retrying(epoch, batch, lr / 2.0);
+                    self.start_epoch();
+                    observer.retrying(epoch, batch, self.cfg.lr);
                 }
                 Err(e) => return Err(e),
             }
         }
-        Ok(RunOutcome { history, stopped: false })
+        let reason = StopReason::EpochsDone { epochs: self.epochs_done() };
+        Ok(self.finish(observer, history, reason))
+    }
+
+    /// A run that ended by its epochs or a rule: the best weights back (`restore_best`), the
+    /// observer told.
+    fn finish(
+        &mut self,
+        observer: &mut dyn Observer,
+        history: Vec<EpochMetrics>,
+        reason: StopReason,
+    ) -> RunOutcome {
+        self.finish_run();
+        observer.stopped(&reason);
+        RunOutcome { history, stopped: false, reason: Some(reason) }
     }
 
     fn stop(
@@ -143,7 +182,7 @@ impl Trainer<'_> {
         history: Vec<EpochMetrics>,
     ) -> Result<RunOutcome> {
         observer.checkpoint(self, rollback)?;
-        Ok(RunOutcome { history, stopped: true })
+        Ok(RunOutcome { history, stopped: true, reason: None })
     }
 }
 

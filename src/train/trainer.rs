@@ -3,8 +3,8 @@
 
 use super::step::{UPDATE_CHUNK, Workspace, gather_block, shards_side_by_side};
 use super::{
-    EpochMetrics, Observer, OptimizerState, Partial, PhaseTimes, RunPolicy, TrainConfig, TrainState, Trainer,
-    check_fit,
+    EpochMetrics, Observer, OptimizerState, Partial, PhaseTimes, RunPolicy, RunState, TrainConfig,
+    TrainState, Trainer, check_fit,
 };
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
@@ -68,6 +68,7 @@ impl<'a> Trainer<'a> {
             next_batch: 0,
             partial: Partial::default(),
             time: PhaseTimes::default(),
+            run: RunState::new(cfg.lr),
         })
     }
     /// Runs the next mini-batch of the current epoch (shuffling at the epoch's start).
@@ -156,9 +157,11 @@ impl<'a> Trainer<'a> {
         &self.cfg
     }
 
-    /// Changes the learning rate (used to retry a diverged epoch with a smaller one).
+    /// Changes the learning rate: the current epoch's, and the base rate the schedule
+    /// computes the next epochs' from ([`RunState::base_lr`]).
     pub fn set_lr(&mut self, lr: f32) {
         self.cfg.lr = lr;
+        self.run.base_lr = lr;
     }
 
     /// The state to checkpoint (with the weights).

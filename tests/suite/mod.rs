@@ -11,4 +11,6 @@ mod normalize;
 mod optimizers;
 mod reference;
 mod reliability;
+mod schedule;
+mod schedule_cli;
 mod worked_example;

@@ -152,8 +152,14 @@ fn adam_resumed_mid_epoch_from_a_checkpoint_continues_bit_for_bit() {
                 fingerprint: 1,
                 val_split: 0.0,
             };
-            let ck =
-                Checkpoint { config: cfg.clone(), state, data: data_id, lr_given: cfg.lr, rollback: None };
+            let ck = Checkpoint {
+                config: cfg.clone(),
+                state,
+                data: data_id,
+                lr_given: cfg.lr,
+                rollback: None,
+                run: bp_par::train::RunState::new(cfg.lr),
+            };
             let bytes = checkpoint::to_bytes(model.view(), &ck).unwrap();
             let (mut model, back) = checkpoint::from_bytes(Path::new("ck"), &bytes).unwrap();
             assert_eq!(back, ck);

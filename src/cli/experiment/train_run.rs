@@ -201,12 +201,19 @@ mod tests {
     }
 
     #[test]
-    fn nielsen_runs_carry_the_books_initialisation_and_the_others_the_default() {
+    fn the_originals_initialisations_are_carried_and_the_others_the_default() {
         let e = catalogue::get("nielsen", false).unwrap();
         let lines: Vec<String> = e.runs.iter().map(|r| r.at(Path::new("d"), 1).command_line()).collect();
         assert!(lines[0].contains(" --loss mse --init-weights normal:1 --l2 0 "), "{}", lines[0]);
         assert!(lines[1].contains(" --loss bce --init-weights normal-fan-in --l2 5 "), "{}", lines[1]);
-        for name in NAMES.into_iter().filter(|&n| n != "nielsen") {
+        // ex4's faithful row: the exercise's U(±0.12); its SGD rows keep the default.
+        let ex4 = catalogue::get("ex4", false).unwrap();
+        let line = ex4.runs[0].at(Path::new("d"), 1).command_line();
+        assert!(line.contains(" --init-weights uniform:0.12 ") && line.contains("--optimizer cg"), "{line}");
+        for r in &ex4.runs[1..] {
+            assert_eq!(r.train.init, None);
+        }
+        for name in NAMES.into_iter().filter(|&n| n != "nielsen" && n != "ex4") {
             for r in catalogue::get(name, false).unwrap().runs {
                 assert_eq!(r.train.init, None, "{name}");
                 assert!(!r.at(Path::new("d"), 1).command_line().contains("--init-weights"), "{name}");

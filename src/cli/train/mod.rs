@@ -15,11 +15,13 @@ pub use fullbatch::full_batch_config;
 pub use plan::{train_config, val_split};
 mod report;
 mod run;
+mod schedule;
 
 use super::args::TrainArgs;
 use super::progress::{MetricsFile, Reporter};
 use bp_par::error::{Result, short};
 use bp_par::model;
+use bp_par::train::StopReason;
 use std::time::Instant;
 
 /// Runs `bp-par train` with `threads` worker threads.
@@ -36,18 +38,25 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let signals = run::Signals::install()?;
     log_settings(&plan, &reporter);
     let t_train = Instant::now();
-    let history = match &plan.full_batch {
-        Some(fb) => fullbatch::run(&plan, fb, &mut prepared, &mut reporter, &signals)?,
+    let (history, reason) = match &plan.full_batch {
+        Some(fb) => (fullbatch::run(&plan, fb, &mut prepared, &mut reporter, &signals)?, None),
         None => run::run(&plan, &mut prepared, &mut reporter, &signals)?,
     };
     if let Some(e) = reporter.error.take() {
         return Err(e);
     }
     let train_s = t_train.elapsed().as_secs_f64();
+    // A rule's stop is recorded in the model's metadata; a run that ran its epochs writes
+    // the same file as before stopping rules existed.
+    let record = reason.filter(|r| !matches!(r, StopReason::EpochsDone { .. })).map(|r| model::StopRecord {
+        rule: r.rule().to_string(),
+        epoch: r.epoch(),
+        reason: r.to_string(),
+    });
     if let Some(path) = &plan.save {
-        model::save(path, &prepared.model)?;
+        model::save_with_stop(path, &prepared.model, record.as_ref())?;
     }
-    report::report(&plan, &prepared, &history, train_s)
+    report::report(&plan, &prepared, &history, train_s, reason.as_ref())
 }
 
 /// The network, the data and the normalisation, on stderr.
@@ -87,6 +96,10 @@ fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
         short(cfg.l2),
         cfg.epochs
     ));
+    let (schedule, rules) = (&plan.policy.schedule, &plan.policy.stop_rules);
+    if *schedule != bp_par::train::Schedule::Constant || *rules != bp_par::train::StopRules::default() {
+        reporter.log(&format!("bp-par: lr schedule {schedule:?}, stopping rules {rules:?}"));
+    }
     if let Some((path, ck)) = &plan.resume {
         reporter.log(&format!(
             "bp-par: resuming after epoch {} batch {} from {}",

@@ -120,8 +120,12 @@ impl Plan {
             Some((_, ck)) => ck.data.val_split,
             None => val_split(&args),
         };
-        let policy = policy(&args, resume.as_ref().map(|(_, ck)| ck));
+        let mut policy = policy(&args, resume.as_ref().map(|(_, ck)| ck));
         let activation = args.activation.unwrap_or(Activation::Relu);
+        let held_out = args.test.is_some() || val_split > 0.0;
+        let resumed = resume.as_ref().map(|(_, ck)| ck);
+        (policy.schedule, policy.stop_rules) =
+            super::schedule::schedule_and_rules(&args, resumed, held_out, cfg.lr)?;
         Ok(Plan {
             fresh: Fresh {
                 hidden: args.hidden.clone().unwrap_or_else(|| vec![128]),
@@ -237,6 +241,7 @@ fn policy(args: &TrainArgs, resume: Option<&Checkpoint>) -> RunPolicy {
         checkpoint_every: args.checkpoint.as_ref().map(|_| args.checkpoint_every),
         on_divergence: if halve { OnDivergence::HALVE_LR } else { OnDivergence::Stop },
         rollback,
+        ..RunPolicy::default()
     }
 }
 

@@ -6,11 +6,17 @@ use super::plan::Plan;
 use crate::cli::common::emit;
 use bp_par::error::Result;
 use bp_par::infer::{Evaluation, evaluate};
-use bp_par::train::EpochMetrics;
+use bp_par::train::{EpochMetrics, StopReason};
 use serde_json::json;
 
-/// Evaluates the trained model and prints the results.
-pub fn report(plan: &Plan, p: &Prepared, history: &[EpochMetrics], train_s: f64) -> Result<()> {
+/// Evaluates the trained model and prints the results, with why the run stopped.
+pub fn report(
+    plan: &Plan,
+    p: &Prepared,
+    history: &[EpochMetrics],
+    train_s: f64,
+    reason: Option<&StopReason>,
+) -> Result<()> {
     let (cfg, net) = (&plan.cfg, &p.model.net);
     let l2 = (cfg.l2 > 0.0).then_some((cfg.l2 as f64, p.train.n_samples()));
     let final_train = evaluate(net, &p.train, l2);
@@ -32,6 +38,7 @@ pub fn report(plan: &Plan, p: &Prepared, history: &[EpochMetrics], train_s: f64)
             "seconds": train_s,
             "mean_epoch_seconds": mean_epoch_s,
             "model": plan.save.as_ref().map(|p| p.display().to_string()),
+            "stop": reason.map(|r| json!({ "rule": r.rule(), "epoch": r.epoch(), "reason": r.to_string() })),
         });
         return emit(&format!("{out}\n"));
     }
@@ -48,6 +55,9 @@ pub fn report(plan: &Plan, p: &Prepared, history: &[EpochMetrics], train_s: f64)
     s += &line("train", &final_train, final_train.loss + final_train.l2_term);
     if let Some(e) = &final_held {
         s += &line(plan.held_out_name(), e, e.loss);
+    }
+    if let Some(r) = reason {
+        s += &format!("stopped: {r}\n");
     }
     if let Some(p) = &plan.save {
         s += &format!("model saved to {}\n", p.display());

@@ -11,7 +11,7 @@ use bp_par::data::Normalization;
 use bp_par::error::{Error, Result, short};
 use bp_par::model::{self, Model, ModelRef, Task};
 use bp_par::train::Rollback;
-use bp_par::train::{EpochMetrics, Observer, Trainer, team_size_for};
+use bp_par::train::{EpochMetrics, Observer, StopReason, Trainer, team_size_for};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,14 +99,20 @@ impl Observer for CliObserver<'_> {
             data: self.identity.clone(),
             lr_given: self.lr_given,
             rollback: rollback.cloned(),
+            run: trainer.run_state().clone(),
         };
         let model =
             ModelRef { net: trainer.net(), norm: self.norm, task: self.task, input_shape: self.input_shape };
         checkpoint::save(self.checkpoint, model, &ck)
     }
+
+    fn stopped(&mut self, reason: &StopReason) {
+        self.reporter.stopped(reason);
+    }
 }
 
-/// Trains `p.model` on the prepared data. Returns the epochs' metrics, or
+/// Trains `p.model` on the prepared data. Returns the epochs' metrics and why the run
+/// ended, or
 /// [`Error::Interrupted`] (after saving the checkpoint and the model) when a signal stopped
 /// the run.
 pub fn run(
@@ -114,13 +120,14 @@ pub fn run(
     p: &mut Prepared,
     reporter: &mut Reporter,
     signals: &Signals,
-) -> Result<Vec<EpochMetrics>> {
+) -> Result<(Vec<EpochMetrics>, Option<StopReason>)> {
     check_memory(plan, p)?;
     let Prepared { train, held_out, model, identity, .. } = p;
     let outcome = {
         let mut trainer = Trainer::new(&mut model.net, train, plan.cfg.clone())?;
         if let Some((_, ck)) = &plan.resume {
             trainer.restore(ck.state.clone())?;
+            trainer.restore_run_state(ck.run.clone())?;
         }
         let mut observer = CliObserver {
             reporter: &mut *reporter,
@@ -141,7 +148,7 @@ pub fn run(
     if outcome.stopped {
         return Err(interrupted(plan, model, signals, &position));
     }
-    Ok(outcome.history)
+    Ok((outcome.history, outcome.reason))
 }
 
 /// Where a stopped run stands: "after epoch N" or "in epoch N after batch M".
