@@ -57,10 +57,11 @@ use crate::error::{Error, Result};
 use crate::metadata;
 use crate::model::{self, Model, ModelRef, Tensor};
 use crate::network::Arch;
-use crate::optim::{Adam, Optimizer};
-use crate::train::{
-    EarlyState, OptimizerState, PlateauState, RunState, Schedule, StopReason, StopRules, TrainConfig,
-    TrainState,
+use crate::optim::Optimizer;
+use crate::train::{OptimizerState, RunState, TrainConfig, TrainState};
+use meta::{
+    CheckpointMeta, ConfigMeta, Envelope, OptimizerMeta, RUN_BEST, RUN_EPOCH_START, RollbackMeta, RunMeta,
+    StateMeta, VersionProbe,
 };
 use safetensors::tensor::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
@@ -111,133 +112,6 @@ pub struct Checkpoint {
 }
 
 pub use crate::train::Rollback;
-
-/// The metadata object `checkpoint` (written with sorted keys).
-#[derive(Serialize, Deserialize)]
-struct CheckpointMeta {
-    version: u64,
-    config: ConfigMeta,
-    state: StateMeta,
-    data: DataIdentity,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    rollback: Option<RollbackMeta>,
-    run: RunMeta,
-}
-
-/// The scalar fields of a [`RunState`]; its weights are tensors.
-#[derive(Serialize, Deserialize)]
-struct RunMeta {
-    schedule: Schedule,
-    stop_rules: StopRules,
-    base_lr: f32,
-    plateau: PlateauState,
-    early: EarlyState,
-    stopped: Option<StopReason>,
-}
-
-/// The tensor prefixes of a [`RunState`]'s weights.
-const RUN_BEST: &str = "run.best.";
-const RUN_EPOCH_START: &str = "run.epoch_start.";
-
-/// A [`TrainConfig`] and the learning rate given at the start.
-#[derive(Serialize, Deserialize)]
-struct ConfigMeta {
-    epochs: usize,
-    batch: usize,
-    shard: usize,
-    lr: f32,
-    momentum: f32,
-    l2: f32,
-    #[serde(with = "metadata::decimal")]
-    seed: u64,
-    shuffle: bool,
-    lr_given: f32,
-    optimizer: OptimizerMeta,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    clip_norm: Option<f32>,
-}
-
-/// An [`Optimizer`] with its constants, tagged by its name.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "name", rename_all = "lowercase")]
-enum OptimizerMeta {
-    Sgd { nesterov: bool },
-    Adam { beta1: f32, beta2: f32, eps: f32, decoupled_decay: bool },
-}
-
-impl OptimizerMeta {
-    fn of(o: &Optimizer) -> Self {
-        match *o {
-            Optimizer::Sgd { nesterov } => OptimizerMeta::Sgd { nesterov },
-            Optimizer::Adam(Adam { beta1, beta2, eps, decoupled_decay }) => {
-                OptimizerMeta::Adam { beta1, beta2, eps, decoupled_decay }
-            }
-        }
-    }
-
-    fn optimizer(&self) -> Optimizer {
-        match *self {
-            OptimizerMeta::Sgd { nesterov } => Optimizer::Sgd { nesterov },
-            OptimizerMeta::Adam { beta1, beta2, eps, decoupled_decay } => {
-                Optimizer::Adam(Adam { beta1, beta2, eps, decoupled_decay })
-            }
-        }
-    }
-}
-
-/// The scalar fields of a [`TrainState`]; its velocities and row order are tensors.
-#[derive(Serialize, Deserialize)]
-struct StateMeta {
-    epoch: usize,
-    next_batch: usize,
-    #[serde(with = "metadata::decimal")]
-    rng_word_pos: u128,
-    loss_sum: f64,
-    correct: usize,
-    done: usize,
-    seconds: f64,
-    /// Adam's step count (absent for momentum SGD).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    adam_t: Option<u64>,
-}
-
-/// The scalar fields of a [`Rollback`]; its weights are tensors.
-#[derive(Serialize, Deserialize)]
-struct RollbackMeta {
-    state: StateMeta,
-    retries: usize,
-}
-
-/// The model metadata as seen by the checkpoint reader: only its `checkpoint` object.
-#[derive(Deserialize)]
-struct Envelope<T> {
-    checkpoint: Option<T>,
-}
-
-/// Read first, so that a checkpoint of another version is refused before its fields are decoded.
-#[derive(Deserialize)]
-struct VersionProbe {
-    version: u64,
-}
-
-impl StateMeta {
-    /// The scalar fields of `st`.
-    fn of(st: &TrainState) -> Self {
-        StateMeta {
-            epoch: st.epoch,
-            next_batch: st.next_batch,
-            rng_word_pos: st.rng_word_pos,
-            loss_sum: st.loss_sum,
-            correct: st.correct,
-            done: st.done,
-            seconds: st.seconds,
-            adam_t: match st.optimizer {
-                OptimizerState::Adam { t, .. } => Some(t),
-                OptimizerState::Momentum { .. } => None,
-            },
-        }
-    }
-}
 
 /// The tensors of a trainer state under `prefix`: the optimiser's buffers per layer, and the
 /// row order.
@@ -448,5 +322,6 @@ fn read_state(
     })
 }
 
+mod meta;
 #[cfg(test)]
 mod tests;

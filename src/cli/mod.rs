@@ -11,7 +11,6 @@ pub mod flags;
 pub mod gradcheck;
 pub mod predict;
 pub mod progress;
-pub mod sched_args;
 pub mod show;
 pub mod train;
 pub mod viz;

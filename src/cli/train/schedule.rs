@@ -4,7 +4,7 @@
 //! checkpoint's schedule and rules (typed flags must agree with them).
 
 use super::super::args::TrainArgs;
-use super::super::sched_args::{LrSchedule, MonitorFlag};
+use super::super::args::schedule::{LrSchedule, MonitorFlag};
 use bp_par::checkpoint::Checkpoint;
 use bp_par::error::{Error, Result};
 use bp_par::train::{EarlyStopping, Monitor, Schedule, StopRules};

@@ -1,5 +1,5 @@
 //! `train`'s learning-rate schedule and stopping-rule flags, flattened into
-//! [`super::args::TrainArgs`]; `train`'s plan turns them into the library's
+//! [`super::TrainArgs`]; `train`'s plan turns them into the library's
 //! [`bp_par::train::Schedule`] and [`bp_par::train::StopRules`].
 
 use clap::{Args, ValueEnum};
