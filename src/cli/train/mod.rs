@@ -98,7 +98,8 @@ fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
     ));
     let (schedule, rules) = (&plan.policy.schedule, &plan.policy.stop_rules);
     if *schedule != bp_par::train::Schedule::Constant || *rules != bp_par::train::StopRules::default() {
-        reporter.log(&format!("bp-par: lr schedule {schedule:?}, stopping rules {rules:?}"));
+        let text = schedule::describe_schedule(schedule) + &schedule::describe_rules(rules);
+        reporter.log(&format!("bp-par: schedule and stopping rules:{text}"));
     }
     if let Some((path, ck)) = &plan.resume {
         reporter.log(&format!(

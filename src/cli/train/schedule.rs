@@ -99,8 +99,22 @@ pub fn schedule_and_rules(
     Ok((schedule, rules))
 }
 
+/// The schedule as flags: " --lr-schedule step --lr-step N --lr-gamma G", empty for the
+/// constant rate.
+pub fn describe_schedule(s: &Schedule) -> String {
+    match *s {
+        Schedule::Constant => String::new(),
+        Schedule::Step { every, gamma } => format!(" --lr-schedule step --lr-step {every} --lr-gamma {gamma}"),
+        Schedule::InvScaling { power } => format!(" --lr-schedule inv-scaling --lr-power {power}"),
+        Schedule::Cosine { min } => format!(" --lr-schedule cosine --lr-min {min}"),
+        Schedule::Plateau { patience, factor } => {
+            format!(" --lr-schedule plateau --lr-patience {patience} --lr-factor {factor}")
+        }
+    }
+}
+
 /// The rules as flags: " --target-loss E --early-stopping ...", empty when none.
-fn describe_rules(r: &StopRules) -> String {
+pub fn describe_rules(r: &StopRules) -> String {
     let mut s = String::new();
     if let Some(t) = r.target_loss {
         s += &format!(" --target-loss {t}");
