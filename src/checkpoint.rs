@@ -96,9 +96,10 @@ pub struct DataIdentity {
 /// the identity of the training data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint {
-    /// The configuration in effect (its `lr` may be lower than `lr_given` after halvings).
+    /// The configuration in effect: its `lr` is the current epoch's rate (the schedule's, after
+    /// any halve-lr retries; the base rate is in `run`).
     pub config: TrainConfig,
-    /// The trainer's state: position, row order, RNG, velocities, partial epoch sums.
+    /// The trainer's state: position, row order, RNG, optimiser state, partial epoch sums.
     pub state: TrainState,
     /// The training data it was made on.
     pub data: DataIdentity,

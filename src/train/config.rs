@@ -74,8 +74,11 @@ impl TrainConfig {
         if self.shard == 0 {
             return bad("`shard` must be at least 1".into());
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("`lr` must be a positive number, got {}", self.lr));
+        // 0 is allowed: a schedule's rate may reach it (cosine down to `lr_min` 0), and a
+        // checkpoint of that epoch must resume. The rate a run starts from is checked by the
+        // caller (the CLI refuses `lr` 0).
+        if !(self.lr.is_finite() && self.lr >= 0.0) {
+            return bad(format!("`lr` must be a non-negative number, got {}", self.lr));
         }
         if !(self.momentum.is_finite() && (0.0..1.0).contains(&self.momentum)) {
             return bad(format!("`momentum` must be in [0, 1), got {}", self.momentum));

@@ -99,8 +99,9 @@ pub trait Observer {
     /// epoch's start and retries it with learning rate `lr` ([`OnDivergence::HalveLr`]).
     fn retrying(&mut self, _epoch: usize, _batch: usize, _lr: f32) {}
     /// A checkpoint is due ([`RunPolicy::checkpoint_every`], or the run stops early): save
-    /// `trainer`'s network, [`Trainer::config`] and [`Trainer::state`], and `rollback`, the
-    /// halve-lr rollback point, if there is one. An error ends the run.
+    /// `trainer`'s network, [`Trainer::config`], [`Trainer::state`] and [`Trainer::run_state`]
+    /// (the schedule's and stopping rules' state), and `rollback`, the halve-lr rollback point,
+    /// if there is one ([`crate::checkpoint::save`] takes all of them). An error ends the run.
     fn checkpoint(&mut self, _trainer: &Trainer, _rollback: Option<&Rollback>) -> Result<()> {
         Ok(())
     }

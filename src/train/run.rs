@@ -151,6 +151,7 @@ impl Trainer<'_> {
                     self.restore(r.state.clone())?;
                     // Halve the base rate; the epoch's rate follows from it at the loop's top.
                     self.run.base_lr /= 2.0;
+                    self.run.schedule = self.run.schedule.halved();
                     r.retries += 1;
                     self.start_epoch();
                     observer.retrying(epoch, batch, self.cfg.lr);

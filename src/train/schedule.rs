@@ -74,6 +74,15 @@ pub struct PlateauState {
 }
 
 impl Schedule {
+    /// The schedule after a halve-lr retry halved the base rate: cosine's floor halves with
+    /// it, so the curve keeps its shape at half the height; the others scale with the base.
+    pub fn halved(self) -> Schedule {
+        match self {
+            Schedule::Cosine { min } => Schedule::Cosine { min: min / 2.0 },
+            other => other,
+        }
+    }
+
     /// The schedule's name on the command line.
     pub fn name(&self) -> &'static str {
         match self {
@@ -148,5 +157,31 @@ impl PlateauState {
             self.reductions += 1;
             self.bad_epochs = 0;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_halved_schedule_runs_at_half_the_rate_in_every_epoch() {
+        let schedules = [
+            Schedule::Constant,
+            Schedule::Step { every: 2, gamma: 0.5 },
+            Schedule::InvScaling { power: 0.5 },
+            Schedule::Cosine { min: 0.01 },
+            Schedule::Plateau { patience: 2, factor: 0.5 },
+        ];
+        for s in schedules {
+            for epoch in 1..=10 {
+                let full = f64::from(s.rate(0.4, epoch, 10, 1));
+                let half = f64::from(s.halved().rate(0.2, epoch, 10, 1));
+                assert!((half - full / 2.0).abs() <= 1e-7 * full, "{s:?} epoch {epoch}: {half} vs {full}");
+            }
+        }
+        // Unchanged, cosine would climb back to its floor above the halved base.
+        let cosine = Schedule::Cosine { min: 0.3 };
+        assert!(cosine.rate(0.2, 10, 10, 0) > 0.2 && cosine.halved().rate(0.2, 10, 10, 0) <= 0.2);
     }
 }

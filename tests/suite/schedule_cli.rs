@@ -100,7 +100,7 @@ fn a_resumed_run_with_a_plateau_and_early_stopping_writes_the_same_model() {
         "0.5",
         "--early-stopping",
         "--patience",
-        "3",
+        "2",
         "--restore-best",
     ];
     fn with<'a>(rules: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
@@ -125,7 +125,37 @@ fn a_resumed_run_with_a_plateau_and_early_stopping_writes_the_same_model() {
         run.stderr
     );
     let csv = std::fs::read_to_string(dir.path("whole.csv")).unwrap();
+    // The rule did stop the run early (so the resumed run had a best epoch to restore).
+    assert!(csv.lines().last().is_some_and(|l| l.starts_with("# stop: early-stopping")), "{csv}");
     let lrs: Vec<&str> =
         csv.lines().skip(1).filter(|l| !l.starts_with('#')).map(|l| l.split(',').nth(5).unwrap()).collect();
     assert!(lrs.iter().any(|&r| r != "0.5"), "the plateau should have reduced the rate: {lrs:?}");
+}
+
+#[test]
+fn schedules_and_stopping_rules_are_refused_with_the_full_batch_optimisers() {
+    let dir = Dir::new();
+    let digits = repo_file("datasets/digits.csv");
+    for flags in [&["--lr-schedule", "cosine"][..], &["--target-loss", "0.1"], &["--early-stopping"]] {
+        let run = dir
+            .run(&[&["train", digits.as_str(), "--optimizer", "cg", "--max-iter", "2"][..], flags].concat());
+        assert_eq!(run.code, 2, "{flags:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("{} does not apply to --optimizer cg", flags[0])),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_cosine_run_that_ended_at_rate_zero_resumes_and_extends() {
+    let dir = Dir::new();
+    let args = ["-q", "--epochs", "2", "--lr-schedule", "cosine", "--checkpoint", "ck.st", "--save", "a.st"];
+    train(&dir, &args).ok();
+    // The last epoch ran at lr-min 0, which the checkpoint's configuration holds.
+    let (_, ck) = bp_par::checkpoint::load(&dir.path("ck.st")).unwrap();
+    assert_eq!(ck.config.lr, 0.0);
+    let run = train(&dir, &["-q", "--resume", "ck.st", "--epochs", "3", "--save", "b.st"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
 }

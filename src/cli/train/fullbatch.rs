@@ -68,9 +68,17 @@ pub fn checked_config(args: &TrainArgs) -> Result<Option<FullBatchConfig>> {
         if given(id) {
             return Err(Error::config(format!(
                 "{flag} does not apply to --optimizer {opt}: it computes the gradient over the whole \
-                 training set (leave {flag} out, or use --optimizer sgd)"
+                 training set (leave {flag} out, or use --optimizer sgd or adam)"
             )));
         }
+    }
+    // The learning-rate schedules and stopping rules drive the mini-batch run policy.
+    if let Some(id) = super::schedule::IDS.iter().find(|id| given(id)) {
+        let flag = format!("--{}", id.replace('_', "-"));
+        return Err(Error::config(format!(
+            "{flag} does not apply to --optimizer {opt}: schedules and stopping rules belong to the \
+             mini-batch optimisers (--optimizer sgd or adam); --max-iter bounds a full-batch run"
+        )));
     }
     for (id, flag) in [("checkpoint", "--checkpoint"), ("resume", "--resume")] {
         if given(id) {

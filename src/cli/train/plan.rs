@@ -181,6 +181,9 @@ fn check_ranges(args: &TrainArgs) -> Result<()> {
     if args.train_rows == Some(0) {
         return bad("--train-rows must be at least 1".into());
     }
+    if args.resume.is_none() && !(args.lr.is_finite() && args.lr > 0.0) {
+        return bad(format!("--lr must be a positive number, got {}", args.lr));
+    }
     if args.checkpoint_every == 0 {
         return bad("--checkpoint-every must be at least 1".into());
     }

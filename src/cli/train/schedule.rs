@@ -21,7 +21,7 @@ const PARAMS: [(&str, &str, LrSchedule); 6] = [
 ];
 
 /// Every flag of this file, by clap id (for the --resume check).
-const IDS: [&str; 13] = [
+pub(super) const IDS: [&str; 13] = [
     "lr_schedule",
     "lr_step",
     "lr_gamma",
@@ -104,7 +104,9 @@ pub fn schedule_and_rules(
 pub fn describe_schedule(s: &Schedule) -> String {
     match *s {
         Schedule::Constant => String::new(),
-        Schedule::Step { every, gamma } => format!(" --lr-schedule step --lr-step {every} --lr-gamma {gamma}"),
+        Schedule::Step { every, gamma } => {
+            format!(" --lr-schedule step --lr-step {every} --lr-gamma {gamma}")
+        }
         Schedule::InvScaling { power } => format!(" --lr-schedule inv-scaling --lr-power {power}"),
         Schedule::Cosine { min } => format!(" --lr-schedule cosine --lr-min {min}"),
         Schedule::Plateau { patience, factor } => {
