@@ -306,6 +306,7 @@ fn measure(
         shuffle: true,
         optimizer: cfg.optimizer,
         clip_norm: None,
+        class_weight: None,
     };
     let steps = cfg.samples.div_ceil(batch).max(1);
     let mut net = Network::<f32>::init(arch.clone(), 1);

@@ -68,7 +68,8 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The format version of checkpoints (inside a model file's metadata). Version 4: the
-/// optimiser (`config.optimizer`, `config.clip_norm`) and Adam's state (moments as
+/// optimiser (`config.optimizer`, `config.clip_norm`; `config.class_weight` when the run
+/// weighs classes, absent otherwise) and Adam's state (moments as
 /// per-layer tensors, `state.adam_t`), and the schedule and stopping rules with their state
 /// (`run`); version 3 stored velocities and rollback weights as per-layer tensors named and
 /// shaped as the model's (version 2 stored them as one flat tensor each; version 1 stored
@@ -186,6 +187,7 @@ pub fn to_bytes(model: ModelRef<'_>, ck: &Checkpoint) -> Result<Vec<u8>> {
             lr_given: ck.lr_given,
             optimizer: OptimizerMeta::of(&c.optimizer),
             clip_norm: c.clip_norm,
+            class_weight: c.class_weight.clone(),
         },
         state: StateMeta::of(&ck.state),
         data: ck.data.clone(),
@@ -282,6 +284,7 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
         shuffle: c.shuffle,
         optimizer,
         clip_norm: c.clip_norm,
+        class_weight: c.class_weight,
     };
     Ok((model, Checkpoint { config, state, data: meta.data, lr_given: c.lr_given, rollback, run }))
 }

@@ -51,6 +51,10 @@ pub(super) struct ConfigMeta {
     pub(super) optimizer: OptimizerMeta,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) clip_norm: Option<f32>,
+    /// Each class's weight (absent: unweighted; format-4 checkpoints written before class
+    /// weights existed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) class_weight: Option<Vec<f32>>,
 }
 
 /// An [`Optimizer`] with its constants, tagged by its name.

@@ -25,6 +25,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("beta1", "--beta1"),
     ("beta2", "--beta2"),
     ("eps", "--eps"),
+    ("class_weight", "--class-weight"),
 ];
 
 /// The schedule's and stopping rules' fields (issue 10).

@@ -4,7 +4,7 @@
 use super::blocks::{sample_block, unit_block};
 use super::{Buffers, Network};
 use crate::gemm::{Accum, MatMut, MatRef, gemm};
-use crate::scalar::Scalar;
+use crate::scalar::{Scalar, flush};
 use crate::split::Split;
 
 impl<T: Scalar> Network<T> {
@@ -91,5 +91,23 @@ impl<T: Scalar> Network<T> {
             z.chunks_mut(block * n_out).zip(d.chunks_mut(block * n_out)).zip(row_loss.chunks_mut(block));
         split.for_each(blocks.enumerate(), |(b, ((z, d), rl))| task(b, z, d, rl));
         buf.row_loss[..rows].iter().sum()
+    }
+}
+
+impl<T: Scalar> Buffers<T> {
+    /// Sample weights after [`Network::forward_with`] (with `output_delta`): multiplies row i's
+    /// loss and output delta by `weight(i)` (its class's weight) and returns the weighted
+    /// losses summed in row order. One pass over `rows x n_out` values; the backward pass then
+    /// carries the weights into every gradient.
+    pub(crate) fn weigh_rows(&mut self, rows: usize, weight: impl Fn(usize) -> T) -> f64 {
+        let deltas = self.deltas.last_mut().expect("a network has an output layer");
+        let n_out = deltas.len() / self.capacity.max(1);
+        let rows_deltas = deltas[..rows * n_out].chunks_exact_mut(n_out);
+        for (i, (d, l)) in rows_deltas.zip(&mut self.row_loss[..rows]).enumerate() {
+            let w = weight(i);
+            d.iter_mut().for_each(|d| *d = flush(*d * w));
+            *l *= w.to_f64().unwrap_or(f64::NAN);
+        }
+        self.row_loss[..rows].iter().sum()
     }
 }

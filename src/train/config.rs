@@ -42,6 +42,11 @@ pub struct TrainConfig {
     /// norm is of the data gradient, without the L2 term; it is computed in f64 over fixed
     /// chunks of parameters summed in order, so it does not depend on the threads.
     pub clip_norm: Option<f32>,
+    /// Each class's weight (indexed by label) on its samples' loss and output delta, in every
+    /// optimiser: the loss minimised is Σ_i w_{c(i)}·L_i / B, and the training loss reported
+    /// per epoch is this weighted one (held-out losses are not weighted). None: unweighted.
+    /// [`crate::train::balanced_class_weights`] computes scikit-learn's "balanced" weights.
+    pub class_weight: Option<Vec<f32>>,
 }
 
 impl Default for TrainConfig {
@@ -57,6 +62,7 @@ impl Default for TrainConfig {
             shuffle: true,
             optimizer: Optimizer::default(),
             clip_norm: None,
+            class_weight: None,
         }
     }
 }
@@ -90,6 +96,9 @@ impl TrainConfig {
             && !(c.is_finite() && c > 0.0)
         {
             return bad(format!("`clip_norm` must be a positive number, got {c}"));
+        }
+        if let Some(w) = &self.class_weight {
+            super::class_weight::validate(w)?;
         }
         if let Optimizer::Adam(a) = &self.optimizer {
             for (name, beta) in [("beta1", a.beta1), ("beta2", a.beta2)] {

@@ -34,6 +34,7 @@ use crate::team::Team;
 use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
 
+mod class_weight;
 mod clip;
 mod config;
 mod fullbatch;
@@ -47,6 +48,7 @@ mod trainer;
 use step::Workspace;
 
 pub use crate::optim::{Adam, Optimizer};
+pub use class_weight::balanced_class_weights;
 pub use config::{DEFAULT_SHARD, TrainConfig};
 pub use fullbatch::{
     DELTA_0, DELTA_MAX, DELTA_MIN, ETA_MINUS, ETA_PLUS, FullBatchConfig, FullBatchMethod, FullBatchOutcome,

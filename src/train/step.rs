@@ -22,6 +22,8 @@ pub(super) struct Workspace {
     pub(super) buf: Buffers<f32>,
     loss: f64,
     correct: usize,
+    /// The weight of each class (`class_weight`); empty: unweighted.
+    class_weight: Vec<f32>,
 }
 
 impl Workspace {
@@ -33,17 +35,28 @@ impl Workspace {
             buf: Buffers::new(arch, rows),
             loss: 0.0,
             correct: 0,
+            class_weight: Vec::new(),
         }
     }
 
+    /// The workspace with each sample's loss and output delta weighted by its class's weight.
+    pub(super) fn weighted(self, class_weight: Option<&[f32]>) -> Self {
+        Workspace { class_weight: class_weight.map(<[f32]>::to_vec).unwrap_or_default(), ..self }
+    }
+
     /// Gathers `rows`, runs the forward pass (with output deltas) and counts the correct
-    /// predictions, cut by `split`. Returns the rows' summed loss.
+    /// predictions, cut by `split`. Returns the rows' summed loss (each row's weighted by its
+    /// class's weight when the workspace is [`Workspace::weighted`]).
     fn forward(&mut self, net: &Network<f32>, data: &Dataset, rows: &[usize], split: Split<'_>) -> f64 {
         let (d, k, n) = (data.n_features, net.arch.n_out(), rows.len());
         gather(data, rows, &mut self.x, &mut self.y, k, split);
         self.loss = net.forward_with(&self.x[..n * d], n, Some(&self.y[..n * k]), &mut self.buf, split, true);
         self.correct = match &data.targets {
             Targets::Classes { labels, .. } => {
+                if !self.class_weight.is_empty() {
+                    let cw = &self.class_weight;
+                    self.loss = self.buf.weigh_rows(n, |i| cw[labels[rows[i]] as usize]);
+                }
                 let out = self.buf.output(n).chunks_exact(k);
                 out.zip(rows).filter(|(o, r)| argmax(o) == labels[**r] as usize).count()
             }

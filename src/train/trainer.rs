@@ -35,6 +35,7 @@ impl<'a> Trainer<'a> {
     ) -> Result<Self> {
         cfg.validate()?;
         check_fit(net, data)?;
+        super::class_weight::check_fits(cfg.class_weight.as_deref(), data)?;
         let n = data.n_samples();
         if n == 0 {
             return Err(Error::data(&data.path, "has no rows to train on"));
@@ -54,7 +55,9 @@ impl<'a> Trainer<'a> {
             opt_state: vec![0.0; arch.n_params() * cfg.optimizer.state_per_param()],
             opt_steps: 0,
             clip: cfg.clip_norm.map(|_| super::step::ClipBuffers::new(arch.n_params())),
-            work: (0..n_work).map(|_| Workspace::new(arch, shard)).collect(),
+            work: (0..n_work)
+                .map(|_| Workspace::new(arch, shard).weighted(cfg.class_weight.as_deref()))
+                .collect(),
             segments,
             grads: vec![vec![0.0; arch.n_params()]; n_shards],
             team: Team::new(team_size),

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 pub mod schedule;
 mod train;
 
-pub use train::TrainArgs;
+pub use train::{ClassWeightMode, TrainArgs};
 
 /// Train multilayer perceptrons by backpropagation, data-parallel across all cores, with
 /// byte-identical results for any thread count.

@@ -6,7 +6,7 @@ use bp_par::activation::Activation;
 use bp_par::data::NormalizeMode;
 use bp_par::loss::Loss;
 use bp_par::network::Init;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -92,6 +92,13 @@ pub struct TrainArgs {
     /// above C; the L2 term is not clipped) [default: no clipping]
     #[arg(long, value_name = "C")]
     pub clip_norm: Option<f32>,
+    /// Weigh each training sample's loss and gradient by its class: balanced is
+    /// scikit-learn's n / (k·n_c) from the training labels (n rows, k classes with rows, n_c
+    /// rows of class c; a class without training rows weighs 0), for every optimiser. The
+    /// training loss shown per epoch and in --metrics is then the weighted one; held-out and
+    /// `bp-par eval` losses are not weighted. Classification only
+    #[arg(long, default_value = "none", value_name = "none|balanced")]
+    pub class_weight: ClassWeightMode,
     /// Mini-batch size
     #[arg(long, default_value_t = 64, value_name = "B")]
     pub batch: usize,
@@ -157,4 +164,13 @@ pub struct TrainArgs {
     pub metrics: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// How `train --class-weight` weighs the classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClassWeightMode {
+    /// Every sample weighs 1
+    None,
+    /// n / (k·n_c) from the training labels (scikit-learn's "balanced")
+    Balanced,
 }

@@ -169,7 +169,13 @@ fn ex4() -> Experiment {
     let published =
         Published { value: 95.3, source: "Coursera ML ex4 (Ng), ex4.pdf: \"about 95.3%\" training accuracy" };
     // The original: 50 iterations of fmincg on the full-batch cost with λ = 1.
-    let cg_50 = FullBatchConfig { method: FullBatchMethod::Cg, max_iter: 50, l2: 1.0, shard: DEFAULT_SHARD };
+    let cg_50 = FullBatchConfig {
+        method: FullBatchMethod::Cg,
+        max_iter: 50,
+        l2: 1.0,
+        shard: DEFAULT_SHARD,
+        class_weight: None,
+    };
     let run = |label, val_split, normalize, measure, published| Run {
         label,
         train: digits(val_split, normalize, net, config.clone()),

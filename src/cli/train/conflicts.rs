@@ -59,6 +59,7 @@ pub fn check_init_conflicts(args: &TrainArgs, m: &Model) -> Result<()> {
 pub fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Result<()> {
     let mut diffs = setting_diffs(args, m, ck);
     diffs.extend(super::optimizer::resume_diffs(args, ck));
+    diffs.extend(super::class_weight::resume_diffs(args, ck));
     diffs.extend(other_diffs(args, m, ck));
     if diffs.is_empty() {
         Ok(())

@@ -23,7 +23,8 @@ pub fn full_batch_config(args: &TrainArgs) -> Option<FullBatchConfig> {
         OptimizerName::Lbfgs => (FullBatchMethod::Lbfgs { memory: args.lbfgs_memory }, args.max_iter),
         OptimizerName::Rprop => (FullBatchMethod::Rprop, args.epochs),
     };
-    Some(FullBatchConfig { method, max_iter, l2: args.l2, shard: DEFAULT_SHARD })
+    // The class weights come from the training labels, once they are read (`load::prepare`).
+    Some(FullBatchConfig { method, max_iter, l2: args.l2, shard: DEFAULT_SHARD, class_weight: None })
 }
 
 /// The `--optimizer` value of a method.

@@ -50,6 +50,7 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
         (full, None)
     };
     let mut held_out = test.or(held);
+    super::class_weight::apply(plan, &train)?;
     // Normalisation: the --init model's, else fitted on the training rows only (after the split).
     let norm = match &plan.model {
         Some(m) => m.norm.clone(),

@@ -3,6 +3,7 @@
 //! normalises the data and builds the model; [`run`] drives the library's run policy with
 //! the CLI's progress, signals and checkpoint files; [`report`] prints the final figures.
 
+mod class_weight;
 mod conflicts;
 mod fullbatch;
 mod load;
@@ -84,6 +85,9 @@ fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
     let cfg = &plan.cfg;
     if let Some(fb) = &plan.full_batch {
         reporter.log(&fullbatch::settings_line(fb, cfg.seed, plan.threads));
+        if let Some(line) = class_weight::describe(fb.class_weight.as_deref()) {
+            reporter.log(&line);
+        }
         return;
     }
     reporter.log(&format!(
@@ -96,6 +100,9 @@ fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
         short(cfg.l2),
         cfg.epochs
     ));
+    if let Some(line) = class_weight::describe(cfg.class_weight.as_deref()) {
+        reporter.log(&line);
+    }
     let (schedule, rules) = (&plan.policy.schedule, &plan.policy.stop_rules);
     if *schedule != bp_par::train::Schedule::Constant || *rules != bp_par::train::StopRules::default() {
         let text = schedule::describe_schedule(schedule) + &schedule::describe_rules(rules);

@@ -39,6 +39,9 @@ pub struct Plan {
     pub cfg: TrainConfig,
     /// Checkpoint cadence and divergence handling.
     pub policy: RunPolicy,
+    /// `--class-weight balanced` on a new run: the weights are computed from the training
+    /// labels once they are read (into `cfg` and `full_batch`).
+    pub balance_classes: bool,
     /// A full-batch optimiser (`--optimizer cg|lbfgs|rprop`) instead of mini-batch SGD; `cfg`
     /// then holds its iterations as `epochs` (for the progress display) and its `l2` and seed.
     pub full_batch: Option<FullBatchConfig>,
@@ -107,6 +110,7 @@ impl Plan {
             Some(m) => (Some(args.classes.unwrap_or(m.net.arch.n_out())), None),
             None => (args.classes, args.targets),
         };
+        let balance_classes = super::class_weight::checked(&args, model.as_ref())?;
         let load = load_options(&args.labels, classes, targets);
         let test = args.test.clone().map(|p| {
             let labels = super::super::args::LabelArgs {
@@ -144,6 +148,7 @@ impl Plan {
             resume,
             cfg,
             policy,
+            balance_classes,
             full_batch,
             checkpoint,
             checkpoint_given,
@@ -225,6 +230,8 @@ pub fn train_config(args: &TrainArgs) -> TrainConfig {
         shuffle: !args.no_shuffle,
         optimizer: super::optimizer::optimizer(args),
         clip_norm: args.clip_norm,
+        // Computed from the training labels once they are read (`class_weight::apply`).
+        class_weight: None,
     }
 }
 

@@ -39,6 +39,8 @@ use crate::error::{Error, Result};
 use crate::infer::{Evaluation, evaluate};
 use crate::network::Network;
 use objective::{Eval, FullGradient, Objective};
+#[cfg(test)]
+pub(super) use objective::{FullGradient as TestGradient, Objective as TestObjective};
 use std::time::Instant;
 
 pub use rprop::{DELTA_0, DELTA_MAX, DELTA_MIN, ETA_MINUS, ETA_PLUS};
@@ -68,11 +70,20 @@ pub struct FullBatchConfig {
     pub l2: f32,
     /// Rows per shard of the gradient: fixes the arithmetic, not the threads.
     pub shard: usize,
+    /// Each class's weight on its rows' loss and gradient (None: unweighted); see
+    /// [`TrainConfig::class_weight`](super::TrainConfig::class_weight).
+    pub class_weight: Option<Vec<f32>>,
 }
 
 impl Default for FullBatchConfig {
     fn default() -> Self {
-        FullBatchConfig { method: FullBatchMethod::Cg, max_iter: 100, l2: 0.0, shard: DEFAULT_SHARD }
+        FullBatchConfig {
+            method: FullBatchMethod::Cg,
+            max_iter: 100,
+            l2: 0.0,
+            shard: DEFAULT_SHARD,
+            class_weight: None,
+        }
     }
 }
 
@@ -90,6 +101,9 @@ impl FullBatchConfig {
         }
         if self.shard == 0 {
             return Err(Error::config("`shard` must be at least 1"));
+        }
+        if let Some(w) = &self.class_weight {
+            super::class_weight::validate(w)?;
         }
         Ok(())
     }
@@ -151,6 +165,7 @@ pub fn train_full_batch_on(
 ) -> Result<FullBatchOutcome> {
     cfg.validate()?;
     check_fit(net, data)?;
+    super::class_weight::check_fits(cfg.class_weight.as_deref(), data)?;
     if let Some(t) = test {
         check_fit(net, t)?;
     }
@@ -159,7 +174,7 @@ pub fn train_full_batch_on(
         return Err(Error::data(&data.path, "has no rows to train on"));
     }
     let mut x = net.params.clone();
-    let mut obj = FullGradient::new(net, data, cfg.l2, cfg.shard, team_size);
+    let mut obj = FullGradient::new(net, data, (cfg.l2, cfg.class_weight.as_deref()), cfg.shard, team_size);
     let t = Instant::now();
     let mut method: Box<dyn Method> = match cfg.method {
         FullBatchMethod::Cg => Box::new(cg::Cg::new(&mut obj, &x)),

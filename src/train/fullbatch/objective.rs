@@ -8,6 +8,8 @@
 //!              a stack of complete subtrees, two of the same size merged left + right
 //! gradient = Σ/n + (λ/n)·W (weights only) ;  loss = Σ loss_s / n + (λ/2n)·ΣW²
 //! ```
+//! With `class_weight`, each row's loss and output delta are multiplied by its class's weight
+//! in the shard's forward pass, so loss_s and grad_s are the weighted sums.
 //! The shards depend on n and `shard` only, each shard's gradient is cut-independent, and the
 //! tree is fixed by the number of shards, so the result is bit-identical for any number of
 //! threads. All buffers are allocated in [`FullGradient::new`]: ⌊log₂ S⌋ + 2 gradients for
@@ -57,11 +59,12 @@ pub(crate) struct FullGradient<'a> {
 
 impl<'a> FullGradient<'a> {
     /// Buffers for `data` (checked to fit `net` by the caller) in shards of `shard` rows, on
-    /// a team of `team_size` threads.
+    /// a team of `team_size` threads; each row's loss weighted by its class's `class_weight`
+    /// when given.
     pub(crate) fn new(
         net: &'a mut Network<f32>,
         data: &'a Dataset,
-        l2: f32,
+        (l2, class_weight): (f32, Option<&[f32]>),
         shard: usize,
         team_size: usize,
     ) -> Self {
@@ -76,7 +79,7 @@ impl<'a> FullGradient<'a> {
         let depth = usize::BITS as usize - n_shards.leading_zeros() as usize + 1;
         let team_size = team_size.max(1);
         FullGradient {
-            work: Workspace::new(arch, shard),
+            work: Workspace::new(arch, shard).weighted(class_weight),
             stack: Vec::with_capacity(depth),
             spare: vec![vec![0.0; arch.n_params()]; depth],
             team: Team::new(team_size),

@@ -69,7 +69,7 @@ fn the_full_batch_gradient_is_the_f64_gradient_and_the_same_bits_on_1_2_3_thread
     for team in [1, 2, 3] {
         // Shards of 16: 13 shards, the last of 11 rows, summed in the tree.
         let mut net = Network::<f32>::init(arch.clone(), 4);
-        let mut obj = FullGradient::new(&mut net, &data, 0.7, 16, team);
+        let mut obj = FullGradient::new(&mut net, &data, (0.7, None), 16, team);
         let mut grad = vec![f32::NAN; x.len()];
         let e = obj.eval(&x, &mut grad);
         assert!((e.loss - want_loss).abs() < 1e-6 * want_loss, "{} vs {want_loss}", e.loss);
@@ -108,7 +108,7 @@ fn cg_and_lbfgs_reach_the_minimum_of_logistic_regression() {
     let (min_loss, min_w) = logistic_minimum(&arch, &data, 1.0);
     for method in [FullBatchMethod::Cg, FullBatchMethod::Lbfgs { memory: 5 }] {
         let mut net = Network::<f32>::init(arch.clone(), 3);
-        let cfg = FullBatchConfig { method, max_iter: 60, l2: 1.0, shard: 32 };
+        let cfg = FullBatchConfig { method, max_iter: 60, l2: 1.0, shard: 32, class_weight: None };
         let out = train_full_batch_on(&mut net, &data, None, &cfg, &mut Silent, 2).unwrap();
         let loss = out.history.last().unwrap().loss;
         assert!((loss - min_loss).abs() < 1e-6, "{method:?}: loss {loss} vs {min_loss}");
@@ -155,7 +155,7 @@ fn every_method_gives_the_same_bits_on_teams_of_1_2_and_3() {
     let data = noisy(150, 5, 3, 2);
     let arch = Arch::new(vec![5, 7, 3], Activation::Sigmoid, Loss::Bce).unwrap();
     for method in [FullBatchMethod::Cg, FullBatchMethod::Lbfgs { memory: 4 }, FullBatchMethod::Rprop] {
-        let cfg = FullBatchConfig { method, max_iter: 12, l2: 0.5, shard: 16 };
+        let cfg = FullBatchConfig { method, max_iter: 12, l2: 0.5, shard: 16, class_weight: None };
         let runs: Vec<(Vec<u32>, Vec<u64>)> = [1, 2, 3]
             .iter()
             .map(|&team| {
