@@ -159,3 +159,12 @@ fn a_cosine_run_that_ended_at_rate_zero_resumes_and_extends() {
     let run = train(&dir, &["-q", "--resume", "ck.st", "--epochs", "3", "--save", "b.st"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+#[test]
+fn resuming_a_run_a_rule_stopped_is_refused_with_the_reason() {
+    let dir = Dir::new();
+    train(&dir, &["-q", "--epochs", "6", "--target-loss", "5", "--checkpoint", "ck.st"]).ok();
+    let run = train(&dir, &["-q", "--resume", "ck.st", "--epochs", "9"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("stopped by its rule (target loss reached at epoch 1"), "{}", run.stderr);
+}

@@ -87,6 +87,13 @@ impl Plan {
         let resume = args.resume.as_deref().map(checkpoint::load).transpose()?;
         if let Some((m, ck)) = &resume {
             check_resume_conflicts(&args, m, ck)?;
+            // A run a stopping rule ended stays ended: more epochs would train nothing.
+            if let Some(reason) = &ck.run.stopped {
+                return Err(Error::config(format!(
+                    "--resume: the checkpoint's run was stopped by its rule ({reason}); there is \
+                     nothing to continue (its model is the result; start a new run with --init)"
+                )));
+            }
         }
         let cfg = config(&args, resume.as_ref().map(|(_, ck)| ck))?;
         let cfg = match &full_batch {
