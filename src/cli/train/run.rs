@@ -100,6 +100,7 @@ impl Observer for CliObserver<'_> {
             lr_given: self.lr_given,
             rollback: rollback.cloned(),
             run: trainer.run_state().clone(),
+            full_batch: None,
         };
         let model =
             ModelRef { net: trainer.net(), norm: self.norm, task: self.task, input_shape: self.input_shape };
