@@ -3,6 +3,7 @@ mod bad_inputs;
 mod bench_plot;
 mod cli;
 mod determinism;
+mod fullbatch_resume;
 mod fuzz;
 mod gradcheck;
 mod harness;

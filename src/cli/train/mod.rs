@@ -84,6 +84,10 @@ fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
     let cfg = &plan.cfg;
     if let Some(fb) = &plan.full_batch {
         reporter.log(&fullbatch::settings_line(fb, cfg.seed, plan.threads));
+        if let Some((path, ck)) = &plan.resume {
+            let done = ck.full_batch.as_ref().map_or(0, |f| f.state.iterations);
+            reporter.log(&format!("bp-par: resuming after iteration {done} from {}", path.display()));
+        }
         return;
     }
     reporter.log(&format!(

@@ -13,7 +13,7 @@ use bp_par::error::{Error, Result};
 use bp_par::loss::Loss;
 use bp_par::model::{self, Model, Task};
 use bp_par::network::Init;
-use bp_par::train::{FullBatchConfig, FullBatchMethod, OnDivergence, RunPolicy, TrainConfig};
+use bp_par::train::{FullBatchConfig, OnDivergence, RunPolicy, TrainConfig};
 use std::path::{Path, PathBuf};
 
 /// Everything `train` does, decided.
@@ -82,13 +82,14 @@ impl Plan {
         super::optimizer::check_optimizer_flags(&args)?;
         let full_batch = super::fullbatch::checked_config(&args)?;
         let resume = args.resume.as_deref().map(checkpoint::load).transpose()?;
+        let full_batch = super::fullbatch::with_resume(&args, resume.as_ref().map(|(_, ck)| ck), full_batch)?;
         if let Some((m, ck)) = &resume {
             check_resume_conflicts(&args, m, ck)?;
         }
         let cfg = config(&args, resume.as_ref().map(|(_, ck)| ck))?;
         let cfg = match &full_batch {
-            Some(fb) if fb.method != FullBatchMethod::Rprop => TrainConfig { epochs: fb.max_iter, ..cfg },
-            _ => cfg,
+            Some(fb) => TrainConfig { epochs: fb.max_iter, ..cfg },
+            None => cfg,
         };
         let (checkpoint, checkpoint_given) = check_outputs(&args)?;
         let (model, resume) = match resume {

@@ -207,7 +207,7 @@ fn check_memory(plan: &Plan, p: &Prepared) -> Result<()> {
 
 /// The command line that continues this run: the original arguments without `--resume`
 /// and `--init`, with `--resume CHECKPOINT` (and `--checkpoint` when it was defaulted).
-fn resume_command(checkpoint: &Path, defaulted: bool) -> String {
+pub(super) fn resume_command(checkpoint: &Path, defaulted: bool) -> String {
     let mut out = vec!["bp-par".to_string()];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
