@@ -369,6 +369,8 @@ fn read_state(
 }
 
 mod full_batch;
+#[cfg(test)]
+mod full_batch_tests;
 mod meta;
 #[cfg(test)]
 mod tests;

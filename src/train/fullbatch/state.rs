@@ -94,8 +94,7 @@ impl FullBatchMethodState {
 }
 
 impl FullBatchState {
-    /// Checks that the state is of `method` and that its vectors have `n_params` values; the
-    /// message names the field in backticks.
+    /// Checks that the state is of `method` and that its vectors have `n_params` values.
     pub fn check(&self, method: FullBatchMethod, n_params: usize) -> Result<()> {
         let ours = match method {
             FullBatchMethod::Cg => "cg",
@@ -104,7 +103,7 @@ impl FullBatchState {
         };
         if self.method.name() != ours {
             return Err(Error::config(format!(
-                "the full-batch state is of `{}`, the configuration's `method` is `{ours}`",
+                "the full-batch state is of the method {}, the configuration's is {ours}",
                 self.method.name()
             )));
         }
@@ -128,7 +127,7 @@ impl FullBatchState {
         }
         match self.method.vectors().into_iter().find(|(_, v)| v.len() != n_params) {
             Some((name, v)) => Err(Error::config(format!(
-                "the full-batch state's `{name}` has {} values for a network of {n_params} parameters",
+                "the full-batch state's {name} vector has {} values for a network of {n_params} parameters",
                 v.len()
             ))),
             None => Ok(()),

@@ -176,13 +176,14 @@ fn every_method_gives_the_same_bits_on_teams_of_1_2_and_3() {
     }
 }
 
-/// Stops the run after `stop_after` iterations and keeps every checkpoint it is handed, as
-/// the bytes of a checkpoint file.
+/// Stops the run after `stop_after` iterations and keeps every checkpoint it is handed: the
+/// network's parameters and the state. (The same through a checkpoint file's bytes is
+/// tested in `checkpoint/full_batch_tests.rs`: the library's modules do not import each
+/// other both ways, tests included.)
 struct Checkpointer {
-    cfg: FullBatchConfig,
     stop_after: usize,
     done: usize,
-    saved: Vec<(usize, Vec<u8>)>,
+    saved: Vec<(Vec<f32>, FullBatchState)>,
 }
 
 impl Observer for Checkpointer {
@@ -195,39 +196,9 @@ impl Observer for Checkpointer {
     }
 
     fn full_batch_checkpoint(&mut self, net: &Network<f32>, state: &FullBatchState) -> Result<()> {
-        use crate::checkpoint::{self, Checkpoint, DataIdentity, FullBatchCheckpoint};
-        use crate::model::{Model, Task};
-        let model = Model {
-            net: net.clone(),
-            norm: crate::data::Normalization::None,
-            task: Task::Classify,
-            input_shape: None,
-        };
-        let config = crate::train::TrainConfig::default();
-        let ck = Checkpoint {
-            state: Checkpoint::full_batch_train_state(state.iterations),
-            data: DataIdentity {
-                path: "noisy".into(),
-                n_samples: 150,
-                n_features: 5,
-                fingerprint: 1,
-                val_split: 0.0,
-            },
-            lr_given: config.lr,
-            rollback: None,
-            run: crate::train::RunState::new(config.lr),
-            full_batch: Some(FullBatchCheckpoint { config: self.cfg.clone(), state: state.clone() }),
-            config,
-        };
-        self.saved.push((state.iterations, checkpoint::to_bytes(model.view(), &ck)?));
+        self.saved.push((net.params.clone(), state.clone()));
         Ok(())
     }
-}
-
-/// Reads a checkpoint written by [`Checkpointer`]: the network and the full-batch part.
-fn read_back(bytes: &[u8]) -> (Network<f32>, crate::checkpoint::FullBatchCheckpoint) {
-    let (model, ck) = crate::checkpoint::from_bytes(std::path::Path::new("ck"), bytes).unwrap();
-    (model.net, ck.full_batch.expect("a full-batch checkpoint"))
 }
 
 #[test]
@@ -243,23 +214,24 @@ fn a_full_batch_run_resumed_from_a_checkpoint_gives_the_bits_of_the_run_straight
         let want = train_full_batch_on(&mut straight, &data, None, &cfg, &mut Silent, 2).unwrap();
         assert_eq!(want.history.len(), 12, "{method:?}");
 
-        // K = 7 iterations, stopped on request (which checkpoints), written to bytes.
+        // K = 7 iterations, stopped on request (which checkpoints).
         let mut first = Network::<f32>::init(arch.clone(), 9);
-        let mut obs = Checkpointer { cfg: cfg.clone(), stop_after: 7, done: 0, saved: Vec::new() };
+        let mut obs = Checkpointer { stop_after: 7, done: 0, saved: Vec::new() };
         let run = Resumable { start: None, checkpoint_every: None };
         let out = run_full_batch(&mut first, &data, None, &cfg, run, &mut obs, 3).unwrap();
         assert_eq!((out.stop, out.history.len()), (FullBatchStop::Requested, 7), "{method:?}");
         assert_eq!(obs.saved.len(), 1, "{method:?}");
-        let (mut net, fb) = read_back(&obs.saved[0].1);
-        assert_eq!(bits(&net.params), bits(&first.params), "{method:?}: the checkpoint's weights");
-        assert_eq!(fb.state.iterations, 7);
-        if let FullBatchMethodState::Lbfgs { steps, .. } = &fb.state.method {
+        let (params, state) = obs.saved.pop().unwrap();
+        assert_eq!(bits(&params), bits(&first.params), "{method:?}: the checkpoint's weights");
+        assert_eq!(state.iterations, 7);
+        if let FullBatchMethodState::Lbfgs { steps, .. } = &state.method {
             assert_eq!(steps.len(), 3, "the history is full");
         }
 
-        // N − K = 5 more from the bytes read back, on another team size.
-        let run = Resumable { start: Some(fb.state), checkpoint_every: None };
-        let rest = run_full_batch(&mut net, &data, None, &fb.config, run, &mut Silent, 1).unwrap();
+        // N − K = 5 more from a network with the checkpoint's weights, on another team size.
+        let mut net = Network::<f32> { arch: arch.clone(), params };
+        let run = Resumable { start: Some(state), checkpoint_every: None };
+        let rest = run_full_batch(&mut net, &data, None, &cfg, run, &mut Silent, 1).unwrap();
         assert_eq!(rest.stop, FullBatchStop::MaxIter, "{method:?}");
         assert_eq!(bits(&net.params), bits(&straight.params), "{method:?}: the resumed run's weights");
         let joined: Vec<EpochMetrics> = out.history.iter().chain(&rest.history).cloned().collect();
@@ -275,18 +247,17 @@ fn full_batch_checkpoints_come_every_n_iterations_and_after_the_last() {
     let arch = Arch::new(vec![5, 4, 3], Activation::Tanh, Loss::Xent).unwrap();
     let cfg = FullBatchConfig { method: FullBatchMethod::Rprop, max_iter: 12, l2: 0.0, shard: 16 };
     let mut net = Network::<f32>::init(arch.clone(), 1);
-    let mut obs = Checkpointer { cfg: cfg.clone(), stop_after: usize::MAX, done: 0, saved: Vec::new() };
+    let mut obs = Checkpointer { stop_after: usize::MAX, done: 0, saved: Vec::new() };
     let run = Resumable { start: None, checkpoint_every: Some(5) };
     run_full_batch(&mut net, &data, None, &cfg, run, &mut obs, 1).unwrap();
-    assert_eq!(obs.saved.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [5, 10, 12]);
+    assert_eq!(obs.saved.iter().map(|(_, st)| st.iterations).collect::<Vec<_>>(), [5, 10, 12]);
     // The last one is the run's end point.
-    assert_eq!(read_back(&obs.saved[2].1).0.params, net.params);
+    assert_eq!(obs.saved[2].0, net.params);
     // A state of another method, or a cadence of 0, is refused before any work.
-    let (_, fb) = read_back(&obs.saved[0].1);
+    let state = obs.saved[0].1.clone();
     let cg = FullBatchConfig { method: FullBatchMethod::Cg, ..cfg.clone() };
-    let err =
-        train_full_batch_from(&mut net, &data, None, &cg, Some(fb.state), None, &mut Silent).unwrap_err();
-    assert!(err.to_string().contains("`rprop`") && err.to_string().contains("`cg`"), "{err}");
+    let err = train_full_batch_from(&mut net, &data, None, &cg, Some(state), None, &mut Silent).unwrap_err();
+    assert!(err.to_string().contains("of the method rprop, the configuration's is cg"), "{err}");
     let err = train_full_batch_from(&mut net, &data, None, &cfg, None, Some(0), &mut Silent).unwrap_err();
     assert!(err.to_string().contains("`checkpoint_every`"), "{err}");
 }
