@@ -16,6 +16,11 @@
 //! constants), `state` (with Adam's step count `adam_t`), `data`, `run` (the schedule and
 //! stopping rules, their settings and state) and `rollback`.
 //!
+//! A full-batch run's checkpoint (`--optimizer cg|lbfgs|rprop`, [`Checkpoint::full_batch`])
+//! holds its method's state instead of the mini-batch trainer's: tensors
+//! `full_batch.NAME.layers.L.*` and the JSON object `full_batch` ([`FullBatchCheckpoint`]);
+//! its `state` has the iterations done as `epoch` and no buffers (no `trainer.*` tensors).
+//!
 //! ```
 //! use bp_par::{activation::Activation, checkpoint, data::Normalization, loss::Loss};
 //! use bp_par::checkpoint::{Checkpoint, DataIdentity};
@@ -43,6 +48,7 @@
 //!     lr_given: 0.1,
 //!     rollback: None,
 //!     run: RunState::new(0.1),
+//!     full_batch: None,
 //! };
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("ck.safetensors");
@@ -71,7 +77,8 @@ use std::path::Path;
 /// optimiser (`config.optimizer`, `config.clip_norm`; `config.class_weight` when the run
 /// weighs classes, absent otherwise) and Adam's state (moments as
 /// per-layer tensors, `state.adam_t`), and the schedule and stopping rules with their state
-/// (`run`); version 3 stored velocities and rollback weights as per-layer tensors named and
+/// (`run`), and, optionally, a full-batch run's state (`full_batch`, added later within
+/// version 4: checkpoints without it read as before); version 3 stored velocities and rollback weights as per-layer tensors named and
 /// shaped as the model's (version 2 stored them as one flat tensor each; version 1 stored
 /// weights transposed).
 pub const CHECKPOINT_VERSION: u64 = 4;
@@ -111,7 +118,31 @@ pub struct Checkpoint {
     pub rollback: Option<Rollback>,
     /// The schedule and stopping rules: settings, state and the weights they keep.
     pub run: RunState,
+    /// A full-batch run's settings and state; its `state` is then
+    /// [`Checkpoint::full_batch_train_state`] and there is no rollback point.
+    pub full_batch: Option<FullBatchCheckpoint>,
 }
+
+impl Checkpoint {
+    /// The `state` of a full-batch run's checkpoint after `iterations` iterations: the
+    /// iterations as `epoch`, no row order and no optimiser buffers (the full-batch state
+    /// holds the method's).
+    pub fn full_batch_train_state(iterations: usize) -> TrainState {
+        TrainState {
+            epoch: iterations,
+            next_batch: 0,
+            order: Vec::new(),
+            rng_word_pos: 0,
+            optimizer: OptimizerState::Momentum { velocity: Vec::new() },
+            loss_sum: 0.0,
+            correct: 0,
+            done: 0,
+            seconds: 0.0,
+        }
+    }
+}
+
+pub use full_batch::FullBatchCheckpoint;
 
 pub use crate::train::Rollback;
 
@@ -129,10 +160,12 @@ fn state_tensors(prefix: &str, arch: &Arch, st: &TrainState) -> Vec<Tensor> {
 ///
 /// # Errors
 /// [`Error::Other`] when an optimiser state or rollback buffer does not have the network's
-/// size, or a state is not of the configuration's optimiser.
+/// size, or a state is not of the configuration's optimiser (or, for a full-batch run, of its
+/// method).
 pub fn to_bytes(model: ModelRef<'_>, ck: &Checkpoint) -> Result<Vec<u8>> {
     let arch = &model.net.arch;
-    let mut states = vec![("the trainer's", &ck.state)];
+    let full_batch = full_batch::encode(arch, ck)?;
+    let mut states = if full_batch.is_some() { vec![] } else { vec![("the trainer's", &ck.state)] };
     states.extend(ck.rollback.iter().map(|r| ("the rollback", &r.state)));
     let mut sizes = vec![];
     for (whose, st) in states {
@@ -164,7 +197,10 @@ pub fn to_bytes(model: ModelRef<'_>, ck: &Checkpoint) -> Result<Vec<u8>> {
             )));
         }
     }
-    let mut tensors = state_tensors("trainer", arch, &ck.state);
+    let (full_batch, mut tensors) = match full_batch {
+        Some((meta, tensors)) => (Some(meta), tensors),
+        None => (None, state_tensors("trainer", arch, &ck.state)),
+    };
     if let Some(r) = &ck.rollback {
         tensors.extend(state_tensors("rollback", arch, &r.state));
         tensors.extend(model::layer_tensors("rollback.", arch, &r.params));
@@ -203,6 +239,7 @@ pub fn to_bytes(model: ModelRef<'_>, ck: &Checkpoint) -> Result<Vec<u8>> {
             early: run.early,
             stopped: run.stopped,
         },
+        full_batch,
     };
     model::file_bytes(model, tensors, Some(metadata::to_value(&meta)?))
 }
@@ -246,7 +283,13 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
     let read = |prefix: &str, state: StateMeta| {
         read_state(path, &file.tensors, (prefix, state), &optimizer, arch, n_samples)
     };
-    let state = read("trainer", meta.state)?;
+    let (state, full_batch) = match meta.full_batch {
+        Some(fb) => {
+            let fb = full_batch::decode(path, &file.tensors, fb, arch)?;
+            (Checkpoint::full_batch_train_state(meta.state.epoch), Some(fb))
+        }
+        None => (read("trainer", meta.state)?, None),
+    };
     let rollback = match meta.rollback {
         Some(r) => Some(Rollback {
             params: model::read_layers(path, &file.tensors, "rollback.", arch)?,
@@ -286,7 +329,10 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
         clip_norm: c.clip_norm,
         class_weight: c.class_weight,
     };
-    Ok((model, Checkpoint { config, state, data: meta.data, lr_given: c.lr_given, rollback, run }))
+    Ok((
+        model,
+        Checkpoint { config, state, data: meta.data, lr_given: c.lr_given, rollback, run, full_batch },
+    ))
 }
 
 /// Reads back a trainer state written by [`state_tensors`] and [`StateMeta::of`].
@@ -326,6 +372,9 @@ fn read_state(
     })
 }
 
+mod full_batch;
+#[cfg(test)]
+mod full_batch_tests;
 mod meta;
 #[cfg(test)]
 mod tests;

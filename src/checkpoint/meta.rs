@@ -18,6 +18,9 @@ pub(super) struct CheckpointMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) rollback: Option<RollbackMeta>,
     pub(super) run: RunMeta,
+    /// A full-batch run's settings and state (absent for mini-batch runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) full_batch: Option<super::full_batch::FullBatchMeta>,
 }
 
 /// The scalar fields of a [`RunState`]; its weights are tensors.

@@ -49,6 +49,7 @@ fn checkpoint(n_params: usize) -> Checkpoint {
             retries: 2,
         }),
         run: run_state(n_params),
+        full_batch: None,
     }
 }
 

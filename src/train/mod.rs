@@ -51,8 +51,9 @@ pub use crate::optim::{Adam, Optimizer};
 pub use class_weight::balanced_class_weights;
 pub use config::{DEFAULT_SHARD, TrainConfig};
 pub use fullbatch::{
-    DELTA_0, DELTA_MAX, DELTA_MIN, ETA_MINUS, ETA_PLUS, FullBatchConfig, FullBatchMethod, FullBatchOutcome,
-    FullBatchStop, train_full_batch, train_full_batch_on,
+    DELTA_0, DELTA_MAX, DELTA_MIN, ETA_MINUS, ETA_PLUS, FullBatchConfig, FullBatchMethod,
+    FullBatchMethodState, FullBatchOutcome, FullBatchState, FullBatchStop, train_full_batch,
+    train_full_batch_from, train_full_batch_on,
 };
 pub use run::{OnDivergence, Rollback, RunOutcome, RunPolicy};
 pub use run_state::RunState;
@@ -105,6 +106,11 @@ pub trait Observer {
     /// (the schedule's and stopping rules' state), and `rollback`, the halve-lr rollback point,
     /// if there is one ([`crate::checkpoint::save`] takes all of them). An error ends the run.
     fn checkpoint(&mut self, _trainer: &Trainer, _rollback: Option<&Rollback>) -> Result<()> {
+        Ok(())
+    }
+    /// A full-batch checkpoint is due ([`train_full_batch_from`]'s cadence, or the run stops
+    /// on request): save `net` (at the run's current point) and `state`. An error ends the run.
+    fn full_batch_checkpoint(&mut self, _net: &Network<f32>, _state: &FullBatchState) -> Result<()> {
         Ok(())
     }
     /// The run ended: its epochs are done or a stopping rule held ([`StopReason`]); called

@@ -93,6 +93,7 @@ fn checkpoint_bytes() -> Vec<u8> {
         lr_given: 0.1,
         rollback: Some(Rollback { params: model.net.params.clone(), state, retries: 1 }),
         run: bp_par::train::RunState::new(0.1),
+        full_batch: None,
     };
     let bytes = checkpoint::to_bytes(model.view(), &ck).unwrap();
     assert_eq!(checkpoint::from_bytes(Path::new("ck"), &bytes).unwrap(), (model, ck), "undamaged, it loads");

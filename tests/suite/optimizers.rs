@@ -159,6 +159,7 @@ fn adam_resumed_mid_epoch_from_a_checkpoint_continues_bit_for_bit() {
                 lr_given: cfg.lr,
                 rollback: None,
                 run: bp_par::train::RunState::new(cfg.lr),
+                full_batch: None,
             };
             let bytes = checkpoint::to_bytes(model.view(), &ck).unwrap();
             let (mut model, back) = checkpoint::from_bytes(Path::new("ck"), &bytes).unwrap();

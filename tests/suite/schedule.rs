@@ -250,6 +250,7 @@ impl Observer for StopAt {
             lr_given: 0.5,
             rollback: rollback.cloned(),
             run: trainer.run_state().clone(),
+            full_batch: None,
         };
         self.bytes = Some(checkpoint::to_bytes(model, &ck)?);
         Ok(())

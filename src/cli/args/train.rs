@@ -67,8 +67,8 @@ pub struct TrainArgs {
     /// data-parallel: cg (Polak-Ribière conjugate gradient with a Wolfe-Powell line search, as
     /// fmincg; --max-iter line searches), lbfgs (--max-iter, --lbfgs-memory), rprop (iRprop−,
     /// η+ 1.2, η− 0.5, Δ0 0.1, Δmax 50, Δmin 1e-6; one step per epoch). Full-batch methods take
-    /// no --lr, --momentum, --batch, --shard-size, --no-shuffle, --on-divergence, --checkpoint,
-    /// --resume, nor the mini-batch optimisers' flags
+    /// no --lr, --momentum, --batch, --shard-size, --no-shuffle, --on-divergence, nor the
+    /// mini-batch optimisers' flags; --checkpoint and --resume continue them bit for bit
     #[arg(long, default_value = "sgd", value_name = "sgd|adam|cg|lbfgs|rprop")]
     pub optimizer: OptimizerName,
     /// Nesterov's momentum instead of the classical one (sgd):
@@ -135,15 +135,17 @@ pub struct TrainArgs {
     #[arg(long)]
     pub no_shuffle: bool,
 
-    /// Write a checkpoint (weights, velocities, position, RNG state, configuration) here
-    /// every --checkpoint-every epochs, at the end, and when interrupted
+    /// Write a checkpoint (weights, velocities, position, RNG state, configuration; a
+    /// full-batch method's state) here every --checkpoint-every epochs (full-batch: iterations),
+    /// at the end, and when interrupted
     #[arg(long, value_name = "PATH")]
     pub checkpoint: Option<PathBuf>,
-    /// Epochs between checkpoints
+    /// Epochs (full-batch optimisers: iterations) between checkpoints
     #[arg(long, default_value_t = 1, value_name = "N", requires = "checkpoint")]
     pub checkpoint_every: usize,
     /// Continue the run saved in this checkpoint; the result is bit-identical to an
-    /// uninterrupted run. --epochs may extend it; other options must match or be left out
+    /// uninterrupted run. --epochs (cg, lbfgs: --max-iter) may extend it; other options must
+    /// match or be left out
     #[arg(long, value_name = "PATH", conflicts_with = "init")]
     pub resume: Option<PathBuf>,
     /// On a non-finite loss: stop, or roll back to the last epoch's state and retry it with

@@ -58,7 +58,10 @@ pub fn check_init_conflicts(args: &TrainArgs, m: &Model) -> Result<()> {
 /// line must agree with it (only `--epochs` may grow).
 pub fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Result<()> {
     let mut diffs = setting_diffs(args, m, ck);
-    diffs.extend(super::optimizer::resume_diffs(args, ck));
+    // A full-batch checkpoint's method is checked by `fullbatch::resumed_config`.
+    if ck.full_batch.is_none() {
+        diffs.extend(super::optimizer::resume_diffs(args, ck));
+    }
     diffs.extend(super::class_weight::resume_diffs(args, ck));
     diffs.extend(other_diffs(args, m, ck));
     if diffs.is_empty() {

@@ -1,19 +1,26 @@
 //! `train --optimizer cg|lbfgs|rprop`: the flags of a full-batch run checked into a
 //! [`FullBatchConfig`] (the plan calls [`checked_config`] before any data is read), and the
 //! run itself: the library's [`train_full_batch`] with the progress display and metrics
-//! file (one line per iteration), and SIGINT/SIGTERM honoured after the current iteration.
-//! Full-batch runs are not checkpointed, so `--checkpoint` and `--resume` are refused.
+//! file (one line per iteration), checkpoints (every `--checkpoint-every` iterations with
+//! `--checkpoint`, after the last, and when SIGINT/SIGTERM stops the run after the current
+//! iteration) and `--resume`, which continues the run bit for bit ([`resumed_config`] checks
+//! the flags against the checkpoint's).
 
 use super::super::args::{OptimizerName, TrainArgs};
 use super::load::Prepared;
 use super::plan::Plan;
-use super::run::Signals;
+use super::run::{Signals, resume_command};
 use crate::cli::progress::Reporter;
+use bp_par::checkpoint::{self, Checkpoint, DataIdentity, FullBatchCheckpoint};
+use bp_par::data::Normalization;
 use bp_par::error::{Error, Result};
-use bp_par::model;
+use bp_par::model::{self, Model, ModelRef, Task};
+use bp_par::network::Network;
 use bp_par::train::{
-    DEFAULT_SHARD, EpochMetrics, FullBatchConfig, FullBatchMethod, FullBatchStop, Observer, train_full_batch,
+    DEFAULT_SHARD, EpochMetrics, FullBatchConfig, FullBatchMethod, FullBatchState, FullBatchStop, Observer,
+    RunState, TrainConfig, train_full_batch_from,
 };
+use std::path::Path;
 
 /// The full-batch configuration the flags ask for, unchecked; `None` for `--optimizer sgd`.
 pub fn full_batch_config(args: &TrainArgs) -> Option<FullBatchConfig> {
@@ -41,16 +48,34 @@ fn name(method: FullBatchMethod) -> &'static str {
 pub fn checked_config(args: &TrainArgs) -> Result<Option<FullBatchConfig>> {
     let given = |id: &str| args.explicit.iter().any(|e| e == id);
     let Some(fb) = full_batch_config(args) else {
-        for (id, flag) in [("max_iter", "--max-iter"), ("lbfgs_memory", "--lbfgs-memory")] {
-            if given(id) {
-                return Err(Error::config(format!(
-                    "{flag} applies to the full-batch optimisers; give --optimizer cg or lbfgs with it"
-                )));
-            }
+        // With --resume, the checkpoint says whether the run is a full-batch one.
+        if args.resume.is_none() {
+            refuse_full_batch_flags(args)?;
         }
         return Ok(None);
     };
-    let opt = name(fb.method);
+    refuse_other_flags(fb.method, &given)?;
+    fb.validate().map_err(|e| Error::config(crate::cli::flags::to_flags(&e.to_string())))?;
+    Ok(Some(fb))
+}
+
+/// Refuses the flags that only the full-batch optimisers read, for a mini-batch run.
+fn refuse_full_batch_flags(args: &TrainArgs) -> Result<()> {
+    let given = |id: &str| args.explicit.iter().any(|e| e == id);
+    for (id, flag) in [("max_iter", "--max-iter"), ("lbfgs_memory", "--lbfgs-memory")] {
+        if given(id) {
+            return Err(Error::config(format!(
+                "{flag} applies to the full-batch optimisers; give --optimizer cg or lbfgs with it"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses the flags that only mini-batch SGD reads, and those only the other full-batch
+/// methods read, given with `method`.
+fn refuse_other_flags(method: FullBatchMethod, given: &dyn Fn(&str) -> bool) -> Result<()> {
+    let opt = name(method);
     let sgd_only = [
         ("lr", "--lr"),
         ("momentum", "--momentum"),
@@ -65,13 +90,11 @@ pub fn checked_config(args: &TrainArgs) -> Result<Option<FullBatchConfig>> {
         ("decoupled_decay", "--decoupled-decay"),
         ("clip_norm", "--clip-norm"),
     ];
-    for (id, flag) in sgd_only {
-        if given(id) {
-            return Err(Error::config(format!(
-                "{flag} does not apply to --optimizer {opt}: it computes the gradient over the whole \
-                 training set (leave {flag} out, or use --optimizer sgd or adam)"
-            )));
-        }
+    if let Some((_, flag)) = sgd_only.iter().find(|(id, _)| given(id)) {
+        return Err(Error::config(format!(
+            "{flag} does not apply to --optimizer {opt}: it computes the gradient over the whole \
+             training set (leave {flag} out, or use --optimizer sgd or adam)"
+        )));
     }
     // The learning-rate schedules and stopping rules drive the mini-batch run policy.
     if let Some(id) = super::schedule::IDS.iter().find(|id| given(id)) {
@@ -81,15 +104,7 @@ pub fn checked_config(args: &TrainArgs) -> Result<Option<FullBatchConfig>> {
              mini-batch optimisers (--optimizer sgd or adam); --max-iter bounds a full-batch run"
         )));
     }
-    for (id, flag) in [("checkpoint", "--checkpoint"), ("resume", "--resume")] {
-        if given(id) {
-            return Err(Error::config(format!(
-                "{flag} is not supported with --optimizer {opt}: full-batch runs are not checkpointed \
-                 (their line-search state is not saved); use --save, or --optimizer sgd"
-            )));
-        }
-    }
-    let wrong = match fb.method {
+    let wrong = match method {
         FullBatchMethod::Rprop => {
             [("max_iter", "--max-iter", "--epochs"), ("lbfgs_memory", "--lbfgs-memory", "")]
         }
@@ -100,8 +115,66 @@ pub fn checked_config(args: &TrainArgs) -> Result<Option<FullBatchConfig>> {
         let hint = if instead.is_empty() { String::new() } else { format!("; its iterations are {instead}") };
         return Err(Error::config(format!("{flag} does not apply to --optimizer {opt}{hint}")));
     }
-    fb.validate().map_err(|e| Error::config(crate::cli::flags::to_flags(&e.to_string())))?;
-    Ok(Some(fb))
+    Ok(())
+}
+
+/// The full-batch configuration of a run: `fresh` (from [`checked_config`]) or, resuming a
+/// full-batch checkpoint, [`resumed_config`] (the checkpoint fixes the method and its
+/// settings; only its limit may grow). Resuming a mini-batch run, the full-batch flags are
+/// refused.
+pub fn with_resume(
+    args: &TrainArgs,
+    resume: Option<&Checkpoint>,
+    fresh: Option<FullBatchConfig>,
+) -> Result<Option<FullBatchConfig>> {
+    match resume {
+        Some(Checkpoint { full_batch: Some(fb), .. }) => resumed_config(args, fb).map(Some),
+        Some(_) if fresh.is_none() => refuse_full_batch_flags(args).map(|()| None),
+        _ => Ok(fresh),
+    }
+}
+
+/// The configuration of a resumed full-batch run: the checkpoint's, with its iteration limit
+/// (`--max-iter`, or `--epochs` for rprop) possibly raised. A flag that contradicts the
+/// checkpoint, or that the method does not read, is an error.
+fn resumed_config(args: &TrainArgs, fb: &FullBatchCheckpoint) -> Result<FullBatchConfig> {
+    let given = |id: &str| args.explicit.iter().any(|e| e == id);
+    let (method, done) = (fb.config.method, fb.state.iterations);
+    let ours = match args.optimizer {
+        OptimizerName::Sgd => "sgd",
+        OptimizerName::Adam => "adam",
+        OptimizerName::Cg => "cg",
+        OptimizerName::Lbfgs => "lbfgs",
+        OptimizerName::Rprop => "rprop",
+    };
+    let differs = |what: String| {
+        Err(Error::config(format!(
+            "--resume: {what} differs from the checkpoint; leave it out to continue it as it was"
+        )))
+    };
+    if given("optimizer") && ours != name(method) {
+        return differs(format!("--optimizer {ours} (the checkpoint has {})", name(method)));
+    }
+    refuse_other_flags(method, &given)?;
+    if let FullBatchMethod::Lbfgs { memory } = method
+        && given("lbfgs_memory")
+        && args.lbfgs_memory != memory
+    {
+        return differs(format!("--lbfgs-memory {} (the checkpoint has {memory})", args.lbfgs_memory));
+    }
+    let (id, flag, value) = match method {
+        FullBatchMethod::Rprop => ("epochs", "--epochs", args.epochs),
+        _ => ("max_iter", "--max-iter", args.max_iter),
+    };
+    let max_iter = if given(id) { value } else { fb.config.max_iter };
+    if max_iter < done {
+        return Err(Error::config(format!(
+            "--resume: {flag} {max_iter} is below the {done} iterations the checkpoint has completed"
+        )));
+    }
+    let cfg = FullBatchConfig { max_iter, ..fb.config.clone() };
+    cfg.validate().map_err(|e| Error::config(crate::cli::flags::to_flags(&e.to_string())))?;
+    Ok(cfg)
 }
 
 /// The settings line of a full-batch run.
@@ -118,10 +191,18 @@ pub fn settings_line(fb: &FullBatchConfig, seed: u64, threads: usize) -> String 
     )
 }
 
-/// The CLI's observer of a full-batch run.
+/// The CLI's observer of a full-batch run, and what its checkpoints record besides the
+/// method's state.
 struct FullObserver<'a> {
     reporter: &'a mut Reporter,
     signals: &'a Signals,
+    checkpoint: &'a Path,
+    cfg: &'a TrainConfig,
+    fb: &'a FullBatchConfig,
+    identity: &'a DataIdentity,
+    norm: &'a Normalization,
+    task: Task,
+    input_shape: Option<[usize; 2]>,
 }
 
 impl Observer for FullObserver<'_> {
@@ -140,10 +221,25 @@ impl Observer for FullObserver<'_> {
     fn stop_requested(&mut self) -> bool {
         self.signals.stop_requested()
     }
+
+    fn full_batch_checkpoint(&mut self, net: &Network<f32>, state: &FullBatchState) -> Result<()> {
+        let ck = Checkpoint {
+            config: self.cfg.clone(),
+            state: Checkpoint::full_batch_train_state(state.iterations),
+            data: self.identity.clone(),
+            lr_given: self.cfg.lr,
+            rollback: None,
+            run: RunState::new(self.cfg.lr),
+            full_batch: Some(FullBatchCheckpoint { config: self.fb.clone(), state: state.clone() }),
+        };
+        let model = ModelRef { net, norm: self.norm, task: self.task, input_shape: self.input_shape };
+        checkpoint::save(self.checkpoint, model, &ck)
+    }
 }
 
-/// Trains the prepared model with `fb`. Returns the iterations' metrics, or
-/// [`Error::Interrupted`] (after saving the model with `--save`) when a signal stopped it.
+/// Trains the prepared model with `fb` (continuing the `--resume` checkpoint's run).
+/// Returns the iterations' metrics, or [`Error::Interrupted`] (after saving the checkpoint,
+/// and the model with `--save`) when a signal stopped it.
 pub fn run(
     plan: &Plan,
     fb: &FullBatchConfig,
@@ -151,14 +247,28 @@ pub fn run(
     reporter: &mut Reporter,
     signals: &Signals,
 ) -> Result<Vec<EpochMetrics>> {
-    let Prepared { train, held_out, model, .. } = p;
+    let Prepared { train, held_out, model, identity, .. } = p;
+    let start = plan.resume.as_ref().and_then(|(_, ck)| ck.full_batch.as_ref()).map(|f| f.state.clone());
+    let resumed_at = start.as_ref().map_or(0, |st| st.iterations);
     let outcome = {
-        let mut observer = FullObserver { reporter: &mut *reporter, signals };
-        train_full_batch(&mut model.net, train, held_out.as_ref(), fb, &mut observer)
+        let Model { net, norm, task, input_shape } = model;
+        let mut observer = FullObserver {
+            reporter: &mut *reporter,
+            signals,
+            checkpoint: &plan.checkpoint,
+            cfg: &plan.cfg,
+            fb,
+            identity,
+            norm,
+            task: *task,
+            input_shape: *input_shape,
+        };
+        let every = plan.policy.checkpoint_every;
+        train_full_batch_from(net, train, held_out.as_ref(), fb, start, every, &mut observer)
     };
     reporter.finish();
     let outcome = outcome?;
-    let done = outcome.history.len();
+    let done = outcome.history.last().map_or(resumed_at, |m| m.epoch);
     let evals = outcome.evaluations;
     match outcome.stop {
         FullBatchStop::MaxIter => {
@@ -169,21 +279,29 @@ pub fn run(
             "bp-par: stopped after {done} iterations, {evals} evaluations: no further progress (two line \
              searches in a row failed, or the loss became non-finite)"
         )),
-        FullBatchStop::Requested => {
-            let mut saved = String::new();
-            if let Some(path) = &plan.save {
-                model::save(path, model)?;
-                saved = format!("; wrote the model to {}", path.display());
-            }
-            let (code, signal) = signals.code_and_name();
-            return Err(Error::Interrupted {
-                code,
-                message: format!(
-                    "interrupted by {signal} after iteration {done}{saved} (full-batch runs are not \
-                     checkpointed; start again, e.g. with --init MODEL)"
-                ),
-            });
-        }
+        FullBatchStop::Requested => return Err(interrupted(plan, model, signals, done)),
     }
     Ok(outcome.history)
+}
+
+/// Saves the model (with `--save`) of a run a signal stopped after iteration `done` (its
+/// checkpoint is written), and says how to continue it.
+fn interrupted(plan: &Plan, model: &Model, signals: &Signals, done: usize) -> Error {
+    let mut saved = String::new();
+    if let Some(path) = &plan.save {
+        if let Err(e) = model::save(path, model) {
+            return e;
+        }
+        saved = format!(" and the model to {}", path.display());
+    }
+    let (code, signal) = signals.code_and_name();
+    Error::Interrupted {
+        code,
+        message: format!(
+            "interrupted by {signal} after iteration {done}; wrote the checkpoint to {}{saved}; continue \
+             with: {}",
+            plan.checkpoint.display(),
+            resume_command(&plan.checkpoint, !plan.checkpoint_given)
+        ),
+    }
 }

@@ -88,6 +88,10 @@ fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
         if let Some(line) = class_weight::describe(fb.class_weight.as_deref()) {
             reporter.log(&line);
         }
+        if let Some((path, ck)) = &plan.resume {
+            let done = ck.full_batch.as_ref().map_or(0, |f| f.state.iterations);
+            reporter.log(&format!("bp-par: resuming after iteration {done} from {}", path.display()));
+        }
         return;
     }
     reporter.log(&format!(

@@ -13,7 +13,7 @@ use bp_par::error::{Error, Result};
 use bp_par::loss::Loss;
 use bp_par::model::{self, Model, Task};
 use bp_par::network::Init;
-use bp_par::train::{FullBatchConfig, FullBatchMethod, OnDivergence, RunPolicy, TrainConfig};
+use bp_par::train::{FullBatchConfig, OnDivergence, RunPolicy, TrainConfig};
 use std::path::{Path, PathBuf};
 
 /// Everything `train` does, decided.
@@ -85,20 +85,15 @@ impl Plan {
         super::optimizer::check_optimizer_flags(&args)?;
         let full_batch = super::fullbatch::checked_config(&args)?;
         let resume = args.resume.as_deref().map(checkpoint::load).transpose()?;
+        let full_batch = super::fullbatch::with_resume(&args, resume.as_ref().map(|(_, ck)| ck), full_batch)?;
         if let Some((m, ck)) = &resume {
             check_resume_conflicts(&args, m, ck)?;
-            // A run a stopping rule ended stays ended: more epochs would train nothing.
-            if let Some(reason) = &ck.run.stopped {
-                return Err(Error::config(format!(
-                    "--resume: the checkpoint's run was stopped by its rule ({reason}); there is \
-                     nothing to continue (its model is the result; start a new run with --init)"
-                )));
-            }
+            check_not_stopped(ck)?;
         }
         let cfg = config(&args, resume.as_ref().map(|(_, ck)| ck))?;
         let cfg = match &full_batch {
-            Some(fb) if fb.method != FullBatchMethod::Rprop => TrainConfig { epochs: fb.max_iter, ..cfg },
-            _ => cfg,
+            Some(fb) => TrainConfig { epochs: fb.max_iter, ..cfg },
+            None => cfg,
         };
         let (checkpoint, checkpoint_given) = check_outputs(&args)?;
         let (model, resume) = match resume {
@@ -170,6 +165,17 @@ impl Plan {
     /// "test" or "val": what the held-out figures are called.
     pub fn held_out_name(&self) -> &'static str {
         if self.test.is_some() { "test" } else { "val" }
+    }
+}
+
+/// A run a stopping rule ended stays ended: resuming it would train nothing.
+fn check_not_stopped(ck: &Checkpoint) -> Result<()> {
+    match &ck.run.stopped {
+        Some(reason) => Err(Error::config(format!(
+            "--resume: the checkpoint's run was stopped by its rule ({reason}); there is nothing to \
+             continue (its model is the result; start a new run with --init)"
+        ))),
+        None => Ok(()),
     }
 }
 

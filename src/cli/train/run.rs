@@ -100,6 +100,7 @@ impl Observer for CliObserver<'_> {
             lr_given: self.lr_given,
             rollback: rollback.cloned(),
             run: trainer.run_state().clone(),
+            full_batch: None,
         };
         let model =
             ModelRef { net: trainer.net(), norm: self.norm, task: self.task, input_shape: self.input_shape };
@@ -206,7 +207,7 @@ fn check_memory(plan: &Plan, p: &Prepared) -> Result<()> {
 
 /// The command line that continues this run: the original arguments without `--resume`
 /// and `--init`, with `--resume CHECKPOINT` (and `--checkpoint` when it was defaulted).
-fn resume_command(checkpoint: &Path, defaulted: bool) -> String {
+pub(super) fn resume_command(checkpoint: &Path, defaulted: bool) -> String {
     let mut out = vec!["bp-par".to_string()];
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {

@@ -17,6 +17,7 @@
 use super::Method;
 use super::linesearch::{Found, RATIO, Start, dot, search};
 use super::objective::{Eval, Objective};
+use super::state::FullBatchMethodState;
 
 /// The state between iterations: the direction, the gradient at x, the slope and the next
 /// initial step, and whether the last search failed.
@@ -59,11 +60,46 @@ impl Cg {
             ls_failed: false,
         }
     }
+
+    /// The state [`Method::state`] took, continued (the scratch buffers are fresh).
+    pub(super) fn restore(
+        direction: Vec<f32>,
+        grad: Vec<f32>,
+        f1: Eval,
+        slope: f64,
+        next_step: f64,
+        failed: bool,
+    ) -> Self {
+        let n = grad.len();
+        Cg {
+            s: direction,
+            df1: grad,
+            df2: vec![0.0; n],
+            x0: vec![0.0; n],
+            df0: vec![0.0; n],
+            f1,
+            d1: slope,
+            z1: next_step,
+            ls_failed: failed,
+        }
+    }
 }
 
 impl Method for Cg {
     fn current(&self) -> Eval {
         self.f1
+    }
+
+    fn state(&self) -> FullBatchMethodState {
+        FullBatchMethodState::Cg {
+            direction: self.s.clone(),
+            grad: self.df1.clone(),
+            loss: self.f1.loss,
+            correct: self.f1.correct,
+            slope: self.d1,
+            next_step: self.z1,
+            failed: self.ls_failed,
+        }
     }
 
     fn iterate(&mut self, obj: &mut dyn Objective, x: &mut [f32]) -> bool {

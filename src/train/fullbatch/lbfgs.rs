@@ -9,6 +9,7 @@
 use super::Method;
 use super::linesearch::{Found, Start, axpy, dot, search};
 use super::objective::{Eval, Objective};
+use super::state::FullBatchMethodState;
 
 /// The state between iterations.
 pub(super) struct Lbfgs {
@@ -50,6 +51,38 @@ impl Lbfgs {
             alpha: vec![0.0; m],
             ls_failed: false,
         }
+    }
+
+    /// The state [`Method::state`] took (pairs oldest first, at most `memory`), continued:
+    /// the pairs go to slots 0, 1, ... (the ring's slots only store, so the arithmetic is the
+    /// same).
+    pub(super) fn restore(
+        pairs: (Vec<Vec<f32>>, Vec<Vec<f32>>, Vec<f64>),
+        grad: Vec<f32>,
+        f1: Eval,
+        failed: bool,
+        memory: usize,
+    ) -> Self {
+        let (steps, changes, rho) = pairs;
+        let (n, m, len) = (grad.len(), memory.max(1), steps.len());
+        let mut lb = Lbfgs {
+            steps: vec![vec![0.0; n]; m],
+            changes: vec![vec![0.0; n]; m],
+            rho: vec![0.0; m],
+            first: 0,
+            len,
+            grad,
+            f1,
+            dir: vec![0.0; n],
+            grad2: vec![0.0; n],
+            x0: vec![0.0; n],
+            alpha: vec![0.0; m],
+            ls_failed: failed,
+        };
+        for (k, ((s, y), r)) in steps.into_iter().zip(changes).zip(rho).enumerate() {
+            (lb.steps[k], lb.changes[k], lb.rho[k]) = (s, y, r);
+        }
+        lb
     }
 
     /// `dir ← −H·grad` by the two-loop recursion over the stored pairs.
@@ -102,6 +135,20 @@ impl Lbfgs {
 impl Method for Lbfgs {
     fn current(&self) -> Eval {
         self.f1
+    }
+
+    fn state(&self) -> FullBatchMethodState {
+        let m = self.steps.len();
+        let slots = (0..self.len).map(|k| (self.first + k) % m);
+        FullBatchMethodState::Lbfgs {
+            steps: slots.clone().map(|i| self.steps[i].clone()).collect(),
+            changes: slots.clone().map(|i| self.changes[i].clone()).collect(),
+            rho: slots.map(|i| self.rho[i]).collect(),
+            grad: self.grad.clone(),
+            loss: self.f1.loss,
+            correct: self.f1.correct,
+            failed: self.ls_failed,
+        }
     }
 
     fn iterate(&mut self, obj: &mut dyn Objective, x: &mut [f32]) -> bool {

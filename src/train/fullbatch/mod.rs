@@ -10,7 +10,12 @@
 //! Each iteration is reported to the [`Observer`] as an epoch (`epoch` = iteration,
 //! [`EpochMetrics::lr`] = 0) and through [`Observer::iteration_end`] with the evaluations
 //! so far. The run stops after `max_iter` iterations, when a line search fails twice in a
-//! row, or when the observer asks. Full-batch runs are not checkpointed.
+//! row, or when the observer asks.
+//!
+//! [`train_full_batch_from`] checkpoints and resumes: it hands the observer the run's
+//! [`FullBatchState`] ([`Observer::full_batch_checkpoint`]) every `checkpoint_every`
+//! iterations and after the last, and always when the observer stopped the run; given such a
+//! state back, it continues the run bit for bit as if it had not stopped.
 //!
 //! ```
 //! use bp_par::{activation::Activation, loss::Loss, network::{Arch, Network}};
@@ -32,6 +37,7 @@ mod lbfgs;
 mod linesearch;
 mod objective;
 mod rprop;
+mod state;
 
 use super::{DEFAULT_SHARD, EpochMetrics, Observer, check_fit};
 use crate::data::{Dataset, Targets};
@@ -44,6 +50,7 @@ pub(super) use objective::{FullGradient as TestGradient, Objective as TestObject
 use std::time::Instant;
 
 pub use rprop::{DELTA_0, DELTA_MAX, DELTA_MIN, ETA_MINUS, ETA_PLUS};
+pub use state::{FullBatchMethodState, FullBatchState};
 
 /// A full-batch optimiser.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,6 +145,8 @@ trait Method {
     fn current(&self) -> Eval;
     /// One iteration from `x`; false when the method can make no further progress.
     fn iterate(&mut self, obj: &mut dyn Objective, x: &mut [f32]) -> bool;
+    /// The state the next iteration reads (a copy).
+    fn state(&self) -> FullBatchMethodState;
 }
 
 /// Trains `net` on the whole of `data` with `cfg`, evaluating `test` after each iteration
@@ -150,7 +159,7 @@ pub fn train_full_batch(
     cfg: &FullBatchConfig,
     observer: &mut dyn Observer,
 ) -> Result<FullBatchOutcome> {
-    train_full_batch_on(net, data, test, cfg, observer, crate::team::size_for(rayon::current_num_threads()))
+    train_full_batch_from(net, data, test, cfg, None, None, observer)
 }
 
 /// [`train_full_batch`] on a team of exactly `team_size` threads (the results are the same
@@ -160,6 +169,76 @@ pub fn train_full_batch_on(
     data: &Dataset,
     test: Option<&Dataset>,
     cfg: &FullBatchConfig,
+    observer: &mut dyn Observer,
+    team_size: usize,
+) -> Result<FullBatchOutcome> {
+    let run = Resumable { start: None, checkpoint_every: None };
+    run_full_batch(net, data, test, cfg, run, observer, team_size)
+}
+
+/// [`train_full_batch`], checkpointed and resumable. With `start` (a checkpoint's state,
+/// taken at `net`'s parameters) the run continues after `start.iterations` iterations, up to
+/// `cfg.max_iter` in all, exactly as the run that wrote it would have. With
+/// `checkpoint_every` = N the observer's [`Observer::full_batch_checkpoint`] is called after
+/// every N-th iteration and after the last (also when the run ends without progress); it is
+/// called whenever [`Observer::stop_requested`] stops the run. The outcome's history holds
+/// this call's iterations.
+///
+/// # Errors
+/// [`Error::Config`] for a state of another method or size (or `checkpoint_every` 0), and
+/// whatever the observer's checkpoint returns.
+pub fn train_full_batch_from(
+    net: &mut Network<f32>,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    cfg: &FullBatchConfig,
+    start: Option<FullBatchState>,
+    checkpoint_every: Option<usize>,
+    observer: &mut dyn Observer,
+) -> Result<FullBatchOutcome> {
+    let team = crate::team::size_for(rayon::current_num_threads());
+    run_full_batch(net, data, test, cfg, Resumable { start, checkpoint_every }, observer, team)
+}
+
+/// Where a run starts and when it checkpoints.
+struct Resumable {
+    start: Option<FullBatchState>,
+    checkpoint_every: Option<usize>,
+}
+
+/// The method of `cfg` from the objective at `x`, or from a checked `start` state.
+fn method_for(
+    cfg: &FullBatchConfig,
+    obj: &mut FullGradient,
+    x: &[f32],
+    start: Option<FullBatchMethodState>,
+) -> Box<dyn Method> {
+    use FullBatchMethodState as S;
+    match (cfg.method, start) {
+        (_, Some(S::Cg { direction, grad, loss, correct, slope, next_step, failed })) => {
+            Box::new(cg::Cg::restore(direction, grad, Eval { loss, correct }, slope, next_step, failed))
+        }
+        (
+            FullBatchMethod::Lbfgs { memory },
+            Some(S::Lbfgs { steps, changes, rho, grad, loss, correct, failed }),
+        ) => {
+            let f1 = Eval { loss, correct };
+            Box::new(lbfgs::Lbfgs::restore((steps, changes, rho), grad, f1, failed, memory))
+        }
+        (_, Some(S::Rprop { delta, prev })) => Box::new(rprop::Rprop::restore(delta, prev)),
+        (FullBatchMethod::Cg, _) => Box::new(cg::Cg::new(obj, x)),
+        (FullBatchMethod::Lbfgs { memory }, _) => Box::new(lbfgs::Lbfgs::new(obj, x, memory)),
+        (FullBatchMethod::Rprop, _) => Box::new(rprop::Rprop::new(x.len())),
+    }
+}
+
+/// The run of [`train_full_batch_from`] on a team of `team_size` threads.
+fn run_full_batch(
+    net: &mut Network<f32>,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    cfg: &FullBatchConfig,
+    run: Resumable,
     observer: &mut dyn Observer,
     team_size: usize,
 ) -> Result<FullBatchOutcome> {
@@ -173,31 +252,44 @@ pub fn train_full_batch_on(
     if n == 0 {
         return Err(Error::data(&data.path, "has no rows to train on"));
     }
+    if run.checkpoint_every == Some(0) {
+        return Err(Error::config("`checkpoint_every` must be at least 1"));
+    }
+    if let Some(st) = &run.start {
+        st.check(cfg.method, net.arch.n_params())?;
+    }
+    let (done, evals_done) = run.start.as_ref().map_or((0, 0), |st| (st.iterations, st.evaluations));
     let mut x = net.params.clone();
     let mut obj = FullGradient::new(net, data, (cfg.l2, cfg.class_weight.as_deref()), cfg.shard, team_size);
+    obj.evaluations = evals_done;
     let t = Instant::now();
-    let mut method: Box<dyn Method> = match cfg.method {
-        FullBatchMethod::Cg => Box::new(cg::Cg::new(&mut obj, &x)),
-        FullBatchMethod::Lbfgs { memory } => Box::new(lbfgs::Lbfgs::new(&mut obj, &x, memory)),
-        FullBatchMethod::Rprop => Box::new(rprop::Rprop::new(x.len())),
-    };
+    let mut method = method_for(cfg, &mut obj, &x, run.start.map(|st| st.method));
     let mut seconds = t.elapsed().as_secs_f64();
     let classify = matches!(data.targets, Targets::Classes { .. });
     let mut history = Vec::new();
     let mut stop = FullBatchStop::MaxIter;
     // Evaluations before the iteration (the first iteration's include the start's).
-    let mut evals_before = 0;
-    for iteration in 1..=cfg.max_iter {
+    let mut evals_before = evals_done;
+    let save = |obj: &FullGradient, method: &dyn Method, iterations: usize, observer: &mut dyn Observer| {
+        let state = FullBatchState { iterations, evaluations: obj.evaluations, method: method.state() };
+        observer.full_batch_checkpoint(obj.net(), &state)
+    };
+    let cadence =
+        |i: usize| run.checkpoint_every.is_some_and(|every| i.is_multiple_of(every) || i == cfg.max_iter);
+    for iteration in done + 1..=cfg.max_iter {
         observer.epoch_start(iteration, 1);
         let t = Instant::now();
         let progressed = method.iterate(&mut obj, &mut x);
         seconds += t.elapsed().as_secs_f64();
         let now = method.current();
+        obj.set_params(&x);
         if !progressed {
             stop = FullBatchStop::NoProgress;
+            if run.checkpoint_every.is_some() {
+                save(&obj, method.as_ref(), iteration - 1, observer)?;
+            }
             break;
         }
-        obj.set_params(&x);
         let test_eval: Option<Evaluation> = test.map(|t| evaluate(obj.net(), t, None));
         let m = EpochMetrics {
             epoch: iteration,
@@ -214,7 +306,14 @@ pub fn train_full_batch_on(
         observer.iteration_end(iteration, now.loss, obj.evaluations);
         observer.epoch_end(&m);
         history.push(m);
+        let saved = cadence(iteration);
+        if saved {
+            save(&obj, method.as_ref(), iteration, observer)?;
+        }
         if iteration < cfg.max_iter && observer.stop_requested() {
+            if !saved {
+                save(&obj, method.as_ref(), iteration, observer)?;
+            }
             stop = FullBatchStop::Requested;
             break;
         }

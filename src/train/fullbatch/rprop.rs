@@ -11,6 +11,7 @@
 
 use super::Method;
 use super::objective::{Eval, Objective};
+use super::state::FullBatchMethodState;
 
 /// η⁺: the growth of a step whose gradient kept its sign.
 pub const ETA_PLUS: f32 = 1.2;
@@ -41,6 +42,12 @@ impl Rprop {
             last: Eval { loss: f64::NAN, correct: 0 },
         }
     }
+
+    /// The step sizes and previous gradients [`Method::state`] took, continued.
+    pub(super) fn restore(delta: Vec<f32>, prev: Vec<f32>) -> Self {
+        let n = delta.len();
+        Rprop { delta, prev, grad: vec![0.0; n], last: Eval { loss: f64::NAN, correct: 0 } }
+    }
 }
 
 /// One iRprop− update of `w` with gradient `g`, step sizes `delta` and previous gradient `prev`.
@@ -67,6 +74,10 @@ pub(super) fn step(w: &mut [f32], g: &[f32], delta: &mut [f32], prev: &mut [f32]
 impl Method for Rprop {
     fn current(&self) -> Eval {
         self.last
+    }
+
+    fn state(&self) -> FullBatchMethodState {
+        FullBatchMethodState::Rprop { delta: self.delta.clone(), prev: self.prev.clone() }
     }
 
     fn iterate(&mut self, obj: &mut dyn Objective, x: &mut [f32]) -> bool {

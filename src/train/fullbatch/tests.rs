@@ -4,6 +4,7 @@ use super::objective::{FullGradient, Objective};
 use super::*;
 use crate::activation::Activation;
 use crate::data::{Dataset, Targets};
+use crate::error::Result;
 use crate::loss::Loss;
 use crate::network::{Arch, Buffers, Network};
 use crate::train::Silent;
@@ -173,4 +174,96 @@ fn every_method_gives_the_same_bits_on_teams_of_1_2_and_3() {
         let out = train_full_batch(&mut net, &data, None, &cfg, &mut Silent).unwrap();
         assert!(out.history.last().unwrap().loss < start, "{method:?}");
     }
+}
+
+/// Stops the run after `stop_after` iterations and keeps every checkpoint it is handed: the
+/// network's parameters and the state. (The same through a checkpoint file's bytes is
+/// tested in `checkpoint/full_batch_tests.rs`: the library's modules do not import each
+/// other both ways, tests included.)
+struct Checkpointer {
+    stop_after: usize,
+    done: usize,
+    saved: Vec<(Vec<f32>, FullBatchState)>,
+}
+
+impl Observer for Checkpointer {
+    fn epoch_end(&mut self, m: &EpochMetrics) {
+        self.done = m.epoch;
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        self.done >= self.stop_after
+    }
+
+    fn full_batch_checkpoint(&mut self, net: &Network<f32>, state: &FullBatchState) -> Result<()> {
+        self.saved.push((net.params.clone(), state.clone()));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_full_batch_run_resumed_from_a_checkpoint_gives_the_bits_of_the_run_straight_through() {
+    let data = noisy(150, 5, 3, 2);
+    let arch = Arch::new(vec![5, 7, 3], Activation::Sigmoid, Loss::Bce).unwrap();
+    let bits = |v: &[f32]| v.iter().map(|p| p.to_bits()).collect::<Vec<_>>();
+    let losses = |h: &[EpochMetrics]| h.iter().map(|m| m.loss.to_bits()).collect::<Vec<_>>();
+    // Memory 3 < the 7 iterations before the stop: the ring of pairs has wrapped.
+    for method in [FullBatchMethod::Cg, FullBatchMethod::Lbfgs { memory: 3 }, FullBatchMethod::Rprop] {
+        let cfg = FullBatchConfig { method, max_iter: 12, l2: 0.5, shard: 16, class_weight: None };
+        let mut straight = Network::<f32>::init(arch.clone(), 9);
+        let want = train_full_batch_on(&mut straight, &data, None, &cfg, &mut Silent, 2).unwrap();
+        assert_eq!(want.history.len(), 12, "{method:?}");
+
+        // K = 7 iterations, stopped on request (which checkpoints).
+        let mut first = Network::<f32>::init(arch.clone(), 9);
+        let mut obs = Checkpointer { stop_after: 7, done: 0, saved: Vec::new() };
+        let run = Resumable { start: None, checkpoint_every: None };
+        let out = run_full_batch(&mut first, &data, None, &cfg, run, &mut obs, 3).unwrap();
+        assert_eq!((out.stop, out.history.len()), (FullBatchStop::Requested, 7), "{method:?}");
+        assert_eq!(obs.saved.len(), 1, "{method:?}");
+        let (params, state) = obs.saved.pop().unwrap();
+        assert_eq!(bits(&params), bits(&first.params), "{method:?}: the checkpoint's weights");
+        assert_eq!(state.iterations, 7);
+        if let FullBatchMethodState::Lbfgs { steps, .. } = &state.method {
+            assert_eq!(steps.len(), 3, "the history is full");
+        }
+
+        // N − K = 5 more from a network with the checkpoint's weights, on another team size.
+        let mut net = Network::<f32> { arch: arch.clone(), params };
+        let run = Resumable { start: Some(state), checkpoint_every: None };
+        let rest = run_full_batch(&mut net, &data, None, &cfg, run, &mut Silent, 1).unwrap();
+        assert_eq!(rest.stop, FullBatchStop::MaxIter, "{method:?}");
+        assert_eq!(bits(&net.params), bits(&straight.params), "{method:?}: the resumed run's weights");
+        let joined: Vec<EpochMetrics> = out.history.iter().chain(&rest.history).cloned().collect();
+        assert_eq!(losses(&joined), losses(&want.history), "{method:?}: the losses");
+        assert_eq!(joined.iter().map(|m| m.epoch).collect::<Vec<_>>(), (1..=12).collect::<Vec<_>>());
+        assert_eq!(rest.evaluations, want.evaluations, "{method:?}: the evaluations");
+    }
+}
+
+#[test]
+fn full_batch_checkpoints_come_every_n_iterations_and_after_the_last() {
+    let data = noisy(60, 5, 3, 4);
+    let arch = Arch::new(vec![5, 4, 3], Activation::Tanh, Loss::Xent).unwrap();
+    let cfg = FullBatchConfig {
+        method: FullBatchMethod::Rprop,
+        max_iter: 12,
+        l2: 0.0,
+        shard: 16,
+        class_weight: None,
+    };
+    let mut net = Network::<f32>::init(arch.clone(), 1);
+    let mut obs = Checkpointer { stop_after: usize::MAX, done: 0, saved: Vec::new() };
+    let run = Resumable { start: None, checkpoint_every: Some(5) };
+    run_full_batch(&mut net, &data, None, &cfg, run, &mut obs, 1).unwrap();
+    assert_eq!(obs.saved.iter().map(|(_, st)| st.iterations).collect::<Vec<_>>(), [5, 10, 12]);
+    // The last one is the run's end point.
+    assert_eq!(obs.saved[2].0, net.params);
+    // A state of another method, or a cadence of 0, is refused before any work.
+    let state = obs.saved[0].1.clone();
+    let cg = FullBatchConfig { method: FullBatchMethod::Cg, ..cfg.clone() };
+    let err = train_full_batch_from(&mut net, &data, None, &cg, Some(state), None, &mut Silent).unwrap_err();
+    assert!(err.to_string().contains("of the method rprop, the configuration's is cg"), "{err}");
+    let err = train_full_batch_from(&mut net, &data, None, &cfg, None, Some(0), &mut Silent).unwrap_err();
+    assert!(err.to_string().contains("`checkpoint_every`"), "{err}");
 }
