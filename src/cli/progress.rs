@@ -178,7 +178,7 @@ impl Reporter {
     /// The run ended: why, on stderr, and in the metrics file when a rule stopped it.
     pub fn stopped(&mut self, reason: &StopReason) {
         self.log(&format!("bp-par: stopped: {reason}"));
-        if !matches!(reason, StopReason::EpochsDone { .. })
+        if !matches!(reason, StopReason::EpochsDone { .. } | StopReason::IterationsDone { .. })
             && let Some(file) = &mut self.metrics
             && let Err(e) = file.stop(reason)
             && self.error.is_none()

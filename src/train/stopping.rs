@@ -139,26 +139,46 @@ pub enum StopReason {
         /// Whether the best epoch's weights are the result.
         restored: bool,
     },
+    /// A full-batch run did its `max_iter` iterations.
+    IterationsDone {
+        /// Iterations done.
+        iterations: usize,
+        /// Evaluations of the loss and gradient over the whole set.
+        evaluations: usize,
+    },
+    /// A full-batch run found no further progress: two line searches in a row failed, or the
+    /// loss became non-finite (rprop).
+    NoProgress {
+        /// Iterations done.
+        iterations: usize,
+        /// Evaluations of the loss and gradient over the whole set.
+        evaluations: usize,
+    },
 }
 
 impl StopReason {
-    /// The rule's name: `epochs`, `target-loss`, `min-change` or `early-stopping`.
+    /// The rule's name: `epochs`, `target-loss`, `min-change`, `early-stopping`, `max-iter` or
+    /// `no-progress`.
     pub fn rule(&self) -> &'static str {
         match self {
             StopReason::EpochsDone { .. } => "epochs",
             StopReason::TargetLoss { .. } => "target-loss",
             StopReason::MinChange { .. } => "min-change",
             StopReason::EarlyStopping { .. } => "early-stopping",
+            StopReason::IterationsDone { .. } => "max-iter",
+            StopReason::NoProgress { .. } => "no-progress",
         }
     }
 
-    /// The epoch the run stopped after.
+    /// The epoch (a full-batch run: the iteration) the run stopped after.
     pub fn epoch(&self) -> usize {
         match *self {
             StopReason::EpochsDone { epochs: epoch }
             | StopReason::TargetLoss { epoch, .. }
             | StopReason::MinChange { epoch, .. }
-            | StopReason::EarlyStopping { epoch, .. } => epoch,
+            | StopReason::EarlyStopping { epoch, .. }
+            | StopReason::IterationsDone { iterations: epoch, .. }
+            | StopReason::NoProgress { iterations: epoch, .. } => epoch,
         }
     }
 }
@@ -178,6 +198,14 @@ impl fmt::Display for StopReason {
                 f,
                 "early stopping at epoch {epoch}, best epoch {best_epoch} (held-out {monitor} {best:.6}){}",
                 if restored { ", its weights restored" } else { "" }
+            ),
+            StopReason::IterationsDone { iterations, evaluations } => {
+                write!(f, "all {iterations} iterations done ({evaluations} evaluations)")
+            }
+            StopReason::NoProgress { iterations, evaluations } => write!(
+                f,
+                "no further progress after {iterations} iterations ({evaluations} evaluations): two line \
+                 searches in a row failed, or the loss became non-finite"
             ),
         }
     }

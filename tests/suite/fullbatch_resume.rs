@@ -45,3 +45,18 @@ fn a_full_batch_run_resumed_from_its_checkpoint_writes_the_bytes_of_the_run_stra
         );
     }
 }
+
+#[test]
+fn a_full_batch_runs_stop_reason_is_reported_like_a_mini_batch_runs() {
+    let dir = Dir::new();
+    let digits = repo_file("datasets/digits.csv");
+    let args =
+        ["train", digits.as_str(), "--hidden", "8", "--optimizer", "lbfgs", "--max-iter", "2", "-j", "1"];
+    let run = dir.run(&[&args[..], &["--json", "-q", "--metrics", "m.csv"]].concat()).ok();
+    let out: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(out["stop"]["rule"], "max-iter", "{}", run.stdout);
+    assert_eq!(out["stop"]["epoch"], 2);
+    // Running out of iterations is the normal end: no stop line, as for a run of all its epochs.
+    let csv = std::fs::read_to_string(dir.path("m.csv")).unwrap();
+    assert!(!csv.contains("# stop"), "{csv}");
+}

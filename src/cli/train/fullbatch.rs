@@ -18,7 +18,7 @@ use bp_par::model::{self, Model, ModelRef, Task};
 use bp_par::network::Network;
 use bp_par::train::{
     DEFAULT_SHARD, EpochMetrics, FullBatchConfig, FullBatchMethod, FullBatchState, FullBatchStop, Observer,
-    RunState, TrainConfig, train_full_batch_from,
+    RunState, StopReason, TrainConfig, train_full_batch_from,
 };
 use std::path::Path;
 
@@ -246,7 +246,7 @@ pub fn run(
     p: &mut Prepared,
     reporter: &mut Reporter,
     signals: &Signals,
-) -> Result<Vec<EpochMetrics>> {
+) -> Result<(Vec<EpochMetrics>, Option<StopReason>)> {
     let Prepared { train, held_out, model, identity, .. } = p;
     let start = plan.resume.as_ref().and_then(|(_, ck)| ck.full_batch.as_ref()).map(|f| f.state.clone());
     let resumed_at = start.as_ref().map_or(0, |st| st.iterations);
@@ -270,18 +270,13 @@ pub fn run(
     let outcome = outcome?;
     let done = outcome.history.last().map_or(resumed_at, |m| m.epoch);
     let evals = outcome.evaluations;
-    match outcome.stop {
-        FullBatchStop::MaxIter => {
-            reporter
-                .log(&format!("bp-par: stopped after {done} iterations (the limit), {evals} evaluations"));
-        }
-        FullBatchStop::NoProgress => reporter.log(&format!(
-            "bp-par: stopped after {done} iterations, {evals} evaluations: no further progress (two line \
-             searches in a row failed, or the loss became non-finite)"
-        )),
+    let reason = match outcome.stop {
+        FullBatchStop::MaxIter => StopReason::IterationsDone { iterations: done, evaluations: evals },
+        FullBatchStop::NoProgress => StopReason::NoProgress { iterations: done, evaluations: evals },
         FullBatchStop::Requested => return Err(interrupted(plan, model, signals, done)),
-    }
-    Ok(outcome.history)
+    };
+    reporter.stopped(&reason);
+    Ok((outcome.history, Some(reason)))
 }
 
 /// Saves the model (with `--save`) of a run a signal stopped after iteration `done` (its

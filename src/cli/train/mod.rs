@@ -40,7 +40,7 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     log_settings(&plan, &reporter);
     let t_train = Instant::now();
     let (history, reason) = match &plan.full_batch {
-        Some(fb) => (fullbatch::run(&plan, fb, &mut prepared, &mut reporter, &signals)?, None),
+        Some(fb) => fullbatch::run(&plan, fb, &mut prepared, &mut reporter, &signals)?,
         None => run::run(&plan, &mut prepared, &mut reporter, &signals)?,
     };
     if let Some(e) = reporter.error.take() {
@@ -49,11 +49,9 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let train_s = t_train.elapsed().as_secs_f64();
     // A rule's stop is recorded in the model's metadata; a run that ran its epochs writes
     // the same file as before stopping rules existed.
-    let record = reason.filter(|r| !matches!(r, StopReason::EpochsDone { .. })).map(|r| model::StopRecord {
-        rule: r.rule().to_string(),
-        epoch: r.epoch(),
-        reason: r.to_string(),
-    });
+    let record = reason
+        .filter(|r| !matches!(r, StopReason::EpochsDone { .. } | StopReason::IterationsDone { .. }))
+        .map(|r| model::StopRecord { rule: r.rule().to_string(), epoch: r.epoch(), reason: r.to_string() });
     if let Some(path) = &plan.save {
         model::save_with_stop(path, &prepared.model, record.as_ref())?;
     }
