@@ -76,7 +76,7 @@ impl std::fmt::Display for Optimizer {
             Optimizer::Sgd { nesterov: false } => write!(f, "sgd"),
             Optimizer::Sgd { nesterov: true } => write!(f, "sgd (nesterov)"),
             Optimizer::Adam(a) => {
-                write!(f, "adam (beta1 {}, beta2 {}, eps {}", a.beta1, a.beta2, a.eps)?;
+                write!(f, "adam (beta1 {}, beta2 {}, eps {}", a.beta1, a.beta2, crate::error::short(a.eps))?;
                 if a.decoupled_decay {
                     write!(f, ", decoupled decay")?;
                 }

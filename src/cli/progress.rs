@@ -93,6 +93,9 @@ pub struct Reporter {
     /// "val" or "test": what the held-out figures are called.
     held_out: &'static str,
     n_epochs: usize,
+    /// The first epoch's learning rate: later epochs whose rate differs (a schedule, a
+    /// halve-lr retry) show theirs on the progress line.
+    first_lr: Option<f32>,
     /// The first metrics-file error, reported when training ends.
     pub error: Option<Error>,
 }
@@ -142,7 +145,7 @@ impl Reporter {
         } else {
             Display::Lines
         };
-        Reporter { display, metrics, held_out, n_epochs, error: None }
+        Reporter { display, metrics, held_out, n_epochs, first_lr: None, error: None }
     }
 
     /// Prints a log line on stderr without disturbing the bars.
@@ -170,6 +173,9 @@ impl Reporter {
             s += &format!(" | {} loss {:.4} acc {}", self.held_out, tl, pct(m.test_acc));
         }
         s += &format!(" | {:.2}s {}/s", m.seconds, si(m.samples_per_s));
+        if self.first_lr.is_some_and(|lr| lr != m.lr) {
+            s += &format!(" | lr {}", bp_par::error::short(m.lr));
+        }
         s
     }
 }
@@ -206,6 +212,7 @@ impl Observer for Reporter {
     }
 
     fn epoch_end(&mut self, m: &EpochMetrics) {
+        self.first_lr.get_or_insert(m.lr);
         let line = self.epoch_line(m);
         match &self.display {
             Display::Bars { epochs, .. } => {

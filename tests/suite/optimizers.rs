@@ -218,9 +218,7 @@ fn optimizer_flags_are_checked_before_the_data_is_read() {
         assert!(help.contains(want), "{want}: {help}");
     }
     assert!(
-        help.contains("--eps <ε>")
-            && help.contains("[default: 0.00000001]")
-            && help.contains("--clip-norm <C>"),
+        help.contains("--eps <ε>") && help.contains("[default: 1e-8]") && help.contains("--clip-norm <C>"),
         "{help}"
     );
 }
@@ -245,8 +243,7 @@ fn adam_runs_show_it_and_resume_refuses_another_optimizer() {
     ]);
     let run = dir.run(&args).ok();
     assert!(
-        run.stderr
-            .contains("optimizer adam (beta1 0.9, beta2 0.999, eps 0.00000001), lr 0.005, clip-norm 2, l2 0"),
+        run.stderr.contains("optimizer adam (beta1 0.9, beta2 0.999, eps 1e-8), lr 0.005, clip-norm 2, l2 0"),
         "{}",
         run.stderr
     );

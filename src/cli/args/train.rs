@@ -82,7 +82,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0.999, value_name = "β2")]
     pub beta2: f32,
     /// Adam's ε, added to the denominator
-    #[arg(long, default_value_t = 1e-8, value_name = "ε")]
+    #[arg(long, default_value = "1e-8", value_name = "ε")]
     pub eps: f32,
     /// AdamW: apply the L2 decay to the weights on its own (w ← w − η·(λ/n)·w) instead of
     /// adding it to the gradient
