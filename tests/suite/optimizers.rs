@@ -262,3 +262,16 @@ fn adam_runs_show_it_and_resume_refuses_another_optimizer() {
     let run = dir.run(&resume).ok();
     assert!(run.stderr.contains("optimizer adam"), "{}", run.stderr);
 }
+
+#[test]
+fn adam_defaults_to_its_customary_rate_and_a_typed_one_wins() {
+    let dir = Dir::new();
+    let digits = repo_file("datasets/digits.csv");
+    let base = ["train", digits.as_str(), "--hidden", "8", "--epochs", "1", "-j", "1"];
+    let adam = dir.run(&[&base[..], &["--optimizer", "adam"]].concat()).ok();
+    assert!(adam.stderr.contains("eps 1e-8), lr 0.001,"), "{}", adam.stderr);
+    let sgd = dir.run(&base).ok();
+    assert!(sgd.stderr.contains("optimizer sgd, lr 0.1,"), "{}", sgd.stderr);
+    let typed = dir.run(&[&base[..], &["--optimizer", "adam", "--lr", "0.02"]].concat()).ok();
+    assert!(typed.stderr.contains("eps 1e-8), lr 0.02,"), "{}", typed.stderr);
+}

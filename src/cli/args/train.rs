@@ -56,9 +56,10 @@ pub struct TrainArgs {
     /// L2 strength λ: adds (λ/2n)·ΣW² to the loss (weights only, n = training-set size)
     #[arg(long, default_value_t = 0.0, value_name = "λ")]
     pub l2: f32,
-    /// Learning rate η
-    #[arg(long, default_value_t = 0.1, value_name = "η")]
-    pub lr: f32,
+    /// Learning rate η [default: 0.1, or 0.001 with --optimizer adam (scikit-learn's and Keras'
+    /// Adam default)]
+    #[arg(long, value_name = "η")]
+    pub lr: Option<f32>,
     /// Momentum μ (sgd)
     #[arg(long, default_value_t = 0.9, value_name = "μ")]
     pub momentum: f32,

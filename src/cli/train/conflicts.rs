@@ -96,7 +96,7 @@ fn setting_diffs(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Vec<String> {
             c.shard.to_string(),
         ),
         // --on-divergence halve-lr may have lowered the rate since: compare with the one given.
-        differ("lr", "--lr", args.lr.to_string(), ck.lr_given.to_string()),
+        differ("lr", "--lr", super::plan::learning_rate(args).to_string(), ck.lr_given.to_string()),
         differ("momentum", "--momentum", args.momentum.to_string(), c.momentum.to_string()),
         differ("l2", "--l2", args.l2.to_string(), c.l2.to_string()),
         differ("seed", "--seed", args.seed.to_string(), c.seed.to_string()),

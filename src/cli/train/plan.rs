@@ -3,7 +3,7 @@
 //! constraints, and whether the output paths can be written. What follows (load, run, report)
 //! reads the plan, never the flags.
 
-use super::super::args::{OnDivergence as DivergenceFlag, TrainArgs};
+use super::super::args::{OnDivergence as DivergenceFlag, OptimizerName, TrainArgs};
 use super::super::common::load_options;
 use super::conflicts::{check_init_conflicts, check_resume_conflicts};
 use bp_par::activation::Activation;
@@ -199,8 +199,9 @@ fn check_ranges(args: &TrainArgs) -> Result<()> {
     if args.train_rows == Some(0) {
         return bad("--train-rows must be at least 1".into());
     }
-    if args.resume.is_none() && !(args.lr.is_finite() && args.lr > 0.0) {
-        return bad(format!("--lr must be a positive number, got {}", args.lr));
+    let lr = learning_rate(args);
+    if args.resume.is_none() && !(lr.is_finite() && lr > 0.0) {
+        return bad(format!("--lr must be a positive number, got {lr}"));
     }
     if args.checkpoint_every == 0 {
         return bad("--checkpoint-every must be at least 1".into());
@@ -236,7 +237,7 @@ pub fn train_config(args: &TrainArgs) -> TrainConfig {
         epochs: args.epochs,
         batch: args.batch,
         shard: args.shard_size,
-        lr: args.lr,
+        lr: learning_rate(args),
         momentum: args.momentum,
         l2: args.l2,
         seed: args.seed,
@@ -246,6 +247,11 @@ pub fn train_config(args: &TrainArgs) -> TrainConfig {
         // Computed from the training labels once they are read (`class_weight::apply`).
         class_weight: None,
     }
+}
+
+/// The learning rate: `--lr`, else 0.1 (0.001 for Adam, its customary default).
+pub fn learning_rate(args: &TrainArgs) -> f32 {
+    args.lr.unwrap_or(if args.optimizer == OptimizerName::Adam { 0.001 } else { 0.1 })
 }
 
 /// The fraction of DATA held out: `--val-split`, else 0.2 without `--test` and 0 with it
