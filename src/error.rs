@@ -50,7 +50,7 @@ pub enum Error {
     Other(String),
     /// Training produced a non-finite loss.
     Diverged {
-        /// The epoch (1-based) in which the loss became non-finite.
+        /// The epoch (1-based) in which the loss exploded or became non-finite.
         epoch: usize,
         /// The mini-batch (1-based) within that epoch.
         batch: usize,
@@ -136,7 +136,7 @@ impl fmt::Display for Error {
             }
             Error::Diverged { epoch, batch, lr } => write!(
                 f,
-                "training diverged: the loss or the weights became non-finite in epoch {epoch}, \
+                "training diverged: the loss exploded or became non-finite in epoch {epoch}, \
                  batch {batch}; try a smaller learning rate than `lr` {} (`on_divergence` halve-lr \
                  retries with half of it), or standardised inputs (`normalize` zscore)",
                 short(*lr)

@@ -43,6 +43,18 @@ impl Loss {
     /// Every loss, for parsing names and for tests that cover them all.
     pub const ALL: [Loss; 3] = [Loss::Xent, Loss::Mse, Loss::Bce];
 
+    /// The mean per-sample loss of a network that knows nothing, over `k` outputs with class
+    /// targets: uniform probabilities for xent (ln k), outputs of ½ for bce (k·ln 2) and mse
+    /// (k/8). A training loss orders of magnitude above it has exploded.
+    pub fn uniform_guess(self, k: usize) -> f64 {
+        let k = k.max(2) as f64;
+        match self {
+            Loss::Xent => k.ln(),
+            Loss::Bce => k * std::f64::consts::LN_2,
+            Loss::Mse => k / 8.0,
+        }
+    }
+
     /// The name used on the command line and in model files.
     pub fn name(self) -> &'static str {
         match self {
@@ -145,6 +157,24 @@ impl FromStr for Loss {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_know_nothing_networks_loss_is_the_uniform_guesss() {
+        // xent of uniform probabilities, bce and mse of outputs of ½ against one-hot targets.
+        let k = 10;
+        let mut y = vec![0.0f64; k];
+        y[3] = 1.0;
+        let xent = -(1.0f64 / k as f64).ln();
+        let bce: f64 = y.iter().map(|&t| -(t * 0.5f64.ln() + (1.0 - t) * 0.5f64.ln())).sum();
+        let mse: f64 = y.iter().map(|&t| 0.5 * (t - 0.5) * (t - 0.5)).sum();
+        for (loss, want) in [(Loss::Xent, xent), (Loss::Bce, bce), (Loss::Mse, mse)] {
+            assert!(
+                (loss.uniform_guess(k) - want).abs() < 1e-12,
+                "{loss}: {} vs {want}",
+                loss.uniform_guess(k)
+            );
+        }
+    }
 
     #[test]
     fn losses_are_finite_and_correct_at_extremes() {

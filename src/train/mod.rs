@@ -59,6 +59,7 @@ pub use run::{OnDivergence, Rollback, RunOutcome, RunPolicy};
 pub use run_state::RunState;
 pub use schedule::{PlateauState, Schedule};
 pub use stopping::{EarlyState, EarlyStopping, Monitor, StopReason, StopRules};
+pub use trainer::EXPLODED;
 
 /// One epoch's figures.
 #[derive(Clone, Debug, PartialEq)]
@@ -98,8 +99,9 @@ pub trait Observer {
     fn stop_requested(&mut self) -> bool {
         false
     }
-    /// The loss became non-finite in `epoch`, mini-batch `batch`; the run rolled back to the
-    /// epoch's start and retries it with learning rate `lr` ([`OnDivergence::HalveLr`]).
+    /// The loss exploded or became non-finite in `epoch`, mini-batch `batch`; the run rolled
+    /// back to the epoch's start and retries it with learning rate `lr`
+    /// ([`OnDivergence::HalveLr`]).
     fn retrying(&mut self, _epoch: usize, _batch: usize, _lr: f32) {}
     /// A checkpoint is due ([`RunPolicy::checkpoint_every`], or the run stops early): save
     /// `trainer`'s network, [`Trainer::config`], [`Trainer::state`] and [`Trainer::run_state`]

@@ -17,6 +17,20 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
 
+/// How many times a know-nothing network's loss a mini-batch's mean loss may reach before the
+/// run counts as diverged: `--lr 1000` on the digits reached 6.9e12 (3e12 times ln 10) and
+/// then saved the wreck. A run of unscaled features (raw pixels into ReLUs) that climbs past
+/// it is stopped too, with the advice to standardise the inputs.
+pub const EXPLODED: f64 = 1e3;
+
+/// Whether a mini-batch's summed loss over `rows` rows is non-finite, or has exploded: its mean
+/// over [`EXPLODED`] times a know-nothing network's ([`crate::loss::Loss::uniform_guess`]).
+/// Such a batch updates nothing and the run diverges ([`Error::Diverged`]).
+pub(super) fn exploded(arch: &Arch, loss: f64, rows: usize) -> bool {
+    let limit = EXPLODED * arch.loss.uniform_guess(arch.n_out());
+    !loss.is_finite() || loss / rows.max(1) as f64 > limit
+}
+
 impl<'a> Trainer<'a> {
     /// Checks that `data` fits `net` and allocates every buffer the run needs
     /// ([`Trainer::memory_needed`] bytes besides the network). The team has as many threads as
@@ -91,7 +105,7 @@ impl<'a> Trainer<'a> {
         let order = std::mem::take(&mut self.order);
         let (loss, ok) = self.step(data, &order[start..end]);
         self.order = order;
-        if !loss.is_finite() {
+        if exploded(&self.net.arch, loss, end - start) {
             return Err(Error::Diverged {
                 epoch: self.epoch + 1,
                 batch: self.next_batch + 1,

@@ -280,15 +280,16 @@ fn killing_during_checkpoint_writes_never_leaves_a_truncated_file() {
 #[test]
 fn divergence_stops_or_retries_with_half_the_learning_rate() {
     let dir = Dir::new();
-    let args = ["--epochs", "2", "--activation", "tanh", "--lr", "1e38", "--save", "m.st"];
+    // --lr 1000 makes the loss explode (finite, but thousands of times a uniform guess's).
+    let args = ["--epochs", "2", "--activation", "tanh", "--lr", "1000", "--save", "m.st"];
     let run = train(&dir, &args);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("training diverged: the loss or the weights became non-finite in epoch 1, batch"),
+        run.stderr.contains("training diverged: the loss exploded or became non-finite in epoch 1, batch"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("try a smaller learning rate than --lr 1e38"), "{}", run.stderr);
+    assert!(run.stderr.contains("try a smaller learning rate than --lr 1000"), "{}", run.stderr);
     assert!(!dir.path("m.st").exists(), "no diverged model is saved");
     let mut halve = args.to_vec();
     halve.extend(["--on-divergence", "halve-lr"]);
@@ -297,7 +298,7 @@ fn divergence_stops_or_retries_with_half_the_learning_rate() {
     full.extend_from_slice(&SMALL);
     full.extend(halve);
     let run = dir.run(&full).ok();
-    assert!(run.stderr.contains("retrying the epoch with --lr 5e37"), "{}", run.stderr);
+    assert!(run.stderr.contains("retrying the epoch with --lr 500"), "{}", run.stderr);
     bp_par::model::load(&dir.path("m.st")).unwrap();
 }
 
@@ -445,4 +446,16 @@ fn lowering_epochs_below_a_finished_checkpoint_names_what_it_completed() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn an_exploding_loss_is_a_divergence_and_does_not_overwrite_the_model() {
+    let dir = Dir::new();
+    train(&dir, &["--epochs", "1", "--threads", "1", "--save", "good.st"]).ok();
+    let good = std::fs::read(dir.path("good.st")).unwrap();
+    // --lr 1000 keeps the loss finite (6.9e12 once) but useless: it must stop as diverged.
+    let run = train(&dir, &["--epochs", "3", "--lr", "1000", "--threads", "1", "--save", "good.st"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("the loss exploded or became non-finite in epoch 1"), "{}", run.stderr);
+    assert_eq!(std::fs::read(dir.path("good.st")).unwrap(), good, "the good model was overwritten");
 }

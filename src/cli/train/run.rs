@@ -87,7 +87,7 @@ impl Observer for CliObserver<'_> {
 
     fn retrying(&mut self, epoch: usize, batch: usize, lr: f32) {
         self.reporter.log(&format!(
-            "bp-par: the loss became non-finite in epoch {epoch}, batch {batch}: retrying the epoch with --lr {}",
+            "bp-par: the loss exploded or became non-finite in epoch {epoch}, batch {batch}: retrying the epoch with --lr {}",
             short(lr)
         ));
     }
