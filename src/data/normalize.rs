@@ -16,8 +16,10 @@ use std::str::FromStr;
 /// Which normalisation to fit ([`Normalization::fit`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NormalizeMode {
-    /// Pixel-like data (non-negative integers up to 255) is divided by 255, or by 16 when
-    /// nothing exceeds 16 (optdigits-style counts); any other data is left as is.
+    /// Pixels (integers in 0..=255 reaching above 128) are divided by 255, optdigits-style
+    /// counts (integers in 0..=16 reaching above 1) by 16; data already within [−1, 1] is left
+    /// as is; anything else (pen coordinates 0..100, measurements) gets per-feature z-scores,
+    /// which dividing by 255 would leave badly scaled.
     #[default]
     Auto,
     /// Leave the features as they are.
@@ -67,10 +69,12 @@ impl Normalization {
                 let pixel_like =
                     features.par_iter().all(|&v| (0.0..=255.0).contains(&v) && (v as u8) as f32 == v);
                 let max = features.par_iter().copied().reduce(|| 0.0, f32::max);
+                let within_one = features.par_iter().all(|v| v.abs() <= 1.0);
                 match (pixel_like, max) {
-                    (true, m) if m > 16.0 => Normalization::Scale(255.0),
-                    (true, m) if m > 1.0 => Normalization::Scale(16.0),
-                    _ => Normalization::None,
+                    (true, m) if m > 128.0 => Normalization::Scale(255.0),
+                    (true, m) if m > 1.0 && m <= 16.0 => Normalization::Scale(16.0),
+                    _ if within_one => Normalization::None,
+                    _ => Normalization::fit(NormalizeMode::Zscore, features, d),
                 }
             }
             NormalizeMode::Scale => {
@@ -157,7 +161,18 @@ mod tests {
     fn auto_recognises_pixels_and_small_counts() {
         assert_eq!(Normalization::fit(NormalizeMode::Auto, &[0.0, 16.0, 3.0], 1), Normalization::Scale(16.0));
         assert_eq!(Normalization::fit(NormalizeMode::Auto, &[0.0, 0.5], 1), Normalization::None);
-        assert_eq!(Normalization::fit(NormalizeMode::Auto, &[0.0, 300.0], 1), Normalization::None);
+        assert_eq!(Normalization::fit(NormalizeMode::Auto, &[-1.0, 0.5], 1), Normalization::None);
+        assert_eq!(
+            Normalization::fit(NormalizeMode::Auto, &[0.0, 255.0, 7.0], 1),
+            Normalization::Scale(255.0)
+        );
+        assert_eq!(Normalization::fit(NormalizeMode::Auto, &[0.0, 200.0], 1), Normalization::Scale(255.0));
+        // Not pixels: pen coordinates 0..100, values past 255, fractions past 1: z-scores.
+        for x in [&[0.0f32, 100.0, 37.0, 64.0][..], &[0.0, 300.0], &[0.25, 3.0]] {
+            let want = Normalization::fit(NormalizeMode::Zscore, x, 1);
+            assert!(matches!(want, Normalization::ZScore { .. }));
+            assert_eq!(Normalization::fit(NormalizeMode::Auto, x, 1), want, "{x:?}");
+        }
         assert_eq!(Normalization::fit(NormalizeMode::Scale, &[-4.0, 2.0], 1), Normalization::Scale(4.0));
     }
 }

@@ -80,9 +80,12 @@ fn each_normalisation_is_stored_in_the_model_and_reapplied_by_eval() {
         assert!((f64::from(mean[j]) - m).abs() <= 1e-6 * m, "column {j}: mean {} against {m}", mean[j]);
         assert!((f64::from(std[j]) - s).abs() <= 1e-6 * s, "column {j}: std {} against {s}", std[j]);
     }
-    // auto leaves data that is not pixel-like as it is.
+    // auto standardises data that is not pixels (it would stay badly scaled otherwise) ...
     dir.write("fractions.csv", "label,a,b\n0,0.5,1.25\n1,2.5,0.75\n0,0.25,1.5\n1,3.0,0.5\n");
-    assert_eq!(train_and_eval(&dir, "fractions.csv", "auto"), Normalization::None);
+    assert!(matches!(train_and_eval(&dir, "fractions.csv", "auto"), Normalization::ZScore { .. }));
+    // ... and leaves data already within [-1, 1] as it is.
+    dir.write("unit.csv", "label,a,b\n0,0.5,-0.25\n1,-1,0.75\n0,0.25,1\n1,0,0.5\n");
+    assert_eq!(train_and_eval(&dir, "unit.csv", "auto"), Normalization::None);
 }
 
 #[test]
