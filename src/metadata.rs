@@ -142,13 +142,8 @@ pub(crate) mod text {
 pub(crate) mod decimal {
     use super::*;
 
-    /// Writes `value` as a JSON string of decimal digits.
-    pub(crate) fn serialize<S: Serializer, T: Display>(
-        value: &T,
-        s: S,
-    ) -> std::result::Result<S::Ok, S::Error> {
-        s.collect_str(value)
-    }
+    /// Writes `value` as a JSON string of decimal digits (its `Display` text).
+    pub(crate) use super::text::serialize;
 
     /// Reads a JSON string of decimal digits.
     pub(crate) fn deserialize<'de, D, T>(d: D) -> std::result::Result<T, D::Error>

@@ -82,7 +82,7 @@ impl Observer for CliObserver<'_> {
     }
 
     fn stop_requested(&mut self) -> bool {
-        self.signals.stop.load(Ordering::Relaxed)
+        self.signals.stop_requested()
     }
 
     fn retrying(&mut self, epoch: usize, batch: usize, lr: f32) {

@@ -37,6 +37,12 @@ impl Lbfgs {
         let (n, m) = (x.len(), memory.max(1));
         let mut grad = vec![0.0; n];
         let f1 = obj.eval(x, &mut grad);
+        Lbfgs::empty(grad, f1, m, false)
+    }
+
+    /// No pairs yet, at the point with gradient `grad` and evaluation `f1`; room for `m`.
+    fn empty(grad: Vec<f32>, f1: Eval, m: usize, ls_failed: bool) -> Self {
+        let n = grad.len();
         Lbfgs {
             steps: vec![vec![0.0; n]; m],
             changes: vec![vec![0.0; n]; m],
@@ -49,7 +55,7 @@ impl Lbfgs {
             grad2: vec![0.0; n],
             x0: vec![0.0; n],
             alpha: vec![0.0; m],
-            ls_failed: false,
+            ls_failed,
         }
     }
 
@@ -64,21 +70,8 @@ impl Lbfgs {
         memory: usize,
     ) -> Self {
         let (steps, changes, rho) = pairs;
-        let (n, m, len) = (grad.len(), memory.max(1), steps.len());
-        let mut lb = Lbfgs {
-            steps: vec![vec![0.0; n]; m],
-            changes: vec![vec![0.0; n]; m],
-            rho: vec![0.0; m],
-            first: 0,
-            len,
-            grad,
-            f1,
-            dir: vec![0.0; n],
-            grad2: vec![0.0; n],
-            x0: vec![0.0; n],
-            alpha: vec![0.0; m],
-            ls_failed: failed,
-        };
+        let (m, len) = (memory.max(1), steps.len());
+        let mut lb = Lbfgs { len, ..Lbfgs::empty(grad, f1, m, failed) };
         for (k, ((s, y), r)) in steps.into_iter().zip(changes).zip(rho).enumerate() {
             (lb.steps[k], lb.changes[k], lb.rho[k]) = (s, y, r);
         }
