@@ -31,7 +31,16 @@ fn main() -> bp_par::Result<()> {
     println!("validation accuracy {:.2}% on {} digits", 100.0 * e.accuracy().unwrap_or(0.0), e.n_samples);
 
     let out = std::env::temp_dir().join("bp-par-digits.safetensors");
-    model::save(&out, &Model { net, norm, task: Task::Classify, input_shape: train.image_shape })?;
+    model::save(
+        &out,
+        &Model {
+            net,
+            norm,
+            task: Task::Classify,
+            input_shape: train.image_shape,
+            schema: train.schema.clone(),
+        },
+    )?;
     println!("model saved to {}", out.display());
     Ok(())
 }

@@ -29,7 +29,7 @@
 
 use crate::activation::Activation;
 use crate::atomic::write_atomic;
-use crate::data::Normalization;
+use crate::data::{Normalization, Schema};
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 use crate::metadata;
@@ -65,6 +65,9 @@ pub struct Model {
     pub task: Task,
     /// `[height, width]` when the inputs are an image (for pictures of the first layer).
     pub input_shape: Option<[usize; 2]>,
+    /// How the training file's columns were read (label column, feature and class names):
+    /// eval and predict read other files the same way.
+    pub schema: Schema,
 }
 
 /// A model borrowed in parts (a trainer holds the network mutably while it runs).
@@ -78,12 +81,20 @@ pub struct ModelRef<'a> {
     pub task: Task,
     /// `[height, width]` when the inputs are an image.
     pub input_shape: Option<[usize; 2]>,
+    /// How the training file's columns were read.
+    pub schema: &'a Schema,
 }
 
 impl Model {
     /// The model as a [`ModelRef`], for [`save_view`] and the checkpoint writer.
     pub fn view(&self) -> ModelRef<'_> {
-        ModelRef { net: &self.net, norm: &self.norm, task: self.task, input_shape: self.input_shape }
+        ModelRef {
+            net: &self.net,
+            norm: &self.norm,
+            task: self.task,
+            input_shape: self.input_shape,
+            schema: &self.schema,
+        }
     }
 }
 
@@ -102,6 +113,9 @@ struct ModelMeta {
     task: Task,
     normalization: NormMeta,
     input_shape: Option<[usize; 2]>,
+    /// The training file's columns (absent when nothing is known, as in older files).
+    #[serde(default, skip_serializing_if = "Schema::is_empty")]
+    schema: Schema,
 }
 
 /// The normalisation in the metadata; z-score statistics are tensors.
@@ -253,6 +267,7 @@ pub(crate) fn file_bytes(
         task: model.task,
         normalization: NormMeta { kind, divisor },
         input_shape: model.input_shape,
+        schema: model.schema.clone(),
     };
     let mut meta = metadata::to_value(&meta)?;
     if let Some(checkpoint) = checkpoint {
@@ -345,7 +360,40 @@ pub(crate) fn model_from(path: &Path, file: &File<'_>) -> Result<Model> {
             arch.sizes()
         )));
     }
-    Ok(Model { net: Network { arch, params }, norm, task: meta.task, input_shape: meta.input_shape })
+    check_schema(path, &meta.schema, arch.n_in(), arch.n_out(), meta.task)?;
+    Ok(Model {
+        net: Network { arch, params },
+        norm,
+        task: meta.task,
+        input_shape: meta.input_shape,
+        schema: meta.schema,
+    })
+}
+
+/// Checks that the stored columns agree with the network's inputs and outputs.
+fn check_schema(path: &Path, schema: &Schema, n_in: usize, n_out: usize, task: Task) -> Result<()> {
+    let bad = |m: String| Err(Error::model(path, format!("metadata \"schema\" {m}")));
+    if let Some(names) = &schema.feature_names
+        && names.len() != n_in
+    {
+        return bad(format!("names {} features for a network of {n_in} inputs", names.len()));
+    }
+    if let Some(names) = &schema.class_names
+        && (names.len() != n_out || task != Task::Classify)
+    {
+        return bad(format!("names {} classes for a network of {n_out} outputs", names.len()));
+    }
+    if let Some(names) = &schema.target_names
+        && (names.len() != n_out || task != Task::Regress)
+    {
+        return bad(format!("names {} targets for a network of {n_out} outputs", names.len()));
+    }
+    if let (Some(label), Some(cols)) = (&schema.label, schema.n_columns)
+        && label.index >= cols
+    {
+        return bad(format!("puts the label in column {} of {cols}", label.index));
+    }
+    Ok(())
 }
 
 /// The normalisation described by `meta`, with its statistics for `n_in` inputs.

@@ -29,6 +29,7 @@ fn data() -> Dataset {
         features,
         targets: Targets::Classes { labels, n_classes: 3 },
         image_shape: None,
+        schema: Default::default(),
     }
 }
 
@@ -66,8 +67,13 @@ impl Observer for ToBytes {
             full_batch: Some(FullBatchCheckpoint { config: self.cfg.clone(), state: state.clone() }),
             config,
         };
-        let model =
-            Model { net: net.clone(), norm: Normalization::None, task: Task::Classify, input_shape: None };
+        let model = Model {
+            net: net.clone(),
+            norm: Normalization::None,
+            task: Task::Classify,
+            input_shape: None,
+            schema: Default::default(),
+        };
         self.bytes.push(to_bytes(model.view(), &ck)?);
         Ok(())
     }

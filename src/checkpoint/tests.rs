@@ -15,6 +15,7 @@ fn model() -> Model {
         norm: Normalization::ZScore { mean: vec![1.0; 4], std: vec![2.0; 4] },
         task: Task::Classify,
         input_shape: Some([2, 2]),
+        schema: Default::default(),
     }
 }
 

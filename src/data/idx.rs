@@ -123,7 +123,14 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
         }
     };
     let features = body.iter().map(|&b| b as f32).collect();
-    Ok(Dataset { path: path.to_path_buf(), n_features, features, targets, image_shape })
+    Ok(Dataset {
+        path: path.to_path_buf(),
+        n_features,
+        features,
+        targets,
+        image_shape,
+        schema: super::Schema::default(),
+    })
 }
 
 #[cfg(test)]

@@ -12,8 +12,10 @@
 mod csv;
 mod idx;
 mod normalize;
+mod schema;
 
 pub use normalize::{Normalization, NormalizeMode};
+pub use schema::{LabelColumn, Schema};
 
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
@@ -61,6 +63,8 @@ pub struct Dataset {
     pub targets: Targets,
     /// `[height, width]` when the features are an image (IDX files, or square CSV pixels).
     pub image_shape: Option<[usize; 2]>,
+    /// How the file's columns were read (label column, names), to be kept in a model.
+    pub schema: Schema,
 }
 
 /// Which CSV column holds the class label.
@@ -200,7 +204,14 @@ impl Dataset {
             }
             Targets::None => Targets::None,
         };
-        Dataset { path: self.path.clone(), n_features: d, features, targets, image_shape: self.image_shape }
+        Dataset {
+            path: self.path.clone(),
+            n_features: d,
+            features,
+            targets,
+            image_shape: self.image_shape,
+            schema: self.schema.clone(),
+        }
     }
 
     /// Holds out a shuffled `fraction` of the rows, stratified by class (each class gives
@@ -381,5 +392,6 @@ pub fn synthetic(n: usize, n_features: usize, n_classes: usize, seed: u64) -> Da
         features,
         targets: Targets::Classes { labels, n_classes },
         image_shape: None,
+        schema: Schema::default(),
     }
 }

@@ -10,6 +10,7 @@ fn model() -> Model {
         norm: Normalization::ZScore { mean: vec![1.0; 4], std: vec![2.0; 4] },
         task: Task::Classify,
         input_shape: Some([2, 2]),
+        schema: Default::default(),
     }
 }
 
@@ -45,6 +46,7 @@ fn the_metadata_is_the_previous_versions_byte_for_byte() {
         norm: Normalization::Scale(255.0),
         task: Task::Classify,
         input_shape: Some([20, 20]),
+        schema: Default::default(),
     };
     let file = to_bytes(&m).unwrap();
     let meta = parse(Path::new("m"), &file).unwrap().meta;

@@ -33,6 +33,7 @@ fn imbalanced(seed: u64) -> Dataset {
         features,
         targets: Targets::Classes { labels, n_classes: 2 },
         image_shape: None,
+        schema: Default::default(),
     }
 }
 

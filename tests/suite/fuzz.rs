@@ -58,6 +58,7 @@ fn model_bytes() -> Vec<u8> {
         norm: Normalization::ZScore { mean: vec![0.5; 4], std: vec![2.0; 4] },
         task: model::Task::Classify,
         input_shape: Some([2, 2]),
+        schema: Default::default(),
     };
     model::to_bytes(&model).unwrap()
 }

@@ -144,6 +144,7 @@ fn adam_resumed_mid_epoch_from_a_checkpoint_continues_bit_for_bit() {
                 norm: Normalization::None,
                 task: Task::Classify,
                 input_shape: None,
+                schema: Default::default(),
             };
             let data_id = DataIdentity {
                 path: "s".into(),

@@ -40,6 +40,7 @@ fn data(n: usize, seed: u64, learnable: bool) -> Dataset {
         features,
         targets: Targets::Classes { labels, n_classes: 3 },
         image_shape: None,
+        schema: Default::default(),
     }
 }
 
@@ -236,7 +237,14 @@ impl Observer for StopAt {
 
     fn checkpoint(&mut self, trainer: &Trainer, rollback: Option<&Rollback>) -> Result<()> {
         let norm = Normalization::None;
-        let model = ModelRef { net: trainer.net(), norm: &norm, task: Task::Classify, input_shape: None };
+        let schema = Default::default();
+        let model = ModelRef {
+            net: trainer.net(),
+            norm: &norm,
+            task: Task::Classify,
+            input_shape: None,
+            schema: &schema,
+        };
         let ck = Checkpoint {
             config: trainer.config().clone(),
             state: trainer.state(),

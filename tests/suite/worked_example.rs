@@ -21,6 +21,7 @@ fn initial() -> Model {
         norm: Normalization::None,
         task: Task::Regress,
         input_shape: None,
+        schema: Default::default(),
     }
 }
 

@@ -12,7 +12,7 @@ use super::plan::Plan;
 use super::run::{Signals, resume_command};
 use crate::cli::progress::Reporter;
 use bp_par::checkpoint::{self, Checkpoint, DataIdentity, FullBatchCheckpoint};
-use bp_par::data::Normalization;
+use bp_par::data::{Normalization, Schema};
 use bp_par::error::{Error, Result};
 use bp_par::model::{self, Model, ModelRef, Task};
 use bp_par::network::Network;
@@ -203,6 +203,7 @@ struct FullObserver<'a> {
     norm: &'a Normalization,
     task: Task,
     input_shape: Option<[usize; 2]>,
+    schema: &'a Schema,
 }
 
 impl Observer for FullObserver<'_> {
@@ -232,7 +233,13 @@ impl Observer for FullObserver<'_> {
             run: RunState::new(self.cfg.lr),
             full_batch: Some(FullBatchCheckpoint { config: self.fb.clone(), state: state.clone() }),
         };
-        let model = ModelRef { net, norm: self.norm, task: self.task, input_shape: self.input_shape };
+        let model = ModelRef {
+            net,
+            norm: self.norm,
+            task: self.task,
+            input_shape: self.input_shape,
+            schema: self.schema,
+        };
         checkpoint::save(self.checkpoint, model, &ck)
     }
 }
@@ -251,7 +258,7 @@ pub fn run(
     let start = plan.resume.as_ref().and_then(|(_, ck)| ck.full_batch.as_ref()).map(|f| f.state.clone());
     let resumed_at = start.as_ref().map_or(0, |st| st.iterations);
     let outcome = {
-        let Model { net, norm, task, input_shape } = model;
+        let Model { net, norm, task, input_shape, schema } = model;
         let mut observer = FullObserver {
             reporter: &mut *reporter,
             signals,
@@ -262,6 +269,7 @@ pub fn run(
             norm,
             task: *task,
             input_shape: *input_shape,
+            schema,
         };
         let every = plan.policy.checkpoint_every;
         train_full_batch_from(net, train, held_out.as_ref(), fb, start, every, &mut observer)

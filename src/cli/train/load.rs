@@ -128,7 +128,13 @@ fn build(plan: &Plan, train: &Dataset, norm: Normalization) -> Result<Model> {
     sizes.extend(&f.hidden);
     sizes.push(n_out);
     let arch = Arch::new(sizes, f.activation, f.loss)?;
-    Ok(Model { net: Network::init_with(arch, f.init, f.seed), norm, task, input_shape: train.image_shape })
+    Ok(Model {
+        net: Network::init_with(arch, f.init, f.seed),
+        norm,
+        task,
+        input_shape: train.image_shape,
+        schema: train.schema.clone(),
+    })
 }
 
 /// Refuses targets the loss cannot fit: bce needs values in [0, 1], xent rows of

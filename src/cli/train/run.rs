@@ -7,7 +7,7 @@ use super::plan::Plan;
 use crate::cli::common::shell_quote;
 use crate::cli::progress::Reporter;
 use bp_par::checkpoint::{self, Checkpoint, DataIdentity};
-use bp_par::data::Normalization;
+use bp_par::data::{Normalization, Schema};
 use bp_par::error::{Error, Result, short};
 use bp_par::model::{self, Model, ModelRef, Task};
 use bp_par::train::Rollback;
@@ -62,6 +62,7 @@ struct CliObserver<'a> {
     norm: &'a Normalization,
     task: Task,
     input_shape: Option<[usize; 2]>,
+    schema: &'a Schema,
     identity: &'a DataIdentity,
     checkpoint: &'a Path,
     /// The learning rate the run was started with (halve-lr may lower the current one).
@@ -102,8 +103,13 @@ impl Observer for CliObserver<'_> {
             run: trainer.run_state().clone(),
             full_batch: None,
         };
-        let model =
-            ModelRef { net: trainer.net(), norm: self.norm, task: self.task, input_shape: self.input_shape };
+        let model = ModelRef {
+            net: trainer.net(),
+            norm: self.norm,
+            task: self.task,
+            input_shape: self.input_shape,
+            schema: self.schema,
+        };
         checkpoint::save(self.checkpoint, model, &ck)
     }
 
@@ -136,6 +142,7 @@ pub fn run(
             norm: &model.norm,
             task: model.task,
             input_shape: model.input_shape,
+            schema: &model.schema,
             identity,
             checkpoint: &plan.checkpoint,
             lr_given: plan.resume.as_ref().map_or(plan.cfg.lr, |(_, ck)| ck.lr_given),

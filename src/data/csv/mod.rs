@@ -10,7 +10,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-use super::{Dataset, LoadOptions, Targets, square_side};
+use super::{Dataset, LabelColumn, LoadOptions, Schema, Targets, square_side};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use roles::{Role, resolve_roles};
@@ -173,5 +173,31 @@ fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOptions) -> Res
         Targets::None
     };
     let image_shape = square_side(n_feat).map(|s| [s, s]);
-    Ok(Dataset { path: path.to_path_buf(), n_features: n_feat, features, targets, image_shape })
+    let schema = layout.schema(matches!(targets, Targets::Classes { .. }));
+    Ok(Dataset { path: path.to_path_buf(), n_features: n_feat, features, targets, image_shape, schema })
+}
+
+impl Layout<'_> {
+    /// What the columns were: their count, the label's position and name (when the rows are
+    /// labelled), and the header's names of the features and targets.
+    fn schema(&self, labelled: bool) -> Schema {
+        let named = |role: Role| -> Option<Vec<String>> {
+            let names = self.names.as_ref()?;
+            Some(self.roles.iter().zip(names).filter(|(r, _)| **r == role).map(|(_, n)| n.clone()).collect())
+        };
+        let label = self
+            .roles
+            .iter()
+            .position(|&r| r == Role::Label)
+            .filter(|_| labelled)
+            .map(|index| LabelColumn { index, name: self.names.as_ref().map(|n| n[index].clone()) });
+        let targets = named(Role::Target).filter(|t| !t.is_empty());
+        Schema {
+            n_columns: Some(self.roles.len()),
+            label,
+            feature_names: named(Role::Feature),
+            target_names: targets,
+            class_names: None,
+        }
+    }
 }

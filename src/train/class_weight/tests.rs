@@ -21,6 +21,7 @@ fn nine_to_one() -> Dataset {
         features,
         targets: Targets::Classes { labels, n_classes: 2 },
         image_shape: None,
+        schema: Default::default(),
     }
 }
 

@@ -29,6 +29,7 @@ fn noisy(n: usize, d: usize, k: usize, seed: u64) -> Dataset {
         features,
         targets: Targets::Classes { labels, n_classes: k },
         image_shape: None,
+        schema: Default::default(),
     }
 }
 
