@@ -1,7 +1,7 @@
 //! What the commands share: writing results on stdout, reading a model with data prepared for
 //! it, the load options from the label flags, and the thread count.
 
-use super::args::{CommonArgs, LabelArgs};
+use super::args::{CommonArgs, LabelArgs, SplitPart};
 use bp_par::data::{self, Dataset, LoadOptions, Targets};
 use bp_par::error::{Error, Result};
 use bp_par::model::{self, Model, Task};
@@ -26,26 +26,31 @@ pub fn load_options(labels: &LabelArgs, classes: Option<usize>, targets: Option<
         classes,
         labels: labels.labels.clone(),
         unlabeled_width: None,
+        expect: None,
     }
 }
 
-/// Loads a model and a data set prepared for it (its normalisation applied).
+/// Loads a model and a data set prepared for it (the rows `split` selects, its
+/// normalisation applied).
 pub fn model_and_data(
     model: &Path,
     data: &Path,
     labels: &LabelArgs,
     unlabeled_ok: bool,
+    split: SplitPart,
+    note_training_rows: bool,
 ) -> Result<(Model, Dataset)> {
     let model_data = model::load(model)?;
     let n_out = model_data.net.arch.n_out();
     let targets = (model_data.task == Task::Regress).then_some(n_out);
     let mut opts = load_options(labels, None, targets);
+    opts.expect = Some(model_data.schema.clone());
     if unlabeled_ok {
         opts.unlabeled_width = Some(model_data.net.arch.n_in());
     }
     // Labels are checked against the model's classes after the width (a wrong file is then
     // reported as such); predict ignores labels and does not check them at all.
-    let mut d = data::load(data, &opts)?;
+    let d = data::load(data, &opts)?;
     let n_in = model_data.net.arch.n_in();
     if d.n_features != n_in {
         let hint = if !unlabeled_ok && d.n_features + 1 == n_in {
@@ -70,8 +75,46 @@ pub fn model_and_data(
         // Read it again against the model's classes for the line and column of the culprit.
         data::load(data, &LoadOptions { classes: Some(n_out), ..opts })?;
     }
+    let mut d = select_rows(model, &model_data, d, split, note_training_rows)?;
     model_data.norm.apply(&mut d.features, d.n_features);
     Ok((model_data, d))
+}
+
+/// The rows of `d` that `split` selects, through the model's record of its validation split.
+/// With every row selected, a note on stderr (with `note`) when they are the model's own
+/// training data: its figures then mix training and held-out rows.
+fn select_rows(
+    model_path: &Path,
+    model: &Model,
+    d: Dataset,
+    split: SplitPart,
+    note: bool,
+) -> Result<Dataset> {
+    if split == SplitPart::All {
+        if let Some(r) = &model.schema.held_out
+            && note
+            && d.n_samples() == r.rows
+            && d.fingerprint() == r.fingerprint
+        {
+            let held = d.split(r.fraction, r.seed).map_or(0, |(_, v)| v.n_samples());
+            eprintln!(
+                "bp-par: note: {} is the model's training data: its {} rows include the {} training \
+                 rows; --split validation reads only the {held} held-out rows",
+                d.path.display(),
+                r.rows,
+                r.rows - held
+            );
+        }
+        return Ok(d);
+    }
+    let Some(record) = &model.schema.held_out else {
+        return Err(Error::model(
+            model_path,
+            "was not trained with --val-split, so it has no held-out rows to select with --split",
+        ));
+    };
+    let (training, validation) = d.resplit(record)?;
+    Ok(if split == SplitPart::Validation { validation } else { training })
 }
 
 /// The thread count: `--threads` or all cores.

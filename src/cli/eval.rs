@@ -15,7 +15,8 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             args.l2.unwrap_or(0.0)
         )));
     }
-    let (model, data) = model_and_data(&args.model, &args.data, &args.labels, false)?;
+    let (model, data) =
+        model_and_data(&args.model, &args.data, &args.labels, false, args.rows.split, !args.common.quiet)?;
     bp_par::train::check_fit(&model.net, &data)?;
     let n = data.n_samples();
     let e = evaluate(&model.net, &data, args.l2.map(|l| (l, n)));

@@ -11,14 +11,18 @@ use serde_json::json;
 
 /// Runs `bp-par predict`.
 pub fn predict(args: PredictArgs) -> Result<()> {
-    let (model, data) = model_and_data(&args.model, &args.data, &args.labels, true)?;
+    let (model, data) = model_and_data(&args.model, &args.data, &args.labels, true, args.rows.split, false)?;
     let k = model.net.arch.n_out();
     let out = outputs(&model.net, &data);
     let mut text = String::with_capacity(out.len() * 12);
     let classify = model.task == Task::Classify;
+    // The true class beside the prediction when the rows have labels.
+    let truth = data.labels().filter(|_| classify);
     if args.common.json {
-        for row in out.chunks_exact(k) {
-            let line = if classify {
+        for (i, row) in out.chunks_exact(k).enumerate() {
+            let line = if let Some(t) = truth {
+                json!({"prediction": argmax(row), "label": t[i], "probabilities": row})
+            } else if classify {
                 json!({"prediction": argmax(row), "probabilities": row})
             } else {
                 json!({"outputs": row})
@@ -28,15 +32,23 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         }
     } else {
         let head: Vec<String> = if classify {
-            std::iter::once("prediction".to_string()).chain((0..k).map(|c| format!("p{c}"))).collect()
+            let label = truth.map(|_| "label".to_string());
+            std::iter::once("prediction".to_string())
+                .chain(label)
+                .chain((0..k).map(|c| format!("p{c}")))
+                .collect()
         } else {
             (0..k).map(|c| format!("y{c}")).collect()
         };
         text += &head.join(",");
         text.push('\n');
-        for row in out.chunks_exact(k) {
+        for (i, row) in out.chunks_exact(k).enumerate() {
             if classify {
                 text += &argmax(row).to_string();
+                text.push(',');
+            }
+            if let Some(t) = truth {
+                text += &t[i].to_string();
                 text.push(',');
             }
             let vals: Vec<String> = row.iter().map(|&v| bp_par::error::short(v)).collect();

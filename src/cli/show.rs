@@ -1,6 +1,6 @@
 //! `bp-par show`: the four pictures, drawn by [`super::viz`].
 
-use super::args::{LabelArgs, ShowCommand};
+use super::args::{LabelArgs, ShowCommand, SplitPart};
 use super::common::{emit, model_and_data};
 use super::viz;
 use bp_par::data::{self, LoadOptions, Targets};
@@ -133,7 +133,9 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
             viz::curves(&history, &title).save(&output)?;
             done(&output, "the curves")
         }
-        ShowCommand::Confusion { model, data, labels, output } => confusion(&model, &data, &labels, &output),
+        ShowCommand::Confusion { model, data, labels, rows, output } => {
+            confusion(&model, &data, &labels, rows.split, &output)
+        }
     }
 }
 
@@ -142,7 +144,7 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
 fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, output: &Path) -> Result<()> {
     let (d, model) = match predict {
         Some(m) => {
-            let (model, d) = model_and_data(m, data, labels, true)?;
+            let (model, d) = model_and_data(m, data, labels, true, SplitPart::All, false)?;
             (d, Some(model))
         }
         None => {
@@ -212,8 +214,8 @@ fn weights(model: &Path, output: &Path) -> Result<()> {
 }
 
 /// `show confusion`: the confusion matrix of `model` on the labelled `data`.
-fn confusion(model: &Path, data: &Path, labels: &LabelArgs, output: &Path) -> Result<()> {
-    let (m, d) = model_and_data(model, data, labels, false)?;
+fn confusion(model: &Path, data: &Path, labels: &LabelArgs, split: SplitPart, output: &Path) -> Result<()> {
+    let (m, d) = model_and_data(model, data, labels, false, split, true)?;
     bp_par::train::check_fit(&m.net, &d)?;
     if !matches!(d.targets, Targets::Classes { .. }) {
         return Err(Error::data(data, "has no class labels to compare with"));

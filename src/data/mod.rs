@@ -13,13 +13,13 @@ mod csv;
 mod idx;
 mod normalize;
 mod schema;
+mod subsets;
 
 pub use normalize::{Normalization, NormalizeMode};
-pub use schema::{LabelColumn, Schema};
+pub use schema::{HeldOut, LabelColumn, Schema};
 
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
-use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::{BufRead, Read};
@@ -113,6 +113,10 @@ pub struct LoadOptions {
     /// The number of input features a model expects: a CSV with exactly this many columns
     /// is read as unlabeled, and a labels-less IDX file is accepted.
     pub unlabeled_width: Option<usize>,
+    /// The columns of the model the data is read for (its training file's [`Schema`]): with
+    /// `label_col` left at `Auto`, the label is where the model's was, and a header that names
+    /// the features differently is refused with the first difference.
+    pub expect: Option<Schema>,
 }
 
 impl Dataset {
@@ -181,75 +185,6 @@ impl Dataset {
             Targets::None => {}
         }
         h
-    }
-
-    /// A new data set of the given rows, in the given order.
-    pub fn subset(&self, rows: &[usize]) -> Dataset {
-        let d = self.n_features;
-        let mut features = Vec::with_capacity(rows.len() * d);
-        for &i in rows {
-            features.extend_from_slice(self.row(i));
-        }
-        let targets = match &self.targets {
-            Targets::Classes { labels, n_classes } => {
-                Targets::Classes { labels: rows.iter().map(|&i| labels[i]).collect(), n_classes: *n_classes }
-            }
-            Targets::Values { values, n_outputs } => {
-                let k = *n_outputs;
-                let mut v = Vec::with_capacity(rows.len() * k);
-                for &i in rows {
-                    v.extend_from_slice(&values[i * k..(i + 1) * k]);
-                }
-                Targets::Values { values: v, n_outputs: k }
-            }
-            Targets::None => Targets::None,
-        };
-        Dataset {
-            path: self.path.clone(),
-            n_features: d,
-            features,
-            targets,
-            image_shape: self.image_shape,
-            schema: self.schema.clone(),
-        }
-    }
-
-    /// Holds out a shuffled `fraction` of the rows, stratified by class (each class gives
-    /// `round(fraction x its count)` rows), drawn from `seed`. Returns (train, held_out).
-    pub fn split(&self, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
-        if !(0.0..1.0).contains(&fraction) {
-            return Err(Error::config(format!("`val_split` must be in [0, 1), got {fraction}")));
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(1);
-        let n = self.n_samples();
-        let groups: Vec<Vec<usize>> = match &self.targets {
-            Targets::Classes { labels, n_classes } => {
-                let mut g = vec![Vec::new(); *n_classes];
-                for (i, &l) in labels.iter().enumerate() {
-                    g[l as usize].push(i);
-                }
-                g
-            }
-            _ => vec![(0..n).collect()],
-        };
-        let (mut train, mut held) = (Vec::new(), Vec::new());
-        for mut g in groups {
-            g.shuffle(&mut rng);
-            let k = (fraction * g.len() as f64).round() as usize;
-            held.extend_from_slice(&g[..k]);
-            train.extend_from_slice(&g[k..]);
-        }
-        if held.is_empty() || train.is_empty() {
-            return Err(Error::data(
-                &self.path,
-                format!("`val_split` {fraction} of {n} samples leaves an empty training or validation set"),
-            ));
-        }
-        // Interleave classes again (they were grouped) with a seeded shuffle.
-        train.shuffle(&mut rng);
-        held.shuffle(&mut rng);
-        Ok((self.subset(&train), self.subset(&held)))
     }
 }
 

@@ -24,6 +24,26 @@ pub struct Schema {
     /// The class names in class order, when the labels were names (`cat`, `setosa`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_names: Option<Vec<String>>,
+    /// The rows held out for validation (set by [`crate::data::Dataset::split`]), so that
+    /// the same rows can be evaluated again ([`crate::data::Dataset::resplit`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_out: Option<HeldOut>,
+}
+
+/// Which rows a validation split held out: the fraction and seed it was drawn with, and the
+/// data it was drawn from (row count and [`crate::data::Dataset::fingerprint`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeldOut {
+    /// The fraction held out, in (0, 1).
+    pub fraction: f64,
+    /// The seed of the draw.
+    #[serde(with = "crate::metadata::decimal")]
+    pub seed: u64,
+    /// Rows of the data before the split.
+    pub rows: usize,
+    /// The fingerprint of the data before the split.
+    #[serde(with = "crate::metadata::hex")]
+    pub fingerprint: u64,
 }
 
 /// Where the class label was in a file.

@@ -117,7 +117,7 @@ fn missing_files_and_bad_models() {
     let run = dir.run(&["eval", "--model", "m.safetensors", "narrow.csv"]);
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("m.safetensors: expects 3 input features but narrow.csv has 2 per row"),
+        run.stderr.contains("narrow.csv: has rows of 3 fields, but the model expects 3 features"),
         "{}",
         run.stderr
     );

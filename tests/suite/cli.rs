@@ -41,10 +41,10 @@ fn default_training_on_the_shipped_digits_generalises() {
     dir.run(&["predict", "--model", "digits.safetensors", &digits, "-o", "pred.csv", "-q"]).ok();
     let pred = std::fs::read_to_string(dir.path("pred.csv")).unwrap();
     let mut lines = pred.lines();
-    assert!(lines.next().unwrap().starts_with("prediction,p0,p1,"));
+    assert!(lines.next().unwrap().starts_with("prediction,label,p0,p1,"));
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 5000);
-    let p: Vec<f64> = rows[0].split(',').skip(1).map(|v| v.parse().unwrap()).collect();
+    let p: Vec<f64> = rows[0].split(',').skip(2).map(|v| v.parse().unwrap()).collect();
     assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-5);
 }
 
@@ -442,5 +442,9 @@ fn json_experiments_and_output_names_are_checked() {
     dir.write("iris.csv", "label,a,b,c,d,e\n0,1,2,3,4,5\n2,1,2,3,4,5\n1,5,4,3,2,1\n");
     dir.run(&["train", "iris.csv", "--val-split", "0", "--epochs", "1", "-q", "-o", "iris.st"]).ok();
     let run = dir.run(&["show", "confusion", "iris.st", &repo_file("datasets/digits.csv")]);
-    assert!(run.stderr.contains("iris.st: expects 5 input features but"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("has rows of 401 fields, but the model expects 5 features"),
+        "{}",
+        run.stderr
+    );
 }

@@ -27,8 +27,8 @@ fn options() -> impl Strategy<Value = LoadOptions> {
             },
             targets,
             classes,
-            labels: None,
             unlabeled_width: width,
+            ..LoadOptions::default()
         })
 }
 

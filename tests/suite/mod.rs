@@ -3,6 +3,7 @@ mod bad_inputs;
 mod bench_plot;
 mod class_weight;
 mod cli;
+mod columns;
 mod determinism;
 mod fullbatch_resume;
 mod fuzz;

@@ -95,6 +95,8 @@ pub enum ShowCommand {
         data: PathBuf,
         #[command(flatten)]
         labels: LabelArgs,
+        #[command(flatten)]
+        rows: RowsArgs,
         #[arg(long, short = 'o', default_value = "confusion.png", value_name = "PNG")]
         output: PathBuf,
     },
@@ -134,13 +136,34 @@ pub enum OnDivergence {
 /// How to read labels from a data file.
 #[derive(Args, Debug, Clone)]
 pub struct LabelArgs {
-    /// CSV label column: first, last, a header name, or a 0-based index
-    /// [default: a column named label, class, target or y, else the first]
+    /// CSV label column: first, last, a header name, or a 0-based index [default: with a
+    /// model, where its training file had it; else a column named label, class, target or y,
+    /// else the first]
     #[arg(long, value_name = "COL")]
     pub label_col: Option<LabelCol>,
     /// IDX labels file for DATA [default: found by name beside the images file]
     #[arg(long, value_name = "PATH")]
     pub labels: Option<PathBuf>,
+}
+
+/// Which rows of DATA a command reads.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct RowsArgs {
+    /// For a model trained with --val-split on this same DATA: `validation` reads exactly the
+    /// rows it held out, `training` the rows it trained on (refused for any other data)
+    #[arg(long, value_enum, default_value_t = SplitPart::All, value_name = "ROWS")]
+    pub split: SplitPart,
+}
+
+/// The rows `--split` selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SplitPart {
+    /// Every row of DATA
+    All,
+    /// The rows the model's --val-split held out
+    Validation,
+    /// The rows the model trained on (DATA less the held-out rows)
+    Training,
 }
 
 /// Options every command shares.
@@ -167,6 +190,8 @@ pub struct EvalArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub labels: LabelArgs,
+    #[command(flatten)]
+    pub rows: RowsArgs,
     /// Also report the L2 term (λ/2n)·ΣW², n = number of samples in DATA
     #[arg(long, value_name = "λ")]
     pub l2: Option<f64>,
@@ -184,6 +209,8 @@ pub struct PredictArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub labels: LabelArgs,
+    #[command(flatten)]
+    pub rows: RowsArgs,
     /// Write the predictions here (CSV, or JSON lines with --json) [default: stdout]
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,

@@ -37,7 +37,9 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     let test = match &plan.test {
         Some((p, opts)) => {
             let classes = Some(full.n_outputs()).filter(|_| opts.targets.is_none());
-            Some(data::load(p, &data::LoadOptions { classes, ..opts.clone() })?)
+            // Read like the training file: the label where it was, the same feature names.
+            let expect = Some(full.schema.clone()).filter(|s| !s.is_empty());
+            Some(data::load(p, &data::LoadOptions { classes, expect, ..opts.clone() })?)
         }
         None => None,
     };

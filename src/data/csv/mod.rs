@@ -5,6 +5,7 @@
 //! Refused with a message: ragged rows, non-numeric fields, NaN/inf, non-integer or negative
 //! labels, labels outside `--classes`, a file with no data rows.
 
+mod expect;
 mod roles;
 mod rows;
 #[cfg(test)]
@@ -197,7 +198,7 @@ impl Layout<'_> {
             label,
             feature_names: named(Role::Feature),
             target_names: targets,
-            class_names: None,
+            ..Schema::default()
         }
     }
 }

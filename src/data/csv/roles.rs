@@ -1,6 +1,7 @@
 //! Which column of a CSV file is what: a feature, the class label or a regression target,
 //! decided from the header (if any) and the options.
 
+use super::expect;
 use crate::data::{LabelCol, LoadOptions};
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -36,14 +37,24 @@ pub(super) fn resolve_roles(
                 ),
             ));
         }
-        roles[n_cols - k..].iter_mut().for_each(|r| *r = Role::Target);
-        return Ok(roles);
+        // Rows as wide as the model's inputs are unlabeled (predict).
+        if opts.unlabeled_width != Some(n_cols) {
+            roles[n_cols - k..].iter_mut().for_each(|r| *r = Role::Target);
+        }
+        return checked(path, names, roles, opts);
     }
     let by_name =
         |wanted: &str| names.and_then(|n| n.iter().position(|h| h.trim().eq_ignore_ascii_case(wanted)));
     let label = match &opts.label_col {
         LabelCol::Auto => {
-            if opts.unlabeled_width == Some(n_cols) {
+            let unlabeled_ok = opts.unlabeled_width.is_some();
+            let stored = match &opts.expect {
+                Some(schema) => expect::stored_label(path, n_cols, names, schema, unlabeled_ok)?,
+                None => None,
+            };
+            if let Some(label) = stored {
+                label
+            } else if opts.unlabeled_width == Some(n_cols) {
                 None
             } else {
                 Some(LABEL_NAMES.iter().find_map(|n| by_name(n)).unwrap_or(0))
@@ -82,6 +93,14 @@ pub(super) fn resolve_roles(
             return Err(Error::data(path, "has a label column but no feature columns"));
         }
         roles[i] = Role::Label;
+    }
+    checked(path, names, roles, opts)
+}
+
+/// `roles`, once the header's feature names are checked against the model's (if any).
+fn checked(path: &Path, names: Option<&[String]>, roles: Vec<Role>, opts: &LoadOptions) -> Result<Vec<Role>> {
+    if let Some(schema) = &opts.expect {
+        expect::check_names(path, names, &roles, schema)?;
     }
     Ok(roles)
 }
