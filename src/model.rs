@@ -20,6 +20,7 @@
 //!     norm: Normalization::Scale(255.0),
 //!     task: Task::Classify,
 //!     input_shape: Some([2, 2]),
+//!     schema: Default::default(),
 //! };
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("model.safetensors");
