@@ -1,6 +1,6 @@
 //! `bp-par show`: the four pictures, drawn by [`super::viz`].
 
-use super::args::{LabelArgs, ShowCommand, SplitPart};
+use super::args::{LabelArgs, ShowCommand, SplitPart, Units};
 use super::common::{emit, model_and_data};
 use super::viz;
 use bp_par::data::{self, LoadOptions, Targets};
@@ -126,7 +126,7 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
         ShowCommand::Digits { data, labels, predict, seed, output } => {
             digits(&data, &labels, predict.as_deref(), seed, &output)
         }
-        ShowCommand::Weights { model, output } => weights(&model, &output),
+        ShowCommand::Weights { model, units, output } => weights(&model, units, &output),
         ShowCommand::Curves { metrics, output } => {
             let history = read_metrics(&metrics)?;
             let title = format!("training curves from {}", file_name(&metrics));
@@ -192,8 +192,9 @@ fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, ou
     done(output, "the digits")
 }
 
-/// `show weights`: the first layer's weights of up to 100 units, each as an image of the inputs.
-fn weights(model: &Path, output: &Path) -> Result<()> {
+/// `show weights`: the first layer's weights of the units `units` picks, each as an image of
+/// the inputs; says on stdout when the layer has more units than were drawn.
+fn weights(model: &Path, units: Option<Units>, output: &Path) -> Result<()> {
     let m = bp_par::model::load(model)?;
     let n_in = m.net.arch.n_in();
     let shape = m.input_shape.ok_or_else(|| {
@@ -202,15 +203,24 @@ fn weights(model: &Path, output: &Path) -> Result<()> {
             format!("has {n_in} inputs with no image shape recorded, so they cannot be drawn"),
         )
     })?;
-    let units = m.net.arch.sizes()[1];
-    let shown = units.min(100);
-    let title = if shown < units {
-        format!("first-layer weights of {}: units 1-{shown} of {units}", file_name(model))
+    let n_units = m.net.arch.sizes()[1];
+    let shown = units.unwrap_or(Units::First(100)).of(n_units);
+    let title = if shown < n_units {
+        format!("first-layer weights of {}: units 1-{shown} of {n_units}", file_name(model))
     } else {
-        format!("first-layer weights of {} ({units} units)", file_name(model))
+        format!("first-layer weights of {} ({n_units} units)", file_name(model))
     };
     viz::weight_tiles(&m.net.weight(0), shown, shape, &title)?.save(output)?;
-    done(output, "the weights")
+    let what = match units {
+        _ if shown < n_units => {
+            format!("the weights of units 1-{shown} of {n_units} (--units all draws every one)")
+        }
+        Some(Units::First(k)) if k > n_units => {
+            format!("the weights of all {n_units} units (--units {k} asked for more than the layer has)")
+        }
+        _ => format!("the weights of all {n_units} units"),
+    };
+    done(output, &what)
 }
 
 /// `show confusion`: the confusion matrix of `model` on the labelled `data`.

@@ -16,4 +16,5 @@ mod reference;
 mod reliability;
 mod schedule;
 mod schedule_cli;
+mod show_pictures;
 mod worked_example;

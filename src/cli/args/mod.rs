@@ -9,8 +9,10 @@ use std::path::PathBuf;
 
 pub mod schedule;
 mod train;
+mod units;
 
 pub use train::{ClassWeightMode, TrainArgs};
+pub use units::Units;
 
 /// Train multilayer perceptrons by backpropagation, data-parallel across all cores, with
 /// byte-identical results for any thread count.
@@ -77,9 +79,13 @@ pub enum ShowCommand {
         #[arg(long, short = 'o', default_value = "digits.png", value_name = "PNG")]
         output: PathBuf,
     },
-    /// Each first-layer hidden unit's weights as an image of the input's shape
+    /// Each first-layer hidden unit's weights as an image of the input's shape, on one colour
+    /// scale symmetric around 0 (blue negative, red positive) with its legend
     Weights {
         model: PathBuf,
+        /// Which units to draw: the first N, or all of them [default: 100]
+        #[arg(long, value_name = "N|all")]
+        units: Option<Units>,
         #[arg(long, short = 'o', default_value = "weights.png", value_name = "PNG")]
         output: PathBuf,
     },
