@@ -9,6 +9,7 @@ mod fuzz;
 mod gradcheck;
 mod harness;
 mod init_weights;
+mod new_user;
 mod normalize;
 mod optimizers;
 mod reference;
