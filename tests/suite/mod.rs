@@ -12,6 +12,7 @@ mod init_weights;
 mod new_user;
 mod normalize;
 mod optimizers;
+mod readme;
 mod reference;
 mod reliability;
 mod schedule;
