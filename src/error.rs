@@ -74,6 +74,19 @@ pub fn short(v: f32) -> String {
     if v != 0.0 && !(1e-3..1e5).contains(&v.abs()) { format!("{v:e}") } else { v.to_string() }
 }
 
+/// `n` and `noun`, plural unless `n` is 1: `1 thread`, `2 threads`, `3 classes`, `2 batches`,
+/// `4 epochs`.
+pub fn count(n: usize, noun: &str) -> String {
+    let ending = if n == 1 {
+        ""
+    } else if ["s", "x", "sh", "tch", "rch"].iter().any(|e| noun.ends_with(e)) {
+        "es"
+    } else {
+        "s"
+    };
+    format!("{n} {noun}{ending}")
+}
+
 impl Error {
     /// An I/O failure on `path` while doing `action` ("open", "read", "write to").
     pub fn io(path: &Path, action: &'static str, source: io::Error) -> Self {
@@ -151,5 +164,18 @@ impl std::error::Error for Error {
             Error::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_are_plural_unless_one() {
+        let cases =
+            [(1, "thread"), (2, "thread"), (0, "epoch"), (3, "class"), (2, "batch"), (2, "line search")];
+        let said: Vec<String> = cases.iter().map(|&(n, w)| count(n, w)).collect();
+        assert_eq!(said, ["1 thread", "2 threads", "0 epochs", "3 classes", "2 batches", "2 line searches"]);
     }
 }

@@ -52,6 +52,13 @@ fn main() -> ExitCode {
             .map(|id| id.to_string())
             .collect();
     }
+    // The subcommand that runs (`show confusion`, not `show`): errors use its flags' words.
+    let mut command = Cli::command();
+    let mut sub = matches.subcommand();
+    while let Some((name, m)) = sub {
+        command = command.find_subcommand(name).cloned().unwrap_or(command);
+        sub = m.subcommand();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
@@ -64,7 +71,7 @@ fn main() -> ExitCode {
             // model or I/O error stay as they are.
             let text = match &e {
                 Error::Config(_) | Error::Parse { .. } | Error::Data { .. } | Error::Diverged { .. } => {
-                    cli::flags::to_flags(&e.to_string())
+                    cli::flags::to_flags_for(&e.to_string(), &command)
                 }
                 _ => e.to_string(),
             };

@@ -9,9 +9,26 @@ fn proc_kb(file: &str, key: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-/// Memory available for new allocations without swapping (Linux `MemAvailable`).
+/// Memory available for new allocations: the machine's without swapping (Linux
+/// `MemAvailable`), or less when the process's address space is limited
+/// ([`address_space_left_bytes`]).
 pub fn available_memory_bytes() -> Option<u64> {
-    proc_kb("/proc/meminfo", "MemAvailable:")
+    let free = proc_kb("/proc/meminfo", "MemAvailable:");
+    match (free, address_space_left_bytes()) {
+        (Some(f), Some(a)) => Some(f.min(a)),
+        (f, a) => f.or(a),
+    }
+}
+
+/// What the process may still map under its address-space limit (`ulimit -v`, Linux
+/// `RLIMIT_AS`): the soft limit less its current virtual size; `None` when there is no limit
+/// or it cannot be read.
+pub fn address_space_left_bytes() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max address space"))?;
+    let soft: u64 = line["Max address space".len()..].split_whitespace().next()?.parse().ok()?;
+    let used = proc_kb("/proc/self/status", "VmSize:")?;
+    Some(soft.saturating_sub(used))
 }
 
 /// The process's peak resident memory (Linux `VmHWM`).

@@ -11,7 +11,6 @@ use bp_par::error::{Error, Result};
 use bp_par::loss::Loss;
 use numpy::NumpyPeers;
 use report::Sweep;
-use std::path::Path;
 use std::process::Command;
 
 /// Thread counts 1, 2, 4, ... below the core count, then the core count.
@@ -55,11 +54,11 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let layers_text = report::layers_text(&sizes);
     if !args.quiet {
         eprintln!(
-            "bp-par bench: {layers_text} {}/xent, {}, on {} ({} rows), {:.3} MFLOP per sample; {machine}",
+            "bp-par bench: {layers_text} {}/xent, {}, on {} ({}), {:.3} MFLOP per sample; {machine}",
             args.activation,
             cfg.optimizer,
             data.path.display(),
-            data.n_samples(),
+            bp_par::error::count(data.n_samples(), "row"),
             flops / 1e6
         );
     }
@@ -120,15 +119,11 @@ fn check_args(args: &BenchArgs, threads: &[usize]) -> Result<()> {
     {
         return Err(Error::config(format!("--plot {}: the plot is SVG; give a .svg name", p.display())));
     }
-    for p in [&args.output, &args.plot].into_iter().flatten() {
-        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !dir.is_dir() {
-            return Err(Error::config(format!(
-                "{}: the folder {} does not exist",
-                p.display(),
-                dir.display()
-            )));
-        }
+    if let Some(p) = &args.output {
+        super::common::check_writable(p, "-o")?;
+    }
+    if let Some(p) = &args.plot {
+        super::common::check_writable(p, "--plot")?;
     }
     if args.compare.is_some() {
         let ok = Command::new(&args.python)

@@ -135,7 +135,8 @@ pub fn check_threads(n: usize) -> Result<usize> {
     match n {
         0 => Err(Error::config("--threads must be at least 1")),
         n if n > MAX_THREADS => Err(Error::config(format!(
-            "--threads {n} is more than the {MAX_THREADS} bp-par allows (this machine has {cores} cores)"
+            "--threads {n} is more than the {MAX_THREADS} bp-par allows (this machine has {})",
+            bp_par::error::count(cores, "core")
         ))),
         n => Ok(n),
     }
@@ -148,5 +149,61 @@ pub fn shell_quote(arg: &str) -> String {
         arg.to_string()
     } else {
         format!("'{}'", arg.replace('\'', "'\\''"))
+    }
+}
+
+/// Checks that `path` can be written (its folder exists, it is not a folder) before any work,
+/// so a typo does not cost a run; `what` names the option (`--save`, `-o`).
+pub fn check_writable(path: &Path, what: &str) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::config(format!("{what} {} is a folder; give a file name", path.display())));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::config(format!(
+            "{what} {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    tempfile::NamedTempFile::new_in(dir).map(drop).map_err(|e| {
+        Error::config(format!("{what} {}: cannot write in {} ({})", path.display(), dir.display(), e.kind()))
+    })
+}
+
+/// An f32 as JSON: its shortest decimal that reads back to the same f32 (`0.1`, not the
+/// widened `0.10000000149011612`); `null` when it is not finite.
+pub fn json_f32(v: f32) -> serde_json::Value {
+    // Rust writes an f32 as its shortest round-trip decimal; read as f64, serde_json prints it
+    // back the same.
+    v.to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(serde_json::Value::Null, Into::into)
+}
+
+/// [`json_f32`] of every value, as a JSON array.
+pub fn json_f32s(values: &[f32]) -> serde_json::Value {
+    values.iter().map(|&v| json_f32(v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn f32_json_is_the_shortest_round_trip_decimal() {
+        let shown = |v: f32| super::json_f32(v).to_string();
+        assert_eq!(shown(0.1), "0.1");
+        assert_eq!(shown(0.001), "0.001");
+        assert_eq!(shown(3.446_532e-27), "3.446532e-27");
+        assert_eq!(shown(1.0), "1.0");
+        assert_eq!(shown(f32::NAN), "null");
+        for v in [0.1f32, 1e-30, 0.999_999_9, 123_456.79, f32::MAX, f32::MIN_POSITIVE] {
+            let back: f32 = shown(v).parse().unwrap();
+            assert_eq!(back.to_bits(), v.to_bits(), "{v}");
+        }
     }
 }

@@ -42,7 +42,8 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         });
         return emit(&format!("{out}\n"));
     }
-    let mut s = format!("{} on {}: {} samples\n", args.model.display(), args.data.display(), n);
+    let samples = bp_par::error::count(n, "sample");
+    let mut s = format!("{} on {}: {samples}\n", args.model.display(), args.data.display());
     if let (Some(a), Some(c)) = (e.accuracy(), e.correct) {
         s += &format!("accuracy {:.2}% ({c}/{n})\n", 100.0 * a);
     }

@@ -53,9 +53,79 @@ pub fn to_flags(message: &str) -> String {
     out
 }
 
+/// What a field is called by a command that has no flag for it: `eval`, `predict` and `show`
+/// take the class and target counts from the model.
+const FROM_THE_MODEL: [(&str, &str); 2] =
+    [("classes", "the model's class count"), ("targets", "the model's target count")];
+
+/// [`to_flags`] in the words of `command` (the subcommand that ran, e.g. `eval`): a field
+/// whose flag `command` has becomes that flag; one it lacks becomes what the model fixes
+/// ([`FROM_THE_MODEL`]) or, for the rest, train's flag named as such ("train's --batch").
+pub fn to_flags_for(message: &str, command: &clap::Command) -> String {
+    let has = |flag: &str| command.get_arguments().any(|a| a.get_long() == flag.strip_prefix("--"));
+    let mut out = message.to_string();
+    for &(field, flag) in FLAGS.iter().chain(SCHEDULE_FLAGS.iter()) {
+        let quoted = format!("`{field}`");
+        if !out.contains(&quoted) {
+            continue;
+        }
+        let words = match FROM_THE_MODEL.iter().find(|(f, _)| *f == field) {
+            _ if has(flag) => flag.to_string(),
+            Some((_, words)) => (*words).to_string(),
+            None => format!("train's {flag}"),
+        };
+        out = out.replace(&quoted, &words);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The clap command of `bp-par NAME...` (a subcommand path such as `show confusion`).
+    fn subcommand(path: &[&str]) -> clap::Command {
+        use clap::CommandFactory;
+        path.iter().fold(crate::cli::args::Cli::command(), |c, name| {
+            c.find_subcommand(name).cloned().unwrap_or_else(|| panic!("no subcommand {name}"))
+        })
+    }
+
+    #[test]
+    fn each_command_gets_its_own_words() {
+        let msg = "label 12 is out of range for `classes` 10 (expected 0..9)";
+        assert_eq!(to_flags_for(msg, &subcommand(&["train"])), to_flags(msg));
+        for cmd in [&["eval"][..], &["predict"], &["show", "confusion"], &["show", "digits"]] {
+            let said = to_flags_for(msg, &subcommand(cmd));
+            assert_eq!(said, "label 12 is out of range for the model's class count 10 (expected 0..9)");
+        }
+        let msg = "`targets` 3 needs a feature column; `label_col` 7; `batch` 0";
+        assert_eq!(
+            to_flags_for(msg, &subcommand(&["eval"])),
+            "the model's target count 3 needs a feature column; --label-col 7; train's --batch 0"
+        );
+        assert_eq!(
+            to_flags_for("`batch` must be at least 1", &subcommand(&["bench"])),
+            "--batch must be at least 1"
+        );
+    }
+
+    /// Every library field the commands that read a model can name gets words that command
+    /// understands: its own flag, what the model fixes, or train's flag said to be train's.
+    #[test]
+    fn no_model_command_is_told_of_a_flag_it_lacks() {
+        for cmd in [&["eval"][..], &["predict"], &["show", "confusion"], &["show", "digits"]] {
+            let command = subcommand(cmd);
+            for &(field, flag) in FLAGS.iter().chain(SCHEDULE_FLAGS.iter()) {
+                let said = to_flags_for(&format!("`{field}`"), &command);
+                let own = command.get_arguments().any(|a| a.get_long() == flag.strip_prefix("--"));
+                assert!(
+                    own || !said.starts_with("--"),
+                    "{cmd:?} would be told of {flag}, which it lacks: {said}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn fields_become_flags_and_other_words_stay() {

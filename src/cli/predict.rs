@@ -2,7 +2,7 @@
 //! real-valued outputs) as CSV or JSON lines, on stdout or in a file.
 
 use super::args::PredictArgs;
-use super::common::{emit, model_and_data};
+use super::common::{check_writable, emit, json_f32s, model_and_data};
 use bp_par::error::Result;
 use bp_par::infer::outputs;
 use bp_par::model::Task;
@@ -11,6 +11,9 @@ use serde_json::json;
 
 /// Runs `bp-par predict`.
 pub fn predict(args: PredictArgs) -> Result<()> {
+    if let Some(p) = &args.output {
+        check_writable(p, "-o")?;
+    }
     let (model, data) = model_and_data(&args.model, &args.data, &args.labels, true, args.rows.split, false)?;
     let k = model.net.arch.n_out();
     let out = outputs(&model.net, &data);
@@ -21,11 +24,11 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     if args.common.json {
         for (i, row) in out.chunks_exact(k).enumerate() {
             let line = if let Some(t) = truth {
-                json!({"prediction": argmax(row), "label": t[i], "probabilities": row})
+                json!({"prediction": argmax(row), "label": t[i], "probabilities": json_f32s(row)})
             } else if classify {
-                json!({"prediction": argmax(row), "probabilities": row})
+                json!({"prediction": argmax(row), "probabilities": json_f32s(row)})
             } else {
-                json!({"outputs": row})
+                json!({"outputs": json_f32s(row)})
             };
             text += &line.to_string();
             text.push('\n');
@@ -60,7 +63,8 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         Some(p) => {
             bp_par::write_atomic(p, text.as_bytes())?;
             if !args.common.quiet {
-                eprintln!("bp-par: wrote {} predictions to {}", data.n_samples(), p.display());
+                let n = bp_par::error::count(data.n_samples(), "prediction");
+                eprintln!("bp-par: wrote {n} to {}", p.display());
             }
             Ok(())
         }

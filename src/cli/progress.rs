@@ -7,9 +7,11 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 enum Display {
-    Bars { _multi: MultiProgress, epochs: ProgressBar, batches: ProgressBar },
+    Bars { multi: MultiProgress, epochs: ProgressBar, batches: ProgressBar },
     Lines,
     Quiet,
 }
@@ -51,7 +53,7 @@ impl MetricsFile {
             serde_json::json!({
                 "epoch": m.epoch, "loss": m.loss, "train_acc": m.train_acc, "test_loss": m.test_loss,
                 // The f32 rate as written in the CSV (its shortest decimal), not widened to f64.
-                "test_acc": m.test_acc, "lr": m.lr.to_string().parse::<f64>().unwrap_or(f64::from(m.lr)),
+                "test_acc": m.test_acc, "lr": super::common::json_f32(m.lr),
                 "seconds": m.seconds, "samples_per_s": m.samples_per_s,
             })
             .to_string()
@@ -98,6 +100,14 @@ pub struct Reporter {
     first_lr: Option<f32>,
     /// The first metrics-file error, reported when training ends.
     pub error: Option<Error>,
+    /// Set by [`Reporter::interrupt_notice`]'s notice: the bars are gone, log lines go
+    /// straight to stderr.
+    interrupted: Arc<AtomicBool>,
+}
+
+/// The epoch bar's label: the epoch in progress, "epoch   3/10".
+fn epoch_label(epoch: usize, n_epochs: usize) -> String {
+    format!("epoch {epoch:>3}/{n_epochs}")
 }
 
 /// 231608 -> "231.6k".
@@ -130,36 +140,71 @@ impl Reporter {
             let epochs = multi.add(ProgressBar::new(n_epochs as u64));
             epochs.set_style(
                 ProgressStyle::with_template(
-                    "epoch {pos:>3}/{len} [{bar:30.cyan/blue}] {elapsed_precise} eta {eta} {msg}",
+                    "{prefix} [{bar:30.cyan/blue}] {elapsed_precise} eta {eta} {msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );
+            epochs.set_prefix(epoch_label(1, n_epochs));
             let batches = multi.add(ProgressBar::new(n_samples as u64));
             batches.set_style(
                 ProgressStyle::with_template("  batch [{bar:30.green/white}] {pos}/{len} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> "),
             );
-            Display::Bars { _multi: multi, epochs, batches }
+            Display::Bars { multi, epochs, batches }
         } else {
             Display::Lines
         };
-        Reporter { display, metrics, held_out, n_epochs, first_lr: None, error: None }
+        let interrupted = Arc::new(AtomicBool::new(false));
+        Reporter { display, metrics, held_out, n_epochs, first_lr: None, error: None, interrupted }
+    }
+
+    /// The bars, while they are on screen.
+    fn bars(&self) -> Option<(&ProgressBar, &ProgressBar)> {
+        match &self.display {
+            Display::Bars { epochs, batches, .. } if !self.interrupted.load(Ordering::Relaxed) => {
+                Some((epochs, batches))
+            }
+            _ => None,
+        }
     }
 
     /// Prints a log line on stderr without disturbing the bars.
     pub fn log(&self, line: &str) {
-        match &self.display {
-            Display::Bars { epochs, .. } => epochs.println(line),
-            Display::Lines => eprintln!("{line}"),
-            Display::Quiet => {}
+        match (&self.display, self.bars()) {
+            (Display::Quiet, _) => {}
+            (_, Some((epochs, _))) => epochs.println(line),
+            _ => eprintln!("{line}"),
+        }
+    }
+
+    /// What prints a line on stderr from another thread (the signal watcher's): it first
+    /// takes the bars off the screen for good, so the line is not drawn over and the
+    /// interrupted run's last messages follow it. Nothing with `--quiet`.
+    pub fn interrupt_notice(&self) -> impl Fn(&str) + Send + 'static {
+        let multi = match &self.display {
+            Display::Bars { multi, .. } => Some(multi.clone()),
+            _ => None,
+        };
+        let quiet = matches!(self.display, Display::Quiet);
+        let interrupted = Arc::clone(&self.interrupted);
+        move |line: &str| {
+            if !interrupted.swap(true, Ordering::Relaxed)
+                && let Some(m) = &multi
+            {
+                let _ = m.clear();
+                m.set_draw_target(ProgressDrawTarget::hidden());
+            }
+            if !quiet {
+                eprintln!("{line}");
+            }
         }
     }
 
     /// Removes the bars.
     pub fn finish(&self) {
-        if let Display::Bars { epochs, batches, .. } = &self.display {
+        if let Some((epochs, batches)) = self.bars() {
             batches.finish_and_clear();
             epochs.finish_and_clear();
         }
@@ -195,8 +240,11 @@ impl Reporter {
 }
 
 impl Observer for Reporter {
-    fn epoch_start(&mut self, _epoch: usize, _n_batches: usize) {
-        if let Display::Bars { batches, .. } = &self.display {
+    fn epoch_start(&mut self, epoch: usize, _n_batches: usize) {
+        if let Some((epochs, batches)) = self.bars() {
+            // The bar fills with the epochs done; its label names the one running.
+            epochs.set_position(epoch.saturating_sub(1) as u64);
+            epochs.set_prefix(epoch_label(epoch, self.n_epochs));
             batches.reset();
             batches.reset_elapsed();
             batches.set_position(0);
@@ -204,7 +252,7 @@ impl Observer for Reporter {
     }
 
     fn batch_end(&mut self, samples_done: usize, running_loss: f64) {
-        if let Display::Bars { batches, .. } = &self.display {
+        if let Some((_, batches)) = self.bars() {
             batches.set_position(samples_done as u64);
             let rate = samples_done as f64 / batches.elapsed().as_secs_f64().max(1e-9);
             batches.set_message(format!("{} samples/s  loss {running_loss:.4}", si(rate)));
@@ -214,14 +262,10 @@ impl Observer for Reporter {
     fn epoch_end(&mut self, m: &EpochMetrics) {
         self.first_lr.get_or_insert(m.lr);
         let line = self.epoch_line(m);
-        match &self.display {
-            Display::Bars { epochs, .. } => {
-                epochs.println(&line);
-                epochs.inc(1);
-                epochs.set_message(format!("{} acc {}", self.held_out, pct(m.test_acc.or(m.train_acc))));
-            }
-            Display::Lines => eprintln!("{line}"),
-            Display::Quiet => {}
+        self.log(&line);
+        if let Some((epochs, _)) = self.bars() {
+            epochs.set_position(m.epoch as u64);
+            epochs.set_message(format!("{} acc {}", self.held_out, pct(m.test_acc.or(m.train_acc))));
         }
         if let Some(file) = &mut self.metrics
             && let Err(e) = file.row(m)
@@ -229,5 +273,14 @@ impl Observer for Reporter {
         {
             self.error = Some(e);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_epoch_label_names_the_epoch_in_progress() {
+        assert_eq!(super::epoch_label(3, 10), "epoch   3/10");
+        assert_eq!(super::epoch_label(1000, 1000), "epoch 1000/1000");
     }
 }

@@ -122,6 +122,7 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
         | ShowCommand::Confusion { output, .. } => output.clone(),
     };
     check_png(&output)?;
+    super::common::check_writable(&output, "-o")?;
     match cmd {
         ShowCommand::Digits { data, labels, predict, seed, output } => {
             digits(&data, &labels, predict.as_deref(), seed, &output)

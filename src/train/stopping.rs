@@ -8,7 +8,7 @@
 //!
 //! Rules are checked in that order after each epoch; the first that holds stops the run.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, count};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -186,6 +186,7 @@ impl StopReason {
 impl fmt::Display for StopReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
+            StopReason::EpochsDone { epochs: 1 } => write!(f, "1 epoch done"),
             StopReason::EpochsDone { epochs } => write!(f, "all {epochs} epochs done"),
             StopReason::TargetLoss { epoch, loss, target } => {
                 write!(f, "target loss reached at epoch {epoch}: training loss {loss:.6} < {target}")
@@ -200,12 +201,17 @@ impl fmt::Display for StopReason {
                 if restored { ", its weights restored" } else { "" }
             ),
             StopReason::IterationsDone { iterations, evaluations } => {
-                write!(f, "all {iterations} iterations done ({evaluations} evaluations)")
+                let all = if iterations == 1 { "" } else { "all " };
+                let (iterations, evaluations) =
+                    (count(iterations, "iteration"), count(evaluations, "evaluation"));
+                write!(f, "{all}{iterations} done ({evaluations})")
             }
             StopReason::NoProgress { iterations, evaluations } => write!(
                 f,
-                "no further progress after {iterations} iterations ({evaluations} evaluations): two line \
-                 searches in a row failed, or the loss became non-finite"
+                "no further progress after {} ({}): two line searches in a row failed, or the loss \
+                 became non-finite",
+                count(iterations, "iteration"),
+                count(evaluations, "evaluation")
             ),
         }
     }

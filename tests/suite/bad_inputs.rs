@@ -125,7 +125,9 @@ fn missing_files_and_bad_models() {
     dir.write("many.csv", "label,a,b,c\n5,1,2,3\n");
     let run = dir.run(&["eval", "--model", "m.safetensors", "many.csv"]);
     assert!(
-        run.stderr.contains("many.csv:2:1: column 1 (\"label\"): label 5 is out of range for --classes 2"),
+        run.stderr.contains(
+            "many.csv:2:1: column 1 (\"label\"): label 5 is out of range for the model's class count 2"
+        ),
         "{}",
         run.stderr
     );

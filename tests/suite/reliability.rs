@@ -185,6 +185,13 @@ fn an_interrupted_run_resumes_to_the_same_model() {
         child.signal(sig);
         let (status, stderr) = child.finish();
         assert_eq!(status.code(), Some(code), "{stderr}");
+        // The signal is acknowledged at once, saying what will happen.
+        let again = if name == "SIGINT" { "Ctrl-C" } else { "the signal" };
+        let ack = format!(
+            "bp-par: {name}: stopping after this mini-batch, then saving a checkpoint (and the model with \
+             --save); {again} again exits at once without saving"
+        );
+        assert!(stderr.contains(&ack), "{stderr}");
         assert!(stderr.contains("wrote the checkpoint to ck.st and the model to m.st"), "{stderr}");
         // The message names where the run stopped, as the checkpoint records it.
         let (_, ck) = bp_par::checkpoint::load(&dir.path("ck.st")).unwrap();
@@ -429,6 +436,9 @@ fn a_second_ctrl_c_exits_at_once() {
     child.signal("-INT");
     let (status, log) = child.finish();
     assert_eq!(status.code(), Some(130), "{log}");
+    // Both signals are acknowledged: the first says what happens, the second that it exits.
+    assert!(log.contains("bp-par: SIGINT: stopping after this mini-batch"), "{log}");
+    assert!(log.contains("bp-par: SIGINT again: exiting now without saving (exit code 130)"), "{log}");
     assert!(!log.contains("wrote the checkpoint"), "the second signal must not wait for the save: {log}");
     assert!(!dir.path("ck.st").exists());
 }

@@ -14,7 +14,7 @@ mod train_run;
 
 use super::args::ExperimentArgs;
 use super::common::emit;
-use bp_par::error::{Error, Result};
+use bp_par::error::{Error, Result, count};
 use catalogue::{Experiment, NAMES};
 use report::Context;
 use runner::{DataCache, RunResult};
@@ -55,10 +55,11 @@ pub fn run(args: &ExperimentArgs, threads: usize) -> Result<()> {
     for e in experiments {
         if !quiet {
             eprintln!(
-                "bp-par experiment {}: {} run(s) x {} seed(s) on {threads} thread(s)",
+                "bp-par experiment {}: {} x {} on {}",
                 e.name,
-                e.runs.len(),
-                e.seeds.len()
+                count(e.runs.len(), "run"),
+                count(e.seeds.len(), "seed"),
+                count(threads, "thread")
             );
         }
         let results = runner::run(&e, &mut cache, |label, seed, value| {

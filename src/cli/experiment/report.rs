@@ -180,11 +180,11 @@ pub fn markdown(
     s += "\n\n";
     let _ = writeln!(
         s,
-        "Regenerate: `{}` ({} seeds: {}; {} threads; {}).\n",
+        "Regenerate: `{}` ({}: {}; {}; {}).\n",
         experiment_command(e.name, cx.quick, cx.out),
-        e.seeds.len(),
+        bp_par::error::count(e.seeds.len(), "seed"),
         e.seeds.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-        cx.threads,
+        bp_par::error::count(cx.threads, "thread"),
         cx.machine
     );
     s += "| run | published | source | ours (mean ± std) | difference | wall time per seed | command (seed 1) |\n";

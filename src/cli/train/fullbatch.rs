@@ -13,7 +13,7 @@ use super::run::{Signals, resume_command};
 use crate::cli::progress::Reporter;
 use bp_par::checkpoint::{self, Checkpoint, DataIdentity, FullBatchCheckpoint};
 use bp_par::data::{Normalization, Schema};
-use bp_par::error::{Error, Result};
+use bp_par::error::{Error, Result, count};
 use bp_par::model::{self, Model, ModelRef, Task};
 use bp_par::network::Network;
 use bp_par::train::{
@@ -180,12 +180,15 @@ fn resumed_config(args: &TrainArgs, fb: &FullBatchCheckpoint) -> Result<FullBatc
 /// The settings line of a full-batch run.
 pub fn settings_line(fb: &FullBatchConfig, seed: u64, threads: usize) -> String {
     let what = match fb.method {
-        FullBatchMethod::Cg => format!("conjugate gradient, {} line searches", fb.max_iter),
-        FullBatchMethod::Lbfgs { memory } => format!("L-BFGS (m = {memory}), {} line searches", fb.max_iter),
-        FullBatchMethod::Rprop => format!("iRprop-, {} epochs", fb.max_iter),
+        FullBatchMethod::Cg => format!("conjugate gradient, {}", count(fb.max_iter, "line search")),
+        FullBatchMethod::Lbfgs { memory } => {
+            format!("L-BFGS (m = {memory}), {}", count(fb.max_iter, "line search"))
+        }
+        FullBatchMethod::Rprop => format!("iRprop-, {}", count(fb.max_iter, "epoch")),
     };
     format!(
-        "bp-par: seed {seed}, {threads} threads, full-batch {what}, shard {}, l2 {}",
+        "bp-par: seed {seed}, {}, full-batch {what}, shard {}, l2 {}",
+        count(threads, "thread"),
         fb.shard,
         bp_par::error::short(fb.l2)
     )

@@ -63,7 +63,10 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
         norm.apply(&mut h.features, h.n_features);
     }
     let model = match plan.model.take() {
-        Some(m) => m,
+        Some(m) => {
+            super::memory::check(plan, &m.net.arch, &train, false)?;
+            m
+        }
         None => build(plan, &train, norm)?,
     };
     check_targets(&train, model.net.arch.loss)?;
@@ -119,7 +122,8 @@ fn read_training(plan: &Plan) -> Result<Dataset> {
     Ok(full)
 }
 
-/// A new network for the data: input and output sizes from it, hidden layers from the plan.
+/// A new network for the data: input and output sizes from it, hidden layers from the plan,
+/// once its memory is known to fit.
 fn build(plan: &Plan, train: &Dataset, norm: Normalization) -> Result<Model> {
     let (task, n_out) = match &train.targets {
         Targets::Values { n_outputs, .. } => (Task::Regress, *n_outputs),
@@ -130,6 +134,8 @@ fn build(plan: &Plan, train: &Dataset, norm: Normalization) -> Result<Model> {
     sizes.extend(&f.hidden);
     sizes.push(n_out);
     let arch = Arch::new(sizes, f.activation, f.loss)?;
+    // Before the parameters are allocated: a network too large is refused, not aborted on.
+    super::memory::check(plan, &arch, train, true)?;
     Ok(Model {
         net: Network::init_with(arch, f.init, f.seed),
         norm,

@@ -7,6 +7,7 @@ mod class_weight;
 mod conflicts;
 mod fullbatch;
 mod load;
+mod memory;
 mod optimizer;
 mod plan;
 
@@ -20,7 +21,7 @@ mod schedule;
 
 use super::args::TrainArgs;
 use super::progress::{MetricsFile, Reporter};
-use bp_par::error::{Result, short};
+use bp_par::error::{Result, count, short};
 use bp_par::model;
 use bp_par::train::StopReason;
 use std::time::Instant;
@@ -36,7 +37,8 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     log_start(&plan, &prepared, &reporter);
     // From here on a Ctrl-C is honoured after the current mini-batch (the line below says so
     // to anyone waiting for training to start).
-    let signals = run::Signals::install()?;
+    let unit = if plan.full_batch.is_some() { "iteration" } else { "mini-batch" };
+    let signals = run::Signals::install(reporter.interrupt_notice(), unit)?;
     log_settings(&plan, &reporter);
     let t_train = Instant::now();
     let (history, reason) = match &plan.full_batch {
@@ -62,17 +64,16 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
 fn log_start(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
     let arch = &p.model.net.arch;
     let sizes: Vec<String> = arch.sizes().iter().map(ToString::to_string).collect();
-    let held = p
-        .held_out
-        .as_ref()
-        .map_or(String::new(), |h| format!(", {} {} samples", h.n_samples(), plan.held_out_name()));
+    let held = p.held_out.as_ref().map_or(String::new(), |h| {
+        format!(", {}", count(h.n_samples(), &format!("{} sample", plan.held_out_name())))
+    });
     reporter.log(&format!(
-        "bp-par: {} {}/{} on {}: {} training samples{held}, loaded in {:.2}s; normalize {}",
+        "bp-par: {} {}/{} on {}: {}{held}, loaded in {:.2}s; normalize {}",
         sizes.join("-"),
         arch.activation,
         arch.loss,
         p.train.path.display(),
-        p.train.n_samples(),
+        count(p.train.n_samples(), "training sample"),
         p.load_s,
         p.model.norm.describe(),
     ));
@@ -93,14 +94,14 @@ fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
         return;
     }
     reporter.log(&format!(
-        "bp-par: seed {}, {} threads, batch {}, shard {}, {}, l2 {}, {} epochs",
+        "bp-par: seed {}, {}, batch {}, shard {}, {}, l2 {}, {}",
         cfg.seed,
-        plan.threads,
+        count(plan.threads, "thread"),
         cfg.batch,
         cfg.shard,
         optimizer::describe(cfg),
         short(cfg.l2),
-        cfg.epochs
+        count(cfg.epochs, "epoch")
     ));
     if let Some(line) = class_weight::describe(cfg.class_weight.as_deref()) {
         reporter.log(&line);

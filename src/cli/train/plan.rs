@@ -4,7 +4,7 @@
 //! reads the plan, never the flags.
 
 use super::super::args::{OnDivergence as DivergenceFlag, OptimizerName, TrainArgs};
-use super::super::common::load_options;
+use super::super::common::{check_writable, load_options};
 use super::conflicts::{check_init_conflicts, check_resume_conflicts};
 use bp_par::activation::Activation;
 use bp_par::checkpoint::{self, Checkpoint};
@@ -312,26 +312,4 @@ fn default_checkpoint(save: Option<&Path>) -> PathBuf {
         Some(p) => p.with_extension("ckpt.safetensors"),
         None => PathBuf::from("bp-par.ckpt.safetensors"),
     }
-}
-
-/// Checks that `path` can be written (its folder exists, it is not a folder) before a long
-/// run, so a typo does not cost the run.
-fn check_writable(path: &Path, what: &str) -> Result<()> {
-    if path.is_dir() {
-        return Err(Error::config(format!("{what} {} is a folder; give a file name", path.display())));
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(Error::config(format!(
-            "{what} {}: the folder {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
-    tempfile::NamedTempFile::new_in(dir).map(drop).map_err(|e| {
-        Error::config(format!("{what} {}: cannot write in {} ({})", path.display(), dir.display(), e.kind()))
-    })
 }

@@ -71,5 +71,5 @@ fn line(name: &str, e: &Evaluation, loss: f64) -> String {
     if let Some(a) = e.accuracy() {
         s += &format!("  accuracy {:.2}%", 100.0 * a);
     }
-    s + &format!("  ({} samples)\n", e.n_samples)
+    s + &format!("  ({})\n", bp_par::error::count(e.n_samples, "sample"))
 }

@@ -1,6 +1,6 @@
 //! `train`'s run: the library's run policy (checkpoint cadence, divergence handling) driven
-//! with the CLI's observer: progress display and metrics file, SIGINT/SIGTERM (finish the
-//! mini-batch, save, exit 130/143; a second signal exits at once), checkpoint files.
+//! with the CLI's observer: progress display and metrics file, SIGINT/SIGTERM (say so, finish the
+//! mini-batch, save, exit 130/143; a second signal says so and exits at once), checkpoint files.
 
 use super::load::Prepared;
 use super::plan::Plan;
@@ -11,7 +11,7 @@ use bp_par::data::{Normalization, Schema};
 use bp_par::error::{Error, Result, short};
 use bp_par::model::{self, Model, ModelRef, Task};
 use bp_par::train::Rollback;
-use bp_par::train::{EpochMetrics, Observer, StopReason, Trainer, team_size_for};
+use bp_par::train::{EpochMetrics, Observer, StopReason, Trainer};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,22 +24,41 @@ pub struct Signals {
 
 impl Signals {
     /// Installs the handlers: the first signal raises the flags (the run stops after its
-    /// mini-batch and saves), a second one exits at once (130 or 143).
-    pub fn install() -> Result<Self> {
+    /// current `unit`, "mini-batch" or "iteration", and saves) and says so through `notice`;
+    /// a second one says it exits, and exits at once (130 or 143) without saving. The
+    /// messages come from a watcher thread (printing is not safe inside a signal handler).
+    pub fn install(notice: impl Fn(&str) + Send + 'static, unit: &'static str) -> Result<Self> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         use signal_hook::flag;
         let stop = Arc::new(AtomicBool::new(false));
         let by_int = Arc::new(AtomicBool::new(false));
-        let register = || -> std::io::Result<()> {
-            // The conditional exit first: it fires only once `stop` is already set.
-            flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&stop))?;
-            flag::register_conditional_shutdown(SIGTERM, 143, Arc::clone(&stop))?;
+        let register = || -> std::io::Result<signal_hook::iterator::Signals> {
             flag::register(SIGINT, Arc::clone(&by_int))?;
             flag::register(SIGINT, Arc::clone(&stop))?;
             flag::register(SIGTERM, Arc::clone(&stop))?;
-            Ok(())
+            signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
         };
-        register().map_err(|e| Error::other(format!("cannot install the signal handlers: {e}")))?;
+        let mut incoming =
+            register().map_err(|e| Error::other(format!("cannot install the signal handlers: {e}")))?;
+        let watcher = move || {
+            for (n, sig) in incoming.forever().enumerate() {
+                let (code, name, again) =
+                    if sig == SIGINT { (130, "SIGINT", "Ctrl-C") } else { (143, "SIGTERM", "the signal") };
+                if n == 0 {
+                    notice(&format!(
+                        "bp-par: {name}: stopping after this {unit}, then saving a checkpoint (and the \
+                         model with --save); {again} again exits at once without saving"
+                    ));
+                } else {
+                    notice(&format!("bp-par: {name} again: exiting now without saving (exit code {code})"));
+                    signal_hook::low_level::exit(code);
+                }
+            }
+        };
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(watcher)
+            .map_err(|e| Error::other(format!("cannot start the signal watcher: {e}")))?;
         Ok(Signals { stop, by_int })
     }
 
@@ -128,7 +147,6 @@ pub fn run(
     reporter: &mut Reporter,
     signals: &Signals,
 ) -> Result<(Vec<EpochMetrics>, Option<StopReason>)> {
-    check_memory(plan, p)?;
     let Prepared { train, held_out, model, identity, .. } = p;
     let outcome = {
         let mut trainer = Trainer::new(&mut model.net, train, plan.cfg.clone())?;
@@ -186,29 +204,6 @@ fn interrupted(plan: &Plan, model: &Model, signals: &Signals, position: &str) ->
             plan.checkpoint.display(),
             resume_command(&plan.checkpoint, !plan.checkpoint_given)
         ),
-    }
-}
-
-/// Refuses a run whose buffers would not fit in the memory available.
-fn check_memory(plan: &Plan, p: &Prepared) -> Result<()> {
-    let arch = &p.model.net.arch;
-    let n = p.train.n_samples();
-    let team = team_size_for(rayon::current_num_threads());
-    // The trainer's buffers and the network's own parameters.
-    let need = Trainer::memory_needed(arch, &plan.cfg, n, team).saturating_add(4 * arch.n_params() as u64);
-    match bp_par::sys::available_memory_bytes() {
-        Some(avail) if need > avail => {
-            let shard = plan.cfg.shard.min(plan.cfg.batch).min(n.max(1));
-            Err(Error::config(format!(
-                "training {} parameters in {} shards of {shard} rows needs {} of memory, {} is available; \
-                 use fewer or smaller layers, or a smaller --batch",
-                arch.n_params(),
-                plan.cfg.batch.min(n).div_ceil(shard.max(1)),
-                bp_par::sys::human_bytes(need),
-                bp_par::sys::human_bytes(avail)
-            )))
-        }
-        _ => Ok(()),
     }
 }
 

@@ -83,7 +83,7 @@ pub(super) fn resolve_roles(
             (Some(h), None) => {
                 return Err(Error::data(
                     path,
-                    format!("has no column named {n:?} (header: {})", h.join(",")),
+                    format!("has no column named {n:?} ({})", describe_header(n, h)),
                 ));
             }
         },
@@ -103,4 +103,84 @@ fn checked(path: &Path, names: Option<&[String]>, roles: Vec<Role>, opts: &LoadO
         expect::check_names(path, names, &roles, schema)?;
     }
     Ok(roles)
+}
+
+/// At most this many header names are quoted in a message.
+const NAMES_SHOWN: usize = 5;
+
+/// What a message says of a header that lacks `wanted`: the whole header when it is short,
+/// else its column count with the names closest to `wanted` (a prefix, substring or small
+/// edit distance, case-insensitive), or its first names when none is close.
+fn describe_header(wanted: &str, header: &[String]) -> String {
+    let quoted = |names: &[&str]| names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ");
+    let names: Vec<&str> = header.iter().map(|h| h.trim()).collect();
+    if names.len() <= NAMES_SHOWN {
+        return format!("its columns are {}", quoted(&names));
+    }
+    let wanted = wanted.trim().to_lowercase();
+    let mut close: Vec<(usize, &str)> = names
+        .iter()
+        .filter_map(|&name| {
+            let lower = name.to_lowercase();
+            let dist = edit_distance(&wanted, &lower);
+            let near = dist <= (wanted.chars().count() / 3).max(2)
+                || (!wanted.is_empty() && (lower.starts_with(&wanted) || wanted.starts_with(&lower)));
+            near.then_some((dist, name))
+        })
+        .collect();
+    close.sort_by_key(|&(d, _)| d);
+    let n = names.len();
+    if close.is_empty() {
+        return format!("none of its {n} columns is close; the first are {}, ...", quoted(&names[..3]));
+    }
+    let shown: Vec<&str> = close.iter().take(NAMES_SHOWN).map(|&(_, name)| name).collect();
+    let more = if close.len() > shown.len() { ", ..." } else { "" };
+    format!("of its {n} columns the closest are {}{more}", quoted(&shown))
+}
+
+/// Levenshtein distance between `a` and `b`, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut row = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            row[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(row[j] + 1);
+        }
+        prev = row;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn edit_distances() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("label", "label"), 0);
+    }
+
+    #[test]
+    fn a_long_header_is_named_by_its_closest_names_never_whole() {
+        let mut names = vec!["label".to_string()];
+        names.extend((0..784).map(|i| format!("pixel{i}")));
+        let said = describe_header("lable", &names);
+        assert_eq!(said, "of its 785 columns the closest are \"label\"");
+        let said = describe_header("nosuch", &names);
+        assert_eq!(
+            said,
+            "none of its 785 columns is close; the first are \"label\", \"pixel0\", \"pixel1\", ..."
+        );
+        let said = describe_header("pixel", &names);
+        assert!(said.starts_with("of its 785 columns the closest are \"pixel0\""), "{said}");
+        assert!(said.len() < 120, "{said}");
+        assert_eq!(describe_header("z", &header(&["a", "b"])), "its columns are \"a\", \"b\"");
+    }
 }

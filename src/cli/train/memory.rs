@@ -1,0 +1,70 @@
+//! `train`'s memory estimate, checked before the network is allocated: the network, what the
+//! optimiser keeps per parameter (state, one gradient per shard, clipping buffers, L-BFGS
+//! pairs), the threads' activation buffers and the model file's bytes when saved, against
+//! the memory the process can still take (free memory, and `ulimit -v` when set). The data is
+//! already read by then, so it is named in the message but not counted again.
+
+use super::plan::Plan;
+use bp_par::data::Dataset;
+use bp_par::error::{Error, Result};
+use bp_par::network::Arch;
+use bp_par::sys::human_bytes;
+use bp_par::train::{FullBatchMethod, Trainer, team_size_for};
+
+/// Bytes of one f32.
+const F32: u64 = 4;
+
+/// The bytes the run needs besides the data: (total, of which the network's own parameters).
+/// `fresh`: the network is still to be allocated (with `--init` or `--resume` it already is).
+pub fn estimate(plan: &Plan, arch: &Arch, n_samples: usize, fresh: bool) -> u64 {
+    let params = F32.saturating_mul(arch.n_params() as u64);
+    let team = team_size_for(rayon::current_num_threads());
+    let trainer = match &plan.full_batch {
+        None => Trainer::memory_needed(arch, &plan.cfg, n_samples, team),
+        Some(fb) => {
+            // x, the gradient, the direction and the line search's points (~6 vectors), a
+            // partial shard sum per level of the reduction tree, L-BFGS's step pairs, and
+            // the activations of one shard per thread.
+            let n_shards = n_samples.max(1).div_ceil(fb.shard.max(1));
+            let depth = (usize::BITS - n_shards.leading_zeros()) as u64 + 1;
+            let pairs = match fb.method {
+                FullBatchMethod::Lbfgs { memory } => 2 * memory as u64,
+                _ => 0,
+            };
+            let units = arch.sizes().iter().sum::<usize>() as u64 * 2;
+            let shard = fb.shard.clamp(1, n_samples.max(1)) as u64;
+            params
+                .saturating_mul(6 + depth + pairs)
+                .saturating_add(F32.saturating_mul(shard).saturating_mul(team as u64).saturating_mul(units))
+        }
+    };
+    // Saving serialises the parameters into one buffer before writing it.
+    let save = if plan.save.is_some() || plan.checkpoint_given { params } else { 0 };
+    let network = if fresh { params } else { 0 };
+    trainer.saturating_add(network).saturating_add(save)
+}
+
+/// Refuses a run whose memory would not fit, naming the figure needed and the one available.
+pub fn check(plan: &Plan, arch: &Arch, train: &Dataset, fresh: bool) -> Result<()> {
+    let need = estimate(plan, arch, train.n_samples(), fresh);
+    let Some(avail) = bp_par::sys::available_memory_bytes() else { return Ok(()) };
+    if need <= avail {
+        return Ok(());
+    }
+    let data = F32.saturating_mul(train.features.len() as u64);
+    let sizes: Vec<String> = arch.sizes().iter().map(ToString::to_string).collect();
+    let limited = if bp_par::sys::address_space_left_bytes().is_some_and(|left| left == avail) {
+        " under this process's address-space limit (ulimit -v)"
+    } else {
+        ""
+    };
+    Err(Error::config(format!(
+        "training {} ({} parameters) needs about {} of memory besides the {} the data takes, but {} is \
+         available{limited}; use fewer or smaller layers (--hidden), or a smaller --batch",
+        sizes.join("-"),
+        arch.n_params(),
+        human_bytes(need),
+        human_bytes(data),
+        human_bytes(avail),
+    )))
+}
