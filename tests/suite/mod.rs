@@ -11,6 +11,7 @@ mod harness;
 mod init_weights;
 mod normalize;
 mod optimizers;
+mod python_reference;
 mod reference;
 mod reliability;
 mod schedule;
