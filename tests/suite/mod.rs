@@ -13,6 +13,7 @@ mod normalize;
 mod optimizers;
 mod python_reference;
 mod reference;
+mod regression;
 mod reliability;
 mod schedule;
 mod schedule_cli;
