@@ -131,6 +131,10 @@ fn compare(py: &str, rs: &str, what: &str) -> usize {
     rs_rows.len()
 }
 
+/// A model's name, its training file, its train flags, and the files to predict with the flags
+/// `bp-par predict` needs for each.
+type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a [(&'a str, &'a [&'a str])]);
+
 #[test]
 fn the_numpy_reference_predicts_what_bp_par_predicts_for_every_kind_of_model() {
     if let Err(why) = python_ready() {
@@ -144,8 +148,7 @@ fn the_numpy_reference_predicts_what_bp_par_predicts_for_every_kind_of_model() {
     let dir = Dir::new();
     write_files(&dir);
     let script = repo_file("python/predict.py");
-    // (model, training file, train flags, files to predict with the flags bp-par predict needs).
-    let cases: &[(&str, &str, &[&str], &[(&str, &[&str])])] = &[
+    let cases: &[Case] = &[
         (
             "sigmoid-softmax-scale",
             "named.csv",

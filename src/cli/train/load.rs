@@ -163,22 +163,25 @@ fn check_targets(d: &Dataset, loss: Loss, output: Output) -> Result<()> {
             }),
             Output::Softmax => {
                 let sum: f32 = row.iter().sum();
-                let bad = row.iter().position(|v| !(0.0..=1.0).contains(v));
-                (bad.is_some() || (sum - 1.0).abs() > 1e-3).then(|| {
+                let in_unit = row.iter().all(|v| (0.0..=1.0).contains(v));
+                (!in_unit || (sum - 1.0).abs() > 1e-3).then(|| {
                     let shown: Vec<String> = row.iter().map(ToString::to_string).collect();
                     let why = format!(
-                        "targets ({}): xent (softmax) needs each row of targets to be probabilities \
+                        "has targets ({}): xent (softmax) needs each row of targets to be probabilities \
                          summing to 1; use --loss mse for other real-valued targets (--output linear \
                          outside [0, 1])",
                         shown.join(", ")
                     );
-                    (bad, why)
+                    (None, why)
                 })
             }
         };
         if let Some((j, why)) = problem {
-            let column = j.map(|j| format!(", {}", target_column(d, k, j))).unwrap_or_default();
-            return Err(Error::data(&d.path, format!("data row {}{column}: {why}", i + 1)));
+            let at = match j {
+                Some(j) => format!("data row {}, {}:", i + 1, target_column(d, k, j)),
+                None => format!("data row {}", i + 1),
+            };
+            return Err(Error::data(&d.path, format!("{at} {why}")));
         }
     }
     Ok(())
