@@ -41,8 +41,8 @@ pub const STEP: f64 = 1e-5;
 
 /// A random network for `arch` (its default initialisation from `seed`, then biases drawn
 /// from U(−0.5, 0.5) so their gradients are exercised away from the init) and a batch of
-/// `rows` inputs in U(−1, 1) with targets: one-hot for `xent`, values in (0.05, 0.95)
-/// otherwise. Returns the network, the inputs (`rows x n_in`) and the targets (`rows x n_out`).
+/// `rows` inputs in U(−1, 1) with targets: one-hot for `xent`, values in (−2, 2) for linear
+/// outputs, in (0.05, 0.95) otherwise. Returns the network, the inputs (`rows x n_in`) and the targets (`rows x n_out`).
 pub fn random_problem(arch: Arch, rows: usize, seed: u64) -> (Network<f64>, Vec<f64>, Vec<f64>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut net = Network::<f64>::init(arch, seed);
@@ -57,6 +57,8 @@ pub fn random_problem(arch: Arch, rows: usize, seed: u64) -> (Network<f64>, Vec<
     for row in y.chunks_exact_mut(n_out) {
         if net.arch.loss == crate::loss::Loss::Xent {
             row[rng.random_range(0..n_out)] = 1.0;
+        } else if net.arch.output() == crate::loss::Output::Linear {
+            row.iter_mut().for_each(|v| *v = rng.random_range(-2.0..2.0));
         } else {
             row.iter_mut().for_each(|v| *v = rng.random_range(0.05..0.95));
         }
@@ -145,15 +147,18 @@ mod tests {
     }
 
     #[test]
-    fn every_activation_and_loss_with_l2() {
+    fn every_activation_loss_and_output_with_l2() {
         for act in Activation::ALL {
             for loss in Loss::ALL {
-                for l2 in [0.0, 0.7] {
-                    let arch = Arch::new(vec![5, 6, 4, 3], act, loss).unwrap();
-                    let err = check(arch, l2, 7, 3);
-                    // ReLU's kink can sit within h of a pre-activation: tolerate it loosely.
-                    let tol = if act == Activation::Relu { 1e-4 } else { 1e-6 };
-                    assert!(err < tol, "{act} x {loss} (l2 {l2}): relative error {err:e}");
+                for &output in loss.outputs() {
+                    for l2 in [0.0, 0.7] {
+                        let arch =
+                            Arch::new(vec![5, 6, 4, 3], act, loss).unwrap().with_output(output).unwrap();
+                        let err = check(arch, l2, 7, 3);
+                        // ReLU's kink can sit within h of a pre-activation: tolerate it loosely.
+                        let tol = if act == Activation::Relu { 1e-4 } else { 1e-6 };
+                        assert!(err < tol, "{act} x {loss}/{output} (l2 {l2}): relative error {err:e}");
+                    }
                 }
             }
         }

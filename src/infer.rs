@@ -1,12 +1,12 @@
 //! Forward-only passes over a whole data set, in parallel over fixed blocks of rows:
-//! network outputs, mean loss, accuracy and confusion matrix.
+//! network outputs, mean loss, accuracy and confusion matrix, or RMSE, MAE and R².
 //!
 //! Blocks are fixed by size, results are combined in block order, so the figures do not
 //! depend on the number of threads. Rows are read in place (a strided GEMM operand), never
 //! copied.
 
 use crate::data::{Dataset, Targets};
-use crate::metrics::Confusion;
+use crate::metrics::{Confusion, Regression};
 use crate::network::{Buffers, Network, argmax};
 use rayon::prelude::*;
 
@@ -30,6 +30,8 @@ pub struct Evaluation {
     pub correct: Option<u64>,
     /// For classifiers of up to [`MAX_CONFUSION_CLASSES`] classes.
     pub confusion: Option<Confusion>,
+    /// RMSE, MAE and R², for real-valued targets.
+    pub regression: Option<Regression>,
 }
 
 /// The most classes for which a confusion matrix (k² counts) is built.
@@ -85,19 +87,29 @@ pub fn outputs(net: &Network<f32>, data: &Dataset) -> Vec<f32> {
 pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) -> Evaluation {
     let k = net.arch.n_out();
     let classify = matches!(data.targets, Targets::Classes { .. });
-    // Each block returns its loss and its rows' predicted classes; the counts are made once.
+    let values = match &data.targets {
+        Targets::Values { values, .. } => Some(values),
+        _ => None,
+    };
+    // Each block returns its loss and its rows' predicted classes (or outputs, for real-valued
+    // targets); the counts and sums are made once, in row order.
     let blocks = over_blocks(net, data, true, |_, rows, buf, loss| {
         let preds: Vec<u32> = if classify {
             buf.output(rows).chunks_exact(k).map(|o| argmax(o) as u32).collect()
         } else {
             Vec::new()
         };
-        (loss, preds)
+        let outputs = if values.is_some() { buf.output(rows).to_vec() } else { Vec::new() };
+        (loss, preds, outputs)
     });
-    let loss: f64 = blocks.iter().map(|(l, _)| l).sum();
+    let loss: f64 = blocks.iter().map(|(l, _, _)| l).sum();
+    let regression = values.map(|y| {
+        let predicted: Vec<f32> = blocks.iter().flat_map(|(_, _, o)| o.iter().copied()).collect();
+        Regression::new(&predicted, y, k)
+    });
     let (mut correct, mut confusion) = (None, None);
     if let Some(labels) = data.labels() {
-        let preds = blocks.iter().flat_map(|(_, p)| p.iter());
+        let preds = blocks.iter().flat_map(|(_, p, _)| p.iter());
         let mut c = (k <= MAX_CONFUSION_CLASSES).then(|| Confusion::new(k));
         let mut ok = 0u64;
         for (&truth, &p) in labels.iter().zip(preds) {
@@ -110,5 +122,5 @@ pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) ->
     }
     let n = data.n_samples();
     let l2_term = l2.map_or(0.0, |(lambda, n_train)| lambda / n_train as f64 * net.half_sum_sq_weights());
-    Evaluation { n_samples: n, loss: loss / n.max(1) as f64, l2_term, correct, confusion }
+    Evaluation { n_samples: n, loss: loss / n.max(1) as f64, l2_term, correct, confusion, regression }
 }

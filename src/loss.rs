@@ -5,6 +5,10 @@
 //! | `xent` | softmax | −Σ_k y_k log softmax(z)_k | a − y |
 //! | `mse` | sigmoid | ½·Σ_k (y_k − a_k)² | (a − y) ⊙ a(1 − a) |
 //! | `bce` | sigmoid | −Σ_k [y_k log a_k + (1 − y_k) log(1 − a_k)] | a − y |
+//! | `mse` with [`Output::Linear`] | identity | ½·Σ_k (y_k − z_k)² | z − y |
+//!
+//! Each loss has its own output unit ([`Loss::default_output`]); `mse` may instead have
+//! linear outputs, for real-valued targets outside (0, 1) (regression).
 //!
 //! Losses are computed from the pre-activations `z` with log-sum-exp and softplus, so they
 //! stay finite for any finite `z` (z = ±1000 included); probabilities are then written over z.
@@ -31,6 +35,58 @@ pub enum Loss {
     Mse,
     /// Sigmoid outputs, binary cross-entropy summed over the outputs.
     Bce,
+}
+
+/// The output layer's units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Softmax over the outputs (probabilities summing to 1).
+    Softmax,
+    /// The logistic function per output, values in (0, 1).
+    Sigmoid,
+    /// The identity: the outputs are the pre-activations (regression on any real targets).
+    Linear,
+}
+
+impl Output {
+    /// Every output unit, for parsing names and for tests that cover them all.
+    pub const ALL: [Output; 3] = [Output::Softmax, Output::Sigmoid, Output::Linear];
+
+    /// The name used on the command line and in model files' `activations`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Output::Softmax => "softmax",
+            Output::Sigmoid => "sigmoid",
+            Output::Linear => "linear",
+        }
+    }
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Output {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Output::ALL
+            .into_iter()
+            .find(|o| o.name() == s)
+            .ok_or_else(|| format!("unknown output unit {s:?} (expected softmax, sigmoid or linear)"))
+    }
+}
+
+/// The mean per-sample loss ½·Σ_k y_k² of predicting 0 for every target in `values`
+/// (`n_outputs` per row), the know-nothing reference of linear outputs (a zero-initialised
+/// output layer's prediction), but never below [`Loss::uniform_guess`]'s `k/8` for mse, so
+/// targets near 0 do not make every loss look exploded.
+pub fn linear_reference(values: &[f32], n_outputs: usize) -> f64 {
+    let rows = values.len() / n_outputs.max(1);
+    let sum_sq: f64 = values.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+    let zero_guess = if rows == 0 { 0.0 } else { 0.5 * sum_sq / rows as f64 };
+    zero_guess.max(Loss::Mse.uniform_guess(n_outputs))
 }
 
 /// softplus(x) = ln(1 + eˣ), stable for large |x|.
@@ -64,11 +120,59 @@ impl Loss {
         }
     }
 
-    /// The output layer's activation.
+    /// The output layer's activation with the loss's own output unit.
     pub fn output_activation(self) -> &'static str {
+        self.default_output().name()
+    }
+
+    /// The loss's own output unit: softmax for xent, sigmoid for mse and bce.
+    pub fn default_output(self) -> Output {
         match self {
-            Loss::Xent => "softmax",
-            Loss::Mse | Loss::Bce => "sigmoid",
+            Loss::Xent => Output::Softmax,
+            Loss::Mse | Loss::Bce => Output::Sigmoid,
+        }
+    }
+
+    /// The output units the loss can train: its own, and linear for mse.
+    pub fn outputs(self) -> &'static [Output] {
+        match self {
+            Loss::Xent => &[Output::Softmax],
+            Loss::Bce => &[Output::Sigmoid],
+            Loss::Mse => &[Output::Sigmoid, Output::Linear],
+        }
+    }
+
+    /// [`Loss::forward_row`] with the output unit `output` (one of [`Loss::outputs`]; any
+    /// other is the loss's own): for linear outputs, z is left as it is and the loss is
+    /// ½·Σ_k (y_k − z_k)².
+    #[inline]
+    pub fn forward_row_with<T: Scalar>(self, output: Output, z: &mut [T], y: Option<&[T]>) -> f64 {
+        match (self, output) {
+            (Loss::Mse, Output::Linear) => {
+                let mut loss = 0.0f64;
+                if let Some(y) = y {
+                    for (&a, &yk) in z.iter().zip(y) {
+                        let d = (a - yk).to_f64().unwrap_or(f64::NAN);
+                        loss += 0.5 * d * d;
+                    }
+                }
+                loss
+            }
+            _ => self.forward_row(z, y),
+        }
+    }
+
+    /// [`Loss::delta_row`] with the output unit `output` (one of [`Loss::outputs`]; any other
+    /// is the loss's own): for linear outputs, `delta ← a − y`.
+    #[inline]
+    pub fn delta_row_with<T: Scalar>(self, output: Output, a: &[T], y: &[T], delta: &mut [T]) {
+        match (self, output) {
+            (Loss::Mse, Output::Linear) => {
+                for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
+                    *d = flush(a - y);
+                }
+            }
+            _ => self.delta_row(a, y, delta),
         }
     }
 
@@ -198,19 +302,50 @@ mod tests {
         let y = [0.2f64, 0.7, 0.1];
         let z0 = [0.3f64, -1.2, 2.0];
         for loss in Loss::ALL {
-            let mut a = z0;
-            loss.forward_row(&mut a, Some(&y));
-            let mut delta = [0.0; 3];
-            loss.delta_row(&a, &y, &mut delta);
-            for k in 0..3 {
-                let h = 1e-6;
-                let (mut zp, mut zm) = (z0, z0);
-                zp[k] += h;
-                zm[k] -= h;
-                let numeric =
-                    (loss.forward_row(&mut zp, Some(&y)) - loss.forward_row(&mut zm, Some(&y))) / (2.0 * h);
-                assert!((delta[k] - numeric).abs() < 1e-7, "{loss} k={k}: {} vs {numeric}", delta[k]);
+            for &out in loss.outputs() {
+                let mut a = z0;
+                loss.forward_row_with(out, &mut a, Some(&y));
+                let mut delta = [0.0; 3];
+                loss.delta_row_with(out, &a, &y, &mut delta);
+                for k in 0..3 {
+                    let h = 1e-6;
+                    let (mut zp, mut zm) = (z0, z0);
+                    zp[k] += h;
+                    zm[k] -= h;
+                    let numeric = (loss.forward_row_with(out, &mut zp, Some(&y))
+                        - loss.forward_row_with(out, &mut zm, Some(&y)))
+                        / (2.0 * h);
+                    assert!(
+                        (delta[k] - numeric).abs() < 1e-7,
+                        "{loss}/{out} k={k}: {} vs {numeric}",
+                        delta[k]
+                    );
+                }
             }
         }
+    }
+
+    #[test]
+    fn linear_outputs_are_the_pre_activations() {
+        // ½·((1.5 − (−0.37))² + (−2 − 1.55)²) = ½·(3.4969 + 12.6025) = 8.0497.
+        let mut z = [1.5f64, -2.0];
+        let l = Loss::Mse.forward_row_with(Output::Linear, &mut z, Some(&[-0.37, 1.55]));
+        assert!((l - 8.0497).abs() < 1e-12, "{l}");
+        assert_eq!(z, [1.5, -2.0]);
+        // Another loss ignores a unit it cannot have.
+        let mut z = [0.0f64, 0.0];
+        Loss::Xent.forward_row_with(Output::Linear, &mut z, None);
+        assert_eq!(z, [0.5, 0.5]);
+        assert_eq!("linear".parse::<Output>(), Ok(Output::Linear));
+        assert!("relu".parse::<Output>().is_err());
+    }
+
+    #[test]
+    fn the_linear_reference_is_predicting_zero_floored_at_k_over_8() {
+        // Rows (3, −4) and (1, 0): ½·(25 + 1)/2 = 6.5 > 2/8.
+        assert_eq!(linear_reference(&[3.0, -4.0, 1.0, 0.0], 2), 6.5);
+        // Targets near 0: the floor k/8.
+        assert_eq!(linear_reference(&[0.01, 0.0], 2), 0.25);
+        assert_eq!(linear_reference(&[], 3), 0.375);
     }
 }

@@ -1,4 +1,5 @@
-//! Classification metrics: accuracy, confusion matrix, per-class precision and recall.
+//! Classification metrics: accuracy, confusion matrix, per-class precision and recall; and
+//! regression metrics ([`Regression`]: RMSE, MAE, R², in `metrics/regression.rs`).
 //!
 //! ```
 //! use bp_par::metrics::Confusion;
@@ -9,6 +10,9 @@
 //! ```
 
 use std::fmt::Write;
+
+mod regression;
+pub use regression::{Fit, Regression};
 
 /// Counts of (true class, predicted class) pairs.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -32,7 +32,7 @@ use crate::activation::Activation;
 use crate::atomic::write_atomic;
 use crate::data::{Normalization, Schema};
 use crate::error::{Error, Result};
-use crate::loss::Loss;
+use crate::loss::{Loss, Output};
 use crate::metadata;
 use crate::network::{Arch, Network};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
@@ -334,6 +334,9 @@ pub(crate) fn model_from(path: &Path, file: &File<'_>) -> Result<Model> {
     }
     let meta: ModelMeta = metadata::decode(path, &file.meta)?;
     let arch = Arch::new(meta.layers, meta.hidden_activation, meta.loss).map_err(|e| bad(e.to_string()))?;
+    // The last of "activations" is the output unit: the loss's own, or linear (mse only).
+    let linear = meta.activations.last().is_some_and(|a| a == Output::Linear.name());
+    let arch = if linear { arch.with_output(Output::Linear).map_err(|e| bad(e.to_string()))? } else { arch };
     let expected: Vec<&str> = (0..arch.n_layers()).map(|l| arch.layer_activation(l)).collect();
     if meta.activations != expected {
         return Err(bad(format!(

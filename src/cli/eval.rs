@@ -1,10 +1,12 @@
 //! `bp-par eval`: a model's accuracy, loss (and L2 term) and confusion matrix on labelled
-//! data, as text or JSON.
+//! data, or for a regression model RMSE, MAE and R² per output and overall, as text or JSON.
 
 use super::args::EvalArgs;
 use super::common::{emit, model_and_data};
 use bp_par::error::{Error, Result};
 use bp_par::infer::evaluate;
+use bp_par::metrics::{Fit, Regression};
+use bp_par::model::Model;
 use serde_json::json;
 
 /// Runs `bp-par eval`.
@@ -21,6 +23,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     let n = data.n_samples();
     let e = evaluate(&model.net, &data, args.l2.map(|l| (l, n)));
     let loss_name = model.net.arch.loss.name();
+    let names = target_names(&model, model.net.arch.n_out());
     if args.common.json {
         let confusion = e.confusion.as_ref().map(|c| c.rows().map(|r| r.to_vec()).collect::<Vec<_>>());
         let per_class = e.confusion.as_ref().map(|c| {
@@ -39,6 +42,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             "accuracy": e.accuracy(),
             "confusion": confusion,
             "per_class": per_class,
+            "regression": e.regression.as_ref().map(|r| regression_json(r, &names)),
         });
         return emit(&format!("{out}\n"));
     }
@@ -55,9 +59,46 @@ pub fn eval(args: EvalArgs) -> Result<()> {
             e.loss + e.l2_term
         );
     }
+    if let Some(r) = &e.regression {
+        s += &regression_text(r, &names);
+    }
     if let Some(c) = &e.confusion {
         s += "\nconfusion matrix (rows: true class, columns: predicted)\n";
         s += &c.render();
     }
     emit(&s)
+}
+
+/// The targets' names: the training file's header's, else y0, y1, ... (`predict`'s columns).
+fn target_names(model: &Model, k: usize) -> Vec<String> {
+    match &model.schema.target_names {
+        Some(n) if n.len() == k => n.clone(),
+        _ => (0..k).map(|j| format!("y{j}")).collect(),
+    }
+}
+
+/// RMSE, MAE and R² as JSON: the overall figures and one object per output.
+fn regression_json(r: &Regression, names: &[String]) -> serde_json::Value {
+    let fit = |f: &Fit| json!({"rmse": f.rmse, "mae": f.mae, "r2": f.r2});
+    let per_output: Vec<_> = r
+        .per_output
+        .iter()
+        .zip(names)
+        .map(|(f, name)| json!({"output": name, "rmse": f.rmse, "mae": f.mae, "r2": f.r2}))
+        .collect();
+    json!({"overall": fit(&r.overall), "per_output": per_output})
+}
+
+/// RMSE, MAE and R² as a table: one line per output, then the overall line.
+fn regression_text(r: &Regression, names: &[String]) -> String {
+    let width = names.iter().map(|n| n.chars().count()).chain([7]).max().unwrap_or(7);
+    let mut s = format!("\n{:<width$}  {:>12}  {:>12}  {:>9}\n", "output", "rmse", "mae", "r2");
+    let mut line = |name: &str, f: &Fit| {
+        s += &format!("{name:<width$}  {:>12.6}  {:>12.6}  {:>9.4}\n", f.rmse, f.mae, f.r2);
+    };
+    for (f, name) in r.per_output.iter().zip(names) {
+        line(name, f);
+    }
+    line("overall", &r.overall);
+    s + "(overall: RMSE and MAE over every value, R² the mean of the outputs')\n"
 }

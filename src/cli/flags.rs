@@ -26,6 +26,8 @@ const FLAGS: &[(&str, &str)] = &[
     ("beta2", "--beta2"),
     ("eps", "--eps"),
     ("class_weight", "--class-weight"),
+    ("loss", "--loss"),
+    ("output", "--output"),
 ];
 
 /// The schedule's and stopping rules' fields (issue 10).

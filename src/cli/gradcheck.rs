@@ -41,6 +41,7 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
             .collect();
         let out = json!({
             "layers": arch.sizes(), "activation": arch.activation.name(), "loss": arch.loss.name(),
+            "output": arch.output().name(),
             "l2": args.l2, "rows": p.rows, "seed": args.seed, "data": p.data, "step": STEP,
             "per_layer": layers, "worst": worst, "worst_layer": worst_layer + 1, "worst_part": worst_part,
             "tolerance": args.tolerance, "pass": pass,
@@ -48,10 +49,15 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
         emit(&format!("{out}\n"))?;
     } else {
         let mut s = format!(
-            "gradcheck {shape} {}/{}, λ = {}, {} {}, seed {}: backprop against central differences \
+            "gradcheck {shape} {}/{}{}, λ = {}, {} {}, seed {}: backprop against central differences \
              (h = {STEP:e}) in f64\nlayer  shape      weights     biases\n",
             arch.activation,
             arch.loss,
+            if arch.output() == arch.loss.default_output() {
+                String::new()
+            } else {
+                format!("/{}", arch.output())
+            },
             args.l2,
             p.rows,
             p.data.as_ref().map_or("random rows".to_string(), |d| format!("rows of {d}")),
@@ -122,6 +128,7 @@ fn worst_of(diffs: &[LayerDiff]) -> (usize, &'static str, f64) {
 fn problem(args: &GradcheckArgs) -> Result<Problem> {
     let Some(path) = &args.data else {
         let arch = Arch::new(args.layers.clone(), args.activation, args.loss).map_err(layers_error)?;
+        let arch = with_output(arch, args)?;
         let (net, x, y) = random_problem(arch, args.rows, args.seed);
         return Ok(Problem { net, x, y, rows: args.rows, data: None });
     };
@@ -136,7 +143,7 @@ fn problem(args: &GradcheckArgs) -> Result<Problem> {
     let mut sizes = vec![d.n_features];
     sizes.extend(hidden);
     sizes.push(d.n_outputs());
-    let arch = Arch::new(sizes, args.activation, args.loss).map_err(layers_error)?;
+    let arch = with_output(Arch::new(sizes, args.activation, args.loss).map_err(layers_error)?, args)?;
     let (net, _, _) = random_problem(arch, 0, args.seed);
     let x = d.features.iter().map(|&v| f64::from(v)).collect();
     let mut y = vec![0.0; rows * d.n_outputs()];
@@ -146,6 +153,14 @@ fn problem(args: &GradcheckArgs) -> Result<Problem> {
         out.iter_mut().zip(&target).for_each(|(o, &t)| *o = f64::from(t));
     }
     Ok(Problem { net, x, y, rows, data: Some(path.display().to_string()) })
+}
+
+/// `arch` with the `--output` units, when given (refused for a loss that cannot train them).
+fn with_output(arch: Arch, args: &GradcheckArgs) -> Result<Arch> {
+    match args.output {
+        Some(o) => arch.with_output(o),
+        None => Ok(arch),
+    }
 }
 
 /// An architecture error, named by its flag.

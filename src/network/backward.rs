@@ -33,9 +33,10 @@ impl<T: Scalar> Network<T> {
         assert!(y.len() >= rows * n_out, "backward: y has {} values for {rows} rows", y.len());
         let l = self.arch.n_layers() - 1;
         let (a, d) = (&buf.acts[l][..rows * n_out], &mut buf.deltas[l][..rows * n_out]);
+        let (loss, output) = (self.arch.loss, self.arch.output());
         for ((dr, ar), yr) in d.chunks_exact_mut(n_out).zip(a.chunks_exact(n_out)).zip(y.chunks_exact(n_out))
         {
-            self.arch.loss.delta_row(ar, yr, dr);
+            loss.delta_row_with(output, ar, yr, dr);
         }
         backward_from_deltas(&self.arch, Params::Read(&self.params), x, rows, buf, grad, Split::serial());
     }

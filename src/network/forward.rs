@@ -71,7 +71,7 @@ impl<T: Scalar> Network<T> {
         };
         let wt = MatRef::row_major(w, n_out, n_in).t(); // Wᵀ (n_in, n_out)
         let block = sample_block(split, n_in, n_out, rows);
-        let loss = arch.loss;
+        let (loss, output) = (arch.loss, arch.output());
         let z = &mut out[0][..rows * n_out];
         let d = &mut buf.deltas[l][..rows * n_out];
         let row_loss = &mut buf.row_loss[..rows];
@@ -81,9 +81,9 @@ impl<T: Scalar> Network<T> {
             for (i, zr) in z.chunks_exact_mut(n_out).enumerate() {
                 zr.iter_mut().zip(bias).for_each(|(z, &b)| *z += b);
                 let yr = y.map(|y| &y[(first + i) * n_out..(first + i + 1) * n_out]);
-                row_loss[i] = loss.forward_row(zr, yr);
+                row_loss[i] = loss.forward_row_with(output, zr, yr);
                 if let (true, Some(yr)) = (output_delta, yr) {
-                    loss.delta_row(zr, yr, &mut d[i * n_out..(i + 1) * n_out]);
+                    loss.delta_row_with(output, zr, yr, &mut d[i * n_out..(i + 1) * n_out]);
                 }
             }
         };

@@ -43,7 +43,7 @@ pub use init::Init;
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::loss::Loss;
+use crate::loss::{Loss, Output};
 use crate::scalar::Scalar;
 use std::ops::Range;
 
@@ -56,8 +56,11 @@ pub struct Arch {
     sizes: Vec<usize>,
     /// The hidden layers' activation.
     pub activation: Activation,
-    /// The loss, which also sets the output layer's activation.
+    /// The loss, which also sets the output layer's activation unless [`Arch::with_output`]
+    /// chose another of its [`Loss::outputs`].
     pub loss: Loss,
+    /// The output unit chosen by [`Arch::with_output`] (read through [`Arch::output`]).
+    output: Output,
     /// Start of each layer's weight in the flat buffer, plus the total at the end.
     offsets: Vec<usize>,
 }
@@ -90,7 +93,26 @@ impl Arch {
                 }
             }
         }
-        Ok(Arch { sizes, activation, loss, offsets })
+        Ok(Arch { sizes, activation, loss, output: loss.default_output(), offsets })
+    }
+
+    /// The same architecture with the output unit `output`, which must be one the loss can
+    /// train ([`Loss::outputs`]: linear outputs need `mse`); [`Error::Config`] otherwise.
+    pub fn with_output(self, output: Output) -> Result<Self> {
+        if !self.loss.outputs().contains(&output) {
+            return Err(Error::config(format!(
+                "`output` {output} needs `loss` mse; `loss` {} has {} outputs",
+                self.loss,
+                self.loss.default_output()
+            )));
+        }
+        Ok(Arch { output, ..self })
+    }
+
+    /// The output layer's unit: the one [`Arch::with_output`] chose if the loss can train it,
+    /// else the loss's own ([`Loss::default_output`]).
+    pub fn output(&self) -> Output {
+        if self.loss.outputs().contains(&self.output) { self.output } else { self.loss.default_output() }
     }
 
     /// All layer sizes, input first.
@@ -122,9 +144,9 @@ impl Arch {
     pub fn bias_range(&self, l: usize) -> Range<usize> {
         self.weight_range(l).end..self.offsets[l + 1]
     }
-    /// The activation applied by layer `l`'s units, by name (the output's comes from the loss).
+    /// The activation applied by layer `l`'s units, by name (the output's is [`Arch::output`]).
     pub fn layer_activation(&self, l: usize) -> &'static str {
-        if l + 1 == self.n_layers() { self.loss.output_activation() } else { self.activation.name() }
+        if l + 1 == self.n_layers() { self.output().name() } else { self.activation.name() }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Tests of the network's passes: blocked against serial, bit for bit; the layout; init.
 
 use super::*;
+use crate::loss::Output;
 use crate::split::Split;
 use crate::team::Team;
 use rand::{RngExt, SeedableRng};
@@ -22,14 +23,15 @@ fn blocked_passes_equal_the_unblocked_pass_bit_for_bit() {
     let mut cases = 0;
     for (i, &w) in sizes.iter().enumerate() {
         let other = sizes[(i + 2) % sizes.len()];
-        for (arch_sizes, act, loss) in [
-            (vec![other, w, 9], Activation::Sigmoid, Loss::Xent),
-            (vec![w, other, w, 3], Activation::Relu, Loss::Mse),
-            (vec![w, 33, w], Activation::Tanh, Loss::Bce),
-            (vec![w, w], Activation::Tanh, Loss::Xent),
+        for (arch_sizes, act, loss, output) in [
+            (vec![other, w, 9], Activation::Sigmoid, Loss::Xent, Output::Softmax),
+            (vec![w, other, w, 3], Activation::Relu, Loss::Mse, Output::Sigmoid),
+            (vec![w, 33, w], Activation::Tanh, Loss::Bce, Output::Sigmoid),
+            (vec![w, w], Activation::Tanh, Loss::Xent, Output::Softmax),
+            (vec![w, other, 5], Activation::Relu, Loss::Mse, Output::Linear),
         ] {
             for rows in [1usize, 7, 33, 64] {
-                let arch = Arch::new(arch_sizes.clone(), act, loss).unwrap();
+                let arch = Arch::new(arch_sizes.clone(), act, loss).unwrap().with_output(output).unwrap();
                 let (n_in, n_out) = (arch.n_in(), arch.n_out());
                 let net = Network::<f32>::init(arch.clone(), rng.random());
                 let x: Vec<f32> = (0..rows * n_in).map(|_| rng.random_range(-2.0..2.0)).collect();
@@ -90,7 +92,7 @@ fn blocked_passes_equal_the_unblocked_pass_bit_for_bit() {
             }
         }
     }
-    assert_eq!(cases, 6 * 4 * 4 * 15);
+    assert_eq!(cases, 6 * 5 * 4 * 15);
 }
 
 #[test]
@@ -240,11 +242,11 @@ fn poisoned_workspaces_change_no_bit() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let mut cases = 0;
     for act in Activation::ALL {
-        for loss in Loss::ALL {
+        for (loss, output) in Loss::ALL.into_iter().flat_map(|l| l.outputs().iter().map(move |&o| (l, o))) {
             for (sizes, capacity, rows) in
                 [(vec![20, 33, 10], 16, 16), (vec![13, 33, 17, 4], 64, 37), (vec![9, 40, 3], 8, 1)]
             {
-                let arch = Arch::new(sizes.clone(), act, loss).unwrap();
+                let arch = Arch::new(sizes.clone(), act, loss).unwrap().with_output(output).unwrap();
                 let (n_in, n_out) = (arch.n_in(), arch.n_out());
                 let x: Vec<f64> = (0..rows * n_in).map(|_| rng.random_range(-2.0..2.0)).collect();
                 let mut y = vec![0.0f64; rows * n_out];
@@ -257,7 +259,7 @@ fn poisoned_workspaces_change_no_bit() {
                 let blocked = Split { min_work: 1, threads: 3, ..Split::team(&team) };
                 for split in [Split::serial(), blocked] {
                     let ctx = format!(
-                        "{sizes:?} {act}/{loss}, rows {rows} of {capacity}, {} threads",
+                        "{sizes:?} {act}/{loss}/{output}, rows {rows} of {capacity}, {} threads",
                         split.threads
                     );
                     let net = Network::<f64>::init(arch.clone(), seed);
@@ -285,5 +287,5 @@ fn poisoned_workspaces_change_no_bit() {
             }
         }
     }
-    assert_eq!(cases, 3 * 3 * 3 * 2);
+    assert_eq!(cases, 3 * 4 * 3 * 2);
 }

@@ -148,6 +148,9 @@ pub struct PhaseTimes {
 pub struct Trainer<'a> {
     net: &'a mut Network<f32>,
     cfg: TrainConfig,
+    /// A know-nothing network's mean loss on the training data, the reference of the
+    /// exploding-loss check (`trainer::exploded`).
+    know_nothing: f64,
     /// The optimiser's state, [`Optimizer::state_per_param`] values per parameter in the
     /// parameters' order (the velocities, or Adam's moments interleaved).
     opt_state: Vec<f32>,

@@ -9,6 +9,7 @@ use super::{
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
 use crate::infer::{Evaluation, evaluate};
+use crate::loss::{Output, linear_reference};
 use crate::network::{Arch, Network, phase_tasks};
 use crate::split::{Busy, Split};
 use crate::team::Team;
@@ -23,12 +24,21 @@ use std::time::Instant;
 /// it is stopped too, with the advice to standardise the inputs.
 pub const EXPLODED: f64 = 1e3;
 
+/// The mean per-sample loss of a know-nothing network on `data`, the reference of [`exploded`]:
+/// [`crate::loss::Loss::uniform_guess`] for softmax and sigmoid outputs, and for linear
+/// outputs the loss of predicting 0 for every target ([`crate::loss::linear_reference`]).
+pub(super) fn know_nothing_loss(arch: &Arch, data: &Dataset) -> f64 {
+    match (&data.targets, arch.output()) {
+        (Targets::Values { values, n_outputs }, Output::Linear) => linear_reference(values, *n_outputs),
+        _ => arch.loss.uniform_guess(arch.n_out()),
+    }
+}
+
 /// Whether a mini-batch's summed loss over `rows` rows is non-finite, or has exploded: its mean
-/// over [`EXPLODED`] times a know-nothing network's ([`crate::loss::Loss::uniform_guess`]).
+/// over [`EXPLODED`] times a know-nothing network's (`reference`, from [`know_nothing_loss`]).
 /// Such a batch updates nothing and the run diverges ([`Error::Diverged`]).
-pub(super) fn exploded(arch: &Arch, loss: f64, rows: usize) -> bool {
-    let limit = EXPLODED * arch.loss.uniform_guess(arch.n_out());
-    !loss.is_finite() || loss / rows.max(1) as f64 > limit
+pub(super) fn exploded(reference: f64, loss: f64, rows: usize) -> bool {
+    !loss.is_finite() || loss / rows.max(1) as f64 > EXPLODED * reference
 }
 
 impl<'a> Trainer<'a> {
@@ -66,6 +76,7 @@ impl<'a> Trainer<'a> {
             .flat_map(|l| [(arch.weight_range(l), decay), (arch.bias_range(l), 0.0)])
             .collect();
         Ok(Trainer {
+            know_nothing: know_nothing_loss(arch, data),
             opt_state: vec![0.0; arch.n_params() * cfg.optimizer.state_per_param()],
             opt_steps: 0,
             clip: cfg.clip_norm.map(|_| super::step::ClipBuffers::new(arch.n_params())),
@@ -105,7 +116,7 @@ impl<'a> Trainer<'a> {
         let order = std::mem::take(&mut self.order);
         let (loss, ok) = self.step(data, &order[start..end]);
         self.order = order;
-        if exploded(&self.net.arch, loss, end - start) {
+        if exploded(self.know_nothing, loss, end - start) {
             return Err(Error::Diverged {
                 epoch: self.epoch + 1,
                 batch: self.next_batch + 1,

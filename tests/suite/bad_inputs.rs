@@ -98,7 +98,8 @@ fn bad_options() {
     train_fails(
         b"1,-0.5\n2,0.1\n",
         &["--targets", "1", "--loss", "bce", "--val-split", "0"],
-        "bce needs targets in [0, 1]",
+        "data row 1, column 2: target -0.5 is outside [0, 1], the range of sigmoid outputs (--loss bce); \
+         use --loss mse --output linear",
     );
 }
 

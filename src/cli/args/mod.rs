@@ -3,7 +3,7 @@
 
 use bp_par::activation::Activation;
 use bp_par::data::LabelCol;
-use bp_par::loss::Loss;
+use bp_par::loss::{Loss, Output};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -288,7 +288,7 @@ pub struct BenchArgs {
 pub struct GradcheckArgs {
     /// Use the first --rows rows of this data (CSV or IDX; features normalised as `train
     /// --normalize auto` does, classes one-hot) [default: random inputs in U(−1, 1), targets
-    /// one-hot for xent and in (0.05, 0.95) for mse and bce]
+    /// one-hot for xent, in (−2, 2) for linear outputs and in (0.05, 0.95) for mse and bce]
     pub data: Option<PathBuf>,
     #[command(flatten)]
     pub labels: LabelArgs,
@@ -303,6 +303,10 @@ pub struct GradcheckArgs {
     /// Loss: softmax + cross-entropy, sigmoid + ½Σ(y−a)², or sigmoid + binary cross-entropy
     #[arg(long, default_value = "xent", value_name = "xent|mse|bce")]
     pub loss: Loss,
+    /// Output units: the loss's own (softmax for xent, sigmoid for mse and bce), or linear
+    /// (mse only; random targets are then drawn in (−2, 2)) [default: the loss's own]
+    #[arg(long, value_name = "softmax|sigmoid|linear")]
+    pub output: Option<Output>,
     /// L2 strength λ: adds (λ/2n)·ΣW² to the loss (weights only, n = --rows)
     #[arg(long, default_value_t = 0.0, value_name = "λ")]
     pub l2: f64,

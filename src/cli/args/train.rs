@@ -4,7 +4,7 @@
 use super::{CommonArgs, LabelArgs, OnDivergence, OptimizerName};
 use bp_par::activation::Activation;
 use bp_par::data::NormalizeMode;
-use bp_par::loss::Loss;
+use bp_par::loss::{Loss, Output};
 use bp_par::network::Init;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -53,6 +53,11 @@ pub struct TrainArgs {
     /// [default: xent]
     #[arg(long, value_name = "xent|mse|bce")]
     pub loss: Option<Loss>,
+    /// Output units: the loss's own (softmax for xent, sigmoid for mse and bce), or linear
+    /// (the identity) for regression on real-valued targets outside (0, 1); linear needs
+    /// --loss mse and --targets [default: the loss's own]
+    #[arg(long, value_name = "softmax|sigmoid|linear")]
+    pub output: Option<Output>,
     /// L2 strength λ: adds (λ/2n)·ΣW² to the loss (weights only, n = training-set size)
     #[arg(long, default_value_t = 0.0, value_name = "λ")]
     pub l2: f32,

@@ -34,6 +34,9 @@ pub fn check_init_conflicts(args: &TrainArgs, m: &Model) -> Result<()> {
     if let Some(l) = args.loss.filter(|&l| l != arch.loss) {
         return what(&format!("--loss {l}"));
     }
+    if let Some(o) = args.output.filter(|&o| o != arch.output()) {
+        return what(&format!("--output {o} (the model's outputs are {})", arch.output()));
+    }
     if args.normalize.is_some() {
         return what("--normalize (the model's normalisation is re-applied)");
     }
@@ -119,6 +122,12 @@ fn setting_diffs(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Vec<String> {
             arch.activation.to_string(),
         ),
         differ("loss", "--loss", args.loss.map_or(String::new(), |l| l.to_string()), arch.loss.to_string()),
+        differ(
+            "output",
+            "--output",
+            args.output.map_or(String::new(), |o| o.to_string()),
+            arch.output().to_string(),
+        ),
     ]
     .into_iter()
     .flatten()

@@ -7,7 +7,7 @@ use super::plan::Plan;
 use bp_par::checkpoint::DataIdentity;
 use bp_par::data::{self, Dataset, LabelCol, Normalization, Targets};
 use bp_par::error::{Error, Result};
-use bp_par::loss::Loss;
+use bp_par::loss::{Loss, Output};
 use bp_par::model::{Model, Task};
 use bp_par::network::{Arch, Network};
 use std::path::Path;
@@ -43,6 +43,14 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
         }
         None => None,
     };
+    let (loss, output) = match &plan.model {
+        Some(m) => (m.net.arch.loss, m.net.arch.output()),
+        None => (plan.fresh.loss, plan.fresh.output),
+    };
+    check_targets(&full, loss, output)?;
+    if let Some(t) = &test {
+        check_targets(t, loss, output)?;
+    }
     let load_s = t0.elapsed().as_secs_f64();
     let val_split = plan.val_split;
     let (mut train, held) = if val_split > 0.0 {
@@ -69,7 +77,6 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
         }
         None => build(plan, &train, norm)?,
     };
-    check_targets(&train, model.net.arch.loss)?;
     let identity = DataIdentity {
         path: train.path.display().to_string(),
         n_samples: train.n_samples(),
@@ -133,7 +140,7 @@ fn build(plan: &Plan, train: &Dataset, norm: Normalization) -> Result<Model> {
     let mut sizes = vec![train.n_features];
     sizes.extend(&f.hidden);
     sizes.push(n_out);
-    let arch = Arch::new(sizes, f.activation, f.loss)?;
+    let arch = Arch::new(sizes, f.activation, f.loss)?.with_output(f.output)?;
     // Before the parameters are allocated: a network too large is refused, not aborted on.
     super::memory::check(plan, &arch, train, true)?;
     Ok(Model {
@@ -145,33 +152,57 @@ fn build(plan: &Plan, train: &Dataset, norm: Normalization) -> Result<Model> {
     })
 }
 
-/// Refuses targets the loss cannot fit: bce needs values in [0, 1], xent rows of
-/// probabilities summing to 1.
-fn check_targets(d: &Dataset, loss: Loss) -> Result<()> {
+/// Refuses targets the outputs cannot fit: sigmoid outputs (mse, bce) need values in [0, 1],
+/// softmax (xent) rows of probabilities summing to 1. The first offending data row (1-based,
+/// after the header) and its column (1-based, with the header's name) are named.
+fn check_targets(d: &Dataset, loss: Loss, output: Output) -> Result<()> {
     let Targets::Values { values, n_outputs } = &d.targets else { return Ok(()) };
-    for (i, row) in values.chunks_exact(*n_outputs).enumerate() {
-        let in_unit = row.iter().all(|v| (0.0..=1.0).contains(v));
-        let sum: f32 = row.iter().sum();
-        let problem = match loss {
-            Loss::Bce if !in_unit => Some("bce needs targets in [0, 1]"),
-            Loss::Xent if !in_unit || (sum - 1.0).abs() > 1e-3 => {
-                Some("xent (softmax) needs each row of targets to be probabilities summing to 1")
+    let k = *n_outputs;
+    for (i, row) in values.chunks_exact(k).enumerate() {
+        let problem = match output {
+            Output::Linear => None,
+            Output::Sigmoid => row.iter().position(|v| !(0.0..=1.0).contains(v)).map(|j| {
+                let why = format!(
+                    "target {} is outside [0, 1], the range of sigmoid outputs (--loss {loss}); \
+                     use --loss mse --output linear for real-valued targets",
+                    row[j]
+                );
+                (Some(j), why)
+            }),
+            Output::Softmax => {
+                let sum: f32 = row.iter().sum();
+                let in_unit = row.iter().all(|v| (0.0..=1.0).contains(v));
+                (!in_unit || (sum - 1.0).abs() > 1e-3).then(|| {
+                    let shown: Vec<String> = row.iter().map(ToString::to_string).collect();
+                    let why = format!(
+                        "has targets ({}): xent (softmax) needs each row of targets to be probabilities \
+                         summing to 1; use --loss mse for other real-valued targets (--output linear \
+                         outside [0, 1])",
+                        shown.join(", ")
+                    );
+                    (None, why)
+                })
             }
-            _ => None,
         };
-        if let Some(p) = problem {
-            let shown: Vec<String> = row.iter().map(ToString::to_string).collect();
-            return Err(Error::data(
-                &d.path,
-                format!(
-                    "data row {} has targets ({}): {p}; use --loss mse for other real-valued targets",
-                    i + 1,
-                    shown.join(", ")
-                ),
-            ));
+        if let Some((j, why)) = problem {
+            let at = match j {
+                Some(j) => format!("data row {}, {}:", i + 1, target_column(d, k, j)),
+                None => format!("data row {}", i + 1),
+            };
+            return Err(Error::data(&d.path, format!("{at} {why}")));
         }
     }
     Ok(())
+}
+
+/// Target `j` of `k` as a file column: "column 7 (\"price\")" (1-based, the last `k` columns of
+/// a CSV row), or "target 2" when the file's layout is unknown.
+fn target_column(d: &Dataset, k: usize, j: usize) -> String {
+    let name = d.schema.target_names.as_ref().and_then(|n| n.get(j)).map(|n| format!(" ({n:?})"));
+    match d.schema.n_columns {
+        Some(n) if n >= k => format!("column {}{}", n - k + j + 1, name.unwrap_or_default()),
+        _ => format!("target {}{}", j + 1, name.unwrap_or_default()),
+    }
 }
 
 /// Refuses to resume on other data than the checkpoint's.

@@ -10,7 +10,7 @@ use bp_par::activation::Activation;
 use bp_par::checkpoint::{self, Checkpoint};
 use bp_par::data::{LoadOptions, NormalizeMode};
 use bp_par::error::{Error, Result};
-use bp_par::loss::Loss;
+use bp_par::loss::{Loss, Output};
 use bp_par::model::{self, Model, Task};
 use bp_par::network::Init;
 use bp_par::train::{FullBatchConfig, OnDivergence, RunPolicy, TrainConfig};
@@ -68,8 +68,10 @@ pub struct Fresh {
     pub hidden: Vec<usize>,
     /// Hidden-unit activation.
     pub activation: Activation,
-    /// Loss (and output units).
+    /// Loss.
     pub loss: Loss,
+    /// Output units (the loss's own unless `--output` chose linear).
+    pub output: Output,
     /// How to normalise the features.
     pub normalize: NormalizeMode,
     /// Seed of the initialisation and the split.
@@ -82,6 +84,7 @@ impl Plan {
     /// Checks the flags and reads the `--init` model or `--resume` checkpoint; no data yet.
     pub fn new(args: TrainArgs, threads: usize) -> Result<Plan> {
         check_ranges(&args)?;
+        check_output(&args)?;
         super::optimizer::check_optimizer_flags(&args)?;
         let full_batch = super::fullbatch::checked_config(&args)?;
         let resume = args.resume.as_deref().map(checkpoint::load).transpose()?;
@@ -137,6 +140,7 @@ impl Plan {
                 hidden: args.hidden.clone().unwrap_or_else(|| vec![128]),
                 activation,
                 loss: args.loss.unwrap_or(Loss::Xent),
+                output: args.output.unwrap_or(args.loss.unwrap_or(Loss::Xent).default_output()),
                 normalize: args.normalize.unwrap_or_default(),
                 seed: args.seed,
                 init: args.init_weights.unwrap_or(Init::default_for(activation)),
@@ -213,6 +217,33 @@ fn check_ranges(args: &TrainArgs) -> Result<()> {
         if f > 0.0 && args.test.is_some() {
             return bad("--val-split and --test both hold data out; give one of them".into());
         }
+    }
+    Ok(())
+}
+
+/// `--output` must be a unit the loss can train, and linear outputs are for `--targets`. With
+/// `--init` or `--resume` the model's units are compared instead (`conflicts`).
+fn check_output(args: &TrainArgs) -> Result<()> {
+    let Some(output) = args.output else { return Ok(()) };
+    if args.init.is_some() || args.resume.is_some() {
+        return Ok(());
+    }
+    let loss = args.loss.unwrap_or(Loss::Xent);
+    if !loss.outputs().contains(&output) {
+        let given = if args.loss.is_some() { "" } else { " (the default)" };
+        return Err(Error::config(if output == Output::Linear {
+            format!("--output linear needs --loss mse, not --loss {loss}{given}")
+        } else {
+            format!(
+                "--output {output} does not go with --loss {loss}{given}, whose outputs are {}",
+                loss.default_output()
+            )
+        }));
+    }
+    if output == Output::Linear && args.targets.is_none() {
+        return Err(Error::config(
+            "--output linear fits real-valued targets: give --targets K (the last K columns of the file)",
+        ));
     }
     Ok(())
 }
