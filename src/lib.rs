@@ -1,7 +1,7 @@
 //! bp-par: multilayer perceptrons trained by backpropagation, data-parallel over the cores of
 //! one CPU, with results that do not depend on the number of threads.
 //!
-//! The library is the data path, one module each: [`data`] (load CSV / IDX, normalise, split)
+//! The library is the data path, one module each: [`data`] (load CSV / IDX / npy, normalise, split)
 //! → [`train`] (the [`train::Trainer`]: batches, shards, the fixed-order reduction, the
 //! momentum update of [`optim`], and the run policy: checkpoint cadence, stop requests,
 //! divergence handling, observers) → [`network`] (layer sizes, parameters, forward and

@@ -26,7 +26,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(a) => {
             let t = common::threads(&a.common)?;
-            in_pool(t, move || cli::train::train(a, t))
+            in_pool(t, move || cli::train::train(*a, t))
         }
         Command::Eval(a) => in_pool(common::threads(&a.common)?, move || cli::eval::eval(a)),
         Command::Predict(a) => in_pool(common::threads(&a.common)?, move || cli::predict::predict(a)),

@@ -201,7 +201,10 @@ fn weights(model: &Path, units: Option<Units>, output: &Path) -> Result<()> {
     let shape = m.input_shape.ok_or_else(|| {
         Error::model(
             model,
-            format!("has {n_in} inputs with no image shape recorded, so they cannot be drawn"),
+            format!(
+                "has {n_in} inputs with no image shape recorded, so they cannot be drawn as pictures; \
+                 if they are one, train with --image-shape HxW (H·W = {n_in})"
+            ),
         )
     })?;
     let n_units = m.net.arch.sizes()[1];

@@ -1,5 +1,5 @@
 //! Data sets: features `n x d` in f32 with class labels or real-valued targets, loaded from
-//! CSV or MNIST's IDX format (raw or gzip), normalised, and split.
+//! CSV, MNIST's IDX format (raw or gzip) or numpy's `.npy` / `.npz`, normalised, and split.
 //!
 //! This module knows files and formats; it knows nothing of networks or training.
 //!
@@ -12,6 +12,7 @@
 mod csv;
 mod idx;
 mod normalize;
+mod npy;
 mod schema;
 mod subsets;
 
@@ -209,7 +210,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, "read the file", e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, "read the file", e))?;
     if meta.is_dir() {
-        return Err(Error::data(path, "is a folder; expected a CSV or IDX data file"));
+        return Err(Error::data(path, "is a folder; expected a CSV, IDX, .npy or .npz data file"));
     }
     let mut raw = std::io::BufReader::new(file);
     let gz = raw.fill_buf().map_err(|e| Error::io(path, "read the file", e))?.starts_with(&[0x1f, 0x8b]);
@@ -267,15 +268,33 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Loads a CSV or IDX data set (detected by content: IDX files start with two zero bytes).
+/// Loads a CSV, IDX, `.npy` or `.npz` data set, detected by content: IDX files start with
+/// two zero bytes, `.npy` with `\x93NUMPY`, `.npz` (a zip) with `PK\x03\x04`.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
-    from_bytes(path, &read_bytes(path)?, opts)
+    let mut head = Vec::with_capacity(6);
+    if let Ok(f) = std::fs::File::open(path)
+        && f.metadata().is_ok_and(|m| m.is_file())
+    {
+        // (An unreadable file is reported by `read_bytes` below.)
+        let _ = f.take(6).read_to_end(&mut head);
+    }
+    if head.starts_with(npy::MAGIC) {
+        npy::load_file(path, opts)
+    } else if head.starts_with(npy::ZIP_MAGIC) {
+        npy::load_npz_file(path, opts)
+    } else {
+        from_bytes(path, &read_bytes(path)?, opts)
+    }
 }
 
 /// Parses a data set held in memory (already decompressed); `path` names it in messages
-/// and locates an IDX labels file.
+/// and locates an IDX or `.npy` labels file.
 pub fn from_bytes(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
-    if bytes.len() >= 2 && bytes[0] == 0 && bytes[1] == 0 {
+    if bytes.starts_with(npy::MAGIC) {
+        npy::load_npy(path, bytes, opts)
+    } else if bytes.starts_with(npy::ZIP_MAGIC) {
+        npy::load_npz(path, bytes, opts)
+    } else if bytes.len() >= 2 && bytes[0] == 0 && bytes[1] == 0 {
         idx::load(path, bytes, opts)
     } else {
         csv::parse(path, bytes, opts)
@@ -310,10 +329,12 @@ fn class_count(
     }
 }
 
-/// The side of a square image with `n` pixels, if `n` is a perfect square of at least 4x4.
+/// The side of a square image with `n` pixels, if `n` is plausibly a picture: a perfect
+/// square of at least 8x8 (64 features). Fewer features are rarely pixels (pen digits' 16
+/// coordinates are not a 4x4 picture); `image_shape` says otherwise.
 fn square_side(n: usize) -> Option<usize> {
     let s = (n as f64).sqrt().round() as usize;
-    (s >= 4 && s * s == n).then_some(s)
+    (s >= 8 && s * s == n).then_some(s)
 }
 
 /// A synthetic classification data set: uniform [0, 1) features, uniform labels.

@@ -183,7 +183,11 @@ fn forged_and_oversized_idx_files_cost_no_memory() {
     assert!(run.stderr.contains("would need 15.3 TiB of memory to load"), "{}", run.stderr);
     // A folder given as data.
     let run = dir.run(&["train", "."]);
-    assert!(run.stderr.contains(".: is a folder; expected a CSV or IDX data file"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(".: is a folder; expected a CSV, IDX, .npy or .npz data file"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

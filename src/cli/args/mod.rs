@@ -25,8 +25,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Train a network on a CSV or MNIST IDX data set.
-    Train(TrainArgs),
+    /// Train a network on a CSV, MNIST IDX or numpy (.npy/.npz) data set.
+    Train(Box<TrainArgs>),
     /// Report a model's accuracy, loss and confusion matrix on a labelled data set.
     Eval(EvalArgs),
     /// Write a model's predicted class and class probabilities for every input row.
@@ -144,10 +144,12 @@ pub enum OnDivergence {
 pub struct LabelArgs {
     /// CSV label column: first, last, a header name, or a 0-based index [default: with a
     /// model, where its training file had it; else a column named label, class, target or y,
-    /// else the first]
+    /// else the first when it looks like class labels (whole numbers, each class present, at
+    /// most max(10, √rows) classes)]
     #[arg(long, value_name = "COL")]
     pub label_col: Option<LabelCol>,
-    /// IDX labels file for DATA [default: found by name beside the images file]
+    /// Labels file for IDX images or a .npy array [default: found by name beside DATA:
+    /// *-images-idx3-ubyte -> *-labels-idx1-ubyte, x.npy -> y.npy, X_train.npy -> y_train.npy]
     #[arg(long, value_name = "PATH")]
     pub labels: Option<PathBuf>,
 }

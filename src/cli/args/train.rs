@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 #[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
-    /// Training data: CSV, or an MNIST IDX images file (raw or .gz)
+    /// Training data: CSV, an MNIST IDX images file (raw or .gz), or numpy .npy / .npz
     /// [default: the shipped 5,000 20x20 digits, datasets/digits.csv]
     pub data: Option<PathBuf>,
     #[command(flatten)]
@@ -37,6 +37,12 @@ pub struct TrainArgs {
     /// [default: 0.2 without --test, else 0]
     #[arg(long, value_name = "F")]
     pub val_split: Option<f64>,
+    /// The features are a picture of H rows and W columns (H·W must be the feature count),
+    /// stored in the model for `show weights` [default: IDX images and 3-D numpy arrays keep
+    /// their shape; CSV and 2-D arrays of at least 64 features that are a perfect square are
+    /// square pictures; other data have no shape]
+    #[arg(long, value_name = "HxW", value_parser = parse_image_shape)]
+    pub image_shape: Option<[usize; 2]>,
     /// Feature normalisation, fitted on the training set and stored in the model
     /// [default: auto, or the --init model's]
     #[arg(long, value_name = "auto|none|scale|zscore")]
@@ -172,6 +178,16 @@ pub struct TrainArgs {
     pub metrics: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Parses `--image-shape HxW` (e.g. 28x28): two positive whole numbers.
+fn parse_image_shape(s: &str) -> Result<[usize; 2], String> {
+    let bad = || format!("expected HxW, two positive whole numbers such as 28x28, got {s:?}");
+    let (h, w) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    match (h.trim().parse::<usize>(), w.trim().parse::<usize>()) {
+        (Ok(h), Ok(w)) if h > 0 && w > 0 => Ok([h, w]),
+        _ => Err(bad()),
+    }
 }
 
 /// How `train --class-weight` weighs the classes.

@@ -136,7 +136,7 @@ mod tests {
     fn parse(args: &[String]) -> TrainArgs {
         let line = std::iter::once("bp-par".to_string()).chain(args.iter().cloned());
         match Cli::try_parse_from(line) {
-            Ok(Cli { command: Command::Train(a) }) => a,
+            Ok(Cli { command: Command::Train(a) }) => *a,
             Ok(other) => panic!("{args:?} is not a train command: {other:?}"),
             Err(e) => panic!("{args:?} does not parse: {e}"),
         }

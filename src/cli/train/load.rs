@@ -33,7 +33,10 @@ pub struct Prepared {
 /// Reads the data, splits and normalises it, and builds or checks the model.
 pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     let t0 = Instant::now();
-    let full = read_training(plan)?;
+    let mut full = read_training(plan)?;
+    if let Some(shape) = plan.image_shape {
+        full.image_shape = Some(checked_shape(shape, &full)?);
+    }
     let test = match &plan.test {
         Some((p, opts)) => {
             let classes = Some(full.n_outputs()).filter(|_| opts.targets.is_none());
@@ -70,13 +73,16 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     if let Some(h) = held_out.as_mut() {
         norm.apply(&mut h.features, h.n_features);
     }
-    let model = match plan.model.take() {
+    let mut model = match plan.model.take() {
         Some(m) => {
             super::memory::check(plan, &m.net.arch, &train, false)?;
             m
         }
         None => build(plan, &train, norm)?,
     };
+    if plan.image_shape.is_some() {
+        model.input_shape = plan.image_shape;
+    }
     let identity = DataIdentity {
         path: train.path.display().to_string(),
         n_samples: train.n_samples(),
@@ -127,6 +133,19 @@ fn read_training(plan: &Plan) -> Result<Dataset> {
         ));
     }
     Ok(full)
+}
+
+/// Checks `--image-shape` against the features per row of the data read.
+fn checked_shape([h, w]: [usize; 2], data: &Dataset) -> Result<[usize; 2]> {
+    if h.checked_mul(w) == Some(data.n_features) {
+        return Ok([h, w]);
+    }
+    Err(Error::config(format!(
+        "--image-shape {h}x{w} is {} pixels, but {} has {} features per row",
+        h.saturating_mul(w),
+        data.path.display(),
+        data.n_features
+    )))
 }
 
 /// A new network for the data: input and output sizes from it, hidden layers from the plan,

@@ -29,6 +29,8 @@ pub struct Plan {
     pub train_rows: Option<usize>,
     /// Fraction of the training rows held out for validation.
     pub val_split: f64,
+    /// `--image-shape`: the features' picture shape, checked against them once read.
+    pub image_shape: Option<[usize; 2]>,
     /// The network to build when not starting from a model.
     pub fresh: Fresh,
     /// The `--init` model, or the `--resume` checkpoint's model.
@@ -150,6 +152,7 @@ impl Plan {
             test,
             train_rows: args.train_rows,
             val_split,
+            image_shape: args.image_shape,
             model,
             resume,
             cfg,

@@ -6,6 +6,7 @@
 //! labels, labels outside `--classes`, a file with no data rows.
 
 mod expect;
+mod guess;
 mod roles;
 mod rows;
 #[cfg(test)]
@@ -16,6 +17,8 @@ use crate::error::{Error, Result};
 use rayon::prelude::*;
 use roles::{Role, resolve_roles};
 use rows::{Layout, Parsed};
+
+pub(super) use rows::MAX_CLASSES;
 use std::path::Path;
 
 /// Chunks of about this many bytes are parsed in parallel.
@@ -84,8 +87,13 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
     let n_cols = fields.len();
     let is_header = fields.iter().any(|f| f.parse::<f64>().is_err());
     let names = is_header.then_some(fields);
-    let roles = resolve_roles(path, n_cols, names.as_deref(), opts)?;
-    let layout = Layout { path, roles, names, classes: opts.classes };
+    let mut roles = resolve_roles(path, n_cols, names.as_deref(), opts)?;
+    // A guessed label column is read as a feature, then checked (`guess`).
+    let guessed = guess::is_guess(names.as_deref(), n_cols, opts);
+    if guessed {
+        roles[0] = Role::Feature;
+    }
+    let mut layout = Layout { path, roles, names, classes: opts.classes };
 
     // Data starts after the header line, or at the first line itself.
     let (data, data_line) = if is_header {
@@ -98,11 +106,15 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
     };
 
     // Quoted fields may hold newlines: parse those files in one piece.
-    let parsed: Vec<Parsed> = if quoted {
+    let mut parsed: Vec<Parsed> = if quoted {
         vec![layout.parse_quoted(data, data_line)?]
     } else {
         parse_chunks(&layout, data, data_line)?
     };
+    if guessed {
+        let line_of = |r: usize| lines(data, data_line).nth(r).map_or(data_line, |(l, _)| l);
+        guess::take_first_as_label(&mut layout, &mut parsed, &line_of)?;
+    }
     assemble(&layout, parsed, opts)
 }
 

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use std::path::Path;
 
 /// Header names recognised as the label column (case-insensitive).
-const LABEL_NAMES: [&str; 4] = ["label", "class", "target", "y"];
+pub(super) const LABEL_NAMES: [&str; 4] = ["label", "class", "target", "y"];
 
 /// Where each column goes.
 #[derive(Clone, Copy, PartialEq)]

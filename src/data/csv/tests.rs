@@ -47,14 +47,17 @@ fn chunks_keep_line_numbers() {
 
 #[test]
 fn bad_inputs_name_line_and_column() {
+    let first = || LoadOptions { label_col: LabelCol::First, ..Default::default() };
     let cases: &[(&str, LoadOptions, &str)] = &[
         ("", LoadOptions::default(), "t.csv: is empty"),
         ("label,x\n", LoadOptions::default(), "no data rows"),
         ("1,2,3\n1,2\n", LoadOptions::default(), "t.csv:2: expected 3 fields like the first row, found 2"),
         ("1,2\n1,nan\n", LoadOptions::default(), "t.csv:2:2: column 2: expected a finite number, found nan"),
         ("1,2\n1,inf\n", LoadOptions::default(), "expected a finite number, found inf"),
-        ("1.5,2\n", LoadOptions::default(), "t.csv:1:1: column 1: expected a class label"),
-        ("-1,2\n", LoadOptions::default(), "expected a class label"),
+        ("1.5,2\n", first(), "t.csv:1:1: column 1: expected a class label"),
+        ("-1,2\n", first(), "expected a class label"),
+        // Guessed (no header, no `label_col`): checked, and refused when it is no label.
+        ("1.5,2\n", LoadOptions::default(), "data row 1 (line 1) holds 1.5, not a whole number"),
         (
             "label,x\n3,2\n",
             LoadOptions { classes: Some(3), ..Default::default() },
@@ -109,4 +112,27 @@ fn unlabeled_input_of_the_model_width() {
     let d = parse_str("1,2\n3,4\n", &opts).unwrap();
     assert_eq!(d.targets, Targets::None);
     assert_eq!(d.n_samples(), 2);
+}
+
+#[test]
+fn a_guessed_label_column_is_checked() {
+    // Labels first, every class present: taken.
+    let d = parse_str("0,7,9\n1,8,200\n2,9,3\n0,1,1\n", &LoadOptions::default()).unwrap();
+    assert_eq!(d.labels(), Some(&[0, 1, 2, 0][..]));
+    assert_eq!(d.features, vec![7.0, 9.0, 8.0, 200.0, 9.0, 3.0, 1.0, 1.0]);
+    assert_eq!(d.schema.label.map(|l| l.index), Some(0));
+    // A constant first column (a corner pixel) with the labels last: refused, naming the last.
+    let err = parse_str("0,5,1\n0,6,0\n0,7,1\n0,8,0\n", &LoadOptions::default()).unwrap_err().to_string();
+    assert!(
+        err.contains("every row holds 0; the last column does (2 classes, 0..1): give `label_col` last"),
+        "{err}"
+    );
+    // A class missing from 0..max (value 2 of 0..3 never occurs).
+    let err = parse_str("0,1\n1,0\n3,1\n3,0\n", &LoadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("class 2 of 0..3 would have 0 rows"), "{err}");
+    // Named by the header, or given: not guessed, not checked.
+    let d = parse_str("a,y\n0.5,3\n0.25,0\n", &LoadOptions::default()).unwrap();
+    assert_eq!(d.labels(), Some(&[3, 0][..]));
+    let opts = LoadOptions { label_col: LabelCol::Last, ..Default::default() };
+    assert!(parse_str("0,5,1\n0,6,0\n", &opts).is_ok());
 }
