@@ -26,6 +26,9 @@ const FLAGS: &[(&str, &str)] = &[
     ("beta2", "--beta2"),
     ("eps", "--eps"),
     ("class_weight", "--class-weight"),
+    ("delimiter", "--delimiter"),
+    ("missing", "--missing"),
+    ("one_hot", "--one-hot"),
 ];
 
 /// The schedule's and stopping rules' fields (issue 10).

@@ -10,10 +10,12 @@
 //! ```
 
 mod csv;
+mod dialect;
 mod idx;
 mod normalize;
 mod schema;
 
+pub use dialect::{ClassNames, Delimiter, Missing};
 pub use normalize::{Normalization, NormalizeMode};
 pub use schema::{LabelColumn, Schema};
 
@@ -113,6 +115,14 @@ pub struct LoadOptions {
     /// The number of input features a model expects: a CSV with exactly this many columns
     /// is read as unlabeled, and a labels-less IDX file is accepted.
     pub unlabeled_width: Option<usize>,
+    /// CSV: the field separator (detected from the first lines by default).
+    pub delimiter: Delimiter,
+    /// CSV: what to do with missing values (refuse the file by default).
+    pub missing: Missing,
+    /// CSV: the last K columns are a one-hot class label (K classes).
+    pub one_hot: Option<usize>,
+    /// CSV: how labels are read: numbers, or names (a model's, or the file's own).
+    pub class_names: ClassNames,
 }
 
 impl Dataset {

@@ -37,7 +37,9 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     let test = match &plan.test {
         Some((p, opts)) => {
             let classes = Some(full.n_outputs()).filter(|_| opts.targets.is_none());
-            Some(data::load(p, &data::LoadOptions { classes, ..opts.clone() })?)
+            // Class names and fill values are the training file's.
+            let opts = full.schema.read_options(data::LoadOptions { classes, ..opts.clone() })?;
+            Some(data::load(p, &opts)?)
         }
         None => None,
     };

@@ -113,12 +113,14 @@ impl Plan {
             None => (args.classes, args.targets),
         };
         let balance_classes = super::class_weight::checked(&args, model.as_ref())?;
-        let load = load_options(&args.labels, classes, targets);
+        let mut load = load_options(&args.labels, classes, targets);
+        if let Some(m) = &model {
+            // Read as the --init model's file was: its class names, one-hot, fill values.
+            load = m.schema.read_options(load)?;
+        }
         let test = args.test.clone().map(|p| {
-            let labels = super::super::args::LabelArgs {
-                label_col: args.labels.label_col.clone(),
-                labels: args.test_labels.clone(),
-            };
+            let labels =
+                super::super::args::LabelArgs { labels: args.test_labels.clone(), ..args.labels.clone() };
             // The classes are the training data's (set once it is read).
             (p, load_options(&labels, None, targets))
         });
