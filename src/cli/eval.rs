@@ -20,11 +20,16 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     let n = data.n_samples();
     let e = evaluate(&model.net, &data, args.l2.map(|l| (l, n)));
     let loss_name = model.net.arch.loss.name();
+    // The class names of a model trained on named labels (`cat`, `setosa`).
+    let names = model.schema.class_names.clone();
     if args.common.json {
         let confusion = e.confusion.as_ref().map(|c| c.rows().map(|r| r.to_vec()).collect::<Vec<_>>());
         let per_class = e.confusion.as_ref().map(|c| {
             (0..c.n_classes())
-                .map(|k| json!({"class": k, "precision": c.precision(k), "recall": c.recall(k)}))
+                .map(|k| {
+                    let name = names.as_ref().map(|n| n[k].clone());
+                    json!({"class": k, "name": name, "precision": c.precision(k), "recall": c.recall(k)})
+                })
                 .collect::<Vec<_>>()
         });
         let out = json!({
@@ -55,7 +60,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     }
     if let Some(c) = &e.confusion {
         s += "\nconfusion matrix (rows: true class, columns: predicted)\n";
-        s += &c.render();
+        s += &names.as_ref().map_or_else(|| c.render(), |n| c.render_named(n));
     }
     emit(&s)
 }

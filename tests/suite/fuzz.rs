@@ -16,7 +16,13 @@ fn csv_like() -> impl Strategy<Value = Vec<u8>> {
 
 fn options() -> impl Strategy<Value = LoadOptions> {
     let dialect = (0usize..5, 0usize..4, prop::option::weighted(0.2, 2usize..4), 0usize..3);
-    (0usize..6, prop::option::of(1usize..4), prop::option::of(1usize..12), prop::option::of(1usize..5), dialect)
+    (
+        0usize..6,
+        prop::option::of(1usize..4),
+        prop::option::of(1usize..12),
+        prop::option::of(1usize..5),
+        dialect,
+    )
         .prop_map(|(col, targets, classes, width, (missing, delimiter, one_hot, names))| LoadOptions {
             label_col: match col {
                 0 => LabelCol::Auto,
@@ -30,11 +36,20 @@ fn options() -> impl Strategy<Value = LoadOptions> {
             classes,
             labels: None,
             unlabeled_width: width,
-            missing: [Missing::Error, Missing::Mean, Missing::Zero, Missing::Drop, Missing::Fill(vec![0.5; 3])]
-                [missing]
+            missing: [
+                Missing::Error,
+                Missing::Mean,
+                Missing::Zero,
+                Missing::Drop,
+                Missing::Fill(vec![0.5; 3]),
+            ][missing]
                 .clone(),
-            delimiter: [Delimiter::Auto, Delimiter::Char(b';'), Delimiter::Whitespace, Delimiter::Char(b'\t')]
-                [delimiter],
+            delimiter: [
+                Delimiter::Auto,
+                Delimiter::Char(b';'),
+                Delimiter::Whitespace,
+                Delimiter::Char(b'\t'),
+            ][delimiter],
             one_hot,
             class_names: match names {
                 0 => ClassNames::Auto,

@@ -4,6 +4,7 @@ mod bench_plot;
 mod class_weight;
 mod cli;
 mod determinism;
+mod files;
 mod fullbatch_resume;
 mod fuzz;
 mod gradcheck;

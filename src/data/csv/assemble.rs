@@ -82,12 +82,24 @@ pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOpti
     let mut schema = layout.schema(matches!(targets, Targets::Classes { .. }));
     schema.class_names = class_names;
     schema.missing_fill = fill;
-    Ok(Dataset { path: path.to_path_buf(), n_features: n_feat, features: rows.features, targets, image_shape, schema })
+    Ok(Dataset {
+        path: path.to_path_buf(),
+        n_features: n_feat,
+        features: rows.features,
+        targets,
+        image_shape,
+        schema,
+    })
 }
 
 /// Applies the `missing` policy to `rows`; returns the per-feature values that replaced (or
 /// would replace) a missing feature, to be stored.
-fn missing(layout: &Layout<'_>, rows: &mut Rows, n_feat: usize, opts: &LoadOptions) -> Result<Option<Vec<f32>>> {
+fn missing(
+    layout: &Layout<'_>,
+    rows: &mut Rows,
+    n_feat: usize,
+    opts: &LoadOptions,
+) -> Result<Option<Vec<f32>>> {
     let spot_error = |spot: &Spot, message: String| layout.error(spot.line, spot.col, message);
     if let (Missing::Error, Some(first)) = (&opts.missing, &rows.first_missing) {
         let count = match rows.n_missing {
@@ -111,7 +123,8 @@ fn missing(layout: &Layout<'_>, rows: &mut Rows, n_feat: usize, opts: &LoadOptio
     if let Some(first) = &rows.first_missing_label {
         return Err(spot_error(
             first,
-            "the label or target is missing: `missing` fills features only; use drop to skip such rows".into(),
+            "the label or target is missing: `missing` fills features only; use drop to skip such rows"
+                .into(),
         ));
     }
     let fill = match &opts.missing {
@@ -122,7 +135,10 @@ fn missing(layout: &Layout<'_>, rows: &mut Rows, n_feat: usize, opts: &LoadOptio
         Missing::Fill(v) => {
             return Err(Error::data(
                 layout.path,
-                format!("has {n_feat} features, but the model's fill values of `missing` are for {}", v.len()),
+                format!(
+                    "has {n_feat} features, but the model's fill values of `missing` are for {}",
+                    v.len()
+                ),
             ));
         }
     };
@@ -145,7 +161,13 @@ fn column_means(layout: &Layout<'_>, features: &[f32], n_feat: usize) -> Result<
         }
     }
     if let Some(j) = sums.iter().position(|s| s.1 == 0) {
-        let col = layout.roles.iter().enumerate().filter(|(_, r)| **r == Role::Feature).nth(j).map_or(j, |(c, _)| c);
+        let col = layout
+            .roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| **r == Role::Feature)
+            .nth(j)
+            .map_or(j, |(c, _)| c);
         let name = layout.names.as_ref().map_or(String::new(), |n| format!(" ({:?})", n[col]));
         return Err(Error::data(
             layout.path,
@@ -167,10 +189,17 @@ fn drop_rows(layout: &Layout<'_>, rows: &mut Rows, n_feat: usize, n_targets: usi
         })
         .collect();
     if !keep.contains(&true) {
-        return Err(Error::data(layout.path, "has a missing value in every row: `missing` drop leaves nothing"));
+        return Err(Error::data(
+            layout.path,
+            "has a missing value in every row: `missing` drop leaves nothing",
+        ));
     }
     let kept = |chunk: usize, v: &[f32]| -> Vec<f32> {
-        v.chunks_exact(chunk.max(1)).zip(&keep).filter(|(_, k)| **k).flat_map(|(r, _)| r.iter().copied()).collect()
+        v.chunks_exact(chunk.max(1))
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .flat_map(|(r, _)| r.iter().copied())
+            .collect()
     };
     rows.features = kept(n_feat, &rows.features);
     if n_targets > 0 {

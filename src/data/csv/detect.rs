@@ -139,6 +139,7 @@ pub(super) fn separator(path: &Path, sample: &[(u64, &[u8])], wanted: Delimiter)
 /// first data row is not taken for a header.
 pub(super) fn is_header(first: &[&[u8]], second: Option<&[&[u8]]>, decimal_comma: bool) -> bool {
     first.iter().enumerate().any(|(c, f)| {
-        is_text(f, decimal_comma) && second.is_none_or(|s| s.get(c).is_none_or(|g| !is_text(g, decimal_comma)))
+        is_text(f, decimal_comma)
+            && second.is_none_or(|s| s.get(c).is_none_or(|g| !is_text(g, decimal_comma)))
     })
 }

@@ -14,9 +14,9 @@ mod tests;
 
 use super::{ClassNames, Dataset, LoadOptions};
 use crate::error::{Error, Result};
+use detect::Sep;
 use rayon::prelude::*;
 use roles::resolve_roles;
-use detect::Sep;
 use rows::{LabelMode, Layout, Parsed};
 use std::path::Path;
 

@@ -97,7 +97,9 @@ pub(super) fn resolve_roles(
 fn one_hot_roles(path: &Path, roles: &mut [Role], k: usize, opts: &LoadOptions) -> Result<()> {
     let n_cols = roles.len();
     if opts.targets.is_some() || opts.label_col != LabelCol::Auto {
-        return Err(Error::config("`one_hot` names the label columns: it cannot go with `targets` or `label_col`"));
+        return Err(Error::config(
+            "`one_hot` names the label columns: it cannot go with `targets` or `label_col`",
+        ));
     }
     if opts.classes.is_some_and(|c| c != k) {
         return Err(Error::config(format!(
@@ -111,7 +113,9 @@ fn one_hot_roles(path: &Path, roles: &mut [Role], k: usize, opts: &LoadOptions) 
     if k < 2 || k >= n_cols {
         return Err(Error::data(
             path,
-            format!("`one_hot` {k} needs 2 or more label columns and a feature column, but rows have {n_cols} fields"),
+            format!(
+                "`one_hot` {k} needs 2 or more label columns and a feature column, but rows have {n_cols} fields"
+            ),
         ));
     }
     roles[n_cols - k..].iter_mut().for_each(|r| *r = Role::OneHot);

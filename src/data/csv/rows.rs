@@ -186,7 +186,9 @@ impl Layout<'_> {
             }
         }
         if n != n_cols {
-            return Err(self.line_error(line, format!("expected {n_cols} fields like the first row, found {n}")));
+            return Err(
+                self.line_error(line, format!("expected {n_cols} fields like the first row, found {n}"))
+            );
         }
         if let Some(first) = self.roles.iter().position(|&r| r == Role::OneHot) {
             self.one_hot(line, first, hot, out)?;

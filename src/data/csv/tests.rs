@@ -203,7 +203,10 @@ fn class_names_map_in_sorted_order() {
     });
     assert_eq!(parse_str(text, &known).unwrap().labels(), Some(&[1, 0, 2, 1][..]));
     let err = parse_str("1,2,setosa\n1,2,dog\n", &known).unwrap_err().to_string();
-    assert!(err.starts_with("t.csv:2:3: column 3: label \"dog\" is not one of the model's 3 classes"), "{err}");
+    assert!(
+        err.starts_with("t.csv:2:3: column 3: label \"dog\" is not one of the model's 3 classes"),
+        "{err}"
+    );
     // A model of numbered classes refuses names.
     let numbers = with(|o| o.class_names = ClassNames::Numbers);
     let err = parse_str("cat,1\ndog,2\n", &numbers).unwrap_err().to_string();
@@ -226,7 +229,10 @@ fn one_hot_label_columns() {
     assert_eq!(d.targets, Targets::Classes { labels: vec![1, 0], n_classes: 3 });
     assert_eq!((d.n_features, d.schema.one_hot, d.schema.label.clone()), (3, Some(3), None));
     let err = parse_str("1 0 1 1\n", &with(|o| o.one_hot = Some(2))).unwrap_err().to_string();
-    assert_eq!(err, "t.csv:1: the `one_hot` label (columns 3-4) should hold exactly one 1 and 0s, found 1s in columns 3, 4");
+    assert_eq!(
+        err,
+        "t.csv:1: the `one_hot` label (columns 3-4) should hold exactly one 1 and 0s, found 1s in columns 3, 4"
+    );
     let err = parse_str("1 0 0 0\n", &with(|o| o.one_hot = Some(2))).unwrap_err().to_string();
     assert!(err.ends_with("found no 1"), "{err}");
     let err = parse_str("1 0 0.5 0\n", &with(|o| o.one_hot = Some(2))).unwrap_err().to_string();
