@@ -191,7 +191,12 @@ fn class_names_are_learned_stored_and_written() {
     dir.write("numbered.csv", numbered);
     train(&dir, "numbered.csv", "n.st", &["--label-col", "last"]).ok();
     let err = failed(dir.run(&["eval", "-m", "n.st", "iris.csv", "--label-col", "last"]));
-    assert!(err.contains("iris.csv:1:3: column 3: expected a class label (an integer 0, 1, 2, ...), found versicolor"), "{err}");
+    assert!(
+        err.contains(
+            "iris.csv:1:3: column 3: expected a class label (an integer 0, 1, 2, ...), found versicolor"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

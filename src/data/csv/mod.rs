@@ -1,9 +1,12 @@
-//! CSV reader: header detection, label/target columns, strict numeric parsing, parallel over
-//! line-aligned chunks of the file (rayon), with errors naming file, line and column.
+//! CSV reader: separator and header detection, label/target/one-hot columns, class names,
+//! missing values, strict numeric parsing, parallel over line-aligned chunks of the file
+//! (rayon), with errors naming file, line and column.
 //!
-//! Tolerated: a UTF-8 BOM, CRLF line ends, blank lines, spaces around fields, quoted fields.
-//! Refused with a message: ragged rows, non-numeric fields, NaN/inf, non-integer or negative
-//! labels, labels outside `--classes`, a file with no data rows.
+//! Tolerated: a UTF-8 BOM, CRLF line ends, blank lines, spaces around fields, quoted fields
+//! (comma, tab, semicolon or any one-byte separator; whitespace-separated files have none).
+//! Refused with a message: ragged rows, non-numeric fields, inf, non-integer or negative
+//! labels, labels outside `--classes`, missing values unless `missing` says otherwise, a file
+//! with no data rows.
 
 mod assemble;
 mod detect;
@@ -100,7 +103,8 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
             names: names.clone(),
         },
     };
-    let mut layout = Layout { path, roles, names, classes: opts.classes, sep, labels };
+    let one_hot_start = roles.iter().position(|&r| r == roles::Role::OneHot);
+    let mut layout = Layout { path, roles, names, classes: opts.classes, sep, labels, one_hot_start };
 
     // Data starts after the header line, or at the first line itself.
     let (data, data_line) = if is_header {

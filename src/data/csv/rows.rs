@@ -38,6 +38,8 @@ pub(super) struct Layout<'a> {
     pub(super) classes: Option<usize>,
     pub(super) sep: Sep,
     pub(super) labels: LabelMode,
+    /// The first one-hot label column, if any.
+    pub(super) one_hot_start: Option<usize>,
 }
 
 /// Where a value sits: line, 0-based column, its text.
@@ -69,10 +71,17 @@ pub(super) struct Parsed {
 /// labels: most of an ML data set) take a fast path that is exact; anything else goes
 /// through the standard library's correctly rounded parser.
 pub(super) fn parse_number(field: &[u8]) -> Option<f64> {
-    if !field.is_empty() && field.len() <= 9 && field.iter().all(u8::is_ascii_digit) {
-        return Some(field.iter().fold(0u32, |acc, &d| acc * 10 + (d - b'0') as u32) as f64);
+    if let Some(v) = small_integer(field) {
+        return Some(v as f64);
     }
     std::str::from_utf8(field).ok()?.trim().parse::<f64>().ok()
+}
+
+/// A plain non-negative integer of up to 9 digits, exactly.
+#[inline]
+fn small_integer(field: &[u8]) -> Option<u32> {
+    (!field.is_empty() && field.len() <= 9 && field.iter().all(u8::is_ascii_digit))
+        .then(|| field.iter().fold(0u32, |acc, &d| acc * 10 + (d - b'0') as u32))
 }
 
 /// What a field holds.
@@ -144,6 +153,13 @@ impl Layout<'_> {
         for (col, field) in fields.enumerate() {
             n = col + 1;
             let Some(&role) = self.roles.get(col) else { continue };
+            // The common case first: a pixel or a count.
+            if role == Role::Feature
+                && let Some(v) = small_integer(field)
+            {
+                out.features.push(v as f32);
+                continue;
+            }
             if role == Role::Label {
                 self.label(line, col, field, out)?;
                 if out.text_label {
@@ -190,7 +206,7 @@ impl Layout<'_> {
                 self.line_error(line, format!("expected {n_cols} fields like the first row, found {n}"))
             );
         }
-        if let Some(first) = self.roles.iter().position(|&r| r == Role::OneHot) {
+        if let Some(first) = self.one_hot_start {
             self.one_hot(line, first, hot, out)?;
         }
         Ok(())
