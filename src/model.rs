@@ -388,16 +388,7 @@ fn check_schema(path: &Path, schema: &Schema, n_in: usize, n_out: usize, task: T
     {
         return bad(format!("names {} targets for a network of {n_out} outputs", names.len()));
     }
-    if let Some(fill) = &schema.missing_fill
-        && (fill.len() != n_in || fill.iter().any(|v| !v.is_finite()))
-    {
-        return bad(format!("has {} finite missing-value fills for a network of {n_in} inputs", fill.len()));
-    }
-    if let Some(k) = schema.one_hot
-        && (k != n_out || task != Task::Classify)
-    {
-        return bad(format!("reads a {k}-column one-hot label for a network of {n_out} outputs"));
-    }
+    schema.check_reading(n_in, n_out, task == Task::Classify).or_else(bad)?;
     if let (Some(label), Some(cols)) = (&schema.label, schema.n_columns)
         && label.index >= cols
     {

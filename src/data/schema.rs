@@ -76,4 +76,23 @@ impl Schema {
         };
         Ok(opts)
     }
+
+    /// Checks the one-hot width and the fill values against a network of `n_in` inputs and
+    /// `n_out` outputs (`classify`: a classifier); the problem as a phrase otherwise.
+    pub(crate) fn check_reading(&self, n_in: usize, n_out: usize, classify: bool) -> Result<(), String> {
+        if let Some(fill) = &self.missing_fill
+            && (fill.len() != n_in || fill.iter().any(|v| !v.is_finite()))
+        {
+            return Err(format!(
+                "has {} missing-value fills (finite) for a network of {n_in} inputs",
+                fill.len()
+            ));
+        }
+        match self.one_hot {
+            Some(k) if k != n_out || !classify => {
+                Err(format!("reads a {k}-column one-hot label for a network of {n_out} outputs"))
+            }
+            _ => Ok(()),
+        }
+    }
 }
