@@ -69,21 +69,28 @@ impl Confusion {
 
     /// A plain-text table: counts with recall per row and precision per column.
     pub fn render(&self) -> String {
-        let width = self.counts.iter().max().map_or(1, |m| m.to_string().len()).max(4);
+        self.render_named(&(0..self.k).map(|c| c.to_string()).collect::<Vec<_>>())
+    }
+
+    /// [`render`](Self::render) with the classes called by `names` (one per class).
+    pub fn render_named(&self, names: &[String]) -> String {
+        let counts = self.counts.iter().max().map_or(1, |m| m.to_string().len()).max(4);
+        let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(1).max(counts);
+        let label = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max(10);
         let mut s = String::new();
-        let _ = write!(s, "{:>10} |", "true\\pred");
-        for p in 0..self.k {
-            let _ = write!(s, " {p:>width$}");
+        let _ = write!(s, "{:>label$} |", "true\\pred");
+        for name in names {
+            let _ = write!(s, " {name:>width$}");
         }
         let _ = writeln!(s, " | recall");
-        for t in 0..self.k {
-            let _ = write!(s, "{t:>10} |");
+        for (t, name) in names.iter().enumerate() {
+            let _ = write!(s, "{name:>label$} |");
             for p in 0..self.k {
                 let _ = write!(s, " {:>width$}", self.count(t, p));
             }
             let _ = writeln!(s, " | {}", fmt_pct(self.recall(t)));
         }
-        let _ = write!(s, "{:>10} |", "precision");
+        let _ = write!(s, "{:>label$} |", "precision");
         for p in 0..self.k {
             let v = self.precision(p).map_or("-".to_string(), |v| format!("{:.0}%", v * 100.0));
             let _ = write!(s, " {v:>width$}");

@@ -27,6 +27,10 @@ pub fn load_options(labels: &LabelArgs, classes: Option<usize>, targets: Option<
         labels: labels.labels.clone(),
         unlabeled_width: None,
         expect: None,
+        delimiter: labels.delimiter.unwrap_or_default(),
+        missing: labels.missing.clone().unwrap_or_default(),
+        one_hot: labels.one_hot,
+        class_names: Default::default(),
     }
 }
 
@@ -43,7 +47,7 @@ pub fn model_and_data(
     let model_data = model::load(model)?;
     let n_out = model_data.net.arch.n_out();
     let targets = (model_data.task == Task::Regress).then_some(n_out);
-    let mut opts = load_options(labels, None, targets);
+    let mut opts = model_data.schema.read_options(load_options(labels, None, targets))?;
     opts.expect = Some(model_data.schema.clone());
     if unlabeled_ok {
         opts.unlabeled_width = Some(model_data.net.arch.n_in());

@@ -24,11 +24,16 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     let e = evaluate(&model.net, &data, args.l2.map(|l| (l, n)));
     let loss_name = model.net.arch.loss.name();
     let names = target_names(&model, model.net.arch.n_out());
+    // The class names of a model trained on named labels (`cat`, `setosa`).
+    let class_names = model.schema.class_names.clone();
     if args.common.json {
         let confusion = e.confusion.as_ref().map(|c| c.rows().map(|r| r.to_vec()).collect::<Vec<_>>());
         let per_class = e.confusion.as_ref().map(|c| {
             (0..c.n_classes())
-                .map(|k| json!({"class": k, "precision": c.precision(k), "recall": c.recall(k)}))
+                .map(|k| {
+                    let name = class_names.as_ref().map(|n| n[k].clone());
+                    json!({"class": k, "name": name, "precision": c.precision(k), "recall": c.recall(k)})
+                })
                 .collect::<Vec<_>>()
         });
         let out = json!({
@@ -64,7 +69,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     }
     if let Some(c) = &e.confusion {
         s += "\nconfusion matrix (rows: true class, columns: predicted)\n";
-        s += &c.render();
+        s += &class_names.as_ref().map_or_else(|| c.render(), |n| c.render_named(n));
     }
     emit(&s)
 }

@@ -28,6 +28,9 @@ const FLAGS: &[(&str, &str)] = &[
     ("class_weight", "--class-weight"),
     ("loss", "--loss"),
     ("output", "--output"),
+    ("delimiter", "--delimiter"),
+    ("missing", "--missing"),
+    ("one_hot", "--one-hot"),
 ];
 
 /// The schedule's and stopping rules' fields (issue 10).

@@ -14,8 +14,19 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     if let Some(p) = &args.output {
         check_writable(p, "-o")?;
     }
+    if args.labels.missing == Some(bp_par::data::Missing::Drop) {
+        return Err(bp_par::error::Error::config(
+            "--missing drop would leave rows out, but predict writes one line per input row: use mean or zero",
+        ));
+    }
     let (model, data) = model_and_data(&args.model, &args.data, &args.labels, true, args.rows.split, false)?;
     let k = model.net.arch.n_out();
+    // Classes by name for a model trained on named labels (`cat`, `setosa`).
+    let names: Vec<String> = match &model.schema.class_names {
+        Some(n) => n.clone(),
+        None => (0..k).map(|c| c.to_string()).collect(),
+    };
+    let named = model.schema.class_names.is_some();
     let out = outputs(&model.net, &data);
     let mut text = String::with_capacity(out.len() * 12);
     let classify = model.task == Task::Classify;
@@ -23,10 +34,16 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     let truth = data.labels().filter(|_| classify);
     if args.common.json {
         for (i, row) in out.chunks_exact(k).enumerate() {
-            let line = if let Some(t) = truth {
-                json!({"prediction": argmax(row), "label": t[i], "probabilities": json_f32s(row)})
-            } else if classify {
-                json!({"prediction": argmax(row), "probabilities": json_f32s(row)})
+            let line = if classify {
+                let p = argmax(row);
+                let prediction = if named { json!(names[p]) } else { json!(p) };
+                match truth {
+                    Some(t) => {
+                        let label = if named { json!(class_text(&names, t[i])) } else { json!(t[i]) };
+                        json!({"prediction": prediction, "label": label, "probabilities": json_f32s(row)})
+                    }
+                    None => json!({"prediction": prediction, "probabilities": json_f32s(row)}),
+                }
             } else {
                 json!({"outputs": json_f32s(row)})
             };
@@ -35,11 +52,10 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         }
     } else {
         let head: Vec<String> = if classify {
+            let sep = if named { "_" } else { "" };
+            let probs = names.iter().map(|n| csv_field(&format!("p{sep}{n}")));
             let label = truth.map(|_| "label".to_string());
-            std::iter::once("prediction".to_string())
-                .chain(label)
-                .chain((0..k).map(|c| format!("p{c}")))
-                .collect()
+            std::iter::once("prediction".to_string()).chain(label).chain(probs).collect()
         } else {
             (0..k).map(|c| format!("y{c}")).collect()
         };
@@ -47,11 +63,11 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         text.push('\n');
         for (i, row) in out.chunks_exact(k).enumerate() {
             if classify {
-                text += &argmax(row).to_string();
+                text += &csv_field(&names[argmax(row)]);
                 text.push(',');
             }
             if let Some(t) = truth {
-                text += &t[i].to_string();
+                text += &csv_field(&class_text(&names, t[i]));
                 text.push(',');
             }
             let vals: Vec<String> = row.iter().map(|&v| bp_par::error::short(v)).collect();
@@ -69,5 +85,21 @@ pub fn predict(args: PredictArgs) -> Result<()> {
             Ok(())
         }
         None => emit(&text),
+    }
+}
+
+/// Class `c`'s name (its number for a model of numbered classes, or for a label the model
+/// does not have: predict does not check labels).
+fn class_text(names: &[String], c: u32) -> String {
+    names.get(c as usize).cloned().unwrap_or_else(|| c.to_string())
+}
+
+/// `text` as a CSV field: in double quotes (doubled inside) when it holds a comma, a quote or
+/// a line end.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
     }
 }

@@ -10,12 +10,14 @@
 //! ```
 
 mod csv;
+mod dialect;
 mod idx;
 mod normalize;
 mod npy;
 mod schema;
 mod subsets;
 
+pub use dialect::{ClassNames, Delimiter, Missing};
 pub use normalize::{Normalization, NormalizeMode};
 pub use schema::{HeldOut, LabelColumn, Schema};
 
@@ -118,6 +120,14 @@ pub struct LoadOptions {
     /// `label_col` left at `Auto`, the label is where the model's was, and a header that names
     /// the features differently is refused with the first difference.
     pub expect: Option<Schema>,
+    /// CSV: the field separator (detected from the first lines by default).
+    pub delimiter: Delimiter,
+    /// CSV: what to do with missing values (refuse the file by default).
+    pub missing: Missing,
+    /// CSV: the last K columns are a one-hot class label (K classes).
+    pub one_hot: Option<usize>,
+    /// CSV: how labels are read: numbers, or names (a model's, or the file's own).
+    pub class_names: ClassNames,
 }
 
 impl Dataset {

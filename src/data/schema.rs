@@ -3,6 +3,8 @@
 //! predict and show to read the next file the way the training file was read (and to refuse a
 //! file that does not match).
 
+use super::{ClassNames, LoadOptions, Missing};
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// How a data set's file was laid out. Empty ([`Schema::is_empty`]) for data that has no
@@ -24,6 +26,13 @@ pub struct Schema {
     /// The class names in class order, when the labels were names (`cat`, `setosa`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_names: Option<Vec<String>>,
+    /// The class label was the last K columns, one-hot (K classes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_hot: Option<usize>,
+    /// What replaced a missing feature, per feature column (the training means under
+    /// `missing` mean, zeros under zero): the next file's missing values get the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_fill: Option<Vec<f32>>,
     /// The rows held out for validation (set by [`crate::data::Dataset::split`]), so that
     /// the same rows can be evaluated again ([`crate::data::Dataset::resplit`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,5 +69,50 @@ impl Schema {
     /// Whether nothing is known (nothing to store in a model).
     pub fn is_empty(&self) -> bool {
         *self == Schema::default()
+    }
+
+    /// `opts` set to read a file the way this schema's file was read, for a model that
+    /// stores it: labels by the model's class names (or as numbers), the one-hot label
+    /// columns, and a missing feature replaced by the stored training value (unless `opts`
+    /// drops such rows or fills with zeros). `missing` mean without stored means is an error:
+    /// the new file's own means would not be the ones the model was trained with.
+    pub fn read_options(&self, mut opts: LoadOptions) -> Result<LoadOptions> {
+        opts.class_names = match &self.class_names {
+            Some(names) => ClassNames::Names(names.clone()),
+            None => ClassNames::Numbers,
+        };
+        if opts.one_hot.is_none() && opts.label_col == super::LabelCol::Auto {
+            opts.one_hot = self.one_hot;
+        }
+        opts.missing = match (opts.missing, &self.missing_fill) {
+            (Missing::Error | Missing::Mean, Some(fill)) => Missing::Fill(fill.clone()),
+            (Missing::Mean, None) => {
+                return Err(Error::config(
+                    "`missing` mean fills a missing value with the training mean, but the model \
+                     stores none (it was trained without `missing` mean or zero): use zero or drop",
+                ));
+            }
+            (m, _) => m,
+        };
+        Ok(opts)
+    }
+
+    /// Checks the one-hot width and the fill values against a network of `n_in` inputs and
+    /// `n_out` outputs (`classify`: a classifier); the problem as a phrase otherwise.
+    pub(crate) fn check_reading(&self, n_in: usize, n_out: usize, classify: bool) -> Result<(), String> {
+        if let Some(fill) = &self.missing_fill
+            && (fill.len() != n_in || fill.iter().any(|v| !v.is_finite()))
+        {
+            return Err(format!(
+                "has {} missing-value fills (finite) for a network of {n_in} inputs",
+                fill.len()
+            ));
+        }
+        match self.one_hot {
+            Some(k) if k != n_out || !classify => {
+                Err(format!("reads a {k}-column one-hot label for a network of {n_out} outputs"))
+            }
+            _ => Ok(()),
+        }
     }
 }

@@ -31,6 +31,7 @@ pub(super) fn check_schema(
     {
         return bad(format!("names {} targets for a network of {n_out} outputs", names.len()));
     }
+    schema.check_reading(n_in, n_out, task == Task::Classify).or_else(bad)?;
     if let (Some(label), Some(cols)) = (&schema.label, schema.n_columns)
         && label.index >= cols
     {

@@ -43,7 +43,8 @@ fn malformed_csv_files() {
     train_fails(
         b"label,a,b\n1,2,3\n0,NaN,1\n",
         &[],
-        "bad.csv:3:2: column 2 (\"a\"): expected a finite number, found NaN",
+        "bad.csv:3:2: column 2 (\"a\"): missing value (\"NaN\"); it is the file's only missing value: \
+         give --missing mean, zero or drop",
     );
     train_fails(
         b"label,a,b\n1,2,-inf\n",

@@ -3,7 +3,7 @@
 //! must return Ok or a clear Err, never panic, and never allocate from a size it has not
 //! checked. Bounded (a few hundred cases each) so it runs in CI with the other tests.
 
-use bp_par::data::{self, LabelCol, LoadOptions};
+use bp_par::data::{self, ClassNames, Delimiter, LabelCol, LoadOptions, Missing};
 use bp_par::{checkpoint, model};
 use proptest::prelude::*;
 use std::path::Path;
@@ -15,8 +15,15 @@ fn csv_like() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn options() -> impl Strategy<Value = LoadOptions> {
-    (0usize..6, prop::option::of(1usize..4), prop::option::of(1usize..12), prop::option::of(1usize..5))
-        .prop_map(|(col, targets, classes, width)| LoadOptions {
+    let dialect = (0usize..5, 0usize..4, prop::option::weighted(0.2, 2usize..4), 0usize..3);
+    (
+        0usize..6,
+        prop::option::of(1usize..4),
+        prop::option::of(1usize..12),
+        prop::option::of(1usize..5),
+        dialect,
+    )
+        .prop_map(|(col, targets, classes, width, (missing, delimiter, one_hot, names))| LoadOptions {
             label_col: match col {
                 0 => LabelCol::Auto,
                 1 => LabelCol::First,
@@ -28,6 +35,26 @@ fn options() -> impl Strategy<Value = LoadOptions> {
             targets,
             classes,
             unlabeled_width: width,
+            missing: [
+                Missing::Error,
+                Missing::Mean,
+                Missing::Zero,
+                Missing::Drop,
+                Missing::Fill(vec![0.5; 3]),
+            ][missing]
+                .clone(),
+            delimiter: [
+                Delimiter::Auto,
+                Delimiter::Char(b';'),
+                Delimiter::Whitespace,
+                Delimiter::Char(b'\t'),
+            ][delimiter],
+            one_hot,
+            class_names: match names {
+                0 => ClassNames::Auto,
+                1 => ClassNames::Numbers,
+                _ => ClassNames::Names(vec!["a".into(), "b".into(), "1".into()]),
+            },
             ..LoadOptions::default()
         })
 }

@@ -5,6 +5,7 @@ mod class_weight;
 mod cli;
 mod columns;
 mod determinism;
+mod files;
 mod fullbatch_resume;
 mod fuzz;
 mod gradcheck;

@@ -2,7 +2,7 @@
 //! command modules, in one place each.
 
 use bp_par::activation::Activation;
-use bp_par::data::LabelCol;
+use bp_par::data::{Delimiter, LabelCol, Missing};
 use bp_par::loss::{Loss, Output};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -139,7 +139,7 @@ pub enum OnDivergence {
     HalveLr,
 }
 
-/// How to read labels from a data file.
+/// How to read labels (and, for CSV, fields and missing values) from a data file.
 #[derive(Args, Debug, Clone)]
 pub struct LabelArgs {
     /// CSV label column: first, last, a header name, or a 0-based index [default: with a
@@ -148,6 +148,20 @@ pub struct LabelArgs {
     /// most max(10, √rows) classes)]
     #[arg(long, value_name = "COL")]
     pub label_col: Option<LabelCol>,
+    /// CSV field separator: auto, comma, semicolon (a comma in a number is then its decimal
+    /// point: 1,5), tab, whitespace (runs of spaces and tabs) or one punctuation character
+    /// [default: auto: the one that splits the first lines into equal column counts]
+    #[arg(long, value_name = "SEP")]
+    pub delimiter: Option<Delimiter>,
+    /// CSV missing values (empty, NA, N/A, NaN, null, ?): error names the first and counts
+    /// them; mean or zero fills a missing feature (the model's stored training means when
+    /// reading for a model); drop skips the row [default: error, or the model's fill values]
+    #[arg(long, value_name = "error|mean|zero|drop")]
+    pub missing: Option<Missing>,
+    /// CSV: the last K columns are a one-hot class label (e.g. Semeion's 10) [default: the
+    /// model's, else a single label column]
+    #[arg(long, value_name = "K", conflicts_with = "label_col")]
+    pub one_hot: Option<usize>,
     /// Labels file for IDX images or a .npy array [default: found by name beside DATA:
     /// *-images-idx3-ubyte -> *-labels-idx1-ubyte, x.npy -> y.npy, X_train.npy -> y_train.npy]
     #[arg(long, value_name = "PATH")]

@@ -21,7 +21,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "K")]
     pub classes: Option<usize>,
     /// Regression / soft targets: the last K CSV columns are real-valued targets
-    #[arg(long, value_name = "K", conflicts_with_all = ["classes", "label_col"])]
+    #[arg(long, value_name = "K", conflicts_with_all = ["classes", "label_col", "one_hot"])]
     pub targets: Option<usize>,
     /// Train on the first N rows of DATA only (before any --val-split), as Nielsen's
     /// experiments use the first 50,000 MNIST digits

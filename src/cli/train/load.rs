@@ -40,9 +40,11 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     let test = match &plan.test {
         Some((p, opts)) => {
             let classes = Some(full.n_outputs()).filter(|_| opts.targets.is_none());
-            // Read like the training file: the label where it was, the same feature names.
+            // Read like the training file: the label where it was, the same feature names,
+            // its class names and fill values.
             let expect = Some(full.schema.clone()).filter(|s| !s.is_empty());
-            Some(data::load(p, &data::LoadOptions { classes, expect, ..opts.clone() })?)
+            let opts = full.schema.read_options(data::LoadOptions { classes, expect, ..opts.clone() })?;
+            Some(data::load(p, &opts)?)
         }
         None => None,
     };

@@ -101,16 +101,7 @@ impl Plan {
             None => cfg,
         };
         let (checkpoint, checkpoint_given) = check_outputs(&args)?;
-        let (model, resume) = match resume {
-            Some((m, ck)) => (Some(m), Some((args.resume.clone().unwrap_or_default(), ck))),
-            None => {
-                let init = args.init.as_deref().map(model::load).transpose()?;
-                if let Some(m) = &init {
-                    check_init_conflicts(&args, m)?;
-                }
-                (init, None)
-            }
-        };
+        let (model, resume) = start_from(&args, resume)?;
         // With --init, the model fixes the outputs: its class count or its target count.
         let (classes, targets) = match &model {
             Some(m) if m.task == Task::Regress => (None, Some(m.net.arch.n_out())),
@@ -118,12 +109,14 @@ impl Plan {
             None => (args.classes, args.targets),
         };
         let balance_classes = super::class_weight::checked(&args, model.as_ref())?;
-        let load = load_options(&args.labels, classes, targets);
+        let mut load = load_options(&args.labels, classes, targets);
+        if let Some(m) = &model {
+            // Read as the --init model's file was: its class names, one-hot, fill values.
+            load = m.schema.read_options(load)?;
+        }
         let test = args.test.clone().map(|p| {
-            let labels = super::super::args::LabelArgs {
-                label_col: args.labels.label_col.clone(),
-                labels: args.test_labels.clone(),
-            };
+            let labels =
+                super::super::args::LabelArgs { labels: args.test_labels.clone(), ..args.labels.clone() };
             // The classes are the training data's (set once it is read).
             (p, load_options(&labels, None, targets))
         });
@@ -346,4 +339,25 @@ fn default_checkpoint(save: Option<&Path>) -> PathBuf {
         Some(p) => p.with_extension("ckpt.safetensors"),
         None => PathBuf::from("bp-par.ckpt.safetensors"),
     }
+}
+
+/// A `--resume` checkpoint with the path it was read from.
+type Resumed = (PathBuf, Checkpoint);
+
+/// The model the run starts from: the `--resume` checkpoint's (with its path), or the
+/// `--init` model (checked against the flags), or none (a new network).
+fn start_from(
+    args: &TrainArgs,
+    resume: Option<(Model, Checkpoint)>,
+) -> Result<(Option<Model>, Option<Resumed>)> {
+    Ok(match resume {
+        Some((m, ck)) => (Some(m), Some((args.resume.clone().unwrap_or_default(), ck))),
+        None => {
+            let init = args.init.as_deref().map(model::load).transpose()?;
+            if let Some(m) = &init {
+                check_init_conflicts(args, m)?;
+            }
+            (init, None)
+        }
+    })
 }

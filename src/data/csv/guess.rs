@@ -6,10 +6,12 @@
 //! (optdigits, pen digits and most UCI files put the label last), so that no pixel becomes a
 //! 256-class label without a word.
 
+use super::detect::{Sep, is_text};
 use super::roles::{LABEL_NAMES, Role};
 use super::rows::{Layout, Parsed};
 use crate::data::{LabelCol, LoadOptions};
 use crate::error::{Error, Result};
+use std::path::Path;
 
 /// Whether the label column would be guessed: nothing names it and the rows are not the
 /// model's unlabeled width.
@@ -17,6 +19,7 @@ pub(super) fn is_guess(names: Option<&[String]>, n_cols: usize, opts: &LoadOptio
     let named =
         names.is_some_and(|h| h.iter().any(|n| LABEL_NAMES.iter().any(|l| n.trim().eq_ignore_ascii_case(l))));
     opts.targets.is_none()
+        && opts.one_hot.is_none()
         && opts.label_col == LabelCol::Auto
         && opts.unlabeled_width != Some(n_cols)
         && n_cols >= 2
@@ -109,4 +112,28 @@ pub(super) fn take_first_as_label(
     }
     layout.roles[0] = Role::Label;
     Ok(())
+}
+
+/// Whether the ends of the first data row (`first_row`) hold numbers, so that the guess can
+/// be checked on their values. A first column of names is a label of names (no guess needed:
+/// text cannot be a feature); a last column of names with numbers first is refused, naming it.
+pub(super) fn numbers_at_the_ends(path: &Path, first_row: Option<&[u8]>, sep: Sep) -> Result<bool> {
+    let Some(line) = first_row else { return Ok(true) };
+    let fields = sep.split(line);
+    let (Some(first), Some(last)) = (fields.first(), fields.last()) else { return Ok(true) };
+    let text = |f: &[u8]| is_text(f, sep.decimal_comma());
+    if text(first) {
+        return Ok(false);
+    }
+    if text(last) {
+        return Err(Error::data(
+            path,
+            format!(
+                "no header names the label column (label, class, target or y), the first column holds \
+                 numbers and the last holds names ({:?}): give `label_col` last",
+                String::from_utf8_lossy(last).trim()
+            ),
+        ));
+    }
+    Ok(true)
 }

@@ -1,10 +1,15 @@
-//! CSV reader: header detection, label/target columns, strict numeric parsing, parallel over
-//! line-aligned chunks of the file (rayon), with errors naming file, line and column.
+//! CSV reader: separator and header detection, label/target/one-hot columns, class names,
+//! missing values, strict numeric parsing, parallel over line-aligned chunks of the file
+//! (rayon), with errors naming file, line and column.
 //!
-//! Tolerated: a UTF-8 BOM, CRLF line ends, blank lines, spaces around fields, quoted fields.
-//! Refused with a message: ragged rows, non-numeric fields, NaN/inf, non-integer or negative
-//! labels, labels outside `--classes`, a file with no data rows.
+//! Tolerated: a UTF-8 BOM, CRLF line ends, blank lines, spaces around fields, quoted fields
+//! (comma, tab, semicolon or any one-byte separator; whitespace-separated files have none).
+//! Refused with a message: ragged rows, non-numeric fields, inf, non-integer or negative
+//! labels, labels outside `--classes`, missing values unless `missing` says otherwise, a file
+//! with no data rows.
 
+mod assemble;
+mod detect;
 mod expect;
 mod guess;
 mod roles;
@@ -12,11 +17,12 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-use super::{Dataset, LabelColumn, LoadOptions, Schema, Targets, square_side};
+use super::{ClassNames, Dataset, LoadOptions};
 use crate::error::{Error, Result};
+use detect::Sep;
 use rayon::prelude::*;
 use roles::{Role, resolve_roles};
-use rows::{Layout, Parsed};
+use rows::{LabelMode, Layout, Parsed};
 
 pub(super) use rows::MAX_CLASSES;
 use std::path::Path;
@@ -24,9 +30,10 @@ use std::path::Path;
 /// Chunks of about this many bytes are parsed in parallel.
 const CHUNK_BYTES: usize = 1 << 20;
 
-/// A csv-crate reader over `bytes` that leaves the header and ragged rows to us.
-fn reader(bytes: &[u8]) -> ::csv::Reader<&[u8]> {
-    ::csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes)
+/// A csv-crate reader over `bytes` split on `delimiter`, that leaves the header and ragged
+/// rows to us.
+fn reader(bytes: &[u8], delimiter: u8) -> ::csv::Reader<&[u8]> {
+    ::csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(bytes)
 }
 
 /// Whether a line holds nothing but whitespace.
@@ -78,22 +85,36 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
         return Err(Error::data(path, "is neither a CSV text file (it holds binary bytes) nor an IDX file"));
     }
 
-    // The first non-blank line decides the header and the column count.
-    let Some((first_line, first)) = lines(bytes, 1).next() else {
+    // The first lines decide the separator, the header and the column count.
+    let sample: Vec<(u64, &[u8])> = lines(bytes, 1).take(detect::SAMPLE_LINES).collect();
+    let Some(&(first_line, first)) = sample.first() else {
         return Err(Error::data(path, "is empty: expected CSV rows of numbers"));
     };
-    let quoted = bytes.contains(&b'"');
-    let fields = first_fields(path, first, first_line, quoted)?;
+    let sep = detect::separator(path, &sample, opts.delimiter)?;
+    let quoted = bytes.contains(&b'"') && sep != Sep::Whitespace;
+    let fields = first_fields(path, first, sep, quoted)?;
+    let second = sample.get(1).map(|&(_, l)| sep.split(l));
+    let as_bytes: Vec<&[u8]> = fields.iter().map(|f| f.as_bytes()).collect();
+    let is_header = detect::is_header(&as_bytes, second.as_deref(), sep.decimal_comma());
     let n_cols = fields.len();
-    let is_header = fields.iter().any(|f| f.parse::<f64>().is_err());
     let names = is_header.then_some(fields);
     let mut roles = resolve_roles(path, n_cols, names.as_deref(), opts)?;
     // A guessed label column is read as a feature, then checked (`guess`).
-    let guessed = guess::is_guess(names.as_deref(), n_cols, opts);
+    let guessed = guess::is_guess(names.as_deref(), n_cols, opts)
+        && guess::numbers_at_the_ends(path, sample.get(is_header as usize).map(|&(_, l)| l), sep)?;
     if guessed {
         roles[0] = Role::Feature;
     }
-    let mut layout = Layout { path, roles, names, classes: opts.classes };
+    let labels = match &opts.class_names {
+        ClassNames::Auto => LabelMode::Numbers { strict: false },
+        ClassNames::Numbers => LabelMode::Numbers { strict: true },
+        ClassNames::Names(names) => LabelMode::Known {
+            index: names.iter().enumerate().map(|(i, n)| (n.as_bytes().to_vec(), i as u32)).collect(),
+            names: names.clone(),
+        },
+    };
+    let one_hot_start = roles.iter().position(|&r| r == Role::OneHot);
+    let mut layout = Layout { path, roles, names, classes: opts.classes, sep, labels, one_hot_start };
 
     // Data starts after the header line, or at the first line itself.
     let (data, data_line) = if is_header {
@@ -105,41 +126,39 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
         (&bytes[first.as_ptr() as usize - bytes.as_ptr() as usize..], first_line)
     };
 
-    // Quoted fields may hold newlines: parse those files in one piece.
-    let mut parsed: Vec<Parsed> = if quoted {
-        vec![layout.parse_quoted(data, data_line)?]
-    } else {
-        parse_chunks(&layout, data, data_line)?
-    };
+    let mut parsed = parse_all(&layout, data, data_line, quoted)?;
+    if parsed.iter().any(|p| p.text_label) {
+        // A label column of names (`cat`, `setosa`): read again, collecting them.
+        layout.labels = LabelMode::Text;
+        parsed = parse_all(&layout, data, data_line, quoted)?;
+    }
     if guessed {
         let line_of = |r: usize| lines(data, data_line).nth(r).map_or(data_line, |(l, _)| l);
         guess::take_first_as_label(&mut layout, &mut parsed, &line_of)?;
     }
-    assemble(&layout, parsed, opts)
+    assemble::assemble(&layout, parsed, opts)
 }
 
-/// The fields of the first non-blank line `first` (line number `first_line`), trimmed; an
-/// error if there is only one, which usually means another separator than the comma.
-fn first_fields(path: &Path, first: &[u8], first_line: u64, quoted: bool) -> Result<Vec<String>> {
-    let fields: Vec<String> = if quoted {
-        let mut record = ::csv::ByteRecord::new();
-        reader(first).read_byte_record(&mut record).map_err(|e| csv_error(path, e))?;
-        record.iter().map(|f| String::from_utf8_lossy(f).trim().to_string()).collect()
-    } else {
-        first.split(|&b| b == b',').map(|f| String::from_utf8_lossy(f).trim().to_string()).collect()
-    };
-    if fields.len() == 1 {
-        let sep = [';', '\t', ' ', '|'].into_iter().find(|c| fields[0].contains(*c));
-        let hint =
-            sep.map_or(String::new(), |c| format!(" (the first line has {c:?} in it: bp-par reads commas)"));
-        return Err(Error::data(
-            path,
-            format!(
-                "line {first_line} has a single column; expected comma-separated features and a label{hint}"
-            ),
-        ));
+/// Parses the rows of `data` (first line `data_line`): quoted fields, which may hold
+/// newlines, in one piece, other files in parallel chunks.
+fn parse_all(layout: &Layout<'_>, data: &[u8], data_line: u64, quoted: bool) -> Result<Vec<Parsed>> {
+    match layout.sep {
+        Sep::Char(d) if quoted => Ok(vec![layout.parse_quoted(data, data_line, d)?]),
+        _ => parse_chunks(layout, data, data_line),
     }
-    Ok(fields)
+}
+
+/// The fields of the first non-blank line `first`, trimmed (quotes removed when `quoted`).
+fn first_fields(path: &Path, first: &[u8], sep: Sep, quoted: bool) -> Result<Vec<String>> {
+    let text = |f: &[u8]| String::from_utf8_lossy(f).trim().to_string();
+    match sep {
+        Sep::Char(d) if quoted => {
+            let mut record = ::csv::ByteRecord::new();
+            reader(first, d).read_byte_record(&mut record).map_err(|e| csv_error(path, e))?;
+            Ok(record.iter().map(text).collect())
+        }
+        _ => Ok(sep.split(first).into_iter().map(text).collect()),
+    }
 }
 
 /// Parses unquoted `data`, whose first line is `data_line`, in line-aligned chunks in
@@ -157,60 +176,4 @@ fn parse_chunks(layout: &Layout<'_>, data: &[u8], data_line: u64) -> Result<Vec<
         })
         .collect();
     chunks.par_iter().zip(&starts).map(|(c, &l)| layout.parse_plain(c, l)).collect()
-}
-
-/// The chunks' rows, in order, as a [`Dataset`]: classes (counted) when every row has a
-/// label, targets with `--targets`, neither otherwise.
-fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOptions) -> Result<Dataset> {
-    let path = layout.path;
-    let n_feat = layout.roles.iter().filter(|&&r| r == Role::Feature).count();
-    let total: usize = parsed.iter().map(|p| p.features.len()).sum();
-    if total == 0 {
-        return Err(Error::data(path, "has a first row but no data rows"));
-    }
-    let mut features = Vec::with_capacity(total);
-    let mut labels = Vec::new();
-    let mut values = Vec::new();
-    for p in parsed {
-        features.extend_from_slice(&p.features);
-        labels.extend_from_slice(&p.labels);
-        values.extend_from_slice(&p.targets);
-    }
-    let n = total / n_feat;
-    let targets = if let Some(k) = opts.targets {
-        Targets::Values { values, n_outputs: k }
-    } else if labels.len() == n {
-        let n_classes = super::class_count(path, &labels, opts.classes, |i| format!("row {}", i + 1))?;
-        Targets::Classes { labels, n_classes }
-    } else {
-        Targets::None
-    };
-    let image_shape = square_side(n_feat).map(|s| [s, s]);
-    let schema = layout.schema(matches!(targets, Targets::Classes { .. }));
-    Ok(Dataset { path: path.to_path_buf(), n_features: n_feat, features, targets, image_shape, schema })
-}
-
-impl Layout<'_> {
-    /// What the columns were: their count, the label's position and name (when the rows are
-    /// labelled), and the header's names of the features and targets.
-    fn schema(&self, labelled: bool) -> Schema {
-        let named = |role: Role| -> Option<Vec<String>> {
-            let names = self.names.as_ref()?;
-            Some(self.roles.iter().zip(names).filter(|(r, _)| **r == role).map(|(_, n)| n.clone()).collect())
-        };
-        let label = self
-            .roles
-            .iter()
-            .position(|&r| r == Role::Label)
-            .filter(|_| labelled)
-            .map(|index| LabelColumn { index, name: self.names.as_ref().map(|n| n[index].clone()) });
-        let targets = named(Role::Target).filter(|t| !t.is_empty());
-        Schema {
-            n_columns: Some(self.roles.len()),
-            label,
-            feature_names: named(Role::Feature),
-            target_names: targets,
-            ..Schema::default()
-        }
-    }
 }

@@ -18,6 +18,8 @@ pub(super) enum Role {
     Label,
     /// One of the regression targets (the last `--targets` columns).
     Target,
+    /// One of the one-hot label columns (the last `--one-hot` columns).
+    OneHot,
 }
 
 /// Decides the role of every column from the first row and the options.
@@ -28,6 +30,10 @@ pub(super) fn resolve_roles(
     opts: &LoadOptions,
 ) -> Result<Vec<Role>> {
     let mut roles = vec![Role::Feature; n_cols];
+    if let Some(k) = opts.one_hot {
+        one_hot_roles(path, &mut roles, k, opts)?;
+        return checked(path, names, roles, opts);
+    }
     if let Some(k) = opts.targets {
         if k == 0 || k >= n_cols {
             return Err(Error::data(
@@ -103,6 +109,36 @@ fn checked(path: &Path, names: Option<&[String]>, roles: Vec<Role>, opts: &LoadO
         expect::check_names(path, names, &roles, schema)?;
     }
     Ok(roles)
+}
+
+/// Marks the last `k` columns as a one-hot label (unless the rows are a model's unlabeled
+/// inputs), after checking `k` against the row and the other options.
+fn one_hot_roles(path: &Path, roles: &mut [Role], k: usize, opts: &LoadOptions) -> Result<()> {
+    let n_cols = roles.len();
+    if opts.targets.is_some() || opts.label_col != LabelCol::Auto {
+        return Err(Error::config(
+            "`one_hot` names the label columns: it cannot go with `targets` or `label_col`",
+        ));
+    }
+    if opts.classes.is_some_and(|c| c != k) {
+        return Err(Error::config(format!(
+            "`classes` {} disagrees with `one_hot` {k} (one column per class)",
+            opts.classes.unwrap_or(0)
+        )));
+    }
+    if opts.unlabeled_width == Some(n_cols) {
+        return Ok(());
+    }
+    if k < 2 || k >= n_cols {
+        return Err(Error::data(
+            path,
+            format!(
+                "`one_hot` {k} needs 2 or more label columns and a feature column, but rows have {n_cols} fields"
+            ),
+        ));
+    }
+    roles[n_cols - k..].iter_mut().for_each(|r| *r = Role::OneHot);
+    Ok(())
 }
 
 /// At most this many header names are quoted in a message.

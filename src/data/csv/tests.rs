@@ -2,7 +2,7 @@
 
 use super::rows::parse_number;
 use super::*;
-use crate::data::LabelCol;
+use crate::data::{ClassNames, Delimiter, LabelCol, Missing, Targets};
 
 fn parse_str(s: &str, opts: &LoadOptions) -> Result<Dataset> {
     parse(Path::new("t.csv"), s.as_bytes(), opts)
@@ -52,7 +52,7 @@ fn bad_inputs_name_line_and_column() {
         ("", LoadOptions::default(), "t.csv: is empty"),
         ("label,x\n", LoadOptions::default(), "no data rows"),
         ("1,2,3\n1,2\n", LoadOptions::default(), "t.csv:2: expected 3 fields like the first row, found 2"),
-        ("1,2\n1,nan\n", LoadOptions::default(), "t.csv:2:2: column 2: expected a finite number, found nan"),
+        ("1,2\n1,nan\n", LoadOptions::default(), "t.csv:2:2: column 2: missing value (\"nan\")"),
         ("1,2\n1,inf\n", LoadOptions::default(), "expected a finite number, found inf"),
         ("1.5,2\n", first(), "t.csv:1:1: column 1: expected a class label"),
         ("-1,2\n", first(), "expected a class label"),
@@ -92,7 +92,7 @@ fn line_numbers_count_blank_lines_and_crlf() {
     assert!(err.to_string().starts_with("t.csv:4:2: "), "{err}");
     let d = parse_str("\"label\",\"a\"\n1,\"2.5\"\n", &LoadOptions::default()).unwrap();
     assert_eq!(d.features, vec![2.5]);
-    let err = parse_str("a;b;c\n1;2;3\n", &LoadOptions::default()).unwrap_err();
+    let err = parse_str("a|b|c\n1|2|3\n", &LoadOptions::default()).unwrap_err();
     assert!(err.to_string().contains("single column"), "{err}");
 }
 
@@ -135,4 +135,138 @@ fn a_guessed_label_column_is_checked() {
     assert_eq!(d.labels(), Some(&[3, 0][..]));
     let opts = LoadOptions { label_col: LabelCol::Last, ..Default::default() };
     assert!(parse_str("0,5,1\n0,6,0\n", &opts).is_ok());
+}
+
+fn with(f: impl FnOnce(&mut LoadOptions)) -> LoadOptions {
+    let mut o = LoadOptions::default();
+    f(&mut o);
+    o
+}
+
+#[test]
+fn separators_are_detected() {
+    // USPS zip.train: leading spaces, label first, values in [-1, 1].
+    let first = with(|o| o.label_col = LabelCol::First);
+    let d = parse_str(" 6.0000 -1.0000 0.5\n 5 1 -0.25  \n", &first).unwrap();
+    assert_eq!((d.n_features, d.labels()), (2, Some(&[6, 5][..])));
+    assert_eq!(d.features, vec![-1.0, 0.5, 1.0, -0.25]);
+    // European CSV: semicolons, decimal commas, a header.
+    let d = parse_str("a;b;label\n1,5;2;0\n-0,25;3,0;1\n", &LoadOptions::default()).unwrap();
+    assert_eq!(d.features, vec![1.5, 2.0, -0.25, 3.0]);
+    // TSV with an empty (missing) field: tab, not whitespace.
+    let err = parse_str("label\tx\ty\n0\t\t1\n1\t2\t3\n", &LoadOptions::default()).unwrap_err();
+    assert!(err.to_string().starts_with("t.csv:2:2: column 2 (\"x\"): missing value"), "{err}");
+    // Commas with spaces after them: commas (more numbers), not whitespace.
+    let d = parse_str("1, 2, 3\n0, 4, 5\n", &LoadOptions::default()).unwrap();
+    assert_eq!(d.features, vec![2.0, 3.0, 4.0, 5.0]);
+    // A given separator is used as is.
+    let d = parse_str("1|2|3\n", &with(|o| o.delimiter = Delimiter::Char(b'|'))).unwrap();
+    assert_eq!(d.features, vec![2.0, 3.0]);
+    let err = parse_str("1,2,3\n", &with(|o| o.delimiter = Delimiter::Char(b';'))).unwrap_err();
+    assert!(err.to_string().contains("single column when split on semicolon"), "{err}");
+    // Two readings that fit equally well are refused, not guessed.
+    let err = parse_str("a b c,d\ne f g,h\n", &LoadOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("give `delimiter`"), "{err}");
+}
+
+#[test]
+fn whitespace_files_split_into_chunks_keep_line_numbers() {
+    let mut s = String::new();
+    for i in 0..30_000 {
+        s.push_str(if i == 20_000 { "  1 0.5 x\n" } else { "  1   0.5\t0.25 \n" });
+    }
+    let err = parse_str(&s, &LoadOptions::default()).unwrap_err();
+    assert_eq!(err.to_string(), "t.csv:20001:3: column 3: expected a number, found \"x\"");
+}
+
+#[test]
+fn missing_values_are_refused_filled_or_dropped() {
+    let text = "label,a,b\n0,1,NA\n1,?,4\n0,3,8\n";
+    let err = parse_str(text, &LoadOptions::default()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "t.csv:2:3: column 3 (\"b\"): missing value (\"NA\"); the file has 2 missing values: \
+         give `missing` mean, zero or drop to fill them or drop their rows"
+    );
+    // Means over the rows that have the value: a (1+3)/2 = 2, b (4+8)/2 = 6.
+    let d = parse_str(text, &with(|o| o.missing = Missing::Mean)).unwrap();
+    assert_eq!(d.features, vec![1.0, 6.0, 2.0, 4.0, 3.0, 8.0]);
+    assert_eq!(d.schema.missing_fill, Some(vec![2.0, 6.0]));
+    let d = parse_str(text, &with(|o| o.missing = Missing::Zero)).unwrap();
+    assert_eq!(d.features, vec![1.0, 0.0, 0.0, 4.0, 3.0, 8.0]);
+    let d = parse_str(text, &with(|o| o.missing = Missing::Drop)).unwrap();
+    assert_eq!((d.features.clone(), d.labels()), (vec![3.0, 8.0], Some(&[0][..])));
+    assert_eq!(d.schema.missing_fill, None);
+    // A model's stored values, not the file's means.
+    let d = parse_str(text, &with(|o| o.missing = Missing::Fill(vec![-1.0, -2.0]))).unwrap();
+    assert_eq!(d.features, vec![1.0, -2.0, -1.0, 4.0, 3.0, 8.0]);
+    // A missing label: dropped under drop, an error under mean.
+    let text = "label,a\n0,1\n,2\n1,3\n";
+    let d = parse_str(text, &with(|o| o.missing = Missing::Drop)).unwrap();
+    assert_eq!(d.labels(), Some(&[0, 1][..]));
+    let err = parse_str(text, &with(|o| o.missing = Missing::Mean)).unwrap_err().to_string();
+    assert!(err.starts_with("t.csv:3:1: column 1 (\"label\"): the label or target is missing"), "{err}");
+    // A column with no value has no mean.
+    let err = parse_str("label,a,b\n0,NA,1\n1,NA,2\n", &with(|o| o.missing = Missing::Mean)).unwrap_err();
+    assert!(err.to_string().contains("column 2 (\"a\") has no values"), "{err}");
+    // A first row with a missing value is not a header.
+    let d = parse_str("0,,1\n1,2,3\n", &with(|o| o.missing = Missing::Zero)).unwrap();
+    assert_eq!(d.n_samples(), 2);
+}
+
+#[test]
+fn class_names_map_in_sorted_order() {
+    // No header: the first row's label is a name, not a header.
+    let text = "5.1,3.5,setosa\n6.3,2.9,virginica\n5.9,3.0,versicolor\n5.0,3.4,setosa\n";
+    let d = parse_str(text, &with(|o| o.label_col = LabelCol::Last)).unwrap();
+    assert_eq!(d.targets, Targets::Classes { labels: vec![0, 2, 1, 0], n_classes: 3 });
+    let names = vec!["setosa".to_string(), "versicolor".into(), "virginica".into()];
+    assert_eq!(d.schema.class_names, Some(names.clone()));
+    assert_eq!(d.schema.label.as_ref().map(|l| l.index), Some(2));
+    // A model's names: its order, and an unknown name is an error naming it and the line.
+    let known = with(|o| {
+        o.label_col = LabelCol::Last;
+        o.class_names = ClassNames::Names(vec!["virginica".into(), "setosa".into(), "versicolor".into()]);
+    });
+    assert_eq!(parse_str(text, &known).unwrap().labels(), Some(&[1, 0, 2, 1][..]));
+    let err = parse_str("1,2,setosa\n1,2,dog\n", &known).unwrap_err().to_string();
+    assert!(
+        err.starts_with("t.csv:2:3: column 3: label \"dog\" is not one of the model's 3 classes"),
+        "{err}"
+    );
+    // A model of numbered classes refuses names.
+    let numbers = with(|o| o.class_names = ClassNames::Numbers);
+    let err = parse_str("cat,1\ndog,2\n", &numbers).unwrap_err().to_string();
+    assert!(err.contains("expected a class label (an integer"), "{err}");
+    // Names found late in a file of many chunks are still all read.
+    let mut s = String::from("label,x\n");
+    for i in 0..60_000 {
+        s.push_str(if i < 50_000 { "7,0.123456789\n" } else { "cat,0.5\n" });
+    }
+    let d = parse_str(&s, &LoadOptions::default()).unwrap();
+    assert_eq!(d.schema.class_names, Some(vec!["7".to_string(), "cat".into()]));
+    assert_eq!(d.labels().map(|l| (l[0], l[59_999])), Some((0, 1)));
+}
+
+#[test]
+fn one_hot_label_columns() {
+    // Semeion: whitespace, features then a one-hot label, trailing spaces.
+    let text = "0.0000 1.0000 0.0000 0 1 0 \n1.0000 1.0000 0.0000 1 0 0 \n";
+    let d = parse_str(text, &with(|o| o.one_hot = Some(3))).unwrap();
+    assert_eq!(d.targets, Targets::Classes { labels: vec![1, 0], n_classes: 3 });
+    assert_eq!((d.n_features, d.schema.one_hot, d.schema.label.clone()), (3, Some(3), None));
+    let err = parse_str("1 0 1 1\n", &with(|o| o.one_hot = Some(2))).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "t.csv:1: the `one_hot` label (columns 3-4) should hold exactly one 1 and 0s, found 1s in columns 3, 4"
+    );
+    let err = parse_str("1 0 0 0\n", &with(|o| o.one_hot = Some(2))).unwrap_err().to_string();
+    assert!(err.ends_with("found no 1"), "{err}");
+    let err = parse_str("1 0 0.5 0\n", &with(|o| o.one_hot = Some(2))).unwrap_err().to_string();
+    assert!(err.starts_with("t.csv:1:3: column 3: expected 0 or 1"), "{err}");
+    let err = parse_str("1 0 1\n", &with(|o| (o.one_hot, o.classes) = (Some(2), Some(3)))).unwrap_err();
+    assert!(err.to_string().contains("`classes` 3 disagrees with `one_hot` 2"), "{err}");
+    // A model's unlabeled inputs: as many columns as it has features.
+    let d = parse_str("1 0 1\n", &with(|o| (o.one_hot, o.unlabeled_width) = (Some(2), Some(3)))).unwrap();
+    assert_eq!((d.n_features, d.targets), (3, Targets::None));
 }

@@ -1,0 +1,267 @@
+//! The parsed chunks of a CSV file as one [`Dataset`]: missing values refused, filled or their
+//! rows dropped (`missing`), labels of names mapped to classes, and the file's [`Schema`].
+
+use super::roles::Role;
+use super::rows::{LabelMode, Layout, MISSING_LABEL, Parsed, Spot};
+use crate::data::{Dataset, LabelColumn, LoadOptions, Missing, Schema, Targets, class_count, square_side};
+use crate::error::{Error, Result};
+use std::collections::BTreeSet;
+
+/// All rows of a file, in order.
+struct Rows {
+    features: Vec<f32>,
+    labels: Vec<u32>,
+    label_text: Vec<String>,
+    targets: Vec<f32>,
+    n_missing: usize,
+    first_missing: Option<Spot>,
+    first_missing_label: Option<Spot>,
+}
+
+impl Rows {
+    fn concat(parsed: Vec<Parsed>) -> Rows {
+        let total: usize = parsed.iter().map(|p| p.features.len()).sum();
+        let mut r = Rows {
+            features: Vec::with_capacity(total),
+            labels: Vec::new(),
+            label_text: Vec::new(),
+            targets: Vec::new(),
+            n_missing: 0,
+            first_missing: None,
+            first_missing_label: None,
+        };
+        for p in parsed {
+            r.features.extend_from_slice(&p.features);
+            r.labels.extend_from_slice(&p.labels);
+            r.label_text.extend(p.label_text);
+            r.targets.extend_from_slice(&p.targets);
+            r.n_missing += p.n_missing;
+            r.first_missing = r.first_missing.or(p.first_missing);
+            r.first_missing_label = r.first_missing_label.or(p.first_missing_label);
+        }
+        r
+    }
+}
+
+/// The chunks' rows, in order, as a [`Dataset`]: classes (counted) when every row has a
+/// label, targets with `targets`, neither otherwise.
+pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOptions) -> Result<Dataset> {
+    let path = layout.path;
+    let n_feat = layout.roles.iter().filter(|&&r| r == Role::Feature).count();
+    let mut rows = Rows::concat(parsed);
+    if rows.features.is_empty() {
+        return Err(Error::data(path, "has a first row but no data rows"));
+    }
+    let fill = missing(layout, &mut rows, n_feat, opts)?;
+    let n = rows.features.len() / n_feat;
+    let mut class_names = None;
+    let targets = if let Some(k) = opts.targets {
+        Targets::Values { values: rows.targets, n_outputs: k }
+    } else if rows.labels.len() == n {
+        let n_classes = match &layout.labels {
+            LabelMode::Text => {
+                let names = name_classes(layout, &mut rows.labels, &rows.label_text, opts.classes)?;
+                let k = names.len();
+                class_names = Some(names);
+                k
+            }
+            LabelMode::Known { names, .. } => {
+                class_names = Some(names.clone());
+                names.len()
+            }
+            LabelMode::Numbers { .. } => {
+                let classes = opts.classes.or(opts.one_hot.filter(|_| layout.roles.contains(&Role::OneHot)));
+                class_count(path, &rows.labels, classes, |i| format!("row {}", i + 1))?
+            }
+        };
+        Targets::Classes { labels: rows.labels, n_classes }
+    } else {
+        Targets::None
+    };
+    let image_shape = square_side(n_feat).map(|s| [s, s]);
+    let mut schema = layout.schema(matches!(targets, Targets::Classes { .. }));
+    schema.class_names = class_names;
+    schema.missing_fill = fill;
+    Ok(Dataset {
+        path: path.to_path_buf(),
+        n_features: n_feat,
+        features: rows.features,
+        targets,
+        image_shape,
+        schema,
+    })
+}
+
+/// Applies the `missing` policy to `rows`; returns the per-feature values that replaced (or
+/// would replace) a missing feature, to be stored.
+fn missing(
+    layout: &Layout<'_>,
+    rows: &mut Rows,
+    n_feat: usize,
+    opts: &LoadOptions,
+) -> Result<Option<Vec<f32>>> {
+    let spot_error = |spot: &Spot, message: String| layout.error(spot.line, spot.col, message);
+    if let (Missing::Error, Some(first)) = (&opts.missing, &rows.first_missing) {
+        let count = match rows.n_missing {
+            1 => "it is the file's only missing value".to_string(),
+            n => format!("the file has {n} missing values"),
+        };
+        return Err(spot_error(
+            first,
+            format!(
+                "missing value ({:?}); {count}: give `missing` mean, zero or drop to fill them or drop their rows",
+                first.text
+            ),
+        ));
+    }
+    if opts.missing == Missing::Drop {
+        if rows.n_missing > 0 {
+            drop_rows(layout, rows, n_feat, opts.targets.unwrap_or(0))?;
+        }
+        return Ok(None);
+    }
+    if let Some(first) = &rows.first_missing_label {
+        return Err(spot_error(
+            first,
+            "the label or target is missing: `missing` fills features only; use drop to skip such rows"
+                .into(),
+        ));
+    }
+    let fill = match &opts.missing {
+        Missing::Error | Missing::Drop => return Ok(None),
+        Missing::Zero => vec![0.0; n_feat],
+        Missing::Mean => column_means(layout, &rows.features, n_feat)?,
+        Missing::Fill(v) if v.len() == n_feat => v.clone(),
+        Missing::Fill(v) => {
+            return Err(Error::data(
+                layout.path,
+                format!(
+                    "has {n_feat} features, but the model's fill values of `missing` are for {}",
+                    v.len()
+                ),
+            ));
+        }
+    };
+    if rows.n_missing > 0 {
+        for row in rows.features.chunks_exact_mut(n_feat) {
+            row.iter_mut().zip(&fill).filter(|(x, _)| x.is_nan()).for_each(|(x, f)| *x = *f);
+        }
+    }
+    Ok(Some(fill))
+}
+
+/// Each feature column's mean over the rows that have it (in f64, in row order).
+fn column_means(layout: &Layout<'_>, features: &[f32], n_feat: usize) -> Result<Vec<f32>> {
+    let mut sums = vec![(0.0f64, 0usize); n_feat];
+    for row in features.chunks_exact(n_feat) {
+        for (s, &x) in sums.iter_mut().zip(row) {
+            if !x.is_nan() {
+                *s = (s.0 + x as f64, s.1 + 1);
+            }
+        }
+    }
+    if let Some(j) = sums.iter().position(|s| s.1 == 0) {
+        let col = layout
+            .roles
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| **r == Role::Feature)
+            .nth(j)
+            .map_or(j, |(c, _)| c);
+        let name = layout.names.as_ref().map_or(String::new(), |n| format!(" ({:?})", n[col]));
+        return Err(Error::data(
+            layout.path,
+            format!("column {}{name} has no values to take the mean of (`missing` mean)", col + 1),
+        ));
+    }
+    Ok(sums.iter().map(|&(s, c)| (s / c as f64) as f32).collect())
+}
+
+/// Drops every row with a missing feature, label or target (`n_targets` per row).
+fn drop_rows(layout: &Layout<'_>, rows: &mut Rows, n_feat: usize, n_targets: usize) -> Result<()> {
+    let n = rows.features.len() / n_feat;
+    let labelled = rows.labels.len() == n;
+    let keep: Vec<bool> = (0..n)
+        .map(|i| {
+            let feature = rows.features[i * n_feat..(i + 1) * n_feat].iter().any(|x| x.is_nan());
+            let target = rows.targets[i * n_targets..(i + 1) * n_targets].iter().any(|x| x.is_nan());
+            !(feature || target || (labelled && rows.labels[i] == MISSING_LABEL))
+        })
+        .collect();
+    if !keep.contains(&true) {
+        return Err(Error::data(
+            layout.path,
+            "has a missing value in every row: `missing` drop leaves nothing",
+        ));
+    }
+    let kept = |chunk: usize, v: &[f32]| -> Vec<f32> {
+        v.chunks_exact(chunk.max(1))
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .flat_map(|(r, _)| r.iter().copied())
+            .collect()
+    };
+    rows.features = kept(n_feat, &rows.features);
+    if n_targets > 0 {
+        rows.targets = kept(n_targets, &rows.targets);
+    }
+    if labelled {
+        rows.labels = rows.labels.iter().zip(&keep).filter(|(_, k)| **k).map(|(l, _)| *l).collect();
+    }
+    if rows.label_text.len() == n {
+        let text = std::mem::take(&mut rows.label_text);
+        rows.label_text = text.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(t, _)| t).collect();
+    }
+    Ok(())
+}
+
+/// The sorted distinct label names, with `labels` set to each row's index among them.
+fn name_classes(
+    layout: &Layout<'_>,
+    labels: &mut [u32],
+    text: &[String],
+    classes: Option<usize>,
+) -> Result<Vec<String>> {
+    let names: Vec<String> = text.iter().collect::<BTreeSet<_>>().into_iter().cloned().collect();
+    if names.len() > super::rows::MAX_CLASSES || classes.is_some_and(|k| k != names.len()) {
+        return Err(Error::data(
+            layout.path,
+            format!(
+                "has {} distinct class names in its label column{}",
+                names.len(),
+                classes.map_or(String::new(), |k| format!(", but `classes` is {k}"))
+            ),
+        ));
+    }
+    for (l, t) in labels.iter_mut().zip(text) {
+        *l = names.binary_search(t).unwrap_or(0) as u32;
+    }
+    Ok(names)
+}
+
+impl Layout<'_> {
+    /// What the columns were: their count, the label's position and name (when the rows are
+    /// labelled), the one-hot label's width, and the header's names of the features and
+    /// targets.
+    fn schema(&self, labelled: bool) -> Schema {
+        let named = |role: Role| -> Option<Vec<String>> {
+            let names = self.names.as_ref()?;
+            Some(self.roles.iter().zip(names).filter(|(r, _)| **r == role).map(|(_, n)| n.clone()).collect())
+        };
+        let label = self
+            .roles
+            .iter()
+            .position(|&r| r == Role::Label)
+            .filter(|_| labelled)
+            .map(|index| LabelColumn { index, name: self.names.as_ref().map(|n| n[index].clone()) });
+        let one_hot = self.roles.iter().filter(|&&r| r == Role::OneHot).count();
+        Schema {
+            n_columns: Some(self.roles.len()),
+            label,
+            feature_names: named(Role::Feature),
+            target_names: named(Role::Target).filter(|t| !t.is_empty()),
+            one_hot: (one_hot > 0 && labelled).then_some(one_hot),
+            ..Schema::default()
+        }
+    }
+}

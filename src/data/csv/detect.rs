@@ -1,0 +1,145 @@
+//! A CSV file's dialect from its first lines: the field separator (comma, tab, semicolon or
+//! whitespace, unless one is given) and whether the first line is a header.
+//!
+//! The separator is the one that splits every sampled line into the same number (> 1) of
+//! fields; when several do, the one that gives the most numbers wins (so `1,5;2,25` is two
+//! decimal-comma numbers under `;`, not fields `1` and `5;2` under `,`); when two still tie
+//! and would read the file differently, the file is refused rather than guessed.
+
+use super::rows::{Value, value};
+use crate::data::Delimiter;
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// Lines sampled to detect the separator.
+pub(super) const SAMPLE_LINES: usize = 64;
+
+/// A field separator, decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Sep {
+    /// One byte.
+    Char(u8),
+    /// Runs of spaces and tabs, leading and trailing ones ignored.
+    Whitespace,
+}
+
+/// The separators tried, in order of preference when two read a file the same way.
+const CANDIDATES: [Sep; 4] = [Sep::Char(b','), Sep::Char(b'\t'), Sep::Char(b';'), Sep::Whitespace];
+
+impl Sep {
+    /// Whether a comma inside a number is its decimal separator (European CSV under `;`).
+    pub(super) fn decimal_comma(self) -> bool {
+        self == Sep::Char(b';')
+    }
+
+    /// The separator's name, as `delimiter` takes it.
+    pub(super) fn name(self) -> String {
+        match self {
+            Sep::Char(b) => Delimiter::Char(b).to_string(),
+            Sep::Whitespace => Delimiter::Whitespace.to_string(),
+        }
+    }
+
+    /// The fields of one line, quotes respected for a one-byte separator (the quotes stay),
+    /// spaces around the fields trimmed.
+    pub(super) fn split(self, line: &[u8]) -> Vec<&[u8]> {
+        match self {
+            Sep::Whitespace => line.split(|b| *b == b' ' || *b == b'\t').filter(|f| !f.is_empty()).collect(),
+            Sep::Char(d) => {
+                let (mut fields, mut start, mut quoted) = (Vec::new(), 0, false);
+                for (i, &b) in line.iter().enumerate() {
+                    if b == b'"' {
+                        quoted = !quoted;
+                    } else if b == d && !quoted {
+                        fields.push(line[start..i].trim_ascii());
+                        start = i + 1;
+                    }
+                }
+                fields.push(line[start..].trim_ascii());
+                fields
+            }
+        }
+    }
+}
+
+/// How well a separator fits the sampled lines.
+struct Fit {
+    sep: Sep,
+    /// Fields on the first line.
+    cols: usize,
+    /// Lines with as many fields as the first.
+    agree: usize,
+    /// Fields of the lines after the first that read as numbers (or missing values).
+    numbers: usize,
+}
+
+/// Whether `field` (as split, possibly quoted) reads as text rather than a number or a
+/// missing value.
+pub(super) fn is_text(field: &[u8], decimal_comma: bool) -> bool {
+    let f = field.trim_ascii();
+    let f = f.strip_prefix(b"\"").and_then(|f| f.strip_suffix(b"\"")).unwrap_or(f);
+    value(f, decimal_comma) == Value::Text
+}
+
+/// The separator of the file whose first non-blank lines are `sample`: `wanted`, or detected.
+pub(super) fn separator(path: &Path, sample: &[(u64, &[u8])], wanted: Delimiter) -> Result<Sep> {
+    let (first_line, first) = sample[0];
+    let single = |how: String| {
+        Error::data(path, format!("line {first_line} has a single column {how} (give `delimiter`)"))
+    };
+    match wanted {
+        Delimiter::Char(b) if Sep::Char(b).split(first).len() > 1 => return Ok(Sep::Char(b)),
+        Delimiter::Whitespace if Sep::Whitespace.split(first).len() > 1 => return Ok(Sep::Whitespace),
+        Delimiter::Auto => {}
+        other => return Err(single(format!("when split on {other}"))),
+    }
+    let fits: Vec<Fit> = CANDIDATES
+        .iter()
+        .map(|&sep| {
+            let counts: Vec<usize> = sample.iter().map(|(_, l)| sep.split(l).len()).collect();
+            let rest = if sample.len() > 1 { &sample[1..] } else { sample };
+            let numbers = rest
+                .iter()
+                .flat_map(|(_, l)| sep.split(l))
+                .filter(|f| !is_text(f, sep.decimal_comma()))
+                .count();
+            Fit { sep, cols: counts[0], agree: counts.iter().filter(|&&c| c == counts[0]).count(), numbers }
+        })
+        .filter(|f| f.cols > 1)
+        .collect();
+    let consistent: Vec<&Fit> = fits.iter().filter(|f| f.agree == sample.len()).collect();
+    if let Some(best) = consistent.iter().max_by_key(|f| f.numbers) {
+        // The first of the best (max_by_key keeps the last of equals, so look again).
+        let best = consistent.iter().find(|f| f.numbers == best.numbers).unwrap_or(best);
+        if let Some(rival) = consistent.iter().find(|f| f.numbers == best.numbers && f.cols != best.cols) {
+            return Err(Error::data(
+                path,
+                format!(
+                    "could be read with {} separators ({} columns) or with {} separators ({} columns): \
+                     give `delimiter`",
+                    best.sep.name(),
+                    best.cols,
+                    rival.sep.name(),
+                    rival.cols
+                ),
+            ));
+        }
+        return Ok(best.sep);
+    }
+    // No separator gives every line the same count: take the one most lines agree with, so
+    // the reader names the first ragged line.
+    match fits.iter().rev().max_by_key(|f| f.agree) {
+        Some(f) => Ok(f.sep),
+        None => Err(single("with comma, tab, semicolon or whitespace separators".into())),
+    }
+}
+
+/// Whether the first line (`first`, split) is a header: some field is text where the next
+/// line (if any) has a number or nothing, so a label column of names (`setosa`) in the
+/// first data row is not taken for a header.
+pub(super) fn is_header(first: &[&[u8]], second: Option<&[&[u8]]>, decimal_comma: bool) -> bool {
+    first.iter().enumerate().any(|(c, f)| {
+        is_text(f, decimal_comma)
+            && second.is_none_or(|s| s.get(c).is_none_or(|g| !is_text(g, decimal_comma)))
+    })
+}
