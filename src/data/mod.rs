@@ -1,5 +1,6 @@
 //! Data sets: features `n x d` in f32 with class labels or real-valued targets, loaded from
-//! CSV or MNIST's IDX format (raw or gzip), normalised, and split.
+//! CSV or MNIST's IDX format (raw or gzip), normalised, and split; pictures made into rows
+//! like a model's training images ([`image`]).
 //!
 //! This module knows files and formats; it knows nothing of networks or training.
 //!
@@ -11,6 +12,7 @@
 
 mod csv;
 mod idx;
+pub mod image;
 mod normalize;
 mod schema;
 

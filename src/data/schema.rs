@@ -24,6 +24,10 @@ pub struct Schema {
     /// The class names in class order, when the labels were names (`cat`, `setosa`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_names: Option<Vec<String>>,
+    /// For image data: the training images' background and ink levels, ink box and centre,
+    /// so that a picture can be made into a row like theirs ([`super::image`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<super::image::ImageStats>,
 }
 
 /// Where the class label was in a file.

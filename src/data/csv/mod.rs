@@ -198,6 +198,7 @@ impl Layout<'_> {
             feature_names: named(Role::Feature),
             target_names: targets,
             class_names: None,
+            image: None,
         }
     }
 }
