@@ -1,9 +1,10 @@
 //! `bp-par predict`: a model's outputs for every input row (class and probabilities, or
-//! real-valued outputs) as CSV or JSON lines, on stdout or in a file.
+//! real-valued outputs) as CSV or JSON lines, on stdout or in a file. Pictures (a PNG or a
+//! folder of them) go to [`super::images::predict`].
 
 use super::args::PredictArgs;
 use super::common::{emit, model_and_data};
-use bp_par::error::Result;
+use bp_par::error::{Error, Result};
 use bp_par::infer::outputs;
 use bp_par::model::Task;
 use bp_par::network::argmax;
@@ -11,6 +12,16 @@ use serde_json::json;
 
 /// Runs `bp-par predict`.
 pub fn predict(args: PredictArgs) -> Result<()> {
+    if super::images::is_image_input(&args.data) {
+        return super::images::predict::predict(args);
+    }
+    if let Some(p) = &args.save_inputs {
+        return Err(Error::config(format!(
+            "--save-inputs {}: writes the rows made from pictures; {} is not a PNG picture or a folder of them",
+            p.display(),
+            args.data.display()
+        )));
+    }
     let (model, data) = model_and_data(&args.model, &args.data, &args.labels, true)?;
     let k = model.net.arch.n_out();
     let out = outputs(&model.net, &data);

@@ -1,4 +1,5 @@
-//! `bp-par show`: the four pictures, drawn by [`super::viz`].
+//! `bp-par show`: the four pictures, drawn by [`super::viz`], and what a model sees of a
+//! picture ([`super::images::show`]).
 
 use super::args::{LabelArgs, ShowCommand};
 use super::common::{emit, model_and_data};
@@ -119,7 +120,8 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
         ShowCommand::Digits { output, .. }
         | ShowCommand::Weights { output, .. }
         | ShowCommand::Curves { output, .. }
-        | ShowCommand::Confusion { output, .. } => output.clone(),
+        | ShowCommand::Confusion { output, .. }
+        | ShowCommand::Input { output, .. } => output.clone(),
     };
     check_png(&output)?;
     match cmd {
@@ -134,6 +136,7 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
             done(&output, "the curves")
         }
         ShowCommand::Confusion { model, data, labels, output } => confusion(&model, &data, &labels, &output),
+        ShowCommand::Input { model, image, output } => super::images::show::input(&model, &image, &output),
     }
 }
 

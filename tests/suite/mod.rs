@@ -8,6 +8,7 @@ mod fullbatch_resume;
 mod fuzz;
 mod gradcheck;
 mod harness;
+mod images;
 mod init_weights;
 mod normalize;
 mod optimizers;
