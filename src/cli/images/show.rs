@@ -57,7 +57,7 @@ fn draw(
     let zoom = (280 / h.max(w)).max(1);
     let (iw, ih) = ((w * zoom) as i64, (h * zoom) as i64);
     let text_w = lines.iter().map(|(s, _)| Canvas::text_width(s, 2)).max().unwrap_or(0).max(200);
-    let width = (iw + text_w + 50).max(Canvas::text_width(title, 1) + 20);
+    let width = (iw + text_w + 50).max(Canvas::text_width(title, 2) + 20);
     let height = (ih + 60).max(40 + 40 * lines.len() as i64 + 20);
     let mut c = Canvas::checked(width as usize, height as usize)?;
     c.title(width / 2, 12, title, 2, width - 20);
