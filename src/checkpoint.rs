@@ -33,6 +33,7 @@
 //!     norm: Normalization::None,
 //!     task: Task::Classify,
 //!     input_shape: None,
+//!     schema: Default::default(),
 //! };
 //! let state = TrainState {
 //!     epoch: 1, next_batch: 0, order: vec![1, 0], rng_word_pos: 12,

@@ -20,6 +20,7 @@
 //!     norm: Normalization::Scale(255.0),
 //!     task: Task::Classify,
 //!     input_shape: Some([2, 2]),
+//!     schema: Default::default(),
 //! };
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("model.safetensors");
@@ -361,12 +362,7 @@ pub(crate) fn model_from(path: &Path, file: &File<'_>) -> Result<Model> {
         )));
     }
     check_schema(path, &meta.schema, arch.n_in(), arch.n_out(), meta.task)?;
-    if let Some(image) = &meta.schema.image {
-        let shape = meta
-            .input_shape
-            .ok_or_else(|| bad("metadata \"schema.image\" needs an \"input_shape\"".into()))?;
-        image.check(shape).map_err(|m| bad(format!("metadata \"schema.image\" {m}")))?;
-    }
+    meta.schema.check_image(meta.input_shape).map_err(|m| bad(format!("metadata \"schema.image\" {m}")))?;
     Ok(Model {
         net: Network { arch, params },
         norm,

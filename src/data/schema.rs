@@ -41,6 +41,16 @@ pub struct LabelColumn {
 }
 
 impl Schema {
+    /// Checks the images' statistics, if any, against the model's input shape; says what is
+    /// wrong.
+    pub fn check_image(&self, input_shape: Option<[usize; 2]>) -> std::result::Result<(), String> {
+        match (&self.image, input_shape) {
+            (None, _) => Ok(()),
+            (Some(_), None) => Err("needs an \"input_shape\"".into()),
+            (Some(image), Some(shape)) => image.check(shape),
+        }
+    }
+
     /// Whether nothing is known (nothing to store in a model).
     pub fn is_empty(&self) -> bool {
         *self == Schema::default()
