@@ -365,6 +365,7 @@ pub(crate) fn model_from(path: &Path, file: &File<'_>) -> Result<Model> {
         )));
     }
     check_schema(path, &meta.schema, arch.n_in(), arch.n_out(), meta.task)?;
+    meta.schema.check_image(meta.input_shape).map_err(|m| bad(format!("metadata \"schema.image\" {m}")))?;
     Ok(Model {
         net: Network { arch, params },
         norm,

@@ -1,6 +1,6 @@
 //! The `bp-par` command line: argument definitions ([`args`]), one module per command, what
 //! they share ([`common`]), progress display, flag names in library messages ([`flags`]),
-//! and pictures.
+//! pictures, and pictures as inputs ([`images`]).
 
 pub mod args;
 pub mod bench;
@@ -9,6 +9,7 @@ pub mod eval;
 pub mod experiment;
 pub mod flags;
 pub mod gradcheck;
+pub mod images;
 pub mod predict;
 pub mod progress;
 pub mod show;

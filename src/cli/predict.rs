@@ -1,9 +1,10 @@
 //! `bp-par predict`: a model's outputs for every input row (class and probabilities, or
-//! real-valued outputs) as CSV or JSON lines, on stdout or in a file.
+//! real-valued outputs) as CSV or JSON lines, on stdout or in a file. Pictures (a PNG or a
+//! folder of them) go to [`super::images::predict`].
 
 use super::args::PredictArgs;
 use super::common::{check_writable, emit, json_f32s, model_and_data};
-use bp_par::error::Result;
+use bp_par::error::{Error, Result};
 use bp_par::infer::outputs;
 use bp_par::model::Task;
 use bp_par::network::argmax;
@@ -14,11 +15,10 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     if let Some(p) = &args.output {
         check_writable(p, "-o")?;
     }
-    if args.labels.missing == Some(bp_par::data::Missing::Drop) {
-        return Err(bp_par::error::Error::config(
-            "--missing drop would leave rows out, but predict writes one line per input row: use mean or zero",
-        ));
+    if super::images::is_image_input(&args.data) {
+        return super::images::predict::predict(args);
     }
+    check_rows_args(&args)?;
     let (model, data) = model_and_data(&args.model, &args.data, &args.labels, true, args.rows.split, false)?;
     let k = model.net.arch.n_out();
     // Classes by name for a model trained on named labels (`cat`, `setosa`).
@@ -86,6 +86,23 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         }
         None => emit(&text),
     }
+}
+
+/// Refuses the options that do not fit rows of data (as opposed to pictures).
+fn check_rows_args(args: &PredictArgs) -> Result<()> {
+    if let Some(p) = &args.save_inputs {
+        return Err(Error::config(format!(
+            "--save-inputs {}: writes the rows made from pictures; {} is not a PNG picture or a folder of them",
+            p.display(),
+            args.data.display()
+        )));
+    }
+    if args.labels.missing == Some(bp_par::data::Missing::Drop) {
+        return Err(Error::config(
+            "--missing drop would leave rows out, but predict writes one line per input row: use mean or zero",
+        ));
+    }
+    Ok(())
 }
 
 /// Class `c`'s name (its number for a model of numbered classes, or for a label the model

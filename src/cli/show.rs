@@ -1,4 +1,5 @@
-//! `bp-par show`: the four pictures, drawn by [`super::viz`].
+//! `bp-par show`: the four pictures, drawn by [`super::viz`], and what a model sees of a
+//! picture ([`super::images::show`]).
 
 use super::args::{LabelArgs, ShowCommand, SplitPart, Units};
 use super::common::{emit, model_and_data};
@@ -119,7 +120,8 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
         ShowCommand::Digits { output, .. }
         | ShowCommand::Weights { output, .. }
         | ShowCommand::Curves { output, .. }
-        | ShowCommand::Confusion { output, .. } => output.clone(),
+        | ShowCommand::Confusion { output, .. }
+        | ShowCommand::Input { output, .. } => output.clone(),
     };
     check_png(&output)?;
     super::common::check_writable(&output, "-o")?;
@@ -137,6 +139,7 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
         ShowCommand::Confusion { model, data, labels, rows, output } => {
             confusion(&model, &data, &labels, rows.split, &output)
         }
+        ShowCommand::Input { model, image, output } => super::images::show::input(&model, &image, &output),
     }
 }
 

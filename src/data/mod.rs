@@ -1,5 +1,6 @@
 //! Data sets: features `n x d` in f32 with class labels or real-valued targets, loaded from
-//! CSV, MNIST's IDX format (raw or gzip) or numpy's `.npy` / `.npz`, normalised, and split.
+//! CSV, MNIST's IDX format (raw or gzip) or numpy's `.npy` / `.npz`, normalised, and split;
+//! pictures made into rows like a model's training images ([`image`]).
 //!
 //! This module knows files and formats; it knows nothing of networks or training.
 //!
@@ -12,6 +13,7 @@
 mod csv;
 mod dialect;
 mod idx;
+pub mod image;
 mod normalize;
 mod npy;
 mod schema;

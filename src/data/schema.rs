@@ -26,6 +26,10 @@ pub struct Schema {
     /// The class names in class order, when the labels were names (`cat`, `setosa`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_names: Option<Vec<String>>,
+    /// For image data: the training images' background and ink levels, ink box and centre,
+    /// so that a picture can be made into a row like theirs ([`super::image`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<super::image::ImageStats>,
     /// The class label was the last K columns, one-hot (K classes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub one_hot: Option<usize>,
@@ -66,6 +70,16 @@ pub struct LabelColumn {
 }
 
 impl Schema {
+    /// Checks the images' statistics, if any, against the model's input shape; says what is
+    /// wrong.
+    pub fn check_image(&self, input_shape: Option<[usize; 2]>) -> std::result::Result<(), String> {
+        match (&self.image, input_shape) {
+            (None, _) => Ok(()),
+            (Some(_), None) => Err("needs an \"input_shape\"".into()),
+            (Some(image), Some(shape)) => image.check(shape),
+        }
+    }
+
     /// Whether nothing is known (nothing to store in a model).
     pub fn is_empty(&self) -> bool {
         *self == Schema::default()

@@ -98,3 +98,34 @@ fn non_finite_weights_and_statistics_are_refused() {
     let err = from_bytes(Path::new("m"), &to_bytes(&m).unwrap()).unwrap_err().to_string();
     assert_eq!(err, "m: normalize.mean/std hold non-finite or non-positive values");
 }
+
+#[test]
+fn a_model_keeps_its_images_statistics_and_checks_them_on_load() {
+    use crate::data::image::ImageStats;
+    use crate::model::{self, Model, Task};
+    use crate::network::{Arch, Network};
+    let stats = ImageStats { background: 0.0, ink: 255.0, box_side: 3.0, centre: [1.75, 2.0] };
+    let arch =
+        Arch::new(vec![16, 3, 2], crate::activation::Activation::Tanh, crate::loss::Loss::Xent).unwrap();
+    let m = Model {
+        net: Network::init(arch, 1),
+        norm: crate::data::Normalization::Scale(255.0),
+        task: Task::Classify,
+        input_shape: Some([4, 4]),
+        schema: crate::data::Schema { image: Some(stats.clone()), ..Default::default() },
+    };
+    let bytes = model::to_bytes(&m).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains(r#"\"image\":{\"background\":0.0,\"box\":3.0,\"centre\":[1.75,2.0],\"ink\":255.0}"#),
+        "{text}"
+    );
+    assert_eq!(model::from_bytes("m".as_ref(), &bytes).unwrap(), m);
+    // A box larger than the images is refused.
+    let mut bad = bytes.clone();
+    let key = br#"\"box\":3.0"#;
+    let at = bad.windows(key.len()).position(|w| w == key).unwrap();
+    bad[at + key.len() - 3] = b'9';
+    let e = model::from_bytes("m".as_ref(), &bad).unwrap_err().to_string();
+    assert_eq!(e, "m: metadata \"schema.image\" box 9 does not fit images of 4x4");
+}

@@ -10,6 +10,7 @@ mod fullbatch_resume;
 mod fuzz;
 mod gradcheck;
 mod harness;
+mod images;
 mod init_weights;
 mod label_guess;
 mod new_user;

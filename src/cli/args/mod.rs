@@ -33,7 +33,8 @@ pub enum Command {
     Predict(PredictArgs),
     /// Measure training throughput over thread counts, batch and shard sizes.
     Bench(BenchArgs),
-    /// Draw pictures (PNG): digits, first-layer weights, training curves, confusion matrix.
+    /// Draw pictures (PNG): digits, first-layer weights, training curves, confusion matrix,
+    /// what a model sees of a picture.
     #[command(subcommand)]
     Show(ShowCommand),
     /// Reproduce a published digit experiment and print its report (--out DIR: write it, with pictures).
@@ -93,6 +94,17 @@ pub enum ShowCommand {
     Curves {
         metrics: PathBuf,
         #[arg(long, short = 'o', default_value = "curves.png", value_name = "PNG")]
+        output: PathBuf,
+    },
+    /// What a model sees of a PNG picture (cropped, resized, centred like its training
+    /// images), enlarged, with its prediction and top class probabilities
+    Input {
+        /// The model file (safetensors, trained on images)
+        #[arg(long, short = 'm', value_name = "PATH")]
+        model: PathBuf,
+        /// The picture (PNG)
+        image: PathBuf,
+        #[arg(long, short = 'o', default_value = "input.png", value_name = "PNG")]
         output: PathBuf,
     },
     /// A model's confusion matrix on labelled data, as a heat map with counts
@@ -227,7 +239,9 @@ pub struct PredictArgs {
     /// The model file (safetensors, from `bp-par train --save`)
     #[arg(long, short = 'm', value_name = "PATH")]
     pub model: PathBuf,
-    /// Inputs: CSV (with or without a label column) or IDX
+    /// Inputs: CSV (with or without a label column) or IDX; or a PNG picture, or a folder of
+    /// them (every .png, by name), each cropped, resized and centred like the model's
+    /// training images (the output then starts with a `file` column)
     pub data: PathBuf,
     #[command(flatten)]
     pub labels: LabelArgs,
@@ -236,6 +250,10 @@ pub struct PredictArgs {
     /// Write the predictions here (CSV, or JSON lines with --json) [default: stdout]
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,
+    /// With pictures: also write the rows made from them (the model's raw inputs, before its
+    /// normalisation) here as CSV, one per picture [default: not written]
+    #[arg(long, value_name = "PATH")]
+    pub save_inputs: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -66,6 +66,13 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     };
     let mut held_out = test.or(held);
     super::class_weight::apply(plan, &train)?;
+    // Images: what a picture must look like to be read as one of these rows (measured on the
+    // raw pixels, before normalisation), kept in a new model for `predict` on pictures.
+    if plan.model.is_none()
+        && let Some(shape) = train.image_shape
+    {
+        train.schema.image = data::image::ImageStats::measure(&train.features, train.n_features, shape);
+    }
     // Normalisation: the --init model's, else fitted on the training rows only (after the split).
     let norm = match &plan.model {
         Some(m) => m.norm.clone(),
