@@ -30,6 +30,7 @@ fn data() -> Dataset {
         targets: Targets::Classes { labels, n_classes: 3 },
         image_shape: None,
         schema: Default::default(),
+        kept: None,
     }
 }
 

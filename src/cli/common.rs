@@ -31,6 +31,7 @@ pub fn load_options(labels: &LabelArgs, classes: Option<usize>, targets: Option<
         missing: labels.missing.clone().unwrap_or_default(),
         one_hot: labels.one_hot,
         class_names: Default::default(),
+        keep_cols: Vec::new(),
     }
 }
 
@@ -44,11 +45,25 @@ pub fn model_and_data(
     split: SplitPart,
     note_training_rows: bool,
 ) -> Result<(Model, Dataset)> {
+    model_and_data_keeping(model, data, labels, unlabeled_ok, split, note_training_rows, &[])
+}
+
+/// [`model_and_data`] with the columns `keep_cols` carried through as text ([`Dataset::kept`]).
+pub fn model_and_data_keeping(
+    model: &Path,
+    data: &Path,
+    labels: &LabelArgs,
+    unlabeled_ok: bool,
+    split: SplitPart,
+    note_training_rows: bool,
+    keep_cols: &[String],
+) -> Result<(Model, Dataset)> {
     let model_data = model::load(model)?;
     let n_out = model_data.net.arch.n_out();
     let targets = (model_data.task == Task::Regress).then_some(n_out);
     let mut opts = model_data.schema.read_options(load_options(labels, None, targets))?;
     opts.expect = Some(model_data.schema.clone());
+    opts.keep_cols = keep_cols.to_vec();
     if unlabeled_ok {
         opts.unlabeled_width = Some(model_data.net.arch.n_in());
     }

@@ -130,6 +130,7 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
         targets,
         image_shape,
         schema: super::Schema::default(),
+        kept: None,
     })
 }
 

@@ -70,6 +70,25 @@ pub struct Dataset {
     pub image_shape: Option<[usize; 2]>,
     /// How the file's columns were read (label column, names), to be kept in a model.
     pub schema: Schema,
+    /// The columns carried through as text (`keep_cols`), if any.
+    pub kept: Option<Kept>,
+}
+
+/// Columns carried through a data set as text, row by row (an id, a file name).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Kept {
+    /// Each kept column's header name (or its index as given, without a header).
+    pub names: Vec<String>,
+    /// `n_samples x names.len()` texts, row-major.
+    pub values: Vec<String>,
+}
+
+impl Kept {
+    /// Row `i`'s texts.
+    pub fn row(&self, i: usize) -> &[String] {
+        let k = self.names.len();
+        &self.values[i * k..(i + 1) * k]
+    }
 }
 
 /// Which CSV column holds the class label.
@@ -122,6 +141,9 @@ pub struct LoadOptions {
     /// `label_col` left at `Auto`, the label is where the model's was, and a header that names
     /// the features differently is refused with the first difference.
     pub expect: Option<Schema>,
+    /// CSV columns (header names or 0-based indices) carried through as text instead of
+    /// being read as features or labels ([`Dataset::kept`]): an id beside each prediction.
+    pub keep_cols: Vec<String>,
     /// CSV: the field separator (detected from the first lines by default).
     pub delimiter: Delimiter,
     /// CSV: what to do with missing values (refuse the file by default).
@@ -361,5 +383,6 @@ pub fn synthetic(n: usize, n_features: usize, n_classes: usize, seed: u64) -> Da
         targets: Targets::Classes { labels, n_classes },
         image_shape: None,
         schema: Schema::default(),
+        kept: None,
     }
 }

@@ -1,7 +1,7 @@
 //! Subsets of a data set: rows chosen by index, and the stratified validation split (with
 //! its record, so a model's held-out rows can be drawn again).
 
-use super::{Dataset, HeldOut, Targets};
+use super::{Dataset, HeldOut, Kept, Targets};
 use crate::error::{Error, Result};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -36,6 +36,10 @@ impl Dataset {
             targets,
             image_shape: self.image_shape,
             schema: self.schema.clone(),
+            kept: self.kept.as_ref().map(|k| Kept {
+                names: k.names.clone(),
+                values: rows.iter().flat_map(|&i| k.row(i).to_vec()).collect(),
+            }),
         }
     }
 

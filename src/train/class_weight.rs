@@ -7,7 +7,7 @@
 //! use bp_par::data::{Dataset, Targets};
 //! use bp_par::train::balanced_class_weights;
 //! let data = Dataset {
-//!     path: "nine-to-one".into(), n_features: 1, image_shape: None, schema: Default::default(),
+//!     path: "nine-to-one".into(), n_features: 1, image_shape: None, schema: Default::default(), kept: None,
 //!     features: vec![0.0; 10],
 //!     targets: Targets::Classes { labels: vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 1], n_classes: 2 },
 //! };

@@ -34,6 +34,7 @@ fn imbalanced(seed: u64) -> Dataset {
         targets: Targets::Classes { labels, n_classes: 2 },
         image_shape: None,
         schema: Default::default(),
+        kept: None,
     }
 }
 

@@ -141,3 +141,33 @@ fn split_validation_reads_exactly_the_held_out_rows() {
     dir.run(&["show", "confusion", "m.safetensors", "train.csv", "--split", "validation", "-o", "c.png"])
         .ok();
 }
+
+#[test]
+fn predict_carries_kept_columns_through() {
+    let dir = Dir::new();
+    label_last_model(&dir);
+    // The test file with an id in front and a free-text note (with a comma) at the end.
+    let with_ids: String = rows(90, 2, HEADER, true)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i == 0 { format!("id,{l},note\n") } else { format!("r{i},{l},\"x, {i}\"\n") })
+        .collect();
+    dir.write("ids.csv", with_ids);
+    let plain = dir.run(&["predict", "--model", "m.safetensors", "test.csv"]).ok().stdout;
+    let kept = dir.run(&["predict", "-m", "m.safetensors", "ids.csv", "--keep-cols", "id,note"]).ok().stdout;
+    let mut lines = kept.lines();
+    assert_eq!(lines.next(), Some("id,note,prediction,label,p0,p1,p2"));
+    // The same predictions as without the extra columns, each after its id and note.
+    for ((i, k), p) in lines.enumerate().zip(plain.lines().skip(1)) {
+        assert_eq!(k, format!("r{},\"x, {}\",{p}", i + 1, i + 1));
+    }
+    let json = dir.run(&["predict", "-m", "m.safetensors", "ids.csv", "--keep-cols", "0,8", "--json"]).ok();
+    let first: serde_json::Value = serde_json::from_str(json.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["kept"], serde_json::json!({"id": "r1", "note": "x, 1"}));
+    // Without --keep-cols the extra columns are an error, not features; a wrong name is named.
+    let run = dir.run(&["predict", "-m", "m.safetensors", "ids.csv"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let run = dir.run(&["predict", "-m", "m.safetensors", "ids.csv", "--keep-cols", "idx"]);
+    assert!(run.stderr.contains("--keep-cols: no column named \"idx\""), "{}", run.stderr);
+    assert!(run.stderr.contains("the closest are \"id\""), "{}", run.stderr);
+}

@@ -106,6 +106,7 @@ fn the_trainer_agrees_with_textbook_backprop_in_f64() {
         targets: Targets::Classes { labels: labels.clone(), n_classes: k },
         image_shape: None,
         schema: Default::default(),
+        kept: None,
     };
     let (lr, momentum, l2, batch, epochs) = (0.3f32, 0.9f32, 0.5f32, 20usize, 3usize);
     let mut worst_overall = 0.0f64;

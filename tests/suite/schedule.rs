@@ -41,6 +41,7 @@ fn data(n: usize, seed: u64, learnable: bool) -> Dataset {
         targets: Targets::Classes { labels, n_classes: 3 },
         image_shape: None,
         schema: Default::default(),
+        kept: None,
     }
 }
 

@@ -247,6 +247,10 @@ pub struct PredictArgs {
     pub labels: LabelArgs,
     #[command(flatten)]
     pub rows: RowsArgs,
+    /// CSV columns (header names or 0-based indices, comma-separated) written unchanged at the
+    /// start of each output row, e.g. an id; they are not read as features [default: none]
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub keep_cols: Vec<String>,
     /// Write the predictions here (CSV, or JSON lines with --json) [default: stdout]
     #[arg(long, short = 'o', value_name = "PATH")]
     pub output: Option<PathBuf>,

@@ -183,6 +183,7 @@ pub fn image_rows(data: &Path, files: &[PathBuf], shape: [usize; 2], stats: &Ima
         targets: Targets::None,
         image_shape: Some(shape),
         schema: Default::default(),
+        kept: None,
     })
 }
 

@@ -3,7 +3,9 @@
 
 use super::roles::Role;
 use super::rows::{LabelMode, Layout, MISSING_LABEL, Parsed, Spot};
-use crate::data::{Dataset, LabelColumn, LoadOptions, Missing, Schema, Targets, class_count, square_side};
+use crate::data::{
+    Dataset, Kept, LabelColumn, LoadOptions, Missing, Schema, Targets, class_count, square_side,
+};
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
 
@@ -16,6 +18,7 @@ struct Rows {
     n_missing: usize,
     first_missing: Option<Spot>,
     first_missing_label: Option<Spot>,
+    kept: Vec<String>,
 }
 
 impl Rows {
@@ -29,6 +32,7 @@ impl Rows {
             n_missing: 0,
             first_missing: None,
             first_missing_label: None,
+            kept: Vec::new(),
         };
         for p in parsed {
             r.features.extend_from_slice(&p.features);
@@ -38,6 +42,7 @@ impl Rows {
             r.n_missing += p.n_missing;
             r.first_missing = r.first_missing.or(p.first_missing);
             r.first_missing_label = r.first_missing_label.or(p.first_missing_label);
+            r.kept.extend(p.kept);
         }
         r
     }
@@ -82,6 +87,7 @@ pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOpti
     let mut schema = layout.schema(matches!(targets, Targets::Classes { .. }));
     schema.class_names = class_names;
     schema.missing_fill = fill;
+    let kept = layout.kept(rows.kept);
     Ok(Dataset {
         path: path.to_path_buf(),
         n_features: n_feat,
@@ -89,6 +95,7 @@ pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOpti
         targets,
         image_shape,
         schema,
+        kept,
     })
 }
 
@@ -208,6 +215,12 @@ fn drop_rows(layout: &Layout<'_>, rows: &mut Rows, n_feat: usize, n_targets: usi
     if labelled {
         rows.labels = rows.labels.iter().zip(&keep).filter(|(_, k)| **k).map(|(l, _)| *l).collect();
     }
+    let n_kept = layout.roles.iter().filter(|&&r| r == Role::Keep).count();
+    if n_kept > 0 {
+        let text = std::mem::take(&mut rows.kept);
+        rows.kept =
+            text.chunks_exact(n_kept).zip(&keep).filter(|(_, k)| **k).flat_map(|(r, _)| r.to_vec()).collect();
+    }
     if rows.label_text.len() == n {
         let text = std::mem::take(&mut rows.label_text);
         rows.label_text = text.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(t, _)| t).collect();
@@ -240,6 +253,19 @@ fn name_classes(
 }
 
 impl Layout<'_> {
+    /// The kept columns (`keep_cols`) with their names, if any.
+    fn kept(&self, values: Vec<String>) -> Option<Kept> {
+        let cols: Vec<usize> = (0..self.roles.len()).filter(|&c| self.roles[c] == Role::Keep).collect();
+        if cols.is_empty() {
+            return None;
+        }
+        let names = cols
+            .iter()
+            .map(|&c| self.names.as_ref().map_or_else(|| format!("column{}", c + 1), |n| n[c].clone()))
+            .collect();
+        Some(Kept { names, values })
+    }
+
     /// What the columns were: their count, the label's position and name (when the rows are
     /// labelled), the one-hot label's width, and the header's names of the features and
     /// targets.

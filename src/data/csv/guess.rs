@@ -20,6 +20,7 @@ pub(super) fn is_guess(names: Option<&[String]>, n_cols: usize, opts: &LoadOptio
         names.is_some_and(|h| h.iter().any(|n| LABEL_NAMES.iter().any(|l| n.trim().eq_ignore_ascii_case(l))));
     opts.targets.is_none()
         && opts.one_hot.is_none()
+        && opts.keep_cols.is_empty()
         && opts.label_col == LabelCol::Auto
         && opts.unlabeled_width != Some(n_cols)
         && n_cols >= 2

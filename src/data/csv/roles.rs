@@ -20,6 +20,8 @@ pub(super) enum Role {
     Target,
     /// One of the one-hot label columns (the last `--one-hot` columns).
     OneHot,
+    /// A column carried through as text (`keep_cols`), neither feature nor label.
+    Keep,
 }
 
 /// Decides the role of every column from the first row and the options.
@@ -29,6 +31,9 @@ pub(super) fn resolve_roles(
     names: Option<&[String]>,
     opts: &LoadOptions,
 ) -> Result<Vec<Role>> {
+    if !opts.keep_cols.is_empty() {
+        return with_kept(path, n_cols, names, opts);
+    }
     let mut roles = vec![Role::Feature; n_cols];
     if let Some(k) = opts.one_hot {
         one_hot_roles(path, &mut roles, k, opts)?;
@@ -101,6 +106,46 @@ pub(super) fn resolve_roles(
         roles[i] = Role::Label;
     }
     checked(path, names, roles, opts)
+}
+
+/// The roles of a file with `keep_cols`: those columns are kept as text, and the others are
+/// resolved as if the kept ones were not there (a model's stored label position and feature
+/// names are those of its training file, which had no such columns).
+fn with_kept(path: &Path, n_cols: usize, names: Option<&[String]>, opts: &LoadOptions) -> Result<Vec<Role>> {
+    let mut kept = Vec::new();
+    for spec in &opts.keep_cols {
+        let by_name = names.and_then(|n| n.iter().position(|h| h.trim() == spec.trim()));
+        let col = match (by_name, spec.trim().parse::<usize>()) {
+            (Some(c), _) => c,
+            (None, Ok(i)) if i < n_cols => i,
+            (None, Ok(i)) => {
+                return Err(Error::data(
+                    path,
+                    format!("`keep_cols` {i} is out of range: rows have {n_cols} fields (0-based indices)"),
+                ));
+            }
+            (None, Err(_)) => {
+                let header =
+                    names.map_or("the file has no header row".to_string(), |h| describe_header(spec, h));
+                return Err(Error::data(path, format!("`keep_cols`: no column named {spec:?} ({header})")));
+            }
+        };
+        if !kept.contains(&col) {
+            kept.push(col);
+        }
+    }
+    let rest: Vec<usize> = (0..n_cols).filter(|c| !kept.contains(c)).collect();
+    if rest.is_empty() {
+        return Err(Error::data(path, "`keep_cols` keeps every column: no features are left"));
+    }
+    let rest_names: Option<Vec<String>> = names.map(|n| rest.iter().map(|&c| n[c].clone()).collect());
+    let others = LoadOptions { keep_cols: Vec::new(), ..opts.clone() };
+    let sub = resolve_roles(path, rest.len(), rest_names.as_deref(), &others)?;
+    let mut roles = vec![Role::Keep; n_cols];
+    for (&c, r) in rest.iter().zip(sub) {
+        roles[c] = r;
+    }
+    Ok(roles)
 }
 
 /// `roles`, once the header's feature names are checked against the model's (if any).

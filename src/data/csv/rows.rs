@@ -65,6 +65,8 @@ pub(super) struct Parsed {
     pub(super) first_missing_label: Option<Spot>,
     /// A label was text under `LabelMode::Numbers { strict: false }`: parsing stopped there.
     pub(super) text_label: bool,
+    /// The kept columns' text (`keep_cols`), row by row.
+    pub(super) kept: Vec<String>,
 }
 
 /// A field as a number. Plain non-negative integers of up to 9 digits (pixels, counts,
@@ -160,6 +162,13 @@ impl Layout<'_> {
                 out.features.push(v as f32);
                 continue;
             }
+            if role == Role::Keep {
+                let text = String::from_utf8_lossy(field.trim_ascii());
+                out.kept.push(
+                    text.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(&text).to_string(),
+                );
+                continue;
+            }
             if role == Role::Label {
                 self.label(line, col, field, out)?;
                 if out.text_label {
@@ -198,7 +207,7 @@ impl Layout<'_> {
                         format!("expected 0 or 1 in a `one_hot` label column, found {text}"),
                     ));
                 }
-                Role::Label => unreachable!("labels are read above"),
+                Role::Label | Role::Keep => unreachable!("labels and kept columns are read above"),
             }
         }
         if n != n_cols {

@@ -205,6 +205,7 @@ fn assemble(
         targets,
         image_shape,
         schema: Schema::default(),
+        kept: None,
     })
 }
 

@@ -22,6 +22,7 @@ fn nine_to_one() -> Dataset {
         targets: Targets::Classes { labels, n_classes: 2 },
         image_shape: None,
         schema: Default::default(),
+        kept: None,
     }
 }
 

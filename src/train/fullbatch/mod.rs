@@ -22,7 +22,7 @@
 //! use bp_par::data::{Dataset, Targets};
 //! use bp_par::train::{FullBatchConfig, FullBatchMethod, Silent, train_full_batch};
 //! let data = Dataset {
-//!     path: "xor".into(), n_features: 2, image_shape: None, schema: Default::default(),
+//!     path: "xor".into(), n_features: 2, image_shape: None, schema: Default::default(), kept: None,
 //!     features: vec![0., 0., 0., 1., 1., 0., 1., 1.],
 //!     targets: Targets::Classes { labels: vec![0, 1, 1, 0], n_classes: 2 },
 //! };

@@ -30,6 +30,7 @@ fn noisy(n: usize, d: usize, k: usize, seed: u64) -> Dataset {
         targets: Targets::Classes { labels, n_classes: k },
         image_shape: None,
         schema: Default::default(),
+        kept: None,
     }
 }
 
