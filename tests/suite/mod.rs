@@ -18,6 +18,7 @@ mod normalize;
 mod npy;
 mod optimizers;
 mod python_reference;
+mod python_reference_files;
 mod readme;
 mod reference;
 mod regression;

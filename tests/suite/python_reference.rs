@@ -2,7 +2,8 @@
 //! every kind (each hidden activation, each output unit including linear, each
 //! normalisation, classifiers and regression, label column first, named or last) trained for
 //! a few epochs on files made here; both programs predict the same file and every value and
-//! every predicted class must agree.
+//! every predicted class must agree. The files people have (class names, one-hot labels,
+//! missing values, other separators, gzip, numpy arrays) are in `python_reference_files`.
 //!
 //! Needs python3 with numpy and safetensors. Without them the test says why and passes, unless
 //! BP_PAR_PYTHON_TESTS=1 (set by .ci/run), where it fails.
@@ -11,7 +12,7 @@ use super::harness::{Dir, repo_file};
 use std::process::Command;
 
 /// Whether python3 can import numpy and safetensors; the reason when not.
-fn python_ready() -> Result<(), String> {
+pub(super) fn python_ready() -> Result<(), String> {
     let out = Command::new("python3").args(["-c", "import numpy, safetensors"]).output();
     match out {
         Err(e) => Err(format!("python3 cannot be run ({e})")),
@@ -23,9 +24,9 @@ fn python_ready() -> Result<(), String> {
 }
 
 /// A deterministic pseudo-random stream in [0, 1) (Knuth's MMIX LCG, high bits).
-struct Lcg(u64);
+pub(super) struct Lcg(pub(super) u64);
 impl Lcg {
-    fn next(&mut self) -> f64 {
+    pub(super) fn next(&mut self) -> f64 {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
@@ -35,7 +36,7 @@ impl Lcg {
 /// two targets in [0, 1] and two real-valued targets outside it. Returns the feature rows, the
 /// labels, the unit targets and the real targets.
 #[allow(clippy::type_complexity)]
-fn rows() -> Vec<([f64; 5], usize, [f64; 2], [f64; 2])> {
+pub(super) fn rows() -> Vec<([f64; 5], usize, [f64; 2], [f64; 2])> {
     let mut rng = Lcg(7);
     (0..90)
         .map(|_| {
@@ -48,7 +49,7 @@ fn rows() -> Vec<([f64; 5], usize, [f64; 2], [f64; 2])> {
         .collect()
 }
 
-fn join(v: &[f64]) -> String {
+pub(super) fn join(v: &[f64]) -> String {
     v.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
 }
 
@@ -86,30 +87,45 @@ fn write_files(dir: &Dir) {
     }
 }
 
-/// Parses a predictions CSV into its header and rows of numbers.
-fn parse(text: &str, who: &str) -> (String, Vec<Vec<f64>>) {
-    let mut lines = text.lines();
-    let head = lines.next().unwrap_or_else(|| panic!("{who}: empty output")).to_string();
-    let rows = lines
-        .map(|l| {
-            l.split(',').map(|v| v.parse::<f64>().unwrap_or_else(|e| panic!("{who}: {v:?}: {e}"))).collect()
-        })
+/// Parses a predictions CSV (quoted fields allowed: class names) into its header and rows.
+fn parse(text: &str, who: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut rdr = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+    let mut rows: Vec<Vec<String>> = rdr
+        .records()
+        .map(|r| r.unwrap_or_else(|e| panic!("{who}: {e}")).iter().map(str::to_string).collect())
         .collect();
+    assert!(!rows.is_empty(), "{who}: empty output");
+    let head = rows.remove(0);
     (head, rows)
 }
 
-/// Compares the reference's CSV with bp-par's: same header, rows and classes, every value
-/// within 1e-5 relative (bp-par computes in f32, the reference in f64). A class may differ only
-/// where bp-par's two largest probabilities are within 1e-6 (a tie at f32 precision).
-fn compare(py: &str, rs: &str, what: &str) -> usize {
+/// A probability or output value of `who`'s CSV.
+fn number(v: &str, who: &str) -> f64 {
+    v.parse::<f64>().unwrap_or_else(|e| panic!("{who}: {v:?}: {e}"))
+}
+
+/// Compares the reference's CSV with bp-par's: same header, rows, true labels and classes
+/// (numbers or names), every value within 1e-5 relative (bp-par computes in f32, the reference
+/// in f64). A class may differ only where bp-par's two largest probabilities are within 1e-6
+/// (a tie at f32 precision).
+pub(super) fn compare(py: &str, rs: &str, what: &str) -> usize {
     let ((py_head, py_rows), (rs_head, rs_rows)) = (parse(py, "python"), parse(rs, "bp-par"));
     assert_eq!(py_head, rs_head, "{what}: headers");
     assert_eq!(py_rows.len(), rs_rows.len(), "{what}: row counts");
-    let classify = rs_head.starts_with("prediction,");
+    let classify = rs_head[0] == "prediction";
+    // The class columns: the prediction and the true label, when written.
+    let texts = match (classify, rs_head.get(1).map(String::as_str)) {
+        (false, _) => 0,
+        (true, Some("label")) => 2,
+        (true, _) => 1,
+    };
     for (i, (p, r)) in py_rows.iter().zip(&rs_rows).enumerate() {
         assert_eq!(p.len(), r.len(), "{what}: row {} widths", i + 1);
-        let first = usize::from(classify);
-        for (j, (&a, &b)) in p.iter().zip(r).enumerate().skip(first) {
+        if texts == 2 {
+            assert_eq!(p[1], r[1], "{what}: row {}: true labels", i + 1);
+        }
+        for (j, (a, b)) in p.iter().zip(r).enumerate().skip(texts) {
+            let (a, b) = (number(a, "python"), number(b, "bp-par"));
             assert!(
                 (a - b).abs() <= 1e-5 * b.abs().max(1.0),
                 "{what}: row {} column {j}: python {a}, bp-par {b}",
@@ -117,7 +133,7 @@ fn compare(py: &str, rs: &str, what: &str) -> usize {
             );
         }
         if classify && p[0] != r[0] {
-            let mut probs = r[1..].to_vec();
+            let mut probs: Vec<f64> = r[texts..].iter().map(|v| number(v, "bp-par")).collect();
             probs.sort_by(|x, y| y.total_cmp(x));
             assert!(
                 probs[0] - probs[1] < 1e-6,
@@ -132,22 +148,59 @@ fn compare(py: &str, rs: &str, what: &str) -> usize {
 }
 
 /// A model's name, its training file, its train flags, and the files to predict with the flags
-/// `bp-par predict` needs for each.
-type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a [(&'a str, &'a [&'a str])]);
+/// that both `bp-par predict` and the reference take for each.
+pub(super) type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a [(&'a str, &'a [&'a str])]);
+
+/// Whether the test must be skipped: python3 lacks numpy or safetensors (a failure instead
+/// under BP_PAR_PYTHON_TESTS=1).
+pub(super) fn skip_without_python() -> bool {
+    let Err(why) = python_ready() else { return false };
+    assert!(std::env::var("BP_PAR_PYTHON_TESTS").as_deref() != Ok("1"), "BP_PAR_PYTHON_TESTS=1 but {why}");
+    eprintln!("skipped: {why} (python3 -m pip install numpy safetensors to run it)");
+    true
+}
+
+/// Runs python/predict.py in `dir` with `args`.
+pub(super) fn reference(dir: &Dir, args: &[&str]) -> std::process::Output {
+    Command::new("python3")
+        .arg(repo_file("python/predict.py"))
+        .args(args)
+        .current_dir(dir.dir.path())
+        .output()
+        .expect("run python3")
+}
+
+/// Trains each case's model (2 epochs) in `dir` and compares both programs' predictions on
+/// each of its files, given the same flags; returns the rows compared.
+pub(super) fn run_cases(dir: &Dir, cases: &[Case]) -> usize {
+    let mut compared = 0;
+    for (name, train_file, flags, predictions) in cases {
+        let model = format!("{name}.safetensors");
+        let mut args = vec!["train", train_file, "--epochs", "2", "--val-split", "0", "--save", &model, "-q"];
+        args.extend(flags.iter());
+        dir.run(&args).ok();
+        for (file, extra) in *predictions {
+            let what = format!("{name} on {file} {extra:?}");
+            let mut args = vec!["predict", "--model", &model, file];
+            args.extend(extra.iter());
+            let rs = dir.run(&args).ok().stdout;
+            let mut args = vec![model.as_str(), file];
+            args.extend(extra.iter());
+            let py = reference(dir, &args);
+            assert!(py.status.success(), "{what}: python failed: {}", String::from_utf8_lossy(&py.stderr));
+            compared += compare(&String::from_utf8_lossy(&py.stdout), &rs, &what);
+        }
+    }
+    compared
+}
 
 #[test]
 fn the_numpy_reference_predicts_what_bp_par_predicts_for_every_kind_of_model() {
-    if let Err(why) = python_ready() {
-        assert!(
-            std::env::var("BP_PAR_PYTHON_TESTS").as_deref() != Ok("1"),
-            "BP_PAR_PYTHON_TESTS=1 but {why}"
-        );
-        eprintln!("skipped: {why} (python3 -m pip install numpy safetensors to run it)");
+    if skip_without_python() {
         return;
     }
     let dir = Dir::new();
     write_files(&dir);
-    let script = repo_file("python/predict.py");
     let cases: &[Case] = &[
         (
             "sigmoid-softmax-scale",
@@ -225,29 +278,7 @@ fn the_numpy_reference_predicts_what_bp_par_predicts_for_every_kind_of_model() {
             &[("real2.csv", &[])],
         ),
     ];
-    let mut compared = 0;
-    for (name, train_file, flags, predictions) in cases {
-        let model = format!("{name}.safetensors");
-        let mut args = vec!["train", train_file, "--epochs", "2", "--val-split", "0", "--save", &model, "-q"];
-        args.extend(flags.iter());
-        dir.run(&args).ok();
-        for (file, extra) in *predictions {
-            let mut args = vec!["predict", "--model", &model, file];
-            args.extend(extra.iter());
-            let rs = dir.run(&args).ok().stdout;
-            let py = Command::new("python3")
-                .args([script.as_str(), model.as_str(), file])
-                .current_dir(dir.dir.path())
-                .output()
-                .expect("run python3");
-            assert!(
-                py.status.success(),
-                "{name} on {file}: python failed: {}",
-                String::from_utf8_lossy(&py.stderr)
-            );
-            compared += compare(&String::from_utf8_lossy(&py.stdout), &rs, &format!("{name} on {file}"));
-        }
-    }
+    let compared = run_cases(&dir, cases);
     assert_eq!(compared, 90 * 10);
 }
 
@@ -258,4 +289,11 @@ fn the_comparison_catches_a_difference() {
     assert_eq!(compare("y0\n1.5000001\n", rs, "close"), 1);
     let off = std::panic::catch_unwind(|| compare("y0\n1.5002\n", rs, "off"));
     assert!(off.is_err());
+    // A true label written differently, or a quoted class name split, is caught too.
+    let rs = "prediction,label,p_a,\"p_b, c\"\na,\"b, c\",0.1,0.9\n";
+    assert_eq!(compare(rs, rs, "same"), 1);
+    let other_label = rs.replace(",\"b, c\",", ",a,");
+    assert!(std::panic::catch_unwind(|| compare(&other_label, rs, "label")).is_err());
+    let unquoted = rs.replace("\"p_b, c\"", "p_b, c");
+    assert!(std::panic::catch_unwind(|| compare(&unquoted, rs, "header")).is_err());
 }
