@@ -151,7 +151,8 @@ impl fmt::Display for Error {
                 f,
                 "training diverged: the loss exploded or became non-finite in epoch {epoch}, \
                  batch {batch}; try a smaller learning rate than `lr` {} (`on_divergence` halve-lr \
-                 retries with half of it), or standardised inputs (`normalize` zscore)",
+                 retries with half of it); unscaled inputs (`normalize` none) or large regression \
+                 targets also make a rate too large",
                 short(*lr)
             ),
         }

@@ -2,7 +2,7 @@
 //! it, the load options from the label flags, and the thread count.
 
 use super::args::{CommonArgs, LabelArgs, SplitPart};
-use bp_par::data::{self, Dataset, LoadOptions, Targets};
+use bp_par::data::{self, Dataset, LoadOptions, Missing, Targets};
 use bp_par::error::{Error, Result};
 use bp_par::model::{self, Model, Task};
 use std::io::Write;
@@ -64,6 +64,10 @@ pub fn model_and_data_keeping(
     let mut opts = model_data.schema.read_options(load_options(labels, None, targets))?;
     opts.expect = Some(model_data.schema.clone());
     opts.keep_cols = keep_cols.to_vec();
+    if labels.missing == Some(Missing::Error) {
+        // Asked for in so many words: missing values are refused, not filled with the model's.
+        opts.missing = Missing::Error;
+    }
     if unlabeled_ok {
         opts.unlabeled_width = Some(model_data.net.arch.n_in());
     }

@@ -46,6 +46,16 @@ impl Dataset {
     /// Holds out a shuffled `fraction` of the rows, stratified by class (each class gives
     /// `round(fraction x its count)` rows), drawn from `seed`. Returns (train, held_out).
     pub fn split(&self, fraction: f64, seed: u64) -> Result<(Dataset, Dataset)> {
+        let (train, held) = self.split_rows(fraction, seed)?;
+        let (mut train, mut held) = (self.subset(&train), self.subset(&held));
+        let record = HeldOut { fraction, seed, rows: self.n_samples(), fingerprint: self.fingerprint() };
+        train.schema.held_out = Some(record.clone());
+        held.schema.held_out = Some(record);
+        Ok((train, held))
+    }
+
+    /// The row indices of [`Dataset::split`]'s (train, held_out) parts, in their shuffled order.
+    fn split_rows(&self, fraction: f64, seed: u64) -> Result<(Vec<usize>, Vec<usize>)> {
         if !(0.0..1.0).contains(&fraction) {
             return Err(Error::config(format!("`val_split` must be in [0, 1), got {fraction}")));
         }
@@ -78,15 +88,12 @@ impl Dataset {
         // Interleave classes again (they were grouped) with a seeded shuffle.
         train.shuffle(&mut rng);
         held.shuffle(&mut rng);
-        let (mut train, mut held) = (self.subset(&train), self.subset(&held));
-        let record = HeldOut { fraction, seed, rows: n, fingerprint: self.fingerprint() };
-        train.schema.held_out = Some(record.clone());
-        held.schema.held_out = Some(record);
         Ok((train, held))
     }
 
-    /// The same (training, held-out) split as the one `record` describes, after checking
-    /// that these are the rows it was drawn from: a model's [`Schema::held_out`](super::Schema::held_out) gives back
+    /// The same (training, held-out) rows as the split `record` describes, in file order (so
+    /// that predictions line up with the file), after checking that these are the rows it
+    /// was drawn from: a model's [`Schema::held_out`](super::Schema::held_out) gives back
     /// exactly the rows its training run validated on.
     pub fn resplit(&self, record: &HeldOut) -> Result<(Dataset, Dataset)> {
         let n = self.n_samples();
@@ -102,6 +109,9 @@ impl Dataset {
                 ),
             ));
         }
-        self.split(record.fraction, record.seed)
+        let (mut train, mut held) = self.split_rows(record.fraction, record.seed)?;
+        train.sort_unstable();
+        held.sort_unstable();
+        Ok((self.subset(&train), self.subset(&held)))
     }
 }

@@ -68,7 +68,7 @@ fn malformed_csv_files() {
 
 #[test]
 fn bad_options() {
-    let xor = b"0,0,1\n1,1,0\n1,0,1\n0,1,1\n";
+    let xor = b"label,a,b\n0,0,1\n1,1,0\n1,0,1\n0,1,1\n";
     let usage = |extra: &[&str], want: &str| train_fails_with(2, xor, extra, want);
     usage(&["--lr", "-1"], "--lr must be a positive number, got -1");
     usage(&["--batch", "0"], "--batch must be at least 1");

@@ -171,3 +171,29 @@ fn predict_carries_kept_columns_through() {
     assert!(run.stderr.contains("--keep-cols: no column named \"idx\""), "{}", run.stderr);
     assert!(run.stderr.contains("the closest are \"id\""), "{}", run.stderr);
 }
+
+#[test]
+fn held_out_predictions_keep_file_order_and_id_columns_are_flagged() {
+    let dir = Dir::new();
+    label_last_model(&dir);
+    // predict --split validation: the held-out rows in the file's order (a subsequence of
+    // the predictions for every row), so they can be matched back to the file.
+    let all = dir.run(&["predict", "-m", "m.safetensors", "train.csv"]).ok().stdout;
+    let val = dir.run(&["predict", "-m", "m.safetensors", "train.csv", "--split", "validation"]).ok().stdout;
+    let mut rest = all.lines().skip(1);
+    let held: Vec<&str> = val.lines().skip(1).collect();
+    assert_eq!(held.len(), 60);
+    for line in &held {
+        assert!(rest.any(|l| l == *line), "{line} is out of file order");
+    }
+    // A feature column named like a row id is read as one, with a warning.
+    let with_id: String = rows(30, 4, HEADER, true)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i == 0 { format!("id,{l}\n") } else { format!("{i},{l}\n") })
+        .collect();
+    dir.write("ids.csv", with_id);
+    let run =
+        dir.run(&["train", "ids.csv", "--label-col", "last", "--epochs", "1", "-o", "i.safetensors"]).ok();
+    assert!(run.stderr.contains("the column \"id\" looks like a row id or index"), "{}", run.stderr);
+}

@@ -71,7 +71,12 @@ fn usps_whitespace_file_raw_and_gzipped() {
     assert_eq!(eval["loss"], raw["train_loss"]);
     // Read with another separator than the file's, it is refused with the flag to use.
     let err = failed(dir.run(&["eval", "-m", "gz.st", "zip.train", "--delimiter", "comma"]));
-    assert!(err.contains("single column when split on comma (give --delimiter)"), "{err}");
+    assert!(
+        err.contains(
+            "single column when split on comma; it splits on whitespace: give --delimiter whitespace"
+        ),
+        "{err}"
+    );
 }
 
 #[test]

@@ -118,6 +118,9 @@ fn read_training(plan: &Plan) -> Result<Dataset> {
             opts,
         )?,
     };
+    if !plan.quiet {
+        warn_id_columns(&full);
+    }
     if let Some(n) = plan.train_rows
         && n < full.n_samples()
     {
@@ -253,4 +256,21 @@ fn check_same_data(train: &Dataset, ours: &DataIdentity, theirs: &DataIdentity) 
             theirs.fingerprint
         ),
     ))
+}
+
+/// Warns (on stderr) of feature columns whose header names a row id or a pandas index: read
+/// as a feature, a row number can leak the class of rows stored in class order.
+fn warn_id_columns(data: &Dataset) {
+    let Some(names) = &data.schema.feature_names else { return };
+    let id_like = |n: &str| {
+        let n = n.trim().to_ascii_lowercase();
+        n.is_empty() || ["id", "index", "row", "idx"].contains(&n.as_str()) || n.starts_with("unnamed")
+    };
+    for name in names.iter().filter(|n| id_like(n)) {
+        eprintln!(
+            "bp-par: warning: {}: the column {name:?} looks like a row id or index, and is read as a \
+             feature; remove it from the file if it is one",
+            data.path.display()
+        );
+    }
 }

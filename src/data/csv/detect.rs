@@ -91,7 +91,17 @@ pub(super) fn separator(path: &Path, sample: &[(u64, &[u8])], wanted: Delimiter)
         Delimiter::Char(b) if Sep::Char(b).split(first).len() > 1 => return Ok(Sep::Char(b)),
         Delimiter::Whitespace if Sep::Whitespace.split(first).len() > 1 => return Ok(Sep::Whitespace),
         Delimiter::Auto => {}
-        other => return Err(single(format!("when split on {other}"))),
+        other => {
+            // Name a separator that does split the line, rather than the flag already given.
+            let works = CANDIDATES.iter().find(|c| c.split(first).len() > 1);
+            let hint = works.map_or("no other separator splits it either".to_string(), |c| {
+                format!("it splits on {}: give `delimiter` {} or auto", c.name(), c.name())
+            });
+            return Err(Error::data(
+                path,
+                format!("line {first_line} has a single column when split on {other}; {hint}"),
+            ));
+        }
     }
     let fits: Vec<Fit> = CANDIDATES
         .iter()

@@ -85,7 +85,31 @@ pub(super) fn take_first_as_label(
         // No data rows: `assemble` says so.
         return Ok(());
     }
-    if let Err(NotLabels { why, constant }) = judge(&first_values, &at) {
+    if let Some(k) = one_hot_tail(parsed, n_cols) {
+        return Err(Error::data(
+            layout.path,
+            format!(
+                "no header names the label column (label, class, target or y), and the last {k} columns \
+                 hold a single 1 and 0s on every row, a one-hot class: give `one_hot` {k} (or `label_col` \
+                 first if the first column is the label)"
+            ),
+        ));
+    }
+    let first_judged = judge(&first_values, &at);
+    if let Ok(k_first) = first_judged
+        && let Ok(k_last) = judge(&column(n_cols - 1), &at)
+        && n_cols > 2
+    {
+        return Err(Error::data(
+            layout.path,
+            format!(
+                "no header names the label column (label, class, target or y), and both end columns \
+                 look like class labels (the first {k_first} classes, the last {k_last}): give \
+                 `label_col` first or last"
+            ),
+        ));
+    }
+    if let Err(NotLabels { why, constant }) = first_judged {
         let message = match judge(&column(n_cols - 1), &at) {
             // One class and no better column: the first is taken (`train` refuses a single
             // class; `eval` of a one-class file is fine).
@@ -137,4 +161,33 @@ pub(super) fn numbers_at_the_ends(path: &Path, first_row: Option<&[u8]>, sep: Se
         ));
     }
     Ok(true)
+}
+
+/// The width K >= 2 of a one-hot block ending every row (the last K values are 0s and a
+/// single 1 on every row, with a feature column left before them), if there is one; the
+/// smallest such K.
+fn one_hot_tail(parsed: &[Parsed], n_cols: usize) -> Option<usize> {
+    let (mut lo, mut hi) = (2, n_cols.saturating_sub(1));
+    let mut rows = 0;
+    for row in parsed.iter().flat_map(|p| p.features.chunks_exact(n_cols)) {
+        rows += 1;
+        // The widths K for which this row's last K values are one-hot: [first, last].
+        let (mut first, mut last) = (None, n_cols - 1);
+        for j in 1..n_cols {
+            match row[n_cols - j] {
+                v if v == 1.0 && first.is_none() => first = Some(j),
+                v if v == 1.0 || v != 0.0 => {
+                    last = j - 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        lo = lo.max(first?);
+        hi = hi.min(last);
+        if lo > hi {
+            return None;
+        }
+    }
+    (rows > 0).then_some(lo)
 }

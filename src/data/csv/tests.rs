@@ -270,3 +270,21 @@ fn one_hot_label_columns() {
     let d = parse_str("1 0 1\n", &with(|o| (o.one_hot, o.unlabeled_width) = (Some(2), Some(3)))).unwrap();
     assert_eq!((d.n_features, d.targets), (3, Targets::None));
 }
+
+#[test]
+fn a_guess_refuses_a_one_hot_tail_and_two_label_like_ends() {
+    // Semeion without `one_hot`: binary pixels, then a one-hot class of 3 (the first pixel
+    // would pass as a 2-class label).
+    let rows = ["1,0,1,0,1,0", "0,1,1,1,0,0", "1,1,0,0,0,1", "0,0,1,0,1,0", "1,0,0,1,0,0", "0,1,0,0,0,1"];
+    let text = rows.join("\n") + "\n";
+    let err = parse_str(&text, &LoadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("the last 3 columns hold a single 1 and 0s on every row"), "{err}");
+    assert!(err.contains("give `one_hot` 3"), "{err}");
+    let d = parse_str(&text, &with(|o| o.one_hot = Some(3))).unwrap();
+    assert_eq!(d.labels(), Some(&[1, 0, 2, 1, 0, 2][..]));
+    // A small count first and the class last: both could be labels, so neither is taken.
+    let text = "0,5.5,2\n1,6.5,0\n2,7.5,1\n0,5.0,2\n1,6.0,0\n2,7.0,1\n";
+    let err = parse_str(text, &LoadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("both end columns look like class labels"), "{err}");
+    assert!(parse_str(text, &with(|o| o.label_col = LabelCol::Last)).is_ok());
+}
