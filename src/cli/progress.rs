@@ -1,7 +1,15 @@
 //! Training progress on stderr (indicatif bars on a terminal, one plain line per epoch
 //! otherwise, nothing with `--quiet`) and the `--metrics` file.
+//!
+//! The metrics file's held-out columns are `test_loss,test_acc` (whatever the run watches: a
+//! test file or a validation split). A run with both a validation split and a test file writes
+//! `val_loss,val_acc` (the split, which the run watches) and `test_loss,test_acc` (the test
+//! file, measured on each epoch's weights, watched by nothing).
 
+use bp_par::data::Dataset;
 use bp_par::error::{Error, Result};
+use bp_par::infer::{Evaluation, evaluate};
+use bp_par::network::Network;
 use bp_par::train::{EpochMetrics, Observer, StopReason};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::fs::File;
@@ -21,12 +29,27 @@ pub struct MetricsFile {
     path: PathBuf,
     out: BufWriter<File>,
     json: bool,
+    /// Separate validation and test columns (a run with a split and a test file).
+    split: bool,
+}
+
+/// The CSV header of a metrics file; `split`: with separate validation and test columns.
+fn header(split: bool) -> &'static str {
+    if split {
+        "epoch,loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,seconds,samples_per_s"
+    } else {
+        "epoch,loss,train_acc,test_loss,test_acc,lr,seconds,samples_per_s"
+    }
 }
 
 impl MetricsFile {
-    /// Creates the file, or with `append` (a resumed run) adds to an existing one.
-    pub fn create(path: &Path, append: bool) -> Result<Self> {
+    /// Creates the file, or with `append` (a resumed run) adds to an existing one, whose
+    /// columns must then be those of this run; `split`: separate validation and test columns.
+    pub fn create(path: &Path, append: bool, split: bool) -> Result<Self> {
         let existing = append && path.metadata().is_ok_and(|m| m.len() > 0);
+        if existing {
+            check_columns(path, split)?;
+        }
         let file = std::fs::OpenOptions::new()
             .create(true)
             .write(true)
@@ -35,9 +58,9 @@ impl MetricsFile {
             .open(path)
             .map_err(|e| Error::io(path, "create the metrics file", e))?;
         let json = matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl" | "ndjson"));
-        let mut m = MetricsFile { path: path.to_path_buf(), out: BufWriter::new(file), json };
+        let mut m = MetricsFile { path: path.to_path_buf(), out: BufWriter::new(file), json, split };
         if !json && !existing {
-            m.write_line("epoch,loss,train_acc,test_loss,test_acc,lr,seconds,samples_per_s")?;
+            m.write_line(header(split))?;
         }
         Ok(m)
     }
@@ -48,7 +71,12 @@ impl MetricsFile {
             .map_err(|e| Error::io(&self.path, "write the metrics file", e))
     }
 
-    pub fn row(&mut self, m: &EpochMetrics) -> Result<()> {
+    /// One epoch's row; `test`: the test file's figures on the epoch's weights (written in
+    /// the `test_*` columns of a file with separate validation columns).
+    pub fn row(&mut self, m: &EpochMetrics, test: Option<&Evaluation>) -> Result<()> {
+        if self.split {
+            return self.split_row(m, test);
+        }
         let line = if self.json {
             serde_json::json!({
                 "epoch": m.epoch, "loss": m.loss, "train_acc": m.train_acc, "test_loss": m.test_loss,
@@ -74,6 +102,24 @@ impl MetricsFile {
         self.write_line(&line)
     }
 
+    /// A row with separate validation (the run's held-out figures) and test columns.
+    fn split_row(&mut self, m: &EpochMetrics, test: Option<&Evaluation>) -> Result<()> {
+        let (test_loss, test_acc) = (test.map(|e| e.loss), test.and_then(Evaluation::accuracy));
+        let line = if self.json {
+            serde_json::json!({
+                "epoch": m.epoch, "loss": m.loss, "train_acc": m.train_acc, "val_loss": m.test_loss,
+                "val_acc": m.test_acc, "test_loss": test_loss, "test_acc": test_acc,
+                "lr": super::common::json_f32(m.lr), "seconds": m.seconds, "samples_per_s": m.samples_per_s,
+            })
+            .to_string()
+        } else {
+            let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+            let held = [m.train_acc, m.test_loss, m.test_acc, test_loss, test_acc].map(opt).join(",");
+            format!("{},{},{held},{},{},{}", m.epoch, m.loss, m.lr, m.seconds, m.samples_per_s)
+        };
+        self.write_line(&line)
+    }
+
     /// The stopping rule that ended the run, after the rows: a `#` comment line in a CSV
     /// (its header stays as it was; `show curves`, numpy and `pandas.read_csv(...,
     /// comment="#")` skip it), an object with a `stop` key in JSON lines.
@@ -88,6 +134,35 @@ impl MetricsFile {
     }
 }
 
+/// Refuses to append to a metrics file whose columns are not this run's: a CSV whose header
+/// differs, or JSON lines with (or without) `val_loss` keys where this run has none (or has
+/// them). A resumed run that adds or drops `--test` beside its split would otherwise mix
+/// layouts in one file.
+fn check_columns(path: &Path, split: bool) -> Result<()> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the metrics file", e))?;
+    let Some(first) = text.lines().find(|l| !l.trim().is_empty()) else { return Ok(()) };
+    let ok = if first.trim_start().starts_with('{') {
+        first.contains("\"val_loss\"") == split || first.contains("\"stop\"")
+    } else {
+        first.trim() == header(split)
+    };
+    if ok {
+        return Ok(());
+    }
+    let (ours, theirs) = if split {
+        ("separate validation and test columns", "one held-out set's")
+    } else {
+        ("one held-out set's columns", "separate validation and test columns")
+    };
+    Err(Error::data(
+        path,
+        format!(
+            "has {theirs}, but this run writes {ours} (--test given with a --val-split, or not, \
+             unlike the run that wrote it): give the resumed run its original --test, or a new --metrics file"
+        ),
+    ))
+}
+
 /// The CLI's progress [`Observer`]: display plus metrics file.
 pub struct Reporter {
     display: Display,
@@ -100,6 +175,9 @@ pub struct Reporter {
     first_lr: Option<f32>,
     /// The first metrics-file error, reported when training ends.
     pub error: Option<Error>,
+    /// The test file's figures on the weights of the epoch about to end
+    /// ([`Reporter::measure_test`]), for its metrics row.
+    test_eval: Option<Evaluation>,
     /// Set by [`Reporter::interrupt_notice`]'s notice: the bars are gone, log lines go
     /// straight to stderr.
     interrupted: Arc<AtomicBool>,
@@ -157,7 +235,16 @@ impl Reporter {
             Display::Lines
         };
         let interrupted = Arc::new(AtomicBool::new(false));
-        Reporter { display, metrics, held_out, n_epochs, first_lr: None, error: None, interrupted }
+        Reporter {
+            display,
+            metrics,
+            held_out,
+            n_epochs,
+            first_lr: None,
+            error: None,
+            test_eval: None,
+            interrupted,
+        }
     }
 
     /// The bars, while they are on screen.
@@ -199,6 +286,15 @@ impl Reporter {
             if !quiet {
                 eprintln!("{line}");
             }
+        }
+    }
+
+    /// Measures an epoch's weights on the test file reported beside a validation split, for
+    /// the metrics file's `test_*` columns (only when there is a metrics file to write them
+    /// to: nothing else shows them while training).
+    pub fn measure_test(&mut self, net: &Network<f32>, test: &Dataset) {
+        if self.metrics.as_ref().is_some_and(|m| m.split) {
+            self.test_eval = Some(evaluate(net, test, None));
         }
     }
 
@@ -267,8 +363,9 @@ impl Observer for Reporter {
             epochs.set_position(m.epoch as u64);
             epochs.set_message(format!("{} acc {}", self.held_out, pct(m.test_acc.or(m.train_acc))));
         }
+        let test = self.test_eval.take();
         if let Some(file) = &mut self.metrics
-            && let Err(e) = file.row(m)
+            && let Err(e) = file.row(m, test.as_ref())
             && self.error.is_none()
         {
             self.error = Some(e);

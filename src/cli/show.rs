@@ -15,7 +15,9 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
 use std::path::Path;
 
-/// Reads a `--metrics` file (CSV with its header, or JSON lines).
+/// Reads a `--metrics` file (CSV with its header, or JSON lines). The held-out figures are
+/// the `val_*` ones where a run with a validation split and a test file wrote both (the
+/// figures the run watched), else the `test_*` ones.
 pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the metrics file", e))?;
     let bad = |line: usize, m: String| Error::Parse {
@@ -37,12 +39,13 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
                 continue;
             }
             let f = |k: &str| v.get(k).and_then(Value::as_f64);
+            let split = v.get("val_loss").is_some();
             out.push(EpochMetrics {
                 epoch: f("epoch").ok_or_else(|| bad(i + 1, "missing \"epoch\"".into()))? as usize,
                 loss: f("loss").ok_or_else(|| bad(i + 1, "missing \"loss\"".into()))?,
                 train_acc: f("train_acc"),
-                test_loss: f("test_loss"),
-                test_acc: f("test_acc"),
+                test_loss: f(if split { "val_loss" } else { "test_loss" }),
+                test_acc: f(if split { "val_acc" } else { "test_acc" }),
                 lr: f("lr").unwrap_or(0.0) as f32,
                 seconds: f("seconds").unwrap_or(0.0),
                 samples_per_s: f("samples_per_s").unwrap_or(0.0),
@@ -71,8 +74,8 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
                 epoch: get(Some(ep))?.ok_or_else(|| bad(i + 1, "missing epoch".into()))? as usize,
                 loss: get(Some(lo))?.ok_or_else(|| bad(i + 1, "missing loss".into()))?,
                 train_acc: get(col("train_acc"))?,
-                test_loss: get(col("test_loss"))?,
-                test_acc: get(col("test_acc"))?,
+                test_loss: get(col("val_loss").or_else(|| col("test_loss")))?,
+                test_acc: get(col("val_acc").or_else(|| col("test_acc")))?,
                 lr: get(col("lr"))?.unwrap_or(0.0) as f32,
                 seconds: get(col("seconds"))?.unwrap_or(0.0),
                 samples_per_s: get(col("samples_per_s"))?.unwrap_or(0.0),

@@ -89,6 +89,11 @@ pub trait Observer {
     fn epoch_start(&mut self, _epoch: usize, _n_batches: usize) {}
     /// After each mini-batch: samples done this epoch and the running mean loss.
     fn batch_end(&mut self, _samples_done: usize, _running_loss: f64) {}
+    /// An epoch (1-based; a full-batch run: an iteration) completed and `net` holds its
+    /// weights: called just before [`Observer::epoch_end`], so that an observer can measure
+    /// them on data the run itself does not watch (the CLI evaluates a test file here while a
+    /// validation split drives the stopping rules). Outside the epoch's timed seconds.
+    fn epoch_weights(&mut self, _epoch: usize, _net: &Network<f32>) {}
     /// An epoch completed, with its figures.
     fn epoch_end(&mut self, _metrics: &EpochMetrics) {}
     /// A full-batch iteration (1-based) completed ([`train_full_batch`]): the objective at

@@ -363,6 +363,7 @@ impl<'a> Trainer<'a> {
             seconds: p.seconds,
             samples_per_s: n as f64 / p.seconds.max(1e-9),
         };
+        observer.epoch_weights(epoch, self.net);
         observer.epoch_end(&m);
         Ok(Some(m))
     }

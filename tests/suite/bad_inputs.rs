@@ -78,7 +78,6 @@ fn bad_options() {
     usage(&["--val-split", "NaN"], "--val-split must be in [0, 1), got NaN");
     usage(&["--classes", "1"], "--classes must be at least 2");
     usage(&["--targets", "0"], "--targets must be at least 1");
-    usage(&["--test", "bad.csv", "--val-split", "0.2"], "--val-split and --test both hold data out");
     usage(&["--threads", "5000"], "--threads 5000 is more than the 256 bp-par allows");
     usage(&["--labels", "x.idx"], "--labels names the labels file of IDX images, but bad.csv is CSV");
     usage(

@@ -26,4 +26,5 @@ mod reliability;
 mod schedule;
 mod schedule_cli;
 mod show_pictures;
+mod val_and_test;
 mod worked_example;

@@ -27,7 +27,8 @@ pub struct TrainArgs {
     /// experiments use the first 50,000 MNIST digits
     #[arg(long, value_name = "N")]
     pub train_rows: Option<usize>,
-    /// Held-out data evaluated after every epoch (same format options as DATA)
+    /// Held-out data evaluated after every epoch (same format options as DATA); with a
+    /// --val-split, the split is what the run watches and this file is only reported
     #[arg(long, value_name = "PATH")]
     pub test: Option<PathBuf>,
     /// IDX labels file for --test [default: found by name]

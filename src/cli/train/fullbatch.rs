@@ -12,7 +12,7 @@ use super::plan::Plan;
 use super::run::{Signals, resume_command};
 use crate::cli::progress::Reporter;
 use bp_par::checkpoint::{self, Checkpoint, DataIdentity, FullBatchCheckpoint};
-use bp_par::data::{Normalization, Schema};
+use bp_par::data::{Dataset, Normalization, Schema};
 use bp_par::error::{Error, Result, count};
 use bp_par::model::{self, Model, ModelRef, Task};
 use bp_par::network::Network;
@@ -207,6 +207,8 @@ struct FullObserver<'a> {
     task: Task,
     input_shape: Option<[usize; 2]>,
     schema: &'a Schema,
+    /// The test file reported beside a validation split, measured on each iteration's weights.
+    test: Option<&'a Dataset>,
 }
 
 impl Observer for FullObserver<'_> {
@@ -216,6 +218,12 @@ impl Observer for FullObserver<'_> {
 
     fn batch_end(&mut self, samples_done: usize, running_loss: f64) {
         self.reporter.batch_end(samples_done, running_loss);
+    }
+
+    fn epoch_weights(&mut self, _iteration: usize, net: &Network<f32>) {
+        if let Some(t) = self.test {
+            self.reporter.measure_test(net, t);
+        }
     }
 
     fn epoch_end(&mut self, metrics: &EpochMetrics) {
@@ -257,7 +265,7 @@ pub fn run(
     reporter: &mut Reporter,
     signals: &Signals,
 ) -> Result<(Vec<EpochMetrics>, Option<StopReason>)> {
-    let Prepared { train, held_out, model, identity, .. } = p;
+    let Prepared { train, held_out, test, model, identity, .. } = p;
     let start = plan.resume.as_ref().and_then(|(_, ck)| ck.full_batch.as_ref()).map(|f| f.state.clone());
     let resumed_at = start.as_ref().map_or(0, |st| st.iterations);
     let outcome = {
@@ -273,6 +281,7 @@ pub fn run(
             task: *task,
             input_shape: *input_shape,
             schema,
+            test: test.as_ref(),
         };
         let every = plan.policy.checkpoint_every;
         train_full_batch_from(net, train, held_out.as_ref(), fb, start, every, &mut observer)

@@ -1,7 +1,7 @@
 //! `train`'s data: the training file (or the built-in digits), its first rows, the held-out
-//! set (a test file or a validation split), the normalisation fitted on the training rows
-//! only, and the model to train (built, or the `--init` / checkpoint one), checked against the
-//! data.
+//! set (a validation split, else a test file), the test file reported beside a split, the
+//! normalisation fitted on the training rows only, and the model to train (built, or the
+//! `--init` / checkpoint one), checked against the data.
 
 use super::plan::Plan;
 use bp_par::checkpoint::DataIdentity;
@@ -20,8 +20,12 @@ const DIGITS_NAME: &str = "datasets/digits.csv";
 pub struct Prepared {
     /// The training rows, normalised.
     pub train: Dataset,
-    /// The held-out rows (test file or validation split), normalised.
+    /// The held-out rows the run watches (the validation split, else the test file),
+    /// normalised.
     pub held_out: Option<Dataset>,
+    /// The test file when a validation split is the held-out data: evaluated for the report
+    /// (and per epoch into `--metrics`), never watched by the run. Normalised.
+    pub test: Option<Dataset>,
     /// The model to train.
     pub model: Model,
     /// What a checkpoint records of the training data.
@@ -64,7 +68,11 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     } else {
         (full, None)
     };
-    let mut held_out = test.or(held);
+    // With both, the split is watched and the test file only reported.
+    let (mut held_out, mut test) = match held {
+        Some(v) => (Some(v), test),
+        None => (test, None),
+    };
     super::class_weight::apply(plan, &train)?;
     // Images: what a picture must look like to be read as one of these rows (measured on the
     // raw pixels, before normalisation), kept in a new model for `predict` on pictures.
@@ -79,7 +87,7 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
         None => Normalization::fit(plan.fresh.normalize, &train.features, train.n_features),
     };
     norm.apply(&mut train.features, train.n_features);
-    if let Some(h) = held_out.as_mut() {
+    for h in held_out.iter_mut().chain(test.iter_mut()) {
         norm.apply(&mut h.features, h.n_features);
     }
     let mut model = match plan.model.take() {
@@ -102,7 +110,7 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     if let Some((_, ck)) = &plan.resume {
         check_same_data(&train, &identity, &ck.data)?;
     }
-    Ok(Prepared { train, held_out, model, identity, load_s })
+    Ok(Prepared { train, held_out, test, model, identity, load_s })
 }
 
 /// Reads DATA (or the built-in digits when DATA is absent, or names the shipped file that

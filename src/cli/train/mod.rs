@@ -30,8 +30,11 @@ use std::time::Instant;
 pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let mut plan = plan::Plan::new(args, threads)?;
     let mut prepared = load::prepare(&mut plan)?;
-    let metrics =
-        plan.metrics.as_deref().map(|p| MetricsFile::create(p, plan.resume.is_some())).transpose()?;
+    let metrics = plan
+        .metrics
+        .as_deref()
+        .map(|p| MetricsFile::create(p, plan.resume.is_some(), plan.separate_test()))
+        .transpose()?;
     let n = prepared.train.n_samples();
     let mut reporter = Reporter::new(plan.quiet, plan.cfg.epochs, n, plan.held_out_name(), metrics);
     log_start(&plan, &prepared, &reporter);
@@ -64,9 +67,12 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
 fn log_start(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
     let arch = &p.model.net.arch;
     let sizes: Vec<String> = arch.sizes().iter().map(ToString::to_string).collect();
-    let held = p.held_out.as_ref().map_or(String::new(), |h| {
+    let mut held = p.held_out.as_ref().map_or(String::new(), |h| {
         format!(", {}", count(h.n_samples(), &format!("{} sample", plan.held_out_name())))
     });
+    if let Some(t) = &p.test {
+        held += &format!(", {} (reported, not watched)", count(t.n_samples(), "test sample"));
+    }
     reporter.log(&format!(
         "bp-par: {} {}/{} on {}: {}{held}, loaded in {:.2}s; normalize {}",
         sizes.join("-"),

@@ -22,8 +22,9 @@ pub struct Plan {
     pub data: Option<PathBuf>,
     /// How to read it (classes or targets fixed by an `--init` model or a checkpoint).
     pub load: LoadOptions,
-    /// Held-out data evaluated after every epoch, and how to read it (classifiers: with the
-    /// training data's class count, set when that is read).
+    /// The `--test` file, and how to read it (classifiers: with the training data's class
+    /// count, set when that is read). Alone, it is the held-out data evaluated after every
+    /// epoch; with a validation split, the split is that and the test file is only reported.
     pub test: Option<(PathBuf, LoadOptions)>,
     /// Train on the first N rows only.
     pub train_rows: Option<usize>,
@@ -162,9 +163,15 @@ impl Plan {
         })
     }
 
-    /// "test" or "val": what the held-out figures are called.
+    /// "val" or "test": what the held-out figures (those the run watches) are called.
     pub fn held_out_name(&self) -> &'static str {
-        if self.test.is_some() { "test" } else { "val" }
+        if self.test.is_some() && !self.separate_test() { "test" } else { "val" }
+    }
+
+    /// Whether the run has both a validation split (watched during training) and a test file
+    /// (only reported).
+    pub fn separate_test(&self) -> bool {
+        self.test.is_some() && self.val_split > 0.0
     }
 }
 
@@ -206,13 +213,10 @@ fn check_ranges(args: &TrainArgs) -> Result<()> {
     if args.checkpoint_every == 0 {
         return bad("--checkpoint-every must be at least 1".into());
     }
-    if let Some(f) = args.val_split {
-        if !(0.0..1.0).contains(&f) {
-            return bad(format!("--val-split must be in [0, 1), got {f}"));
-        }
-        if f > 0.0 && args.test.is_some() {
-            return bad("--val-split and --test both hold data out; give one of them".into());
-        }
+    if let Some(f) = args.val_split
+        && !(0.0..1.0).contains(&f)
+    {
+        return bad(format!("--val-split must be in [0, 1), got {f}"));
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `train`'s results on stdout: the final figures of the trained model on the training and
-//! held-out rows (a full pass with the final weights), as text or JSON.
+//! held-out rows, and on the test file reported beside a validation split (a full pass with
+//! the final weights, those `--save` writes), as text or JSON.
 
 use super::load::Prepared;
 use super::plan::Plan;
@@ -21,9 +22,10 @@ pub fn report(
     let l2 = (cfg.l2 > 0.0).then_some((cfg.l2 as f64, p.train.n_samples()));
     let final_train = evaluate(net, &p.train, l2);
     let final_held = p.held_out.as_ref().map(|h| evaluate(net, h, None));
+    let final_test = p.test.as_ref().map(|t| evaluate(net, t, None));
     let mean_epoch_s = history.iter().map(|m| m.seconds).sum::<f64>() / history.len().max(1) as f64 + 0.0;
     if plan.json {
-        let out = json!({
+        let mut out = json!({
             "layers": net.arch.sizes(),
             "seed": cfg.seed,
             "threads": plan.threads,
@@ -40,6 +42,12 @@ pub fn report(
             "model": plan.save.as_ref().map(|p| p.display().to_string()),
             "stop": reason.map(|r| json!({ "rule": r.rule(), "epoch": r.epoch(), "reason": r.to_string() })),
         });
+        // Beside a validation split (the `held_out_*` figures), the test file's.
+        if let Some(e) = &final_test {
+            out["test_samples"] = json!(e.n_samples);
+            out["test_loss"] = json!(e.loss);
+            out["test_acc"] = json!(e.accuracy());
+        }
         return emit(&format!("{out}\n"));
     }
     let threads = plan.threads;
@@ -55,6 +63,9 @@ pub fn report(
     s += &line("train", &final_train, final_train.loss + final_train.l2_term);
     if let Some(e) = &final_held {
         s += &line(plan.held_out_name(), e, e.loss);
+    }
+    if let Some(e) = &final_test {
+        s += &line("test", e, e.loss);
     }
     if let Some(r) = reason {
         s += &format!("stopped: {r}\n");

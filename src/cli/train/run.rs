@@ -7,9 +7,10 @@ use super::plan::Plan;
 use crate::cli::common::shell_quote;
 use crate::cli::progress::Reporter;
 use bp_par::checkpoint::{self, Checkpoint, DataIdentity};
-use bp_par::data::{Normalization, Schema};
+use bp_par::data::{Dataset, Normalization, Schema};
 use bp_par::error::{Error, Result, short};
 use bp_par::model::{self, Model, ModelRef, Task};
+use bp_par::network::Network;
 use bp_par::train::Rollback;
 use bp_par::train::{EpochMetrics, Observer, StopReason, Trainer};
 use std::path::Path;
@@ -84,6 +85,8 @@ struct CliObserver<'a> {
     schema: &'a Schema,
     identity: &'a DataIdentity,
     checkpoint: &'a Path,
+    /// The test file reported beside a validation split, measured on each epoch's weights.
+    test: Option<&'a Dataset>,
     /// The learning rate the run was started with (halve-lr may lower the current one).
     lr_given: f32,
 }
@@ -95,6 +98,12 @@ impl Observer for CliObserver<'_> {
 
     fn batch_end(&mut self, samples_done: usize, running_loss: f64) {
         self.reporter.batch_end(samples_done, running_loss);
+    }
+
+    fn epoch_weights(&mut self, _epoch: usize, net: &Network<f32>) {
+        if let Some(t) = self.test {
+            self.reporter.measure_test(net, t);
+        }
     }
 
     fn epoch_end(&mut self, metrics: &EpochMetrics) {
@@ -147,7 +156,7 @@ pub fn run(
     reporter: &mut Reporter,
     signals: &Signals,
 ) -> Result<(Vec<EpochMetrics>, Option<StopReason>)> {
-    let Prepared { train, held_out, model, identity, .. } = p;
+    let Prepared { train, held_out, test, model, identity, .. } = p;
     let outcome = {
         let mut trainer = Trainer::new(&mut model.net, train, plan.cfg.clone())?;
         if let Some((_, ck)) = &plan.resume {
@@ -163,6 +172,7 @@ pub fn run(
             schema: &model.schema,
             identity,
             checkpoint: &plan.checkpoint,
+            test: test.as_ref(),
             lr_given: plan.resume.as_ref().map_or(plan.cfg.lr, |(_, ck)| ck.lr_given),
         };
         let outcome = trainer.run_policy(train, held_out.as_ref(), &plan.policy, &mut observer);

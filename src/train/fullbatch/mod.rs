@@ -304,6 +304,7 @@ fn run_full_batch(
         (seconds, evals_before) = (0.0, obj.evaluations);
         observer.batch_end(n, now.loss);
         observer.iteration_end(iteration, now.loss, obj.evaluations);
+        observer.epoch_weights(iteration, obj.net());
         observer.epoch_end(&m);
         history.push(m);
         let saved = cadence(iteration);
