@@ -1,6 +1,7 @@
 mod architecture;
 mod bad_inputs;
 mod bench_plot;
+mod class_names;
 mod class_weight;
 mod cli;
 mod columns;
