@@ -14,6 +14,7 @@ mod harness;
 mod images;
 mod init_weights;
 mod label_guess;
+mod missing_split;
 mod new_user;
 mod normalize;
 mod npy;
