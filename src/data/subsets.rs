@@ -82,8 +82,9 @@ impl Dataset {
     }
 
     /// The same (training, held-out) split as the one `record` describes, after checking
-    /// that these are the rows it was drawn from: a model's [`Schema::held_out`] gives back
-    /// exactly the rows its training run validated on.
+    /// that these are the rows it was drawn from: a model's
+    /// [`Schema::held_out`](super::Schema::held_out) gives back exactly the rows its training
+    /// run validated on.
     pub fn resplit(&self, record: &HeldOut) -> Result<(Dataset, Dataset)> {
         let n = self.n_samples();
         if n != record.rows || self.fingerprint() != record.fingerprint {
