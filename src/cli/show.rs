@@ -147,7 +147,8 @@ pub fn show(cmd: ShowCommand) -> Result<()> {
 }
 
 /// `show digits`: up to 100 random rows of `data` (chosen by `seed`) as a grid of images,
-/// labelled, and with `predict`, the misclassified ones marked with the model's answer.
+/// labelled (by class name when the model or the file has them), and with `predict`, the
+/// misclassified ones marked with the model's answer.
 fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, output: &Path) -> Result<()> {
     let (d, model) = match predict {
         Some(m) => {
@@ -195,7 +196,10 @@ fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, ou
     if let Some(m) = predict {
         title += &format!(": {wrong} misclassified by {}", file_name(m));
     }
-    viz::digits_grid(&tiles, shape, &title)?.save(output)?;
+    // The model's class names (its answers are its classes), else the file's own.
+    let names =
+        model.as_ref().and_then(|m| m.schema.class_names.as_deref()).or(d.schema.class_names.as_deref());
+    viz::digits_grid(&tiles, shape, names, &title)?.save(output)?;
     done(output, "the digits")
 }
 
@@ -233,7 +237,8 @@ fn weights(model: &Path, units: Option<Units>, output: &Path) -> Result<()> {
     done(output, &what)
 }
 
-/// `show confusion`: the confusion matrix of `model` on the labelled `data`.
+/// `show confusion`: the confusion matrix of `model` on the labelled `data`, its classes
+/// named as the model names them.
 fn confusion(model: &Path, data: &Path, labels: &LabelArgs, split: SplitPart, output: &Path) -> Result<()> {
     let (m, d) = model_and_data(model, data, labels, false, split, true)?;
     bp_par::train::check_fit(&m.net, &d)?;
@@ -249,6 +254,6 @@ fn confusion(model: &Path, data: &Path, labels: &LabelArgs, split: SplitPart, ou
         100.0 * conf.accuracy(),
         conf.total()
     );
-    viz::confusion(&conf, &title)?.save(output)?;
+    viz::confusion(&conf, m.schema.class_names.as_deref(), &title)?.save(output)?;
     done(output, "the confusion matrix")
 }

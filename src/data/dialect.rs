@@ -78,6 +78,11 @@ pub enum Missing {
     /// Replace a missing feature by the given value of its column (one per feature: a
     /// model's stored training means).
     Fill(Vec<f32>),
+    /// Leave a missing feature as NaN, to be filled later by the caller: `train` with a
+    /// validation split reads so, then fills with the training rows' means only
+    /// ([`Dataset::split_filling_means`](super::Dataset::split_filling_means)), so that the
+    /// held-out rows do not leak into the fill values. Not a user's choice (not parsed).
+    Keep,
 }
 
 impl std::str::FromStr for Missing {

@@ -14,6 +14,7 @@ mod csv;
 mod dialect;
 mod idx;
 pub mod image;
+mod missing;
 mod normalize;
 mod npy;
 mod schema;
@@ -22,6 +23,8 @@ mod subsets;
 pub use dialect::{ClassNames, Delimiter, Missing};
 pub use normalize::{Normalization, NormalizeMode};
 pub use schema::{HeldOut, LabelColumn, Schema};
+
+pub(crate) use missing::feature_means;
 
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;

@@ -1,6 +1,7 @@
 mod architecture;
 mod bad_inputs;
 mod bench_plot;
+mod class_names;
 mod class_weight;
 mod cli;
 mod columns;
@@ -13,6 +14,7 @@ mod harness;
 mod images;
 mod init_weights;
 mod label_guess;
+mod missing_split;
 mod new_user;
 mod normalize;
 mod npy;

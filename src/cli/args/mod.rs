@@ -166,8 +166,9 @@ pub struct LabelArgs {
     #[arg(long, value_name = "SEP")]
     pub delimiter: Option<Delimiter>,
     /// CSV missing values (empty, NA, N/A, NaN, null, ?): error names the first and counts
-    /// them; mean or zero fills a missing feature (the model's stored training means when
-    /// reading for a model); drop skips the row [default: error, or the model's fill values]
+    /// them; mean or zero fills a missing feature (train: the means of the training rows,
+    /// taken after --val-split; the model's stored training means when reading for a model);
+    /// drop skips the row [default: error, or the model's fill values]
     #[arg(long, value_name = "error|mean|zero|drop")]
     pub missing: Option<Missing>,
     /// CSV: the last K columns are a one-hot class label (e.g. Semeion's 10) [default: the

@@ -55,7 +55,7 @@ pub fn pictures(name: &str, r: &RunResult, dir: &Path) -> Result<Vec<(String, St
     let held = &r.held_out;
     if let Some(conf) = evaluate(&r.model, held, None).confusion {
         let title = format!("{name}: {:.2}% of {} correct", 100.0 * conf.accuracy(), conf.total());
-        viz::confusion(&conf, &title)?.save(&dir.join(file("confusion")))?;
+        viz::confusion(&conf, None, &title)?.save(&dir.join(file("confusion")))?;
         out.push(("confusion matrix on the measured rows".to_string(), file("confusion")));
     }
     if let (Some(shape), Some(labels)) = (r.shape, held.labels()) {
@@ -77,8 +77,13 @@ pub fn pictures(name: &str, r: &RunResult, dir: &Path) -> Result<Vec<(String, St
             })
             .collect();
         let wrong = tiles.iter().filter(|t| t.wrong.is_some()).count();
-        viz::digits_grid(&tiles, shape, &format!("{name}: 100 measured samples, {wrong} misclassified"))?
-            .save(&dir.join(file("digits")))?;
+        viz::digits_grid(
+            &tiles,
+            shape,
+            None,
+            &format!("{name}: 100 measured samples, {wrong} misclassified"),
+        )?
+        .save(&dir.join(file("digits")))?;
         out.push((
             "100 measured samples spread over the set (misclassified ones framed in red)".to_string(),
             file("digits"),

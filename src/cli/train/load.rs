@@ -1,11 +1,11 @@
 //! `train`'s data: the training file (or the built-in digits), its first rows, the held-out
 //! set (a validation split, else a test file), the test file reported beside a split, the
-//! normalisation fitted on the training rows only, and the model to train (built, or the
-//! `--init` / checkpoint one), checked against the data.
+//! missing values' means and the normalisation fitted on the training rows only, and the
+//! model to train (built, or the `--init` / checkpoint one), checked against the data.
 
 use super::plan::Plan;
 use bp_par::checkpoint::DataIdentity;
-use bp_par::data::{self, Dataset, LabelCol, Normalization, Targets};
+use bp_par::data::{self, Dataset, LabelCol, Missing, Normalization, Targets};
 use bp_par::error::{Error, Result};
 use bp_par::loss::{Loss, Output};
 use bp_par::model::{Model, Task};
@@ -63,7 +63,13 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     let load_s = t0.elapsed().as_secs_f64();
     let val_split = plan.val_split;
     let (mut train, held) = if val_split > 0.0 {
-        let (t, v) = full.split(val_split, plan.cfg.seed)?;
+        // `missing` mean: the means of the training rows only fill both parts (plan.rs reads
+        // such a file with its missing values kept).
+        let (t, v) = if plan.load.missing == Missing::Keep {
+            full.split_filling_means(val_split, plan.cfg.seed)?
+        } else {
+            full.split(val_split, plan.cfg.seed)?
+        };
         (t, Some(v))
     } else {
         (full, None)

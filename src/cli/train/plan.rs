@@ -8,7 +8,7 @@ use super::super::common::{check_writable, load_options};
 use super::conflicts::{check_init_conflicts, check_resume_conflicts};
 use bp_par::activation::Activation;
 use bp_par::checkpoint::{self, Checkpoint};
-use bp_par::data::{LoadOptions, NormalizeMode};
+use bp_par::data::{LoadOptions, Missing, NormalizeMode};
 use bp_par::error::{Error, Result};
 use bp_par::loss::{Loss, Output};
 use bp_par::model::{self, Model, Task};
@@ -125,6 +125,10 @@ impl Plan {
             Some((_, ck)) => ck.data.val_split,
             None => val_split(&args),
         };
+        if val_split > 0.0 && load.missing == Missing::Mean {
+            // The means are taken after the split, over the training rows only (load.rs).
+            load.missing = Missing::Keep;
+        }
         let mut policy = policy(&args, resume.as_ref().map(|(_, ck)| ck));
         let activation = args.activation.unwrap_or(Activation::Relu);
         let held_out = args.test.is_some() || val_split > 0.0;

@@ -6,6 +6,7 @@
 
 mod canvas;
 mod chart;
+mod class_labels;
 mod colormap;
 mod confusion;
 mod layout;
@@ -34,9 +35,15 @@ pub struct Tile<'a> {
     pub wrong: Option<usize>,
 }
 
-/// A grid of images (rows of `shape` = [h, w]), 10 per row, each with its label under it;
-/// misclassified ones framed in red with the prediction.
-pub fn digits_grid(tiles: &[Tile], shape: [usize; 2], title: &str) -> Result<Canvas> {
+/// A grid of images (rows of `shape` = [h, w]), 10 per row, each with its label under it
+/// (its class name when `names` gives them); misclassified ones framed in red with the
+/// prediction.
+pub fn digits_grid(
+    tiles: &[Tile],
+    shape: [usize; 2],
+    names: Option<&[String]>,
+    title: &str,
+) -> Result<Canvas> {
     let [h, w] = shape;
     let zoom = (84 / h.max(w)).max(1);
     let (cw, ch) = ((w * zoom + 12) as i64, (h * zoom + 30) as i64);
@@ -63,13 +70,11 @@ pub fn digits_grid(tiles: &[Tile], shape: [usize; 2], title: &str) -> Result<Can
         if t.wrong.is_some() {
             c.rect(gx + 3, gy - 3, (w * zoom) as i64 + 6, (h * zoom) as i64 + 6, 3, RED);
         }
-        let caption = match (t.label, t.wrong) {
-            (Some(l), Some(p)) => format!("{l} (p{p})"),
-            (Some(l), None) => l.to_string(),
-            (None, _) => String::new(),
-        };
         let color = if t.wrong.is_some() { RED } else { BLACK };
-        c.text_centered(gx + cw / 2, gy + (h * zoom) as i64 + 6, &caption, 1, color);
+        let fits = (cw / 8 - 1).max(2) as usize;
+        for (j, line) in class_labels::caption(t.label, t.wrong, names, fits).iter().enumerate() {
+            c.text_centered(gx + cw / 2, gy + (h * zoom) as i64 + 6 + 11 * j as i64, line, 1, color);
+        }
     }
     Ok(c)
 }

@@ -135,7 +135,7 @@ fn missing(
         ));
     }
     let fill = match &opts.missing {
-        Missing::Error | Missing::Drop => return Ok(None),
+        Missing::Error | Missing::Drop | Missing::Keep => return Ok(None),
         Missing::Zero => vec![0.0; n_feat],
         Missing::Mean => column_means(layout, &rows.features, n_feat)?,
         Missing::Fill(v) if v.len() == n_feat => v.clone(),
@@ -157,17 +157,10 @@ fn missing(
     Ok(Some(fill))
 }
 
-/// Each feature column's mean over the rows that have it (in f64, in row order).
+/// Each feature column's mean over the rows that have it ([`crate::data::feature_means`]);
+/// a column with no values is an error naming it.
 fn column_means(layout: &Layout<'_>, features: &[f32], n_feat: usize) -> Result<Vec<f32>> {
-    let mut sums = vec![(0.0f64, 0usize); n_feat];
-    for row in features.chunks_exact(n_feat) {
-        for (s, &x) in sums.iter_mut().zip(row) {
-            if !x.is_nan() {
-                *s = (s.0 + x as f64, s.1 + 1);
-            }
-        }
-    }
-    if let Some(j) = sums.iter().position(|s| s.1 == 0) {
+    crate::data::feature_means(features, n_feat).map_err(|j| {
         let col = layout
             .roles
             .iter()
@@ -176,12 +169,11 @@ fn column_means(layout: &Layout<'_>, features: &[f32], n_feat: usize) -> Result<
             .nth(j)
             .map_or(j, |(c, _)| c);
         let name = layout.names.as_ref().map_or(String::new(), |n| format!(" ({:?})", n[col]));
-        return Err(Error::data(
+        Error::data(
             layout.path,
             format!("column {}{name} has no values to take the mean of (`missing` mean)", col + 1),
-        ));
-    }
-    Ok(sums.iter().map(|&(s, c)| (s / c as f64) as f32).collect())
+        )
+    })
 }
 
 /// Drops every row with a missing feature, label or target (`n_targets` per row).
