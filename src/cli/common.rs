@@ -64,6 +64,10 @@ pub fn model_and_data_keeping(
     let mut opts = model_data.schema.read_options(load_options(labels, None, targets))?;
     opts.expect = Some(model_data.schema.clone());
     opts.keep_cols = keep_cols.to_vec();
+    if split != SplitPart::All && model_data.task == Task::Classify {
+        // The split's fingerprint counts the training data's classes: the model's outputs.
+        opts.classes = Some(n_out);
+    }
     if labels.missing == Some(Missing::Error) {
         // Asked for in so many words: missing values are refused, not filled with the model's.
         opts.missing = Missing::Error;

@@ -2,7 +2,7 @@
 //! picture ([`super::images::show`]).
 
 use super::args::{LabelArgs, ShowCommand, SplitPart, Units};
-use super::common::{emit, model_and_data};
+use super::common::{emit, load_options, model_and_data};
 use super::viz;
 use bp_par::data::{self, LoadOptions, Targets};
 use bp_par::error::{Error, Result};
@@ -156,12 +156,8 @@ fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, ou
             (d, Some(model))
         }
         None => {
-            let opts = LoadOptions {
-                label_col: labels.label_col.clone().unwrap_or_default(),
-                labels: labels.labels.clone(),
-                unlabeled_width: Some(usize::MAX),
-                ..LoadOptions::default()
-            };
+            // Every data flag as the other commands read it; rows without labels are fine.
+            let opts = LoadOptions { unlabeled_width: Some(usize::MAX), ..load_options(labels, None, None) };
             (data::load(data, &opts)?, None)
         }
     };

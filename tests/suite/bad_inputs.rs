@@ -86,7 +86,11 @@ fn bad_options() {
     );
     usage(&["--save", "."], "--save . is a folder");
     usage(&["--hidden", "3000000000", "--val-split", "0"], "would have more than 2147483648 parameters");
-    train_fails(b"0,1\n1,0\n", &["--val-split", "0.5"], "leaves an empty training or validation set");
+    train_fails(
+        b"label,a\n0,1\n1,0\n",
+        &["--val-split", "0.5"],
+        "leaves an empty training or validation set",
+    );
     // The label column holds one value: nothing to learn, most likely the wrong column.
     train_fails(b"a,b,c\n0,1,2\n0,4,5\n0,7,8\n", &[], "bad.csv: has a single class (every label is 0)");
     // Targets the loss cannot fit.

@@ -96,7 +96,10 @@ fn files_laid_out_differently_are_refused() {
         .collect();
     dir.write("moved.csv", moved);
     let e = refused("moved.csv", "predict");
-    assert!(e.contains("column 1 is named \"digit\", but the model's feature 1 is \"p0\""), "{e}");
+    assert!(
+        e.contains("column 7 is named \"p5\", but there the model's training file had its label \"digit\""),
+        "{e}"
+    );
     // eval needs labels: a file without the label column says where the model had it.
     let e = refused("inputs.csv", "eval");
     assert!(e.contains("no label column"), "{e}");
@@ -196,4 +199,38 @@ fn held_out_predictions_keep_file_order_and_id_columns_are_flagged() {
     let run =
         dir.run(&["train", "ids.csv", "--label-col", "last", "--epochs", "1", "-o", "i.safetensors"]).ok();
     assert!(run.stderr.contains("the column \"id\" looks like a row id or index"), "{}", run.stderr);
+}
+
+#[test]
+fn review_findings_stay_fixed() {
+    let dir = Dir::new();
+    // A guessed first column of unique names (row ids) is not a label of 40 classes.
+    let ids: String = (0..40).map(|i| format!("img_{i:03},{},{}\n", i % 7, i % 2)).collect();
+    dir.write("ids.csv", ids);
+    let run = dir.run(&["train", "ids.csv", "--epochs", "1"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("the first column's names do not look like class labels"), "{}", run.stderr);
+    // --classes beyond the labels, then --split validation on the same file: the same rows.
+    dir.write("train.csv", rows(300, 1, HEADER, true));
+    let args = ["train", "train.csv", "--label-col", "last", "--classes", "5", "--epochs", "2", "--json"];
+    let trained = json(dir.run(&[&args[..], &["-o", "c5.safetensors"]].concat()));
+    let val =
+        json(dir.run(&["eval", "--json", "-m", "c5.safetensors", "train.csv", "--split", "validation"]));
+    assert_eq!(val["accuracy"], trained["held_out_acc"]);
+    // --missing mean with --val-split and --test: the test file's gaps take the training means.
+    let gappy = |seed| -> String {
+        let text = rows(120, seed, HEADER, true);
+        let gap = |(i, l): (usize, &str)| match i {
+            2..5 => format!(",{}\n", l.split_once(',').unwrap().1),
+            _ => format!("{l}\n"),
+        };
+        text.lines().enumerate().map(gap).collect()
+    };
+    dir.write("gaps.csv", gappy(5));
+    dir.write("gaps_test.csv", gappy(6));
+    let args = ["train", "gaps.csv", "--label-col", "last", "--missing", "mean", "--val-split", "0.2"];
+    let run = json(
+        dir.run(&[&args[..], &["--test", "gaps_test.csv", "--epochs", "2", "--json", "-o", "g.st"]].concat()),
+    );
+    assert_eq!(run["test_samples"], 120);
 }

@@ -41,17 +41,7 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     if let Some(shape) = plan.image_shape {
         full.image_shape = Some(checked_shape(shape, &full)?);
     }
-    let test = match &plan.test {
-        Some((p, opts)) => {
-            let classes = Some(full.n_outputs()).filter(|_| opts.targets.is_none());
-            // Read like the training file: the label where it was, the same feature names,
-            // its class names and fill values.
-            let expect = Some(full.schema.clone()).filter(|s| !s.is_empty());
-            let opts = full.schema.read_options(data::LoadOptions { classes, expect, ..opts.clone() })?;
-            Some(data::load(p, &opts)?)
-        }
-        None => None,
-    };
+    let mut test = read_test(plan, &full)?;
     let (loss, output) = match &plan.model {
         Some(m) => (m.net.arch.loss, m.net.arch.output()),
         None => (plan.fresh.loss, plan.fresh.output),
@@ -66,7 +56,13 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
         // `missing` mean: the means of the training rows only fill both parts (plan.rs reads
         // such a file with its missing values kept).
         let (t, v) = if plan.load.missing == Missing::Keep {
-            full.split_filling_means(val_split, plan.cfg.seed)?
+            let (t, v) = full.split_filling_means(val_split, plan.cfg.seed)?;
+            if let (Some(test), Some(fill)) = (test.as_mut(), &t.schema.missing_fill)
+                && test.n_features == fill.len()
+            {
+                test.fill_missing(fill);
+            }
+            (t, v)
         } else {
             full.split(val_split, plan.cfg.seed)?
         };
@@ -287,4 +283,25 @@ fn warn_id_columns(data: &Dataset) {
             data.path.display()
         );
     }
+}
+
+/// The `--test` file, read like the training file `full`: the label where it was, the same
+/// feature names, its class names and fill values (or, under `missing` mean with a split, its
+/// missing values kept, to be filled with the training rows' means).
+fn read_test(plan: &Plan, full: &Dataset) -> Result<Option<Dataset>> {
+    Ok(match &plan.test {
+        Some((p, opts)) => {
+            let classes = Some(full.n_outputs()).filter(|_| opts.targets.is_none());
+            // Read like the training file: the label where it was, the same feature names,
+            // its class names and fill values.
+            let expect = Some(full.schema.clone()).filter(|s| !s.is_empty());
+            // Under `missing` mean with a split: kept, and filled with the training rows' means
+            // once the split is drawn.
+            let missing =
+                if plan.load.missing == Missing::Keep { Missing::Keep } else { opts.missing.clone() };
+            let opts = data::LoadOptions { classes, expect, missing, ..opts.clone() };
+            Some(data::load(p, &full.schema.read_options(opts)?)?)
+        }
+        None => None,
+    })
 }

@@ -60,7 +60,9 @@ pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOpti
     let fill = missing(layout, &mut rows, n_feat, opts)?;
     let n = rows.features.len() / n_feat;
     let mut class_names = None;
-    let targets = if let Some(k) = opts.targets {
+    // A model's unlabeled inputs have no target columns: no targets, not empty ones.
+    let has_targets = layout.roles.contains(&Role::Target);
+    let targets = if let Some(k) = opts.targets.filter(|_| has_targets) {
         Targets::Values { values: rows.targets, n_outputs: k }
     } else if rows.labels.len() == n {
         let n_classes = match &layout.labels {

@@ -36,6 +36,21 @@ pub(super) fn stored_label(
         label.index + 1
     );
     if n_cols == total {
+        // The column where the label was must still be called the label (an id column there
+        // would otherwise be read as the true classes).
+        if let (Some(names), Some(want)) = (names, &label.name)
+            && names[label.index].trim() != want.trim()
+        {
+            return Err(Error::data(
+                path,
+                format!(
+                    "column {} is named {:?}, but there the model's training file had its label {want:?}: \
+                     give `label_col` to read another column as the label",
+                    label.index + 1,
+                    names[label.index].trim()
+                ),
+            ));
+        }
         return Ok(Some(Some(label.index)));
     }
     let has_label_name = label.name.as_ref().is_some_and(|l| names.is_some_and(|n| n.contains(l)));

@@ -98,7 +98,6 @@ pub(super) fn take_first_as_label(
     let first_judged = judge(&first_values, &at);
     if let Ok(k_first) = first_judged
         && let Ok(k_last) = judge(&column(n_cols - 1), &at)
-        && n_cols > 2
     {
         return Err(Error::data(
             layout.path,
@@ -190,4 +189,24 @@ fn one_hot_tail(parsed: &[Parsed], n_cols: usize) -> Option<usize> {
         }
     }
     (rows > 0).then_some(lo)
+}
+
+/// Checks a guessed label column of names (`cat`, `setosa`) like one of numbers: few
+/// distinct names, each present a few times; unique ids or free text are refused.
+pub(super) fn check_name_labels(data: &crate::data::Dataset) -> Result<()> {
+    let Some(labels) = data.labels() else { return Ok(()) };
+    let values: Vec<f32> = labels.iter().map(|&l| l as f32).collect();
+    let at = |r: usize| format!("data row {}", r + 1);
+    match judge(&values, &at) {
+        Ok(_) => Ok(()),
+        Err(NotLabels { why, .. }) => Err(Error::data(
+            &data.path,
+            format!(
+                "no header names the label column (label, class, target or y), and the first \
+                 column's names do not look like class labels ({} distinct names; {why}): give \
+                 `label_col` (first, last, a header name or a 0-based index)",
+                data.n_outputs()
+            ),
+        )),
+    }
 }

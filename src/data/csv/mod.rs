@@ -100,8 +100,11 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
     let names = is_header.then_some(fields);
     let mut roles = resolve_roles(path, n_cols, names.as_deref(), opts)?;
     // A guessed label column is read as a feature, then checked (`guess`).
-    let guessed = guess::is_guess(names.as_deref(), n_cols, opts)
-        && guess::numbers_at_the_ends(path, sample.get(is_header as usize).map(|&(_, l)| l), sep)?;
+    let guess = guess::is_guess(names.as_deref(), n_cols, opts);
+    let guessed =
+        guess && guess::numbers_at_the_ends(path, sample.get(is_header as usize).map(|&(_, l)| l), sep)?;
+    // A guessed first column of names is a label of names, checked once read.
+    let names_guessed = guess && !guessed;
     if guessed {
         roles[0] = Role::Feature;
     }
@@ -136,7 +139,11 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
         let line_of = |r: usize| lines(data, data_line).nth(r).map_or(data_line, |(l, _)| l);
         guess::take_first_as_label(&mut layout, &mut parsed, &line_of)?;
     }
-    assemble::assemble(&layout, parsed, opts)
+    let data = assemble::assemble(&layout, parsed, opts)?;
+    if names_guessed {
+        guess::check_name_labels(&data)?;
+    }
+    Ok(data)
 }
 
 /// Parses the rows of `data` (first line `data_line`): quoted fields, which may hold

@@ -288,3 +288,10 @@ fn a_guess_refuses_a_one_hot_tail_and_two_label_like_ends() {
     assert!(err.contains("both end columns look like class labels"), "{err}");
     assert!(parse_str(text, &with(|o| o.label_col = LabelCol::Last)).is_ok());
 }
+
+#[test]
+fn two_label_like_columns_are_not_guessed_between() {
+    let text = "0,1\n1,0\n2,1\n0,0\n1,1\n2,0\n";
+    let err = parse_str(text, &LoadOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("both end columns look like class labels"), "{err}");
+}

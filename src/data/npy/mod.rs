@@ -153,7 +153,12 @@ fn finite_f32(name: &Path, a: &Array) -> Result<Vec<f32>> {
 fn feature_shape(name: &Path, shape: &[usize]) -> Result<(usize, usize, Option<[usize; 2]>)> {
     let (n, d, image) = match *shape {
         [n, d] => (n, d, super::square_side(d).map(|s| [s, s])),
-        [n, h, w] | [n, h, w, 1] | [n, 1, h, w] => (n, h * w, Some([h, w])),
+        [n, h, w] | [n, h, w, 1] | [n, 1, h, w] => {
+            let d = h.checked_mul(w).ok_or_else(|| {
+                Error::data(name, format!("declares images of {h} x {w} pixels, more than can be counted"))
+            })?;
+            (n, d, Some([h, w]))
+        }
         _ => {
             return Err(Error::data(
                 name,
