@@ -2,12 +2,12 @@
 //! real-valued outputs) as CSV or JSON lines, on stdout or in a file. Pictures (a PNG or a
 //! folder of them) go to [`super::images::predict`].
 
-use super::args::PredictArgs;
+use super::args::{PredictArgs, SplitPart};
 use super::common::{check_writable, emit, json_f32s, model_and_data_keeping};
 use bp_par::data::Dataset;
 use bp_par::error::{Error, Result};
 use bp_par::infer::outputs;
-use bp_par::model::Task;
+use bp_par::model::{Model, Task};
 use bp_par::network::argmax;
 use serde_json::json;
 
@@ -17,11 +17,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         check_writable(p, "-o")?;
     }
     if super::images::is_image_input(&args.data) {
-        if !args.keep_cols.is_empty() {
-            return Err(Error::config(
-                "--keep-cols names CSV columns; pictures have none (their file name is written)",
-            ));
-        }
+        check_picture_args(&args)?;
         return super::images::predict::predict(args);
     }
     check_rows_args(&args)?;
@@ -34,35 +30,12 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         false,
         &args.keep_cols,
     )?;
-    let k = model.net.arch.n_out();
-    let rows = Rows {
-        out: outputs(&model.net, &data),
-        k,
-        classify: model.task == Task::Classify,
-        // Classes by name for a model trained on named labels (`cat`, `setosa`).
-        names: match &model.schema.class_names {
-            Some(n) => n.clone(),
-            None => (0..k).map(|c| c.to_string()).collect(),
-        },
-        named: model.schema.class_names.is_some(),
-        data: &data,
-    };
-    let text = if args.common.json { rows.json_lines() } else { rows.csv() };
-    match &args.output {
-        Some(p) => {
-            bp_par::write_atomic(p, text.as_bytes())?;
-            if !args.common.quiet {
-                let n = bp_par::error::count(data.n_samples(), "prediction");
-                eprintln!("bp-par: wrote {n} to {}", p.display());
-            }
-            Ok(())
-        }
-        None => emit(&text),
-    }
+    let text = Rows::new(&model, &data, None).text(args.common.json);
+    write(args.output.as_deref(), &text, data.n_samples(), args.common.quiet)
 }
 
 /// A model's outputs for the rows of a data set, with what is written beside them.
-struct Rows<'a> {
+pub(crate) struct Rows<'a> {
     /// `n x k` outputs.
     out: Vec<f32>,
     k: usize,
@@ -72,9 +45,35 @@ struct Rows<'a> {
     named: bool,
     /// The rows: their true classes (if labelled) and kept columns (if any).
     data: &'a Dataset,
+    /// A first column (name, one value per row) written before everything else, at the top
+    /// level of the JSON objects: the file name of each picture.
+    lead: Option<(&'static str, Vec<String>)>,
 }
 
-impl Rows<'_> {
+impl<'a> Rows<'a> {
+    /// The outputs of `model` for `data`, ready to be written.
+    pub(crate) fn new(model: &Model, data: &'a Dataset, lead: Option<(&'static str, Vec<String>)>) -> Self {
+        let k = model.net.arch.n_out();
+        Rows {
+            out: outputs(&model.net, data),
+            k,
+            classify: model.task == Task::Classify,
+            // Classes by name for a model trained on named labels (`cat`, `setosa`).
+            names: match &model.schema.class_names {
+                Some(n) => n.clone(),
+                None => (0..k).map(|c| c.to_string()).collect(),
+            },
+            named: model.schema.class_names.is_some(),
+            data,
+            lead,
+        }
+    }
+
+    /// The text `predict` writes: JSON lines or CSV.
+    pub(crate) fn text(&self, json: bool) -> String {
+        if json { self.json_lines() } else { self.csv() }
+    }
+
     /// The true classes, for a classifier of labelled rows.
     fn truth(&self) -> Option<&[u32]> {
         self.data.labels().filter(|_| self.classify)
@@ -100,6 +99,9 @@ impl Rows<'_> {
                 let fields = kept.names.iter().cloned().zip(kept.row(i).iter().map(|v| json!(v)));
                 line["kept"] = serde_json::Value::Object(fields.collect());
             }
+            if let Some((name, values)) = &self.lead {
+                line[*name] = json!(values[i]);
+            }
             text += &line.to_string();
             text.push('\n');
         }
@@ -111,8 +113,8 @@ impl Rows<'_> {
     fn csv(&self) -> String {
         let mut text = String::with_capacity(self.out.len() * 12);
         let kept = self.data.kept.as_ref();
-        let mut head: Vec<String> =
-            kept.map_or(Vec::new(), |k| k.names.iter().map(|n| csv_field(n)).collect());
+        let mut head: Vec<String> = self.lead.iter().map(|(n, _)| n.to_string()).collect();
+        head.extend(kept.map_or(Vec::new(), |k| k.names.iter().map(|n| csv_field(n)).collect()));
         if self.classify {
             let sep = if self.named { "_" } else { "" };
             head.push("prediction".into());
@@ -124,6 +126,10 @@ impl Rows<'_> {
         text += &head.join(",");
         text.push('\n');
         for (i, row) in self.out.chunks_exact(self.k).enumerate() {
+            if let Some((_, values)) = &self.lead {
+                text += &csv_field(&values[i]);
+                text.push(',');
+            }
             if let Some(kept) = kept {
                 kept.row(i).iter().for_each(|v| {
                     text += &csv_field(v);
@@ -143,6 +149,27 @@ impl Rows<'_> {
             text.push('\n');
         }
         text
+    }
+}
+
+/// Refuses the data options that pictures have no use for (rather than ignoring them).
+fn check_picture_args(args: &PredictArgs) -> Result<()> {
+    let l = &args.labels;
+    let given = [
+        ("--keep-cols", !args.keep_cols.is_empty()),
+        ("--split", args.rows.split != SplitPart::All),
+        ("--label-col", l.label_col.is_some()),
+        ("--delimiter", l.delimiter.is_some()),
+        ("--missing", l.missing.is_some()),
+        ("--one-hot", l.one_hot.is_some()),
+        ("--labels", l.labels.is_some()),
+    ];
+    match given.iter().find(|(_, on)| *on) {
+        Some((flag, _)) => Err(Error::config(format!(
+            "{flag} is for rows of data; {} is a picture (or a folder of them), whose file name is written",
+            args.data.display()
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -169,9 +196,23 @@ fn class_text(names: &[String], c: u32) -> String {
     names.get(c as usize).cloned().unwrap_or_else(|| c.to_string())
 }
 
+/// Writes predictions to `output` (saying so on stderr unless `quiet`), or to stdout.
+pub(crate) fn write(output: Option<&std::path::Path>, text: &str, n: usize, quiet: bool) -> Result<()> {
+    match output {
+        Some(p) => {
+            bp_par::write_atomic(p, text.as_bytes())?;
+            if !quiet {
+                eprintln!("bp-par: wrote {} to {}", bp_par::error::count(n, "prediction"), p.display());
+            }
+            Ok(())
+        }
+        None => emit(text),
+    }
+}
+
 /// `text` as a CSV field: in double quotes (doubled inside) when it holds a comma, a quote or
 /// a line end.
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

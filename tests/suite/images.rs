@@ -148,6 +148,10 @@ fn a_drawn_digit_becomes_a_row_like_the_training_images_and_predicts_like_it() {
     let from_csv = dir.run(&["predict", "-m", "m.safetensors", "seen.csv"]).ok();
     let csv_line = from_csv.stdout.lines().nth(1).unwrap();
     assert_eq!(line.strip_prefix("a_rgb.png,").unwrap(), csv_line);
+    // Options for rows of data are refused for a picture, not ignored.
+    let run = dir.run(&["predict", "-m", "m.safetensors", "pics/a_rgb.png", "--split", "validation"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--split is for rows of data"), "{}", run.stderr);
 
     // A folder: one row per .png, by name, with the file first; the two pictures are one row.
     let run = dir.run(&["predict", "-m", "m.safetensors", "pics", "--json"]).ok();
