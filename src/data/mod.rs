@@ -237,6 +237,13 @@ fn idx_elem_size(code: u8) -> Option<u64> {
     }
 }
 
+/// The error for a file that would need `need` bytes of memory (`about` that, when estimated)
+/// with `avail` available.
+fn too_big(path: &Path, about: &str, need: u64, avail: u64) -> Error {
+    let (need, avail) = (crate::sys::human_bytes(need), crate::sys::human_bytes(avail));
+    Error::data(path, format!("would need {about}{need} of memory to load, but {avail} is available"))
+}
+
 /// Reads a file whole, decompressing it when it is gzip (by magic bytes, not by name).
 ///
 /// Nothing is read beyond what can be used: an IDX header caps the read at the size it
@@ -271,14 +278,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
             && need > avail
             && (gz || need / 5 <= meta.len())
         {
-            return Err(Error::data(
-                path,
-                format!(
-                    "would need {} of memory to load, but {} is available",
-                    crate::sys::human_bytes(need),
-                    crate::sys::human_bytes(avail)
-                ),
-            ));
+            return Err(too_big(path, "", need, avail));
         }
         size.map_or(u64::MAX, |s| (4 + 4 * ndim).saturating_add(s).saturating_add(1))
     } else {
@@ -287,14 +287,7 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
             && !gz
             && meta.len().saturating_mul(3) > avail
         {
-            return Err(Error::data(
-                path,
-                format!(
-                    "would need about {} of memory to load, but {} is available",
-                    crate::sys::human_bytes(meta.len().saturating_mul(3)),
-                    crate::sys::human_bytes(avail)
-                ),
-            ));
+            return Err(too_big(path, "about ", meta.len().saturating_mul(3), avail));
         }
         available.map_or(u64::MAX, |a| a / 3)
     };

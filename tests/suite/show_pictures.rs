@@ -3,31 +3,9 @@
 //! axes end at 0 loss and 100% accuracy, and a single confusion-matrix error is clearly
 //! coloured while error-free cells stay white.
 
-use super::harness::Dir;
-
-/// A decoded RGB picture.
-struct Picture {
-    width: usize,
-    height: usize,
-    rgb: Vec<u8>,
-}
+use super::harness::{Dir, Picture};
 
 impl Picture {
-    fn open(path: &std::path::Path) -> Picture {
-        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-        let mut reader = decoder.read_info().unwrap();
-        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut buf).unwrap();
-        assert_eq!(info.color_type, png::ColorType::Rgb);
-        buf.truncate(info.buffer_size());
-        Picture { width: info.width as usize, height: info.height as usize, rgb: buf }
-    }
-
-    fn at(&self, x: usize, y: usize) -> [u8; 3] {
-        let i = (y * self.width + x) * 3;
-        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
-    }
-
     /// The pixels of rows y0..y1 that satisfy `f`, and how many there are in all.
     fn count(&self, (y0, y1): (usize, usize), f: impl Fn([u8; 3]) -> bool) -> (usize, usize) {
         let hits =
