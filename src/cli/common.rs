@@ -63,7 +63,12 @@ pub fn model_and_data_keeping(
     let targets = (model_data.task == Task::Regress).then_some(n_out);
     let mut opts = model_data.schema.read_options(load_options(labels, None, targets))?;
     opts.expect = Some(model_data.schema.clone());
-    opts.keep_cols = keep_cols.to_vec();
+    // The model's own kept columns (an id it was trained beside) and the ones asked for here.
+    for col in keep_cols {
+        if !opts.keep_cols.contains(col) {
+            opts.keep_cols.push(col.clone());
+        }
+    }
     if split != SplitPart::All && model_data.task == Task::Classify {
         // The split's fingerprint counts the training data's classes: the model's outputs.
         opts.classes = Some(n_out);

@@ -37,6 +37,11 @@ pub struct Schema {
     /// `missing` mean, zeros under zero): the next file's missing values get the same.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_fill: Option<Vec<f32>>,
+    /// Columns (header names or 0-based indices) that were not read as features or labels
+    /// (`keep_cols`: an id): a file read for the model leaves them out too. The other
+    /// positions and counts here are those of the file without them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_cols: Option<Vec<String>>,
     /// The rows held out for validation (set by [`crate::data::Dataset::split`]), so that
     /// the same rows can be evaluated again ([`crate::data::Dataset::resplit`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,6 +100,11 @@ impl Schema {
             Some(names) => ClassNames::Names(names.clone()),
             None => ClassNames::Numbers,
         };
+        for col in self.kept_cols.iter().flatten() {
+            if !opts.keep_cols.contains(col) {
+                opts.keep_cols.push(col.clone());
+            }
+        }
         if opts.one_hot.is_none() && opts.label_col == super::LabelCol::Auto {
             opts.one_hot = self.one_hot;
         }

@@ -234,3 +234,40 @@ fn review_findings_stay_fixed() {
     );
     assert_eq!(run["test_samples"], 120);
 }
+
+#[test]
+fn an_id_column_kept_out_of_training_is_kept_out_everywhere() {
+    let dir = Dir::new();
+    let with_id = |n, seed| -> String {
+        let text = rows(n, seed, HEADER, true);
+        let line = |(i, l): (usize, &str)| if i == 0 { format!("id,{l}\n") } else { format!("r{i},{l}\n") };
+        text.lines().enumerate().map(line).collect()
+    };
+    dir.write("train.csv", with_id(300, 1));
+    dir.write("test.csv", with_id(90, 2));
+    dir.write("plain.csv", rows(90, 2, HEADER, true));
+    // Without a named label, a guess with kept columns is refused.
+    let run = dir.run(&["train", "train.csv", "--keep-cols", "id", "--epochs", "1"]);
+    assert!(
+        run.stderr.contains("with --keep-cols, name the label column with --label-col"),
+        "{}",
+        run.stderr
+    );
+    let args =
+        ["train", "train.csv", "--keep-cols", "id", "--label-col", "digit", "--epochs", "10", "--json"];
+    let trained = json(dir.run(&[&args[..], &["-o", "m.safetensors"]].concat()));
+    let model = bp_par::model::load(&dir.path("m.safetensors")).unwrap();
+    assert_eq!(model.net.arch.n_in(), 6, "the id is not a feature");
+    assert_eq!(model.schema.kept_cols, Some(vec!["id".to_string()]));
+    assert_eq!(model.schema.label.as_ref().map(|l| l.index), Some(6));
+    // eval leaves the id out without being told, with or without the column in the file.
+    let e = json(dir.run(&["eval", "--json", "-m", "m.safetensors", "test.csv"]));
+    let plain = json(dir.run(&["eval", "--json", "-m", "m.safetensors", "plain.csv"]));
+    assert_eq!(e["accuracy"], plain["accuracy"]);
+    assert!(e["accuracy"].as_f64().unwrap() > 0.9, "{e}");
+    // predict writes it in front; --split validation finds the held-out rows.
+    let p = dir.run(&["predict", "-m", "m.safetensors", "test.csv"]).ok().stdout;
+    assert!(p.starts_with("id,prediction,label,p0,p1,p2\nr1,"), "{p}");
+    let v = json(dir.run(&["eval", "--json", "-m", "m.safetensors", "train.csv", "--split", "validation"]));
+    assert_eq!(v["accuracy"], trained["held_out_acc"]);
+}

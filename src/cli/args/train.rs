@@ -23,6 +23,11 @@ pub struct TrainArgs {
     /// Regression / soft targets: the last K CSV columns are real-valued targets
     #[arg(long, value_name = "K", conflicts_with_all = ["classes", "label_col", "one_hot"])]
     pub targets: Option<usize>,
+    /// CSV columns that are not features (header names or 0-based indices, comma-separated,
+    /// e.g. an id): left out of training, remembered by the model, so eval leaves them out
+    /// and predict writes them beside each prediction [default: none]
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub keep_cols: Vec<String>,
     /// Train on the first N rows of DATA only (before any --val-split), as Nielsen's
     /// experiments use the first 50,000 MNIST digits
     #[arg(long, value_name = "N")]

@@ -111,6 +111,7 @@ impl Plan {
         };
         let balance_classes = super::class_weight::checked(&args, model.as_ref())?;
         let mut load = load_options(&args.labels, classes, targets);
+        load.keep_cols = args.keep_cols.clone();
         if let Some(m) = &model {
             // Read as the --init model's file was: its class names, one-hot, fill values.
             load = m.schema.read_options(load)?;

@@ -87,6 +87,7 @@ pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOpti
     };
     let image_shape = square_side(n_feat).map(|s| [s, s]);
     let mut schema = layout.schema(matches!(targets, Targets::Classes { .. }));
+    schema.kept_cols = (!opts.keep_cols.is_empty()).then(|| opts.keep_cols.clone());
     schema.class_names = class_names;
     schema.missing_fill = fill;
     let kept = layout.kept(rows.kept);
@@ -268,15 +269,18 @@ impl Layout<'_> {
             let names = self.names.as_ref()?;
             Some(self.roles.iter().zip(names).filter(|(r, _)| **r == role).map(|(_, n)| n.clone()).collect())
         };
+        // Positions and counts leave out the columns kept as text (`keep_cols`): those are
+        // named in `kept_cols`, and a file read with them is laid out like the rest.
+        let read = |c: usize| self.roles[..c].iter().filter(|&&r| r != Role::Keep).count();
         let label = self
             .roles
             .iter()
             .position(|&r| r == Role::Label)
             .filter(|_| labelled)
-            .map(|index| LabelColumn { index, name: self.names.as_ref().map(|n| n[index].clone()) });
+            .map(|c| LabelColumn { index: read(c), name: self.names.as_ref().map(|n| n[c].clone()) });
         let one_hot = self.roles.iter().filter(|&&r| r == Role::OneHot).count();
         Schema {
-            n_columns: Some(self.roles.len()),
+            n_columns: Some(read(self.roles.len())),
             label,
             feature_names: named(Role::Feature),
             target_names: named(Role::Target).filter(|t| !t.is_empty()),

@@ -124,6 +124,16 @@ fn with_kept(path: &Path, n_cols: usize, names: Option<&[String]>, opts: &LoadOp
                     format!("`keep_cols` {i} is out of range: rows have {n_cols} fields (0-based indices)"),
                 ));
             }
+            // A model's kept column (an id it was trained beside) may be absent from this file.
+            (None, Err(_))
+                if opts
+                    .expect
+                    .as_ref()
+                    .and_then(|e| e.kept_cols.as_ref())
+                    .is_some_and(|k| k.contains(spec)) =>
+            {
+                continue;
+            }
             (None, Err(_)) => {
                 let header =
                     names.map_or("the file has no header row".to_string(), |h| describe_header(spec, h));
@@ -139,6 +149,23 @@ fn with_kept(path: &Path, n_cols: usize, names: Option<&[String]>, opts: &LoadOp
         return Err(Error::data(path, "`keep_cols` keeps every column: no features are left"));
     }
     let rest_names: Option<Vec<String>> = names.map(|n| rest.iter().map(|&c| n[c].clone()).collect());
+    // A label found by guess is checked on the columns' values, which kept columns would
+    // shift: with them, the label must be named (by the header, `label_col` or a model).
+    let named = rest_names
+        .as_ref()
+        .is_some_and(|h| h.iter().any(|n| LABEL_NAMES.iter().any(|l| n.trim().eq_ignore_ascii_case(l))));
+    let guessed = opts.label_col == LabelCol::Auto
+        && opts.targets.is_none()
+        && opts.one_hot.is_none()
+        && opts.expect.is_none()
+        && opts.unlabeled_width.is_none();
+    if guessed && !named {
+        return Err(Error::data(
+            path,
+            "has no header column named label, class, target or y: with `keep_cols`, name the label \
+             column with `label_col`",
+        ));
+    }
     let others = LoadOptions { keep_cols: Vec::new(), ..opts.clone() };
     let sub = resolve_roles(path, rest.len(), rest_names.as_deref(), &others)?;
     let mut roles = vec![Role::Keep; n_cols];
