@@ -333,6 +333,7 @@ def read_csv(path, text, meta, args):
     if not rows:
         fail(f"{path}: has a first row but no data rows")
     schema = meta.get("schema") or {}
+    rows, names, kept = take_kept(path, rows, names, schema.get("kept_cols") or [], args.keep_cols)
     role = roles(path, meta, len(rows[0]), names, args.label_col)
     classes = schema.get("class_names")
     x, labels, first_missing, n_missing = [], [], None, 0
@@ -372,7 +373,31 @@ def read_csv(path, text, meta, args):
         fail(f"{path}: nothing names the label column and the first is not the model's classes: give --label-col")
     if n_missing:
         x = fill_missing(path, x, schema, args.missing, first_missing, n_missing)
-    return x, (labels or None)
+    return x, (labels or None), kept
+
+
+def take_kept(path, rows, names, stored, asked):
+    """The rows and header without the kept columns (`--keep-cols`, and the model's
+    `schema.kept_cols`, which a file may lack), and those columns as (names, texts per row)."""
+    cols = []
+    for spec in list(asked) + [c for c in stored if c not in asked]:
+        if names is not None and spec in names:
+            c = names.index(spec)
+        elif spec.isdigit() and int(spec) < len(rows[0]):
+            c = int(spec)
+        elif spec in stored:
+            continue
+        else:
+            fail(f"{path}: --keep-cols: no column named {spec!r}")
+        if c not in cols:
+            cols.append(c)
+    if not cols:
+        return rows, names, None
+    strip = lambda f: f[1:-1] if len(f) >= 2 and f[0] == f[-1] == '"' else f
+    head = [names[c] if names is not None else f"column{c + 1}" for c in cols]
+    texts = [[strip(row[c].strip()) for c in cols] for row in rows]
+    rest = lambda row: [f for c, f in enumerate(row) if c not in cols]
+    return [rest(r) for r in rows], (rest(names) if names is not None else None), (head, texts)
 
 
 def fill_missing(path, x, schema, how, first, count):
@@ -394,15 +419,16 @@ def read_data(path, meta, args):
         data = f.read()
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
+    kept = None
     if data[:6] == b"\x93NUMPY" or data[:4] == b"PK\x03\x04":
         x, labels = read_arrays(path, data, args.labels, meta["task"] == "classify")
     else:
-        x, labels = read_csv(path, data.decode("utf-8-sig"), meta, args)
+        x, labels, kept = read_csv(path, data.decode("utf-8-sig"), meta, args)
     # Features are float32 in bp-par: a value such as 0.1 is rounded the same way here.
     x = x.astype(np.float32).astype(np.float64)
     if x.shape[1] != meta["layers"][0]:
         fail(f"{path}: rows have {x.shape[1]} features; the model takes {meta['layers'][0]}")
-    return x, labels
+    return x, labels, kept
 
 
 # ---- The output ------------------------------------------------------------------------
@@ -427,23 +453,25 @@ def csv_field(text):
     return text
 
 
-def write_csv(meta, out, labels, stream):
-    """bp-par predict's CSV: `prediction,label,p0,...` (`p_NAME` for named classes) for a
-    classifier, `y0,...` for a regression model."""
+def write_csv(meta, out, labels, kept, stream):
+    """bp-par predict's CSV: the kept columns (if any), then `prediction,label,p0,...`
+    (`p_NAME` for named classes) for a classifier, `y0,...` for a regression model."""
     k = out.shape[1]
+    lead_head = [csv_field(n) for n in kept[0]] if kept else []
+    lead = (lambda i: [csv_field(t) for t in kept[1][i]]) if kept else (lambda i: [])
     if meta["task"] != "classify":
-        lines = [",".join(f"y{c}" for c in range(k))]
-        lines += [",".join(short(v) for v in row) for row in out.astype(np.float32)]
+        lines = [",".join(lead_head + [f"y{c}" for c in range(k)])]
+        lines += [",".join(lead(i) + [short(v) for v in row]) for i, row in enumerate(out.astype(np.float32))]
         stream.write("\n".join(lines) + "\n")
         return
     names = (meta.get("schema") or {}).get("class_names")
     name = (lambda c: csv_field(names[c]) if c < len(names) else str(c)) if names else str
-    head = ["prediction"] + (["label"] if labels is not None else [])
+    head = lead_head + ["prediction"] + (["label"] if labels is not None else [])
     head += [csv_field(f"p_{n}") for n in names] if names else [f"p{c}" for c in range(k)]
     lines = [",".join(head)]
     for i, row in enumerate(out.astype(np.float32)):
         vals = [name(int(np.argmax(row)))] + ([name(labels[i])] if labels is not None else [])
-        lines.append(",".join(vals + [short(v) for v in row]))
+        lines.append(",".join(lead(i) + vals + [short(v) for v in row]))
     stream.write("\n".join(lines) + "\n")
 
 
@@ -460,6 +488,8 @@ def main(argv=None):
     p.add_argument("--missing", choices=["error", "mean", "zero"],
                    help="missing features: the model's fill values (error, mean) or 0 [default: error]")
     p.add_argument("--labels", help="the labels .npy of a .npy of features [default: found by name]")
+    p.add_argument("--keep-cols", type=lambda v: v.split(","), default=[],
+                   help="columns (names or 0-based indices) written unchanged before each prediction")
     args = p.parse_args(argv)
     if args.delimiter == "auto":
         args.delimiter = None
@@ -467,15 +497,15 @@ def main(argv=None):
     if args.delimiter is not None and len(args.delimiter) != 1:
         fail(f"--delimiter {args.delimiter!r}: expected comma, semicolon, tab, whitespace or one character")
     meta, layers, norm = read_model(args.model)
-    x, labels = read_data(args.data, meta, args)
+    x, labels, kept = read_data(args.data, meta, args)
     out = forward(meta, layers, norm, x)
     if meta["task"] != "classify":
         labels = None
     if args.output:
         with open(args.output, "w") as f:
-            write_csv(meta, out, labels, f)
+            write_csv(meta, out, labels, kept, f)
     else:
-        write_csv(meta, out, labels, sys.stdout)
+        write_csv(meta, out, labels, kept, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -112,17 +112,27 @@ pub(super) fn compare(py: &str, rs: &str, what: &str) -> usize {
     let ((py_head, py_rows), (rs_head, rs_rows)) = (parse(py, "python"), parse(rs, "bp-par"));
     assert_eq!(py_head, rs_head, "{what}: headers");
     assert_eq!(py_rows.len(), rs_rows.len(), "{what}: row counts");
-    let classify = rs_head[0] == "prediction";
-    // The class columns: the prediction and the true label, when written.
-    let texts = match (classify, rs_head.get(1).map(String::as_str)) {
-        (false, _) => 0,
-        (true, Some("label")) => 2,
-        (true, _) => 1,
-    };
+    // Kept columns (`--keep-cols`) come first: texts, compared as such.
+    let kept = rs_head.iter().position(|h| h == "prediction" || h == "y0").unwrap_or(0);
+    let classify = rs_head[kept] == "prediction";
+    // The text columns: the kept ones, the prediction and the true label, when written.
+    let texts = kept
+        + match (classify, rs_head.get(kept + 1).map(String::as_str)) {
+            (false, _) => 0,
+            (true, Some("label")) => 2,
+            (true, _) => 1,
+        };
     for (i, (p, r)) in py_rows.iter().zip(&rs_rows).enumerate() {
         assert_eq!(p.len(), r.len(), "{what}: row {} widths", i + 1);
-        if texts == 2 {
-            assert_eq!(p[1], r[1], "{what}: row {}: true labels", i + 1);
+        if texts > kept + 1 || kept > 0 {
+            let label = usize::from(texts > kept + 1);
+            assert_eq!(p[..kept], r[..kept], "{what}: row {}: kept columns", i + 1);
+            assert_eq!(
+                p[kept + 1..kept + 1 + label],
+                r[kept + 1..kept + 1 + label],
+                "{what}: row {}: true labels",
+                i + 1
+            );
         }
         for (j, (a, b)) in p.iter().zip(r).enumerate().skip(texts) {
             let (a, b) = (number(a, "python"), number(b, "bp-par"));
@@ -132,15 +142,15 @@ pub(super) fn compare(py: &str, rs: &str, what: &str) -> usize {
                 i + 1
             );
         }
-        if classify && p[0] != r[0] {
+        if classify && p[kept] != r[kept] {
             let mut probs: Vec<f64> = r[texts..].iter().map(|v| number(v, "bp-par")).collect();
             probs.sort_by(|x, y| y.total_cmp(x));
             assert!(
                 probs[0] - probs[1] < 1e-6,
                 "{what}: row {}: python predicts {}, bp-par {}",
                 i + 1,
-                p[0],
-                r[0]
+                p[kept],
+                r[kept]
             );
         }
     }

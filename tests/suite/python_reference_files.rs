@@ -3,7 +3,8 @@
 //! Semeion-like whitespace file with a one-hot label, a file with every kind of missing value
 //! under `--missing mean` (filled with the model's stored means, or 0 with `--missing zero`),
 //! a European semicolon file with decimal commas (detected, given, gzipped), a tab file, and
-//! numpy `.npy` (with its `y` file beside it) and `.npz` arrays written by numpy. Every value,
+//! numpy `.npy` (with its `y` file beside it) and `.npz` arrays written by numpy, and an id
+//! column kept out of training (`--keep-cols id`) and written in front. Every value,
 //! class and true label must agree, and a missing value the model has no fill for is refused
 //! by both.
 //!
@@ -34,9 +35,11 @@ fn write_files(dir: &Dir) {
     let mut missing_tab = String::new();
     let mut semicolon = format!("label;{}\n", header.replace(',', ";"));
     let mut features = String::new();
+    let mut ids = format!("id,label,{header}\n");
     for (i, (x, label, _, _)) in rows().iter().enumerate() {
         let xs = join(x);
         features += &format!("{xs}\n");
+        ids += &format!("row {i},{label},{xs}\n");
         names += &format!("{xs},{}\n", field(NAMES[*label]));
         // Semeion writes its pixels as `1.0000` and its one-hot label as `0 1 0`.
         let pixels: Vec<String> = x.iter().map(|v| format!("{v:.4}")).collect();
@@ -61,6 +64,7 @@ fn write_files(dir: &Dir) {
         ("missing.tsv", missing_tab),
         ("semicolon.csv", semicolon),
         ("features.csv", features),
+        ("ids.csv", ids),
     ] {
         dir.write(name, text);
     }
@@ -118,13 +122,19 @@ fn the_numpy_reference_reads_the_files_people_have_as_bp_par_does() {
             ],
         ),
         (
+            "kept-id",
+            "ids.csv",
+            &["--keep-cols", "id", "--normalize", "zscore"],
+            &[("ids.csv", &[]), ("features.csv", &[])],
+        ),
+        (
             "arrays",
             "x_test.npy",
             &["--activation", "relu", "--normalize", "zscore"],
             &[("x_test.npy", &[]), ("pixels.npy", &[]), ("test.npz", &[]), ("features.csv", &[])],
         ),
     ];
-    assert_eq!(run_cases(&dir, cases), 90 * 15);
+    assert_eq!(run_cases(&dir, cases), 90 * 17);
 }
 
 #[test]
