@@ -67,7 +67,7 @@ pub struct ExperimentArgs {
 pub enum ShowCommand {
     /// 100 random samples of a data set in a 10x10 grid with their labels
     Digits {
-        /// Images: CSV of square images (20x20, 28x28, ...) or IDX
+        /// Images: CSV of square images (20x20, 28x28, ...), IDX, or .npy/.npz arrays
         data: PathBuf,
         #[command(flatten)]
         labels: LabelArgs,
@@ -221,7 +221,7 @@ pub struct EvalArgs {
     /// The model file (safetensors, from `bp-par train --save`)
     #[arg(long, short = 'm', value_name = "PATH")]
     pub model: PathBuf,
-    /// Labelled data: CSV or IDX
+    /// Labelled data: CSV (gzip allowed), IDX, .npy or .npz
     pub data: PathBuf,
     #[command(flatten)]
     pub labels: LabelArgs,
@@ -240,9 +240,9 @@ pub struct PredictArgs {
     /// The model file (safetensors, from `bp-par train --save`)
     #[arg(long, short = 'm', value_name = "PATH")]
     pub model: PathBuf,
-    /// Inputs: CSV (with or without a label column) or IDX; or a PNG picture, or a folder of
-    /// them (every .png, by name), each cropped, resized and centred like the model's
-    /// training images (the output then starts with a `file` column)
+    /// Inputs: CSV (with or without a label column), IDX, .npy or .npz; or a PNG picture, or
+    /// a folder of them (every .png, by name), each cropped, resized and centred like the
+    /// model's training images (the output then starts with a `file` column)
     pub data: PathBuf,
     #[command(flatten)]
     pub labels: LabelArgs,
@@ -266,7 +266,7 @@ pub struct PredictArgs {
 #[derive(Args, Debug)]
 #[command(allow_negative_numbers = true)]
 pub struct BenchArgs {
-    /// Data to train on: CSV or IDX [default: synthetic data of the --layers shape]
+    /// Data to train on: CSV, IDX, .npy or .npz [default: synthetic data of the --layers shape]
     pub data: Option<PathBuf>,
     #[command(flatten)]
     pub labels: LabelArgs,
@@ -325,7 +325,7 @@ pub struct BenchArgs {
 #[derive(Args, Debug)]
 #[command(allow_negative_numbers = true)]
 pub struct GradcheckArgs {
-    /// Use the first --rows rows of this data (CSV or IDX; features normalised as `train
+    /// Use the first --rows rows of this data (CSV, IDX, .npy or .npz; features normalised as `train
     /// --normalize auto` does, classes one-hot) [default: random inputs in U(−1, 1), targets
     /// one-hot for xent, in (−2, 2) for linear outputs and in (0.05, 0.95) for mse and bce]
     pub data: Option<PathBuf>,
