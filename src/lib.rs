@@ -40,6 +40,7 @@ pub mod activation;
 pub mod bench;
 pub mod checkpoint;
 pub mod data;
+pub mod distributed;
 pub mod error;
 pub mod gradcheck;
 pub mod infer;

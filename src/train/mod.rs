@@ -37,7 +37,9 @@ use std::ops::Range;
 mod class_weight;
 mod clip;
 mod config;
+mod exchange;
 mod fullbatch;
+mod ranks;
 mod run;
 mod run_state;
 mod schedule;
@@ -141,8 +143,12 @@ pub struct PhaseTimes {
     pub backward: f64,
     /// Shard-parallel steps: whole shards side by side.
     pub shards: f64,
-    /// Shard-parallel steps: the tree reduction and the update.
+    /// Shard-parallel steps: the tree reduction and the update (on ranks: the frontier and
+    /// top-of-tree sums and the update).
     pub update: f64,
+    /// On ranks: the collective calls (the per-shard figures, the all-to-all and all-gather
+    /// of the gradient), waiting for the slowest rank included.
+    pub exchange: f64,
     /// Whole steps.
     pub steps: f64,
     /// Mini-batches timed.
@@ -188,6 +194,8 @@ pub struct Trainer<'a> {
     time: PhaseTimes,
     /// The schedule's and stopping rules' state.
     run: RunState,
+    /// The group, when the run's mini-batches are shared over ranks ([`Trainer::on_ranks`]).
+    ranks: Option<ranks::Ranks<'a>>,
 }
 
 /// Running sums of the epoch in progress.

@@ -138,7 +138,7 @@ impl Trainer<'_> {
                         return Ok(self.finish(observer, history, reason));
                     }
                     // A stop during an epoch's last mini-batch stops the run at the boundary.
-                    if !last && observer.stop_requested() {
+                    if !last && self.agree(observer.stop_requested()) {
                         return self.stop(observer, rollback.as_ref(), history);
                     }
                 }

@@ -20,7 +20,7 @@ pub(super) struct Workspace {
     pub(super) x: Vec<f32>,
     y: Vec<f32>,
     pub(super) buf: Buffers<f32>,
-    loss: f64,
+    pub(super) loss: f64,
     correct: usize,
     /// The weight of each class (`class_weight`); empty: unweighted.
     class_weight: Vec<f32>,
@@ -47,7 +47,13 @@ impl Workspace {
     /// Gathers `rows`, runs the forward pass (with output deltas) and counts the correct
     /// predictions, cut by `split`. Returns the rows' summed loss (each row's weighted by its
     /// class's weight when the workspace is [`Workspace::weighted`]).
-    fn forward(&mut self, net: &Network<f32>, data: &Dataset, rows: &[usize], split: Split<'_>) -> f64 {
+    pub(super) fn forward(
+        &mut self,
+        net: &Network<f32>,
+        data: &Dataset,
+        rows: &[usize],
+        split: Split<'_>,
+    ) -> f64 {
         let (d, k, n) = (data.n_features, net.arch.n_out(), rows.len());
         gather(data, rows, &mut self.x, &mut self.y, k, split);
         self.loss = net.forward_with(&self.x[..n * d], n, Some(&self.y[..n * k]), &mut self.buf, split, true);
@@ -109,7 +115,7 @@ pub(super) fn tree_sum<'g>(leaf: &dyn Fn(usize) -> &'g [f32], first: usize, n: u
             sum_into(out, a, b);
         }
         n => {
-            let half = n.next_power_of_two() / 2;
+            let half = crate::distributed::tree_split(n);
             tree_sum(leaf, first, half, out);
             let mut right = [0.0f32; TREE_BLOCK];
             let right = &mut right[..out.len()];
@@ -240,6 +246,9 @@ impl Trainer<'_> {
     ///   shards on its own workspace (two synchronisations per batch, every GEMM whole), then
     ///   the tree reduction and update run in parallel over parameter chunks.
     pub(super) fn step(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
+        if self.ranks.is_some() {
+            return self.step_on_ranks(data, batch);
+        }
         let n_sh = batch.len().div_ceil(self.cfg.shard);
         // (The workspaces were made for a full batch, whose shards run side by side if these do.)
         if shards_side_by_side(n_sh, self.team.size()) {

@@ -7,6 +7,7 @@ use super::{
     TrainState, Trainer, check_fit,
 };
 use crate::data::{Dataset, Targets};
+use crate::distributed::Collective;
 use crate::error::{Error, Result};
 use crate::infer::{Evaluation, evaluate};
 use crate::loss::{Output, linear_reference};
@@ -57,6 +58,33 @@ impl<'a> Trainer<'a> {
         cfg: TrainConfig,
         team_size: usize,
     ) -> Result<Self> {
+        Trainer::build(net, data, cfg, team_size, None)
+    }
+
+    /// [`Trainer::new`] for one rank of `group` ([`crate::distributed`]): every rank builds its
+    /// trainer from the same network, data and settings, and each computes its share of every
+    /// mini-batch's shards (with the threads of the current rayon pool, as [`Trainer::new`]);
+    /// the ranks exchange the gradients and apply the same update, so the weights after every
+    /// step are, bit for bit, those of a one-process run with the same `shard` size. Every
+    /// rank must own a shard of a full mini-batch (refused otherwise), and every rank must run
+    /// the same calls (a stop request on any rank stops all after the same mini-batch).
+    pub fn on_ranks(
+        net: &'a mut Network<f32>,
+        data: &Dataset,
+        cfg: TrainConfig,
+        group: &'a dyn Collective,
+    ) -> Result<Self> {
+        let team_size = crate::team::size_for(rayon::current_num_threads());
+        Trainer::build(net, data, cfg, team_size, Some(group))
+    }
+
+    fn build(
+        net: &'a mut Network<f32>,
+        data: &Dataset,
+        cfg: TrainConfig,
+        team_size: usize,
+        group: Option<&'a dyn Collective>,
+    ) -> Result<Self> {
         cfg.validate()?;
         check_fit(net, data)?;
         super::class_weight::check_fits(cfg.class_weight.as_deref(), data)?;
@@ -68,7 +96,17 @@ impl<'a> Trainer<'a> {
         let shard = cfg.shard.min(cfg.batch).min(n);
         let n_shards = cfg.batch.min(n).div_ceil(shard);
         let team_size = team_size.max(1);
-        let n_work = if shards_side_by_side(n_shards, team_size) { n_shards } else { 1 };
+        let ranks = match group.filter(|g| g.size() > 1) {
+            Some(g) => {
+                super::ranks::check_group(g, n_shards, cfg.batch.min(n), shard)?;
+                let counts = super::ranks::shard_counts(n, cfg.batch, shard);
+                Some(super::ranks::Ranks::new(g, arch.n_params(), &counts)?)
+            }
+            None => None,
+        };
+        // The shards this process computes: its share on ranks.
+        let n_local = ranks.as_ref().map_or(n_shards, super::ranks::Ranks::most_owned);
+        let n_work = if shards_side_by_side(n_local, team_size) { n_local } else { 1 };
         let decay = cfg.l2 / n as f32;
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         rng.set_stream(2);
@@ -84,7 +122,7 @@ impl<'a> Trainer<'a> {
                 .map(|_| Workspace::new(arch, shard).weighted(cfg.class_weight.as_deref()))
                 .collect(),
             segments,
-            grads: vec![vec![0.0; arch.n_params()]; n_shards],
+            grads: vec![vec![0.0; arch.n_params()]; n_local],
             team: Team::new(team_size),
             busy: Busy::new(team_size),
             net,
@@ -97,6 +135,7 @@ impl<'a> Trainer<'a> {
             partial: Partial::default(),
             time: PhaseTimes::default(),
             run: RunState::new(cfg.lr),
+            ranks,
         })
     }
     /// Runs the next mini-batch of the current epoch (shuffling at the epoch's start).
@@ -340,7 +379,7 @@ impl<'a> Trainer<'a> {
                 break;
             }
             observer.batch_end(self.partial.done, self.partial.loss_sum / self.partial.done as f64);
-            if observer.stop_requested() {
+            if self.agree(observer.stop_requested()) {
                 return Ok(None);
             }
         }

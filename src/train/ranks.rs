@@ -1,0 +1,153 @@
+//! One mini-batch on one rank of a group ([`crate::distributed`]): this rank's shards (side by
+//! side or one after another, as on one machine), the exchange of their losses and
+//! gradients, and the same update on every rank, so every rank holds the same weights.
+
+use super::Trainer;
+use super::clip::clipped_update;
+use super::exchange::Exchange;
+use super::step::{for_segments, next_rule, shards_side_by_side, update_chunks};
+use crate::data::Dataset;
+use crate::distributed::Collective;
+use crate::error::{Error, Result};
+use crate::network::{Params, backward_from_deltas};
+use crate::split::Split;
+use std::time::Instant;
+
+/// The group of a trainer that runs across ranks, and its exchange buffers.
+pub(super) struct Ranks<'a> {
+    pub(super) group: &'a dyn Collective,
+    pub(super) exchange: Exchange,
+    /// This rank's shards' (loss, correct count) of the current batch.
+    local: Vec<(f64, usize)>,
+}
+
+/// The shard counts of a run's mini-batches: a full batch, and the epoch's last when shorter.
+pub(super) fn shard_counts(n_train: usize, batch: usize, shard: usize) -> Vec<usize> {
+    let full = batch.min(n_train).div_ceil(shard);
+    let last = (n_train % batch.min(n_train)).div_ceil(shard);
+    if last == 0 || last == full { vec![full] } else { vec![full, last] }
+}
+
+/// Checks that `group` can share a run's mini-batches of `n_shards` shards (a full batch):
+/// every rank must own at least one shard.
+pub(super) fn check_group(group: &dyn Collective, n_shards: usize, batch: usize, shard: usize) -> Result<()> {
+    let ranks = group.size();
+    if n_shards < ranks {
+        return Err(Error::config(format!(
+            "{ranks} ranks share each mini-batch's shards, but a mini-batch of {batch} rows has {} of \
+             `shard` {shard} rows: use a `shard` of at most {} (or a larger `batch`, or fewer ranks)",
+            crate::error::count(n_shards, "shard"),
+            (batch / ranks).max(1)
+        )));
+    }
+    Ok(())
+}
+
+impl<'a> Ranks<'a> {
+    pub(super) fn new(group: &'a dyn Collective, n_params: usize, counts: &[usize]) -> Result<Self> {
+        let exchange = Exchange::new(group, n_params, counts);
+        if exchange.largest_call() > group.max_count() {
+            return Err(Error::config(format!(
+                "a network of {n_params} parameters is too large to exchange between ranks in one call \
+                 ({} values, at most {}): use fewer ranks, or a `shard` that gives each rank a power of two \
+                 of a mini-batch's shards",
+                exchange.largest_call(),
+                group.max_count()
+            )));
+        }
+        let most = counts.iter().map(|&n| exchange.owned(n).len()).max().unwrap_or(0);
+        Ok(Ranks { group, exchange, local: vec![(0.0, 0); most] })
+    }
+
+    /// The most shards this rank owns in a mini-batch.
+    pub(super) fn most_owned(&self) -> usize {
+        self.local.len()
+    }
+}
+
+impl Trainer<'_> {
+    /// Whether the run stops after this mini-batch: `local` on any rank (so every rank stops
+    /// after the same one).
+    pub(super) fn agree(&self, local: bool) -> bool {
+        match &self.ranks {
+            Some(r) => r.group.any(local),
+            None => local,
+        }
+    }
+
+    /// One mini-batch across the ranks: see the module's description. Returns the batch's
+    /// summed loss and correct count (over all ranks, in shard order).
+    pub(super) fn step_on_ranks(&mut self, data: &Dataset, batch: &[usize]) -> (f64, usize) {
+        let t_step = Instant::now();
+        let shard = self.cfg.shard;
+        let n_sh = batch.len().div_ceil(shard);
+        let split = Split { busy: Some(&self.busy), ..Split::team(&self.team) };
+        let ranks = self.ranks.as_mut().expect("a trainer on ranks");
+        let owned = ranks.exchange.owned(n_sh);
+        let m = owned.len();
+        let rows = batch.chunks(shard).skip(owned.start).take(m);
+        let (net, d) = (&*self.net, data.n_features);
+        if shards_side_by_side(m, self.team.size()) {
+            let shards = self.work[..m].iter_mut().zip(self.grads[..m].iter_mut()).zip(rows);
+            split.for_each(shards, |((work, grad), rows)| {
+                let n = rows.len();
+                work.forward(net, data, rows, Split::serial());
+                let x = &work.x[..n * d];
+                backward_from_deltas(
+                    &net.arch,
+                    Params::Read(&net.params),
+                    x,
+                    n,
+                    &mut work.buf,
+                    grad,
+                    Split::serial(),
+                );
+            });
+            for (local, w) in ranks.local.iter_mut().zip(&self.work[..m]) {
+                *local = (w.loss, w.correct());
+            }
+        } else {
+            let work = &mut self.work[0];
+            for ((rows, grad), local) in rows.zip(&mut self.grads[..m]).zip(&mut ranks.local) {
+                let n = rows.len();
+                let loss = work.forward(net, data, rows, split);
+                let x = &work.x[..n * d];
+                backward_from_deltas(&net.arch, Params::Read(&net.params), x, n, &mut work.buf, grad, split);
+                *local = (loss, work.correct());
+            }
+        }
+        let t1 = Instant::now();
+        self.time.shards += (t1 - t_step).as_secs_f64();
+        self.time.batches += 1;
+        let group = ranks.group;
+        let (loss, correct) = ranks.exchange.stats(group, n_sh, ranks.local[..m].iter().copied());
+        if super::trainer::exploded(self.know_nothing, loss, batch.len()) {
+            self.time.exchange += t1.elapsed().as_secs_f64();
+            self.time.steps += t_step.elapsed().as_secs_f64();
+            return (loss, correct);
+        }
+        let comm = ranks.exchange.reduce(group, n_sh, &self.grads[..m], split);
+        self.time.exchange += comm;
+        let t2 = Instant::now();
+        let rule = next_rule(&self.cfg, &mut self.opt_steps);
+        let scale = 1.0 / batch.len() as f32;
+        let reduced = &ranks.exchange.reduced;
+        if let (Some(clip), Some(max_norm)) = (self.clip.as_mut(), self.cfg.clip_norm) {
+            let ws = (&mut self.net.params[..], &mut self.opt_state[..]);
+            let one = std::slice::from_ref(reduced);
+            clipped_update(clip, one, &self.segments, ws, rule, scale, max_norm, split);
+        } else {
+            let segments = &self.segments;
+            let chunks = update_chunks(&mut self.net.params, &mut self.opt_state, rule.1);
+            split.for_each(chunks, |(c, ws)| {
+                for_segments(segments, c, ws, rule.1, |a, w, st, decay| {
+                    rule.0.apply(w, st, &reduced[a..a + w.len()], scale, decay);
+                });
+            });
+        }
+        let t3 = Instant::now();
+        self.time.update += (t3 - t2).as_secs_f64() + ((t2 - t1).as_secs_f64() - comm);
+        self.time.steps += t_step.elapsed().as_secs_f64();
+        (loss, correct)
+    }
+}
