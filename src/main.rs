@@ -11,6 +11,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 use cli::args::{Cli, Command};
 use cli::common;
+use cli::ranks::Ranks;
 use std::process::ExitCode;
 
 /// Runs `job` inside a rayon pool of `threads` workers.
@@ -22,11 +23,11 @@ fn in_pool(threads: usize, job: impl FnOnce() -> Result<()> + Send) -> Result<()
         .install(job)
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli, ranks: Ranks<'_>) -> Result<()> {
     match cli.command {
         Command::Train(a) => {
             let t = common::threads(&a.common)?;
-            in_pool(t, move || cli::train::train(*a, t))
+            in_pool(t, move || cli::train::train(*a, t, ranks))
         }
         Command::Eval(a) => in_pool(common::threads(&a.common)?, move || cli::eval::eval(a)),
         Command::Predict(a) => in_pool(common::threads(&a.common)?, move || cli::predict::predict(a)),
@@ -42,8 +43,39 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
-    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // Under an MPI launcher (feature `mpi`) MPI starts here and is finalised when `world`
+    // drops at the end of main; a process started alone never touches MPI.
+    #[cfg(feature = "mpi")]
+    let world = bp_par::distributed::mpi::MpiWorld::init();
+    #[cfg(feature = "mpi")]
+    let ranks = world.as_ref().map_or(Ranks::ALONE, |w| {
+        let group: &dyn bp_par::distributed::Collective = w.group();
+        Ranks { group: Some(group).filter(|g| g.size() > 1), local: w.local_ranks() }
+    });
+    #[cfg(not(feature = "mpi"))]
+    let ranks = Ranks::ALONE;
+    if ranks.size() > 1 {
+        abort_job_on_panic();
+    }
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            // Help, version or a usage error: said once, by rank 0.
+            if ranks.is_root() {
+                let _ = e.print();
+            }
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => {
+            if ranks.is_root() {
+                let _ = e.print();
+            }
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     // Record which train options were typed, so --resume can tell them from defaults.
     if let (Command::Train(a), Some(("train", sub))) = (&mut cli.command, matches.subcommand()) {
         a.explicit = sub
@@ -59,9 +91,21 @@ fn main() -> ExitCode {
         command = command.find_subcommand(name).cloned().unwrap_or(command);
         sub = m.subcommand();
     }
-    match run(cli) {
+    if ranks.size() > 1 && !matches!(cli.command, Command::Train(_)) {
+        // Every rank reaches this; rank 0 says it.
+        if ranks.is_root() {
+            let name = command.get_name().to_string();
+            eprintln!("bp-par: error: {}", cli::ranks::only_train(&name, ranks.size()));
+        }
+        return ExitCode::from(2);
+    }
+    match run(cli, ranks) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        // Every rank stops or diverges after the same mini-batch: rank 0 says so.
+        Err(e @ (Error::Interrupted { .. } | Error::Diverged { .. })) if !ranks.is_root() => {
+            ExitCode::from(e.exit_code())
+        }
         Err(e @ Error::Interrupted { .. }) => {
             eprintln!("bp-par: {e}");
             ExitCode::from(e.exit_code())
@@ -75,8 +119,39 @@ fn main() -> ExitCode {
                 }
                 _ => e.to_string(),
             };
+            if ranks.size() > 1 && !matches!(e, Error::Diverged { .. }) {
+                end_job(ranks, &text, e.exit_code());
+            }
             eprintln!("bp-par: error: {text}");
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// An error on one rank of several: the others may be waiting for it in a collective call,
+/// so the whole job ends (MPI_Abort) with the message. The other ranks wait a moment before
+/// saying theirs: an error every rank meets (a missing file) is then said once, by rank 0,
+/// whose abort ends them first.
+#[cfg(feature = "mpi")]
+fn end_job(ranks: Ranks<'_>, text: &str, code: u8) -> ! {
+    if !ranks.is_root() {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    eprintln!("bp-par: error (rank {} of {}): {text}", ranks.rank(), ranks.size());
+    bp_par::distributed::mpi::MpiWorld::abort(i32::from(code))
+}
+
+#[cfg(not(feature = "mpi"))]
+fn end_job(_: Ranks<'_>, _: &str, _: u8) {}
+
+/// A panic on one rank of several ends the whole job after the panic's message.
+fn abort_job_on_panic() {
+    #[cfg(feature = "mpi")]
+    {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            default(info);
+            bp_par::distributed::mpi::MpiWorld::abort(101);
+        }));
     }
 }

@@ -12,6 +12,7 @@ pub mod gradcheck;
 pub mod images;
 pub mod predict;
 pub mod progress;
+pub mod ranks;
 pub mod show;
 pub mod train;
 pub mod viz;

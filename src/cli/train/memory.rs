@@ -45,13 +45,22 @@ pub fn estimate(plan: &Plan, arch: &Arch, n_samples: usize, fresh: bool) -> u64 
 }
 
 /// Refuses a run whose memory would not fit, naming the figure needed and the one available.
+/// With several MPI ranks on this machine each holds the data and its own buffers: the
+/// machine must take them all (the others may not have read their data yet).
 pub fn check(plan: &Plan, arch: &Arch, train: &Dataset, fresh: bool) -> Result<()> {
-    let need = estimate(plan, arch, train.n_samples(), fresh);
+    let data = F32.saturating_mul(train.features.len() as u64);
+    let local = plan.ranks.1.max(1) as u64;
+    let one = estimate(plan, arch, train.n_samples(), fresh);
+    let need = one.saturating_mul(local).saturating_add(data.saturating_mul(local - 1));
     let Some(avail) = bp_par::sys::available_memory_bytes() else { return Ok(()) };
     if need <= avail {
         return Ok(());
     }
-    let data = F32.saturating_mul(train.features.len() as u64);
+    let ranks = if local > 1 {
+        format!(" on each of the {local} MPI ranks of this machine (each holds the data)")
+    } else {
+        String::new()
+    };
     let sizes: Vec<String> = arch.sizes().iter().map(ToString::to_string).collect();
     let limited = if bp_par::sys::address_space_left_bytes().is_some_and(|left| left == avail) {
         " under this process's address-space limit (ulimit -v)"
@@ -59,12 +68,13 @@ pub fn check(plan: &Plan, arch: &Arch, train: &Dataset, fresh: bool) -> Result<(
         ""
     };
     Err(Error::config(format!(
-        "training {} ({} parameters) needs about {} of memory besides the {} the data takes, but {} is \
-         available{limited}; use fewer or smaller layers (--hidden), or a smaller --batch",
+        "training {} ({} parameters) needs about {} of memory besides the {} the data takes{ranks}, but {} \
+         is available{limited}; use fewer or smaller layers (--hidden), or a smaller --batch{}",
         sizes.join("-"),
         arch.n_params(),
-        human_bytes(need),
+        human_bytes(one),
         human_bytes(data),
         human_bytes(avail),
+        if local > 1 { ", or fewer ranks per machine" } else { "" },
     )))
 }

@@ -21,15 +21,40 @@ mod schedule;
 
 use super::args::TrainArgs;
 use super::progress::{MetricsFile, Reporter};
-use bp_par::error::{Result, count, short};
+use super::ranks::Ranks;
+use bp_par::error::{Error, Result, count, short};
 use bp_par::model;
 use bp_par::train::StopReason;
 use std::time::Instant;
 
-/// Runs `bp-par train` with `threads` worker threads.
-pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
+/// Runs `bp-par train` with `threads` worker threads, on `ranks` (every rank runs this).
+pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
     let mut plan = plan::Plan::new(args, threads)?;
+    if ranks.size() > 1 {
+        if plan.full_batch.is_some() {
+            return Err(Error::config(
+                "the full-batch optimizers (cg, lbfgs, rprop) run on one machine; across MPI ranks use \
+                 `optimizer` sgd or adam",
+            ));
+        }
+        plan.ranks = (ranks.size(), ranks.local);
+        if !ranks.is_root() {
+            // Rank 0 alone prints and writes files.
+            (plan.quiet, plan.json, plan.metrics, plan.save) = (true, false, None, None);
+        }
+    }
     let mut prepared = load::prepare(&mut plan)?;
+    let resumed =
+        plan.resume.as_ref().map(|(_, ck)| (ck.state.epoch, ck.state.next_batch, ck.state.rng_word_pos));
+    let policy = &plan.policy;
+    let settings = (&policy.schedule, &policy.stop_rules, policy.on_divergence, resumed, plan.val_split);
+    ranks.check_same(
+        &prepared.train,
+        prepared.held_out.as_ref(),
+        &prepared.model.net,
+        &plan.cfg,
+        &settings,
+    )?;
     let metrics = plan
         .metrics
         .as_deref()
@@ -46,8 +71,11 @@ pub fn train(args: TrainArgs, threads: usize) -> Result<()> {
     let t_train = Instant::now();
     let (history, reason) = match &plan.full_batch {
         Some(fb) => fullbatch::run(&plan, fb, &mut prepared, &mut reporter, &signals)?,
-        None => run::run(&plan, &mut prepared, &mut reporter, &signals)?,
+        None => run::run(&plan, &mut prepared, &mut reporter, &signals, ranks)?,
     };
+    if !ranks.is_root() {
+        return Ok(());
+    }
     if let Some(e) = reporter.error.take() {
         return Err(e);
     }
@@ -99,10 +127,13 @@ fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
         }
         return;
     }
+    let threads = match plan.ranks {
+        (1, _) => count(plan.threads, "thread"),
+        (n, _) => format!("{n} MPI ranks of {} each", count(plan.threads, "thread")),
+    };
     reporter.log(&format!(
-        "bp-par: seed {}, {}, batch {}, shard {}, {}, l2 {}, {}",
+        "bp-par: seed {}, {threads}, batch {}, shard {}, {}, l2 {}, {}",
         cfg.seed,
-        count(plan.threads, "thread"),
         cfg.batch,
         cfg.shard,
         optimizer::describe(cfg),

@@ -58,6 +58,8 @@ pub struct Plan {
     pub metrics: Option<PathBuf>,
     /// Worker threads.
     pub threads: usize,
+    /// MPI ranks of the run (1 alone), and how many of them share this machine.
+    pub ranks: (usize, usize),
     /// No progress on stderr.
     pub quiet: bool,
     /// Results as JSON.
@@ -163,6 +165,7 @@ impl Plan {
             save: args.save,
             metrics: args.metrics,
             threads,
+            ranks: (1, 1),
             quiet: args.common.quiet,
             json: args.common.json,
         })

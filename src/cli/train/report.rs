@@ -5,7 +5,7 @@
 use super::load::Prepared;
 use super::plan::Plan;
 use crate::cli::common::emit;
-use bp_par::error::Result;
+use bp_par::error::{Result, count};
 use bp_par::infer::{Evaluation, evaluate};
 use bp_par::train::{EpochMetrics, StopReason};
 use serde_json::json;
@@ -29,6 +29,7 @@ pub fn report(
             "layers": net.arch.sizes(),
             "seed": cfg.seed,
             "threads": plan.threads,
+            "ranks": plan.ranks.0,
             "epochs": cfg.epochs,
             "train_samples": p.train.n_samples(),
             "train_loss": final_train.loss + final_train.l2_term,
@@ -50,14 +51,15 @@ pub fn report(
         }
         return emit(&format!("{out}\n"));
     }
-    let threads = plan.threads;
+    let threads = match plan.ranks.0 {
+        1 => count(plan.threads, "thread"),
+        n => format!("{n} MPI ranks of {}", count(plan.threads, "thread")),
+    };
     let mut s = format!(
-        "trained {} in {:.2}s ({:.3}s per epoch, {} thread{}, seed {})\n",
+        "trained {} in {:.2}s ({:.3}s per epoch, {threads}, seed {})\n",
         net.arch.sizes().iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
         train_s,
         mean_epoch_s,
-        threads,
-        if threads == 1 { "" } else { "s" },
         cfg.seed
     );
     s += &line("train", &final_train, final_train.loss + final_train.l2_term);

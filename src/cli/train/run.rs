@@ -6,6 +6,7 @@ use super::load::Prepared;
 use super::plan::Plan;
 use crate::cli::common::shell_quote;
 use crate::cli::progress::Reporter;
+use crate::cli::ranks::Ranks;
 use bp_par::checkpoint::{self, Checkpoint, DataIdentity};
 use bp_par::data::{Dataset, Normalization, Schema};
 use bp_par::error::{Error, Result, short};
@@ -89,6 +90,8 @@ struct CliObserver<'a> {
     test: Option<&'a Dataset>,
     /// The learning rate the run was started with (halve-lr may lower the current one).
     lr_given: f32,
+    /// Whether this process writes the checkpoints (rank 0 of a run on MPI ranks).
+    writes: bool,
 }
 
 impl Observer for CliObserver<'_> {
@@ -122,6 +125,9 @@ impl Observer for CliObserver<'_> {
     }
 
     fn checkpoint(&mut self, trainer: &Trainer, rollback: Option<&Rollback>) -> Result<()> {
+        if !self.writes {
+            return Ok(());
+        }
         let ck = Checkpoint {
             config: trainer.config().clone(),
             state: trainer.state(),
@@ -155,10 +161,14 @@ pub fn run(
     p: &mut Prepared,
     reporter: &mut Reporter,
     signals: &Signals,
+    ranks: Ranks<'_>,
 ) -> Result<(Vec<EpochMetrics>, Option<StopReason>)> {
     let Prepared { train, held_out, test, model, identity, .. } = p;
     let outcome = {
-        let mut trainer = Trainer::new(&mut model.net, train, plan.cfg.clone())?;
+        let mut trainer = match ranks.group {
+            Some(group) => Trainer::on_ranks(&mut model.net, train, plan.cfg.clone(), group)?,
+            None => Trainer::new(&mut model.net, train, plan.cfg.clone())?,
+        };
         if let Some((_, ck)) = &plan.resume {
             trainer.restore(ck.state.clone())?;
             trainer.restore_run_state(ck.run.clone())?;
@@ -172,7 +182,9 @@ pub fn run(
             schema: &model.schema,
             identity,
             checkpoint: &plan.checkpoint,
-            test: test.as_ref(),
+            // Rank 0 alone reports the test file and writes checkpoints.
+            test: test.as_ref().filter(|_| ranks.is_root()),
+            writes: ranks.is_root(),
             lr_given: plan.resume.as_ref().map_or(plan.cfg.lr, |(_, ck)| ck.lr_given),
         };
         let outcome = trainer.run_policy(train, held_out.as_ref(), &plan.policy, &mut observer);
@@ -207,10 +219,12 @@ fn interrupted(plan: &Plan, model: &Model, signals: &Signals, position: &str) ->
     }
     let (code, name) =
         if signals.by_int.load(Ordering::Relaxed) { (130, "SIGINT") } else { (143, "SIGTERM") };
+    // On ranks, the same launch (any number of ranks continues the same run).
+    let launch = if plan.ranks.0 > 1 { format!("mpirun -np {} ", plan.ranks.0) } else { String::new() };
     Error::Interrupted {
         code,
         message: format!(
-            "interrupted by {name} {position}; wrote the checkpoint to {}{saved}; continue with: {}",
+            "interrupted by {name} {position}; wrote the checkpoint to {}{saved}; continue with: {launch}{}",
             plan.checkpoint.display(),
             resume_command(&plan.checkpoint, !plan.checkpoint_given)
         ),
