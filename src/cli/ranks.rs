@@ -57,11 +57,11 @@ impl Ranks<'_> {
         format!("{:?}", net.arch).hash(&mut net_hash);
         net.params.iter().for_each(|v| v.to_bits().hash(&mut net_hash));
         let parts = [
-            ("training data", train.fingerprint() ^ held_out.map_or(0, |h| h.fingerprint().rotate_left(1))),
-            ("network (its shape or starting weights)", net_hash.finish()),
-            ("settings", hash_text(&format!("{cfg:?} {policy:?}"))),
+            ("training data", "differs", train.fingerprint() ^ held_out.map_or(0, |h| h.fingerprint().rotate_left(1))),
+            ("network (its shape or starting weights)", "differs", net_hash.finish()),
+            ("settings", "differ", hash_text(&format!("{cfg:?} {policy:?}"))),
         ];
-        for (what, value) in parts {
+        for (what, verb, value) in parts {
             let all = group.all_values(value);
             if let Some(r) = all.iter().position(|&v| v != all[0]) {
                 let file = if what == "training data" {
@@ -70,7 +70,7 @@ impl Ranks<'_> {
                     String::new()
                 };
                 return Err(Error::other(format!(
-                    "rank {r}'s {what} differs from rank 0's{file}: every rank must train on the same \
+                    "rank {r}'s {what} {verb} from rank 0's{file}: every rank must train on the same \
                      files with the same flags (a file that differs between machines, or different \
                      arguments in an MPMD launch)"
                 )));

@@ -15,6 +15,8 @@ mod images;
 mod init_weights;
 mod label_guess;
 mod missing_split;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod new_user;
 mod normalize;
 mod npy;

@@ -1,0 +1,153 @@
+//! `bp-par train` under `mpirun` (feature `mpi`; CI installs Open MPI): models byte-identical
+//! to one process for any number of ranks and threads, checkpoints that move between the two,
+//! and the failures a job must survive without hanging. Each launch runs under `timeout`.
+
+use super::harness::{Dir, Run, repo_file};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The training command shared by the comparisons: the shipped digits (4000 training rows),
+/// batches of 300 (a short last batch of 100), shards of 7 rows (43 shards a batch: no rank
+/// owns a power of two of them), L2 and momentum on.
+fn train_args(out: &str, epochs: &str) -> Vec<String> {
+    let digits = repo_file("datasets/digits.csv");
+    let args = ["train", &digits, "--epochs", epochs, "--batch", "300", "--shard-size", "7", "--l2", "1"];
+    let mut v: Vec<String> = args.iter().map(ToString::to_string).collect();
+    v.extend(["--momentum", "0.9", "--hidden", "32", "-o", out].iter().map(ToString::to_string));
+    v
+}
+
+/// `mpirun` with the settings a container and a 2-core machine need: root allowed,
+/// oversubscription (4 ranks on 2 cores), no single-copy shared memory (ptrace is often
+/// blocked in containers), under a 120 s timeout.
+fn mpirun(dir: &Dir, launch: &[&str]) -> (Run, Duration) {
+    let t = Instant::now();
+    let out = Command::new("timeout")
+        .args(["120", "mpirun"])
+        .args(launch)
+        .current_dir(dir.dir.path())
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mpirun (Open MPI's mpirun must be installed for the mpi feature's tests)");
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_ne!(run.code, 124, "mpirun timed out (a hang)\nstderr:\n{}", run.stderr);
+    (run, t.elapsed())
+}
+
+/// `mpirun -np N bp-par ARGS`.
+fn on_ranks(dir: &Dir, np: usize, args: &[String]) -> Run {
+    let np = np.to_string();
+    let mut launch = vec!["-np", &np, env!("CARGO_BIN_EXE_bp-par")];
+    launch.extend(args.iter().map(String::as_str));
+    mpirun(dir, &launch).0
+}
+
+fn read(dir: &Dir, name: &str) -> Vec<u8> {
+    std::fs::read(dir.path(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The result lines on stdout (without the timing line).
+fn results(run: &Run) -> Vec<String> {
+    run.stdout.lines().filter(|l| !l.starts_with("trained ") && !l.starts_with("model saved")).map(String::from).collect()
+}
+
+#[test]
+fn models_on_1_to_4_ranks_and_any_threads_are_byte_identical_to_one_process() {
+    let dir = Dir::new();
+    let alone = dir.run(&train_args("alone.st", "2").iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let want = read(&dir, "alone.st");
+    for (np, threads) in [(1, 1), (2, 1), (2, 2), (3, 1), (4, 1)] {
+        let name = format!("np{np}t{threads}.st");
+        let mut args = train_args(&name, "2");
+        args.extend(["--threads".to_string(), threads.to_string()]);
+        let run = on_ranks(&dir, np, &args).ok();
+        assert!(read(&dir, &name) == want, "{np} ranks of {threads} threads: the model differs from one process's");
+        assert_eq!(results(&run), results(&alone), "{np} ranks: the reported figures differ");
+        if np > 1 {
+            let said = format!("{np} MPI ranks of {threads} thread");
+            assert!(run.stderr.contains(&said), "{np} ranks: {}", run.stderr);
+            // Rank 0 alone reports: one settings line, one result block.
+            assert_eq!(run.stderr.matches("bp-par: seed 1").count(), 1, "{}", run.stderr);
+            assert_eq!(run.stdout.matches("train: loss").count(), 1, "{}", run.stdout);
+        }
+    }
+}
+
+#[test]
+fn a_checkpoint_moves_between_two_ranks_and_one_process_byte_for_byte() {
+    let dir = Dir::new();
+    dir.run(&train_args("whole.st", "2").iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let whole = read(&dir, "whole.st");
+    let with_ck = |out: &str, epochs: &str, ck: &str| {
+        let mut a = train_args(out, epochs);
+        a.extend(["--checkpoint", ck, "--checkpoint-every", "1"].iter().map(ToString::to_string));
+        a
+    };
+    // Epoch 1 on two ranks, epoch 2 on one process.
+    on_ranks(&dir, 2, &with_ck("half.st", "1", "ranks.ck")).ok();
+    let mut resume = with_ck("from_ranks.st", "2", "ranks.ck");
+    resume.extend(["--resume".to_string(), "ranks.ck".to_string()]);
+    dir.run(&resume.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    assert!(read(&dir, "from_ranks.st") == whole, "resumed on one process from a 2-rank checkpoint: differs");
+    // Epoch 1 on one process, epoch 2 on two ranks.
+    dir.run(&with_ck("half.st", "1", "alone.ck").iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let mut resume = with_ck("from_alone.st", "2", "alone.ck");
+    resume.extend(["--resume".to_string(), "alone.ck".to_string()]);
+    on_ranks(&dir, 2, &resume).ok();
+    assert!(read(&dir, "from_alone.st") == whole, "resumed on 2 ranks from a one-process checkpoint: differs");
+}
+
+#[test]
+fn an_error_on_one_rank_ends_the_whole_job_within_seconds_with_its_message() {
+    let dir = Dir::new();
+    dir.write("broken.csv", "label,a,b\n1,2,3\n2,x,4\n");
+    let digits = repo_file("datasets/digits.csv");
+    let bin = env!("CARGO_BIN_EXE_bp-par");
+    // Rank 0 reads a good file and goes on to wait for rank 1 in the first exchange.
+    let launch = ["-np", "1", bin, "train", &digits, "--epochs", "50", ":", "-np", "1", bin, "train", "broken.csv"];
+    let (run, took) = mpirun(&dir, &launch);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("error (rank 1 of 2)") && run.stderr.contains("broken.csv"), "{}", run.stderr);
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+}
+
+#[test]
+fn ranks_that_would_train_different_things_are_refused_before_any_step() {
+    let dir = Dir::new();
+    let digits = repo_file("datasets/digits.csv");
+    let bin = env!("CARGO_BIN_EXE_bp-par");
+    let launch =
+        ["-np", "1", bin, "train", &digits, "--epochs", "1", ":", "-np", "1", bin, "train", &digits, "--lr", "0.3"];
+    let (run, _) = mpirun(&dir, &launch);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("rank 1's settings differ from rank 0's"), "{}", run.stderr);
+    assert!(!run.stderr.contains("epoch   1/1"), "trained before refusing: {}", run.stderr);
+}
+
+#[test]
+fn settings_that_ranks_cannot_share_are_refused_with_the_fix() {
+    let dir = Dir::new();
+    let digits = repo_file("datasets/digits.csv");
+    let args: Vec<String> =
+        ["train", &digits, "--batch", "32", "--shard-size", "16"].iter().map(ToString::to_string).collect();
+    let run = on_ranks(&dir, 4, &args);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("4 ranks") && run.stderr.contains("--shard-size"), "{}", run.stderr);
+    let args: Vec<String> = ["train", &digits, "--optimizer", "lbfgs"].iter().map(ToString::to_string).collect();
+    let run = on_ranks(&dir, 2, &args);
+    assert!(run.code != 0 && run.stderr.contains("run on one machine"), "{}", run.stderr);
+    // Commands other than train: refused once, by rank 0, without MPI_Abort.
+    let args: Vec<String> = ["eval", "--model", "m.st", &digits].iter().map(ToString::to_string).collect();
+    let run = on_ranks(&dir, 2, &args);
+    assert_ne!(run.code, 0);
+    assert_eq!(run.stderr.matches("only `train` runs across MPI ranks").count(), 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("MPI_ABORT"), "{}", run.stderr);
+}
