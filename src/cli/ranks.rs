@@ -57,7 +57,11 @@ impl Ranks<'_> {
         format!("{:?}", net.arch).hash(&mut net_hash);
         net.params.iter().for_each(|v| v.to_bits().hash(&mut net_hash));
         let parts = [
-            ("training data", "differs", train.fingerprint() ^ held_out.map_or(0, |h| h.fingerprint().rotate_left(1))),
+            (
+                "training data",
+                "differs",
+                train.fingerprint() ^ held_out.map_or(0, |h| h.fingerprint().rotate_left(1)),
+            ),
             ("network (its shape or starting weights)", "differs", net_hash.finish()),
             ("settings", "differ", hash_text(&format!("{cfg:?} {policy:?}"))),
         ];

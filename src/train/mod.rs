@@ -37,9 +37,12 @@ use std::ops::Range;
 mod class_weight;
 mod clip;
 mod config;
+mod diverged;
 mod exchange;
 mod fullbatch;
 mod ranks;
+#[cfg(test)]
+mod ranks_tests;
 mod run;
 mod run_state;
 mod schedule;
@@ -52,6 +55,7 @@ use step::Workspace;
 pub use crate::optim::{Adam, Optimizer};
 pub use class_weight::balanced_class_weights;
 pub use config::{DEFAULT_SHARD, TrainConfig};
+pub use diverged::EXPLODED;
 pub use fullbatch::{
     DELTA_0, DELTA_MAX, DELTA_MIN, ETA_MINUS, ETA_PLUS, FullBatchConfig, FullBatchMethod,
     FullBatchMethodState, FullBatchOutcome, FullBatchState, FullBatchStop, train_full_batch,
@@ -61,7 +65,6 @@ pub use run::{OnDivergence, Rollback, RunOutcome, RunPolicy};
 pub use run_state::RunState;
 pub use schedule::{PlateauState, Schedule};
 pub use stopping::{EarlyState, EarlyStopping, Monitor, StopReason, StopRules};
-pub use trainer::EXPLODED;
 
 /// One epoch's figures.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,7 +163,7 @@ pub struct Trainer<'a> {
     net: &'a mut Network<f32>,
     cfg: TrainConfig,
     /// A know-nothing network's mean loss on the training data, the reference of the
-    /// exploding-loss check (`trainer::exploded`).
+    /// exploding-loss check (`diverged::exploded`).
     know_nothing: f64,
     /// The optimiser's state, [`Optimizer::state_per_param`] values per parameter in the
     /// parameters' order (the velocities, or Adam's moments interleaved).

@@ -2,6 +2,7 @@
 //! side or one after another, as on one machine), the exchange of their losses and
 //! gradients, and the same update on every rank, so every rank holds the same weights.
 
+use super::TrainConfig;
 use super::Trainer;
 use super::clip::clipped_update;
 use super::exchange::Exchange;
@@ -9,6 +10,7 @@ use super::step::{for_segments, next_rule, shards_side_by_side, update_chunks};
 use crate::data::Dataset;
 use crate::distributed::Collective;
 use crate::error::{Error, Result};
+use crate::network::Network;
 use crate::network::{Params, backward_from_deltas};
 use crate::split::Split;
 use std::time::Instant;
@@ -65,7 +67,24 @@ impl<'a> Ranks<'a> {
     }
 }
 
-impl Trainer<'_> {
+impl<'a> Trainer<'a> {
+    /// [`Trainer::new`] for one rank of `group` ([`crate::distributed`]): every rank builds its
+    /// trainer from the same network, data and settings, and each computes its share of every
+    /// mini-batch's shards (with the threads of the current rayon pool, as [`Trainer::new`]);
+    /// the ranks exchange the gradients and apply the same update, so the weights after every
+    /// step are, bit for bit, those of a one-process run with the same `shard` size. Every
+    /// rank must own a shard of a full mini-batch (refused otherwise), and every rank must run
+    /// the same calls (a stop request on any rank stops all after the same mini-batch).
+    pub fn on_ranks(
+        net: &'a mut Network<f32>,
+        data: &Dataset,
+        cfg: TrainConfig,
+        group: &'a dyn Collective,
+    ) -> Result<Self> {
+        let team_size = crate::team::size_for(rayon::current_num_threads());
+        Trainer::build(net, data, cfg, team_size, Some(group))
+    }
+
     /// Whether the run stops after this mini-batch: `local` on any rank (so every rank stops
     /// after the same one).
     pub(super) fn agree(&self, local: bool) -> bool {
@@ -121,7 +140,7 @@ impl Trainer<'_> {
         self.time.batches += 1;
         let group = ranks.group;
         let (loss, correct) = ranks.exchange.stats(group, n_sh, ranks.local[..m].iter().copied());
-        if super::trainer::exploded(self.know_nothing, loss, batch.len()) {
+        if super::diverged::exploded(self.know_nothing, loss, batch.len()) {
             self.time.exchange += t1.elapsed().as_secs_f64();
             self.time.steps += t_step.elapsed().as_secs_f64();
             return (loss, correct);

@@ -283,7 +283,7 @@ impl Trainer<'_> {
             last_rows = n;
         }
         self.time.batches += 1;
-        if super::trainer::exploded(self.know_nothing, loss, batch.len()) {
+        if super::diverged::exploded(self.know_nothing, loss, batch.len()) {
             self.time.steps += t_step.elapsed().as_secs_f64();
             return (loss, correct);
         }
@@ -346,7 +346,7 @@ impl Trainer<'_> {
         let t1 = Instant::now();
         self.time.shards += (t1 - t_step).as_secs_f64();
         self.time.batches += 1;
-        if super::trainer::exploded(self.know_nothing, loss, batch.len()) {
+        if super::diverged::exploded(self.know_nothing, loss, batch.len()) {
             self.time.steps += t_step.elapsed().as_secs_f64();
             return (loss, correct);
         }

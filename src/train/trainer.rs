@@ -1,6 +1,7 @@
 //! The [`Trainer`]'s life: building it (every buffer allocated once), running mini-batches
 //! and epochs, and saving and restoring its state.
 
+use super::diverged::{exploded, know_nothing_loss};
 use super::step::{UPDATE_CHUNK, Workspace, gather_block, shards_side_by_side};
 use super::{
     EpochMetrics, Observer, OptimizerState, Partial, PhaseTimes, RunPolicy, RunState, TrainConfig,
@@ -10,7 +11,6 @@ use crate::data::{Dataset, Targets};
 use crate::distributed::Collective;
 use crate::error::{Error, Result};
 use crate::infer::{Evaluation, evaluate};
-use crate::loss::{Output, linear_reference};
 use crate::network::{Arch, Network, phase_tasks};
 use crate::split::{Busy, Split};
 use crate::team::Team;
@@ -18,29 +18,6 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
-
-/// How many times a know-nothing network's loss a mini-batch's mean loss may reach before the
-/// run counts as diverged: `--lr 1000` on the digits reached 6.9e12 (3e12 times ln 10) and
-/// then saved the wreck. A run of unscaled features (raw pixels into ReLUs) that climbs past
-/// it is stopped too, with the advice to standardise the inputs.
-pub const EXPLODED: f64 = 1e3;
-
-/// The mean per-sample loss of a know-nothing network on `data`, the reference of [`exploded`]:
-/// [`crate::loss::Loss::uniform_guess`] for softmax and sigmoid outputs, and for linear
-/// outputs the loss of predicting 0 for every target ([`crate::loss::linear_reference`]).
-pub(super) fn know_nothing_loss(arch: &Arch, data: &Dataset) -> f64 {
-    match (&data.targets, arch.output()) {
-        (Targets::Values { values, n_outputs }, Output::Linear) => linear_reference(values, *n_outputs),
-        _ => arch.loss.uniform_guess(arch.n_out()),
-    }
-}
-
-/// Whether a mini-batch's summed loss over `rows` rows is non-finite, or has exploded: its mean
-/// over [`EXPLODED`] times a know-nothing network's (`reference`, from [`know_nothing_loss`]).
-/// Such a batch updates nothing and the run diverges ([`Error::Diverged`]).
-pub(super) fn exploded(reference: f64, loss: f64, rows: usize) -> bool {
-    !loss.is_finite() || loss / rows.max(1) as f64 > EXPLODED * reference
-}
 
 impl<'a> Trainer<'a> {
     /// Checks that `data` fits `net` and allocates every buffer the run needs
@@ -61,24 +38,7 @@ impl<'a> Trainer<'a> {
         Trainer::build(net, data, cfg, team_size, None)
     }
 
-    /// [`Trainer::new`] for one rank of `group` ([`crate::distributed`]): every rank builds its
-    /// trainer from the same network, data and settings, and each computes its share of every
-    /// mini-batch's shards (with the threads of the current rayon pool, as [`Trainer::new`]);
-    /// the ranks exchange the gradients and apply the same update, so the weights after every
-    /// step are, bit for bit, those of a one-process run with the same `shard` size. Every
-    /// rank must own a shard of a full mini-batch (refused otherwise), and every rank must run
-    /// the same calls (a stop request on any rank stops all after the same mini-batch).
-    pub fn on_ranks(
-        net: &'a mut Network<f32>,
-        data: &Dataset,
-        cfg: TrainConfig,
-        group: &'a dyn Collective,
-    ) -> Result<Self> {
-        let team_size = crate::team::size_for(rayon::current_num_threads());
-        Trainer::build(net, data, cfg, team_size, Some(group))
-    }
-
-    fn build(
+    pub(super) fn build(
         net: &'a mut Network<f32>,
         data: &Dataset,
         cfg: TrainConfig,

@@ -56,7 +56,8 @@ fn read(dir: &Dir, name: &str) -> Vec<u8> {
 
 /// The result lines on stdout (without the timing line).
 fn results(run: &Run) -> Vec<String> {
-    run.stdout.lines().filter(|l| !l.starts_with("trained ") && !l.starts_with("model saved")).map(String::from).collect()
+    let timing = ["trained ", "model saved", "exchange between ranks"];
+    run.stdout.lines().filter(|l| !timing.iter().any(|t| l.starts_with(t))).map(String::from).collect()
 }
 
 #[test]
@@ -69,7 +70,10 @@ fn models_on_1_to_4_ranks_and_any_threads_are_byte_identical_to_one_process() {
         let mut args = train_args(&name, "2");
         args.extend(["--threads".to_string(), threads.to_string()]);
         let run = on_ranks(&dir, np, &args).ok();
-        assert!(read(&dir, &name) == want, "{np} ranks of {threads} threads: the model differs from one process's");
+        assert!(
+            read(&dir, &name) == want,
+            "{np} ranks of {threads} threads: the model differs from one process's"
+        );
         assert_eq!(results(&run), results(&alone), "{np} ranks: the reported figures differ");
         if np > 1 {
             let said = format!("{np} MPI ranks of {threads} thread");
@@ -77,6 +81,7 @@ fn models_on_1_to_4_ranks_and_any_threads_are_byte_identical_to_one_process() {
             // Rank 0 alone reports: one settings line, one result block.
             assert_eq!(run.stderr.matches("bp-par: seed 1").count(), 1, "{}", run.stderr);
             assert_eq!(run.stdout.matches("train: loss").count(), 1, "{}", run.stdout);
+            assert!(run.stdout.contains("exchange between ranks: "), "{}", run.stdout);
         }
     }
 }
@@ -102,7 +107,10 @@ fn a_checkpoint_moves_between_two_ranks_and_one_process_byte_for_byte() {
     let mut resume = with_ck("from_alone.st", "2", "alone.ck");
     resume.extend(["--resume".to_string(), "alone.ck".to_string()]);
     on_ranks(&dir, 2, &resume).ok();
-    assert!(read(&dir, "from_alone.st") == whole, "resumed on 2 ranks from a one-process checkpoint: differs");
+    assert!(
+        read(&dir, "from_alone.st") == whole,
+        "resumed on 2 ranks from a one-process checkpoint: differs"
+    );
 }
 
 #[test]
@@ -112,10 +120,15 @@ fn an_error_on_one_rank_ends_the_whole_job_within_seconds_with_its_message() {
     let digits = repo_file("datasets/digits.csv");
     let bin = env!("CARGO_BIN_EXE_bp-par");
     // Rank 0 reads a good file and goes on to wait for rank 1 in the first exchange.
-    let launch = ["-np", "1", bin, "train", &digits, "--epochs", "50", ":", "-np", "1", bin, "train", "broken.csv"];
+    let launch =
+        ["-np", "1", bin, "train", &digits, "--epochs", "50", ":", "-np", "1", bin, "train", "broken.csv"];
     let (run, took) = mpirun(&dir, &launch);
     assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("error (rank 1 of 2)") && run.stderr.contains("broken.csv"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error (rank 1 of 2)") && run.stderr.contains("broken.csv"),
+        "{}",
+        run.stderr
+    );
     assert!(took < Duration::from_secs(30), "took {took:?}");
 }
 
@@ -124,8 +137,10 @@ fn ranks_that_would_train_different_things_are_refused_before_any_step() {
     let dir = Dir::new();
     let digits = repo_file("datasets/digits.csv");
     let bin = env!("CARGO_BIN_EXE_bp-par");
-    let launch =
-        ["-np", "1", bin, "train", &digits, "--epochs", "1", ":", "-np", "1", bin, "train", &digits, "--lr", "0.3"];
+    let launch = [
+        "-np", "1", bin, "train", &digits, "--epochs", "1", ":", "-np", "1", bin, "train", &digits, "--lr",
+        "0.3",
+    ];
     let (run, _) = mpirun(&dir, &launch);
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("rank 1's settings differ from rank 0's"), "{}", run.stderr);
@@ -141,7 +156,8 @@ fn settings_that_ranks_cannot_share_are_refused_with_the_fix() {
     let run = on_ranks(&dir, 4, &args);
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("4 ranks") && run.stderr.contains("--shard-size"), "{}", run.stderr);
-    let args: Vec<String> = ["train", &digits, "--optimizer", "lbfgs"].iter().map(ToString::to_string).collect();
+    let args: Vec<String> =
+        ["train", &digits, "--optimizer", "lbfgs"].iter().map(ToString::to_string).collect();
     let run = on_ranks(&dir, 2, &args);
     assert!(run.code != 0 && run.stderr.contains("run on one machine"), "{}", run.stderr);
     // Commands other than train: refused once, by rank 0, without MPI_Abort.

@@ -18,7 +18,7 @@ use bp_par::model::{self, Model, ModelRef, Task};
 use bp_par::network::Network;
 use bp_par::train::{
     DEFAULT_SHARD, EpochMetrics, FullBatchConfig, FullBatchMethod, FullBatchState, FullBatchStop, Observer,
-    RunState, StopReason, TrainConfig, train_full_batch_from,
+    PhaseTimes, RunState, StopReason, TrainConfig, train_full_batch_from,
 };
 use std::path::Path;
 
@@ -264,7 +264,7 @@ pub fn run(
     p: &mut Prepared,
     reporter: &mut Reporter,
     signals: &Signals,
-) -> Result<(Vec<EpochMetrics>, Option<StopReason>)> {
+) -> Result<(Vec<EpochMetrics>, Option<StopReason>, Option<PhaseTimes>)> {
     let Prepared { train, held_out, test, model, identity, .. } = p;
     let start = plan.resume.as_ref().and_then(|(_, ck)| ck.full_batch.as_ref()).map(|f| f.state.clone());
     let resumed_at = start.as_ref().map_or(0, |st| st.iterations);
@@ -296,7 +296,7 @@ pub fn run(
         FullBatchStop::Requested => return Err(interrupted(plan, model, signals, done)),
     };
     reporter.stopped(&reason);
-    Ok((outcome.history, Some(reason)))
+    Ok((outcome.history, Some(reason), None))
 }
 
 /// Saves the model (with `--save`) of a run a signal stopped after iteration `done` (its

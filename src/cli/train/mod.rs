@@ -69,7 +69,7 @@ pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
     let signals = run::Signals::install(reporter.interrupt_notice(), unit)?;
     log_settings(&plan, &reporter);
     let t_train = Instant::now();
-    let (history, reason) = match &plan.full_batch {
+    let (history, reason, times) = match &plan.full_batch {
         Some(fb) => fullbatch::run(&plan, fb, &mut prepared, &mut reporter, &signals)?,
         None => run::run(&plan, &mut prepared, &mut reporter, &signals, ranks)?,
     };
@@ -88,7 +88,7 @@ pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
     if let Some(path) = &plan.save {
         model::save_with_stop(path, &prepared.model, record.as_ref())?;
     }
-    report::report(&plan, &prepared, &history, train_s, reason.as_ref())
+    report::report(&plan, &prepared, &history, train_s, reason.as_ref(), times.as_ref())
 }
 
 /// The network, the data and the normalisation, on stderr.

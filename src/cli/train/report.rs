@@ -7,7 +7,7 @@ use super::plan::Plan;
 use crate::cli::common::emit;
 use bp_par::error::{Result, count};
 use bp_par::infer::{Evaluation, evaluate};
-use bp_par::train::{EpochMetrics, StopReason};
+use bp_par::train::{EpochMetrics, PhaseTimes, StopReason};
 use serde_json::json;
 
 /// Evaluates the trained model and prints the results, with why the run stopped.
@@ -17,6 +17,7 @@ pub fn report(
     history: &[EpochMetrics],
     train_s: f64,
     reason: Option<&StopReason>,
+    times: Option<&PhaseTimes>,
 ) -> Result<()> {
     let (cfg, net) = (&plan.cfg, &p.model.net);
     let l2 = (cfg.l2 > 0.0).then_some((cfg.l2 as f64, p.train.n_samples()));
@@ -43,6 +44,12 @@ pub fn report(
             "model": plan.save.as_ref().map(|p| p.display().to_string()),
             "stop": reason.map(|r| json!({ "rule": r.rule(), "epoch": r.epoch(), "reason": r.to_string() })),
         });
+        if let Some(t) = times {
+            out["exchange_seconds"] = json!(t.exchange);
+            out["step_seconds"] = json!(t.steps);
+            out["steps"] = json!(t.batches);
+            out["bytes_sent_per_step"] = json!(bytes_per_step(plan, net));
+        }
         // Beside a validation split (the `held_out_*` figures), the test file's.
         if let Some(e) = &final_test {
             out["test_samples"] = json!(e.n_samples);
@@ -62,6 +69,16 @@ pub fn report(
         mean_epoch_s,
         cfg.seed
     );
+    if let Some(t) = times {
+        s += &format!(
+            "exchange between ranks: {:.3}s of {:.3}s in {} steps ({:.0}%), {} sent per step by the busiest rank\n",
+            t.exchange,
+            t.steps,
+            t.batches,
+            100.0 * t.exchange / t.steps.max(1e-9),
+            bp_par::sys::human_bytes(bytes_per_step(plan, net))
+        );
+    }
     s += &line("train", &final_train, final_train.loss + final_train.l2_term);
     if let Some(e) = &final_held {
         s += &line(plan.held_out_name(), e, e.loss);
@@ -76,6 +93,13 @@ pub fn report(
         s += &format!("model saved to {}\n", p.display());
     }
     emit(&s)
+}
+
+/// Bytes the busiest rank sends in a full mini-batch's exchange.
+fn bytes_per_step(plan: &Plan, net: &bp_par::network::Network<f32>) -> u64 {
+    let shards = plan.cfg.batch.div_ceil(plan.cfg.shard.max(1));
+    let sent = bp_par::distributed::bytes_sent_per_step(net.arch.n_params(), shards, plan.ranks.0);
+    sent.into_iter().max().unwrap_or(0)
 }
 
 /// "NAME: loss L  accuracy A%  (N samples)".

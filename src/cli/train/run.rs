@@ -13,7 +13,7 @@ use bp_par::error::{Error, Result, short};
 use bp_par::model::{self, Model, ModelRef, Task};
 use bp_par::network::Network;
 use bp_par::train::Rollback;
-use bp_par::train::{EpochMetrics, Observer, StopReason, Trainer};
+use bp_par::train::{EpochMetrics, Observer, PhaseTimes, StopReason, Trainer};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -162,7 +162,7 @@ pub fn run(
     reporter: &mut Reporter,
     signals: &Signals,
     ranks: Ranks<'_>,
-) -> Result<(Vec<EpochMetrics>, Option<StopReason>)> {
+) -> Result<(Vec<EpochMetrics>, Option<StopReason>, Option<PhaseTimes>)> {
     let Prepared { train, held_out, test, model, identity, .. } = p;
     let outcome = {
         let mut trainer = match ranks.group {
@@ -189,14 +189,16 @@ pub fn run(
         };
         let outcome = trainer.run_policy(train, held_out.as_ref(), &plan.policy, &mut observer);
         let position = position(&trainer);
-        outcome.map(|o| (o, position))
+        // On ranks: rank 0's time in the exchange, for the report.
+        let times = ranks.group.map(|_| trainer.phase_times());
+        outcome.map(|o| (o, position, times))
     };
     reporter.finish();
-    let (outcome, position) = outcome?;
+    let (outcome, position, times) = outcome?;
     if outcome.stopped {
         return Err(interrupted(plan, model, signals, &position));
     }
-    Ok((outcome.history, outcome.reason))
+    Ok((outcome.history, outcome.reason, times))
 }
 
 /// Where a stopped run stands: "after epoch N" or "in epoch N after batch M".

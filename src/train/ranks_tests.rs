@@ -1,8 +1,8 @@
-//! Ranks as threads: the exchange and whole runs on 2-5 ranks against one process, bit for bit.
+//! Ranks as threads ([`Threads`]): whole runs on 2-5 ranks against one process, bit for bit.
 
-use super::*;
 use crate::activation::Activation;
 use crate::data::Dataset;
+use crate::distributed::Collective;
 use crate::loss::Loss;
 use crate::network::{Arch, Network};
 use crate::optim::{Adam, Optimizer};
@@ -85,31 +85,6 @@ impl Collective for Threads {
     fn all_values(&self, value: u64) -> Vec<u64> {
         self.exchange(Post { value, ..Post::default() }, |posts| posts.iter().map(|p| p.value).collect())
     }
-}
-
-#[test]
-fn ownership_covers_the_shards_in_order_and_frontiers_are_the_largest_subtrees() {
-    for n in 0..20 {
-        for ranks in 1..6 {
-            let parts: Vec<_> = (0..ranks).map(|r| owned_shards(n, ranks, r)).collect();
-            assert_eq!(parts.first().unwrap().start, 0);
-            assert_eq!(parts.last().unwrap().end, n);
-            assert!(parts.windows(2).all(|w| w[0].end == w[1].start));
-        }
-    }
-    let mut nodes = Vec::new();
-    frontier(0, 8, &(0..4), &mut nodes);
-    assert_eq!(nodes, [(0, 4)]);
-    nodes.clear();
-    // 6 shards split (0..4)(4..6); 0..3 is (0..2) and shard 2.
-    frontier(0, 6, &(0..3), &mut nodes);
-    assert_eq!(nodes, [(0, 2), (2, 1)]);
-    nodes.clear();
-    frontier(0, 6, &(3..6), &mut nodes);
-    assert_eq!(nodes, [(3, 1), (4, 2)]);
-    // A power-of-two share of a power-of-two count moves 2·P·(R−1)/R floats per rank.
-    assert_eq!(bytes_sent_per_step(1000, 8, 4), vec![4 * 1500; 4]);
-    assert_eq!(bytes_sent_per_step(1000, 8, 2), vec![4 * 1000; 2]);
 }
 
 /// Trains `epochs` on every rank of a group of `ranks` threads (each with a team of `team`
