@@ -23,7 +23,7 @@
 //! The per-shard losses and correct counts travel too (an all-gather), summed in shard order.
 //!
 //! The transport is the [`Collective`] trait: MPI behind the `mpi` feature
-//! ([`mpi::MpiGroup`]), and any other group (the tests run ranks as threads).
+//! (`mpi::MpiGroup`), and any other group (the tests run ranks as threads).
 
 #[cfg(feature = "mpi")]
 pub mod mpi;

@@ -63,18 +63,22 @@ fn results(run: &Run) -> Vec<String> {
 #[test]
 fn models_on_1_to_4_ranks_and_any_threads_are_byte_identical_to_one_process() {
     let dir = Dir::new();
-    let alone = dir.run(&train_args("alone.st", "2").iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let mut args = train_args("alone.st", "2");
+    args.extend(["--metrics".to_string(), "alone.csv".to_string()]);
+    let alone = dir.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
     let want = read(&dir, "alone.st");
     for (np, threads) in [(1, 1), (2, 1), (2, 2), (3, 1), (4, 1)] {
         let name = format!("np{np}t{threads}.st");
+        let metrics = format!("np{np}t{threads}.csv");
         let mut args = train_args(&name, "2");
-        args.extend(["--threads".to_string(), threads.to_string()]);
-        let run = on_ranks(&dir, np, &args).ok();
-        assert!(
-            read(&dir, &name) == want,
-            "{np} ranks of {threads} threads: the model differs from one process's"
+        args.extend(
+            ["--threads", &threads.to_string(), "--metrics", &metrics].iter().map(ToString::to_string),
         );
-        assert_eq!(results(&run), results(&alone), "{np} ranks: the reported figures differ");
+        let run = on_ranks(&dir, np, &args).ok();
+        let what = format!("{np} ranks of {threads} threads");
+        assert!(read(&dir, &name) == want, "{what}: the model differs from one process's");
+        assert_eq!(results(&run), results(&alone), "{what}: the reported figures differ");
+        assert_eq!(untimed(&dir, &metrics), untimed(&dir, "alone.csv"), "{what}: the metrics differ");
         if np > 1 {
             let said = format!("{np} MPI ranks of {threads} thread");
             assert!(run.stderr.contains(&said), "{np} ranks: {}", run.stderr);
@@ -84,6 +88,12 @@ fn models_on_1_to_4_ranks_and_any_threads_are_byte_identical_to_one_process() {
             assert!(run.stdout.contains("exchange between ranks: "), "{}", run.stdout);
         }
     }
+}
+
+/// A metrics file's rows without the time columns (the last two: seconds, samples per second).
+fn untimed(dir: &Dir, name: &str) -> Vec<String> {
+    let text = String::from_utf8(read(dir, name)).unwrap();
+    text.lines().map(|l| l.rsplitn(3, ',').nth(2).unwrap_or(l).to_string()).collect()
 }
 
 #[test]
@@ -166,4 +176,60 @@ fn settings_that_ranks_cannot_share_are_refused_with_the_fix() {
     assert_ne!(run.code, 0);
     assert_eq!(run.stderr.matches("only `train` runs across MPI ranks").count(), 1, "{}", run.stderr);
     assert!(!run.stderr.contains("MPI_ABORT"), "{}", run.stderr);
+}
+
+#[test]
+fn sigterm_on_mpirun_stops_every_rank_with_a_checkpoint_that_resumes_byte_for_byte() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = Dir::new();
+    // Long enough to be caught in the middle: 12 epochs of a wider network (~0.2 s each).
+    let mut args = train_args("whole.st", "12");
+    let hidden = args.iter().position(|a| a == "--hidden").unwrap() + 1;
+    args[hidden] = "1024".into();
+    args.extend(["--checkpoint", "ck.st"].iter().map(ToString::to_string));
+    dir.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let whole = read(&dir, "whole.st");
+    let with_out = |out: &str| {
+        let mut a = args.clone();
+        let at = a.iter().position(|w| w == "whole.st").unwrap();
+        a[at] = out.to_string();
+        a
+    };
+    let mut child = Command::new("mpirun")
+        .args(["-np", "2", env!("CARGO_BIN_EXE_bp-par")])
+        .args(with_out("stopped.st"))
+        .current_dir(dir.dir.path())
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mpirun");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (mut said, mut line) = (String::new(), String::new());
+    // After epoch 2's line, SIGTERM to mpirun (it passes it on to the ranks).
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        said += &line;
+        if line.starts_with("epoch   2/12") {
+            Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+            break;
+        }
+        line.clear();
+    }
+    stderr.read_to_string(&mut said).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "mpirun did not end after SIGTERM:\n{said}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(said.contains("interrupted by SIGTERM") && said.contains("mpirun -np 2 bp-par train"), "{said}");
+    assert_eq!(said.matches("interrupted by SIGTERM").count(), 1, "{said}");
+    // One process continues the run to the same bytes.
+    let mut resume = with_out("resumed.st");
+    resume.extend(["--resume".to_string(), "ck.st".to_string()]);
+    dir.run(&resume.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    assert!(read(&dir, "resumed.st") == whole, "the resumed run differs from the uninterrupted one");
 }
