@@ -46,7 +46,13 @@ fn main() -> ExitCode {
     // Under an MPI launcher (feature `mpi`) MPI starts here and is finalised when `world`
     // drops at the end of main; a process started alone never touches MPI.
     #[cfg(feature = "mpi")]
-    let world = bp_par::distributed::mpi::MpiWorld::init();
+    let world = match bp_par::distributed::mpi::MpiWorld::init() {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("bp-par: error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     #[cfg(feature = "mpi")]
     let ranks = world.as_ref().map_or(Ranks::ALONE, |w| {
         let group: &dyn bp_par::distributed::Collective = w.group();
@@ -54,27 +60,23 @@ fn main() -> ExitCode {
     });
     #[cfg(not(feature = "mpi"))]
     let ranks = Ranks::ALONE;
+    #[cfg(not(feature = "mpi"))]
+    if let Some((rank, size)) = cli::ranks::launched_as_rank() {
+        // Each rank would train alone and write the same files.
+        if rank == 0 {
+            eprintln!(
+                "bp-par: error: started as one of {size} MPI ranks, but this bp-par was built without \
+                 MPI: build it with `cargo build --release --features mpi` (README: Across machines)"
+            );
+        }
+        return ExitCode::from(2);
+    }
     if ranks.size() > 1 {
         abort_job_on_panic();
     }
-    let matches = match Cli::command().try_get_matches() {
-        Ok(m) => m,
-        Err(e) => {
-            // Help, version or a usage error: said once, by rank 0.
-            if ranks.is_root() {
-                let _ = e.print();
-            }
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
-        }
-    };
-    let mut cli = match Cli::from_arg_matches(&matches) {
-        Ok(c) => c,
-        Err(e) => {
-            if ranks.is_root() {
-                let _ = e.print();
-            }
-            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
-        }
+    let (mut cli, matches) = match parse(ranks) {
+        Ok(parsed) => parsed,
+        Err(code) => return code,
     };
     // Record which train options were typed, so --resume can tell them from defaults.
     if let (Command::Train(a), Some(("train", sub))) = (&mut cli.command, matches.subcommand()) {
@@ -110,28 +112,57 @@ fn main() -> ExitCode {
             eprintln!("bp-par: {e}");
             ExitCode::from(e.exit_code())
         }
-        Err(e) => {
-            // Settings named in the library's words become flags; file contents quoted in a
-            // model or I/O error stay as they are.
-            let text = match &e {
-                Error::Config(_) | Error::Parse { .. } | Error::Data { .. } | Error::Diverged { .. } => {
-                    cli::flags::to_flags_for(&e.to_string(), &command)
-                }
-                _ => e.to_string(),
-            };
-            if ranks.size() > 1 && !matches!(e, Error::Diverged { .. }) {
-                end_job(ranks, &text, e.exit_code());
-            }
-            eprintln!("bp-par: error: {text}");
-            ExitCode::from(e.exit_code())
-        }
+        Err(e) => failed(&e, ranks, &command),
     }
 }
 
-/// An error on one rank of several: the others may be waiting for it in a collective call,
-/// so the whole job ends (MPI_Abort) with the message. The other ranks wait a moment before
-/// saying theirs: an error every rank meets (a missing file) is then said once, by rank 0,
-/// whose abort ends them first.
+/// The parsed command line and its matches, or the exit code after clap said why (help,
+/// version or a usage error; on rank 0 only).
+fn parse(ranks: Ranks<'_>) -> std::result::Result<(Cli, clap::ArgMatches), ExitCode> {
+    let said = |e: clap::Error| {
+        if ranks.is_root() {
+            let _ = e.print();
+        }
+        ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+    };
+    let matches = Cli::command().try_get_matches().map_err(said)?;
+    let cli = Cli::from_arg_matches(&matches).map_err(said)?;
+    Ok((cli, matches))
+}
+
+/// Says an error (on ranks: once, or ends the job) and gives the exit code.
+fn failed(e: &Error, ranks: Ranks<'_>, command: &clap::Command) -> ExitCode {
+    // Settings named in the library's words become flags; file contents quoted in a
+    // model or I/O error stay as they are.
+    let text = match e {
+        Error::Config(_) | Error::Parse { .. } | Error::Data { .. } | Error::Diverged { .. } => {
+            cli::flags::to_flags_for(&e.to_string(), command)
+        }
+        _ => e.to_string(),
+    };
+    if ranks.size() > 1 {
+        match cli::ranks::known_to_all() {
+            // Every rank returns it: one says it, all exit.
+            Some(says) => {
+                match ranks.rank() {
+                    _ if !says => {}
+                    0 => eprintln!("bp-par: error: {text}"),
+                    r => eprintln!("bp-par: error (rank {r} of {}): {text}", ranks.size()),
+                }
+                return ExitCode::from(e.exit_code());
+            }
+            None if matches!(e, Error::Diverged { .. }) => {}
+            None => end_job(ranks, &text, e.exit_code()),
+        }
+    }
+    eprintln!("bp-par: error: {text}");
+    ExitCode::from(e.exit_code())
+}
+
+/// An error on one rank of several that the others do not know of: they may be waiting for it
+/// in a collective call, so the whole job ends (MPI_Abort) with the message. Ranks other than
+/// 0 wait a moment before saying theirs: should rank 0 meet the same error at the same time,
+/// it is said once, by rank 0, whose abort ends them first.
 #[cfg(feature = "mpi")]
 fn end_job(ranks: Ranks<'_>, text: &str, code: u8) -> ! {
     if !ranks.is_root() {

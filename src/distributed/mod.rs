@@ -93,6 +93,26 @@ pub(crate) fn frontier(first: usize, n: usize, owned: &Range<usize>, out: &mut V
     frontier(first + half, n - half, owned, out);
 }
 
+/// The floats that rank `rank` of `ranks` holds for a run's exchange, for mini-batches of
+/// `n_shards` shards (a full batch): its shards' gradients, its frontier sums of several
+/// shards, the send and receive buffers, the summed gradient and its chunk. Also the largest
+/// single call's element count is within this figure.
+pub fn rank_floats(n_params: usize, n_shards: usize, ranks: usize, rank: usize) -> usize {
+    let owned = owned_shards(n_shards, ranks, rank);
+    let mut nodes = Vec::new();
+    frontier(0, n_shards, &owned, &mut nodes);
+    let all: usize = (0..ranks)
+        .map(|r| {
+            let mut n = Vec::new();
+            frontier(0, n_shards, &owned_shards(n_shards, ranks, r), &mut n);
+            n.len()
+        })
+        .sum();
+    let big = nodes.iter().filter(|(_, n)| *n > 1).count();
+    let chunk = param_chunk(n_params, ranks, rank).len();
+    n_params.saturating_mul(owned.len() + big + nodes.len() + 1).saturating_add(chunk.saturating_mul(all + 1))
+}
+
 /// Bytes each rank sends per step of a mini-batch of `n_shards` shards on `ranks` ranks with
 /// `n_params` parameters (all-to-all and all-gather; the per-shard figures not counted): the
 /// figure `bp-par bench` and the scaling estimate in docs/PERFORMANCE.md use.

@@ -33,11 +33,21 @@ pub struct MpiWorld {
 
 impl MpiWorld {
     /// Initialises MPI when an MPI launcher started this process (else `None`: run alone).
-    pub fn init() -> Option<MpiWorld> {
+    /// Refused (MPI finalised again) when the library cannot take calls from any thread
+    /// one at a time (the trainer calls from its worker pool's thread).
+    pub fn init() -> Result<Option<MpiWorld>, String> {
         if !launched_by_mpi() {
-            return None;
+            return Ok(None);
         }
-        let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Serialized)?;
+        let Some((universe, level)) = mpi::initialize_with_threading(mpi::Threading::Serialized) else {
+            return Err("MPI was already initialised in this process".into());
+        };
+        if level < mpi::Threading::Serialized {
+            return Err(format!(
+                "this MPI library gives only {level:?} thread support, and bp-par needs serialized calls \
+                 from any thread (MPI_THREAD_SERIALIZED): use an MPI built with thread support"
+            ));
+        }
         let world = universe.world();
         let local_ranks = usize::try_from(world.split_shared(0).size()).unwrap_or(1);
         let (rank, size) = (world.rank(), world.size());
@@ -46,7 +56,7 @@ impl MpiWorld {
             size: usize::try_from(size).unwrap_or(1),
             scratch: Mutex::new(Scratch::default()),
         };
-        Some(MpiWorld { _universe: universe, group, local_ranks })
+        Ok(Some(MpiWorld { _universe: universe, group, local_ranks }))
     }
 
     /// The world communicator's group.

@@ -90,12 +90,16 @@ impl Exchange {
         }
     }
 
-    /// The most elements one collective call of this exchange moves.
+    /// The most elements one collective call of the exchange moves on any rank (the same
+    /// figure on every rank, so that every rank reaches the same verdict on it).
     pub(super) fn largest_call(&self) -> usize {
-        [self.send.len(), self.recv.len(), self.reduced.len(), self.stats_recv.len()]
-            .into_iter()
-            .max()
-            .unwrap_or(0)
+        let p = self.n_params;
+        let per_rank = |l: &Layout, r: usize| {
+            let chunk = param_chunk(p, self.ranks, r).len();
+            (l.nodes_of[r].len() * p).max(l.all_nodes.len() * chunk)
+        };
+        let calls = self.layouts.iter().flat_map(|l| (0..self.ranks).map(move |r| per_rank(l, r)));
+        calls.chain([p, self.stats_recv.len()]).max().unwrap_or(0)
     }
 
     fn layout(&self, n_shards: usize) -> &Layout {

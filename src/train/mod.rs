@@ -150,7 +150,7 @@ pub struct PhaseTimes {
     /// top-of-tree sums and the update).
     pub update: f64,
     /// On ranks: the collective calls (the per-shard figures, the all-to-all and all-gather
-    /// of the gradient), waiting for the slowest rank included.
+    /// of the gradient, the vote on stopping), waiting for the slowest rank included.
     pub exchange: f64,
     /// Whole steps.
     pub steps: f64,

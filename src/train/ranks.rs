@@ -87,9 +87,14 @@ impl<'a> Trainer<'a> {
 
     /// Whether the run stops after this mini-batch: `local` on any rank (so every rank stops
     /// after the same one).
-    pub(super) fn agree(&self, local: bool) -> bool {
+    pub(super) fn agree(&mut self, local: bool) -> bool {
         match &self.ranks {
-            Some(r) => r.group.any(local),
+            Some(r) => {
+                let t = Instant::now();
+                let any = r.group.any(local);
+                self.time.exchange += t.elapsed().as_secs_f64();
+                any
+            }
             None => local,
         }
     }
@@ -139,9 +144,11 @@ impl<'a> Trainer<'a> {
         self.time.shards += (t1 - t_step).as_secs_f64();
         self.time.batches += 1;
         let group = ranks.group;
+        // The first collective call after the compute: it waits for the slowest rank.
         let (loss, correct) = ranks.exchange.stats(group, n_sh, ranks.local[..m].iter().copied());
+        let stats_s = t1.elapsed().as_secs_f64();
+        self.time.exchange += stats_s;
         if super::diverged::exploded(self.know_nothing, loss, batch.len()) {
-            self.time.exchange += t1.elapsed().as_secs_f64();
             self.time.steps += t_step.elapsed().as_secs_f64();
             return (loss, correct);
         }
@@ -165,7 +172,7 @@ impl<'a> Trainer<'a> {
             });
         }
         let t3 = Instant::now();
-        self.time.update += (t3 - t2).as_secs_f64() + ((t2 - t1).as_secs_f64() - comm);
+        self.time.update += (t3 - t2).as_secs_f64() + ((t2 - t1).as_secs_f64() - stats_s - comm);
         self.time.steps += t_step.elapsed().as_secs_f64();
         (loss, correct)
     }

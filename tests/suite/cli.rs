@@ -452,3 +452,29 @@ fn json_experiments_and_output_names_are_checked() {
         run.stderr
     );
 }
+
+/// A build without the `mpi` feature started by an MPI launcher as one of several ranks (the
+/// launcher's variables, set here by hand) refuses: each rank would train alone and write the
+/// same files. Rank 0 says why; the others exit quietly.
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn a_build_without_mpi_started_as_one_of_several_ranks_refuses() {
+    let dir = Dir::new();
+    for (rank, says) in [("0", true), ("1", false)] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_bp-par"))
+            .args(["train", "--epochs", "1", "-o", "m.safetensors"])
+            .current_dir(dir.dir.path())
+            .env("OMPI_COMM_WORLD_SIZE", "2")
+            .env("OMPI_COMM_WORLD_RANK", rank)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(
+            stderr.contains("built without MPI") && stderr.contains("--features mpi"),
+            says,
+            "{stderr}"
+        );
+        assert!(!dir.path("m.safetensors").exists());
+    }
+}

@@ -17,6 +17,14 @@ fn train_args(out: &str, epochs: &str) -> Vec<String> {
     v
 }
 
+/// Open MPI's settings for a container and a 2-core machine.
+const MPI_ENV: [(&str, &str); 4] = [
+    ("OMPI_ALLOW_RUN_AS_ROOT", "1"),
+    ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"),
+    ("OMPI_MCA_rmaps_base_oversubscribe", "1"),
+    ("OMPI_MCA_btl_vader_single_copy_mechanism", "none"),
+];
+
 /// `mpirun` with the settings a container and a 2-core machine need: root allowed,
 /// oversubscription (4 ranks on 2 cores), no single-copy shared memory (ptrace is often
 /// blocked in containers), under a 120 s timeout.
@@ -26,10 +34,7 @@ fn mpirun(dir: &Dir, launch: &[&str]) -> (Run, Duration) {
         .args(["120", "mpirun"])
         .args(launch)
         .current_dir(dir.dir.path())
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
-        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
+        .envs(MPI_ENV)
         .stdin(Stdio::null())
         .output()
         .expect("run mpirun (Open MPI's mpirun must be installed for the mpi feature's tests)");
@@ -40,6 +45,17 @@ fn mpirun(dir: &Dir, launch: &[&str]) -> (Run, Duration) {
     };
     assert_ne!(run.code, 124, "mpirun timed out (a hang)\nstderr:\n{}", run.stderr);
     (run, t.elapsed())
+}
+
+/// `mpirun -np 2 bp-par ARGS`, to be spawned (stdout discarded), with [`mpirun`]'s settings.
+fn mpirun_command(dir: &Dir, args: &[String]) -> Command {
+    let mut c = Command::new("mpirun");
+    c.args(["-np", "2", env!("CARGO_BIN_EXE_bp-par")]).args(args).current_dir(dir.dir.path());
+    for (k, v) in MPI_ENV {
+        c.env(k, v);
+    }
+    c.stdin(Stdio::null()).stdout(Stdio::null());
+    c
 }
 
 /// `mpirun -np N bp-par ARGS`.
@@ -124,12 +140,12 @@ fn a_checkpoint_moves_between_two_ranks_and_one_process_byte_for_byte() {
 }
 
 #[test]
-fn an_error_on_one_rank_ends_the_whole_job_within_seconds_with_its_message() {
+fn a_setup_error_on_one_rank_is_said_by_it_and_every_rank_exits() {
     let dir = Dir::new();
     dir.write("broken.csv", "label,a,b\n1,2,3\n2,x,4\n");
     let digits = repo_file("datasets/digits.csv");
     let bin = env!("CARGO_BIN_EXE_bp-par");
-    // Rank 0 reads a good file and goes on to wait for rank 1 in the first exchange.
+    // Rank 0 reads a good file and would wait for rank 1 in the first exchange.
     let launch =
         ["-np", "1", bin, "train", &digits, "--epochs", "50", ":", "-np", "1", bin, "train", "broken.csv"];
     let (run, took) = mpirun(&dir, &launch);
@@ -139,7 +155,38 @@ fn an_error_on_one_rank_ends_the_whole_job_within_seconds_with_its_message() {
         "{}",
         run.stderr
     );
+    assert_eq!(run.stderr.matches("bp-par: error").count(), 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("MPI_ABORT"), "{}", run.stderr);
     assert!(took < Duration::from_secs(30), "took {took:?}");
+}
+
+#[test]
+fn an_error_on_rank_0_in_the_middle_of_a_run_ends_the_whole_job_with_its_message() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = Dir::new();
+    std::fs::create_dir(dir.path("cks")).unwrap();
+    // Rank 0 writes a checkpoint after every epoch; its folder goes away after epoch 1.
+    let mut args = train_args("m.st", "12");
+    let hidden = args.iter().position(|a| a == "--hidden").unwrap() + 1;
+    args[hidden] = "1024".into();
+    args.extend(["--checkpoint", "cks/ck.st", "--checkpoint-every", "1"].iter().map(ToString::to_string));
+    let t = Instant::now();
+    let mut child = mpirun_command(&dir, &args).stderr(Stdio::piped()).spawn().expect("run mpirun");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (mut said, mut line) = (String::new(), String::new());
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        said += &line;
+        if line.starts_with("epoch   1/12") {
+            std::fs::remove_dir_all(dir.path("cks")).unwrap();
+            break;
+        }
+        line.clear();
+    }
+    stderr.read_to_string(&mut said).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{said}");
+    assert!(said.contains("error (rank 0 of 2)") && said.contains("cks"), "{said}");
+    assert!(t.elapsed() < Duration::from_secs(60), "took {:?}", t.elapsed());
 }
 
 #[test]
@@ -195,19 +242,8 @@ fn sigterm_on_mpirun_stops_every_rank_with_a_checkpoint_that_resumes_byte_for_by
         a[at] = out.to_string();
         a
     };
-    let mut child = Command::new("mpirun")
-        .args(["-np", "2", env!("CARGO_BIN_EXE_bp-par")])
-        .args(with_out("stopped.st"))
-        .current_dir(dir.dir.path())
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-        .env("OMPI_MCA_rmaps_base_oversubscribe", "1")
-        .env("OMPI_MCA_btl_vader_single_copy_mechanism", "none")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run mpirun");
+    let mut child =
+        mpirun_command(&dir, &with_out("stopped.st")).stderr(Stdio::piped()).spawn().expect("run mpirun");
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let (mut said, mut line) = (String::new(), String::new());
     // After epoch 2's line, SIGTERM to mpirun (it passes it on to the ranks).

@@ -172,7 +172,7 @@ fn epoch_line(n: usize) -> impl Fn(&str) -> bool {
 #[test]
 fn an_interrupted_run_resumes_to_the_same_model() {
     let dir = Dir::new();
-    for (sig, code, name) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM")] {
+    for (sig, code, name) in [("-INT", 130, "SIGINT"), ("-TERM", 143, "SIGTERM"), ("-USR1", 138, "SIGUSR1")] {
         // Far more epochs than could pass before the signal lands (an epoch takes milliseconds):
         // the run can only end by being interrupted. One thread, here and below: on a loaded
         // machine a team of two spends its time waiting for each other's time slices, and the

@@ -44,13 +44,30 @@ pub fn estimate(plan: &Plan, arch: &Arch, n_samples: usize, fresh: bool) -> u64 
     trainer.saturating_add(network).saturating_add(save)
 }
 
+/// `one`, a one-process estimate, for a rank of a run on several: its own shards' gradients
+/// and the exchange's buffers instead of every shard's gradient (the largest over the ranks).
+fn on_ranks(plan: &Plan, arch: &Arch, n_samples: usize, one: u64) -> u64 {
+    let ranks = plan.ranks.0;
+    if ranks <= 1 || plan.full_batch.is_some() {
+        return one;
+    }
+    let n = n_samples.max(1);
+    let batch = plan.cfg.batch.min(n).max(1);
+    let n_shards = batch.div_ceil(plan.cfg.shard.clamp(1, batch));
+    let p = arch.n_params();
+    let rank_floats =
+        (0..ranks).map(|r| bp_par::distributed::rank_floats(p, n_shards, ranks, r)).max().unwrap_or(0);
+    let all_grads = F32.saturating_mul(p as u64).saturating_mul(n_shards as u64);
+    one.saturating_sub(all_grads).saturating_add(F32.saturating_mul(rank_floats as u64))
+}
+
 /// Refuses a run whose memory would not fit, naming the figure needed and the one available.
 /// With several MPI ranks on this machine each holds the data and its own buffers: the
 /// machine must take them all (the others may not have read their data yet).
 pub fn check(plan: &Plan, arch: &Arch, train: &Dataset, fresh: bool) -> Result<()> {
     let data = F32.saturating_mul(train.features.len() as u64);
     let local = plan.ranks.1.max(1) as u64;
-    let one = estimate(plan, arch, train.n_samples(), fresh);
+    let one = on_ranks(plan, arch, train.n_samples(), estimate(plan, arch, train.n_samples(), fresh));
     let need = one.saturating_mul(local).saturating_add(data.saturating_mul(local - 1));
     let Some(avail) = bp_par::sys::available_memory_bytes() else { return Ok(()) };
     if need <= avail {

@@ -29,37 +29,14 @@ use std::time::Instant;
 
 /// Runs `bp-par train` with `threads` worker threads, on `ranks` (every rank runs this).
 pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
-    let mut plan = plan::Plan::new(args, threads)?;
-    if ranks.size() > 1 {
-        if plan.full_batch.is_some() {
-            return Err(Error::config(
-                "the full-batch optimizers (cg, lbfgs, rprop) run on one machine; across MPI ranks use \
-                 `optimizer` sgd or adam",
-            ));
-        }
-        plan.ranks = (ranks.size(), ranks.local);
-        if !ranks.is_root() {
-            // Rank 0 alone prints and writes files.
-            (plan.quiet, plan.json, plan.metrics, plan.save) = (true, false, None, None);
-        }
-    }
-    let mut prepared = load::prepare(&mut plan)?;
+    // Every rank sets up on its own; then they agree that all could (or all stop).
+    let (plan, mut prepared, metrics) = ranks.agree(set_up(args, threads, ranks))?;
     let resumed =
         plan.resume.as_ref().map(|(_, ck)| (ck.state.epoch, ck.state.next_batch, ck.state.rng_word_pos));
     let policy = &plan.policy;
     let settings = (&policy.schedule, &policy.stop_rules, policy.on_divergence, resumed, plan.val_split);
-    ranks.check_same(
-        &prepared.train,
-        prepared.held_out.as_ref(),
-        &prepared.model.net,
-        &plan.cfg,
-        &settings,
-    )?;
-    let metrics = plan
-        .metrics
-        .as_deref()
-        .map(|p| MetricsFile::create(p, plan.resume.is_some(), plan.separate_test()))
-        .transpose()?;
+    let (train, held_out, net) = (&prepared.train, prepared.held_out.as_ref(), &prepared.model.net);
+    ranks.check_same(train, held_out, net, &plan.cfg, &settings).map_err(|e| ranks.everyone(e))?;
     let n = prepared.train.n_samples();
     let mut reporter = Reporter::new(plan.quiet, plan.cfg.epochs, n, plan.held_out_name(), metrics);
     log_start(&plan, &prepared, &reporter);
@@ -89,6 +66,35 @@ pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
         model::save_with_stop(path, &prepared.model, record.as_ref())?;
     }
     report::report(&plan, &prepared, &history, train_s, reason.as_ref(), times.as_ref())
+}
+
+/// One rank's (or the one process's) plan, data and metrics file.
+fn set_up(
+    args: TrainArgs,
+    threads: usize,
+    ranks: Ranks<'_>,
+) -> Result<(plan::Plan, load::Prepared, Option<MetricsFile>)> {
+    let mut plan = plan::Plan::new(args, threads)?;
+    if ranks.size() > 1 {
+        if plan.full_batch.is_some() {
+            return Err(Error::config(
+                "the full-batch optimizers (cg, lbfgs, rprop) run on one machine; across MPI ranks use \
+                 `optimizer` sgd or adam",
+            ));
+        }
+        plan.ranks = (ranks.size(), ranks.local);
+        if !ranks.is_root() {
+            // Rank 0 alone prints and writes files.
+            (plan.quiet, plan.json, plan.metrics, plan.save) = (true, false, None, None);
+        }
+    }
+    let prepared = load::prepare(&mut plan)?;
+    let metrics = plan
+        .metrics
+        .as_deref()
+        .map(|p| MetricsFile::create(p, plan.resume.is_some(), plan.separate_test()))
+        .transpose()?;
+    Ok((plan, prepared, metrics))
 }
 
 /// The network, the data and the normalisation, on stderr.

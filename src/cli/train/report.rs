@@ -48,7 +48,7 @@ pub fn report(
             out["exchange_seconds"] = json!(t.exchange);
             out["step_seconds"] = json!(t.steps);
             out["steps"] = json!(t.batches);
-            out["bytes_sent_per_step"] = json!(bytes_per_step(plan, net));
+            out["bytes_sent_per_step"] = json!(bytes_per_step(plan, net, p.train.n_samples()));
         }
         // Beside a validation split (the `held_out_*` figures), the test file's.
         if let Some(e) = &final_test {
@@ -76,7 +76,7 @@ pub fn report(
             t.steps,
             t.batches,
             100.0 * t.exchange / t.steps.max(1e-9),
-            bp_par::sys::human_bytes(bytes_per_step(plan, net))
+            bp_par::sys::human_bytes(bytes_per_step(plan, net, p.train.n_samples()))
         );
     }
     s += &line("train", &final_train, final_train.loss + final_train.l2_term);
@@ -96,8 +96,9 @@ pub fn report(
 }
 
 /// Bytes the busiest rank sends in a full mini-batch's exchange.
-fn bytes_per_step(plan: &Plan, net: &bp_par::network::Network<f32>) -> u64 {
-    let shards = plan.cfg.batch.div_ceil(plan.cfg.shard.max(1));
+fn bytes_per_step(plan: &Plan, net: &bp_par::network::Network<f32>, n_samples: usize) -> u64 {
+    let batch = plan.cfg.batch.min(n_samples).max(1);
+    let shards = batch.div_ceil(plan.cfg.shard.clamp(1, batch));
     let sent = bp_par::distributed::bytes_sent_per_step(net.arch.n_params(), shards, plan.ranks.0);
     sent.into_iter().max().unwrap_or(0)
 }

@@ -1,6 +1,7 @@
 //! `train`'s run: the library's run policy (checkpoint cadence, divergence handling) driven
-//! with the CLI's observer: progress display and metrics file, SIGINT/SIGTERM (say so, finish the
-//! mini-batch, save, exit 130/143; a second signal says so and exits at once), checkpoint files.
+//! with the CLI's observer: progress display and metrics file, SIGINT/SIGTERM/SIGUSR1 (say so,
+//! finish the mini-batch, save, exit 130/143/138; a second signal says so and exits at once),
+//! checkpoint files.
 
 use super::load::Prepared;
 use super::plan::Plan;
@@ -16,36 +17,48 @@ use bp_par::train::Rollback;
 use bp_par::train::{EpochMetrics, Observer, PhaseTimes, StopReason, Trainer};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-/// Flags raised by SIGINT/SIGTERM: `stop` by either, `by_int` by SIGINT.
+/// Flags raised by SIGINT, SIGTERM and SIGUSR1: `stop` by any, `last` the signal's number.
+/// SIGUSR1 is the stop for a run under `mpirun`, which passes it on to the ranks and waits,
+/// where it follows a SIGINT or SIGTERM with SIGKILL after a second.
 pub struct Signals {
     stop: Arc<AtomicBool>,
-    by_int: Arc<AtomicBool>,
+    last: Arc<AtomicUsize>,
+}
+
+/// The exit code, name and the words for "again" of a stop signal.
+fn described(sig: i32) -> (u8, &'static str, &'static str) {
+    use signal_hook::consts::{SIGINT, SIGUSR1};
+    match sig {
+        SIGINT => (130, "SIGINT", "Ctrl-C"),
+        SIGUSR1 => (138, "SIGUSR1", "the signal"),
+        _ => (143, "SIGTERM", "the signal"),
+    }
 }
 
 impl Signals {
     /// Installs the handlers: the first signal raises the flags (the run stops after its
     /// current `unit`, "mini-batch" or "iteration", and saves) and says so through `notice`;
-    /// a second one says it exits, and exits at once (130 or 143) without saving. The
+    /// a second one says it exits, and exits at once (130, 143 or 138) without saving. The
     /// messages come from a watcher thread (printing is not safe inside a signal handler).
     pub fn install(notice: impl Fn(&str) + Send + 'static, unit: &'static str) -> Result<Self> {
-        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
         use signal_hook::flag;
         let stop = Arc::new(AtomicBool::new(false));
-        let by_int = Arc::new(AtomicBool::new(false));
+        let last = Arc::new(AtomicUsize::new(0));
         let register = || -> std::io::Result<signal_hook::iterator::Signals> {
-            flag::register(SIGINT, Arc::clone(&by_int))?;
-            flag::register(SIGINT, Arc::clone(&stop))?;
-            flag::register(SIGTERM, Arc::clone(&stop))?;
-            signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+            for sig in [SIGINT, SIGTERM, SIGUSR1] {
+                flag::register_usize(sig, Arc::clone(&last), sig as usize)?;
+                flag::register(sig, Arc::clone(&stop))?;
+            }
+            signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGUSR1])
         };
         let mut incoming =
             register().map_err(|e| Error::other(format!("cannot install the signal handlers: {e}")))?;
         let watcher = move || {
             for (n, sig) in incoming.forever().enumerate() {
-                let (code, name, again) =
-                    if sig == SIGINT { (130, "SIGINT", "Ctrl-C") } else { (143, "SIGTERM", "the signal") };
+                let (code, name, again) = described(sig);
                 if n == 0 {
                     notice(&format!(
                         "bp-par: {name}: stopping after this {unit}, then saving a checkpoint (and the \
@@ -53,7 +66,7 @@ impl Signals {
                     ));
                 } else {
                     notice(&format!("bp-par: {name} again: exiting now without saving (exit code {code})"));
-                    signal_hook::low_level::exit(code);
+                    signal_hook::low_level::exit(i32::from(code));
                 }
             }
         };
@@ -61,7 +74,7 @@ impl Signals {
             .name("signals".into())
             .spawn(watcher)
             .map_err(|e| Error::other(format!("cannot start the signal watcher: {e}")))?;
-        Ok(Signals { stop, by_int })
+        Ok(Signals { stop, last })
     }
 
     /// Whether a signal asked the run to stop.
@@ -69,9 +82,11 @@ impl Signals {
         self.stop.load(Ordering::Relaxed)
     }
 
-    /// The exit code and name of the signal that stopped the run: (130, SIGINT) or (143, SIGTERM).
+    /// The exit code and name of the signal that stopped the run: (130, SIGINT), (143,
+    /// SIGTERM) or (138, SIGUSR1).
     pub fn code_and_name(&self) -> (u8, &'static str) {
-        if self.by_int.load(Ordering::Relaxed) { (130, "SIGINT") } else { (143, "SIGTERM") }
+        let (code, name, _) = described(self.last.load(Ordering::Relaxed) as i32);
+        (code, name)
     }
 }
 
@@ -166,7 +181,9 @@ pub fn run(
     let Prepared { train, held_out, test, model, identity, .. } = p;
     let outcome = {
         let mut trainer = match ranks.group {
-            Some(group) => Trainer::on_ranks(&mut model.net, train, plan.cfg.clone(), group)?,
+            // Every rank reaches the same verdict on the group's settings.
+            Some(group) => Trainer::on_ranks(&mut model.net, train, plan.cfg.clone(), group)
+                .map_err(|e| ranks.everyone(e))?,
             None => Trainer::new(&mut model.net, train, plan.cfg.clone())?,
         };
         if let Some((_, ck)) = &plan.resume {
@@ -219,8 +236,7 @@ fn interrupted(plan: &Plan, model: &Model, signals: &Signals, position: &str) ->
         }
         saved = format!(" and the model to {}", p.display());
     }
-    let (code, name) =
-        if signals.by_int.load(Ordering::Relaxed) { (130, "SIGINT") } else { (143, "SIGTERM") };
+    let (code, name) = signals.code_and_name();
     // On ranks, the same launch (any number of ranks continues the same run).
     let launch = if plan.ranks.0 > 1 { format!("mpirun -np {} ", plan.ranks.0) } else { String::new() };
     Error::Interrupted {
