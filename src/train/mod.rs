@@ -152,7 +152,7 @@ pub struct PhaseTimes {
     /// On ranks: the collective calls (the per-shard figures, the all-to-all and all-gather
     /// of the gradient, the vote on stopping), waiting for the slowest rank included.
     pub exchange: f64,
-    /// Whole steps.
+    /// Whole steps (on ranks with the vote on stopping that follows each).
     pub steps: f64,
     /// Mini-batches timed.
     pub batches: u64,

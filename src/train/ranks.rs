@@ -92,7 +92,10 @@ impl<'a> Trainer<'a> {
             Some(r) => {
                 let t = Instant::now();
                 let any = r.group.any(local);
-                self.time.exchange += t.elapsed().as_secs_f64();
+                // Part of the step: the ranks' step ends when they agree to go on.
+                let dt = t.elapsed().as_secs_f64();
+                self.time.exchange += dt;
+                self.time.steps += dt;
                 any
             }
             None => local,
