@@ -14,7 +14,8 @@
 //! and the same in the layer-parallel and shard-parallel steps. The norm is of the data
 //! gradient; the L2 term (or AdamW's decay) is added by the optimiser after clipping.
 
-use super::step::{TREE_BLOCK, UPDATE_CHUNK, for_segments, tree_sum, update_chunks};
+use super::step::{UPDATE_CHUNK, for_segments, update_chunks};
+use super::tree::{TREE_BLOCK, tree_sum};
 use crate::optim::Rule;
 use crate::split::Split;
 use std::ops::Range;

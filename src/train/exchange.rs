@@ -3,8 +3,9 @@
 //! tree order. All buffers are allocated once, for the batch sizes a run has (a full batch
 //! and the epoch's shorter last one).
 
-use super::step::{TREE_BLOCK, UPDATE_CHUNK, add_into, tree_sum};
-use crate::distributed::{Collective, frontier, owned_shards, param_chunk, tree_split};
+use super::step::UPDATE_CHUNK;
+use super::tree::{TREE_BLOCK, tree_over_nodes, tree_sum};
+use crate::distributed::{Collective, frontier, owned_shards, param_chunk};
 use crate::split::Split;
 use std::ops::Range;
 use std::time::Instant;
@@ -219,26 +220,4 @@ impl Exchange {
         comm += t.elapsed().as_secs_f64();
         comm
     }
-}
-
-/// `out ← the tree over the shards first..first + n` where `node(first, n)` gives the sums of
-/// the subtrees already computed (every shard lies in one): the one-machine `tree_sum`'s
-/// recursion, taking a known subtree's sum where that recursion would compute it.
-fn tree_over_nodes<'g>(
-    node: &dyn Fn(usize, usize) -> Option<&'g [f32]>,
-    first: usize,
-    n: usize,
-    out: &mut [f32],
-) {
-    if let Some(sum) = node(first, n) {
-        out.copy_from_slice(sum);
-        return;
-    }
-    assert!(n > 1, "shard {first} lies in no frontier node");
-    let half = tree_split(n);
-    tree_over_nodes(node, first, half, out);
-    let mut right = [0.0f32; TREE_BLOCK];
-    let right = &mut right[..out.len()];
-    tree_over_nodes(node, first + half, n - half, right);
-    add_into(out, right);
 }

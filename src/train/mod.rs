@@ -49,6 +49,7 @@ mod schedule;
 mod step;
 mod stopping;
 mod trainer;
+mod tree;
 
 use step::Workspace;
 

@@ -6,7 +6,7 @@ use super::TrainConfig;
 use super::Trainer;
 use super::clip::clipped_update;
 use super::exchange::Exchange;
-use super::step::{for_segments, next_rule, shards_side_by_side, update_chunks};
+use super::step::{for_segments, next_rule, shards_side_by_side, update_chunks, whole_shards};
 use crate::data::Dataset;
 use crate::distributed::Collective;
 use crate::error::{Error, Result};
@@ -116,20 +116,7 @@ impl<'a> Trainer<'a> {
         let (net, d) = (&*self.net, data.n_features);
         if shards_side_by_side(m, self.team.size()) {
             let shards = self.work[..m].iter_mut().zip(self.grads[..m].iter_mut()).zip(rows);
-            split.for_each(shards, |((work, grad), rows)| {
-                let n = rows.len();
-                work.forward(net, data, rows, Split::serial());
-                let x = &work.x[..n * d];
-                backward_from_deltas(
-                    &net.arch,
-                    Params::Read(&net.params),
-                    x,
-                    n,
-                    &mut work.buf,
-                    grad,
-                    Split::serial(),
-                );
-            });
+            whole_shards(net, data, shards, split);
             for (local, w) in ranks.local.iter_mut().zip(&self.work[..m]) {
                 *local = (w.loss, w.correct());
             }

@@ -7,6 +7,7 @@ use super::TrainConfig;
 use super::Trainer;
 pub(super) use super::clip::ClipBuffers;
 use super::clip::clipped_update;
+use super::tree::{TREE_BLOCK, tree_sum};
 use crate::data::{Dataset, Targets};
 use crate::network::{Arch, Buffers, Network, Params, argmax, backward_from_deltas};
 use crate::optim::Rule;
@@ -100,45 +101,6 @@ impl Workspace {
 /// Parameters per task of the separate reduction + update (shard-parallel steps).
 pub(super) const UPDATE_CHUNK: usize = 4096;
 
-/// Parameters summed at once on the stack in the reduction.
-pub(super) const TREE_BLOCK: usize = 64;
-
-/// `out ← Σ_{i<n} leaf(i)` summed as a fixed pairwise tree, ((l0+l1)+(l2+l3))+...: the split
-/// is at the largest power of two below the count, so every element's order of additions
-/// depends on the number of shards only. `out` has at most [`TREE_BLOCK`] elements.
-pub(super) fn tree_sum<'g>(leaf: &dyn Fn(usize) -> &'g [f32], first: usize, n: usize, out: &mut [f32]) {
-    match n {
-        0 => out.fill(0.0),
-        1 => out.copy_from_slice(leaf(first)),
-        2 => {
-            let (a, b) = (leaf(first), leaf(first + 1));
-            sum_into(out, a, b);
-        }
-        n => {
-            let half = crate::distributed::tree_split(n);
-            tree_sum(leaf, first, half, out);
-            let mut right = [0.0f32; TREE_BLOCK];
-            let right = &mut right[..out.len()];
-            tree_sum(leaf, first + half, n - half, right);
-            add_into(out, right);
-        }
-    }
-}
-
-crate::multiversion! {
-    /// `out ← a + b` element by element.
-    fn sum_into(out: &mut [f32], a: &[f32], b: &[f32]) {
-        out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a + b);
-    }
-}
-
-crate::multiversion! {
-    /// `out ← out + b` element by element.
-    pub(super) fn add_into(out: &mut [f32], b: &[f32]) {
-        out.iter_mut().zip(b).for_each(|(o, b)| *o += b);
-    }
-}
-
 /// Copies the rows `rows` of `data` and their targets into `x` and `y`, in parallel blocks.
 pub(super) fn gather(
     data: &Dataset,
@@ -165,6 +127,29 @@ pub(super) fn gather(
 /// multiply-adds in cache.
 pub(super) fn gather_block(split: Split<'_>, rows: usize, d: usize, k: usize) -> usize {
     split.block_len(rows, 8 * (d + k), 1)
+}
+
+/// Runs whole shards side by side, each on one thread: forward and backward of the rows of
+/// each `((workspace, gradient), rows)` into its gradient (overwritten).
+pub(super) fn whole_shards<'w, I>(net: &Network<f32>, data: &Dataset, shards: I, split: Split<'_>)
+where
+    I: Iterator<Item = ((&'w mut Workspace, &'w mut Vec<f32>), &'w [usize])> + Send,
+{
+    let d = data.n_features;
+    split.for_each(shards, |((work, grad), rows)| {
+        let n = rows.len();
+        work.forward(net, data, rows, Split::serial());
+        let x = &work.x[..n * d];
+        backward_from_deltas(
+            &net.arch,
+            Params::Read(&net.params),
+            x,
+            n,
+            &mut work.buf,
+            grad,
+            Split::serial(),
+        );
+    });
 }
 
 /// Whether `n_shards` shards run side by side on a team of `team` threads (each thread whole
@@ -324,23 +309,8 @@ impl Trainer<'_> {
         let shard = self.cfg.shard;
         let n_sh = batch.len().div_ceil(shard);
         let split = Split { busy: Some(&self.busy), ..Split::team(&self.team) };
-        let d = data.n_features;
-        let net = &*self.net;
         let shards = self.work[..n_sh].iter_mut().zip(self.grads[..n_sh].iter_mut()).zip(batch.chunks(shard));
-        split.for_each(shards, |((work, grad), rows)| {
-            let n = rows.len();
-            work.forward(net, data, rows, Split::serial());
-            let x = &work.x[..n * d];
-            backward_from_deltas(
-                &net.arch,
-                Params::Read(&net.params),
-                x,
-                n,
-                &mut work.buf,
-                grad,
-                Split::serial(),
-            );
-        });
+        whole_shards(self.net, data, shards, split);
         let loss: f64 = self.work[..n_sh].iter().map(|w| w.loss).sum();
         let correct = self.work[..n_sh].iter().map(|w| w.correct).sum();
         let t1 = Instant::now();
@@ -370,51 +340,5 @@ impl Trainer<'_> {
         self.time.update += t1.elapsed().as_secs_f64();
         self.time.steps += t_step.elapsed().as_secs_f64();
         (loss, correct)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rand::RngExt;
-    use rand::SeedableRng;
-    use rand_chacha::ChaCha8Rng;
-
-    #[test]
-    fn tree_sum_of_1_to_9_shards_matches_an_f64_sum_and_the_fixed_tree() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for n in 1..=9usize {
-            let len = 37;
-            let leaves: Vec<Vec<f32>> =
-                (0..n).map(|_| (0..len).map(|_| rng.random_range(-1e3f32..1e3)).collect()).collect();
-            let leaf = |i: usize| leaves[i].as_slice();
-            let mut out = vec![f32::NAN; len];
-            tree_sum(&leaf, 0, n, &mut out);
-            for j in 0..len {
-                // Against a plain f64 sum: within f32 rounding of the partial sums.
-                let exact: f64 = leaves.iter().map(|l| l[j] as f64).sum();
-                let bound: f64 =
-                    leaves.iter().map(|l| l[j].abs() as f64).sum::<f64>() * 4.0 * f32::EPSILON as f64;
-                assert!((out[j] as f64 - exact).abs() <= bound, "{n} shards: {} vs {exact}", out[j]);
-                // And exactly the documented tree: split at the largest power of two below n.
-                fn tree(v: &[f32]) -> f32 {
-                    match v.len() {
-                        1 => v[0],
-                        2 => v[0] + v[1],
-                        n => {
-                            let half = n.next_power_of_two() / 2;
-                            tree(&v[..half]) + tree(&v[half..])
-                        }
-                    }
-                }
-                let column: Vec<f32> = leaves.iter().map(|l| l[j]).collect();
-                assert_eq!(out[j].to_bits(), tree(&column).to_bits(), "{n} shards, element {j}");
-            }
-        }
-        // The shape for 5 shards: ((0+1)+(2+3))+4, not (((0+1)+2)+3)+4.
-        let leaves = [[1e8f32], [1.0], [-1e8], [1.0], [0.5]];
-        let mut out = [0.0f32];
-        tree_sum(&|i| leaves[i].as_slice(), 0, 5, &mut out);
-        assert_eq!(out[0], ((1e8f32 + 1.0) + (-1e8 + 1.0)) + 0.5);
     }
 }

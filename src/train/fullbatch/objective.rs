@@ -15,7 +15,8 @@
 //! threads. All buffers are allocated in [`FullGradient::new`]: ⌊log₂ S⌋ + 2 gradients for
 //! S shards and one shard workspace; an evaluation allocates nothing.
 
-use super::super::step::{Workspace, add_into};
+use super::super::step::Workspace;
+use super::super::tree::add_into;
 use crate::data::Dataset;
 use crate::network::Network;
 use crate::split::{Busy, Split};
@@ -160,7 +161,7 @@ pub(super) fn finish_tree(stack: &mut Vec<(usize, Vec<f32>)>, spare: &mut Vec<Ve
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::step::tree_sum;
+    use super::super::super::tree::tree_sum;
     use super::*;
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
