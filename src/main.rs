@@ -94,10 +94,14 @@ fn main() -> ExitCode {
         sub = m.subcommand();
     }
     if ranks.size() > 1 && !matches!(cli.command, Command::Train(_)) {
-        // Every rank reaches this; rank 0 says it.
-        if ranks.is_root() {
+        if ranks.stop_early() {
             let name = command.get_name().to_string();
-            eprintln!("bp-par: error: {}", cli::ranks::only_train(&name, ranks.size()));
+            let who = if ranks.is_root() {
+                String::new()
+            } else {
+                format!(" (rank {} of {})", ranks.rank(), ranks.size())
+            };
+            eprintln!("bp-par: error{who}: {}", cli::ranks::only_train(&name, ranks.size()));
         }
         return ExitCode::from(2);
     }
@@ -120,7 +124,10 @@ fn main() -> ExitCode {
 /// version or a usage error; on rank 0 only).
 fn parse(ranks: Ranks<'_>) -> std::result::Result<(Cli, clap::ArgMatches), ExitCode> {
     let said = |e: clap::Error| {
-        if ranks.is_root() {
+        if ranks.stop_early() {
+            if !ranks.is_root() {
+                eprintln!("bp-par (rank {} of {}):", ranks.rank(), ranks.size());
+            }
             let _ = e.print();
         }
         ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))

@@ -5,12 +5,8 @@
 //! rank, settings the ranks cannot share, a stop) is said once and every rank exits; any other
 //! error on one rank ends the whole job (MPI_Abort), so no rank ever waits for one that is gone.
 
-use bp_par::data::Dataset;
 use bp_par::distributed::Collective;
 use bp_par::error::{Error, Result};
-use bp_par::network::Network;
-use bp_par::train::TrainConfig;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Whether the error this process returns is known to every rank: 0 no, 1 yes and this rank
@@ -69,6 +65,16 @@ impl Ranks<'_> {
         }
     }
 
+    /// For a rank that stops before training (a usage error, `--help`, another command): it
+    /// takes part in the setup vote the others take in `train` ([`Ranks::agree`]), so that
+    /// none waits for it. Returns whether this rank says why (the first rank that stops;
+    /// alone: always).
+    pub fn stop_early(&self) -> bool {
+        let Some(group) = self.group else { return true };
+        let stopped = group.all_values(1);
+        stopped.iter().position(|&s| s == 1) == Some(self.rank())
+    }
+
     /// `e`, an error every rank returns at the same point (rank 0 says it).
     pub fn everyone(&self, e: Error) -> Error {
         if self.group.is_some() {
@@ -77,76 +83,24 @@ impl Ranks<'_> {
         e
     }
 
-    /// Refuses a run whose ranks do not train the same thing: every rank must have read the
-    /// same training and held-out rows, built (or resumed) the same network and taken the same
-    /// settings, or the ranks would combine gradients of different problems. The check runs
-    /// on every rank and all reach the same verdict.
-    pub fn check_same(
-        &self,
-        train: &Dataset,
-        held_out: Option<&Dataset>,
-        net: &Network<f32>,
-        cfg: &TrainConfig,
-        policy: &impl std::fmt::Debug,
-    ) -> Result<()> {
+    /// Refuses a run whose ranks do not train the same thing: every rank must have the same
+    /// `parts` (each named, with a hash: settings, data, network, CPU kernels), or the ranks
+    /// would combine gradients of different problems. Every rank checks and all reach the same
+    /// verdict, naming the first part that differs.
+    pub fn check_same(&self, parts: &[(String, u64)]) -> Result<()> {
         let Some(group) = self.group else { return Ok(()) };
-        let mut net_hash = DefaultHasher::new();
-        net.arch.sizes().hash(&mut net_hash);
-        format!("{:?}", net.arch).hash(&mut net_hash);
-        net.params.iter().for_each(|v| v.to_bits().hash(&mut net_hash));
-        let parts = [
-            (
-                "training data",
-                "differs",
-                train.fingerprint() ^ held_out.map_or(0, |h| h.fingerprint().rotate_left(1)),
-            ),
-            ("network (its shape or starting weights)", "differs", net_hash.finish()),
-            ("settings", "differ", hash_text(&format!("{cfg:?} {policy:?}"))),
-            // The GEMM and element-wise kernels are picked at run time from these: another
-            // kind of CPU gives other last bits, so the ranks' weights would drift apart.
-            ("CPU's vector instructions", "differ", hash_text(&vector_instructions())),
-        ];
-        for (what, verb, value) in parts {
-            let all = group.all_values(value);
+        for (what, value) in parts {
+            let all = group.all_values(*value);
             if let Some(r) = all.iter().position(|&v| v != all[0]) {
-                let file = if what == "training data" {
-                    format!(" ({})", train.path.display())
-                } else {
-                    String::new()
-                };
                 return Err(Error::other(format!(
-                    "rank {r}'s {what} {verb} from rank 0's{file}: every rank must train on the same \
-                     files with the same flags (a file that differs between machines, or different \
-                     arguments in an MPMD launch)"
+                    "rank {r} and rank 0 differ in {what}: every rank must train on the same files with \
+                     the same flags (a file that differs between machines, or different arguments in \
+                     an MPMD launch)"
                 )));
             }
         }
         Ok(())
     }
-}
-
-/// The vector instructions that choose the kernels bp-par and matrixmultiply run.
-fn vector_instructions() -> String {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let has = [
-            ("sse2", std::arch::is_x86_feature_detected!("sse2")),
-            ("avx", std::arch::is_x86_feature_detected!("avx")),
-            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
-            ("fma", std::arch::is_x86_feature_detected!("fma")),
-        ];
-        has.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect::<Vec<_>>().join(" ")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        std::env::consts::ARCH.to_string()
-    }
-}
-
-fn hash_text(text: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    text.hash(&mut h);
-    h.finish()
 }
 
 /// `(rank, size)` when an MPI launcher started this process as one of several ranks (Open MPI,

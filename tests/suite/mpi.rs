@@ -195,13 +195,30 @@ fn ranks_that_would_train_different_things_are_refused_before_any_step() {
     let digits = repo_file("datasets/digits.csv");
     let bin = env!("CARGO_BIN_EXE_bp-par");
     let launch = [
-        "-np", "1", bin, "train", &digits, "--epochs", "1", ":", "-np", "1", bin, "train", &digits, "--lr",
-        "0.3",
+        "-np", "1", bin, "train", &digits, "--epochs", "1", ":", "-np", "1", bin, "train", &digits,
+        "--epochs", "1", "--lr", "0.3",
     ];
     let (run, _) = mpirun(&dir, &launch);
     assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("rank 1's settings differ from rank 0's"), "{}", run.stderr);
+    assert!(run.stderr.contains("rank 1 and rank 0 differ in --lr"), "{}", run.stderr);
     assert!(!run.stderr.contains("epoch   1/1"), "trained before refusing: {}", run.stderr);
+    // A different seed is named as such (not as the different validation rows it leads to).
+    let launch = [
+        "-np", "1", bin, "train", &digits, "--epochs", "1", ":", "-np", "1", bin, "train", &digits,
+        "--epochs", "1", "--seed", "2",
+    ];
+    let (run, _) = mpirun(&dir, &launch);
+    assert!(run.stderr.contains("differ in --seed"), "{}", run.stderr);
+    // A usage error, or another command, on one rank: said once by it, and no rank waits.
+    for other in [&["train", &digits, "--epochs", "x"][..], &["eval", "--model", "m.st", &digits][..]] {
+        let mut launch = vec!["-np", "1", bin, "train", &digits, "--epochs", "1", ":", "-np", "1", bin];
+        launch.extend(other);
+        let (run, took) = mpirun(&dir, &launch);
+        assert_ne!(run.code, 0);
+        assert_eq!(run.stderr.matches("rank 1 of 2").count(), 1, "{other:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("MPI_ABORT"), "{other:?}: {}", run.stderr);
+        assert!(took < Duration::from_secs(30), "{other:?} took {took:?}");
+    }
 }
 
 #[test]

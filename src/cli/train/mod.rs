@@ -17,6 +17,7 @@ pub use fullbatch::full_batch_config;
 pub use plan::{train_config, val_split};
 mod report;
 mod run;
+mod same;
 mod schedule;
 
 use super::args::TrainArgs;
@@ -31,12 +32,9 @@ use std::time::Instant;
 pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
     // Every rank sets up on its own; then they agree that all could (or all stop).
     let (plan, mut prepared, metrics) = ranks.agree(set_up(args, threads, ranks))?;
-    let resumed =
-        plan.resume.as_ref().map(|(_, ck)| (ck.state.epoch, ck.state.next_batch, ck.state.rng_word_pos));
-    let policy = &plan.policy;
-    let settings = (&policy.schedule, &policy.stop_rules, policy.on_divergence, resumed, plan.val_split);
-    let (train, held_out, net) = (&prepared.train, prepared.held_out.as_ref(), &prepared.model.net);
-    ranks.check_same(train, held_out, net, &plan.cfg, &settings).map_err(|e| ranks.everyone(e))?;
+    if ranks.size() > 1 {
+        ranks.check_same(&same::parts(&plan, &prepared)).map_err(|e| ranks.everyone(e))?;
+    }
     let n = prepared.train.n_samples();
     let mut reporter = Reporter::new(plan.quiet, plan.cfg.epochs, n, plan.held_out_name(), metrics);
     log_start(&plan, &prepared, &reporter);
@@ -79,7 +77,7 @@ fn set_up(
         if plan.full_batch.is_some() {
             return Err(Error::config(
                 "the full-batch optimizers (cg, lbfgs, rprop) run on one machine; across MPI ranks use \
-                 `optimizer` sgd or adam",
+                 --optimizer sgd or adam",
             ));
         }
         plan.ranks = (ranks.size(), ranks.local);

@@ -1,0 +1,89 @@
+//! What every MPI rank of a run must share, each part with the flag or file that sets it, in
+//! the order the check names the first difference: the settings (so that a different `--seed`
+//! is named as such, not as the different validation rows it leads to), the data, the
+//! network and the CPU's kernels.
+
+use super::load::Prepared;
+use super::plan::Plan;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// `text` hashed (`DefaultHasher` has fixed keys: the same in every process).
+fn hashed(text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// The run's parts, named, each with a hash every rank compares.
+pub fn parts(plan: &Plan, p: &Prepared) -> Vec<(String, u64)> {
+    let cfg = &plan.cfg;
+    let policy = &plan.policy;
+    let resumed = plan.resume.as_ref().map(|(_, ck)| {
+        let mut h = DefaultHasher::new();
+        ck.state
+            .optimizer
+            .buffers()
+            .iter()
+            .for_each(|(_, b)| b.iter().for_each(|v| v.to_bits().hash(&mut h)));
+        let s = &ck.state;
+        format!("{} {} {} {:?} {}", s.epoch, s.next_batch, s.rng_word_pos, ck.run, h.finish())
+    });
+    let settings: Vec<(&str, String)> = vec![
+        ("--epochs", cfg.epochs.to_string()),
+        ("--batch", cfg.batch.to_string()),
+        ("--shard-size", cfg.shard.to_string()),
+        ("--seed", cfg.seed.to_string()),
+        ("--lr", format!("{:?}", cfg.lr)),
+        ("--momentum", format!("{:?}", cfg.momentum)),
+        ("--l2", format!("{:?}", cfg.l2)),
+        ("--optimizer (or its settings)", format!("{:?}", cfg.optimizer)),
+        ("--clip-norm", format!("{:?}", cfg.clip_norm)),
+        ("--class-weight", format!("{:?}", cfg.class_weight)),
+        ("--val-split", format!("{:?}", plan.val_split)),
+        ("--lr-schedule (or its settings)", format!("{:?}", policy.schedule)),
+        (
+            "stopping rules (--early-stopping, --patience, --monitor, --restore-best, --target-loss, --min-change)",
+            format!("{:?}", policy.stop_rules),
+        ),
+        ("--on-divergence", format!("{:?}", policy.on_divergence)),
+        ("--resume checkpoint", format!("{resumed:?}")),
+        // Whatever else the trainer's settings hold.
+        ("training settings", format!("{cfg:?}")),
+    ];
+    let mut out: Vec<(String, u64)> =
+        settings.into_iter().map(|(name, value)| (name.to_string(), hashed(&value))).collect();
+    out.push((format!("training data ({})", p.train.path.display()), p.train.fingerprint()));
+    if let Some(h) = &p.held_out {
+        out.push((format!("{} data ({})", plan.held_out_name(), h.path.display()), h.fingerprint()));
+    }
+    let net = &p.model.net;
+    let mut h = DefaultHasher::new();
+    format!("{:?}", net.arch).hash(&mut h);
+    net.params.iter().for_each(|v| v.to_bits().hash(&mut h));
+    out.push((
+        "network (its shape, --init weights or normalisation)".to_string(),
+        h.finish() ^ hashed(&format!("{:?}", p.model.norm)),
+    ));
+    // The GEMM and element-wise kernels are picked at run time from these: another kind of
+    // CPU gives other last bits, so the ranks' weights would drift apart.
+    out.push(("CPU's vector instructions".to_string(), hashed(&vector_instructions())));
+    out
+}
+
+/// The vector instructions that choose the kernels bp-par and matrixmultiply run.
+fn vector_instructions() -> String {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let has = [
+            ("sse2", std::arch::is_x86_feature_detected!("sse2")),
+            ("avx", std::arch::is_x86_feature_detected!("avx")),
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("fma", std::arch::is_x86_feature_detected!("fma")),
+        ];
+        has.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect::<Vec<_>>().join(" ")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::env::consts::ARCH.to_string()
+    }
+}
