@@ -9,7 +9,8 @@
 //! loads models (safetensors) and [`checkpoint`] the checkpoints that resume a run exactly
 //! (both written with [`write_atomic`]), [`infer`] evaluates and predicts, [`metrics`]
 //! counts, [`gradcheck`] checks gradients, [`bench`](mod@bench) measures throughput, [`sys`] reports what
-//! the machine offers. Inside, every layer's GEMMs are cut into blocks of output rows run by a
+//! the machine offers, and [`distributed`] shares a run's mini-batches over processes (MPI ranks
+//! with the `mpi` feature) with the same bits as one process ([`train::Trainer::on_ranks`]). Inside, every layer's GEMMs are cut into blocks of output rows run by a
 //! persistent team of threads, and element-wise loops are compiled for the CPU found at run
 //! time; none of that is public.
 //!
