@@ -6,7 +6,9 @@ use crate::distributed::Collective;
 use crate::loss::Loss;
 use crate::network::{Arch, Network};
 use crate::optim::{Adam, Optimizer};
-use crate::train::{Observer, TrainConfig, Trainer};
+use crate::train::{
+    EarlyStopping, Monitor, Observer, OnDivergence, RunPolicy, StopRules, TrainConfig, Trainer,
+};
 use std::sync::{Arc, Barrier, Mutex};
 
 /// What a rank posts for a collective call.
@@ -98,6 +100,18 @@ fn on_ranks(
     team: usize,
     stop_at: Option<(usize, usize)>,
 ) -> Vec<(Vec<u32>, Vec<u32>, usize, usize)> {
+    on_ranks_with(net, (data, None), cfg, &RunPolicy::default(), (ranks, team), stop_at)
+}
+
+/// [`on_ranks`] with held-out data and a run policy.
+fn on_ranks_with(
+    net: &Network<f32>,
+    (data, held): (&Dataset, Option<&Dataset>),
+    cfg: &TrainConfig,
+    policy: &RunPolicy,
+    (ranks, team): (usize, usize),
+    stop_at: Option<(usize, usize)>,
+) -> Vec<(Vec<u32>, Vec<u32>, usize, usize)> {
     struct StopAt(Option<usize>, usize);
     impl Observer for StopAt {
         fn stop_requested(&mut self) -> bool {
@@ -116,7 +130,7 @@ fn on_ranks(
                     let pool = rayon::ThreadPoolBuilder::new().num_threads(team).build().unwrap();
                     pool.install(|| {
                         let mut t = Trainer::on_ranks(&mut net, data, cfg, &g).unwrap();
-                        t.run(data, None, &mut StopAt(stop, 0)).unwrap();
+                        t.run_policy(data, held, policy, &mut StopAt(stop, 0)).unwrap();
                         let state = t.state();
                         let (epochs, batches) = (t.epochs_done(), t.batches_done());
                         drop(t);
@@ -201,4 +215,32 @@ fn a_group_with_more_ranks_than_shards_is_refused() {
     let err = Trainer::on_ranks(&mut net, &data, cfg, &group[0]).err().expect("refused");
     let text = err.to_string();
     assert!(text.contains("4 ranks") && text.contains("at most 8"), "{text}");
+}
+
+#[test]
+fn halve_lr_retries_and_early_stopping_on_ranks_match_one_process() {
+    let data = crate::data::synthetic(150, 6, 3, 8);
+    let (train, held) = data.split(0.2, 1).unwrap();
+    let net = Network::init(Arch::new(vec![6, 12, 3], Activation::Relu, Loss::Xent).unwrap(), 5);
+    // A rate that diverges at first: the run halves it until an epoch gets through.
+    let cfg = TrainConfig { epochs: 30, batch: 24, shard: 5, lr: 1e4, momentum: 0.9, ..Default::default() };
+    let early = EarlyStopping { patience: 2, monitor: Monitor::Loss, restore_best: true };
+    let policy = RunPolicy {
+        on_divergence: OnDivergence::HalveLr { max_retries: 30 },
+        stop_rules: StopRules { early_stopping: Some(early), ..StopRules::default() },
+        ..RunPolicy::default()
+    };
+    let mut alone = net.clone();
+    let mut t = Trainer::with_team(&mut alone, &train, cfg.clone(), 1).unwrap();
+    let out = t.run_policy(&train, Some(&held), &policy, &mut crate::train::Silent).unwrap();
+    let (lr, epochs) = (t.config().lr, t.epochs_done());
+    drop(t);
+    assert!(lr < 1e3, "the rate was never halved: {lr}");
+    assert!(epochs < 30 && out.reason.is_some(), "early stopping never held ({epochs} epochs)");
+    for ranks in [2, 3] {
+        for got in on_ranks_with(&net, (&train, Some(&held)), &cfg, &policy, (ranks, 1), None) {
+            assert!(got.0 == bits(&alone.params), "{ranks} ranks: parameters differ");
+            assert_eq!(got.2, epochs, "{ranks} ranks: stopped after another epoch");
+        }
+    }
 }
