@@ -4,7 +4,7 @@
 //! and the epoch's shorter last one).
 
 use super::step::UPDATE_CHUNK;
-use super::tree::{TREE_BLOCK, tree_over_nodes, tree_sum};
+use super::tree::{TREE_BLOCK, TreeOverNodes, tree_sum};
 use crate::distributed::{Collective, frontier, owned_shards, param_chunk};
 use crate::split::Split;
 use std::ops::Range;
@@ -19,6 +19,8 @@ struct Layout {
     nodes_of: Vec<Vec<(usize, usize)>>,
     /// All ranks' frontier nodes, in rank order (so in shard order).
     all_nodes: Vec<(usize, usize)>,
+    /// The tree over all shards from the frontier nodes' sums.
+    top: TreeOverNodes,
 }
 
 impl Layout {
@@ -33,7 +35,8 @@ impl Layout {
             })
             .collect();
         let all_nodes = nodes_of.concat();
-        Layout { n_shards, owned, nodes_of, all_nodes }
+        let top = TreeOverNodes::new(&all_nodes, 0, n_shards);
+        Layout { n_shards, owned, nodes_of, all_nodes, top }
     }
 }
 
@@ -202,17 +205,11 @@ impl Exchange {
         group.all_to_all(&self.send[..at], &self.send_counts, &mut self.recv[..total], &self.recv_counts);
         let mut comm = t.elapsed().as_secs_f64();
         // The top of the tree over this rank's chunk: node g's part of it is recv[g·len..].
-        let (recv, nodes) = (&self.recv[..total], &layout.all_nodes);
+        let (recv, top) = (&self.recv[..total], &layout.top);
         split.for_each(self.mine.chunks_mut(UPDATE_CHUNK).enumerate(), |(c, out)| {
             for (i, out) in out.chunks_mut(TREE_BLOCK).enumerate() {
                 let (from, len) = (c * UPDATE_CHUNK + i * TREE_BLOCK, out.len());
-                let part = |g: usize| &recv[g * my_len + from..g * my_len + from + len];
-                tree_over_nodes(
-                    &|first, n| nodes.iter().position(|&x| x == (first, n)).map(part),
-                    0,
-                    n_shards,
-                    out,
-                );
+                top.sum(&|g| &recv[g * my_len + from..g * my_len + from + len], out);
             }
         });
         let t = Instant::now();

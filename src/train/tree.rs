@@ -2,7 +2,7 @@
 //! largest power of two below the count, so that every parameter's order of additions depends
 //! on the number of shards only: never on the threads, the ranks or the blocks. The one
 //! machine's steps and clipping sum with [`tree_sum`]; the ranks' exchange finishes the tree
-//! from subtrees other ranks summed with [`tree_over_nodes`].
+//! from subtrees other ranks summed with [`TreeOverNodes`].
 
 use crate::distributed::tree_split;
 
@@ -45,26 +45,44 @@ crate::multiversion! {
     }
 }
 
-/// `out ← the tree over the shards first..first + n` where `node(first, n)` gives the sums of
-/// the subtrees already computed (every shard lies in one): the one-machine `tree_sum`'s
-/// recursion, taking a known subtree's sum where that recursion would compute it.
-pub(super) fn tree_over_nodes<'g>(
-    node: &dyn Fn(usize, usize) -> Option<&'g [f32]>,
-    first: usize,
-    n: usize,
-    out: &mut [f32],
-) {
-    if let Some(sum) = node(first, n) {
-        out.copy_from_slice(sum);
-        return;
+/// The one-machine tree over shards `first..first + n` with some subtrees' sums already known
+/// (`nodes`: `(first, n)` of each, in shard order; every shard lies in one): `Node(g)` takes
+/// the g-th known sum, `Sum` adds two subtrees, where `tree_sum`'s recursion would.
+#[derive(Debug, PartialEq)]
+pub(super) enum TreeOverNodes {
+    /// The sum of `nodes[g]`.
+    Node(usize),
+    /// The left subtree's sum plus the right's.
+    Sum(Box<TreeOverNodes>, Box<TreeOverNodes>),
+}
+
+impl TreeOverNodes {
+    /// The tree over `first..first + n` from the known subtrees `nodes`.
+    pub(super) fn new(nodes: &[(usize, usize)], first: usize, n: usize) -> Self {
+        if let Some(g) = nodes.iter().position(|&x| x == (first, n)) {
+            return TreeOverNodes::Node(g);
+        }
+        assert!(n > 1, "shard {first} lies in no frontier node");
+        let half = tree_split(n);
+        TreeOverNodes::Sum(
+            Box::new(TreeOverNodes::new(nodes, first, half)),
+            Box::new(TreeOverNodes::new(nodes, first + half, n - half)),
+        )
     }
-    assert!(n > 1, "shard {first} lies in no frontier node");
-    let half = tree_split(n);
-    tree_over_nodes(node, first, half, out);
-    let mut right = [0.0f32; TREE_BLOCK];
-    let right = &mut right[..out.len()];
-    tree_over_nodes(node, first + half, n - half, right);
-    add_into(out, right);
+
+    /// `out ← the tree's sum`, `part(g)` giving known sum g (at most [`TREE_BLOCK`] elements).
+    pub(super) fn sum<'g>(&self, part: &dyn Fn(usize) -> &'g [f32], out: &mut [f32]) {
+        match self {
+            TreeOverNodes::Node(g) => out.copy_from_slice(part(*g)),
+            TreeOverNodes::Sum(left, right_tree) => {
+                left.sum(part, out);
+                let mut right = [0.0f32; TREE_BLOCK];
+                let right = &mut right[..out.len()];
+                right_tree.sum(part, right);
+                add_into(out, right);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
