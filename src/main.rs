@@ -14,20 +14,30 @@ use cli::common;
 use cli::ranks::Ranks;
 use std::process::ExitCode;
 
-/// Runs `job` inside a rayon pool of `threads` workers.
-fn in_pool(threads: usize, job: impl FnOnce() -> Result<()> + Send) -> Result<()> {
+/// A rayon pool of `threads` workers.
+fn pool(threads: usize) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .map_err(|e| Error::other(format!("cannot start {threads} worker threads: {e}")))?
-        .install(job)
+        .map_err(|e| Error::other(format!("cannot start {threads} worker threads: {e}")))
+}
+
+/// Runs `job` inside a rayon pool of `threads` workers.
+fn in_pool(threads: usize, job: impl FnOnce() -> Result<()> + Send) -> Result<()> {
+    pool(threads)?.install(job)
 }
 
 fn run(cli: Cli, ranks: Ranks<'_>) -> Result<()> {
     match cli.command {
         Command::Train(a) => {
-            let t = common::threads(&a.common)?;
-            in_pool(t, move || cli::train::train(*a, t, ranks))
+            // A rank that cannot start its threads takes part in the setup vote the others
+            // take in `train` (so none waits for it).
+            let threads = common::threads(&a.common).and_then(|t| Ok((t, pool(t)?)));
+            let (t, pool) = match threads {
+                Ok(tp) => tp,
+                Err(e) => return ranks.agree(Err(e)),
+            };
+            pool.install(move || cli::train::train(*a, t, ranks))
         }
         Command::Eval(a) => in_pool(common::threads(&a.common)?, move || cli::eval::eval(a)),
         Command::Predict(a) => in_pool(common::threads(&a.common)?, move || cli::predict::predict(a)),
@@ -94,7 +104,7 @@ fn main() -> ExitCode {
         sub = m.subcommand();
     }
     if ranks.size() > 1 && !matches!(cli.command, Command::Train(_)) {
-        if ranks.stop_early() {
+        if ranks.stop_early(2) {
             let name = command.get_name().to_string();
             let who = if ranks.is_root() {
                 String::new()
@@ -124,13 +134,14 @@ fn main() -> ExitCode {
 /// version or a usage error; on rank 0 only).
 fn parse(ranks: Ranks<'_>) -> std::result::Result<(Cli, clap::ArgMatches), ExitCode> {
     let said = |e: clap::Error| {
-        if ranks.stop_early() {
+        let code = u8::try_from(e.exit_code()).unwrap_or(2);
+        if ranks.stop_early(code) {
             if !ranks.is_root() {
                 eprintln!("bp-par (rank {} of {}):", ranks.rank(), ranks.size());
             }
             let _ = e.print();
         }
-        ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+        ExitCode::from(code)
     };
     let matches = Cli::command().try_get_matches().map_err(said)?;
     let cli = Cli::from_arg_matches(&matches).map_err(said)?;
@@ -150,13 +161,13 @@ fn failed(e: &Error, ranks: Ranks<'_>, command: &clap::Command) -> ExitCode {
     if ranks.size() > 1 {
         match cli::ranks::known_to_all() {
             // Every rank returns it: one says it, all exit.
-            Some(says) => {
+            Some((says, code)) => {
                 match ranks.rank() {
                     _ if !says => {}
                     0 => eprintln!("bp-par: error: {text}"),
                     r => eprintln!("bp-par: error (rank {r} of {}): {text}", ranks.size()),
                 }
-                return ExitCode::from(e.exit_code());
+                return ExitCode::from(code);
             }
             None if matches!(e, Error::Diverged { .. }) => {}
             None => end_job(ranks, &text, e.exit_code()),

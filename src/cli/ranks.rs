@@ -7,20 +7,23 @@
 
 use bp_par::distributed::Collective;
 use bp_par::error::{Error, Result};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
 
-/// Whether the error this process returns is known to every rank: 0 no, 1 yes and this rank
-/// says it, 2 yes and another rank says it.
-static KNOWN_TO_ALL: AtomicU8 = AtomicU8::new(0);
+/// Whether the error this process returns is known to every rank: 0 no; else the exit code
+/// every rank gives, times 2, plus 1 when this rank says it.
+static KNOWN_TO_ALL: AtomicU16 = AtomicU16::new(0);
 
-/// For an error on a run of several ranks: `Some(true)` when every rank returns it and this
-/// rank says it, `Some(false)` when another rank says it, `None` when only this rank knows
-/// of it (the job must then be aborted).
-pub fn known_to_all() -> Option<bool> {
+fn mark_known(code: u8, says: bool) {
+    KNOWN_TO_ALL.store(u16::from(code.max(1)) * 2 + u16::from(says), Ordering::Relaxed);
+}
+
+/// For an error on a run of several ranks: `Some((says, code))` when every rank returns it,
+/// with whether this rank says it and the exit code all give; `None` when only this rank
+/// knows of it (the job must then be aborted).
+pub fn known_to_all() -> Option<(bool, u8)> {
     match KNOWN_TO_ALL.load(Ordering::Relaxed) {
-        1 => Some(true),
-        2 => Some(false),
-        _ => None,
+        0 => None,
+        v => Some((v % 2 == 1, u8::try_from(v / 2).unwrap_or(1))),
     }
 }
 
@@ -56,9 +59,10 @@ impl Ranks<'_> {
     /// returns an error and the first failing rank says its own.
     pub fn agree<T>(&self, mine: Result<T>) -> Result<T> {
         let Some(group) = self.group else { return mine };
-        let failed = group.all_values(u64::from(mine.is_err()));
-        let Some(first) = failed.iter().position(|&f| f == 1) else { return mine };
-        KNOWN_TO_ALL.store(if first == self.rank() { 1 } else { 2 }, Ordering::Relaxed);
+        // Each rank's exit code, 0 for a rank that could start.
+        let codes = group.all_values(mine.as_ref().err().map_or(0, |e| u64::from(e.exit_code().max(1))));
+        let Some(first) = codes.iter().position(|&c| c != 0) else { return mine };
+        mark_known(u8::try_from(codes[first]).unwrap_or(1), first == self.rank());
         match mine {
             Err(e) => Err(e),
             Ok(_) => Err(Error::other(format!("rank {first} could not start"))),
@@ -68,17 +72,17 @@ impl Ranks<'_> {
     /// For a rank that stops before training (a usage error, `--help`, another command): it
     /// takes part in the setup vote the others take in `train` ([`Ranks::agree`]), so that
     /// none waits for it. Returns whether this rank says why (the first rank that stops;
-    /// alone: always).
-    pub fn stop_early(&self) -> bool {
+    /// alone: always); `code` is its exit code (a rank stopping for `--help` votes 1).
+    pub fn stop_early(&self, code: u8) -> bool {
         let Some(group) = self.group else { return true };
-        let stopped = group.all_values(1);
-        stopped.iter().position(|&s| s == 1) == Some(self.rank())
+        let codes = group.all_values(u64::from(code.max(1)));
+        codes.iter().position(|&c| c != 0) == Some(self.rank())
     }
 
     /// `e`, an error every rank returns at the same point (rank 0 says it).
     pub fn everyone(&self, e: Error) -> Error {
         if self.group.is_some() {
-            KNOWN_TO_ALL.store(if self.is_root() { 1 } else { 2 }, Ordering::Relaxed);
+            mark_known(e.exit_code(), self.is_root());
         }
         e
     }

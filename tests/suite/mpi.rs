@@ -286,3 +286,66 @@ fn sigterm_on_mpirun_stops_every_rank_with_a_checkpoint_that_resumes_byte_for_by
     dir.run(&resume.iter().map(String::as_str).collect::<Vec<_>>()).ok();
     assert!(read(&dir, "resumed.st") == whole, "the resumed run differs from the uninterrupted one");
 }
+
+#[test]
+fn only_rank_0s_outputs_count_and_a_bad_thread_count_on_one_rank_is_said_once() {
+    let dir = Dir::new();
+    let digits = repo_file("datasets/digits.csv");
+    let bin = env!("CARGO_BIN_EXE_bp-par");
+    // Rank 1's output paths are never checked nor written (its folder does not exist).
+    let launch = [
+        "-np",
+        "1",
+        bin,
+        "train",
+        &digits,
+        "--epochs",
+        "1",
+        "--shard-size",
+        "32",
+        "-o",
+        "m.st",
+        ":",
+        "-np",
+        "1",
+        bin,
+        "train",
+        &digits,
+        "--epochs",
+        "1",
+        "--shard-size",
+        "32",
+        "-o",
+        "nowhere/m.st",
+        "--metrics",
+        "nowhere/m.csv",
+    ];
+    let (run, _) = mpirun(&dir, &launch);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(dir.path("m.st").exists() && !dir.path("nowhere").exists());
+    // --threads 0 on rank 1: said once by it, every rank exits with its code, no MPI_Abort.
+    let launch = [
+        "-np",
+        "1",
+        bin,
+        "train",
+        &digits,
+        "--epochs",
+        "1",
+        ":",
+        "-np",
+        "1",
+        bin,
+        "train",
+        &digits,
+        "--epochs",
+        "1",
+        "--threads",
+        "0",
+    ];
+    let (run, took) = mpirun(&dir, &launch);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(run.stderr.matches("rank 1 of 2").count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--threads") && !run.stderr.contains("MPI_ABORT"), "{}", run.stderr);
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+}

@@ -68,10 +68,14 @@ pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
 
 /// One rank's (or the one process's) plan, data and metrics file.
 fn set_up(
-    args: TrainArgs,
+    mut args: TrainArgs,
     threads: usize,
     ranks: Ranks<'_>,
 ) -> Result<(plan::Plan, load::Prepared, Option<MetricsFile>)> {
+    if !ranks.is_root() {
+        // Rank 0 alone writes files: the others neither check nor touch their paths.
+        (args.save, args.metrics, args.checkpoint) = (None, None, None);
+    }
     let mut plan = plan::Plan::new(args, threads)?;
     if ranks.size() > 1 {
         if plan.full_batch.is_some() {
@@ -82,8 +86,8 @@ fn set_up(
         }
         plan.ranks = (ranks.size(), ranks.local);
         if !ranks.is_root() {
-            // Rank 0 alone prints and writes files.
-            (plan.quiet, plan.json, plan.metrics, plan.save) = (true, false, None, None);
+            // Rank 0 alone prints.
+            (plan.quiet, plan.json) = (true, false);
         }
     }
     let prepared = load::prepare(&mut plan)?;

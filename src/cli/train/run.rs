@@ -29,11 +29,13 @@ pub struct Signals {
 
 /// The exit code, name and the words for "again" of a stop signal.
 fn described(sig: i32) -> (u8, &'static str, &'static str) {
-    use signal_hook::consts::{SIGINT, SIGUSR1};
+    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
     match sig {
         SIGINT => (130, "SIGINT", "Ctrl-C"),
         SIGUSR1 => (138, "SIGUSR1", "the signal"),
-        _ => (143, "SIGTERM", "the signal"),
+        SIGTERM => (143, "SIGTERM", "the signal"),
+        // On MPI ranks: no signal here, the run stopped because another rank got one.
+        _ => (143, "a stop signal to another rank", "the signal"),
     }
 }
 

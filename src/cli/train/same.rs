@@ -1,5 +1,5 @@
 //! What every MPI rank of a run must share, each part with the flag or file that sets it, in
-//! the order the check names the first difference: the settings (so that a different `--seed`
+//! the order the check names the first difference: the build, the settings (so that a different `--seed`
 //! is named as such, not as the different validation rows it leads to), the data, the
 //! network and the CPU's kernels.
 
@@ -18,16 +18,8 @@ fn hashed(text: &str) -> u64 {
 pub fn parts(plan: &Plan, p: &Prepared) -> Vec<(String, u64)> {
     let cfg = &plan.cfg;
     let policy = &plan.policy;
-    let resumed = plan.resume.as_ref().map(|(_, ck)| {
-        let mut h = DefaultHasher::new();
-        ck.state
-            .optimizer
-            .buffers()
-            .iter()
-            .for_each(|(_, b)| b.iter().for_each(|v| v.to_bits().hash(&mut h)));
-        let s = &ck.state;
-        format!("{} {} {} {:?} {}", s.epoch, s.next_batch, s.rng_word_pos, ck.run, h.finish())
-    });
+    // The checkpoint's bytes (its weights, state, order, rollback point, everything).
+    let resumed = plan.resume.as_ref().map(|(path, _)| std::fs::read(path).map(|b| fnv(&b)).unwrap_or(0));
     let settings: Vec<(&str, String)> = vec![
         ("--epochs", cfg.epochs.to_string()),
         ("--batch", cfg.batch.to_string()),
@@ -50,8 +42,8 @@ pub fn parts(plan: &Plan, p: &Prepared) -> Vec<(String, u64)> {
         // Whatever else the trainer's settings hold.
         ("training settings", format!("{cfg:?}")),
     ];
-    let mut out: Vec<(String, u64)> =
-        settings.into_iter().map(|(name, value)| (name.to_string(), hashed(&value))).collect();
+    let mut out = vec![("bp-par build (run the same executable on every rank)".to_string(), build())];
+    out.extend(settings.into_iter().map(|(name, value)| (name.to_string(), hashed(&value))));
     out.push((format!("training data ({})", p.train.path.display()), p.train.fingerprint()));
     if let Some(h) = &p.held_out {
         out.push((format!("{} data ({})", plan.held_out_name(), h.path.display()), h.fingerprint()));
@@ -68,6 +60,20 @@ pub fn parts(plan: &Plan, p: &Prepared) -> Vec<(String, u64)> {
     // CPU gives other last bits, so the ranks' weights would drift apart.
     out.push(("CPU's vector instructions".to_string(), hashed(&vector_instructions())));
     out
+}
+
+/// FNV-1a of `bytes` (fixed by its definition, whatever the compiler).
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// This executable's bytes hashed (another build could compute other bits, and `hashed`
+/// itself is only stable within one build); its version when the file cannot be read.
+fn build() -> u64 {
+    let exe = std::env::current_exe().and_then(std::fs::read);
+    exe.map_or_else(|_| fnv(env!("CARGO_PKG_VERSION").as_bytes()), |b| fnv(&b))
 }
 
 /// The vector instructions that choose the kernels bp-par and matrixmultiply run.
