@@ -64,6 +64,24 @@ pub fn owned_shards(n_shards: usize, ranks: usize, rank: usize) -> Range<usize> 
     rank * n_shards / ranks..(rank + 1) * n_shards / ranks
 }
 
+/// Checks that `ranks` ranks can share the mini-batches of a run on `n_samples` rows with
+/// `batch` and `shard` (as [`crate::train::TrainConfig`] has them): every rank must own at
+/// least one shard of a full mini-batch. The message names the largest `shard` that works.
+pub fn check_ranks(ranks: usize, n_samples: usize, batch: usize, shard: usize) -> crate::Result<()> {
+    let batch = batch.min(n_samples).max(1);
+    let shard = shard.clamp(1, batch);
+    let n_shards = batch.div_ceil(shard);
+    if n_shards < ranks {
+        return Err(crate::Error::config(format!(
+            "{ranks} ranks share each mini-batch's shards, but a mini-batch of {batch} rows has {} of \
+             `shard` {shard} rows: use a `shard` of at most {} (or a larger `batch`, or fewer ranks)",
+            crate::error::count(n_shards, "shard"),
+            (batch / ranks).max(1)
+        )));
+    }
+    Ok(())
+}
+
 /// The parameters (of `n_params`) whose top of the reduction tree rank `rank` of `ranks`
 /// computes.
 pub fn param_chunk(n_params: usize, ranks: usize, rank: usize) -> Range<usize> {

@@ -30,21 +30,6 @@ pub(super) fn shard_counts(n_train: usize, batch: usize, shard: usize) -> Vec<us
     if last == 0 || last == full { vec![full] } else { vec![full, last] }
 }
 
-/// Checks that `group` can share a run's mini-batches of `n_shards` shards (a full batch):
-/// every rank must own at least one shard.
-pub(super) fn check_group(group: &dyn Collective, n_shards: usize, batch: usize, shard: usize) -> Result<()> {
-    let ranks = group.size();
-    if n_shards < ranks {
-        return Err(Error::config(format!(
-            "{ranks} ranks share each mini-batch's shards, but a mini-batch of {batch} rows has {} of \
-             `shard` {shard} rows: use a `shard` of at most {} (or a larger `batch`, or fewer ranks)",
-            crate::error::count(n_shards, "shard"),
-            (batch / ranks).max(1)
-        )));
-    }
-    Ok(())
-}
-
 impl<'a> Ranks<'a> {
     pub(super) fn new(group: &'a dyn Collective, n_params: usize, counts: &[usize]) -> Result<Self> {
         let exchange = Exchange::new(group, n_params, counts);

@@ -58,7 +58,7 @@ impl<'a> Trainer<'a> {
         let team_size = team_size.max(1);
         let ranks = match group.filter(|g| g.size() > 1) {
             Some(g) => {
-                super::ranks::check_group(g, n_shards, cfg.batch.min(n), shard)?;
+                crate::distributed::check_ranks(g.size(), n, cfg.batch, cfg.shard)?;
                 let counts = super::ranks::shard_counts(n, cfg.batch, shard);
                 Some(super::ranks::Ranks::new(g, arch.n_params(), &counts)?)
             }

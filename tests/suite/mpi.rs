@@ -231,6 +231,7 @@ fn settings_that_ranks_cannot_share_are_refused_with_the_fix() {
     let run = on_ranks(&dir, 4, &args);
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("4 ranks") && run.stderr.contains("--shard-size"), "{}", run.stderr);
+    assert!(!run.stderr.contains("bp-par: seed"), "refused only after the run's first lines: {}", run.stderr);
     let args: Vec<String> =
         ["train", &digits, "--optimizer", "lbfgs"].iter().map(ToString::to_string).collect();
     let run = on_ranks(&dir, 2, &args);

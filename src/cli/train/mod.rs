@@ -34,6 +34,10 @@ pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
     let (plan, mut prepared, metrics) = ranks.agree(set_up(args, threads, ranks))?;
     if ranks.size() > 1 {
         ranks.check_same(&same::parts(&plan, &prepared)).map_err(|e| ranks.everyone(e))?;
+        // Refused here, before the run's first lines (every rank reaches the same verdict).
+        let (n, cfg) = (prepared.train.n_samples(), &plan.cfg);
+        bp_par::distributed::check_ranks(ranks.size(), n, cfg.batch, cfg.shard)
+            .map_err(|e| ranks.everyone(e))?;
     }
     let n = prepared.train.n_samples();
     let mut reporter = Reporter::new(plan.quiet, plan.cfg.epochs, n, plan.held_out_name(), metrics);
