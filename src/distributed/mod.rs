@@ -111,21 +111,22 @@ pub(crate) fn frontier(first: usize, n: usize, owned: &Range<usize>, out: &mut V
     frontier(first + half, n - half, owned, out);
 }
 
+/// The frontier of rank `rank` of `ranks` in a mini-batch of `n_shards` shards: the largest
+/// subtrees of the fixed tree inside its shards, in shard order.
+pub(crate) fn rank_frontier(n_shards: usize, ranks: usize, rank: usize) -> Vec<(usize, usize)> {
+    let mut nodes = Vec::new();
+    frontier(0, n_shards, &owned_shards(n_shards, ranks, rank), &mut nodes);
+    nodes
+}
+
 /// The floats that rank `rank` of `ranks` holds for a run's exchange, for mini-batches of
 /// `n_shards` shards (a full batch): its shards' gradients, its frontier sums of several
 /// shards, the send and receive buffers, the summed gradient and its chunk. Also the largest
 /// single call's element count is within this figure.
 pub fn rank_floats(n_params: usize, n_shards: usize, ranks: usize, rank: usize) -> usize {
     let owned = owned_shards(n_shards, ranks, rank);
-    let mut nodes = Vec::new();
-    frontier(0, n_shards, &owned, &mut nodes);
-    let all: usize = (0..ranks)
-        .map(|r| {
-            let mut n = Vec::new();
-            frontier(0, n_shards, &owned_shards(n_shards, ranks, r), &mut n);
-            n.len()
-        })
-        .sum();
+    let nodes = rank_frontier(n_shards, ranks, rank);
+    let all: usize = (0..ranks).map(|r| rank_frontier(n_shards, ranks, r).len()).sum();
     let big = nodes.iter().filter(|(_, n)| *n > 1).count();
     let chunk = param_chunk(n_params, ranks, rank).len();
     n_params.saturating_mul(owned.len() + big + nodes.len() + 1).saturating_add(chunk.saturating_mul(all + 1))
@@ -133,12 +134,11 @@ pub fn rank_floats(n_params: usize, n_shards: usize, ranks: usize, rank: usize) 
 
 /// Bytes each rank sends per step of a mini-batch of `n_shards` shards on `ranks` ranks with
 /// `n_params` parameters (all-to-all and all-gather; the per-shard figures not counted): the
-/// figure `bp-par bench` and the scaling estimate in docs/PERFORMANCE.md use.
+/// figure `bp-par train` reports on ranks.
 pub fn bytes_sent_per_step(n_params: usize, n_shards: usize, ranks: usize) -> Vec<u64> {
     (0..ranks)
         .map(|r| {
-            let mut nodes = Vec::new();
-            frontier(0, n_shards, &owned_shards(n_shards, ranks, r), &mut nodes);
+            let nodes = rank_frontier(n_shards, ranks, r);
             let own = param_chunk(n_params, ranks, r).len();
             // Every frontier sum minus the rank's own chunk, then its chunk to every other rank.
             let to_others = nodes.len() * (n_params - own) + own * (ranks - 1);

@@ -5,7 +5,7 @@
 
 use super::step::UPDATE_CHUNK;
 use super::tree::{TREE_BLOCK, TreeOverNodes, tree_sum};
-use crate::distributed::{Collective, frontier, owned_shards, param_chunk};
+use crate::distributed::{Collective, owned_shards, param_chunk, rank_frontier};
 use crate::split::Split;
 use std::ops::Range;
 use std::time::Instant;
@@ -26,14 +26,8 @@ struct Layout {
 impl Layout {
     fn new(n_shards: usize, ranks: usize) -> Self {
         let owned: Vec<Range<usize>> = (0..ranks).map(|r| owned_shards(n_shards, ranks, r)).collect();
-        let nodes_of: Vec<Vec<(usize, usize)>> = owned
-            .iter()
-            .map(|o| {
-                let mut nodes = Vec::new();
-                frontier(0, n_shards, o, &mut nodes);
-                nodes
-            })
-            .collect();
+        let nodes_of: Vec<Vec<(usize, usize)>> =
+            (0..ranks).map(|r| rank_frontier(n_shards, ranks, r)).collect();
         let all_nodes = nodes_of.concat();
         let top = TreeOverNodes::new(&all_nodes, 0, n_shards);
         Layout { n_shards, owned, nodes_of, all_nodes, top }
@@ -106,16 +100,17 @@ impl Exchange {
         calls.chain([p, self.stats_recv.len()]).max().unwrap_or(0)
     }
 
-    fn layout(&self, n_shards: usize) -> &Layout {
+    /// The layout of a mini-batch of `n_shards` shards (by index: the callers borrow the
+    /// buffers mutably beside it).
+    fn layout_index(&self, n_shards: usize) -> usize {
         // Built for every batch size of the run (a full and the last batch).
-        self.layouts.iter().find(|l| l.n_shards == n_shards).unwrap_or_else(|| {
-            unreachable!("no exchange layout for {n_shards} shards; built for the run's batch sizes")
-        })
+        let found = self.layouts.iter().position(|l| l.n_shards == n_shards);
+        found.expect("an exchange layout for each of the run's batch sizes")
     }
 
     /// This rank's shards of a mini-batch of `n_shards` shards.
     pub(super) fn owned(&self, n_shards: usize) -> Range<usize> {
-        self.layout(n_shards).owned[self.rank].clone()
+        self.layouts[self.layout_index(n_shards)].owned[self.rank].clone()
     }
 
     /// Every rank's shards' losses and correct counts (`local`, this rank's, in shard order)
@@ -127,7 +122,7 @@ impl Exchange {
         n_shards: usize,
         local: impl Iterator<Item = (f64, usize)>,
     ) -> (f64, usize) {
-        let li = self.layouts.iter().position(|l| l.n_shards == n_shards).expect("layout built");
+        let li = self.layout_index(n_shards);
         let layout = &self.layouts[li];
         let mine = layout.owned[self.rank].len();
         for (i, (loss, correct)) in local.take(mine).enumerate() {
@@ -162,7 +157,7 @@ impl Exchange {
         grads: &[Vec<f32>],
         split: Split<'_>,
     ) -> f64 {
-        let li = self.layouts.iter().position(|l| l.n_shards == n_shards).expect("layout built");
+        let li = self.layout_index(n_shards);
         let layout = &self.layouts[li];
         let (rank, p) = (self.rank, self.n_params);
         let lo = layout.owned[rank].start;

@@ -4,6 +4,8 @@
 
 use super::harness::{Dir, Run, repo_file};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The training command shared by the comparisons: the shipped digits (4000 training rows),
@@ -47,15 +49,70 @@ fn mpirun(dir: &Dir, launch: &[&str]) -> (Run, Duration) {
     (run, t.elapsed())
 }
 
-/// `mpirun -np 2 bp-par ARGS`, to be spawned (stdout discarded), with [`mpirun`]'s settings.
-fn mpirun_command(dir: &Dir, args: &[String]) -> Command {
-    let mut c = Command::new("mpirun");
-    c.args(["-np", "2", env!("CARGO_BIN_EXE_bp-par")]).args(args).current_dir(dir.dir.path());
-    for (k, v) in MPI_ENV {
-        c.env(k, v);
+/// Runs `mpirun -np 2 bp-par ARGS`, and when a line of its stderr starts with `at`, calls
+/// `then` with mpirun's process id. Returns all it said, whether it succeeded, and how long it
+/// took. A watchdog kills mpirun after 120 s (`timeout` would not do: signalled, it signals
+/// the ranks' whole process group, and a rank's second signal exits without saving).
+fn two_ranks_until(dir: &Dir, args: &[String], at: &str, then: impl FnOnce(u32)) -> (String, bool, Duration) {
+    use std::io::{BufRead, BufReader, Read};
+    let t = Instant::now();
+    let mut child = Command::new("mpirun")
+        .args(["-np", "2", env!("CARGO_BIN_EXE_bp-par")])
+        .args(args)
+        .current_dir(dir.dir.path())
+        .envs(MPI_ENV)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mpirun");
+    let (pid, done) = (child.id(), Arc::new(AtomicBool::new(false)));
+    let watching = Arc::clone(&done);
+    std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_secs(120);
+        while !watching.load(Ordering::Relaxed) && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if !watching.load(Ordering::Relaxed) {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (mut said, mut line) = (String::new(), String::new());
+    while stderr.read_line(&mut line).unwrap() > 0 {
+        said += &line;
+        if line.starts_with(at) {
+            then(pid);
+            break;
+        }
+        line.clear();
     }
-    c.stdin(Stdio::null()).stdout(Stdio::null());
-    c
+    stderr.read_to_string(&mut said).unwrap();
+    let status = child.wait().unwrap();
+    done.store(true, Ordering::Relaxed);
+    assert!(t.elapsed() < Duration::from_secs(120), "mpirun was killed after 120 s (a hang):\n{said}");
+    (said, status.success(), t.elapsed())
+}
+
+/// The arguments of a run long enough to be caught in the middle: [`train_args`] for 12
+/// epochs of a wider network (~0.2 s each), and `extra`.
+fn slow_args(out: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = train_args(out, "12");
+    let hidden = args.iter().position(|a| a == "--hidden").unwrap() + 1;
+    args[hidden] = "1024".into();
+    args.extend(extra.iter().map(ToString::to_string));
+    args
+}
+
+/// `mpirun -np 1 bp-par RANK0 : -np 1 bp-par RANK1`: an MPMD launch, each rank with its own
+/// arguments (how a test makes the ranks differ).
+fn two_ranks(dir: &Dir, rank0: &[&str], rank1: &[&str]) -> (Run, Duration) {
+    let bin = env!("CARGO_BIN_EXE_bp-par");
+    let mut launch = vec!["-np", "1", bin];
+    launch.extend(rank0);
+    launch.extend([":", "-np", "1", bin]);
+    launch.extend(rank1);
+    mpirun(dir, &launch)
 }
 
 /// `mpirun -np N bp-par ARGS`.
@@ -144,11 +201,8 @@ fn a_setup_error_on_one_rank_is_said_by_it_and_every_rank_exits() {
     let dir = Dir::new();
     dir.write("broken.csv", "label,a,b\n1,2,3\n2,x,4\n");
     let digits = repo_file("datasets/digits.csv");
-    let bin = env!("CARGO_BIN_EXE_bp-par");
     // Rank 0 reads a good file and would wait for rank 1 in the first exchange.
-    let launch =
-        ["-np", "1", bin, "train", &digits, "--epochs", "50", ":", "-np", "1", bin, "train", "broken.csv"];
-    let (run, took) = mpirun(&dir, &launch);
+    let (run, took) = two_ranks(&dir, &["train", &digits, "--epochs", "50"], &["train", "broken.csv"]);
     assert_ne!(run.code, 0);
     assert!(
         run.stderr.contains("error (rank 1 of 2)") && run.stderr.contains("broken.csv"),
@@ -162,59 +216,33 @@ fn a_setup_error_on_one_rank_is_said_by_it_and_every_rank_exits() {
 
 #[test]
 fn an_error_on_rank_0_in_the_middle_of_a_run_ends_the_whole_job_with_its_message() {
-    use std::io::{BufRead, BufReader, Read};
     let dir = Dir::new();
     std::fs::create_dir(dir.path("cks")).unwrap();
-    // Rank 0 writes a checkpoint after every epoch; its folder goes away after epoch 1's line.
-    let mut args = train_args("m.st", "12");
-    let hidden = args.iter().position(|a| a == "--hidden").unwrap() + 1;
-    args[hidden] = "1024".into();
-    args.extend(["--checkpoint", "cks/ck.st", "--checkpoint-every", "1"].iter().map(ToString::to_string));
-    let t = Instant::now();
-    let mut child = mpirun_command(&dir, &args).stderr(Stdio::piped()).spawn().expect("run mpirun");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let (mut said, mut line) = (String::new(), String::new());
-    while stderr.read_line(&mut line).unwrap() > 0 {
-        said += &line;
-        if line.starts_with("epoch   1/12") {
-            // Moved away at once (a removal could race with a write in progress).
-            std::fs::rename(dir.path("cks"), dir.path("gone")).unwrap();
-            break;
-        }
-        line.clear();
-    }
-    stderr.read_to_string(&mut said).unwrap();
-    let status = child.wait().unwrap();
-    assert!(!status.success(), "{said}");
+    // Rank 0 writes a checkpoint after every epoch; its folder goes away after epoch 1's line
+    // (moved at once: a removal could race with a write in progress).
+    let args = slow_args("m.st", &["--checkpoint", "cks/ck.st", "--checkpoint-every", "1"]);
+    let away = || std::fs::rename(dir.path("cks"), dir.path("gone")).unwrap();
+    let (said, ok, took) = two_ranks_until(&dir, &args, "epoch   1/12", |_| away());
+    assert!(!ok, "{said}");
     assert!(said.contains("error (rank 0 of 2)") && said.contains("cks"), "{said}");
-    assert!(t.elapsed() < Duration::from_secs(60), "took {:?}", t.elapsed());
+    assert!(took < Duration::from_secs(60), "took {took:?}");
 }
 
 #[test]
 fn ranks_that_would_train_different_things_are_refused_before_any_step() {
     let dir = Dir::new();
     let digits = repo_file("datasets/digits.csv");
-    let bin = env!("CARGO_BIN_EXE_bp-par");
-    let launch = [
-        "-np", "1", bin, "train", &digits, "--epochs", "1", ":", "-np", "1", bin, "train", &digits,
-        "--epochs", "1", "--lr", "0.3",
-    ];
-    let (run, _) = mpirun(&dir, &launch);
+    let one_epoch = ["train", &digits, "--epochs", "1"];
+    let (run, _) = two_ranks(&dir, &one_epoch, &[&one_epoch[..], &["--lr", "0.3"]].concat());
     assert_ne!(run.code, 0);
     assert!(run.stderr.contains("rank 1 and rank 0 differ in --lr"), "{}", run.stderr);
     assert!(!run.stderr.contains("epoch   1/1"), "trained before refusing: {}", run.stderr);
     // A different seed is named as such (not as the different validation rows it leads to).
-    let launch = [
-        "-np", "1", bin, "train", &digits, "--epochs", "1", ":", "-np", "1", bin, "train", &digits,
-        "--epochs", "1", "--seed", "2",
-    ];
-    let (run, _) = mpirun(&dir, &launch);
+    let (run, _) = two_ranks(&dir, &one_epoch, &[&one_epoch[..], &["--seed", "2"]].concat());
     assert!(run.stderr.contains("differ in --seed"), "{}", run.stderr);
     // A usage error, or another command, on one rank: said once by it, and no rank waits.
     for other in [&["train", &digits, "--epochs", "x"][..], &["eval", "--model", "m.st", &digits][..]] {
-        let mut launch = vec!["-np", "1", bin, "train", &digits, "--epochs", "1", ":", "-np", "1", bin];
-        launch.extend(other);
-        let (run, took) = mpirun(&dir, &launch);
+        let (run, took) = two_ranks(&dir, &one_epoch, other);
         assert_ne!(run.code, 0);
         assert_eq!(run.stderr.matches("rank 1 of 2").count(), 1, "{other:?}: {}", run.stderr);
         assert!(!run.stderr.contains("MPI_ABORT"), "{other:?}: {}", run.stderr);
@@ -246,46 +274,19 @@ fn settings_that_ranks_cannot_share_are_refused_with_the_fix() {
 
 #[test]
 fn sigterm_on_mpirun_stops_every_rank_with_a_checkpoint_that_resumes_byte_for_byte() {
-    use std::io::{BufRead, BufReader, Read};
     let dir = Dir::new();
-    // Long enough to be caught in the middle: 12 epochs of a wider network (~0.2 s each).
-    let mut args = train_args("whole.st", "12");
-    let hidden = args.iter().position(|a| a == "--hidden").unwrap() + 1;
-    args[hidden] = "1024".into();
-    args.extend(["--checkpoint", "ck.st"].iter().map(ToString::to_string));
-    dir.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    let run = |out: &str, extra: &[&str]| slow_args(out, &[&["--checkpoint", "ck.st"], extra].concat());
+    dir.run(&run("whole.st", &[]).iter().map(String::as_str).collect::<Vec<_>>()).ok();
     let whole = read(&dir, "whole.st");
-    let with_out = |out: &str| {
-        let mut a = args.clone();
-        let at = a.iter().position(|w| w == "whole.st").unwrap();
-        a[at] = out.to_string();
-        a
-    };
-    let mut child =
-        mpirun_command(&dir, &with_out("stopped.st")).stderr(Stdio::piped()).spawn().expect("run mpirun");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let (mut said, mut line) = (String::new(), String::new());
     // After epoch 2's line, SIGTERM to mpirun (it passes it on to the ranks).
-    while stderr.read_line(&mut line).unwrap() > 0 {
-        said += &line;
-        if line.starts_with("epoch   2/12") {
-            Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-            break;
-        }
-        line.clear();
-    }
-    stderr.read_to_string(&mut said).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "mpirun did not end after SIGTERM:\n{said}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let term = |pid: u32| {
+        Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
+    };
+    let (said, _, _) = two_ranks_until(&dir, &run("stopped.st", &[]), "epoch   2/12", term);
     assert!(said.contains("interrupted by SIGTERM") && said.contains("mpirun -np 2 bp-par train"), "{said}");
     assert_eq!(said.matches("interrupted by SIGTERM").count(), 1, "{said}");
     // One process continues the run to the same bytes.
-    let mut resume = with_out("resumed.st");
-    resume.extend(["--resume".to_string(), "ck.st".to_string()]);
-    dir.run(&resume.iter().map(String::as_str).collect::<Vec<_>>()).ok();
+    dir.run(&run("resumed.st", &["--resume", "ck.st"]).iter().map(String::as_str).collect::<Vec<_>>()).ok();
     assert!(read(&dir, "resumed.st") == whole, "the resumed run differs from the uninterrupted one");
 }
 
@@ -293,59 +294,14 @@ fn sigterm_on_mpirun_stops_every_rank_with_a_checkpoint_that_resumes_byte_for_by
 fn only_rank_0s_outputs_count_and_a_bad_thread_count_on_one_rank_is_said_once() {
     let dir = Dir::new();
     let digits = repo_file("datasets/digits.csv");
-    let bin = env!("CARGO_BIN_EXE_bp-par");
+    let one_epoch = ["train", &digits, "--epochs", "1", "--shard-size", "32"];
     // Rank 1's output paths are never checked nor written (its folder does not exist).
-    let launch = [
-        "-np",
-        "1",
-        bin,
-        "train",
-        &digits,
-        "--epochs",
-        "1",
-        "--shard-size",
-        "32",
-        "-o",
-        "m.st",
-        ":",
-        "-np",
-        "1",
-        bin,
-        "train",
-        &digits,
-        "--epochs",
-        "1",
-        "--shard-size",
-        "32",
-        "-o",
-        "nowhere/m.st",
-        "--metrics",
-        "nowhere/m.csv",
-    ];
-    let (run, _) = mpirun(&dir, &launch);
+    let elsewhere = [&one_epoch[..], &["-o", "nowhere/m.st", "--metrics", "nowhere/m.csv"]].concat();
+    let (run, _) = two_ranks(&dir, &[&one_epoch[..], &["-o", "m.st"]].concat(), &elsewhere);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(dir.path("m.st").exists() && !dir.path("nowhere").exists());
     // --threads 0 on rank 1: said once by it, every rank exits with its code, no MPI_Abort.
-    let launch = [
-        "-np",
-        "1",
-        bin,
-        "train",
-        &digits,
-        "--epochs",
-        "1",
-        ":",
-        "-np",
-        "1",
-        bin,
-        "train",
-        &digits,
-        "--epochs",
-        "1",
-        "--threads",
-        "0",
-    ];
-    let (run, took) = mpirun(&dir, &launch);
+    let (run, took) = two_ranks(&dir, &one_epoch, &[&one_epoch[..], &["--threads", "0"]].concat());
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert_eq!(run.stderr.matches("rank 1 of 2").count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("--threads") && !run.stderr.contains("MPI_ABORT"), "{}", run.stderr);
