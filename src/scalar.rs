@@ -38,6 +38,12 @@ pub trait Scalar:
     /// eˣ for the element-wise kernels: a branch-free polynomial that vectorises for f32
     /// ([`exp_f32`]), the correctly rounded `exp` for f64.
     fn fast_exp(self) -> Self;
+    /// The slice as `[f32]` when `Self` is f32 (the GEMM wrapper's AVX-512 kernels are f32 only).
+    #[doc(hidden)]
+    fn as_f32(x: &[Self]) -> Option<&[f32]>;
+    /// [`Scalar::as_f32`] for a mutable slice.
+    #[doc(hidden)]
+    fn as_f32_mut(x: &mut [Self]) -> Option<&mut [f32]>;
     /// `C ← α A B + β C` with matrixmultiply's raw interface.
     ///
     /// # Safety
@@ -63,8 +69,16 @@ pub trait Scalar:
 }
 
 macro_rules! impl_scalar {
-    ($t:ty, $f:path, $exp:path) => {
+    ($t:ty, $f:path, $exp:path, |$x:ident| $as_f32:expr) => {
         impl Scalar for $t {
+            #[inline]
+            fn as_f32($x: &[Self]) -> Option<&[f32]> {
+                $as_f32
+            }
+            #[inline]
+            fn as_f32_mut($x: &mut [Self]) -> Option<&mut [f32]> {
+                $as_f32
+            }
             #[inline]
             fn of(x: f64) -> Self {
                 x as $t
@@ -95,8 +109,11 @@ macro_rules! impl_scalar {
         }
     };
 }
-impl_scalar!(f32, matrixmultiply::sgemm, exp_f32);
-impl_scalar!(f64, matrixmultiply::dgemm, f64::exp);
+impl_scalar!(f32, matrixmultiply::sgemm, exp_f32, |x| Some(x));
+impl_scalar!(f64, matrixmultiply::dgemm, f64::exp, |x| {
+    let _ = x;
+    None
+});
 
 /// eˣ in f32 without branches or calls, so loops over it vectorise: Cody-Waite range
 /// reduction x = n·ln2 + r, |r| ≤ ln2/2, then Cephes' degree-6 polynomial for eʳ and 2ⁿ

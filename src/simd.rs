@@ -3,13 +3,13 @@
 //! The crate is built for baseline x86-64 (SSE2), while matrixmultiply picks AVX2/FMA kernels
 //! at run time; the loops around the GEMMs (bias + activation, the activation's derivative,
 //! the momentum update) would otherwise run at a quarter of the vector width. [`crate::multiversion!`]
-//! compiles such a function twice, once for AVX2 + FMA, and calls that copy when the CPU has
-//! both (checked once). Both copies perform the same IEEE operations in the same order (Rust
+//! compiles such a function three times, for baseline x86-64, AVX2 + FMA and AVX-512F, and
+//! calls the widest copy the CPU has (checked once). Both copies perform the same IEEE operations in the same order (Rust
 //! never fuses a multiply and an add on its own), so the results are identical bit for bit;
 //! only the speed differs.
 //!
-//! The one `unsafe` here calls the AVX2 copy, which is sound because it happens only after
-//! `is_x86_feature_detected!` has confirmed both features.
+//! The `unsafe` calls of the AVX2 and AVX-512 copies are sound because they happen only after
+//! `is_x86_feature_detected!` has confirmed the features.
 
 use std::sync::OnceLock;
 
@@ -29,8 +29,25 @@ pub fn has_avx2() -> bool {
     })
 }
 
-/// Defines a function whose body is compiled for baseline x86-64 and again for AVX2 + FMA,
-/// and runs the AVX2 copy when [`has_avx2`]. At most one type parameter, bounded by one trait.
+/// Whether this CPU runs AVX-512F code besides AVX2 and FMA (detected once).
+#[inline]
+pub fn has_avx512() -> bool {
+    static DETECTED: OnceLock<bool> = OnceLock::new();
+    *DETECTED.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            has_avx2() && std::arch::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    })
+}
+
+/// Defines a function whose body is compiled for baseline x86-64, again for AVX2 + FMA and
+/// again for AVX-512F, and runs the widest copy the CPU has ([`has_avx512`], [`has_avx2`]).
+/// At most one type parameter, bounded by one trait.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! multiversion {
@@ -45,6 +62,14 @@ macro_rules! multiversion {
                 #[target_feature(enable = "avx2,fma")]
                 fn avx2 $(<$t: $bound>)? ($($arg: $ty),*) {
                     body($($arg),*)
+                }
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                fn avx512 $(<$t: $bound>)? ($($arg: $ty),*) {
+                    body($($arg),*)
+                }
+                if $crate::simd::has_avx512() {
+                    // SAFETY: the CPU supports AVX-512F, AVX2 and FMA, checked at run time.
+                    return unsafe { avx512($($arg),*) };
                 }
                 if $crate::simd::has_avx2() {
                     // SAFETY: the CPU supports AVX2 and FMA, checked at run time just above.

@@ -4,7 +4,7 @@
 use super::blocks::{input_block, unit_block};
 use super::{Arch, Buffers, Network};
 use crate::activation::Activation;
-use crate::gemm::{Accum, MatMut, MatRef, gemm};
+use crate::gemm::{MatMut, MatRef, product};
 use crate::scalar::Scalar;
 use crate::split::Split;
 use std::ops::Range;
@@ -271,7 +271,7 @@ impl<T: Scalar> Phase<'_, T> {
     fn gradient(&self, b: usize, gw: &mut [T], gb: &mut [T], own: Option<Owned<'_, T>>) {
         let s = &self.shape;
         let (first, n, rows, n_out) = (b * s.unit_block, gb.len(), s.rows, s.n_out);
-        gemm(MatMut::row_major(gw, n, s.n_in), self.d_t.sub_rows(first, n), self.a, Accum::Overwrite);
+        product(MatMut::row_major(gw, n, s.n_in), self.d_t.sub_rows(first, n), self.a);
         let d_store = self.d_store;
         for (j, g) in gb.iter_mut().enumerate() {
             let o = first + j;
@@ -293,7 +293,7 @@ impl<T: Scalar> Phase<'_, T> {
         let s = &self.shape;
         let (first, n) = (b * s.input_block, dp.len() / s.rows);
         let w = MatRef::row_major(self.weights, s.n_out, s.n_in).t().sub_rows(first, n);
-        gemm(MatMut::row_major(dp, n, s.rows), w, self.d_t, Accum::Overwrite);
+        product(MatMut::row_major(dp, n, s.rows), w, self.d_t);
         self.activation.mul_derivative(dp, &self.a_store[first * s.rows..(first + n) * s.rows]);
     }
 

@@ -1,9 +1,9 @@
 //! The forward pass of a [`Network`]: every layer's outputs into [`Buffers`], the loss of
 //! each row, and (for training) the output deltas the backward pass starts from.
 
-use super::blocks::{sample_block, unit_block};
+use super::blocks::{feature_block, sample_block, unit_block};
 use super::{Buffers, Network};
-use crate::gemm::{Accum, MatMut, MatRef, gemm};
+use crate::gemm::{MatMut, MatRef, gemm_rows, product, transpose};
 use crate::scalar::{Scalar, flush};
 use crate::split::Split;
 
@@ -37,23 +37,23 @@ impl<T: Scalar> Network<T> {
             return 0.0;
         }
         let n_layers = arch.n_layers();
+        if n_layers > 1 {
+            transpose_input(&x[..rows * arch.n_in()], rows, &mut buf.input_t, split);
+        }
         for l in 0..n_layers - 1 {
             let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
             let (w, bias) = self.layer(l);
             let (done, rest) = buf.acts.split_at_mut(l);
             // A_{l-1}ᵀ (n_in, rows)
-            let input = if l == 0 {
-                MatRef::row_major(&x[..rows * n_in], rows, n_in).t()
-            } else {
-                MatRef::row_major(&done[l - 1][..n_in * rows], n_in, rows)
-            };
+            let input = if l == 0 { &buf.input_t[..n_in * rows] } else { &done[l - 1][..n_in * rows] };
+            let input = MatRef::row_major(input, n_in, rows);
             let w = MatRef::row_major(w, n_out, n_in);
             let block = unit_block(split, n_in, n_out, rows);
             let act = arch.activation;
             split.for_each(rest[0][..n_out * rows].chunks_mut(block * rows).enumerate(), |(b, z)| {
                 let (first, units) = (b * block, z.len() / rows);
                 // Zᵀ[units] (units, rows) = W[units] (units, n_in) · A_{l-1}ᵀ (n_in, rows)
-                gemm(MatMut::row_major(z, units, rows), w.sub_rows(first, units), input, Accum::Overwrite);
+                gemm_rows(MatMut::row_major(z, units, rows), w.sub_rows(first, units), input);
                 for (zr, &b) in z.chunks_exact_mut(rows).zip(&bias[first..first + units]) {
                     act.bias_activate_unit(zr, b);
                 }
@@ -77,7 +77,7 @@ impl<T: Scalar> Network<T> {
         let row_loss = &mut buf.row_loss[..rows];
         let task = |b: usize, z: &mut [T], d: &mut [T], row_loss: &mut [f64]| {
             let (first, n) = (b * block, row_loss.len());
-            gemm(MatMut::row_major(z, n, n_out), input.sub_rows(first, n), wt, Accum::Overwrite);
+            product(MatMut::row_major(z, n, n_out), input.sub_rows(first, n), wt);
             for (i, zr) in z.chunks_exact_mut(n_out).enumerate() {
                 zr.iter_mut().zip(bias).for_each(|(z, &b)| *z += b);
                 let yr = y.map(|y| &y[(first + i) * n_out..(first + i + 1) * n_out]);
@@ -110,4 +110,15 @@ impl<T: Scalar> Buffers<T> {
         }
         self.row_loss[..rows].iter().sum()
     }
+}
+
+/// `input_t ← xᵀ` (`n_in x rows` from `rows x n_in`), by blocks of input features.
+fn transpose_input<T: Scalar>(x: &[T], rows: usize, input_t: &mut [T], split: Split<'_>) {
+    let n_in = x.len() / rows;
+    let block = feature_block(split, n_in, rows);
+    split.for_each(input_t[..n_in * rows].chunks_mut(block * rows).enumerate(), |(b, dst)| {
+        let (first, n) = (b * block, dst.len() / rows);
+        let src = MatRef::strided(&x[first..], rows, n, n_in, 1);
+        transpose(MatMut::row_major(dst, n, rows), src);
+    });
 }

@@ -164,13 +164,17 @@ pub struct Buffers<T> {
     deltas: Vec<Vec<T>>,
     /// Each row's loss, summed in row order after a parallel forward.
     row_loss: Vec<f64>,
+    /// The input transposed, `n_in x rows`, as the first hidden layer's forward reads it
+    /// (empty for a network without hidden layers).
+    input_t: Vec<T>,
 }
 
 impl<T: Scalar> Buffers<T> {
     /// Zeroed buffers for up to `capacity` samples of `arch`.
     pub fn new(arch: &Arch, capacity: usize) -> Self {
         let acts: Vec<Vec<T>> = arch.sizes[1..].iter().map(|&s| vec![T::zero(); capacity * s]).collect();
-        Buffers { capacity, deltas: acts.clone(), acts, row_loss: vec![0.0; capacity] }
+        let input_t = if arch.n_layers() > 1 { vec![T::zero(); capacity * arch.n_in()] } else { Vec::new() };
+        Buffers { capacity, deltas: acts.clone(), acts, row_loss: vec![0.0; capacity], input_t }
     }
 
     /// The most samples a pass may use these buffers for.

@@ -112,6 +112,11 @@ pub struct MatMut<'a, T> {
 }
 
 impl<'a, T> MatMut<'a, T> {
+    /// The transpose, as a stride swap.
+    pub fn t(self) -> Self {
+        MatMut { data: self.data, rows: self.cols, cols: self.rows, rs: self.cs, cs: self.rs }
+    }
+
     /// A dense row-major view of the first `rows*cols` elements of `data`.
     #[track_caller]
     pub fn row_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
@@ -190,162 +195,99 @@ pub fn gemm_scaled<T: Scalar>(c: MatMut<'_, T>, alpha: T, a: MatRef<'_, T>, b: M
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_opening_comments_example_holds() {
-        let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2 x 3
-        let w = [1.0f32, 0.0, 1.0, 0.0, 1.0, 0.0]; // 2 x 3, used as wᵀ (3 x 2)
-        let mut c = [f32::NAN; 4];
-        let (a, w) = (MatRef::row_major(&a, 2, 3), MatRef::row_major(&w, 2, 3).t());
-        gemm(MatMut::row_major(&mut c, 2, 2), a, w, Accum::Overwrite);
-        assert_eq!(c, [4.0, 2.0, 10.0, 5.0]);
+/// `C ← A·B` for a B whose rows are contiguous (column stride 1) and a C whose rows or columns
+/// are (panics otherwise, or if the shapes disagree): the trainer's products. On a CPU with
+/// AVX-512F, f32 products run [`avx512::gemm_rows`]: no packing, each element one fused
+/// multiply-add chain over k in order, so a block of C's rows has the bits it has within the
+/// whole product. Elsewhere, and for f64, this is [`gemm`] (matrixmultiply), whose blocks of
+/// rows also keep their bits. The choice depends only on the CPU and the type.
+#[track_caller]
+pub fn gemm_rows<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "gemm: A is {m}x{k} but B is {}x{n}", b.rows);
+    assert!(c.rows == m && c.cols == n, "gemm: A·B is {m}x{n} but C is {}x{}", c.rows, c.cols);
+    assert!(
+        b.cs == 1 && (c.cs == 1 || c.rs == 1),
+        "gemm_rows: B's rows and C's rows or columns must be contiguous"
+    );
+    let (Some(a32), Some(b32), true) = (T::as_f32(a.data), T::as_f32(b.data), avx512::available()) else {
+        return gemm(c, a, b, Accum::Overwrite);
+    };
+    let Some(c32) = T::as_f32_mut(c.data) else { unreachable!("A, B and C have one element type") };
+    if m == 0 || n == 0 {
+        return;
     }
-    use rand::{RngExt, SeedableRng};
-    use rand_chacha::ChaCha8Rng;
-
-    /// The obviously-correct reference: f64 triple loop.
-    fn naive(a: &MatRef<f64>, b: &MatRef<f64>) -> Vec<f64> {
-        let (m, k, n) = (a.rows, a.cols, b.cols);
-        let mut c = vec![0.0; m * n];
-        for i in 0..m {
-            for j in 0..n {
-                let mut s = 0.0;
-                for p in 0..k {
-                    s += a.data[i * a.rs + p * a.cs] * b.data[p * b.rs + j * b.cs];
-                }
-                c[i * n + j] = s;
-            }
-        }
-        c
+    if k == 0 {
+        (0..m).for_each(|i| (0..n).for_each(|j| c32[i * c.rs + j * c.cs] = 0.0));
+        return;
     }
-
-    fn random(rng: &mut ChaCha8Rng, len: usize) -> Vec<f64> {
-        (0..len).map(|_| rng.random_range(-1.0..1.0)).collect()
-    }
-
-    #[test]
-    fn matches_naive_for_edge_sizes_transposes_and_strides() {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        // 0, 1, kernel block sizes ±1 (matrixmultiply's f32 kernels are 8 or 16 wide).
-        let sizes = [0usize, 1, 2, 7, 8, 9, 15, 16, 17, 33];
-        for &m in &sizes {
-            for &k in &sizes {
-                for &n in &[0usize, 1, 9, 17] {
-                    for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                        // Storage padded by 3 per row to exercise odd strides.
-                        let (ar, ac) = if ta { (k, m) } else { (m, k) };
-                        let (br, bc) = if tb { (n, k) } else { (k, n) };
-                        let adata = random(&mut rng, ar * (ac + 3) + 1);
-                        let bdata = random(&mut rng, br * (bc + 3) + 1);
-                        let mut a = MatRef::strided(&adata, ar, ac, ac + 3, 1);
-                        let mut b = MatRef::strided(&bdata, br, bc, bc + 3, 1);
-                        if ta {
-                            a = a.t();
-                        }
-                        if tb {
-                            b = b.t();
-                        }
-                        let want = naive(&a, &b);
-
-                        // f64, overwrite into NaN-filled output: every cell must be written.
-                        let mut c = vec![f64::NAN; m * n];
-                        gemm(MatMut::row_major(&mut c, m, n), a, b, Accum::Overwrite);
-                        for (x, y) in c.iter().zip(&want) {
-                            assert!((x - y).abs() < 1e-12, "f64 {m}x{k}x{n} {ta} {tb}: {x} vs {y}");
-                        }
-                        // Accumulate: C ← A·B + C doubles it.
-                        gemm(MatMut::row_major(&mut c, m, n), a, b, Accum::Add);
-                        for (x, y) in c.iter().zip(&want) {
-                            assert!((x - 2.0 * y).abs() < 1e-12);
-                        }
-
-                        // f32 on the same data, column-major output.
-                        let a32: Vec<f32> = adata.iter().map(|&x| x as f32).collect();
-                        let b32: Vec<f32> = bdata.iter().map(|&x| x as f32).collect();
-                        let mut a3 = MatRef::strided(&a32, ar, ac, ac + 3, 1);
-                        let mut b3 = MatRef::strided(&b32, br, bc, bc + 3, 1);
-                        if ta {
-                            a3 = a3.t();
-                        }
-                        if tb {
-                            b3 = b3.t();
-                        }
-                        let mut c32 = vec![f32::NAN; m * n];
-                        gemm(MatMut::strided(&mut c32, m, n, 1, m), a3, b3, Accum::Overwrite);
-                        for i in 0..m {
-                            for j in 0..n {
-                                let (x, y) = (c32[i + j * m] as f64, want[i * n + j]);
-                                assert!((x - y).abs() < 1e-4 * (1.0 + k as f64), "f32 {x} vs {y}");
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    #[should_panic(expected = "gemm: A is 2x3 but B is 2x2")]
-    fn shape_mismatch_panics() {
-        let a = [0.0f32; 6];
-        let b = [0.0f32; 4];
-        let mut c = [0.0f32; 4];
-        gemm(
-            MatMut::row_major(&mut c, 2, 2),
-            MatRef::row_major(&a, 2, 3),
-            MatRef::row_major(&b, 2, 2),
-            Accum::Overwrite,
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: AVX-512F was detected; m, n, k ≥ 1; the constructors checked (overflow-checked)
+    // that every element of each view lies in its slice and every offset fits in isize; B has
+    // column stride 1, so element (p, j) is `b + p·rs + j`; C's rows or columns are contiguous
+    // as checked above, and its elements do not alias (checked by MatMut), nor A's or B's (a
+    // `&mut` slice is unique).
+    unsafe {
+        avx512::gemm_rows(
+            (m, n, k),
+            (a32.as_ptr(), a.rs, a.cs),
+            (b32.as_ptr(), b.rs),
+            (c32.as_mut_ptr(), c.rs, c.cs),
         );
     }
+}
 
-    #[test]
-    #[should_panic(expected = "needs 7 elements")]
-    fn view_outside_slice_panics() {
-        let a = [0.0f32; 6];
-        let _ = MatRef::strided(&a, 2, 3, 4, 1);
-    }
-
-    /// Through the safe API, a view whose last offset wraps around `usize` must be refused:
-    /// (2⁶⁴+2)/3 · 3 = 2⁶⁴ + 2 ≡ 2, which an unchecked product would let pass the bounds check
-    /// (and the GEMM would then read 2⁶⁴/3 elements past the slice).
-    #[test]
-    #[should_panic(expected = "overflows the address space")]
-    fn wrapping_extent_is_refused() {
-        let a = [1.0f32; 3];
-        let rs = (1u128 << 64).div_ceil(3); // (2⁶⁴ + 2) / 3
-        let view = MatRef::strided(&a, 4, 1, rs as usize, 1);
-        let mut c = [0.0f32; 4];
-        gemm(MatMut::row_major(&mut c, 4, 1), view, MatRef::row_major(&[1.0f32], 1, 1), Accum::Overwrite);
-    }
-
-    #[test]
-    #[should_panic(expected = "overflows the address space")]
-    fn strides_beyond_isize_are_refused() {
-        let mut c = [0.0f32; 1];
-        let _ = MatMut::strided(&mut c, 1, 1, usize::MAX, 1);
-    }
-
-    #[test]
-    #[should_panic(expected = "overflows the address space")]
-    fn empty_views_with_huge_strides_are_refused() {
-        let a = [0.0f32; 1];
-        let _ = MatRef::strided(&a, 0, 5, 1, usize::MAX / 2 + 1);
-    }
-
-    #[test]
-    fn wide_but_valid_column_major_output_is_accepted() {
-        let mut c = [0.0f32; 6];
-        let _ = MatMut::strided(&mut c, 2, 3, 1, 2);
-        let _ = MatMut::strided(&mut c, 3, 2, 2, 1);
-    }
-
-    #[test]
-    #[should_panic(expected = "alias")]
-    fn aliasing_output_panics() {
-        let mut c = [0.0f32; 6];
-        let _ = MatMut::strided(&mut c, 2, 3, 1, 1);
+/// `C ← A·B` by [`gemm_rows`] in whichever orientation its layout fits: as it stands when B's
+/// rows are contiguous, or as `Cᵀ = Bᵀ·Aᵀ` when A's columns are (the same products, as a
+/// product of two floats does not depend on their order, so the same bits); by [`gemm`]
+/// (overwriting C) when neither fits. The choice follows the views' strides, which each call
+/// site of the passes fixes for all its blocks.
+#[track_caller]
+pub fn product<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>) {
+    let c_fits = c.cs == 1 || c.rs == 1;
+    if b.cs == 1 && c_fits {
+        gemm_rows(c, a, b)
+    } else if a.rs == 1 && c_fits {
+        gemm_rows(c.t(), b.t(), a.t())
+    } else {
+        gemm(c, a, b, Accum::Overwrite)
     }
 }
+
+/// `dst ← srcᵀ` (dst `cols x rows` for src `rows x cols`; panics if the shapes disagree). With
+/// AVX-512F, f32 and contiguous rows on both sides, by 16 x 16 blocks in registers
+/// ([`avx512::transpose_strip`]); the ragged edges and other cases element by element.
+#[track_caller]
+pub fn transpose<T: Scalar>(dst: MatMut<'_, T>, src: MatRef<'_, T>) {
+    let (rows, cols) = (src.rows, src.cols);
+    assert!(dst.rows == cols && dst.cols == rows, "transpose: {rows}x{cols} into {}x{}", dst.rows, dst.cols);
+    let (mut done_rows, mut done_cols) = (0, 0);
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(s32), true, true, true) =
+        (T::as_f32(src.data), src.cs == 1, dst.cs == 1, avx512::available())
+    {
+        let d32 = T::as_f32_mut(&mut *dst.data).expect("src and dst have one element type");
+        (done_rows, done_cols) = (rows / 16 * 16, cols / 16 * 16);
+        for i in (0..done_rows).step_by(16) {
+            // SAFETY: AVX-512F was detected; elements (i.., 0..done_cols) of src and (0..done_cols,
+            // i..) of dst, 16 rows and columns from i, lie in their views (i + 16 ≤ rows,
+            // done_cols ≤ cols), which the constructors checked against the slices, with unit
+            // column strides; dst is a `&mut` slice, so it does not overlap src.
+            unsafe {
+                let (from, to) = (s32.as_ptr().add(i * src.rs), d32.as_mut_ptr().add(i));
+                avx512::transpose_strip(from, src.rs, to, dst.rs, done_cols / 16);
+            }
+        }
+    }
+    // The rest: columns right of the blocks, then rows below them.
+    for i in 0..rows {
+        let from = if i < done_rows { done_cols } else { 0 };
+        for j in from..cols {
+            dst.data[j * dst.rs + i * dst.cs] = src.data[i * src.rs + j * src.cs];
+        }
+    }
+}
+
+mod avx512;
+#[cfg(test)]
+mod tests;
