@@ -15,6 +15,7 @@
 //! ```
 
 use crate::scalar::Scalar;
+use kernel::Isa;
 
 /// Whether a GEMM overwrites its output or adds into it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,12 +198,19 @@ pub fn gemm_scaled<T: Scalar>(c: MatMut<'_, T>, alpha: T, a: MatRef<'_, T>, b: M
 
 /// `C ← A·B` for a B whose rows are contiguous (column stride 1) and a C whose rows or columns
 /// are (panics otherwise, or if the shapes disagree): the trainer's products. On a CPU with
-/// AVX-512F, f32 products run [`avx512::gemm_rows`]: no packing, each element one fused
-/// multiply-add chain over k in order, so a block of C's rows has the bits it has within the
-/// whole product. Elsewhere, and for f64, this is [`gemm`] (matrixmultiply), whose blocks of
-/// rows also keep their bits. The choice depends only on the CPU and the type.
+/// AVX-512F or AVX2 + FMA, f32 products run [`kernel::gemm_rows`]: no packing, each element
+/// one fused multiply-add chain over k in order, so a block of C's rows has the bits it has
+/// within the whole product, on either instruction set. Elsewhere, and for f64, this is
+/// [`gemm`] (matrixmultiply), whose blocks of rows also keep their bits. The choice depends
+/// only on the CPU and the type.
 #[track_caller]
 pub fn gemm_rows<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>) {
+    gemm_rows_on(Isa::detected(), c, a, b)
+}
+
+/// [`gemm_rows`] on the kernels of `isa` (a set the CPU runs), or matrixmultiply for None.
+#[track_caller]
+fn gemm_rows_on<T: Scalar>(isa: Option<Isa>, c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "gemm: A is {m}x{k} but B is {}x{n}", b.rows);
     assert!(c.rows == m && c.cols == n, "gemm: A·B is {m}x{n} but C is {}x{}", c.rows, c.cols);
@@ -210,7 +218,8 @@ pub fn gemm_rows<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>
         b.cs == 1 && (c.cs == 1 || c.rs == 1),
         "gemm_rows: B's rows and C's rows or columns must be contiguous"
     );
-    let (Some(a32), Some(b32), true) = (T::as_f32(a.data), T::as_f32(b.data), avx512::available()) else {
+    let (Some(a32), Some(b32), Some(isa)) = (T::as_f32(a.data), T::as_f32(b.data), isa.filter(|i| i.runs()))
+    else {
         return gemm(c, a, b, Accum::Overwrite);
     };
     let Some(c32) = T::as_f32_mut(c.data) else { unreachable!("A, B and C have one element type") };
@@ -222,13 +231,14 @@ pub fn gemm_rows<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>
         return;
     }
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: AVX-512F was detected; m, n, k ≥ 1; the constructors checked (overflow-checked)
-    // that every element of each view lies in its slice and every offset fits in isize; B has
-    // column stride 1, so element (p, j) is `b + p·rs + j`; C's rows or columns are contiguous
-    // as checked above, and its elements do not alias (checked by MatMut), nor A's or B's (a
-    // `&mut` slice is unique).
+    // SAFETY: the CPU runs `isa` (checked just above); m, n, k ≥ 1; the constructors checked
+    // (overflow-checked) that every element of each view lies in its slice and every offset
+    // fits in isize; B has column stride 1, so element (p, j) is `b + p·rs + j`; C's rows or
+    // columns are contiguous as checked above, and its elements do not alias (checked by
+    // MatMut), nor A's or B's (a `&mut` slice is unique).
     unsafe {
-        avx512::gemm_rows(
+        kernel::gemm_rows(
+            isa,
             (m, n, k),
             (a32.as_ptr(), a.rs, a.cs),
             (b32.as_ptr(), b.rs),
@@ -255,27 +265,34 @@ pub fn product<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>) 
 }
 
 /// `dst ← srcᵀ` (dst `cols x rows` for src `rows x cols`; panics if the shapes disagree). With
-/// AVX-512F, f32 and contiguous rows on both sides, by 16 x 16 blocks in registers
-/// ([`avx512::transpose_strip`]); the ragged edges and other cases element by element.
+/// AVX-512F or AVX2, f32 and contiguous rows on both sides, by square blocks in registers
+/// ([`kernel::transpose_strip`]); the ragged edges and other cases element by element.
 #[track_caller]
 pub fn transpose<T: Scalar>(dst: MatMut<'_, T>, src: MatRef<'_, T>) {
+    transpose_on(Isa::detected(), dst, src)
+}
+
+/// [`transpose`] on the kernels of `isa` (a set the CPU runs), or element by element for None.
+#[track_caller]
+fn transpose_on<T: Scalar>(isa: Option<Isa>, dst: MatMut<'_, T>, src: MatRef<'_, T>) {
     let (rows, cols) = (src.rows, src.cols);
     assert!(dst.rows == cols && dst.cols == rows, "transpose: {rows}x{cols} into {}x{}", dst.rows, dst.cols);
     let (mut done_rows, mut done_cols) = (0, 0);
     #[cfg(target_arch = "x86_64")]
-    if let (Some(s32), true, true, true) =
-        (T::as_f32(src.data), src.cs == 1, dst.cs == 1, avx512::available())
+    if let (Some(s32), Some(isa), true) =
+        (T::as_f32(src.data), isa.filter(|i| i.runs()), src.cs == 1 && dst.cs == 1)
     {
         let d32 = T::as_f32_mut(&mut *dst.data).expect("src and dst have one element type");
-        (done_rows, done_cols) = (rows / 16 * 16, cols / 16 * 16);
-        for i in (0..done_rows).step_by(16) {
-            // SAFETY: AVX-512F was detected; elements (i.., 0..done_cols) of src and (0..done_cols,
-            // i..) of dst, 16 rows and columns from i, lie in their views (i + 16 ≤ rows,
-            // done_cols ≤ cols), which the constructors checked against the slices, with unit
-            // column strides; dst is a `&mut` slice, so it does not overlap src.
+        let s = isa.transpose_block();
+        (done_rows, done_cols) = (rows / s * s, cols / s * s);
+        for i in (0..done_rows).step_by(s) {
+            // SAFETY: the CPU runs `isa`; elements (i.., 0..done_cols) of src and (0..done_cols,
+            // i..), s rows and columns from i, lie in the views (i + s ≤ rows, done_cols ≤
+            // cols), which the constructors checked against the slices, with unit column
+            // strides; dst is a `&mut` slice, so it does not overlap src.
             unsafe {
                 let (from, to) = (s32.as_ptr().add(i * src.rs), d32.as_mut_ptr().add(i));
-                avx512::transpose_strip(from, src.rs, to, dst.rs, done_cols / 16);
+                kernel::transpose_strip(isa, from, src.rs, to, dst.rs, done_cols / s);
             }
         }
     }
@@ -288,6 +305,6 @@ pub fn transpose<T: Scalar>(dst: MatMut<'_, T>, src: MatRef<'_, T>) {
     }
 }
 
-mod avx512;
+mod kernel;
 #[cfg(test)]
 mod tests;

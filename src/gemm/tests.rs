@@ -168,10 +168,18 @@ fn random32(rng: &mut ChaCha8Rng, len: usize) -> Vec<f32> {
 
 /// `gemm_rows` at the kernel's edges (rows 1-13 around its 6-row tiles; columns around its
 /// 16-lane vectors and 64-column tiles), A by rows and by columns, padded strides, slices cut
-/// exactly at the last element (so a masked tail ends at the slice's end): with AVX-512F, the
-/// bits of a scalar fused multiply-add chain; elsewhere matrixmultiply's values.
+/// exactly at the last element (so a masked tail ends at the slice's end): on every
+/// instruction set this CPU runs, the bits of a scalar fused multiply-add chain (so AVX2 and
+/// AVX-512 machines agree); matrixmultiply's values without one.
 #[test]
 fn kernel_equals_a_scalar_fma_chain_bit_for_bit() {
+    let isas = Isa::ALL.into_iter().filter(|i| i.runs()).map(Some).chain([None]);
+    for isa in isas {
+        kernel_at_edges(isa);
+    }
+}
+
+fn kernel_at_edges(isa: Option<Isa>) {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     for m in 1..=13usize {
         for &n in &[1usize, 7, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129] {
@@ -186,15 +194,15 @@ fn kernel_equals_a_scalar_fma_chain_bit_for_bit() {
                     // C by rows (padded) or, when A is by columns, by columns (padded).
                     let (crs, ccs) = if a_by_rows { (n + 1, 1) } else { (1, m + 1) };
                     let mut c = vec![f32::NAN; (m - 1) * crs + (n - 1) * ccs + 1];
-                    gemm_rows(MatMut::strided(&mut c, m, n, crs, ccs), a, b);
+                    gemm_rows_on(isa, MatMut::strided(&mut c, m, n, crs, ccs), a, b);
                     for i in 0..m {
                         for j in 0..n {
                             let (got, want) = (c[i * crs + j * ccs], fma_chain(&a, &b, i, j));
-                            if avx512::available() {
+                            if isa.is_some() {
                                 assert_eq!(
                                     got.to_bits(),
                                     want.to_bits(),
-                                    "{m}x{k}x{n} ({i}, {j}) {a_by_rows}"
+                                    "{isa:?} {m}x{k}x{n} ({i}, {j}) {a_by_rows}"
                                 );
                             } else {
                                 assert!((got - want).abs() <= 1e-5 * (1.0 + k as f32), "{got} vs {want}");
@@ -264,19 +272,22 @@ fn gemm_rows_refuses_a_b_past_its_slice() {
 #[test]
 fn transpose_matches_a_plain_loop_at_block_edges() {
     let mut rng = ChaCha8Rng::seed_from_u64(13);
-    for &rows in &[1usize, 15, 16, 17, 64, 70] {
-        for &cols in &[1usize, 3, 16, 31, 48, 784] {
+    for &rows in &[1usize, 7, 8, 9, 15, 16, 17, 64, 70] {
+        for &cols in &[1usize, 3, 8, 16, 31, 48, 784] {
             let src = random32(&mut rng, rows * (cols + 2));
-            let mut dst = vec![f32::NAN; cols * (rows + 1)];
+            let dst = vec![f32::NAN; cols * (rows + 1)];
             let view = MatRef::strided(&src, rows, cols, cols + 2, 1);
-            transpose(MatMut::strided(&mut dst, cols, rows, rows + 1, 1), view);
-            for i in 0..rows {
-                for j in 0..cols {
-                    assert_eq!(
-                        dst[j * (rows + 1) + i].to_bits(),
-                        src[i * (cols + 2) + j].to_bits(),
-                        "{rows}x{cols}"
-                    );
+            for isa in Isa::ALL.into_iter().filter(|i| i.runs()).map(Some).chain([None]) {
+                let mut dst = dst.clone();
+                transpose_on(isa, MatMut::strided(&mut dst, cols, rows, rows + 1, 1), view);
+                for i in 0..rows {
+                    for j in 0..cols {
+                        assert_eq!(
+                            dst[j * (rows + 1) + i].to_bits(),
+                            src[i * (cols + 2) + j].to_bits(),
+                            "{isa:?} {rows}x{cols}"
+                        );
+                    }
                 }
             }
             // f64, and a column-major destination, element by element.
@@ -305,7 +316,7 @@ fn product_takes_the_orientation_that_fits() {
         let b = if b_t { MatRef::row_major(&bdata, n, k).t() } else { MatRef::row_major(&bdata, k, n) };
         let mut c = vec![f32::NAN; m * n];
         product(MatMut::row_major(&mut c, m, n), a, b);
-        let kernel = avx512::available() && (!b_t || a_t);
+        let kernel = Isa::detected().is_some() && (!b_t || a_t);
         for i in 0..m {
             for j in 0..n {
                 let (got, want) = (c[i * n + j], fma_chain(&a, &b, i, j));
