@@ -264,43 +264,71 @@ pub fn product<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>) 
     }
 }
 
-/// `dst ← srcᵀ` (dst `cols x rows` for src `rows x cols`; panics if the shapes disagree). With
-/// AVX-512F or AVX2, f32 and contiguous rows on both sides, by square blocks in registers
-/// ([`kernel::transpose_strip`]); the ragged edges and other cases element by element.
+/// `dst ← srcᵀ` (dst `cols x rows` for src `rows x cols`; panics if the shapes disagree), by
+/// [`transpose_rows`] when src's rows are contiguous, else element by element.
 #[track_caller]
 pub fn transpose<T: Scalar>(dst: MatMut<'_, T>, src: MatRef<'_, T>) {
-    transpose_on(Isa::detected(), dst, src)
-}
-
-/// [`transpose`] on the kernels of `isa` (a set the CPU runs), or element by element for None.
-#[track_caller]
-fn transpose_on<T: Scalar>(isa: Option<Isa>, dst: MatMut<'_, T>, src: MatRef<'_, T>) {
     let (rows, cols) = (src.rows, src.cols);
     assert!(dst.rows == cols && dst.cols == rows, "transpose: {rows}x{cols} into {}x{}", dst.rows, dst.cols);
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    if src.cs == 1 {
+        // Row i starts at i·rs ≤ the view's last offset, inside the slice.
+        return transpose_rows(dst, |i| &src.data[i * src.rs..]);
+    }
+    for i in 0..rows {
+        for j in 0..cols {
+            dst.data[j * dst.rs + i * dst.cs] = src.data[i * src.rs + j * src.cs];
+        }
+    }
+}
+
+/// `dst[j, i] ← row(i)[j]` for the `dst.cols` rows `row(0), row(1), ...` (each at least
+/// `dst.rows` long; panics otherwise): the transpose of rows that need not lie at a fixed
+/// stride, such as the rows of a mini-batch in a data set. With AVX-512F or AVX2, f32 and
+/// contiguous rows in dst, by square blocks in registers ([`kernel::transpose_strip`]); the
+/// ragged edges and other cases element by element.
+#[track_caller]
+pub fn transpose_rows<'r, T: Scalar>(dst: MatMut<'_, T>, row: impl Fn(usize) -> &'r [T]) {
+    transpose_rows_on(Isa::detected(), dst, row)
+}
+
+/// [`transpose_rows`] on the kernels of `isa` (a set the CPU runs), or element by element for
+/// None.
+#[track_caller]
+fn transpose_rows_on<'r, T: Scalar>(isa: Option<Isa>, dst: MatMut<'_, T>, row: impl Fn(usize) -> &'r [T]) {
+    let (rows, cols) = (dst.cols, dst.rows);
+    let checked = |i: usize| {
+        let r = row(i);
+        assert!(r.len() >= cols, "transpose: row {i} has {} values, not {cols}", r.len());
+        r
+    };
     let (mut done_rows, mut done_cols) = (0, 0);
     #[cfg(target_arch = "x86_64")]
-    if let (Some(s32), Some(isa), true) =
-        (T::as_f32(src.data), isa.filter(|i| i.runs()), src.cs == 1 && dst.cs == 1)
-    {
-        let d32 = T::as_f32_mut(&mut *dst.data).expect("src and dst have one element type");
+    if let (Some(isa), true, true) = (isa.filter(|i| i.runs()), dst.cs == 1, T::as_f32(dst.data).is_some()) {
+        let d32 = T::as_f32_mut(&mut *dst.data).expect("checked just above");
         let s = isa.transpose_block();
         (done_rows, done_cols) = (rows / s * s, cols / s * s);
         for i in (0..done_rows).step_by(s) {
-            // SAFETY: the CPU runs `isa`; elements (i.., 0..done_cols) of src and (0..done_cols,
-            // i..), s rows and columns from i, lie in the views (i + s ≤ rows, done_cols ≤
-            // cols), which the constructors checked against the slices, with unit column
-            // strides; dst is a `&mut` slice, so it does not overlap src.
+            let mut from = [std::ptr::null::<f32>(); 16];
+            for (r, p) in from.iter_mut().take(s).enumerate() {
+                *p = T::as_f32(checked(i + r)).expect("one element type").as_ptr();
+            }
+            // SAFETY: the CPU runs `isa`; each of the s rows holds at least cols ≥ done_cols
+            // values (checked); dst's elements (0..done_cols, i..i + s) lie in its view
+            // (i + s ≤ rows), which its constructor checked against the slice, with unit
+            // column stride; dst is a `&mut` slice, so it overlaps no row.
             unsafe {
-                let (from, to) = (s32.as_ptr().add(i * src.rs), d32.as_mut_ptr().add(i));
-                kernel::transpose_strip(isa, from, src.rs, to, dst.rs, done_cols / s);
+                kernel::transpose_strip(isa, &from, d32.as_mut_ptr().add(i), dst.rs, done_cols / s);
             }
         }
     }
     // The rest: columns right of the blocks, then rows below them.
     for i in 0..rows {
-        let from = if i < done_rows { done_cols } else { 0 };
-        for j in from..cols {
-            dst.data[j * dst.rs + i * dst.cs] = src.data[i * src.rs + j * src.cs];
+        let (r, first) = (checked(i), if i < done_rows { done_cols } else { 0 });
+        for (j, &x) in r.iter().enumerate().take(cols).skip(first) {
+            dst.data[j * dst.rs + i * dst.cs] = x;
         }
     }
 }

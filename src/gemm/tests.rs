@@ -275,22 +275,27 @@ fn transpose_matches_a_plain_loop_at_block_edges() {
     for &rows in &[1usize, 7, 8, 9, 15, 16, 17, 64, 70] {
         for &cols in &[1usize, 3, 8, 16, 31, 48, 784] {
             let src = random32(&mut rng, rows * (cols + 2));
-            let dst = vec![f32::NAN; cols * (rows + 1)];
-            let view = MatRef::strided(&src, rows, cols, cols + 2, 1);
-            for isa in Isa::ALL.into_iter().filter(|i| i.runs()).map(Some).chain([None]) {
-                let mut dst = dst.clone();
-                transpose_on(isa, MatMut::strided(&mut dst, cols, rows, rows + 1, 1), view);
+            // Rows in reverse order from a second copy, as a gather from a data set reads them.
+            let gathered = |i: usize| &src[(rows - 1 - i) * (cols + 2)..];
+            let isas = Isa::ALL.into_iter().filter(|i| i.runs()).map(Some).chain([None]);
+            for (isa, by_rows) in isas.flat_map(|isa| [(isa, true), (isa, false)]) {
+                let mut dst = vec![f32::NAN; cols * (rows + 1)];
+                let out = MatMut::strided(&mut dst, cols, rows, rows + 1, 1);
+                if by_rows {
+                    transpose_rows_on(isa, out, gathered);
+                } else {
+                    transpose_rows_on(isa, out, |i| &src[i * (cols + 2)..]);
+                }
                 for i in 0..rows {
+                    let from = if by_rows { rows - 1 - i } else { i };
                     for j in 0..cols {
-                        assert_eq!(
-                            dst[j * (rows + 1) + i].to_bits(),
-                            src[i * (cols + 2) + j].to_bits(),
-                            "{isa:?} {rows}x{cols}"
-                        );
+                        let (got, want) = (dst[j * (rows + 1) + i], src[from * (cols + 2) + j]);
+                        assert_eq!(got.to_bits(), want.to_bits(), "{isa:?} {rows}x{cols}");
                     }
                 }
+                assert!((0..cols).all(|j| dst[j * (rows + 1) + rows].is_nan()), "padding written");
             }
-            // f64, and a column-major destination, element by element.
+            // Through `transpose`: f64, and a column-major destination, element by element.
             let src64: Vec<f64> = src.iter().map(|&x| x as f64).collect();
             let mut dst64 = vec![f64::NAN; cols * rows];
             transpose(
@@ -300,6 +305,17 @@ fn transpose_matches_a_plain_loop_at_block_edges() {
             assert!((0..rows).all(|i| (0..cols).all(|j| dst64[j + i * cols] == src64[i * (cols + 2) + j])));
         }
     }
+}
+
+/// Through the safe API: a row shorter than the transpose needs is refused before any kernel
+/// reads it.
+#[test]
+#[should_panic(expected = "row 17 has 15 values, not 16")]
+fn transpose_rows_refuses_a_short_row() {
+    let long = [1.0f32; 64];
+    let short = [1.0f32; 15];
+    let mut dst = vec![0.0f32; 16 * 32];
+    transpose_rows(MatMut::row_major(&mut dst, 16, 32), |i| if i == 17 { &short[..] } else { &long[..] });
 }
 
 /// `product` in its three forms (B by rows: as it stands; A by columns: as `Cᵀ = Bᵀ·Aᵀ`;

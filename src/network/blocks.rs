@@ -16,7 +16,7 @@ pub(super) fn input_block(split: Split<'_>, n_in: usize, n_out: usize, rows: usi
 
 /// Input features per block of the input's transposition (before the first layer's forward):
 /// a copied value costs about as much as 8 multiply-adds, in blocks of 16 (the transposition's).
-pub(super) fn feature_block(split: Split<'_>, n_in: usize, rows: usize) -> usize {
+pub(crate) fn feature_block(split: Split<'_>, n_in: usize, rows: usize) -> usize {
     split.block_len(n_in, 8 * rows, 16)
 }
 
@@ -32,9 +32,6 @@ pub(crate) fn phase_tasks(arch: &Arch, rows: usize, split: Split<'_>) -> Vec<(St
     let (n_layers, sizes) = (arch.n_layers(), &arch.sizes);
     let blocks = |n: usize, len: usize| n.div_ceil(len).max(1);
     let mut phases = Vec::new();
-    if n_layers > 1 {
-        phases.push(("transpose".to_string(), blocks(sizes[0], feature_block(split, sizes[0], rows))));
-    }
     for l in 0..n_layers {
         let (n_in, n_out) = (sizes[l], sizes[l + 1]);
         let tasks = if l + 1 < n_layers {

@@ -1,7 +1,7 @@
 //! The forward pass of a [`Network`]: every layer's outputs into [`Buffers`], the loss of
 //! each row, and (for training) the output deltas the backward pass starts from.
 
-use super::blocks::{feature_block, sample_block, unit_block};
+use super::blocks::{sample_block, unit_block};
 use super::{Buffers, Network};
 use crate::gemm::{MatMut, MatRef, gemm_rows, product, transpose};
 use crate::scalar::{Scalar, flush};
@@ -12,12 +12,15 @@ impl<T: Scalar> Network<T> {
     /// (rows, n_out) targets or None. Fills `buf`'s activations and returns the summed loss
     /// over the rows (0 without `y`).
     pub fn forward(&self, x: &[T], rows: usize, y: Option<&[T]>, buf: &mut Buffers<T>) -> f64 {
-        self.forward_with(x, rows, y, buf, Split::serial(), false)
+        self.forward_with(x, rows, y, buf, Split::serial(), false, false)
     }
 
     /// [`Network::forward`] cut for `split`; with `output_delta` (and `y`), also the output
     /// deltas a backward pass starts from. Parallel over blocks of each layer's units (rows of
-    /// `Zᵀ`), the output layer over blocks of samples.
+    /// `Zᵀ`), the output layer over blocks of samples. The first phase transposes `x` into
+    /// `buf` for the first layer, unless `transposed` says that a gather already did
+    /// ([`Buffers::input_t_blocks`]).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn forward_with(
         &self,
         x: &[T],
@@ -26,6 +29,7 @@ impl<T: Scalar> Network<T> {
         buf: &mut Buffers<T>,
         split: Split<'_>,
         output_delta: bool,
+        transposed: bool,
     ) -> f64 {
         let arch = &self.arch;
         assert!(rows <= buf.capacity, "forward: {rows} rows exceed the buffer's {}", buf.capacity);
@@ -37,8 +41,13 @@ impl<T: Scalar> Network<T> {
             return 0.0;
         }
         let n_layers = arch.n_layers();
-        if n_layers > 1 {
-            transpose_input(&x[..rows * arch.n_in()], rows, &mut buf.input_t, split);
+        if !transposed {
+            let n_in = arch.n_in();
+            let blocks = buf.input_t_blocks(n_in, rows, split);
+            split.for_each(blocks, |(first, dst)| {
+                let n = dst.len() / rows;
+                transpose(MatMut::row_major(dst, n, rows), MatRef::strided(&x[first..], rows, n, n_in, 1));
+            });
         }
         for l in 0..n_layers - 1 {
             let (n_in, n_out) = (arch.sizes[l], arch.sizes[l + 1]);
@@ -110,15 +119,4 @@ impl<T: Scalar> Buffers<T> {
         }
         self.row_loss[..rows].iter().sum()
     }
-}
-
-/// `input_t ← xᵀ` (`n_in x rows` from `rows x n_in`), by blocks of input features.
-fn transpose_input<T: Scalar>(x: &[T], rows: usize, input_t: &mut [T], split: Split<'_>) {
-    let n_in = x.len() / rows;
-    let block = feature_block(split, n_in, rows);
-    split.for_each(input_t[..n_in * rows].chunks_mut(block * rows).enumerate(), |(b, dst)| {
-        let (first, n) = (b * block, dst.len() / rows);
-        let src = MatRef::strided(&x[first..], rows, n, n_in, 1);
-        transpose(MatMut::row_major(dst, n, rows), src);
-    });
 }

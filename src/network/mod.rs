@@ -38,13 +38,14 @@ mod init;
 mod tests;
 
 pub(crate) use backward::{Params, backward_from_deltas};
-pub(crate) use blocks::phase_tasks;
+pub(crate) use blocks::{feature_block, phase_tasks};
 pub use init::Init;
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::loss::{Loss, Output};
 use crate::scalar::Scalar;
+use crate::split::Split;
 use std::ops::Range;
 
 /// The most parameters a network may have: 2³¹ (8 GiB of f32 per copy).
@@ -175,6 +176,21 @@ impl<T: Scalar> Buffers<T> {
         let acts: Vec<Vec<T>> = arch.sizes[1..].iter().map(|&s| vec![T::zero(); capacity * s]).collect();
         let input_t = if arch.n_layers() > 1 { vec![T::zero(); capacity * arch.n_in()] } else { Vec::new() };
         Buffers { capacity, deltas: acts.clone(), acts, row_loss: vec![0.0; capacity], input_t }
+    }
+
+    /// The blocks of the transposed input (`n_in x rows`, read by the first layer's forward) as
+    /// a parallel pass fills them: `(first input feature, block of n·rows values)`, n features
+    /// by `rows` samples each. None for a network without hidden layers, whose forward reads
+    /// the rows as they are.
+    pub(crate) fn input_t_blocks(
+        &mut self,
+        n_in: usize,
+        rows: usize,
+        split: Split<'_>,
+    ) -> impl Iterator<Item = (usize, &mut [T])> + Send + use<'_, T> {
+        let block = blocks::feature_block(split, n_in, rows);
+        let len = if self.input_t.is_empty() { 0 } else { n_in * rows };
+        self.input_t[..len].chunks_mut(block * rows).enumerate().map(move |(b, dst)| (b * block, dst))
     }
 
     /// The most samples a pass may use these buffers for.

@@ -42,7 +42,7 @@ fn blocked_passes_equal_the_unblocked_pass_bit_for_bit() {
                 let run = |split: Split<'_>| {
                     let mut buf = Buffers::new(&arch, rows);
                     buf.acts.iter_mut().chain(buf.deltas.iter_mut()).for_each(|a| a.fill(f32::NAN));
-                    let loss = net.forward_with(&x, rows, Some(&y), &mut buf, split, true);
+                    let loss = net.forward_with(&x, rows, Some(&y), &mut buf, split, true, false);
                     let mut grad = vec![f32::NAN; arch.n_params()];
                     let mut params = net.params.clone();
                     let mut state = vec![0.5f32; arch.n_params()];
@@ -196,7 +196,7 @@ fn passes<T: Scalar>(
     out.extend([("backward: deltas", deltas(&buf)), ("backward: gradient", bits(&grad))]);
 
     let (mut buf, mut grad) = (buffers(), gradient());
-    let loss = net.forward_with(x, rows, Some(y), &mut buf, split, true);
+    let loss = net.forward_with(x, rows, Some(y), &mut buf, split, true, false);
     // The fused update runs on a copy of the forward's workspaces (hidden deltas still poisoned).
     let mut buf_update = buf.clone();
     backward_from_deltas(arch, Params::Read(&net.params), x, rows, &mut buf, &mut grad, split);

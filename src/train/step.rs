@@ -9,6 +9,7 @@ pub(super) use super::clip::ClipBuffers;
 use super::clip::clipped_update;
 use super::tree::{TREE_BLOCK, tree_sum};
 use crate::data::{Dataset, Targets};
+use crate::gemm::{MatMut, transpose_rows};
 use crate::network::{Arch, Buffers, Network, Params, argmax, backward_from_deltas};
 use crate::optim::Rule;
 use crate::split::Split;
@@ -56,8 +57,10 @@ impl Workspace {
         split: Split<'_>,
     ) -> f64 {
         let (d, k, n) = (data.n_features, net.arch.n_out(), rows.len());
-        gather(data, rows, &mut self.x, &mut self.y, k, split);
-        self.loss = net.forward_with(&self.x[..n * d], n, Some(&self.y[..n * k]), &mut self.buf, split, true);
+        let input_t = self.buf.input_t_blocks(d, n, split);
+        gather(data, rows, (&mut self.x, &mut self.y, k), input_t, split);
+        let (x, y) = (&self.x[..n * d], Some(&self.y[..n * k]));
+        self.loss = net.forward_with(x, n, y, &mut self.buf, split, true, true);
         self.correct = match &data.targets {
             Targets::Classes { labels, .. } => {
                 if !self.class_weight.is_empty() {
@@ -101,26 +104,40 @@ impl Workspace {
 /// Parameters per task of the separate reduction + update (shard-parallel steps).
 pub(super) const UPDATE_CHUNK: usize = 4096;
 
-/// Copies the rows `rows` of `data` and their targets into `x` and `y`, in parallel blocks.
-pub(super) fn gather(
+/// Copies the rows `rows` of `data` and their targets into `x` and `y` (`k` targets per row),
+/// and transposes them into `input_t`'s blocks (`(first feature, n features x rows)`, see
+/// [`crate::network::Buffers::input_t_blocks`]), straight from the data set: one parallel phase
+/// of blocks of rows and blocks of features.
+pub(super) fn gather<'b>(
     data: &Dataset,
     rows: &[usize],
-    x: &mut [f32],
-    y: &mut [f32],
-    k: usize,
+    (x, y, k): (&mut [f32], &mut [f32], usize),
+    input_t: impl Iterator<Item = (usize, &'b mut [f32])> + Send,
     split: Split<'_>,
 ) {
     let (d, n) = (data.n_features, rows.len());
-    let copy = |rows: &[usize], x: &mut [f32], y: &mut [f32]| {
-        for ((&r, x), y) in rows.iter().zip(x.chunks_exact_mut(d)).zip(y.chunks_exact_mut(k)) {
-            x.copy_from_slice(data.row(r));
-            data.write_target(r, y);
-        }
-    };
+    /// One task of the gather.
+    enum Part<'p> {
+        Rows(&'p mut [f32], &'p mut [f32], &'p [usize]),
+        Features(usize, &'p mut [f32]),
+    }
     let block = gather_block(split, n, d, k);
     let blocks =
         x[..n * d].chunks_mut(block * d).zip(y[..n * k].chunks_mut(block * k)).zip(rows.chunks(block));
-    split.for_each(blocks, |((x, y), rows)| copy(rows, x, y));
+    let parts = blocks.map(|((x, y), rows)| Part::Rows(x, y, rows));
+    let parts = parts.chain(input_t.map(|(first, dst)| Part::Features(first, dst)));
+    split.for_each(parts, |part| match part {
+        Part::Rows(x, y, rows) => {
+            for ((&r, x), y) in rows.iter().zip(x.chunks_exact_mut(d)).zip(y.chunks_exact_mut(k)) {
+                x.copy_from_slice(data.row(r));
+                data.write_target(r, y);
+            }
+        }
+        Part::Features(first, dst) => {
+            let features = dst.len() / n;
+            transpose_rows(MatMut::row_major(dst, features, n), |i| &data.row(rows[i])[first..]);
+        }
+    });
 }
 
 /// Rows per block of [`gather`]: a row read from memory costs about as much per value as 8

@@ -11,7 +11,7 @@ use crate::data::{Dataset, Targets};
 use crate::distributed::Collective;
 use crate::error::{Error, Result};
 use crate::infer::{Evaluation, evaluate};
-use crate::network::{Arch, Network, phase_tasks};
+use crate::network::{Arch, Network, feature_block, phase_tasks};
 use crate::split::{Busy, Split};
 use crate::team::Team;
 use rand::SeedableRng;
@@ -312,7 +312,11 @@ impl<'a> Trainer<'a> {
             return vec![("shards".to_string(), n_shards), ("reduce+update".to_string(), chunks)];
         }
         let (d, k) = (self.net.arch.n_in(), self.net.arch.n_out());
-        let mut phases = vec![("gather".to_string(), rows.div_ceil(gather_block(split, rows, d, k)))];
+        // The gather copies blocks of rows and transposes blocks of features for the first layer.
+        let transposed =
+            if self.net.arch.n_layers() > 1 { d.div_ceil(feature_block(split, d, rows)) } else { 0 };
+        let gathered = rows.div_ceil(gather_block(split, rows, d, k)) + transposed;
+        let mut phases = vec![("gather".to_string(), gathered)];
         phases.extend(phase_tasks(&self.net.arch, rows, split));
         phases
     }

@@ -69,13 +69,13 @@ row_kernel!("avx2,fma", vectors 1, rows 1 2 3 4 5);
 /// # Safety
 /// As [`super::transpose_strip`].
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn transpose_strip(src: *const f32, lds: usize, dst: *mut f32, ldd: usize, blocks: usize) {
+pub(super) unsafe fn transpose_strip(src: &[*const f32; 8], dst: *mut f32, ldd: usize, blocks: usize) {
     for blk in 0..blocks {
         let mut r = [_mm256_setzero_ps(); 8];
         // SAFETY: rows i < 8, columns 8·blk.. + 8 of src, by the caller's contract.
         unsafe {
             for (i, x) in r.iter_mut().enumerate() {
-                *x = _mm256_loadu_ps(src.add(i * lds + 8 * blk));
+                *x = _mm256_loadu_ps(src[i].add(8 * blk));
             }
         }
         let t = [

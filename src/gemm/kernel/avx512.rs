@@ -103,7 +103,7 @@ macro_rules! swap_pairs {
 /// # Safety
 /// As [`super::transpose_strip`].
 #[target_feature(enable = "avx512f")]
-pub(super) unsafe fn transpose_strip(src: *const f32, lds: usize, dst: *mut f32, ldd: usize, blocks: usize) {
+pub(super) unsafe fn transpose_strip(src: &[*const f32; 16], dst: *mut f32, ldd: usize, blocks: usize) {
     // SAFETY: loads of 16 i32 from arrays of 16.
     let idx = |s: usize| unsafe {
         let (lower, upper) = &STAGES[s];
@@ -115,7 +115,7 @@ pub(super) unsafe fn transpose_strip(src: *const f32, lds: usize, dst: *mut f32,
         // SAFETY: rows i < 16, columns 16·blk.. + 16 of src, by the caller's contract.
         unsafe {
             for (i, x) in r.iter_mut().enumerate() {
-                *x = _mm512_loadu_ps(src.add(i * lds + 16 * blk));
+                *x = _mm512_loadu_ps(src[i].add(16 * blk));
             }
         }
         swap_pairs!(r, l8, h8; (0, 8) (1, 9) (2, 10) (3, 11) (4, 12) (5, 13) (6, 14) (7, 15));

@@ -88,16 +88,16 @@ pub(super) unsafe fn gemm_rows(
     }
 }
 
-/// `dst[j·ldd + i] = src[i·lds + j]` for `i < s`, `j < s·blocks`, s = `isa.transpose_block()`.
+/// `dst[j·ldd + i] = src[i][j]` for `i < s`, `j < s·blocks`, s = `isa.transpose_block()`
+/// (the first s pointers of `src` are the rows).
 ///
 /// # Safety
-/// The CPU runs `isa`; the elements named lie in their allocations, offsets fit in `isize`,
-/// and dst does not overlap src.
+/// The CPU runs `isa`; `src.len() ≥ s`; the elements named lie in their allocations, offsets
+/// fit in `isize`, and dst does not overlap a row.
 #[cfg(target_arch = "x86_64")]
 pub(super) unsafe fn transpose_strip(
     isa: Isa,
-    src: *const f32,
-    lds: usize,
+    src: &[*const f32; 16],
     dst: *mut f32,
     ldd: usize,
     blocks: usize,
@@ -105,8 +105,8 @@ pub(super) unsafe fn transpose_strip(
     // SAFETY: forwarded; the CPU runs `isa`.
     unsafe {
         match isa {
-            Isa::Avx512 => avx512::transpose_strip(src, lds, dst, ldd, blocks),
-            Isa::Avx2 => avx2::transpose_strip(src, lds, dst, ldd, blocks),
+            Isa::Avx512 => avx512::transpose_strip(src, dst, ldd, blocks),
+            Isa::Avx2 => avx2::transpose_strip(src.first_chunk().expect("16 ≥ 8 rows"), dst, ldd, blocks),
         }
     }
 }
