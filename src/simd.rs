@@ -1,12 +1,12 @@
 //! Element-wise loops compiled for the CPU found at run time.
 //!
-//! The crate is built for baseline x86-64 (SSE2), while matrixmultiply picks AVX2/FMA kernels
-//! at run time; the loops around the GEMMs (bias + activation, the activation's derivative,
+//! The crate is built for baseline x86-64 (SSE2), while the product kernels are picked at run
+//! time (AVX-512 or AVX2 + FMA); the loops around the GEMMs (bias + activation, the activation's derivative,
 //! the momentum update) would otherwise run at a quarter of the vector width. [`crate::multiversion!`]
 //! compiles such a function three times, for baseline x86-64, AVX2 + FMA and AVX-512F, and
-//! calls the widest copy the CPU has (checked once). Both copies perform the same IEEE operations in the same order (Rust
-//! never fuses a multiply and an add on its own), so the results are identical bit for bit;
-//! only the speed differs.
+//! calls the widest copy the CPU has (checked once). All copies perform the same IEEE
+//! operations in the same order (Rust never fuses a multiply and an add on its own), so the
+//! results are identical bit for bit; only the speed differs.
 //!
 //! The `unsafe` calls of the AVX2 and AVX-512 copies are sound because they happen only after
 //! `is_x86_feature_detected!` has confirmed the features.

@@ -3,7 +3,7 @@
 //! Every parallel phase of a training step splits one GEMM (or a row-wise pass) over the
 //! **output** dimension only: units (rows of `Zᵀ`, of `Dᵀ`, of `gW`) or samples (rows of the
 //! output layer's `Z`). A block is a contiguous run of output rows, so each output element is
-//! still one dot product in matrixmultiply's fixed k order, and the result does not depend on
+//! still one dot product in the GEMM's fixed k order, and the result does not depend on
 //! how the rows are cut or on which thread runs a block. The cut itself depends on the thread
 //! count only to make enough tasks, never on anything that could change a bit.
 //!
@@ -27,8 +27,8 @@ use std::time::Instant;
 /// and finish, so smaller tasks would cost more than they save.
 pub const MIN_TASK_WORK: usize = 32 * 1024;
 
-/// matrixmultiply's f32 micro-kernel is 8x8 on x86-64 (AVX, FMA): blocks of GEMM rows are
-/// multiples of 8 so that no task computes a ragged edge it could have avoided.
+/// Blocks of GEMM rows are multiples of 8 (matrixmultiply's 8-row micro-kernel; bp-par's own
+/// kernels take 6 rows at a time, so a block of 8k rows leaves one short tile).
 pub const GEMM_ALIGN: usize = 8;
 
 /// Length of the blocks that split `n` items, each worth `work_per_item` operations, over

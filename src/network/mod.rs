@@ -13,8 +13,11 @@
 //! gradient: gW_l = D_lᵀ A_{l-1} ;  gb_l = Σ_rows D_l              (by blocks of units)
 //! ```
 //! The first layer's input gradient is never computed. Every output element of every block
-//! is one dot product in matrixmultiply's fixed k order, so how the blocks are cut and which
-//! thread runs them never changes a bit (see the crate-internal `split` module).
+//! is one dot product in a fixed k order (a fused multiply-add chain in the crate's own
+//! kernels, `gemm::product`, or matrixmultiply's order where they do not fit), so how the
+//! blocks are cut and which thread runs them never changes a bit (see the crate-internal
+//! `split` module). The first layer reads the input transposed (`n_in x rows`, like the
+//! hidden activations), which a pass builds first or the trainer's gather writes.
 //!
 //! This file holds the architecture, the parameters and the buffers; the passes are in
 //! `forward.rs` and `backward.rs`, the cut of each pass into blocks in `blocks.rs`, the

@@ -16,8 +16,8 @@
 //! **bit-identical for any number of threads** (the tests compare model files for 1 to 16).
 //! With one shard per mini-batch (the default for batches of up to 128 rows) there is no
 //! reduction at all. All of the trainer's buffers are allocated in [`Trainer::new`]; the batch
-//! loop allocates nothing of its own (matrixmultiply allocates its packing buffers inside
-//! each GEMM call).
+//! loop allocates nothing of its own (where matrixmultiply runs a product, it allocates its
+//! packing buffers inside the call; bp-par's own kernels pack nothing).
 //!
 //! The passes run on a team of as many threads as the rayon pool the trainer is built in,
 //! up to the number of cores (its threads stay awake between the phases of a step and sleep

@@ -76,7 +76,8 @@ fn build() -> u64 {
     exe.map_or_else(|_| fnv(env!("CARGO_PKG_VERSION").as_bytes()), |b| fnv(&b))
 }
 
-/// The vector instructions that choose the kernels bp-par and matrixmultiply run.
+/// The vector instructions that choose the kernels bp-par and matrixmultiply run (bp-par's
+/// own give the same bits on AVX2 and AVX-512; matrixmultiply's, used for some products, do not).
 fn vector_instructions() -> String {
     #[cfg(target_arch = "x86_64")]
     {
