@@ -78,7 +78,12 @@ crate::multiversion! {
 
 crate::multiversion! {
     fn relu_unit<T: Scalar>(z: &mut [T], bias: T) {
-        z.iter_mut().for_each(|z| *z = flush((*z + bias).max(T::zero())));
+        // A comparison rather than `max`, which IEEE lets return either zero for max(−0, +0):
+        // this gives +0 for −0 and for NaN in every compiled copy.
+        z.iter_mut().for_each(|z| {
+            let v = *z + bias;
+            *z = if v > T::zero() { flush(v) } else { T::zero() };
+        });
     }
 }
 

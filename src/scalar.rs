@@ -38,7 +38,9 @@ pub trait Scalar:
     /// eˣ for the element-wise kernels: a branch-free polynomial that vectorises for f32
     /// ([`exp_f32`]), the correctly rounded `exp` for f64.
     fn fast_exp(self) -> Self;
-    /// The slice as `[f32]` when `Self` is f32 (the GEMM wrapper's AVX-512 kernels are f32 only).
+    /// The same slice (same address and length) as `[f32]` when `Self` is f32, None for f64:
+    /// the GEMM wrapper's AVX-512 / AVX2 kernels are f32 only, and it applies offsets checked
+    /// against the original slice to this one (sound because it is the same memory).
     #[doc(hidden)]
     fn as_f32(x: &[Self]) -> Option<&[f32]>;
     /// [`Scalar::as_f32`] for a mutable slice.

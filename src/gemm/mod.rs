@@ -1,7 +1,10 @@
-//! The one safe wrapper around `matrixmultiply`: `C ← A·B` or `C ← A·B + C` over strided views.
+//! The safe products over strided views: `C ← A·B` or `C ← A·B + C` by `matrixmultiply`
+//! ([`gemm`]), and by the crate's own AVX-512 / AVX2 kernels where the layout fits them
+//! ([`gemm_rows`], [`product`]), with the transposes the passes need ([`transpose_rows`]).
 //!
 //! This module is the crate's only `unsafe` boundary around matrix memory: the one caller of
-//! the raw kernels that [`Scalar::gemm_raw`] forwards to. Views carry their shape and strides;
+//! the raw kernels that [`Scalar::gemm_raw`] forwards to and of the `kernel` submodule's.
+//! Views carry their shape and strides;
 //! a transpose is a stride swap ([`MatRef::t`]), never a copy. Every call checks that the
 //! shapes agree and that each view stays inside its slice, and panics (with the caller's
 //! location) when they do not: a shape mismatch here is a bug in the caller, not bad input.
@@ -249,7 +252,8 @@ fn gemm_rows_on<T: Scalar>(isa: Option<Isa>, c: MatMut<'_, T>, a: MatRef<'_, T>,
 
 /// `C ← A·B` by [`gemm_rows`] in whichever orientation its layout fits: as it stands when B's
 /// rows are contiguous, or as `Cᵀ = Bᵀ·Aᵀ` when A's columns are (the same products, as a
-/// product of two floats does not depend on their order, so the same bits); by [`gemm`]
+/// product of two floats does not depend on their order, so the same values, NaN payloads
+/// aside); by [`gemm`]
 /// (overwriting C) when neither fits. The choice follows the views' strides, which each call
 /// site of the passes fixes for all its blocks.
 #[track_caller]
@@ -310,6 +314,10 @@ fn transpose_rows_on<'r, T: Scalar>(isa: Option<Isa>, dst: MatMut<'_, T>, row: i
         let d32 = T::as_f32_mut(&mut *dst.data).expect("checked just above");
         let s = isa.transpose_block();
         (done_rows, done_cols) = (rows / s * s, cols / s * s);
+        if done_cols == 0 {
+            // No whole block (fewer than s columns): no pointer into dst is formed.
+            done_rows = 0;
+        }
         for i in (0..done_rows).step_by(s) {
             let mut from = [std::ptr::null::<f32>(); 16];
             for (r, p) in from.iter_mut().take(s).enumerate() {

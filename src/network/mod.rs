@@ -193,7 +193,11 @@ impl<T: Scalar> Buffers<T> {
     ) -> impl Iterator<Item = (usize, &mut [T])> + Send + use<'_, T> {
         let block = blocks::feature_block(split, n_in, rows);
         let len = if self.input_t.is_empty() { 0 } else { n_in * rows };
-        self.input_t[..len].chunks_mut(block * rows).enumerate().map(move |(b, dst)| (b * block, dst))
+        // (No rows: no blocks, and no chunks of length 0.)
+        self.input_t[..len]
+            .chunks_mut((block * rows).max(1))
+            .enumerate()
+            .map(move |(b, dst)| (b * block, dst))
     }
 
     /// The most samples a pass may use these buffers for.

@@ -13,7 +13,7 @@
 //! (`tests::kernel_equals_a_scalar_fma_chain_bit_for_bit`, for every set the CPU has).
 //!
 //! Everything here is `unsafe` and reached only through [`super::gemm_rows`] and
-//! [`super::transpose`], which check the views (with overflow-checked arithmetic) and the CPU
+//! [`super::transpose_rows`], which check the views (with overflow-checked arithmetic) and the CPU
 //! before calling. The two instruction sets share the kernel's code ([`row_kernel!`]) and
 //! differ in their vector primitives.
 
@@ -92,7 +92,8 @@ pub(super) unsafe fn gemm_rows(
 /// (the first s pointers of `src` are the rows).
 ///
 /// # Safety
-/// The CPU runs `isa`; `src.len() ≥ s`; the elements named lie in their allocations, offsets
+/// The CPU runs `isa`; each of the first s pointers of `src` starts a row of at least
+/// `s·blocks` values; the elements named lie in their allocations, offsets
 /// fit in `isize`, and dst does not overlap a row.
 #[cfg(target_arch = "x86_64")]
 pub(super) unsafe fn transpose_strip(
