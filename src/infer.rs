@@ -2,10 +2,13 @@
 //! network outputs, mean loss, accuracy and confusion matrix, or RMSE, MAE and R².
 //!
 //! Blocks are fixed by size, results are combined in block order, so the figures do not
-//! depend on the number of threads. Rows are read in place (a strided GEMM operand), never
-//! copied.
+//! depend on the number of threads. Rows are read in place (each block transposed for the
+//! first layer). Rows whose outputs are not finite (inputs far beyond what the model can
+//! represent in f32) are counted, never scored as predictions: [`Evaluation::check_finite`]
+//! and [`check_outputs`] turn them into an error naming the first.
 
 use crate::data::{Dataset, Targets};
+use crate::error::{Error, Result};
 use crate::metrics::{Confusion, Regression};
 use crate::network::{Buffers, Network, argmax};
 use rayon::prelude::*;
@@ -32,12 +35,24 @@ pub struct Evaluation {
     pub confusion: Option<Confusion>,
     /// RMSE, MAE and R², for real-valued targets.
     pub regression: Option<Regression>,
+    /// Rows whose outputs are not all finite (neither correct nor in the confusion matrix).
+    pub non_finite: usize,
+    /// The first of them (0-based), if any.
+    pub first_non_finite: Option<usize>,
 }
 
 /// The most classes for which a confusion matrix (k² counts) is built.
 pub const MAX_CONFUSION_CLASSES: usize = 1000;
 
 impl Evaluation {
+    /// An error naming `data`'s first row whose outputs are not finite, if there is one.
+    pub fn check_finite(&self, data: &Dataset) -> Result<()> {
+        match self.first_non_finite {
+            Some(row) => Err(non_finite_error(data, row, self.non_finite)),
+            None => Ok(()),
+        }
+    }
+
     /// Fraction correct, for classifiers.
     pub fn accuracy(&self) -> Option<f64> {
         self.correct.map(|c| c as f64 / self.n_samples.max(1) as f64)
@@ -76,6 +91,43 @@ fn over_blocks<R: Send>(
         .collect()
 }
 
+/// How many rows of `outputs` (`k` values each) are not all finite, and the first of them.
+fn non_finite_rows(outputs: &[f32], k: usize) -> (usize, Option<usize>) {
+    let mut bad =
+        outputs.chunks_exact(k.max(1)).enumerate().filter(|(_, o)| o.iter().any(|v| !v.is_finite()));
+    let first = bad.next().map(|(i, _)| i);
+    (first.map_or(0, |_| 1 + bad.count()), first)
+}
+
+/// The error for `data`'s row `row` (0-based), first of `count` with non-finite outputs.
+fn non_finite_error(data: &Dataset, row: usize, count: usize) -> Error {
+    let others = match count.saturating_sub(1) {
+        0 => String::new(),
+        n => format!(" (and {n} other row{})", if n == 1 { "" } else { "s" }),
+    };
+    let largest = data.row(row).iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    Error::Data {
+        path: data.path.clone(),
+        message: format!(
+            "sample {} of {}{others} gives outputs that are not finite numbers: its inputs (after \
+             normalisation, largest magnitude {}) are beyond what the model can compute with in \
+             f32; look for extreme values in that row",
+            row + 1,
+            data.n_samples(),
+            crate::error::short(largest)
+        ),
+    }
+}
+
+/// An error naming `data`'s first row whose `outputs` ([`outputs`], `k` per row) are not
+/// finite, if there is one.
+pub fn check_outputs(outputs: &[f32], k: usize, data: &Dataset) -> Result<()> {
+    match non_finite_rows(outputs, k) {
+        (count, Some(row)) => Err(non_finite_error(data, row, count)),
+        _ => Ok(()),
+    }
+}
+
 /// The network's outputs for every row (`n x n_out`): class probabilities for classifiers.
 pub fn outputs(net: &Network<f32>, data: &Dataset) -> Vec<f32> {
     let blocks = over_blocks(net, data, false, |_, rows, buf, _| buf.output(rows).to_vec());
@@ -94,25 +146,28 @@ pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) ->
     // Each block returns its loss and its rows' predicted classes (or outputs, for real-valued
     // targets); the counts and sums are made once, in row order.
     let blocks = over_blocks(net, data, true, |_, rows, buf, loss| {
-        let preds: Vec<u32> = if classify {
-            buf.output(rows).chunks_exact(k).map(|o| argmax(o) as u32).collect()
-        } else {
-            Vec::new()
-        };
+        // A row with a non-finite output predicts nothing (u32::MAX matches no class).
+        let predict = |o: &[f32]| if o.iter().all(|v| v.is_finite()) { argmax(o) as u32 } else { u32::MAX };
+        let preds: Vec<u32> =
+            if classify { buf.output(rows).chunks_exact(k).map(predict).collect() } else { Vec::new() };
         let outputs = if values.is_some() { buf.output(rows).to_vec() } else { Vec::new() };
-        (loss, preds, outputs)
+        let bad = non_finite_rows(buf.output(rows), k);
+        (loss, preds, outputs, bad)
     });
-    let loss: f64 = blocks.iter().map(|(l, _, _)| l).sum();
+    let non_finite = blocks.iter().map(|b| b.3.0).sum();
+    let first_non_finite =
+        blocks.iter().enumerate().find_map(|(b, x)| x.3.1.map(|r| b * block_rows(net) + r));
+    let loss: f64 = blocks.iter().map(|b| b.0).sum();
     let regression = values.map(|y| {
-        let predicted: Vec<f32> = blocks.iter().flat_map(|(_, _, o)| o.iter().copied()).collect();
+        let predicted: Vec<f32> = blocks.iter().flat_map(|b| b.2.iter().copied()).collect();
         Regression::new(&predicted, y, k)
     });
     let (mut correct, mut confusion) = (None, None);
     if let Some(labels) = data.labels() {
-        let preds = blocks.iter().flat_map(|(_, p, _)| p.iter());
+        let preds = blocks.iter().flat_map(|b| b.1.iter());
         let mut c = (k <= MAX_CONFUSION_CLASSES).then(|| Confusion::new(k));
         let mut ok = 0u64;
-        for (&truth, &p) in labels.iter().zip(preds) {
+        for (&truth, &p) in labels.iter().zip(preds).filter(|(_, p)| **p != u32::MAX) {
             ok += (truth == p) as u64;
             if let Some(c) = c.as_mut() {
                 c.add(truth as usize, p as usize);
@@ -122,5 +177,6 @@ pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) ->
     }
     let n = data.n_samples();
     let l2_term = l2.map_or(0.0, |(lambda, n_train)| lambda / n_train as f64 * net.half_sum_sq_weights());
-    Evaluation { n_samples: n, loss: loss / n.max(1) as f64, l2_term, correct, confusion, regression }
+    let loss = loss / n.max(1) as f64;
+    Evaluation { n_samples: n, loss, l2_term, correct, confusion, regression, non_finite, first_non_finite }
 }

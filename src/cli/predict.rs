@@ -6,7 +6,7 @@ use super::args::{PredictArgs, SplitPart};
 use super::common::{check_writable, emit, json_f32s, model_and_data_keeping};
 use bp_par::data::Dataset;
 use bp_par::error::{Error, Result};
-use bp_par::infer::outputs;
+use bp_par::infer::{check_outputs, outputs};
 use bp_par::model::{Model, Task};
 use bp_par::network::argmax;
 use serde_json::json;
@@ -30,7 +30,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         false,
         &args.keep_cols,
     )?;
-    let text = Rows::new(&model, &data, None).text(args.common.json);
+    let text = Rows::new(&model, &data, None)?.text(args.common.json);
     write(args.output.as_deref(), &text, data.n_samples(), args.common.quiet)
 }
 
@@ -52,10 +52,17 @@ pub(crate) struct Rows<'a> {
 
 impl<'a> Rows<'a> {
     /// The outputs of `model` for `data`, ready to be written.
-    pub(crate) fn new(model: &Model, data: &'a Dataset, lead: Option<(&'static str, Vec<String>)>) -> Self {
+    /// An error names the first row whose outputs are not finite (extreme input values).
+    pub(crate) fn new(
+        model: &Model,
+        data: &'a Dataset,
+        lead: Option<(&'static str, Vec<String>)>,
+    ) -> bp_par::error::Result<Self> {
         let k = model.net.arch.n_out();
-        Rows {
-            out: outputs(&model.net, data),
+        let out = outputs(&model.net, data);
+        check_outputs(&out, k, data)?;
+        Ok(Rows {
+            out,
             k,
             classify: model.task == Task::Classify,
             // Classes by name for a model trained on named labels (`cat`, `setosa`).
@@ -66,7 +73,7 @@ impl<'a> Rows<'a> {
             named: model.schema.class_names.is_some(),
             data,
             lead,
-        }
+        })
     }
 
     /// The text `predict` writes: JSON lines or CSV.

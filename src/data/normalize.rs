@@ -110,9 +110,11 @@ impl Normalization {
         match self {
             Normalization::None => {}
             Normalization::Scale(s) => features.par_iter_mut().for_each(|v| *v /= s),
+            // In f64: with values near f32's limit, v − m can overflow f32 while the quotient,
+            // a handful of standard deviations, cannot.
             Normalization::ZScore { mean, std } => features.par_chunks_mut(d).for_each(|row| {
-                for ((v, m), s) in row.iter_mut().zip(mean).zip(std) {
-                    *v = (*v - m) / s;
+                for ((v, &m), &s) in row.iter_mut().zip(mean).zip(std) {
+                    *v = ((*v as f64 - m as f64) / s as f64) as f32;
                 }
             }),
         }
@@ -146,6 +148,15 @@ impl Normalization {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Values near f32's limit: the centred values would overflow f32, the z-scores do not.
+    #[test]
+    fn zscore_of_extreme_values_stays_finite() {
+        let mut x: Vec<f32> = (0..100).map(|i| if i % 10 < 7 { 3.4e38 } else { -3.4e38 }).collect();
+        let norm = Normalization::fit(NormalizeMode::Zscore, &x, 1);
+        norm.apply(&mut x, 1);
+        assert!(x.iter().all(|v| v.is_finite() && v.abs() < 3.0), "{:?}", &x[..10]);
+    }
 
     #[test]
     fn zscore_uses_training_statistics() {

@@ -96,3 +96,54 @@ fn an_unknown_normalisation_is_a_usage_error_naming_the_valid_ones() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("\"minmax\" (expected auto, none, scale or zscore)"), "{}", run.stderr);
 }
+
+/// Values near f32's limit (found by a new-user test): z-scores computed in f64 stay finite,
+/// so training works; a row far outside the model's range gets an error naming it from
+/// `eval`, `predict` and a held-out evaluation, never a NaN scored as a prediction.
+#[test]
+fn extreme_values_train_under_zscore_and_never_score_as_predictions() {
+    let dir = Dir::new();
+    let mut text = String::from("label,a,b\n");
+    for i in 0..200 {
+        let huge = if i % 10 < 7 { "3.4e38" } else { "-3.4e38" };
+        text += &format!("{},{},{huge}\n", i % 2, (i % 7) as f32 / 7.0 - 0.5 + (i % 2) as f32);
+    }
+    dir.write("huge.csv", &text);
+    let args = ["train", "huge.csv", "--normalize", "zscore", "--hidden", "5", "--epochs", "3", "-q"];
+    dir.run(&[&args[..], &["--save", "z.st"]].concat()).ok();
+    // A model of ordinary values, and a file whose first row is far beyond them.
+    dir.write("plain.csv", "label,a,b\n0,0.1,0.2\n1,0.9,0.8\n0,0.2,0.1\n1,0.8,0.9\n");
+    dir.run(&[
+        "train",
+        "plain.csv",
+        "--val-split",
+        "0",
+        "--hidden",
+        "5",
+        "--epochs",
+        "2",
+        "-q",
+        "--save",
+        "p.st",
+    ])
+    .ok();
+    dir.write("far.csv", "label,a,b\n0,3e38,0\n1,0.9,0.8\n");
+    for cmd in ["eval", "predict"] {
+        let run = dir.run(&[cmd, "-m", "p.st", "far.csv"]);
+        assert_eq!(run.code, 1, "{cmd}: {} {}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("far.csv: sample 1 of 2 gives outputs that are not finite"),
+            "{}",
+            run.stderr
+        );
+    }
+    // Held out: the same row as `--test` while training.
+    let run =
+        dir.run(&["train", "plain.csv", "--val-split", "0", "--test", "far.csv", "--epochs", "1", "-q"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("held-out sample 1 of 2 gives outputs that are not finite"),
+        "{}",
+        run.stderr
+    );
+}

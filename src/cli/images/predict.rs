@@ -40,6 +40,6 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     model.norm.apply(&mut data.features, data.n_features);
     // The same writer as for rows of data: the file name first, class names, f32 as written.
     let names = files.iter().map(|f| file_name(f)).collect();
-    let text = Rows::new(&model, &data, Some(("file", names))).text(args.common.json);
+    let text = Rows::new(&model, &data, Some(("file", names)))?.text(args.common.json);
     write(args.output.as_deref(), &text, files.len(), args.common.quiet)
 }
