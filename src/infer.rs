@@ -45,10 +45,11 @@ pub struct Evaluation {
 pub const MAX_CONFUSION_CLASSES: usize = 1000;
 
 impl Evaluation {
-    /// An error naming `data`'s first row whose outputs are not finite, if there is one.
-    pub fn check_finite(&self, data: &Dataset) -> Result<()> {
+    /// An error naming `data`'s first row whose outputs are not finite, if there is one;
+    /// `what` names the rows in the message ("held-out", or "" for a file evaluated alone).
+    pub fn check_finite(&self, data: &Dataset, what: &str) -> Result<()> {
         match self.first_non_finite {
-            Some(row) => Err(non_finite_error(data, row, self.non_finite)),
+            Some(row) => Err(non_finite_error(data, what, row, self.non_finite)),
             None => Ok(()),
         }
     }
@@ -100,16 +101,17 @@ fn non_finite_rows(outputs: &[f32], k: usize) -> (usize, Option<usize>) {
 }
 
 /// The error for `data`'s row `row` (0-based), first of `count` with non-finite outputs.
-fn non_finite_error(data: &Dataset, row: usize, count: usize) -> Error {
+fn non_finite_error(data: &Dataset, what: &str, row: usize, count: usize) -> Error {
     let others = match count.saturating_sub(1) {
         0 => String::new(),
         n => format!(" (and {n} other row{})", if n == 1 { "" } else { "s" }),
     };
     let largest = data.row(row).iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let what = if what.is_empty() { String::new() } else { format!("{what} ") };
     Error::Data {
         path: data.path.clone(),
         message: format!(
-            "sample {} of {}{others} gives outputs that are not finite numbers: its inputs (after \
+            "{what}sample {} of {}{others} gives outputs that are not finite numbers: its inputs (after \
              normalisation, largest magnitude {}) are beyond what the model can compute with in \
              f32; look for extreme values in that row",
             row + 1,
@@ -123,7 +125,7 @@ fn non_finite_error(data: &Dataset, row: usize, count: usize) -> Error {
 /// finite, if there is one.
 pub fn check_outputs(outputs: &[f32], k: usize, data: &Dataset) -> Result<()> {
     match non_finite_rows(outputs, k) {
-        (count, Some(row)) => Err(non_finite_error(data, row, count)),
+        (count, Some(row)) => Err(non_finite_error(data, "", row, count)),
         _ => Ok(()),
     }
 }
@@ -145,18 +147,17 @@ pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) ->
     };
     // Each block returns its loss and its rows' predicted classes (or outputs, for real-valued
     // targets); the counts and sums are made once, in row order.
-    let blocks = over_blocks(net, data, true, |_, rows, buf, loss| {
+    let blocks = over_blocks(net, data, true, |first, rows, buf, loss| {
         // A row with a non-finite output predicts nothing (u32::MAX matches no class).
         let predict = |o: &[f32]| if o.iter().all(|v| v.is_finite()) { argmax(o) as u32 } else { u32::MAX };
         let preds: Vec<u32> =
             if classify { buf.output(rows).chunks_exact(k).map(predict).collect() } else { Vec::new() };
         let outputs = if values.is_some() { buf.output(rows).to_vec() } else { Vec::new() };
-        let bad = non_finite_rows(buf.output(rows), k);
-        (loss, preds, outputs, bad)
+        let (bad, first_bad) = non_finite_rows(buf.output(rows), k);
+        (loss, preds, outputs, (bad, first_bad.map(|r| first + r)))
     });
     let non_finite = blocks.iter().map(|b| b.3.0).sum();
-    let first_non_finite =
-        blocks.iter().enumerate().find_map(|(b, x)| x.3.1.map(|r| b * block_rows(net) + r));
+    let first_non_finite = blocks.iter().find_map(|b| b.3.1);
     let loss: f64 = blocks.iter().map(|b| b.0).sum();
     let regression = values.map(|y| {
         let predicted: Vec<f32> = blocks.iter().flat_map(|b| b.2.iter().copied()).collect();

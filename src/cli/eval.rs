@@ -22,7 +22,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
     bp_par::train::check_fit(&model.net, &data)?;
     let n = data.n_samples();
     let e = evaluate(&model.net, &data, args.l2.map(|l| (l, n)));
-    e.check_finite(&data)?;
+    e.check_finite(&data, "")?;
     let loss_name = model.net.arch.loss.name();
     let names = target_names(&model, model.net.arch.n_out());
     // The class names of a model trained on named labels (`cat`, `setosa`).

@@ -1,6 +1,6 @@
 //! The safe products over strided views: `C ← A·B` or `C ← A·B + C` by `matrixmultiply`
 //! ([`gemm`]), and by the crate's own AVX-512 / AVX2 kernels where the layout fits them
-//! ([`gemm_rows`], [`product`]), with the transposes the passes need ([`transpose_rows`]).
+//! ([`gemm_rows`], [`product`]), with the transpose the passes need ([`transpose_rows`]).
 //!
 //! This module is the crate's only `unsafe` boundary around matrix memory: the one caller of
 //! the raw kernels that [`Scalar::gemm_raw`] forwards to and of the `kernel` submodule's.
@@ -151,6 +151,15 @@ impl<'a, T> MatMut<'a, T> {
     }
 }
 
+/// `(m, k, n)` of `C ← A·B`; panics (at the caller) if A (m, k), B (k, n) and C (m, n) disagree.
+#[track_caller]
+fn shapes<T>(c: &MatMut<'_, T>, a: &MatRef<'_, T>, b: &MatRef<'_, T>) -> (usize, usize, usize) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "gemm: A is {m}x{k} but B is {}x{n}", b.rows);
+    assert!(c.rows == m && c.cols == n, "gemm: A·B is {m}x{n} but C is {}x{}", c.rows, c.cols);
+    (m, k, n)
+}
+
 /// `C ← A·B` ([`Accum::Overwrite`]) or `C ← A·B + C` ([`Accum::Add`]).
 ///
 /// Shapes: A (m, k), B (k, n), C (m, n). Panics (at the caller) if they disagree.
@@ -162,9 +171,7 @@ pub fn gemm<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, acc
 /// `C ← α·A·B` or `C ← α·A·B + C`; see [`gemm`].
 #[track_caller]
 pub fn gemm_scaled<T: Scalar>(c: MatMut<'_, T>, alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, accum: Accum) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(b.rows, k, "gemm: A is {m}x{k} but B is {}x{n}", b.rows);
-    assert!(c.rows == m && c.cols == n, "gemm: A·B is {m}x{n} but C is {}x{}", c.rows, c.cols);
+    let (m, k, n) = shapes(&c, &a, &b);
     if m == 0 || n == 0 {
         return;
     }
@@ -214,9 +221,7 @@ pub fn gemm_rows<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>
 /// [`gemm_rows`] on the kernels of `isa` (a set the CPU runs), or matrixmultiply for None.
 #[track_caller]
 fn gemm_rows_on<T: Scalar>(isa: Option<Isa>, c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(b.rows, k, "gemm: A is {m}x{k} but B is {}x{n}", b.rows);
-    assert!(c.rows == m && c.cols == n, "gemm: A·B is {m}x{n} but C is {}x{}", c.rows, c.cols);
+    let (m, k, n) = shapes(&c, &a, &b);
     assert!(
         b.cs == 1 && (c.cs == 1 || c.rs == 1),
         "gemm_rows: B's rows and C's rows or columns must be contiguous"
@@ -268,26 +273,6 @@ pub fn product<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>) 
     }
 }
 
-/// `dst ← srcᵀ` (dst `cols x rows` for src `rows x cols`; panics if the shapes disagree), by
-/// [`transpose_rows`] when src's rows are contiguous, else element by element.
-#[track_caller]
-pub fn transpose<T: Scalar>(dst: MatMut<'_, T>, src: MatRef<'_, T>) {
-    let (rows, cols) = (src.rows, src.cols);
-    assert!(dst.rows == cols && dst.cols == rows, "transpose: {rows}x{cols} into {}x{}", dst.rows, dst.cols);
-    if rows == 0 || cols == 0 {
-        return;
-    }
-    if src.cs == 1 {
-        // Row i starts at i·rs ≤ the view's last offset, inside the slice.
-        return transpose_rows(dst, |i| &src.data[i * src.rs..]);
-    }
-    for i in 0..rows {
-        for j in 0..cols {
-            dst.data[j * dst.rs + i * dst.cs] = src.data[i * src.rs + j * src.cs];
-        }
-    }
-}
-
 /// `dst[j, i] ← row(i)[j]` for the `dst.cols` rows `row(0), row(1), ...` (each at least
 /// `dst.rows` long; panics otherwise): the transpose of rows that need not lie at a fixed
 /// stride, such as the rows of a mini-batch in a data set. With AVX-512F or AVX2, f32 and
@@ -308,16 +293,17 @@ fn transpose_rows_on<'r, T: Scalar>(isa: Option<Isa>, dst: MatMut<'_, T>, row: i
         assert!(r.len() >= cols, "transpose: row {i} has {} values, not {cols}", r.len());
         r
     };
+    // The whole s x s blocks go to the kernel (none when rows or cols < s: then no pointer
+    // into dst is formed).
     let (mut done_rows, mut done_cols) = (0, 0);
     #[cfg(target_arch = "x86_64")]
-    if let (Some(isa), true, true) = (isa.filter(|i| i.runs()), dst.cs == 1, T::as_f32(dst.data).is_some()) {
-        let d32 = T::as_f32_mut(&mut *dst.data).expect("checked just above");
+    if let (Some(isa), true, Some(d32)) =
+        (isa.filter(|i| i.runs()), dst.cs == 1, T::as_f32_mut(&mut *dst.data))
+        && rows >= isa.transpose_block()
+        && cols >= isa.transpose_block()
+    {
         let s = isa.transpose_block();
         (done_rows, done_cols) = (rows / s * s, cols / s * s);
-        if done_cols == 0 {
-            // No whole block (fewer than s columns): no pointer into dst is formed.
-            done_rows = 0;
-        }
         for i in (0..done_rows).step_by(s) {
             let mut from = [std::ptr::null::<f32>(); 16];
             for (r, p) in from.iter_mut().take(s).enumerate() {

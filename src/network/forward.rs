@@ -3,7 +3,7 @@
 
 use super::blocks::{sample_block, unit_block};
 use super::{Buffers, Network};
-use crate::gemm::{MatMut, MatRef, gemm_rows, product, transpose};
+use crate::gemm::{MatMut, MatRef, gemm_rows, product, transpose_rows};
 use crate::scalar::{Scalar, flush};
 use crate::split::Split;
 
@@ -46,7 +46,7 @@ impl<T: Scalar> Network<T> {
             let blocks = buf.input_t_blocks(n_in, rows, split);
             split.for_each(blocks, |(first, dst)| {
                 let n = dst.len() / rows;
-                transpose(MatMut::row_major(dst, n, rows), MatRef::strided(&x[first..], rows, n, n_in, 1));
+                transpose_rows(MatMut::row_major(dst, n, rows), |i| &x[i * n_in + first..]);
             });
         }
         for l in 0..n_layers - 1 {

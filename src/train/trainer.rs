@@ -357,10 +357,7 @@ impl<'a> Trainer<'a> {
         let test_eval: Option<Evaluation> = test.map(|t| evaluate(self.net, t, None));
         if let (Some(e), Some(t)) = (&test_eval, test) {
             // Finite weights, so extreme held-out inputs: a NaN figure would be silently wrong.
-            e.check_finite(t).map_err(|err| match err {
-                Error::Data { path, message } => Error::Data { path, message: format!("held-out {message}") },
-                other => other,
-            })?;
+            e.check_finite(t, "held-out")?;
         }
         let classify = matches!(data.targets, Targets::Classes { .. });
         let m = EpochMetrics {
