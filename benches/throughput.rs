@@ -49,7 +49,8 @@ fn train_step(c: &mut Criterion) {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         let mut net = Network::<f32>::init(arch.clone(), 1);
         let cfg = TrainConfig { batch: 64, ..TrainConfig::default() };
-        let mut trainer = pool.install(|| Trainer::new(&mut net, &data, cfg).unwrap());
+        let threads = bp_par::Threads::new(threads).unwrap();
+        let mut trainer = pool.install(|| Trainer::with_threads(&mut net, &data, cfg, threads).unwrap());
         g.bench_function(format!("{threads} threads"), |b| {
             b.iter(|| pool.install(|| trainer.steps(&data, 1).unwrap()))
         });

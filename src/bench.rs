@@ -310,7 +310,7 @@ fn measure(
     };
     let steps = cfg.samples.div_ceil(batch).max(1);
     let mut net = Network::<f32>::init(arch.clone(), 1);
-    let mut trainer = Trainer::new(&mut net, data, tc)?;
+    let mut trainer = Trainer::with_threads(&mut net, data, tc, crate::Threads::new(threads)?)?;
     trainer.steps(data, cfg.warmup)?;
     trainer.reset_phase_times();
     let mut rates = Vec::with_capacity(cfg.repeats);

@@ -52,6 +52,7 @@ pub mod network;
 pub mod optim;
 pub mod scalar;
 pub mod sys;
+pub mod threads;
 pub mod train;
 
 // Internals: the atomic file writer, the GEMM wrapper, the model files' metadata reader,
@@ -65,3 +66,4 @@ mod team;
 
 pub use atomic::write_atomic;
 pub use error::{Error, Result};
+pub use threads::Threads;

@@ -93,7 +93,7 @@ fn a_full_batch_run_resumed_from_checkpoint_bytes_gives_the_bits_of_the_run_stra
 
         let mut net = Network::<f32>::init(arch.clone(), 4);
         let mut obs = ToBytes { cfg: cfg.clone(), stop_after: 5, done: 0, bytes: Vec::new() };
-        let out = train_full_batch_from(&mut net, &data, None, &cfg, None, None, &mut obs).unwrap();
+        let out = train_full_batch_from(&mut net, &data, None, &cfg, None, None, &mut obs, crate::Threads::ONE).unwrap();
         assert_eq!((out.stop, obs.bytes.len()), (FullBatchStop::Requested, 1), "{method:?}");
         let (model, ck) = from_bytes(Path::new("ck"), &obs.bytes[0]).unwrap();
         assert_eq!(bits(&model.net.params), bits(&net.params), "{method:?}");
@@ -106,7 +106,7 @@ fn a_full_batch_run_resumed_from_checkpoint_bytes_gives_the_bits_of_the_run_stra
 
         let mut net = model.net;
         let rest =
-            train_full_batch_from(&mut net, &data, None, &fb.config, Some(fb.state), None, &mut Silent)
+            train_full_batch_from(&mut net, &data, None, &fb.config, Some(fb.state), None, &mut Silent, crate::Threads::ONE)
                 .unwrap();
         assert_eq!(bits(&net.params), bits(&straight.params), "{method:?}: the resumed run's weights");
         let losses = |h: &[EpochMetrics]| h.iter().map(|m| m.loss.to_bits()).collect::<Vec<_>>();
@@ -129,7 +129,7 @@ fn a_full_batch_checkpoint_holds_the_vectors_per_layer_and_the_scalars_as_json()
     };
     let mut net = Network::<f32>::init(arch.clone(), 4);
     let mut obs = ToBytes { cfg: cfg.clone(), stop_after: 2, done: 0, bytes: Vec::new() };
-    train_full_batch_from(&mut net, &data, None, &cfg, None, None, &mut obs).unwrap();
+    train_full_batch_from(&mut net, &data, None, &cfg, None, None, &mut obs, crate::Threads::ONE).unwrap();
     let file = model::parse(Path::new("ck"), &obs.bytes[0]).unwrap();
     for name in [
         "full_batch.grad.layers.1.weight",

@@ -283,12 +283,6 @@ impl OptimizerState {
     }
 }
 
-/// The number of threads of the team a [`Trainer`] built inside a rayon pool of `threads`
-/// workers runs its passes on: one per core at most.
-pub fn team_size_for(threads: usize) -> usize {
-    crate::team::size_for(threads)
-}
-
 /// Checks that a data set's width and targets fit the network.
 pub fn check_fit(net: &Network<f32>, data: &Dataset) -> Result<()> {
     let arch = &net.arch;

@@ -55,7 +55,7 @@ impl<'a> Ranks<'a> {
 impl<'a> Trainer<'a> {
     /// [`Trainer::new`] for one rank of `group` ([`crate::distributed`]): every rank builds its
     /// trainer from the same network, data and settings, and each computes its share of every
-    /// mini-batch's shards (with the threads of the current rayon pool, as [`Trainer::new`]);
+    /// mini-batch's shards (on a team of `threads`, as [`Trainer::with_threads`]);
     /// the ranks exchange the gradients and apply the same update, so the weights after every
     /// step are, bit for bit, those of a one-process run with the same `shard` size. Every
     /// rank must own a shard of a full mini-batch (refused otherwise), and every rank must run
@@ -65,9 +65,9 @@ impl<'a> Trainer<'a> {
         data: &Dataset,
         cfg: TrainConfig,
         group: &'a dyn Collective,
+        threads: crate::Threads,
     ) -> Result<Self> {
-        let team_size = crate::team::size_for(rayon::current_num_threads());
-        Trainer::build(net, data, cfg, team_size, Some(group))
+        Trainer::build(net, data, cfg, threads.team_size(), Some(group))
     }
 
     /// Whether the run stops after this mini-batch: `local` on any rank (so every rank stops

@@ -129,7 +129,7 @@ fn on_ranks_with(
                 s.spawn(move || {
                     let pool = rayon::ThreadPoolBuilder::new().num_threads(team).build().unwrap();
                     pool.install(|| {
-                        let mut t = Trainer::on_ranks(&mut net, data, cfg, &g).unwrap();
+                        let mut t = Trainer::on_ranks(&mut net, data, cfg, &g, crate::Threads::new(team).unwrap()).unwrap();
                         t.run_policy(data, held, policy, &mut StopAt(stop, 0)).unwrap();
                         let state = t.state();
                         let (epochs, batches) = (t.epochs_done(), t.batches_done());
@@ -212,7 +212,7 @@ fn a_group_with_more_ranks_than_shards_is_refused() {
     let mut net = Network::init(Arch::new(vec![5, 4, 3], Activation::Relu, Loss::Xent).unwrap(), 3);
     let cfg = TrainConfig { batch: 32, shard: 16, ..Default::default() };
     let group = Threads::group(4);
-    let err = Trainer::on_ranks(&mut net, &data, cfg, &group[0]).err().expect("refused");
+    let err = Trainer::on_ranks(&mut net, &data, cfg, &group[0], crate::Threads::ONE).err().expect("refused");
     let text = err.to_string();
     assert!(text.contains("4 ranks") && text.contains("at most 8"), "{text}");
 }

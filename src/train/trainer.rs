@@ -14,6 +14,7 @@ use crate::infer::{Evaluation, evaluate};
 use crate::network::{Arch, Network, feature_block, phase_tasks};
 use crate::split::{Busy, Split};
 use crate::team::Team;
+use crate::threads::Threads;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -21,10 +22,21 @@ use std::time::Instant;
 
 impl<'a> Trainer<'a> {
     /// Checks that `data` fits `net` and allocates every buffer the run needs
-    /// ([`Trainer::memory_needed`] bytes besides the network). The team has as many threads as
-    /// the current rayon pool, up to one per core ([`super::team_size_for`]).
+    /// ([`Trainer::memory_needed`] bytes besides the network). The team has one thread per
+    /// core ([`Threads::all`]); [`Trainer::with_threads`] takes a count.
     pub fn new(net: &'a mut Network<f32>, data: &Dataset, cfg: TrainConfig) -> Result<Self> {
-        Trainer::with_team(net, data, cfg, crate::team::size_for(rayon::current_num_threads()))
+        Trainer::with_threads(net, data, cfg, Threads::all())
+    }
+
+    /// [`Trainer::new`] with a team of `threads` threads, up to one per core
+    /// ([`Threads::team_size`]). The results are the same for every count.
+    pub fn with_threads(
+        net: &'a mut Network<f32>,
+        data: &Dataset,
+        cfg: TrainConfig,
+        threads: Threads,
+    ) -> Result<Self> {
+        Trainer::with_team(net, data, cfg, threads.team_size())
     }
 
     /// [`Trainer::new`] with a team of exactly `team_size` threads, even beyond the cores (for

@@ -80,7 +80,7 @@ impl Sweep<'_> {
             "activation": self.activation.name(),
             "data": self.data,
             "flops_per_sample": self.flops,
-            "sgemm_peak_gflops": self.peaks.iter().map(|(t, g)| json!({"threads": t, "team": bp_par::train::team_size_for(*t), "gflops": g})).collect::<Vec<_>>(),
+            "sgemm_peak_gflops": self.peaks.iter().map(|(t, g)| json!({"threads": t, "team": bp_par::Threads::new(*t).map_or(1, bp_par::Threads::team_size), "gflops": g})).collect::<Vec<_>>(),
             "rows": self.rows.iter().map(row_json).collect::<Vec<_>>(),
             "eval_samples_per_s": self.eval.iter().map(|(t, sp)| json!({"threads": t, "median": sp.median, "min": sp.min, "max": sp.max})).collect::<Vec<_>>(),
             "peak_rss_bytes": self.rss,
@@ -123,7 +123,7 @@ impl Sweep<'_> {
             format!("bp-par bench: {} {}/xent, {}\n", self.layers_text(), self.activation, self.machine);
         for (t, g) in &self.peaks {
             let _ =
-                writeln!(s, "SGEMM peak on {} thread(s): {g:.1} GFLOP/s", bp_par::train::team_size_for(*t));
+                writeln!(s, "SGEMM peak on {} thread(s): {g:.1} GFLOP/s", bp_par::Threads::new(*t).map_or(1, bp_par::Threads::team_size));
         }
         self.table_rows(&mut s);
         self.tasks(&mut s);

@@ -10,7 +10,7 @@ use bp_par::data::{self, Dataset, LoadOptions, Normalization};
 use bp_par::error::{Error, Result};
 use bp_par::infer::evaluate;
 use bp_par::network::{Arch, Init, Network};
-use bp_par::train::{EpochMetrics, Silent, Trainer, train_full_batch};
+use bp_par::train::{EpochMetrics, Silent, Trainer, train_full_batch_from};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -145,10 +145,18 @@ fn train_seed(t: &TrainRun, measure: Measure, cache: &mut DataCache) -> Result<T
     let arch = Arch::new(sizes, t.activation, t.loss)?;
     let init = t.init.unwrap_or(Init::default_for(t.activation));
     let mut net = Network::<f32>::init_with(arch, init, t.config.seed);
+    // (The runner runs inside the CLI's pool of --threads.)
+    let threads = bp_par::Threads::new(rayon::current_num_threads())?;
     let clock = Instant::now();
     let history = match &t.full_batch {
-        Some(fb) => train_full_batch(&mut net, &train, held.as_ref(), fb, &mut Silent)?.history,
-        None => Trainer::new(&mut net, &train, t.config.clone())?.run(&train, held.as_ref(), &mut Silent)?,
+        Some(fb) => {
+            train_full_batch_from(&mut net, &train, held.as_ref(), fb, None, None, &mut Silent, threads)?.history
+        }
+        None => Trainer::with_threads(&mut net, &train, t.config.clone(), threads)?.run(
+            &train,
+            held.as_ref(),
+            &mut Silent,
+        )?,
     };
     let seconds = clock.elapsed().as_secs_f64();
     let held_acc = |m: &EpochMetrics| m.test_acc.unwrap_or(0.0) * 100.0;

@@ -284,7 +284,8 @@ pub fn run(
             test: test.as_ref(),
         };
         let every = plan.policy.checkpoint_every;
-        train_full_batch_from(net, train, held_out.as_ref(), fb, start, every, &mut observer)
+        let threads = bp_par::Threads::new(plan.threads)?;
+        train_full_batch_from(net, train, held_out.as_ref(), fb, start, every, &mut observer, threads)
     };
     reporter.finish();
     let outcome = outcome?;

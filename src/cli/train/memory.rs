@@ -9,7 +9,8 @@ use bp_par::data::Dataset;
 use bp_par::error::{Error, Result};
 use bp_par::network::Arch;
 use bp_par::sys::human_bytes;
-use bp_par::train::{FullBatchMethod, Trainer, team_size_for};
+use bp_par::Threads;
+use bp_par::train::{FullBatchMethod, Trainer};
 
 /// Bytes of one f32.
 const F32: u64 = 4;
@@ -18,7 +19,7 @@ const F32: u64 = 4;
 /// `fresh`: the network is still to be allocated (with `--init` or `--resume` it already is).
 pub fn estimate(plan: &Plan, arch: &Arch, n_samples: usize, fresh: bool) -> u64 {
     let params = F32.saturating_mul(arch.n_params() as u64);
-    let team = team_size_for(rayon::current_num_threads());
+    let team = Threads::new(plan.threads).map_or(1, Threads::team_size);
     let trainer = match &plan.full_batch {
         None => Trainer::memory_needed(arch, &plan.cfg, n_samples, team),
         Some(fb) => {

@@ -181,12 +181,13 @@ pub fn run(
     ranks: Ranks<'_>,
 ) -> Result<(Vec<EpochMetrics>, Option<StopReason>, Option<PhaseTimes>)> {
     let Prepared { train, held_out, test, model, identity, .. } = p;
+    let threads = bp_par::Threads::new(plan.threads)?;
     let outcome = {
         let mut trainer = match ranks.group {
             // Every rank reaches the same verdict on the group's settings.
-            Some(group) => Trainer::on_ranks(&mut model.net, train, plan.cfg.clone(), group)
+            Some(group) => Trainer::on_ranks(&mut model.net, train, plan.cfg.clone(), group, threads)
                 .map_err(|e| ranks.everyone(e))?,
-            None => Trainer::new(&mut model.net, train, plan.cfg.clone())?,
+            None => Trainer::with_threads(&mut model.net, train, plan.cfg.clone(), threads)?,
         };
         if let Some((_, ck)) = &plan.resume {
             trainer.restore(ck.state.clone())?;

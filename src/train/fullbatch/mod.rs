@@ -150,8 +150,9 @@ trait Method {
 }
 
 /// Trains `net` on the whole of `data` with `cfg`, evaluating `test` after each iteration
-/// when given. The team that computes the gradient has as many threads as the current rayon
-/// pool, up to one per core. The network ends at the last accepted point.
+/// when given. The team that computes the gradient has one thread per core
+/// ([`crate::Threads::all`]; [`train_full_batch_from`] takes a count). The network ends at the
+/// last accepted point.
 pub fn train_full_batch(
     net: &mut Network<f32>,
     data: &Dataset,
@@ -159,7 +160,7 @@ pub fn train_full_batch(
     cfg: &FullBatchConfig,
     observer: &mut dyn Observer,
 ) -> Result<FullBatchOutcome> {
-    train_full_batch_from(net, data, test, cfg, None, None, observer)
+    train_full_batch_from(net, data, test, cfg, None, None, observer, crate::Threads::all())
 }
 
 /// [`train_full_batch`] on a team of exactly `team_size` threads (the results are the same
@@ -182,11 +183,13 @@ pub fn train_full_batch_on(
 /// `checkpoint_every` = N the observer's [`Observer::full_batch_checkpoint`] is called after
 /// every N-th iteration and after the last (also when the run ends without progress); it is
 /// called whenever [`Observer::stop_requested`] stops the run. The outcome's history holds
-/// this call's iterations.
+/// this call's iterations. The gradient is computed on a team of `threads` (up to one per
+/// core); the results are the same for every count.
 ///
 /// # Errors
 /// [`Error::Config`] for a state of another method or size (or `checkpoint_every` 0), and
 /// whatever the observer's checkpoint returns.
+#[allow(clippy::too_many_arguments)] // (the run's inputs, its start and cadence, its threads)
 pub fn train_full_batch_from(
     net: &mut Network<f32>,
     data: &Dataset,
@@ -195,8 +198,9 @@ pub fn train_full_batch_from(
     start: Option<FullBatchState>,
     checkpoint_every: Option<usize>,
     observer: &mut dyn Observer,
+    threads: crate::Threads,
 ) -> Result<FullBatchOutcome> {
-    let team = crate::team::size_for(rayon::current_num_threads());
+    let team = threads.team_size();
     run_full_batch(net, data, test, cfg, Resumable { start, checkpoint_every }, observer, team)
 }
 

@@ -1,0 +1,101 @@
+//! The thread count of a fit or an inference: always a parameter ([`Threads`]), never read from
+//! whatever rayon pool the caller happens to run in.
+//!
+//! One function turns a count into the size of the trainer's team of threads
+//! ([`Threads::team_size`]: at most one per core, as an oversubscribed team would wait for the
+//! operating system at every phase of a step), and one runs a closure with that many rayon
+//! workers ([`Threads::install`], on a pool kept per count, so that a call that predicts one
+//! row does not start threads). The count changes the speed, never a bit of a result.
+//!
+//! ```
+//! use bp_par::Threads;
+//! let two = Threads::new(2).unwrap();
+//! assert_eq!(two.get(), 2);
+//! assert!(two.team_size() >= 1 && two.team_size() <= 2);
+//! assert!(Threads::new(0).is_err());
+//! assert_eq!(two.install(rayon::current_num_threads).unwrap(), 2);
+//! ```
+
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+/// A number of threads, at least one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Threads(NonZeroUsize);
+
+impl Threads {
+    /// `n` threads; [`Error::Config`] for 0.
+    pub fn new(n: usize) -> Result<Threads> {
+        NonZeroUsize::new(n).map(Threads).ok_or_else(|| Error::config("`threads` must be at least 1, got 0"))
+    }
+
+    /// One thread.
+    pub const ONE: Threads = Threads(NonZeroUsize::MIN);
+
+    /// One thread per logical core of the machine (1 where that is unknown).
+    pub fn all() -> Threads {
+        Threads(std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN))
+    }
+
+    /// The count.
+    pub fn get(self) -> usize {
+        self.0.get()
+    }
+
+    /// The size of the team that runs a trainer's passes with this many threads: the count,
+    /// but no more than the machine's cores.
+    pub fn team_size(self) -> usize {
+        crate::team::size_for(self.get())
+    }
+
+    /// Runs `f` with this many rayon worker threads (`rayon::current_num_threads()` inside is
+    /// the count). The pools are made on first use of each count and kept.
+    ///
+    /// # Errors
+    /// [`Error::Other`] when the operating system cannot start the threads.
+    pub fn install<R: Send>(self, f: impl FnOnce() -> R + Send) -> Result<R> {
+        if rayon::current_thread_index().is_some() && rayon::current_num_threads() == self.get() {
+            // Already on a pool of this size (the CLI's, or a nested call).
+            return Ok(f());
+        }
+        Ok(self.pool()?.install(f))
+    }
+
+    fn pool(self) -> Result<Arc<rayon::ThreadPool>> {
+        static POOLS: Mutex<BTreeMap<usize, Arc<rayon::ThreadPool>>> = Mutex::new(BTreeMap::new());
+        let mut pools = POOLS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(p) = pools.get(&self.get()) {
+            return Ok(Arc::clone(p));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.get())
+            .thread_name(|i| format!("bp-par-{i}"))
+            .build()
+            .map_err(|e| Error::other(format!("cannot start {} worker threads: {e}", self.get())))?;
+        let pool = Arc::new(pool);
+        pools.insert(self.get(), Arc::clone(&pool));
+        Ok(pool)
+    }
+}
+
+impl Default for Threads {
+    /// [`Threads::all`].
+    fn default() -> Self {
+        Threads::all()
+    }
+}
+
+impl std::fmt::Display for Threads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl TryFrom<usize> for Threads {
+    type Error = Error;
+    fn try_from(n: usize) -> Result<Threads> {
+        Threads::new(n)
+    }
+}
