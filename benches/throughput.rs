@@ -62,7 +62,8 @@ fn train_step(c: &mut Criterion) {
 fn mnist_epoch(c: &mut Criterion) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/mnist/train-images-idx3-ubyte.gz");
     let mut data = data::load(&path, &LoadOptions::default()).unwrap();
-    Normalization::fit(NormalizeMode::Auto, &data.features, 784).apply(&mut data.features, 784);
+    let norm = Normalization::fit(NormalizeMode::Auto, data.features(), 784);
+    data.normalize(&norm).unwrap();
     let arch = Arch::new(vec![784, 128, 10], Activation::Sigmoid, Loss::Xent).unwrap();
     let mut net = Network::<f32>::init(arch, 1);
     let cfg = TrainConfig { batch: 64, ..TrainConfig::default() };

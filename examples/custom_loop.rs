@@ -32,11 +32,11 @@ impl Observer for Progress {
 fn main() -> bp_par::Result<()> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/digits.csv");
     let (mut train, mut val) = data::load(&path, &LoadOptions::default())?.split(0.2, 7)?;
-    let norm = Normalization::fit(NormalizeMode::Zscore, &train.features, train.n_features);
-    norm.apply(&mut train.features, train.n_features);
-    norm.apply(&mut val.features, val.n_features);
+    let norm = Normalization::fit(NormalizeMode::Zscore, train.features(), train.n_features());
+    train.normalize(&norm)?;
+    val.normalize(&norm)?;
 
-    let arch = Arch::new(vec![train.n_features, 100, 10], Activation::Tanh, Loss::Xent)?;
+    let arch = Arch::new(vec![train.n_features(), 100, 10], Activation::Tanh, Loss::Xent)?;
     let mut net = Network::init(arch, 7);
     let cfg = TrainConfig { epochs: 100, batch: 32, lr: 0.02, l2: 1.0, seed: 7, ..TrainConfig::default() };
     let mut trainer = Trainer::new(&mut net, &train, cfg)?;
@@ -61,7 +61,7 @@ fn main() -> bp_par::Result<()> {
     }
     drop(trainer);
     net.params = best_params;
-    let e = evaluate(&net, &val, None);
+    let e = evaluate(&net, &val, None)?;
     println!("best validation loss {best:.4}; accuracy {:.2}%", 100.0 * e.accuracy().unwrap_or(0.0));
     Ok(())
 }

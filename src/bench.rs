@@ -223,7 +223,7 @@ pub fn run(
         let peak_pool = thread_pool(crate::team::size_for(threads), threads)?;
         let peak = peak_pool.install(|| sgemm_peak(0.5));
         out.peaks.push((threads, peak));
-        out.eval.push((threads, pool.install(|| eval_rates(&arch, data, cfg.repeats))));
+        out.eval.push((threads, pool.install(|| eval_rates(&arch, data, cfg.repeats))?));
         for &batch in &cfg.batches {
             for &shard_opt in &cfg.shards {
                 let shard = shard_opt.clamp(1, batch);
@@ -256,17 +256,16 @@ fn thread_pool(n: usize, threads: usize) -> Result<rayon::ThreadPool> {
 
 /// Forward-only evaluation of all of `data` on the current pool, `repeats` timed passes after
 /// an untimed one: samples/s.
-fn eval_rates(arch: &Arch, data: &Dataset, repeats: usize) -> Spread {
+fn eval_rates(arch: &Arch, data: &Dataset, repeats: usize) -> Result<Spread> {
     let net = Network::<f32>::init(arch.clone(), 1);
-    crate::infer::evaluate(&net, data, None);
-    let rates: Vec<f64> = (0..repeats)
-        .map(|_| {
-            let t = Instant::now();
-            crate::infer::evaluate(&net, data, None);
-            data.n_samples() as f64 / t.elapsed().as_secs_f64()
-        })
-        .collect();
-    Spread::of(&rates)
+    crate::infer::evaluate(&net, data, None)?;
+    let mut rates = Vec::with_capacity(repeats);
+    for _ in 0..repeats {
+        let t = Instant::now();
+        crate::infer::evaluate(&net, data, None)?;
+        rates.push(data.n_samples() as f64 / t.elapsed().as_secs_f64());
+    }
+    Ok(Spread::of(&rates))
 }
 
 /// What the timed repetitions of one (threads, batch, shard) configuration measured.

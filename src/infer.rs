@@ -72,7 +72,7 @@ fn over_blocks<R: Send>(
     let k = net.arch.n_out();
     let block = block_rows(net);
     data.features
-        .par_chunks(block * d)
+        .par_chunks((block * d).max(1))
         .enumerate()
         .map_init(
             || (Buffers::new(&net.arch, block), vec![0.0f32; block * k]),
@@ -130,15 +130,57 @@ pub fn check_outputs(outputs: &[f32], k: usize, data: &Dataset) -> Result<()> {
     }
 }
 
+/// Checks that `data`'s rows are as wide as the network's inputs and, `with_targets`, that its
+/// targets fit the outputs (labels below the output count, one value per output).
+fn check_rows(net: &Network<f32>, data: &Dataset, with_targets: bool) -> Result<()> {
+    let (n_in, n_out) = (net.arch.n_in(), net.arch.n_out());
+    if data.n_features != n_in {
+        return Err(Error::data(
+            &data.path,
+            format!("has {} features per row, but the network takes {n_in} inputs", data.n_features),
+        ));
+    }
+    if !with_targets {
+        return Ok(());
+    }
+    match &data.targets {
+        Targets::Classes { labels, .. } => match labels.iter().position(|&l| l as usize >= n_out) {
+            Some(i) => Err(Error::data(
+                &data.path,
+                format!("sample {}: label {} is out of range for a network of {n_out} outputs", i + 1, labels[i]),
+            )),
+            None => Ok(()),
+        },
+        Targets::Values { n_outputs, .. } if *n_outputs != n_out => Err(Error::data(
+            &data.path,
+            format!("has {n_outputs} targets per row, but the network has {n_out} outputs"),
+        )),
+        Targets::None => Err(Error::data(&data.path, "has no labels or targets to evaluate against")),
+        Targets::Values { .. } => Ok(()),
+    }
+}
+
 /// The network's outputs for every row (`n x n_out`): class probabilities for classifiers.
-pub fn outputs(net: &Network<f32>, data: &Dataset) -> Vec<f32> {
+/// Runs on the caller's rayon pool; the front door's [`crate::model::Model::outputs`] takes
+/// raw rows and its own threads.
+///
+/// # Errors
+/// [`Error::Data`] when the rows are not as wide as the network's inputs.
+pub fn outputs(net: &Network<f32>, data: &Dataset) -> Result<Vec<f32>> {
+    check_rows(net, data, false)?;
     let blocks = over_blocks(net, data, false, |_, rows, buf, _| buf.output(rows).to_vec());
-    blocks.concat()
+    Ok(blocks.concat())
 }
 
 /// Loss, accuracy and confusion matrix of `net` on `data`. `l2` = Some((λ, n)) adds the
-/// L2 term (λ/2n)·ΣW² to the report.
-pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) -> Evaluation {
+/// L2 term (λ/2n)·ΣW² to the report. Runs on the caller's rayon pool; the front door's
+/// [`crate::model::Model::evaluate`] takes raw rows and its own threads.
+///
+/// # Errors
+/// [`Error::Data`] when the rows are not as wide as the network's inputs, a label is not
+/// below its output count, the targets per row are not its outputs, or there are none.
+pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) -> Result<Evaluation> {
+    check_rows(net, data, true)?;
     let k = net.arch.n_out();
     let classify = matches!(data.targets, Targets::Classes { .. });
     let values = match &data.targets {
@@ -177,7 +219,7 @@ pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) ->
         (correct, confusion) = (Some(ok), c);
     }
     let n = data.n_samples();
-    let l2_term = l2.map_or(0.0, |(lambda, n_train)| lambda / n_train as f64 * net.half_sum_sq_weights());
+    let l2_term = l2.map_or(0.0, |(lambda, n_train)| lambda / n_train.max(1) as f64 * net.half_sum_sq_weights());
     let loss = loss / n.max(1) as f64;
-    Evaluation { n_samples: n, loss, l2_term, correct, confusion, regression, non_finite, first_non_finite }
+    Ok(Evaluation { n_samples: n, loss, l2_term, correct, confusion, regression, non_finite, first_non_finite })
 }

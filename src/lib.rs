@@ -18,20 +18,20 @@
 //! command-line tool and its dependencies (clap, indicatif, signal-hook, png). The `examples/`
 //! folder shows a whole training run and a hand-driven loop.
 //!
+//! The front door ([`fit`]) is where most programs start: a checked configuration, a `fit` on
+//! raw data that returns a [`model::Model`], and predictions on raw rows with the model's own
+//! normalisation, fills and column checks applied. The thread count is a parameter
+//! ([`Threads`]), never read from the caller's rayon pool, and never changes a bit of a model.
+//!
 //! ```
-//! use bp_par::{activation::Activation, loss::Loss, network::{Arch, Network}};
-//! use bp_par::data::{Dataset, Targets};
-//! use bp_par::train::{train, Silent, TrainConfig};
+//! use bp_par::{data::Dataset, fit::Mlp, Threads};
 //! // XOR, as a two-class problem.
-//! let data = Dataset {
-//!     path: "xor".into(), n_features: 2, image_shape: None, schema: Default::default(), kept: None,
-//!     features: vec![0., 0., 0., 1., 1., 0., 1., 1.],
-//!     targets: Targets::Classes { labels: vec![0, 1, 1, 0], n_classes: 2 },
-//! };
-//! let mut net = Network::init(Arch::new(vec![2, 8, 2], Activation::Tanh, Loss::Xent).unwrap(), 3);
-//! let cfg = TrainConfig { epochs: 300, batch: 4, lr: 0.1, ..TrainConfig::default() };
-//! let history = train(&mut net, &data, None, cfg, &mut Silent).unwrap();
-//! assert_eq!(history.last().unwrap().train_acc, Some(1.0));
+//! let x = [0.0f32, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0];
+//! let data = Dataset::classes(&x, 2, &[0, 1, 1, 0], None)?;
+//! let mlp = Mlp::new().hidden(&[8]).epochs(300).batch(4).val_split(0.0).threads(Threads::ONE);
+//! let model = mlp.fit(&data)?;
+//! assert_eq!(model.evaluate(&data)?.accuracy(), Some(1.0));
+//! # Ok::<(), bp_par::Error>(())
 //! ```
 
 #![warn(missing_docs)]
@@ -43,6 +43,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod distributed;
 pub mod error;
+pub mod fit;
 pub mod gradcheck;
 pub mod infer;
 pub mod loss;

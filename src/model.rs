@@ -15,13 +15,9 @@
 //! use bp_par::model::{self, Model, Task};
 //! use bp_par::network::{Arch, Network};
 //! let arch = Arch::new(vec![4, 3, 2], Activation::Tanh, Loss::Xent).unwrap();
-//! let model = Model {
-//!     net: Network::init(arch, 1),
-//!     norm: Normalization::Scale(255.0),
-//!     task: Task::Classify,
-//!     input_shape: Some([2, 2]),
-//!     schema: Default::default(),
-//! };
+//! let model =
+//!     Model::new(Network::init(arch, 1), Normalization::Scale(255.0), Task::Classify, Some([2, 2]), Default::default())
+//!         .unwrap();
 //! let dir = tempfile::tempdir().unwrap();
 //! let path = dir.path().join("model.safetensors");
 //! model::save(&path, &model).unwrap();
@@ -35,6 +31,7 @@ use crate::error::{Error, Result};
 use crate::loss::{Loss, Output};
 use crate::metadata;
 use crate::network::{Arch, Network};
+use crate::threads::Threads;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -55,8 +52,14 @@ pub enum Task {
     Regress,
 }
 
-/// A trained network with everything needed to apply it to raw data.
-#[derive(Clone, Debug, PartialEq)]
+/// A trained network with everything needed to apply it to raw data: the normalisation and
+/// missing-value fills fitted on the training rows, and the training file's columns. Its
+/// [`Model::predict`], [`Model::predict_proba`], [`Model::outputs`] and [`Model::evaluate`]
+/// take raw rows and apply them; a model is built by a fit ([`crate::fit::Mlp::fit`]), read
+/// from a file ([`load`]) or assembled with the checks of [`Model::new`].
+///
+/// Equality compares what a model file holds (not the threads its predictions use).
+#[derive(Clone, Debug)]
 pub struct Model {
     /// The architecture and its parameters.
     pub net: Network<f32>,
@@ -69,6 +72,15 @@ pub struct Model {
     /// How the training file's columns were read (label column, feature and class names):
     /// eval and predict read other files the same way.
     pub schema: Schema,
+    /// The threads predictions and evaluations run on (not stored in files).
+    threads: Threads,
+}
+
+impl PartialEq for Model {
+    fn eq(&self, other: &Model) -> bool {
+        (&self.net, &self.norm, self.task, self.input_shape, &self.schema)
+            == (&other.net, &other.norm, other.task, other.input_shape, &other.schema)
+    }
 }
 
 /// A model borrowed in parts (a trainer holds the network mutably while it runs).
@@ -87,6 +99,77 @@ pub struct ModelRef<'a> {
 }
 
 impl Model {
+    /// A model from its parts, checked as a model file is when loaded: the normalisation's
+    /// statistics, the input shape and the stored columns must fit the network; the network's
+    /// parameters must be finite. Predictions run on every core ([`Model::set_threads`]).
+    ///
+    /// # Errors
+    /// [`Error::Model`] naming the part that does not fit.
+    pub fn new(
+        net: Network<f32>,
+        norm: Normalization,
+        task: Task,
+        input_shape: Option<[usize; 2]>,
+        schema: Schema,
+    ) -> Result<Model> {
+        let path = Path::new("(model)");
+        let model = Model { net, norm, task, input_shape, schema, threads: Threads::all() };
+        model.check(path)?;
+        Ok(model)
+    }
+
+    /// Checks that the parts fit each other (the checks of [`Model::new`]), naming `path`.
+    pub(crate) fn check(&self, path: &Path) -> Result<()> {
+        let bad = |m: String| Err(Error::model(path, m));
+        let arch = &self.net.arch;
+        if self.net.params.len() != arch.n_params() {
+            return bad(format!("has {} parameters for layers {:?}, which take {}", self.net.params.len(), arch.sizes(), arch.n_params()));
+        }
+        if let Some(l) = (0..arch.n_layers()).find(|&l| {
+            let mut layer = self.net.params[arch.weight_range(l)].iter().chain(&self.net.params[arch.bias_range(l)]);
+            layer.any(|p| !p.is_finite())
+        }) {
+            return bad(format!("layer {l} holds non-finite parameters (NaN or infinity)"));
+        }
+        match &self.norm {
+            Normalization::ZScore { mean, std } if mean.len() != arch.n_in() || std.len() != arch.n_in() => {
+                return bad(format!(
+                    "has z-score statistics for {} features, but the network takes {}",
+                    mean.len(),
+                    arch.n_in()
+                ));
+            }
+            Normalization::ZScore { mean, std }
+                if mean.iter().any(|m| !m.is_finite()) || std.iter().any(|s| !(s.is_finite() && *s > 0.0)) =>
+            {
+                return bad("has z-score statistics that are not finite (or a standard deviation that is not positive)".into());
+            }
+            Normalization::Scale(d) if !(d.is_finite() && d.is_normal()) => {
+                return bad(format!("has a scale divisor of {d}; it must be a positive finite number"));
+            }
+            _ => {}
+        }
+        if let Some([h, w]) = self.input_shape
+            && h.checked_mul(w) != Some(arch.n_in())
+        {
+            return bad(format!("has an input shape of {h}x{w} for {} inputs", arch.n_in()));
+        }
+        check_schema(path, &self.schema, arch.n_in(), arch.n_out(), self.task)?;
+        self.schema.check_image(self.input_shape).map_err(|m| Error::model(path, format!("metadata \"schema.image\" {m}")))?;
+        Ok(())
+    }
+
+    /// The threads predictions and evaluations run on (every core unless set; a fit's model
+    /// keeps the fit's).
+    pub fn threads(&self) -> Threads {
+        self.threads
+    }
+
+    /// Runs predictions and evaluations on `threads` (the results do not depend on it).
+    pub fn set_threads(&mut self, threads: Threads) {
+        self.threads = threads;
+    }
+
     /// The model as a [`ModelRef`], for [`save_view`] and the checkpoint writer.
     pub fn view(&self) -> ModelRef<'_> {
         ModelRef {
@@ -372,6 +455,7 @@ pub(crate) fn model_from(path: &Path, file: &File<'_>) -> Result<Model> {
         task: meta.task,
         input_shape: meta.input_shape,
         schema: meta.schema,
+        threads: Threads::all(),
     })
 }
 
@@ -381,6 +465,7 @@ pub fn load(path: &Path) -> Result<Model> {
     from_bytes(path, &bytes)
 }
 
+mod apply;
 mod checks;
 mod stop;
 use checks::{check_schema, normalization};

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::activation::Activation;
-use crate::data::{Dataset, Normalization, Targets};
+use crate::data::{Dataset, Normalization};
 use crate::loss::Loss;
 use crate::model::Task;
 use crate::network::Network;
@@ -19,19 +19,11 @@ use rand_chacha::ChaCha8Rng;
 fn data() -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let features: Vec<f32> = (0..120 * 4).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-    let labels = features
+    let labels: Vec<u32> = features
         .chunks_exact(4)
         .map(|x| ((x[0] - x[2] + rng.random_range(-0.5f32..0.5)).abs() * 2.0) as u32 % 3)
         .collect();
-    Dataset {
-        path: "rows".into(),
-        n_features: 4,
-        features,
-        targets: Targets::Classes { labels, n_classes: 3 },
-        image_shape: None,
-        schema: Default::default(),
-        kept: None,
-    }
+    Dataset::classes(&features, 4, &labels, Some(3)).unwrap().with_name("rows")
 }
 
 /// Stops after `stop_after` iterations; writes each checkpoint it is handed to bytes.
@@ -68,13 +60,8 @@ impl Observer for ToBytes {
             full_batch: Some(FullBatchCheckpoint { config: self.cfg.clone(), state: state.clone() }),
             config,
         };
-        let model = Model {
-            net: net.clone(),
-            norm: Normalization::None,
-            task: Task::Classify,
-            input_shape: None,
-            schema: Default::default(),
-        };
+        let model = Model::new(net.clone(), Normalization::None, Task::Classify, None, Default::default())
+        .unwrap();
         self.bytes.push(to_bytes(model.view(), &ck)?);
         Ok(())
     }

@@ -10,13 +10,8 @@ use crate::network::Network;
 
 fn model() -> Model {
     let arch = Arch::new(vec![4, 3, 2], Activation::Tanh, Loss::Bce).unwrap();
-    Model {
-        net: Network::init(arch, 5),
-        norm: Normalization::ZScore { mean: vec![1.0; 4], std: vec![2.0; 4] },
-        task: Task::Classify,
-        input_shape: Some([2, 2]),
-        schema: Default::default(),
-    }
+    Model::new(Network::init(arch, 5), Normalization::ZScore { mean: vec![1.0; 4], std: vec![2.0; 4] }, Task::Classify, Some([2, 2]), Default::default())
+    .unwrap()
 }
 
 /// A checkpoint of `model()` whose velocity is 0, 0.5, 1, ... (every value distinct, so a

@@ -29,7 +29,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     let data = load_data(&args)?;
     // Hidden sizes come from --layers; with DATA, its input and output sizes replace the ends.
     let hidden: Vec<usize> = args.layers[1..args.layers.len().max(1) - 1].to_vec();
-    let mut sizes = vec![data.n_features];
+    let mut sizes = vec![data.n_features()];
     sizes.extend(&hidden);
     sizes.push(data.n_outputs());
     let cfg = BenchConfig {
@@ -57,7 +57,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
             "bp-par bench: {layers_text} {}/xent, {}, on {} ({}), {:.3} MFLOP per sample; {machine}",
             args.activation,
             cfg.optimizer,
-            data.path.display(),
+            data.path().display(),
             bp_par::error::count(data.n_samples(), "row"),
             flops / 1e6
         );
@@ -85,7 +85,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         machine: &machine,
         sizes: &sizes,
         activation: args.activation,
-        data: data.path.display().to_string(),
+        data: data.path().display().to_string(),
         epoch_samples,
         flops,
         rows,
@@ -153,8 +153,7 @@ fn load_data(args: &BenchArgs) -> Result<Dataset> {
             ..LoadOptions::default()
         };
         let mut d = data::load(p, &opts)?;
-        Normalization::fit(NormalizeMode::Auto, &d.features, d.n_features)
-            .apply(&mut d.features, d.n_features);
+        d.normalize(&Normalization::fit(NormalizeMode::Auto, d.features(), d.n_features()))?;
         return Ok(d);
     }
     let k = args.layers[args.layers.len() - 1];

@@ -84,8 +84,8 @@ pub fn model_and_data_keeping(
     // reported as such); predict ignores labels and does not check them at all.
     let d = data::load(data, &opts)?;
     let n_in = model_data.net.arch.n_in();
-    if d.n_features != n_in {
-        let hint = if !unlabeled_ok && d.n_features + 1 == n_in {
+    if d.n_features() != n_in {
+        let hint = if !unlabeled_ok && d.n_features() + 1 == n_in {
             " (eval needs a label column beside the features; predict takes unlabeled rows)"
         } else {
             ""
@@ -95,11 +95,11 @@ pub fn model_and_data_keeping(
             format!(
                 "expects {n_in} input features but {} has {} per row{hint}",
                 data.display(),
-                d.n_features
+                d.n_features()
             ),
         ));
     }
-    if let Targets::Classes { n_classes, .. } = &d.targets
+    if let Targets::Classes { n_classes, .. } = &d.targets()
         && !unlabeled_ok
         && model_data.task == Task::Classify
         && *n_classes > n_out
@@ -108,7 +108,7 @@ pub fn model_and_data_keeping(
         data::load(data, &LoadOptions { classes: Some(n_out), ..opts })?;
     }
     let mut d = select_rows(model, &model_data, d, split, note_training_rows)?;
-    model_data.norm.apply(&mut d.features, d.n_features);
+    d.normalize(&model_data.norm)?;
     Ok((model_data, d))
 }
 
@@ -132,7 +132,7 @@ fn select_rows(
             eprintln!(
                 "bp-par: note: {} is the model's training data: its {} rows include the {} training \
                  rows; --split validation reads only the {held} held-out rows",
-                d.path.display(),
+                d.path().display(),
                 r.rows,
                 r.rows - held
             );

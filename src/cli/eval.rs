@@ -21,7 +21,7 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         model_and_data(&args.model, &args.data, &args.labels, false, args.rows.split, !args.common.quiet)?;
     bp_par::train::check_fit(&model.net, &data)?;
     let n = data.n_samples();
-    let e = evaluate(&model.net, &data, args.l2.map(|l| (l, n)));
+    let e = evaluate(&model.net, &data, args.l2.map(|l| (l, n)))?;
     e.check_finite(&data, "")?;
     let loss_name = model.net.arch.loss.name();
     let names = target_names(&model, model.net.arch.n_out());

@@ -32,6 +32,9 @@ const FLAGS: &[(&str, &str)] = &[
     ("keep_cols", "--keep-cols"),
     ("missing", "--missing"),
     ("one_hot", "--one-hot"),
+    ("hidden", "--hidden"),
+    ("train_rows", "--train-rows"),
+    ("threads", "--threads"),
 ];
 
 /// The schedule's and stopping rules' fields (issue 10).

@@ -138,14 +138,14 @@ fn problem(args: &GradcheckArgs) -> Result<Problem> {
         return Err(Error::data(path, "has no labelled rows to check gradients on"));
     }
     let mut d = full.subset(&(0..rows).collect::<Vec<_>>());
-    Normalization::fit(NormalizeMode::Auto, &d.features, d.n_features).apply(&mut d.features, d.n_features);
+    d.normalize(&Normalization::fit(NormalizeMode::Auto, d.features(), d.n_features()))?;
     let hidden = args.layers.get(1..args.layers.len().saturating_sub(1)).unwrap_or_default();
-    let mut sizes = vec![d.n_features];
+    let mut sizes = vec![d.n_features()];
     sizes.extend(hidden);
     sizes.push(d.n_outputs());
     let arch = with_output(Arch::new(sizes, args.activation, args.loss).map_err(layers_error)?, args)?;
     let (net, _, _) = random_problem(arch, 0, args.seed);
-    let x = d.features.iter().map(|&v| f64::from(v)).collect();
+    let x = d.features().iter().map(|&v| f64::from(v)).collect();
     let mut y = vec![0.0; rows * d.n_outputs()];
     let mut target = vec![0.0f32; d.n_outputs()];
     for (i, out) in y.chunks_exact_mut(d.n_outputs()).enumerate() {

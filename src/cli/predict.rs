@@ -59,7 +59,7 @@ impl<'a> Rows<'a> {
         lead: Option<(&'static str, Vec<String>)>,
     ) -> bp_par::error::Result<Self> {
         let k = model.net.arch.n_out();
-        let out = outputs(&model.net, data);
+        let out = outputs(&model.net, data)?;
         check_outputs(&out, k, data)?;
         Ok(Rows {
             out,
@@ -102,7 +102,7 @@ impl<'a> Rows<'a> {
             } else {
                 json!({"outputs": json_f32s(row)})
             };
-            if let Some(kept) = &self.data.kept {
+            if let Some(kept) = &self.data.kept() {
                 let fields = kept.names.iter().cloned().zip(kept.row(i).iter().map(|v| json!(v)));
                 line["kept"] = serde_json::Value::Object(fields.collect());
             }
@@ -119,7 +119,7 @@ impl<'a> Rows<'a> {
     /// probability per class for classifiers, `y0, y1, ...` for regression.
     fn csv(&self) -> String {
         let mut text = String::with_capacity(self.out.len() * 12);
-        let kept = self.data.kept.as_ref();
+        let kept = self.data.kept();
         let mut head: Vec<String> = self.lead.iter().map(|(n, _)| n.to_string()).collect();
         head.extend(kept.map_or(Vec::new(), |k| k.names.iter().map(|n| csv_field(n)).collect()));
         if self.classify {

@@ -161,19 +161,22 @@ fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, ou
             (data::load(data, &opts)?, None)
         }
     };
-    let shape = d.image_shape.ok_or_else(|| {
-        Error::data(data, format!("has rows of {} features, which is not a square image", d.n_features))
+    let shape = d.image_shape().ok_or_else(|| {
+        Error::data(data, format!("has rows of {} features, which is not a square image", d.n_features()))
     })?;
     let n = d.n_samples();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut rows: Vec<usize> = sample(&mut rng, n, n.min(100)).into_vec();
     rows.sort_unstable();
     let labels_of = d.labels();
-    let preds: Option<Vec<usize>> = model.as_ref().map(|m| {
-        let k = m.net.arch.n_out();
-        let sub = d.subset(&rows);
-        outputs(&m.net, &sub).chunks_exact(k).map(argmax).collect()
-    });
+    let preds: Option<Vec<usize>> = model
+        .as_ref()
+        .map(|m| -> Result<Vec<usize>> {
+            let k = m.net.arch.n_out();
+            let sub = d.subset(&rows);
+            Ok(outputs(&m.net, &sub)?.chunks_exact(k).map(argmax).collect())
+        })
+        .transpose()?;
     let mut wrong = 0;
     let tiles: Vec<viz::Tile> = rows
         .iter()
@@ -194,7 +197,7 @@ fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, ou
     }
     // The model's class names (its answers are its classes), else the file's own.
     let names =
-        model.as_ref().and_then(|m| m.schema.class_names.as_deref()).or(d.schema.class_names.as_deref());
+        model.as_ref().and_then(|m| m.schema.class_names.as_deref()).or(d.schema().class_names.as_deref());
     viz::digits_grid(&tiles, shape, names, &title)?.save(output)?;
     done(output, "the digits")
 }
@@ -238,10 +241,10 @@ fn weights(model: &Path, units: Option<Units>, output: &Path) -> Result<()> {
 fn confusion(model: &Path, data: &Path, labels: &LabelArgs, split: SplitPart, output: &Path) -> Result<()> {
     let (m, d) = model_and_data(model, data, labels, false, split, true)?;
     bp_par::train::check_fit(&m.net, &d)?;
-    if !matches!(d.targets, Targets::Classes { .. }) {
+    if !matches!(d.targets(), Targets::Classes { .. }) {
         return Err(Error::data(data, "has no class labels to compare with"));
     }
-    let e = evaluate(&m.net, &d, None);
+    let e = evaluate(&m.net, &d, None)?;
     let conf = e.confusion.ok_or_else(|| Error::data(data, "has no class labels"))?;
     let title = format!(
         "{} on {}: {:.2}% of {}",

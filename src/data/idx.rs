@@ -131,6 +131,7 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
         image_shape,
         schema: super::Schema::default(),
         kept: None,
+        normalized: false,
     })
 }
 

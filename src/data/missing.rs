@@ -26,11 +26,17 @@ pub(crate) fn feature_means(features: &[f32], n_feat: usize) -> std::result::Res
 
 impl Dataset {
     /// Replaces every missing (NaN) feature by its column's value in `fill` (one per feature).
-    pub fn fill_missing(&mut self, fill: &[f32]) {
-        assert_eq!(fill.len(), self.n_features, "one fill value per feature");
+    pub fn fill_missing(&mut self, fill: &[f32]) -> Result<()> {
+        if fill.len() != self.n_features {
+            return Err(Error::data(
+                &self.path,
+                format!("has {} features, but {} fill values were given", self.n_features, fill.len()),
+            ));
+        }
         for row in self.features.chunks_exact_mut(self.n_features.max(1)) {
             row.iter_mut().zip(fill).filter(|(x, _)| x.is_nan()).for_each(|(x, f)| *x = *f);
         }
+        Ok(())
     }
 
     /// [`Dataset::split`] for data read with [`Missing::Keep`](super::Missing::Keep) under
@@ -52,10 +58,10 @@ impl Dataset {
                 ),
             )
         })?;
-        self.fill_missing(&fill);
+        self.fill_missing(&fill)?;
         let record = HeldOut { fraction, seed, rows: self.n_samples(), fingerprint: self.fingerprint() };
         for part in [&mut train, &mut held] {
-            part.fill_missing(&fill);
+            part.fill_missing(&fill)?;
             part.schema.missing_fill = Some(fill.clone());
             part.schema.held_out = Some(record.clone());
         }

@@ -14,6 +14,7 @@ mod csv;
 mod dialect;
 mod idx;
 pub mod image;
+mod memory;
 mod missing;
 mod normalize;
 mod npy;
@@ -21,6 +22,7 @@ mod schema;
 mod subsets;
 
 pub use dialect::{ClassNames, Delimiter, Missing};
+pub use memory::Value;
 pub use normalize::{Normalization, NormalizeMode};
 pub use schema::{HeldOut, LabelColumn, Schema};
 
@@ -58,23 +60,33 @@ pub enum Targets {
     None,
 }
 
-/// A loaded data set.
+/// A data set: `n_samples x n_features` f32 features with their targets, and what is known
+/// of where they came from (the file's columns, an image shape, carried-through columns).
+///
+/// Built by the readers ([`load`], [`parse_csv`], [`from_bytes`]) or from memory
+/// ([`Dataset::from_rows`], [`Dataset::classes`], [`Dataset::named_classes`],
+/// [`Dataset::values`]); every constructor checks the widths, the label range and the values,
+/// so a `Dataset` always holds whole rows whose targets fit. The features are raw (as read):
+/// models normalise them ([`crate::model::Model::predict`]); a hand-driven loop normalises a
+/// copy with [`Dataset::normalized`], which is marked so that no model normalises it twice.
 #[derive(Clone, Debug)]
 pub struct Dataset {
     /// Where it came from (for messages).
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Input features per sample.
-    pub n_features: usize,
+    pub(crate) n_features: usize,
     /// `n_samples x n_features`, row-major.
-    pub features: Vec<f32>,
+    pub(crate) features: Vec<f32>,
     /// What each sample should produce.
-    pub targets: Targets,
+    pub(crate) targets: Targets,
     /// `[height, width]` when the features are an image (IDX files, or square CSV pixels).
-    pub image_shape: Option<[usize; 2]>,
+    pub(crate) image_shape: Option<[usize; 2]>,
     /// How the file's columns were read (label column, names), to be kept in a model.
-    pub schema: Schema,
+    pub(crate) schema: Schema,
     /// The columns carried through as text (`keep_cols`), if any.
-    pub kept: Option<Kept>,
+    pub(crate) kept: Option<Kept>,
+    /// Whether the features have been normalised ([`Dataset::normalized`]).
+    pub(crate) normalized: bool,
 }
 
 /// Columns carried through a data set as text, row by row (an id, a file name).
@@ -158,6 +170,46 @@ pub struct LoadOptions {
 }
 
 impl Dataset {
+    /// Where the data came from, as messages name it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Input features per sample.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// All features, `n_samples x n_features` row-major.
+    pub fn features(&self) -> &[f32] {
+        &self.features
+    }
+
+    /// What each sample should produce.
+    pub fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    /// `[height, width]` when the features are an image.
+    pub fn image_shape(&self) -> Option<[usize; 2]> {
+        self.image_shape
+    }
+
+    /// How the file's columns were read (label column, feature and class names, fills).
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The columns carried through as text (`keep_cols`), if any.
+    pub fn kept(&self) -> Option<&Kept> {
+        self.kept.as_ref()
+    }
+
+    /// Whether the features were normalised by [`Dataset::normalized`] (else they are raw).
+    pub fn is_normalized(&self) -> bool {
+        self.normalized
+    }
+
     /// The number of samples (rows).
     pub fn n_samples(&self) -> usize {
         self.features.len().checked_div(self.n_features).unwrap_or(0)
@@ -380,5 +432,6 @@ pub fn synthetic(n: usize, n_features: usize, n_classes: usize, seed: u64) -> Da
         image_shape: None,
         schema: Schema::default(),
         kept: None,
+        normalized: false,
     }
 }

@@ -6,7 +6,7 @@
 //! let mut x = vec![0.0f32, 255.0, 51.0, 0.0];
 //! let norm = Normalization::fit(NormalizeMode::Auto, &x, 2);
 //! assert_eq!(norm, Normalization::Scale(255.0));
-//! norm.apply(&mut x, 2);
+//! norm.apply(&mut x, 2).unwrap();
 //! assert_eq!(x, [0.0, 1.0, 0.2, 0.0]);
 //! ```
 
@@ -60,8 +60,13 @@ pub enum Normalization {
 }
 
 impl Normalization {
-    /// Fits the transform to `features` (`n x d`, row-major).
+    /// Fits the transform to `features` (`n x d`, row-major; values past the last whole row
+    /// are ignored). No features (`d` 0) fit the identity.
     pub fn fit(mode: NormalizeMode, features: &[f32], d: usize) -> Self {
+        if d == 0 {
+            return Normalization::None;
+        }
+        let features = &features[..features.len() / d * d];
         match mode {
             NormalizeMode::None => Normalization::None,
             NormalizeMode::Auto => {
@@ -105,8 +110,35 @@ impl Normalization {
         }
     }
 
+    /// The number of features the transform was fitted on, where it depends on it (z-scores).
+    pub fn width(&self) -> Option<usize> {
+        match self {
+            Normalization::ZScore { mean, .. } => Some(mean.len()),
+            _ => None,
+        }
+    }
+
+    /// Says what is wrong when `len` values are not whole rows of `d` features that this
+    /// transform fits.
+    pub(crate) fn check_width(&self, d: usize, len: usize) -> std::result::Result<(), String> {
+        if d == 0 && len > 0 || d > 0 && !len.is_multiple_of(d) {
+            return Err(format!("{len} values are not whole rows of {d} features"));
+        }
+        match self.width() {
+            Some(w) if w != d => {
+                Err(format!("has {d} features per row, but the normalisation was fitted on {w} features"))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Applies the transform in place to `features` (`n x d`).
-    pub fn apply(&self, features: &mut [f32], d: usize) {
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] when `features` are not whole rows of `d`, or the transform
+    /// was fitted on another number of features.
+    pub fn apply(&self, features: &mut [f32], d: usize) -> crate::Result<()> {
+        self.check_width(d, features.len()).map_err(|m| crate::Error::config(format!("the data {m}")))?;
         match self {
             Normalization::None => {}
             Normalization::Scale(s) => features.par_iter_mut().for_each(|v| *v /= s),
@@ -118,10 +150,15 @@ impl Normalization {
                 }
             }),
         }
+        Ok(())
     }
 
     /// Undoes the transform in place (for pictures of the original inputs).
-    pub fn invert(&self, features: &mut [f32], d: usize) {
+    ///
+    /// # Errors
+    /// As [`Normalization::apply`].
+    pub fn invert(&self, features: &mut [f32], d: usize) -> crate::Result<()> {
+        self.check_width(d, features.len()).map_err(|m| crate::Error::config(format!("the data {m}")))?;
         match self {
             Normalization::None => {}
             Normalization::Scale(s) => features.iter_mut().for_each(|v| *v *= s),
@@ -133,6 +170,7 @@ impl Normalization {
                 }
             }
         }
+        Ok(())
     }
 
     /// A short description for logs: `none`, `scale /255`, `zscore`.
@@ -154,7 +192,7 @@ mod tests {
     fn zscore_of_extreme_values_stays_finite() {
         let mut x: Vec<f32> = (0..100).map(|i| if i % 10 < 7 { 3.4e38 } else { -3.4e38 }).collect();
         let norm = Normalization::fit(NormalizeMode::Zscore, &x, 1);
-        norm.apply(&mut x, 1);
+        norm.apply(&mut x, 1).unwrap();
         assert!(x.iter().all(|v| v.is_finite() && v.abs() < 3.0), "{:?}", &x[..10]);
     }
 
@@ -164,7 +202,7 @@ mod tests {
         let norm = Normalization::fit(NormalizeMode::Zscore, &x, 2);
         assert_eq!(norm, Normalization::ZScore { mean: vec![2.0, 5.0], std: vec![1.0, 1.0] });
         let mut test = vec![4.0f32, 6.0];
-        norm.apply(&mut test, 2);
+        norm.apply(&mut test, 2).unwrap();
         assert_eq!(test, [2.0, 1.0]);
     }
 

@@ -40,6 +40,7 @@ impl Dataset {
                 names: k.names.clone(),
                 values: rows.iter().flat_map(|&i| k.row(i).to_vec()).collect(),
             }),
+            normalized: self.normalized,
         }
     }
 

@@ -11,6 +11,7 @@ fn model() -> Model {
         task: Task::Classify,
         input_shape: Some([2, 2]),
         schema: Default::default(),
+        threads: crate::Threads::ONE,
     }
 }
 
@@ -47,6 +48,7 @@ fn the_metadata_is_the_previous_versions_byte_for_byte() {
         task: Task::Classify,
         input_shape: Some([20, 20]),
         schema: Default::default(),
+        threads: crate::Threads::ONE,
     };
     let file = to_bytes(&m).unwrap();
     let meta = parse(Path::new("m"), &file).unwrap().meta;
@@ -113,6 +115,7 @@ fn a_model_keeps_its_images_statistics_and_checks_them_on_load() {
         task: Task::Classify,
         input_shape: Some([4, 4]),
         schema: crate::data::Schema { image: Some(stats.clone()), ..Default::default() },
+        threads: crate::Threads::ONE,
     };
     let bytes = model::to_bytes(&m).unwrap();
     let text = String::from_utf8_lossy(&bytes);

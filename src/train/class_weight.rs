@@ -4,13 +4,9 @@
 //! weights from the training labels, once per run; the per-batch code only looks them up.
 //!
 //! ```
-//! use bp_par::data::{Dataset, Targets};
+//! use bp_par::data::Dataset;
 //! use bp_par::train::balanced_class_weights;
-//! let data = Dataset {
-//!     path: "nine-to-one".into(), n_features: 1, image_shape: None, schema: Default::default(), kept: None,
-//!     features: vec![0.0; 10],
-//!     targets: Targets::Classes { labels: vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 1], n_classes: 2 },
-//! };
+//! let data = Dataset::classes(&[0.0f32; 10], 1, &[0, 0, 0, 0, 0, 0, 0, 0, 0, 1], None).unwrap();
 //! // n / (k · n_c): 10 / (2 · 9) and 10 / (2 · 1).
 //! assert_eq!(balanced_class_weights(&data).unwrap(), vec![10.0 / 18.0, 5.0]);
 //! ```

@@ -55,6 +55,7 @@ use step::Workspace;
 
 pub use crate::optim::{Adam, Optimizer};
 pub use class_weight::balanced_class_weights;
+pub(crate) use class_weight::{check_fits as check_class_weights_fit, validate as validate_class_weights};
 pub use config::{DEFAULT_SHARD, TrainConfig};
 pub use diverged::EXPLODED;
 pub use fullbatch::{

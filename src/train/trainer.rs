@@ -366,7 +366,9 @@ impl<'a> Trainer<'a> {
             return Err(Error::Diverged { epoch, batch: n.div_ceil(self.cfg.batch), lr: self.cfg.lr });
         }
         let l2_term = self.cfg.l2 as f64 / n as f64 * self.net.half_sum_sq_weights();
-        let test_eval: Option<Evaluation> = test.map(|t| evaluate(self.net, t, None));
+        let threads = Threads::new(self.team.size()).unwrap_or(Threads::ONE);
+        let test_eval: Option<Evaluation> =
+            test.map(|t| threads.install(|| evaluate(self.net, t, None))).transpose()?.transpose()?;
         if let (Some(e), Some(t)) = (&test_eval, test) {
             // Finite weights, so extreme held-out inputs: a NaN figure would be silently wrong.
             e.check_finite(t, "held-out")?;

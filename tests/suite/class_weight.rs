@@ -27,23 +27,15 @@ fn imbalanced(seed: u64) -> Dataset {
         features.extend([x1, rng.random_range(-1.0f32..1.0)]);
         labels.push(class);
     }
-    Dataset {
-        path: "imbalanced".into(),
-        n_features: 2,
-        features,
-        targets: Targets::Classes { labels, n_classes: 2 },
-        image_shape: None,
-        schema: Default::default(),
-        kept: None,
-    }
+    Dataset::classes(&features, 2, &labels, Some(2)).unwrap().with_name("imbalanced")
 }
 
 /// Class 1's recall and the accuracy of `net` on `data`.
 fn recall_and_accuracy(net: &Network<f32>, data: &Dataset) -> (f64, f64) {
     let n = data.n_samples();
     let mut buf = Buffers::new(&net.arch, n);
-    net.forward(&data.features, n, None, &mut buf);
-    let Targets::Classes { labels, .. } = &data.targets else { unreachable!() };
+    net.forward(&data.features(), n, None, &mut buf);
+    let Targets::Classes { labels, .. } = &data.targets() else { unreachable!() };
     let predicted: Vec<u32> = buf.output(n).chunks_exact(2).map(|o| u32::from(o[1] > o[0])).collect();
     let ones = labels.iter().filter(|&&l| l == 1).count();
     let found = labels.iter().zip(&predicted).filter(|(l, p)| **l == 1 && **p == 1).count();

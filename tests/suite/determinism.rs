@@ -2,7 +2,7 @@
 
 use super::harness::{Dir, repo_file};
 use bp_par::activation::Activation;
-use bp_par::data::{Dataset, Targets};
+use bp_par::data::Dataset;
 use bp_par::loss::Loss;
 use bp_par::network::{Arch, Buffers, Network};
 use bp_par::train::{Silent, TrainConfig, Trainer};
@@ -11,23 +11,15 @@ use rand_chacha::ChaCha8Rng;
 
 fn synthetic(n: usize, d: usize, k: usize, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let features = (0..n * d).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-    let labels = (0..n).map(|_| rng.random_range(0..k as u32)).collect();
-    Dataset {
-        path: "synthetic".into(),
-        n_features: d,
-        features,
-        targets: Targets::Classes { labels, n_classes: k },
-        image_shape: None,
-        schema: Default::default(),
-        kept: None,
-    }
+    let features: Vec<f32> = (0..n * d).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+    let labels: Vec<u32> = (0..n).map(|_| rng.random_range(0..k as u32)).collect();
+    Dataset::classes(&features, d, &labels, Some(k)).unwrap().with_name("synthetic")
 }
 
 fn trained(threads: usize, data: &Dataset, cfg: &TrainConfig, act: Activation, loss: Loss) -> Vec<u32> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
-        let arch = Arch::new(vec![data.n_features, 72, 40, data.n_outputs()], act, loss).unwrap();
+        let arch = Arch::new(vec![data.n_features(), 72, 40, data.n_outputs()], act, loss).unwrap();
         let mut net = Network::<f32>::init(arch, cfg.seed);
         // A team of exactly `threads` threads, even beyond the cores (Trainer::new caps it at
         // one per core): every cut and every dealing of shards really runs.

@@ -91,9 +91,9 @@ fn a_npy_pair_in_every_dtype_loads_the_same_and_trains() {
     for (descr, fortran, data) in &encodings {
         let x_path = dir.write("X_train.npy", npy(descr, *fortran, &[n, d], data));
         let set = load(&x_path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{descr}: {e}"));
-        assert_eq!(set.features, want, "{descr} fortran={fortran}");
-        assert_eq!(set.targets, Targets::Classes { labels: want_labels.clone(), n_classes: 3 }, "{descr}");
-        assert_eq!(set.image_shape, None, "16 features are not an image");
+        assert_eq!(set.features(), want, "{descr} fortran={fortran}");
+        assert_eq!(*set.targets(), Targets::Classes { labels: want_labels.clone(), n_classes: 3 }, "{descr}");
+        assert_eq!(set.image_shape(), None, "16 features are not an image");
     }
     let run =
         dir.run(&["train", "X_train.npy", "--epochs", "2", "--hidden", "8", "-q", "--save", "m.st"]).ok();
@@ -127,8 +127,8 @@ fn a_npz_stored_or_deflated_and_3d_images() {
         );
         let p = dir.write("d.npz", bytes);
         let set = load(&p, &LoadOptions::default()).unwrap();
-        assert_eq!((set.n_features, set.image_shape), (16, Some([4, 4])), "deflate={deflate}");
-        assert_eq!(set.features, as_f32(&x));
+        assert_eq!((set.n_features(), set.image_shape()), (16, Some([4, 4])), "deflate={deflate}");
+        assert_eq!(set.features(), as_f32(&x));
         assert_eq!(set.labels().map(<[u32]>::len), Some(60));
     }
     dir.run(&["train", "d.npz", "--epochs", "1", "--hidden", "4", "-q", "--save", "m.st"]).ok();
@@ -238,11 +238,11 @@ fn files_numpy_itself_writes_when_python_has_it() {
     }
     let a = load(&dir.path("mnist_like.npz"), &LoadOptions::default()).unwrap();
     let b = load(&dir.path("X.npy"), &LoadOptions::default()).unwrap();
-    assert_eq!((a.n_samples(), a.n_features, a.image_shape), (50, 64, Some([8, 8])));
+    assert_eq!((a.n_samples(), a.n_features(), a.image_shape()), (50, 64, Some([8, 8])));
     assert_eq!(
-        a.features, b.features,
+        a.features(), b.features(),
         "the same pixels through npz (u8, deflated) and npy (f8 big-endian, Fortran)"
     );
-    assert_eq!(a.targets, b.targets);
-    assert_eq!(b.image_shape, Some([8, 8]), "64 features are a plausible 8x8 image");
+    assert_eq!(a.targets(), b.targets());
+    assert_eq!(b.image_shape(), Some([8, 8]), "64 features are a plausible 8x8 image");
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 
 /// The summed gradient of all `data`'s rows at `net`'s parameters (f32, one batch).
 fn full_gradient(net: &Network<f32>, data: &Dataset) -> Vec<f32> {
-    let (n, d, k) = (data.n_samples(), data.n_features, net.arch.n_out());
+    let (n, d, k) = (data.n_samples(), data.n_features(), net.arch.n_out());
     let x: Vec<f32> = (0..n).flat_map(|r| data.row(r).to_vec()).collect();
     let mut y = vec![0.0f32; n * k];
     (0..n).for_each(|r| data.write_target(r, &mut y[r * k..(r + 1) * k]));
@@ -139,13 +139,8 @@ fn adam_resumed_mid_epoch_from_a_checkpoint_continues_bit_for_bit() {
             };
             assert_eq!(*steps, 10 + 4, "steps: 10 batches of 32 in 300 rows, then 4");
             assert!(m.iter().any(|&m| m != 0.0) && v.iter().all(|&v| v >= 0.0));
-            let model = Model {
-                net: first.clone(),
-                norm: Normalization::None,
-                task: Task::Classify,
-                input_shape: None,
-                schema: Default::default(),
-            };
+            let model = Model::new(first.clone(), Normalization::None, Task::Classify, None, Default::default())
+            .unwrap();
             let data_id = DataIdentity {
                 path: "s".into(),
                 n_samples: 300,

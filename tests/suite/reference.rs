@@ -3,7 +3,7 @@
 //! here from the formulas (DESIGN.md, "Numerics conventions"), sharing no code with the crate.
 
 use bp_par::activation::Activation;
-use bp_par::data::{Dataset, Targets};
+use bp_par::data::Dataset;
 use bp_par::loss::Loss;
 use bp_par::network::{Arch, Network};
 use bp_par::train::{Silent, TrainConfig, Trainer};
@@ -99,15 +99,7 @@ fn the_trainer_agrees_with_textbook_backprop_in_f64() {
     let mut rng = ChaCha8Rng::seed_from_u64(21);
     let features: Vec<f32> = (0..n * d).map(|_| rng.random_range(-1.0f32..1.0)).collect();
     let labels: Vec<u32> = (0..n).map(|i| (i % k) as u32).collect();
-    let data = Dataset {
-        path: "reference".into(),
-        n_features: d,
-        features: features.clone(),
-        targets: Targets::Classes { labels: labels.clone(), n_classes: k },
-        image_shape: None,
-        schema: Default::default(),
-        kept: None,
-    };
+    let data = Dataset::classes(&features.clone(), d, &labels.clone(), Some(k)).unwrap().with_name("reference");
     let (lr, momentum, l2, batch, epochs) = (0.3f32, 0.9f32, 0.5f32, 20usize, 3usize);
     let mut worst_overall = 0.0f64;
     for (act, loss) in

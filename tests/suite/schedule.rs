@@ -6,7 +6,7 @@
 
 use bp_par::activation::Activation;
 use bp_par::checkpoint::{self, Checkpoint, DataIdentity};
-use bp_par::data::{Dataset, Normalization, Targets};
+use bp_par::data::{Dataset, Normalization};
 use bp_par::error::Result;
 use bp_par::loss::Loss;
 use bp_par::model::{ModelRef, Task};
@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 fn data(n: usize, seed: u64, learnable: bool) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let features: Vec<f32> = (0..n * 8).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-    let labels = (0..n)
+    let labels: Vec<u32> = (0..n)
         .map(|i| {
             if !learnable {
                 return rng.random_range(0..3u32);
@@ -34,15 +34,7 @@ fn data(n: usize, seed: u64, learnable: bool) -> Dataset {
             (0..3).max_by(|&a, &b| s[a].total_cmp(&s[b])).unwrap() as u32
         })
         .collect();
-    Dataset {
-        path: "synthetic".into(),
-        n_features: 8,
-        features,
-        targets: Targets::Classes { labels, n_classes: 3 },
-        image_shape: None,
-        schema: Default::default(),
-        kept: None,
-    }
+    Dataset::classes(&features, 8, &labels, Some(3)).unwrap().with_name("synthetic")
 }
 
 fn network() -> Network<f32> {

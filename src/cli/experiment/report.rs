@@ -53,7 +53,7 @@ pub fn pictures(name: &str, r: &RunResult, dir: &Path) -> Result<Vec<(String, St
         out.push(("first-layer weights".to_string(), file("weights")));
     }
     let held = &r.held_out;
-    if let Some(conf) = evaluate(&r.model, held, None).confusion {
+    if let Some(conf) = evaluate(&r.model, held, None)?.confusion {
         let title = format!("{name}: {:.2}% of {} correct", 100.0 * conf.accuracy(), conf.total());
         viz::confusion(&conf, None, &title)?.save(&dir.join(file("confusion")))?;
         out.push(("confusion matrix on the measured rows".to_string(), file("confusion")));
@@ -63,15 +63,17 @@ pub fn pictures(name: &str, r: &RunResult, dir: &Path) -> Result<Vec<(String, St
         // Rows spread evenly over the measured set (the shipped digits are sorted by class).
         let n = held.n_samples();
         let rows: Vec<usize> = (0..n.min(100)).map(|i| i * n / n.min(100)).collect();
-        let mut shown = held.subset(&rows);
-        let preds: Vec<usize> = outputs(&r.model, &shown).chunks_exact(k).map(argmax).collect();
+        let shown = held.subset(&rows);
+        let preds: Vec<usize> = outputs(&r.model, &shown)?.chunks_exact(k).map(argmax).collect();
         // Draw the images as they were, before normalisation.
-        r.norm.invert(&mut shown.features, shown.n_features);
+        let d = shown.n_features();
+        let mut raw = shown.features().to_vec();
+        r.norm.invert(&mut raw, d)?;
         let tiles: Vec<viz::Tile> = rows
             .iter()
             .enumerate()
             .map(|(j, &i)| viz::Tile {
-                pixels: shown.row(j),
+                pixels: &raw[j * d..(j + 1) * d],
                 label: Some(labels[i]),
                 wrong: (preds[j] != labels[i] as usize).then_some(preds[j]),
             })

@@ -119,10 +119,10 @@ fn prepare(t: &TrainRun, cache: &mut DataCache) -> Result<(Dataset, Option<Datas
         Some(p) => Some(cache.get(p)?.clone()),
         None => split,
     };
-    let norm = Normalization::fit(t.normalize, &train.features, train.n_features);
-    norm.apply(&mut train.features, train.n_features);
+    let norm = Normalization::fit(t.normalize, train.features(), train.n_features());
+    train.normalize(&norm)?;
     if let Some(h) = held.as_mut() {
-        norm.apply(&mut h.features, h.n_features);
+        h.normalize(&norm)?;
     }
     Ok((train, held, norm))
 }
@@ -139,7 +139,7 @@ struct Trained {
 /// Trains `t` and measures what `measure` asks for.
 fn train_seed(t: &TrainRun, measure: Measure, cache: &mut DataCache) -> Result<Trained> {
     let (train, held, norm) = prepare(t, cache)?;
-    let mut sizes = vec![train.n_features];
+    let mut sizes = vec![train.n_features()];
     sizes.extend(&t.hidden);
     sizes.push(train.n_outputs());
     let arch = Arch::new(sizes, t.activation, t.loss)?;
@@ -161,12 +161,12 @@ fn train_seed(t: &TrainRun, measure: Measure, cache: &mut DataCache) -> Result<T
     let seconds = clock.elapsed().as_secs_f64();
     let held_acc = |m: &EpochMetrics| m.test_acc.unwrap_or(0.0) * 100.0;
     let value = match measure {
-        Measure::TrainAcc => evaluate(&net, &train, None).accuracy().unwrap_or(0.0) * 100.0,
+        Measure::TrainAcc => evaluate(&net, &train, None)?.accuracy().unwrap_or(0.0) * 100.0,
         Measure::HeldOutAcc => history.last().map_or(0.0, held_acc),
         Measure::PeakHeldOutAcc => history.iter().map(held_acc).fold(0.0, f64::max),
         Measure::HeldOutError => 100.0 - history.last().map_or(0.0, held_acc),
     };
-    let shape = train.image_shape;
+    let shape = train.image_shape();
     Ok(Trained {
         result: SeedResult { seed: t.config.seed, value, seconds, history },
         model: net,

@@ -8,7 +8,7 @@ pub mod predict;
 pub mod show;
 
 use bp_par::data::image::{GrayImage, ImageStats};
-use bp_par::data::{Dataset, Targets};
+use bp_par::data::Dataset;
 use bp_par::error::{Error, Result};
 use bp_par::model::{self, Model};
 use std::path::{Path, PathBuf};
@@ -176,15 +176,7 @@ pub fn image_rows(data: &Path, files: &[PathBuf], shape: [usize; 2], stats: &Ima
     for f in files {
         features.extend(stats.to_input(f, &decode_png(f)?, shape)?);
     }
-    Ok(Dataset {
-        path: data.to_path_buf(),
-        n_features: shape[0] * shape[1],
-        features,
-        targets: Targets::None,
-        image_shape: Some(shape),
-        schema: Default::default(),
-        kept: None,
-    })
+    Dataset::from_rows(&features, shape[0] * shape[1])?.with_name(data).with_image_shape(shape)
 }
 
 /// Refuses an output path whose folder does not exist (before any work is done).

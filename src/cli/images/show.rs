@@ -21,9 +21,9 @@ pub fn input(model: &Path, image: &Path, output: &Path) -> Result<()> {
     }
     let (m, shape, stats) = image_model(model)?;
     let mut data = super::image_rows(image, &[image.to_path_buf()], shape, &stats)?;
-    let seen = data.features.clone();
-    m.norm.apply(&mut data.features, data.n_features);
-    let out = outputs(&m.net, &data);
+    let seen = data.features().to_vec();
+    data.normalize(&m.norm)?;
+    let out = outputs(&m.net, &data)?;
     let mut lines: Vec<(String, Option<f32>)> = Vec::new();
     if m.task == Task::Classify {
         let names = m.schema.class_names.as_deref();

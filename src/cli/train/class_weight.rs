@@ -4,12 +4,9 @@
 //! [`balanced_class_weights`]) into the run's configuration, and the line that shows them.
 
 use super::super::args::{ClassWeightMode, TrainArgs};
-use super::plan::Plan;
 use bp_par::checkpoint::Checkpoint;
-use bp_par::data::Dataset;
 use bp_par::error::{Error, Result};
 use bp_par::model::{Model, Task};
-use bp_par::train::balanced_class_weights;
 
 /// Whether the run computes balanced weights from its training labels: `--class-weight
 /// balanced` on a new run (a resumed run takes the checkpoint's weights). Refused for
@@ -42,19 +39,6 @@ pub fn resume_diffs(args: &TrainArgs, ck: &Checkpoint) -> Vec<String> {
     } else {
         Vec::new()
     }
-}
-
-/// Sets the plan's class weights from the training rows `train` when it asks for them.
-pub fn apply(plan: &mut Plan, train: &Dataset) -> Result<()> {
-    if !plan.balance_classes {
-        return Ok(());
-    }
-    let weights = balanced_class_weights(train)?;
-    if let Some(fb) = plan.full_batch.as_mut() {
-        fb.class_weight = Some(weights.clone());
-    }
-    plan.cfg.class_weight = Some(weights);
-    Ok(())
 }
 
 /// `bp-par: class weights (balanced): 0.556, 5` (one per class, label order), or None for an

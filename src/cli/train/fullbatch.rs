@@ -1,26 +1,14 @@
 //! `train --optimizer cg|lbfgs|rprop`: the flags of a full-batch run checked into a
-//! [`FullBatchConfig`] (the plan calls [`checked_config`] before any data is read), and the
-//! run itself: the library's [`train_full_batch`] with the progress display and metrics
-//! file (one line per iteration), checkpoints (every `--checkpoint-every` iterations with
-//! `--checkpoint`, after the last, and when SIGINT/SIGTERM stops the run after the current
-//! iteration) and `--resume`, which continues the run bit for bit ([`resumed_config`] checks
-//! the flags against the checkpoint's).
+//! [`FullBatchConfig`] (the plan calls [`checked_config`] before any data is read) and its
+//! settings line. The run is the library's prepared fit (`run.rs`): one progress line per
+//! iteration, checkpoints every `--checkpoint-every` iterations with `--checkpoint`, after the
+//! last and when SIGINT/SIGTERM stops the run, and `--resume`, which continues the run bit for
+//! bit ([`resumed_config`] checks the flags against the checkpoint's).
 
 use super::super::args::{OptimizerName, TrainArgs};
-use super::load::Prepared;
-use super::plan::Plan;
-use super::run::{Signals, resume_command};
-use crate::cli::progress::Reporter;
-use bp_par::checkpoint::{self, Checkpoint, DataIdentity, FullBatchCheckpoint};
-use bp_par::data::{Dataset, Normalization, Schema};
+use bp_par::checkpoint::{Checkpoint, FullBatchCheckpoint};
 use bp_par::error::{Error, Result, count};
-use bp_par::model::{self, Model, ModelRef, Task};
-use bp_par::network::Network;
-use bp_par::train::{
-    DEFAULT_SHARD, EpochMetrics, FullBatchConfig, FullBatchMethod, FullBatchState, FullBatchStop, Observer,
-    PhaseTimes, RunState, StopReason, TrainConfig, train_full_batch_from,
-};
-use std::path::Path;
+use bp_par::train::{DEFAULT_SHARD, FullBatchConfig, FullBatchMethod};
 
 /// The full-batch configuration the flags ask for, unchecked; `None` for `--optimizer sgd`.
 pub fn full_batch_config(args: &TrainArgs) -> Option<FullBatchConfig> {
@@ -192,132 +180,4 @@ pub fn settings_line(fb: &FullBatchConfig, seed: u64, threads: usize) -> String 
         fb.shard,
         bp_par::error::short(fb.l2)
     )
-}
-
-/// The CLI's observer of a full-batch run, and what its checkpoints record besides the
-/// method's state.
-struct FullObserver<'a> {
-    reporter: &'a mut Reporter,
-    signals: &'a Signals,
-    checkpoint: &'a Path,
-    cfg: &'a TrainConfig,
-    fb: &'a FullBatchConfig,
-    identity: &'a DataIdentity,
-    norm: &'a Normalization,
-    task: Task,
-    input_shape: Option<[usize; 2]>,
-    schema: &'a Schema,
-    /// The test file reported beside a validation split, measured on each iteration's weights.
-    test: Option<&'a Dataset>,
-}
-
-impl Observer for FullObserver<'_> {
-    fn epoch_start(&mut self, epoch: usize, n_batches: usize) {
-        self.reporter.epoch_start(epoch, n_batches);
-    }
-
-    fn batch_end(&mut self, samples_done: usize, running_loss: f64) {
-        self.reporter.batch_end(samples_done, running_loss);
-    }
-
-    fn epoch_weights(&mut self, _iteration: usize, net: &Network<f32>) {
-        if let Some(t) = self.test {
-            self.reporter.measure_test(net, t);
-        }
-    }
-
-    fn epoch_end(&mut self, metrics: &EpochMetrics) {
-        self.reporter.epoch_end(metrics);
-    }
-
-    fn stop_requested(&mut self) -> bool {
-        self.signals.stop_requested()
-    }
-
-    fn full_batch_checkpoint(&mut self, net: &Network<f32>, state: &FullBatchState) -> Result<()> {
-        let ck = Checkpoint {
-            config: self.cfg.clone(),
-            state: Checkpoint::full_batch_train_state(state.iterations),
-            data: self.identity.clone(),
-            lr_given: self.cfg.lr,
-            rollback: None,
-            run: RunState::new(self.cfg.lr),
-            full_batch: Some(FullBatchCheckpoint { config: self.fb.clone(), state: state.clone() }),
-        };
-        let model = ModelRef {
-            net,
-            norm: self.norm,
-            task: self.task,
-            input_shape: self.input_shape,
-            schema: self.schema,
-        };
-        checkpoint::save(self.checkpoint, model, &ck)
-    }
-}
-
-/// Trains the prepared model with `fb` (continuing the `--resume` checkpoint's run).
-/// Returns the iterations' metrics, or [`Error::Interrupted`] (after saving the checkpoint,
-/// and the model with `--save`) when a signal stopped it.
-pub fn run(
-    plan: &Plan,
-    fb: &FullBatchConfig,
-    p: &mut Prepared,
-    reporter: &mut Reporter,
-    signals: &Signals,
-) -> Result<(Vec<EpochMetrics>, Option<StopReason>, Option<PhaseTimes>)> {
-    let Prepared { train, held_out, test, model, identity, .. } = p;
-    let start = plan.resume.as_ref().and_then(|(_, ck)| ck.full_batch.as_ref()).map(|f| f.state.clone());
-    let resumed_at = start.as_ref().map_or(0, |st| st.iterations);
-    let outcome = {
-        let Model { net, norm, task, input_shape, schema } = model;
-        let mut observer = FullObserver {
-            reporter: &mut *reporter,
-            signals,
-            checkpoint: &plan.checkpoint,
-            cfg: &plan.cfg,
-            fb,
-            identity,
-            norm,
-            task: *task,
-            input_shape: *input_shape,
-            schema,
-            test: test.as_ref(),
-        };
-        let every = plan.policy.checkpoint_every;
-        let threads = bp_par::Threads::new(plan.threads)?;
-        train_full_batch_from(net, train, held_out.as_ref(), fb, start, every, &mut observer, threads)
-    };
-    reporter.finish();
-    let outcome = outcome?;
-    let done = outcome.history.last().map_or(resumed_at, |m| m.epoch);
-    let evals = outcome.evaluations;
-    let reason = match outcome.stop {
-        FullBatchStop::MaxIter => StopReason::IterationsDone { iterations: done, evaluations: evals },
-        FullBatchStop::NoProgress => StopReason::NoProgress { iterations: done, evaluations: evals },
-        FullBatchStop::Requested => return Err(interrupted(plan, model, signals, done)),
-    };
-    reporter.stopped(&reason);
-    Ok((outcome.history, Some(reason), None))
-}
-
-/// Saves the model (with `--save`) of a run a signal stopped after iteration `done` (its
-/// checkpoint is written), and says how to continue it.
-fn interrupted(plan: &Plan, model: &Model, signals: &Signals, done: usize) -> Error {
-    let mut saved = String::new();
-    if let Some(path) = &plan.save {
-        if let Err(e) = model::save(path, model) {
-            return e;
-        }
-        saved = format!(" and the model to {}", path.display());
-    }
-    let (code, signal) = signals.code_and_name();
-    Error::Interrupted {
-        code,
-        message: format!(
-            "interrupted by {signal} after iteration {done}; wrote the checkpoint to {}{saved}; continue \
-             with: {}",
-            plan.checkpoint.display(),
-            resume_command(&plan.checkpoint, !plan.checkpoint_given)
-        ),
-    }
 }

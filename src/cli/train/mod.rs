@@ -7,7 +7,6 @@ mod class_weight;
 mod conflicts;
 mod fullbatch;
 mod load;
-mod memory;
 mod optimizer;
 mod plan;
 
@@ -35,23 +34,20 @@ pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
     if ranks.size() > 1 {
         ranks.check_same(&same::parts(&plan, &prepared)).map_err(|e| ranks.everyone(e))?;
         // Refused here, before the run's first lines (every rank reaches the same verdict).
-        let (n, cfg) = (prepared.train.n_samples(), &plan.cfg);
+        let (n, cfg) = (prepared.session.train().n_samples(), &plan.cfg);
         bp_par::distributed::check_ranks(ranks.size(), n, cfg.batch, cfg.shard)
             .map_err(|e| ranks.everyone(e))?;
     }
-    let n = prepared.train.n_samples();
+    let n = prepared.session.train().n_samples();
     let mut reporter = Reporter::new(plan.quiet, plan.cfg.epochs, n, plan.held_out_name(), metrics);
     log_start(&plan, &prepared, &reporter);
     // From here on a Ctrl-C is honoured after the current mini-batch (the line below says so
     // to anyone waiting for training to start).
     let unit = if plan.full_batch.is_some() { "iteration" } else { "mini-batch" };
     let signals = run::Signals::install(reporter.interrupt_notice(), unit)?;
-    log_settings(&plan, &reporter);
+    log_settings(&plan, &prepared, &reporter);
     let t_train = Instant::now();
-    let (history, reason, times) = match &plan.full_batch {
-        Some(fb) => fullbatch::run(&plan, fb, &mut prepared, &mut reporter, &signals)?,
-        None => run::run(&plan, &mut prepared, &mut reporter, &signals, ranks)?,
-    };
+    let (history, reason, times) = run::run(&plan, &mut prepared, &mut reporter, &signals, ranks)?;
     if !ranks.is_root() {
         return Ok(());
     }
@@ -65,7 +61,7 @@ pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
         .filter(|r| !matches!(r, StopReason::EpochsDone { .. } | StopReason::IterationsDone { .. }))
         .map(|r| model::StopRecord { rule: r.rule().to_string(), epoch: r.epoch(), reason: r.to_string() });
     if let Some(path) = &plan.save {
-        model::save_with_stop(path, &prepared.model, record.as_ref())?;
+        model::save_with_stop(path, prepared.session.model(), record.as_ref())?;
     }
     report::report(&plan, &prepared, &history, train_s, reason.as_ref(), times.as_ref())
 }
@@ -105,12 +101,13 @@ fn set_up(
 
 /// The network, the data and the normalisation, on stderr.
 fn log_start(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
-    let arch = &p.model.net.arch;
+    let s = &p.session;
+    let arch = &s.model().net.arch;
     let sizes: Vec<String> = arch.sizes().iter().map(ToString::to_string).collect();
-    let mut held = p.held_out.as_ref().map_or(String::new(), |h| {
+    let mut held = s.held_out().map_or(String::new(), |h| {
         format!(", {}", count(h.n_samples(), &format!("{} sample", plan.held_out_name())))
     });
-    if let Some(t) = &p.test {
+    if let Some(t) = s.test() {
         held += &format!(", {} (reported, not watched)", count(t.n_samples(), "test sample"));
     }
     reporter.log(&format!(
@@ -118,17 +115,17 @@ fn log_start(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
         sizes.join("-"),
         arch.activation,
         arch.loss,
-        p.train.path.display(),
-        count(p.train.n_samples(), "training sample"),
+        s.train().path().display(),
+        count(s.train().n_samples(), "training sample"),
         p.load_s,
-        p.model.norm.describe(),
+        s.model().norm.describe(),
     ));
 }
 
 /// The run's settings (and where a resumed run continues), on stderr.
-fn log_settings(plan: &plan::Plan, reporter: &Reporter) {
-    let cfg = &plan.cfg;
-    if let Some(fb) = &plan.full_batch {
+fn log_settings(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
+    let cfg = p.session.mlp().config();
+    if let Some(fb) = p.session.mlp().full_batch_config() {
         reporter.log(&fullbatch::settings_line(fb, cfg.seed, plan.threads));
         if let Some(line) = class_weight::describe(fb.class_weight.as_deref()) {
             reporter.log(&line);

@@ -79,8 +79,6 @@ pub struct Fresh {
     pub output: Output,
     /// How to normalise the features.
     pub normalize: NormalizeMode,
-    /// Seed of the initialisation and the split.
-    pub seed: u64,
     /// How the weights are drawn.
     pub init: Init,
 }
@@ -145,7 +143,6 @@ impl Plan {
                 loss: args.loss.unwrap_or(Loss::Xent),
                 output: args.output.unwrap_or(args.loss.unwrap_or(Loss::Xent).default_output()),
                 normalize: args.normalize.unwrap_or_default(),
-                seed: args.seed,
                 init: args.init_weights.unwrap_or(Init::default_for(activation)),
             },
             data: args.data,

@@ -19,11 +19,12 @@ pub fn report(
     reason: Option<&StopReason>,
     times: Option<&PhaseTimes>,
 ) -> Result<()> {
-    let (cfg, net) = (&plan.cfg, &p.model.net);
-    let l2 = (cfg.l2 > 0.0).then_some((cfg.l2 as f64, p.train.n_samples()));
-    let final_train = evaluate(net, &p.train, l2);
-    let final_held = p.held_out.as_ref().map(|h| evaluate(net, h, None));
-    let final_test = p.test.as_ref().map(|t| evaluate(net, t, None));
+    let s = &p.session;
+    let (cfg, net, train) = (s.mlp().config(), &s.model().net, s.train());
+    let l2 = (cfg.l2 > 0.0).then_some((cfg.l2 as f64, train.n_samples()));
+    let final_train = evaluate(net, train, l2)?;
+    let final_held = s.held_out().map(|h| evaluate(net, h, None)).transpose()?;
+    let final_test = s.test().map(|t| evaluate(net, t, None)).transpose()?;
     let mean_epoch_s = history.iter().map(|m| m.seconds).sum::<f64>() / history.len().max(1) as f64 + 0.0;
     if plan.json {
         let mut out = json!({
@@ -32,7 +33,7 @@ pub fn report(
             "threads": plan.threads,
             "ranks": plan.ranks.0,
             "epochs": cfg.epochs,
-            "train_samples": p.train.n_samples(),
+            "train_samples": train.n_samples(),
             "train_loss": final_train.loss + final_train.l2_term,
             "train_acc": final_train.accuracy(),
             "held_out": plan.held_out_name(),
@@ -48,7 +49,7 @@ pub fn report(
             out["exchange_seconds"] = json!(t.exchange);
             out["step_seconds"] = json!(t.steps);
             out["steps"] = json!(t.batches);
-            out["bytes_sent_per_step"] = json!(bytes_per_step(plan, net, p.train.n_samples()));
+            out["bytes_sent_per_step"] = json!(bytes_per_step(plan, net, train.n_samples()));
         }
         // Beside a validation split (the `held_out_*` figures), the test file's.
         if let Some(e) = &final_test {
@@ -76,7 +77,7 @@ pub fn report(
             t.steps,
             t.batches,
             100.0 * t.exchange / t.steps.max(1e-9),
-            bp_par::sys::human_bytes(bytes_per_step(plan, net, p.train.n_samples()))
+            bp_par::sys::human_bytes(bytes_per_step(plan, net, train.n_samples()))
         );
     }
     s += &line("train", &final_train, final_train.loss + final_train.l2_term);

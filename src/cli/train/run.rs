@@ -1,5 +1,5 @@
-//! `train`'s run: the library's run policy (checkpoint cadence, divergence handling) driven
-//! with the CLI's observer: progress display and metrics file, SIGINT/SIGTERM/SIGUSR1 (say so,
+//! `train`'s run: the library's prepared fit run (its checkpoint cadence and files, divergence
+//! handling, mini-batch or full-batch) with the CLI's observer: progress display and metrics file, SIGINT/SIGTERM/SIGUSR1 (say so,
 //! finish the mini-batch, save, exit 130/143/138; a second signal says so and exits at once),
 //! checkpoint files.
 
@@ -8,13 +8,12 @@ use super::plan::Plan;
 use crate::cli::common::shell_quote;
 use crate::cli::progress::Reporter;
 use crate::cli::ranks::Ranks;
-use bp_par::checkpoint::{self, Checkpoint, DataIdentity};
-use bp_par::data::{Dataset, Normalization, Schema};
+use bp_par::data::Dataset;
 use bp_par::error::{Error, Result, short};
-use bp_par::model::{self, Model, ModelRef, Task};
+use bp_par::fit::Checkpoints;
+use bp_par::model::{self, Model};
 use bp_par::network::Network;
-use bp_par::train::Rollback;
-use bp_par::train::{EpochMetrics, Observer, PhaseTimes, StopReason, Trainer};
+use bp_par::train::{EpochMetrics, Observer, PhaseTimes, StopReason};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -92,23 +91,14 @@ impl Signals {
     }
 }
 
-/// The CLI's observer: the reporter, the signal flags, and what a checkpoint records besides
-/// the trainer's state.
-struct CliObserver<'a> {
-    reporter: &'a mut Reporter,
-    signals: &'a Signals,
-    norm: &'a Normalization,
-    task: Task,
-    input_shape: Option<[usize; 2]>,
-    schema: &'a Schema,
-    identity: &'a DataIdentity,
-    checkpoint: &'a Path,
+/// The CLI's observer: the reporter and the signal flags (the library writes the checkpoints).
+pub struct CliObserver<'a> {
+    /// Progress and the metrics file.
+    pub reporter: &'a mut Reporter,
+    /// The stop flags.
+    pub signals: &'a Signals,
     /// The test file reported beside a validation split, measured on each epoch's weights.
-    test: Option<&'a Dataset>,
-    /// The learning rate the run was started with (halve-lr may lower the current one).
-    lr_given: f32,
-    /// Whether this process writes the checkpoints (rank 0 of a run on MPI ranks).
-    writes: bool,
+    pub test: Option<&'a Dataset>,
 }
 
 impl Observer for CliObserver<'_> {
@@ -141,38 +131,14 @@ impl Observer for CliObserver<'_> {
         ));
     }
 
-    fn checkpoint(&mut self, trainer: &Trainer, rollback: Option<&Rollback>) -> Result<()> {
-        if !self.writes {
-            return Ok(());
-        }
-        let ck = Checkpoint {
-            config: trainer.config().clone(),
-            state: trainer.state(),
-            data: self.identity.clone(),
-            lr_given: self.lr_given,
-            rollback: rollback.cloned(),
-            run: trainer.run_state().clone(),
-            full_batch: None,
-        };
-        let model = ModelRef {
-            net: trainer.net(),
-            norm: self.norm,
-            task: self.task,
-            input_shape: self.input_shape,
-            schema: self.schema,
-        };
-        checkpoint::save(self.checkpoint, model, &ck)
-    }
-
     fn stopped(&mut self, reason: &StopReason) {
         self.reporter.stopped(reason);
     }
 }
 
-/// Trains `p.model` on the prepared data. Returns the epochs' metrics and why the run
-/// ended, or
-/// [`Error::Interrupted`] (after saving the checkpoint and the model) when a signal stopped
-/// the run.
+/// Trains the prepared model (mini-batch or full-batch, on `ranks` when there are several).
+/// Returns the epochs' metrics and why the run ended, or [`Error::Interrupted`] (after saving
+/// the checkpoint and the model) when a signal stopped the run.
 pub fn run(
     plan: &Plan,
     p: &mut Prepared,
@@ -180,54 +146,31 @@ pub fn run(
     signals: &Signals,
     ranks: Ranks<'_>,
 ) -> Result<(Vec<EpochMetrics>, Option<StopReason>, Option<PhaseTimes>)> {
-    let Prepared { train, held_out, test, model, identity, .. } = p;
-    let threads = bp_par::Threads::new(plan.threads)?;
+    let session = &mut p.session;
+    // Rank 0 alone reports the test file (and the library has it alone write checkpoints).
+    let test = session.test().filter(|_| ranks.is_root()).cloned();
+    let checkpoints = Checkpoints { path: plan.checkpoint.clone(), every: plan.policy.checkpoint_every };
     let outcome = {
-        let mut trainer = match ranks.group {
-            // Every rank reaches the same verdict on the group's settings.
-            Some(group) => Trainer::on_ranks(&mut model.net, train, plan.cfg.clone(), group, threads)
-                .map_err(|e| ranks.everyone(e))?,
-            None => Trainer::with_threads(&mut model.net, train, plan.cfg.clone(), threads)?,
-        };
-        if let Some((_, ck)) = &plan.resume {
-            trainer.restore(ck.state.clone())?;
-            trainer.restore_run_state(ck.run.clone())?;
-        }
-        let mut observer = CliObserver {
-            reporter: &mut *reporter,
-            signals,
-            norm: &model.norm,
-            task: model.task,
-            input_shape: model.input_shape,
-            schema: &model.schema,
-            identity,
-            checkpoint: &plan.checkpoint,
-            // Rank 0 alone reports the test file and writes checkpoints.
-            test: test.as_ref().filter(|_| ranks.is_root()),
-            writes: ranks.is_root(),
-            lr_given: plan.resume.as_ref().map_or(plan.cfg.lr, |(_, ck)| ck.lr_given),
-        };
-        let outcome = trainer.run_policy(train, held_out.as_ref(), &plan.policy, &mut observer);
-        let position = position(&trainer);
-        // On ranks: rank 0's time in the exchange, for the report.
-        let times = ranks.group.map(|_| trainer.phase_times());
-        outcome.map(|o| (o, position, times))
+        let mut observer = CliObserver { reporter: &mut *reporter, signals, test: test.as_ref() };
+        // Every rank reaches the same verdict on the group's settings.
+        session.run(&mut observer, Some(&checkpoints), ranks.group).map_err(|e| match ranks.group {
+            Some(_) => ranks.everyone(e),
+            None => e,
+        })
     };
     reporter.finish();
-    let (outcome, position, times) = outcome?;
-    if outcome.stopped {
-        return Err(interrupted(plan, model, signals, &position));
+    let fitted = outcome?;
+    if let Some((epochs, batches)) = fitted.stopped_at {
+        let position = match (plan.full_batch.is_some(), batches) {
+            (true, _) => format!("after iteration {epochs}"),
+            (false, 0) => format!("after epoch {epochs}"),
+            (false, b) => format!("in epoch {} after batch {b}", epochs + 1),
+        };
+        return Err(interrupted(plan, session.model(), signals, &position));
     }
-    Ok((outcome.history, outcome.reason, times))
-}
-
-/// Where a stopped run stands: "after epoch N" or "in epoch N after batch M".
-fn position(trainer: &Trainer) -> String {
-    if trainer.batches_done() == 0 {
-        format!("after epoch {}", trainer.epochs_done())
-    } else {
-        format!("in epoch {} after batch {}", trainer.epochs_done() + 1, trainer.batches_done())
-    }
+    // On ranks: rank 0's time in the exchange, for the report.
+    let times = ranks.group.map(|_| fitted.times);
+    Ok((fitted.history, fitted.reason, times))
 }
 
 /// Saves the model (with `--save`) of a run a signal stopped, and says how to continue it.

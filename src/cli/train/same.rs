@@ -16,7 +16,8 @@ fn hashed(text: &str) -> u64 {
 
 /// The run's parts, named, each with a hash every rank compares.
 pub fn parts(plan: &Plan, p: &Prepared) -> Vec<(String, u64)> {
-    let cfg = &plan.cfg;
+    let s = &p.session;
+    let cfg = s.mlp().config();
     let policy = &plan.policy;
     // The checkpoint's bytes (its weights, state, order, rollback point, everything).
     let resumed = plan.resume.as_ref().map(|(path, _)| std::fs::read(path).map(|b| fnv(&b)).unwrap_or(0));
@@ -44,17 +45,17 @@ pub fn parts(plan: &Plan, p: &Prepared) -> Vec<(String, u64)> {
     ];
     let mut out = vec![("bp-par build (run the same executable on every rank)".to_string(), build())];
     out.extend(settings.into_iter().map(|(name, value)| (name.to_string(), hashed(&value))));
-    out.push((format!("training data ({})", p.train.path.display()), p.train.fingerprint()));
-    if let Some(h) = &p.held_out {
-        out.push((format!("{} data ({})", plan.held_out_name(), h.path.display()), h.fingerprint()));
+    out.push((format!("training data ({})", s.train().path().display()), s.train().fingerprint()));
+    if let Some(h) = s.held_out() {
+        out.push((format!("{} data ({})", plan.held_out_name(), h.path().display()), h.fingerprint()));
     }
-    let net = &p.model.net;
+    let net = &s.model().net;
     let mut h = DefaultHasher::new();
     format!("{:?}", net.arch).hash(&mut h);
     net.params.iter().for_each(|v| v.to_bits().hash(&mut h));
     out.push((
         "network (its shape, --init weights or normalisation)".to_string(),
-        h.finish() ^ hashed(&format!("{:?}", p.model.norm)),
+        h.finish() ^ hashed(&format!("{:?}", s.model().norm)),
     ));
     // The GEMM and element-wise kernels are picked at run time from these: another kind of
     // CPU gives other last bits, so the ranks' weights would drift apart.

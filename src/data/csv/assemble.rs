@@ -99,6 +99,7 @@ pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOpti
         image_shape,
         schema,
         kept,
+        normalized: false,
     })
 }
 

@@ -204,6 +204,7 @@ fn assemble(
         image_shape,
         schema: Schema::default(),
         kept: None,
+        normalized: false,
     })
 }
 

@@ -12,18 +12,10 @@ use crate::train::{TrainConfig, Trainer};
 
 /// Ten rows of two features, nine of class 0 and one of class 1 (which sits among them).
 fn nine_to_one() -> Dataset {
-    let features = (0..10).flat_map(|i| [i as f32 / 9.0 - 0.5, ((i * 7) % 10) as f32 / 10.0 - 0.4]).collect();
+    let features: Vec<f32> = (0..10).flat_map(|i| [i as f32 / 9.0 - 0.5, ((i * 7) % 10) as f32 / 10.0 - 0.4]).collect();
     let mut labels = vec![0; 10];
     labels[6] = 1;
-    Dataset {
-        path: "nine-to-one".into(),
-        n_features: 2,
-        features,
-        targets: Targets::Classes { labels, n_classes: 2 },
-        image_shape: None,
-        schema: Default::default(),
-        kept: None,
-    }
+    Dataset::classes(&features, 2, &labels, Some(2)).unwrap().with_name("nine-to-one")
 }
 
 /// The objective Σ_i w_{c(i)}·L_i / n + (λ/2n)·ΣW² of a 2-3-2 tanh/softmax network and its

@@ -19,13 +19,9 @@
 //!
 //! ```
 //! use bp_par::{activation::Activation, loss::Loss, network::{Arch, Network}};
-//! use bp_par::data::{Dataset, Targets};
+//! use bp_par::data::Dataset;
 //! use bp_par::train::{FullBatchConfig, FullBatchMethod, Silent, train_full_batch};
-//! let data = Dataset {
-//!     path: "xor".into(), n_features: 2, image_shape: None, schema: Default::default(), kept: None,
-//!     features: vec![0., 0., 0., 1., 1., 0., 1., 1.],
-//!     targets: Targets::Classes { labels: vec![0, 1, 1, 0], n_classes: 2 },
-//! };
+//! let data = Dataset::classes(&[0f32, 0., 0., 1., 1., 0., 1., 1.], 2, &[0, 1, 1, 0], None).unwrap();
 //! let mut net = Network::init(Arch::new(vec![2, 8, 2], Activation::Tanh, Loss::Xent).unwrap(), 3);
 //! let cfg = FullBatchConfig { method: FullBatchMethod::Cg, max_iter: 100, ..FullBatchConfig::default() };
 //! let out = train_full_batch(&mut net, &data, None, &cfg, &mut Silent).unwrap();
@@ -294,7 +290,9 @@ fn run_full_batch(
             }
             break;
         }
-        let test_eval: Option<Evaluation> = test.map(|t| evaluate(obj.net(), t, None));
+        let threads = crate::Threads::new(team_size).unwrap_or(crate::Threads::ONE);
+        let test_eval: Option<Evaluation> =
+            test.map(|t| threads.install(|| evaluate(obj.net(), t, None))).transpose()?.transpose()?;
         let m = EpochMetrics {
             epoch: iteration,
             loss: now.loss,

@@ -3,7 +3,7 @@
 use super::objective::{FullGradient, Objective};
 use super::*;
 use crate::activation::Activation;
-use crate::data::{Dataset, Targets};
+use crate::data::Dataset;
 use crate::error::Result;
 use crate::loss::Loss;
 use crate::network::{Arch, Buffers, Network};
@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 fn noisy(n: usize, d: usize, k: usize, seed: u64) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let features: Vec<f32> = (0..n * d).map(|_| rng.random_range(-1.0f32..1.0)).collect();
-    let labels = features
+    let labels: Vec<u32> = features
         .chunks_exact(d)
         .map(|x| {
             let s: f32 = x.iter().enumerate().map(|(j, v)| v * (j as f32 - 1.0)).sum();
@@ -23,15 +23,7 @@ fn noisy(n: usize, d: usize, k: usize, seed: u64) -> Dataset {
             ((s + noise).abs() * 2.0) as u32 % k as u32
         })
         .collect();
-    Dataset {
-        path: "noisy".into(),
-        n_features: d,
-        features,
-        targets: Targets::Classes { labels, n_classes: k },
-        image_shape: None,
-        schema: Default::default(),
-        kept: None,
-    }
+    Dataset::classes(&features, d, &labels, Some(k)).unwrap().with_name("noisy")
 }
 
 /// The objective (mean loss + (λ/2n)ΣW²) and its gradient at `params`, in f64 through the

@@ -1,27 +1,27 @@
-//! `train`'s memory estimate, checked before the network is allocated: the network, what the
-//! optimiser keeps per parameter (state, one gradient per shard, clipping buffers, L-BFGS
-//! pairs), the threads' activation buffers and the model file's bytes when saved, against
-//! the memory the process can still take (free memory, and `ulimit -v` when set). The data is
-//! already read by then, so it is named in the message but not counted again.
+//! A fit's memory, checked before the network is allocated: the network, what the optimiser
+//! keeps per parameter (state, one gradient per shard, clipping buffers, L-BFGS pairs), the
+//! threads' activation buffers and the model file's bytes when saved, against the memory the
+//! process can still take (free memory, and `ulimit -v` when set). The data is already in
+//! memory by then, so it is named in the message but not counted again.
 
-use super::plan::Plan;
-use bp_par::data::Dataset;
-use bp_par::error::{Error, Result};
-use bp_par::network::Arch;
-use bp_par::sys::human_bytes;
-use bp_par::Threads;
-use bp_par::train::{FullBatchMethod, Trainer};
+use super::settings::Mlp;
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::network::Arch;
+use crate::sys::human_bytes;
+use crate::train::{FullBatchMethod, Trainer};
 
 /// Bytes of one f32.
 const F32: u64 = 4;
 
-/// The bytes the run needs besides the data: (total, of which the network's own parameters).
-/// `fresh`: the network is still to be allocated (with `--init` or `--resume` it already is).
-pub fn estimate(plan: &Plan, arch: &Arch, n_samples: usize, fresh: bool) -> u64 {
+/// The bytes a fit of `arch` on `n_samples` rows needs besides the data: the trainer's buffers
+/// on the fit's threads, the parameters' serialisation for a model file, and the network's own
+/// parameters when `fresh` (still to be allocated).
+pub fn memory_needed(mlp: &Mlp, arch: &Arch, n_samples: usize, fresh: bool) -> u64 {
     let params = F32.saturating_mul(arch.n_params() as u64);
-    let team = Threads::new(plan.threads).map_or(1, Threads::team_size);
-    let trainer = match &plan.full_batch {
-        None => Trainer::memory_needed(arch, &plan.cfg, n_samples, team),
+    let team = mlp.threads.team_size();
+    let trainer = match &mlp.full_batch {
+        None => Trainer::memory_needed(arch, &mlp.cfg, n_samples, team),
         Some(fb) => {
             // x, the gradient, the direction and the line search's points (~6 vectors), a
             // partial shard sum per level of the reduction tree, L-BFGS's step pairs, and
@@ -40,37 +40,35 @@ pub fn estimate(plan: &Plan, arch: &Arch, n_samples: usize, fresh: bool) -> u64 
         }
     };
     // Saving serialises the parameters into one buffer before writing it.
-    let save = if plan.save.is_some() || plan.checkpoint_given { params } else { 0 };
     let network = if fresh { params } else { 0 };
-    trainer.saturating_add(network).saturating_add(save)
+    trainer.saturating_add(network).saturating_add(params)
 }
 
 /// `one`, a one-process estimate, for a rank of a run on several: its own shards' gradients
 /// and the exchange's buffers instead of every shard's gradient (the largest over the ranks).
-fn on_ranks(plan: &Plan, arch: &Arch, n_samples: usize, one: u64) -> u64 {
-    let ranks = plan.ranks.0;
-    if ranks <= 1 || plan.full_batch.is_some() {
+fn on_ranks(mlp: &Mlp, arch: &Arch, n_samples: usize, one: u64) -> u64 {
+    let ranks = mlp.ranks.0;
+    if ranks <= 1 || mlp.full_batch.is_some() {
         return one;
     }
     let n = n_samples.max(1);
-    let batch = plan.cfg.batch.min(n).max(1);
-    let n_shards = batch.div_ceil(plan.cfg.shard.clamp(1, batch));
+    let batch = mlp.cfg.batch.min(n).max(1);
+    let n_shards = batch.div_ceil(mlp.cfg.shard.clamp(1, batch));
     let p = arch.n_params();
-    let rank_floats =
-        (0..ranks).map(|r| bp_par::distributed::rank_floats(p, n_shards, ranks, r)).max().unwrap_or(0);
+    let rank_floats = (0..ranks).map(|r| crate::distributed::rank_floats(p, n_shards, ranks, r)).max().unwrap_or(0);
     let all_grads = F32.saturating_mul(p as u64).saturating_mul(n_shards as u64);
     one.saturating_sub(all_grads).saturating_add(F32.saturating_mul(rank_floats as u64))
 }
 
-/// Refuses a run whose memory would not fit, naming the figure needed and the one available.
+/// Refuses a fit whose memory would not fit, naming the figure needed and the one available.
 /// With several MPI ranks on this machine each holds the data and its own buffers: the
 /// machine must take them all (the others may not have read their data yet).
-pub fn check(plan: &Plan, arch: &Arch, train: &Dataset, fresh: bool) -> Result<()> {
-    let data = F32.saturating_mul(train.features.len() as u64);
-    let local = plan.ranks.1.max(1) as u64;
-    let one = on_ranks(plan, arch, train.n_samples(), estimate(plan, arch, train.n_samples(), fresh));
+pub(crate) fn check(mlp: &Mlp, arch: &Arch, train: &Dataset, fresh: bool) -> Result<()> {
+    let data = F32.saturating_mul(train.features().len() as u64);
+    let local = mlp.ranks.1.max(1) as u64;
+    let one = on_ranks(mlp, arch, train.n_samples(), memory_needed(mlp, arch, train.n_samples(), fresh));
     let need = one.saturating_mul(local).saturating_add(data.saturating_mul(local - 1));
-    let Some(avail) = bp_par::sys::available_memory_bytes() else { return Ok(()) };
+    let Some(avail) = crate::sys::available_memory_bytes() else { return Ok(()) };
     if need <= avail {
         return Ok(());
     }
@@ -80,14 +78,14 @@ pub fn check(plan: &Plan, arch: &Arch, train: &Dataset, fresh: bool) -> Result<(
         String::new()
     };
     let sizes: Vec<String> = arch.sizes().iter().map(ToString::to_string).collect();
-    let limited = if bp_par::sys::address_space_left_bytes().is_some_and(|left| left == avail) {
+    let limited = if crate::sys::address_space_left_bytes().is_some_and(|left| left == avail) {
         " under this process's address-space limit (ulimit -v)"
     } else {
         ""
     };
     Err(Error::config(format!(
         "training {} ({} parameters) needs about {} of memory besides the {} the data takes{ranks}, but {} \
-         is available{limited}; use fewer or smaller layers (--hidden), or a smaller --batch{}",
+         is available{limited}; use fewer or smaller layers (`hidden`), or a smaller `batch`{}",
         sizes.join("-"),
         arch.n_params(),
         human_bytes(one),

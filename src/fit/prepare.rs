@@ -1,0 +1,284 @@
+//! A fit's data, prepared: the targets checked against the output units, missing values
+//! filled (the training rows' means, after the validation split), the split drawn, class
+//! weights computed from the training rows, image statistics measured on the raw pixels, the
+//! normalisation fitted on the training rows only and applied to every part, and the network
+//! built (its memory checked first) or the initial model checked against the data.
+
+use super::settings::{ClassWeight, Mlp};
+use super::{Session, memory};
+use crate::checkpoint::{Checkpoint, DataIdentity};
+use crate::data::{Dataset, Missing, Normalization, Targets, feature_means, image::ImageStats};
+use crate::error::{Error, Result};
+use crate::loss::{Loss, Output};
+use crate::model::{Model, Task};
+use crate::network::{Arch, Network};
+use crate::train::balanced_class_weights;
+
+/// Where a fit starts.
+#[derive(Clone, Debug, Default)]
+pub enum Start {
+    /// A new network, drawn from the seed.
+    #[default]
+    New,
+    /// This model's network and normalisation (fine-tuning, `train --init`).
+    Init(Model),
+    /// A checkpoint's model and state: the run continues exactly as it would have.
+    Resume(Model, Box<Checkpoint>),
+}
+
+impl Mlp {
+    /// Prepares a fit of `data` ([`Session`]): `test`, if given, is the held-out data the run
+    /// watches, or, beside a validation split, data only reported. Both are raw, as read.
+    ///
+    /// # Errors
+    /// The settings' errors ([`Mlp::validate`]), and [`Error::Data`] for data the fit cannot
+    /// use: targets the output units cannot produce, missing values under `missing` error, a
+    /// split that leaves a part empty, a network too large for the memory, data that does not
+    /// fit the initial model or is not the resumed checkpoint's.
+    pub fn prepare(&self, data: Dataset, test: Option<Dataset>, start: Start) -> Result<Session> {
+        self.validate()?;
+        let mut mlp = self.clone();
+        if let Some(fb) = &mlp.full_batch {
+            mlp.cfg.epochs = fb.max_iter;
+        }
+        let (started, resume) = match start {
+            Start::New => (None, None),
+            Start::Init(m) => (Some(m), None),
+            Start::Resume(m, ck) => (Some(m), Some(*ck)),
+        };
+        if data.is_normalized() || test.as_ref().is_some_and(Dataset::is_normalized) {
+            return Err(Error::data(data.path(), "is normalised already; a fit takes the raw rows"));
+        }
+        let (loss, output) = match &started {
+            Some(m) => (m.net.arch.loss, m.net.arch.output()),
+            None => (mlp.loss, mlp.output_units()),
+        };
+        check_targets(&data, loss, output)?;
+        if let Some(t) = &test {
+            check_targets(t, loss, output)?;
+        }
+        let (train, held, test) = split(&mlp, data, test)?;
+        let (mut train, mut held_out, mut test) = match held {
+            Some(v) => (train, Some(v), test),
+            None => (train, test, None),
+        };
+        mlp.cfg.class_weight = class_weights(&mlp.class_weight, &train, resume.as_ref())?;
+        if let Some(fb) = mlp.full_batch.as_mut() {
+            fb.class_weight = mlp.cfg.class_weight.clone();
+        }
+        // Images: what a picture must look like to be read as one of these rows (measured on
+        // the raw pixels), kept in a new model for predictions on pictures.
+        if started.is_none()
+            && let Some(shape) = train.image_shape
+        {
+            train.schema.image = ImageStats::measure(&train.features, train.n_features, shape);
+        }
+        let norm = match &started {
+            Some(m) => m.norm.clone(),
+            None => Normalization::fit(mlp.normalize, &train.features, train.n_features),
+        };
+        for part in std::iter::once(&mut train).chain(held_out.iter_mut()).chain(test.iter_mut()) {
+            part.normalize(&norm)?;
+        }
+        let model = match started {
+            Some(m) => {
+                memory::check(&mlp, &m.net.arch, &train, false)?;
+                crate::train::check_fit(&m.net, &train)?;
+                m
+            }
+            None => build(&mlp, &train, norm)?,
+        };
+        let identity = DataIdentity {
+            path: train.path.display().to_string(),
+            n_samples: train.n_samples(),
+            n_features: train.n_features,
+            fingerprint: train.fingerprint(),
+            val_split: mlp.val_split,
+        };
+        if let Some(ck) = &resume {
+            check_same_data(&train, &identity, &ck.data)?;
+        }
+        Ok(Session { mlp, train, held_out, test, model, identity, resume })
+    }
+}
+
+/// The training rows, the validation split (if any) and the test data, with missing values
+/// filled by the fit's policy: (train, validation, test).
+fn split(mlp: &Mlp, mut data: Dataset, mut test: Option<Dataset>) -> Result<(Dataset, Option<Dataset>, Option<Dataset>)> {
+    let seed = mlp.cfg.seed;
+    let fill_test = |test: &mut Option<Dataset>, fill: Option<&Vec<f32>>| -> Result<()> {
+        if let (Some(t), Some(fill)) = (test.as_mut(), fill)
+            && t.n_features == fill.len()
+        {
+            t.fill_missing(fill)?;
+        }
+        Ok(())
+    };
+    let (train, held) = match mlp.missing {
+        // The means of the training rows only, after the split (the data's own fills, when a
+        // reader made them, are kept).
+        Missing::Mean if data.schema.missing_fill.is_none() => {
+            if mlp.val_split > 0.0 {
+                let (t, v) = data.split_filling_means(mlp.val_split, seed)?;
+                (t, Some(v))
+            } else {
+                let fill = feature_means(&data.features, data.n_features).map_err(|j| {
+                    Error::data(&data.path, format!("feature {j} has no values to take the mean of (`missing` mean)"))
+                })?;
+                data.fill_missing(&fill)?;
+                data.schema.missing_fill = Some(fill);
+                (data, None)
+            }
+        }
+        Missing::Zero if data.schema.missing_fill.is_none() => {
+            let zeros = vec![0.0; data.n_features];
+            data.fill_missing(&zeros)?;
+            data.schema.missing_fill = Some(zeros);
+            split_plain(mlp, data)?
+        }
+        _ => {
+            if let Some(fill) = data.schema.missing_fill.clone() {
+                data.fill_missing(&fill)?;
+            }
+            split_plain(mlp, data)?
+        }
+    };
+    fill_test(&mut test, train.schema.missing_fill.as_ref())?;
+    for part in std::iter::once(&train).chain(&held).chain(&test) {
+        if let Some((row, j)) = part.first_missing() {
+            return Err(Error::data(
+                &part.path,
+                format!(
+                    "row {row}, feature {j} is missing (NaN); set `missing` mean or zero to fill missing values"
+                ),
+            ));
+        }
+    }
+    Ok((train, held, test))
+}
+
+/// The validation split of `data`, if the fit holds one out.
+fn split_plain(mlp: &Mlp, data: Dataset) -> Result<(Dataset, Option<Dataset>)> {
+    if mlp.val_split > 0.0 {
+        let (t, v) = data.split(mlp.val_split, mlp.cfg.seed)?;
+        Ok((t, Some(v)))
+    } else {
+        Ok((data, None))
+    }
+}
+
+/// The class weights of the run: balanced ones from the training rows, given ones checked
+/// against the classes, or (resuming) the checkpoint's.
+fn class_weights(choice: &ClassWeight, train: &Dataset, resume: Option<&Checkpoint>) -> Result<Option<Vec<f32>>> {
+    if let Some(ck) = resume {
+        return Ok(ck.config.class_weight.clone());
+    }
+    let weights = match choice {
+        ClassWeight::None => return Ok(None),
+        ClassWeight::Balanced => balanced_class_weights(train)?,
+        ClassWeight::Given(w) => w.clone(),
+    };
+    crate::train::check_class_weights_fit(Some(&weights), train)?;
+    Ok(Some(weights))
+}
+
+/// A new network for the data: input and output sizes from it, hidden layers from the
+/// settings, once its memory is known to fit.
+fn build(mlp: &Mlp, train: &Dataset, norm: Normalization) -> Result<Model> {
+    let (task, n_out) = match &train.targets {
+        Targets::Values { n_outputs, .. } => (Task::Regress, *n_outputs),
+        Targets::None => return Err(Error::data(&train.path, "has no labels or targets to train on")),
+        _ => (Task::Classify, train.n_outputs()),
+    };
+    let mut sizes = vec![train.n_features];
+    sizes.extend(&mlp.hidden);
+    sizes.push(n_out);
+    let arch = Arch::new(sizes, mlp.activation, mlp.loss)?.with_output(mlp.output_units())?;
+    // Before the parameters are allocated: a network too large is refused, not aborted on.
+    memory::check(mlp, &arch, train, true)?;
+    Model::new(
+        Network::init_with(arch, mlp.init_scheme(), mlp.cfg.seed),
+        norm,
+        task,
+        train.image_shape,
+        train.schema.clone(),
+    )
+}
+
+/// Refuses targets the outputs cannot fit: sigmoid outputs (mse, bce) need values in [0, 1],
+/// softmax (xent) rows of probabilities summing to 1. The first offending data row (1-based,
+/// after the header) and its column (1-based, with the header's name) are named.
+///
+/// # Errors
+/// [`Error::Data`] naming the row, the column and the fix.
+pub fn check_targets(d: &Dataset, loss: Loss, output: Output) -> Result<()> {
+    let Targets::Values { values, n_outputs } = &d.targets else { return Ok(()) };
+    let k = *n_outputs;
+    for (i, row) in values.chunks_exact(k).enumerate() {
+        let problem = match output {
+            Output::Linear => None,
+            Output::Sigmoid => row.iter().position(|v| !(0.0..=1.0).contains(v)).map(|j| {
+                let why = format!(
+                    "target {} is outside [0, 1], the range of sigmoid outputs (`loss` {loss}); \
+                     use `loss` mse `output` linear",
+                    row[j]
+                );
+                (Some(j), why)
+            }),
+            Output::Softmax => {
+                let sum: f32 = row.iter().sum();
+                let in_unit = row.iter().all(|v| (0.0..=1.0).contains(v));
+                (!in_unit || (sum - 1.0).abs() > 1e-3).then(|| {
+                    let shown: Vec<String> = row.iter().map(ToString::to_string).collect();
+                    let why = format!(
+                        "has targets ({}): xent (softmax) needs each row of targets to be probabilities \
+                         summing to 1; use `loss` mse for other real-valued targets (`output` linear \
+                         outside [0, 1])",
+                        shown.join(", ")
+                    );
+                    (None, why)
+                })
+            }
+        };
+        if let Some((j, why)) = problem {
+            let at = match j {
+                Some(j) => format!("data row {}, {}:", i + 1, target_column(d, k, j)),
+                None => format!("data row {}", i + 1),
+            };
+            return Err(Error::data(&d.path, format!("{at} {why}")));
+        }
+    }
+    Ok(())
+}
+
+/// Target `j` of `k` as a file column: "column 7 (\"price\")" (1-based, the last `k` columns of
+/// a CSV row), or "target 2" when the file's layout is unknown.
+fn target_column(d: &Dataset, k: usize, j: usize) -> String {
+    let name = d.schema.target_names.as_ref().and_then(|n| n.get(j)).map(|n| format!(" ({n:?})"));
+    match d.schema.n_columns {
+        Some(n) if n >= k => format!("column {}{}", n - k + j + 1, name.unwrap_or_default()),
+        _ => format!("target {}{}", j + 1, name.unwrap_or_default()),
+    }
+}
+
+/// Refuses to resume on other data than the checkpoint's.
+fn check_same_data(train: &Dataset, ours: &DataIdentity, theirs: &DataIdentity) -> Result<()> {
+    if theirs.fingerprint == ours.fingerprint && theirs.n_samples == ours.n_samples {
+        return Ok(());
+    }
+    Err(Error::data(
+        &train.path,
+        format!(
+            "is not the checkpoint's training data: it gives {} training rows of {} features \
+             (fingerprint {:016x}), the checkpoint was trained on {} rows of {} from {} (fingerprint {:016x}); \
+             if it is the same file, give the original `label_col`, `classes`, `labels` and `train_rows`",
+            ours.n_samples,
+            ours.n_features,
+            ours.fingerprint,
+            theirs.n_samples,
+            theirs.n_features,
+            theirs.path,
+            theirs.fingerprint
+        ),
+    ))
+}

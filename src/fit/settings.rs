@@ -1,0 +1,315 @@
+//! [`Mlp`]: every training choice the command line offers, set by name, checked as a whole
+//! before any data is touched ([`Mlp::validate`], which every fit calls first).
+
+use crate::activation::Activation;
+use crate::data::{Missing, NormalizeMode};
+use crate::error::{Error, Result};
+use crate::loss::{Loss, Output};
+use crate::network::Init;
+use crate::optim::Optimizer;
+use crate::threads::Threads;
+use crate::train::{FullBatchConfig, OnDivergence, RunPolicy, Schedule, StopRules, TrainConfig};
+
+/// How much each class's samples weigh in the loss.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum ClassWeight {
+    /// Every sample weighs 1.
+    #[default]
+    None,
+    /// scikit-learn's "balanced": n / (k · n_c) for class c, from the training rows
+    /// ([`crate::train::balanced_class_weights`]).
+    Balanced,
+    /// One weight per class, in label order.
+    Given(Vec<f32>),
+}
+
+/// A multilayer perceptron to fit: the network, the data preparation, the optimiser and its
+/// schedule and stopping rules, and the threads. Settings are chained; every one has the
+/// command line's default, and nothing is checked until [`Mlp::validate`] (which
+/// [`Mlp::fit`] and [`Mlp::prepare`] call first): a fit never starts with an impossible
+/// setting, and the error names the setting in backticks.
+///
+/// The defaults: one hidden layer of 128 ReLU units (He initialisation), softmax outputs with
+/// cross-entropy, `normalize` auto, a stratified 20% validation split, momentum SGD (lr 0.1,
+/// momentum 0.9) over 20 epochs of mini-batches of 64, seed 1, every core.
+///
+/// ```
+/// use bp_par::{fit::Mlp, activation::Activation, Threads};
+/// let mlp = Mlp::new().hidden(&[64, 32]).activation(Activation::Tanh).lr(0.05).threads(Threads::ONE);
+/// assert!(mlp.validate().is_ok());
+/// assert!(Mlp::new().lr(f32::NAN).validate().is_err());
+/// assert!(Mlp::new().hidden(&[0]).validate().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mlp {
+    pub(crate) hidden: Vec<usize>,
+    pub(crate) activation: Activation,
+    pub(crate) loss: Loss,
+    pub(crate) output: Option<Output>,
+    pub(crate) init: Option<Init>,
+    pub(crate) normalize: NormalizeMode,
+    pub(crate) missing: Missing,
+    pub(crate) val_split: f64,
+    pub(crate) class_weight: ClassWeight,
+    pub(crate) cfg: TrainConfig,
+    pub(crate) full_batch: Option<FullBatchConfig>,
+    pub(crate) policy: RunPolicy,
+    pub(crate) threads: Threads,
+    /// MPI ranks of the run and how many share this machine (the memory check counts them).
+    pub(crate) ranks: (usize, usize),
+}
+
+impl Default for Mlp {
+    fn default() -> Self {
+        Mlp::new()
+    }
+}
+
+impl Mlp {
+    /// The defaults (see the type's documentation).
+    pub fn new() -> Mlp {
+        Mlp {
+            hidden: vec![128],
+            activation: Activation::Relu,
+            loss: Loss::Xent,
+            output: None,
+            init: None,
+            normalize: NormalizeMode::Auto,
+            missing: Missing::Error,
+            val_split: 0.2,
+            class_weight: ClassWeight::None,
+            cfg: TrainConfig::default(),
+            full_batch: None,
+            policy: RunPolicy::default(),
+            threads: Threads::all(),
+            ranks: (1, 1),
+        }
+    }
+
+    /// Hidden layer sizes, input side first (none: a linear model).
+    pub fn hidden(mut self, sizes: &[usize]) -> Mlp {
+        self.hidden = sizes.to_vec();
+        self
+    }
+    /// The hidden units' activation.
+    pub fn activation(mut self, activation: Activation) -> Mlp {
+        self.activation = activation;
+        self
+    }
+    /// The loss (and with it the output units: softmax for `xent`, sigmoid for `bce` and `mse`).
+    pub fn loss(mut self, loss: Loss) -> Mlp {
+        self.loss = loss;
+        self
+    }
+    /// Output units other than the loss's own (linear outputs with `mse`, for regression).
+    pub fn output(mut self, output: Output) -> Mlp {
+        self.output = Some(output);
+        self
+    }
+    /// How the weights are drawn (default: by the activation, [`Init::default_for`]).
+    pub fn init(mut self, init: Init) -> Mlp {
+        self.init = Some(init);
+        self
+    }
+    /// How the features are normalised (fitted on the training rows, kept in the model).
+    pub fn normalize(mut self, mode: NormalizeMode) -> Mlp {
+        self.normalize = mode;
+        self
+    }
+    /// What a missing feature (NaN) becomes: [`Missing::Error`] refuses the data (the
+    /// default), [`Missing::Mean`] fills the training rows' column means, [`Missing::Zero`]
+    /// zeros; the fills are kept in the model, which applies them to the rows it predicts.
+    pub fn missing(mut self, missing: Missing) -> Mlp {
+        self.missing = missing;
+        self
+    }
+    /// The fraction of the rows held out (stratified for classes) to watch during training:
+    /// in [0, 1), 0 for none.
+    pub fn val_split(mut self, fraction: f64) -> Mlp {
+        self.val_split = fraction;
+        self
+    }
+    /// Class weights on the loss.
+    pub fn class_weight(mut self, weights: ClassWeight) -> Mlp {
+        self.class_weight = weights;
+        self
+    }
+    /// Epochs (passes over the training rows).
+    pub fn epochs(mut self, epochs: usize) -> Mlp {
+        self.cfg.epochs = epochs;
+        self
+    }
+    /// Mini-batch size.
+    pub fn batch(mut self, batch: usize) -> Mlp {
+        self.cfg.batch = batch;
+        self
+    }
+    /// Rows per shard: fixes the summation order (with the seed, the model's bits); never the
+    /// threads.
+    pub fn shard(mut self, shard: usize) -> Mlp {
+        self.cfg.shard = shard;
+        self
+    }
+    /// Learning rate.
+    pub fn lr(mut self, lr: f32) -> Mlp {
+        self.cfg.lr = lr;
+        self
+    }
+    /// Momentum, in [0, 1).
+    pub fn momentum(mut self, momentum: f32) -> Mlp {
+        self.cfg.momentum = momentum;
+        self
+    }
+    /// λ of the L2 term (λ/2n)·ΣW², n the training rows; weights only.
+    pub fn l2(mut self, l2: f32) -> Mlp {
+        self.cfg.l2 = l2;
+        self
+    }
+    /// The seed of the initialisation, the validation split and the shuffling.
+    pub fn seed(mut self, seed: u64) -> Mlp {
+        self.cfg.seed = seed;
+        self
+    }
+    /// Reshuffle the rows every epoch (default), or keep their order.
+    pub fn shuffle(mut self, shuffle: bool) -> Mlp {
+        self.cfg.shuffle = shuffle;
+        self
+    }
+    /// The mini-batch optimiser (momentum SGD, Nesterov, Adam).
+    pub fn optimizer(mut self, optimizer: Optimizer) -> Mlp {
+        self.cfg.optimizer = optimizer;
+        self
+    }
+    /// Clip the mean gradient to this L2 norm (None: no clipping).
+    pub fn clip_norm(mut self, norm: Option<f32>) -> Mlp {
+        self.cfg.clip_norm = norm;
+        self
+    }
+    /// A full-batch optimiser (conjugate gradient, L-BFGS, iRprop−) instead of mini-batches;
+    /// its iterations, L2 and shard are its own ([`FullBatchConfig`]).
+    pub fn full_batch(mut self, config: FullBatchConfig) -> Mlp {
+        self.full_batch = Some(config);
+        self
+    }
+    /// The learning rate of each epoch.
+    pub fn schedule(mut self, schedule: Schedule) -> Mlp {
+        self.policy.schedule = schedule;
+        self
+    }
+    /// Stopping rules besides the epoch count (early stopping on the validation split).
+    pub fn stop_rules(mut self, rules: StopRules) -> Mlp {
+        self.policy.stop_rules = rules;
+        self
+    }
+    /// What a diverging loss does: stop with [`Error::Diverged`], or retry the epoch with half
+    /// the learning rate.
+    pub fn on_divergence(mut self, on: OnDivergence) -> Mlp {
+        self.policy.on_divergence = on;
+        self
+    }
+    /// Worker threads of the fit and of the model's predictions. The model is the same, bit
+    /// for bit, for every count.
+    pub fn threads(mut self, threads: Threads) -> Mlp {
+        self.threads = threads;
+        self
+    }
+    /// All mini-batch hyperparameters at once (a checkpoint's, say); the class weights come
+    /// from [`Mlp::class_weight`].
+    pub fn train_config(mut self, cfg: TrainConfig) -> Mlp {
+        self.cfg = cfg;
+        self
+    }
+    /// The run policy at once (schedule, stopping rules, divergence handling, a halve-lr
+    /// run's rollback point).
+    pub fn run_policy(mut self, policy: RunPolicy) -> Mlp {
+        self.policy = policy;
+        self
+    }
+    /// For the memory check of a run over MPI ranks: the ranks, and how many of them share
+    /// this machine (each holds the data and its own buffers).
+    pub fn ranks(mut self, ranks: usize, on_this_machine: usize) -> Mlp {
+        self.ranks = (ranks.max(1), on_this_machine.max(1));
+        self
+    }
+
+    /// The mini-batch hyperparameters (for a full-batch fit: its iterations as `epochs`).
+    pub fn config(&self) -> &TrainConfig {
+        &self.cfg
+    }
+    /// The full-batch optimiser's settings, for a full-batch fit.
+    pub fn full_batch_config(&self) -> Option<&FullBatchConfig> {
+        self.full_batch.as_ref()
+    }
+    /// The run policy.
+    pub fn policy(&self) -> &RunPolicy {
+        &self.policy
+    }
+    /// The threads.
+    pub fn thread_count(&self) -> Threads {
+        self.threads
+    }
+    /// The fraction held out for validation.
+    pub fn validation_fraction(&self) -> f64 {
+        self.val_split
+    }
+    /// The normalisation mode.
+    pub fn normalize_mode(&self) -> NormalizeMode {
+        self.normalize
+    }
+    /// The hidden layer sizes.
+    pub fn hidden_sizes(&self) -> &[usize] {
+        &self.hidden
+    }
+    /// The output units of a new network: [`Mlp::output`]'s, else the loss's own.
+    pub fn output_units(&self) -> Output {
+        self.output.unwrap_or(self.loss.default_output())
+    }
+    /// The weight initialisation of a new network.
+    pub fn init_scheme(&self) -> Init {
+        self.init.unwrap_or(Init::default_for(self.activation))
+    }
+    /// The hidden activation and the loss.
+    pub fn activation_and_loss(&self) -> (Activation, Loss) {
+        (self.activation, self.loss)
+    }
+
+    /// Checks every setting and their combinations; the error names the setting in backticks.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for the first setting out of range or in contradiction.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::config(m));
+        if let Some(i) = self.hidden.iter().position(|&h| h == 0) {
+            return bad(format!("`hidden` layer {} has 0 units; sizes must be positive", i + 1));
+        }
+        if let Some(output) = self.output
+            && !self.loss.outputs().contains(&output)
+        {
+            return bad(format!(
+                "`output` {output} does not go with `loss` {}, whose outputs are {}",
+                self.loss,
+                self.loss.default_output()
+            ));
+        }
+        if !(self.val_split.is_finite() && (0.0..1.0).contains(&self.val_split)) {
+            return bad(format!("`val_split` must be in [0, 1), got {}", self.val_split));
+        }
+        if !matches!(self.missing, Missing::Error | Missing::Mean | Missing::Zero) {
+            return bad("`missing` must be error, mean or zero for a fit (drop and fill apply to files)".into());
+        }
+        if let ClassWeight::Given(w) = &self.class_weight {
+            crate::train::validate_class_weights(w)?;
+        }
+        if self.cfg.lr == 0.0 && self.policy.rollback.is_none() {
+            return bad("`lr` must be a positive number, got 0".into());
+        }
+        self.cfg.validate()?;
+        if let Some(fb) = &self.full_batch {
+            fb.validate()?;
+        }
+        if self.policy.checkpoint_every == Some(0) {
+            return bad("`checkpoint_every` must be at least 1".into());
+        }
+        Ok(())
+    }
+}
