@@ -135,7 +135,7 @@ impl Dataset {
         let x = features_f32(features, n_features)?;
         one_per_row("labels", labels.len(), x.len() / n_features)?;
         if n_classes == Some(0) {
-            return Err(Error::data(Path::new(IN_MEMORY), "`n_classes` is 0; a classifier needs at least one class"));
+            return Err(Error::data(Path::new(IN_MEMORY), "the class count is 0; a classifier needs at least one class"));
         }
         let k = super::class_count(IN_MEMORY.as_ref(), labels, n_classes, |i| format!("row {i}"))?;
         Ok(Dataset::in_memory(x, n_features, Targets::Classes { labels: labels.to_vec(), n_classes: k }))

@@ -70,7 +70,7 @@ impl Model {
             Task::Classify => Ok(()),
             Task::Regress => Err(Error::model(
                 "(model)".as_ref(),
-                format!("predicts real values, not classes: use `outputs` instead of `{what}`"),
+                format!("predicts real values, not classes: use outputs() instead of {what}()"),
             )),
         }
     }

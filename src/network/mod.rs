@@ -238,6 +238,38 @@ impl<T: Scalar> Network<T> {
         Self::init_with(arch, init, seed)
     }
 
+    /// A network of `arch` with the flat parameter vector `params` (the layout of the module
+    /// docs: each layer's weight, then its bias).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when `params` is not [`Arch::n_params`] long.
+    pub fn from_params(arch: Arch, params: Vec<T>) -> Result<Self> {
+        if params.len() != arch.n_params() {
+            return Err(Error::config(format!(
+                "layers {:?} take {} parameters, got {}",
+                arch.sizes(),
+                arch.n_params(),
+                params.len()
+            )));
+        }
+        Ok(Network { arch, params })
+    }
+
+    /// The layer sizes, activation and loss.
+    pub fn arch(&self) -> &Arch {
+        &self.arch
+    }
+
+    /// The flat parameter vector ([`Arch::n_params`] long; layout in the module docs).
+    pub fn params(&self) -> &[T] {
+        &self.params
+    }
+
+    /// The parameters, to change in place (their number is fixed).
+    pub fn params_mut(&mut self) -> &mut [T] {
+        &mut self.params
+    }
+
     /// Builds a network from per-layer `(weight, bias)` in the usual layout: weight
     /// `n_out x n_in` row-major (PyTorch's `Linear`), bias `n_out`.
     pub fn from_layers(arch: Arch, layers: &[(Vec<T>, Vec<T>)]) -> Result<Self> {

@@ -284,9 +284,30 @@ impl OptimizerState {
     }
 }
 
-/// Checks that a data set's width and targets fit the network.
+/// Checks that a data set's width and targets fit the network, that the network's parameter
+/// vector is whole, and that every feature is a finite number (a NaN, a missing value, would
+/// turn the weights into NaN without changing the loss a ReLU network reports).
 pub fn check_fit(net: &Network<f32>, data: &Dataset) -> Result<()> {
     let arch = &net.arch;
+    if net.params.len() != arch.n_params() {
+        return Err(Error::config(format!(
+            "the network has {} parameters, but layers {:?} take {}",
+            net.params.len(),
+            arch.sizes(),
+            arch.n_params()
+        )));
+    }
+    if let Some(i) = {
+        use rayon::prelude::*;
+        data.features.par_iter().position_first(|v| !v.is_finite())
+    } {
+        let (row, j) = (i / data.n_features.max(1), i % data.n_features.max(1));
+        let what = if data.features[i].is_nan() { "missing (NaN)" } else { "not a finite number" };
+        return Err(Error::data(
+            &data.path,
+            format!("row {row}, feature {j} is {what}; fill missing values before training (`missing` mean or zero)"),
+        ));
+    }
     if data.n_features != arch.n_in() {
         return Err(Error::data(
             &data.path,

@@ -22,7 +22,8 @@ use crate::error::{Error, Result};
 /// What to do when the loss becomes non-finite.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OnDivergence {
-    /// Stop the run with [`Error::Diverged`] (the weights are those before the bad batch).
+    /// Stop the run with [`Error::Diverged`]; the network holds the weights it had at the
+    /// start of the epoch in which the loss diverged (or where a resumed run began).
     #[default]
     Stop,
     /// Roll back to the start of the epoch and retry it with half the learning rate, at most
@@ -108,11 +109,14 @@ impl Trainer<'_> {
             OnDivergence::Stop => None,
         };
         // The state to roll back to: the start of the epoch, carried over a resume in the
-        // middle of one by the checkpoint.
-        let mut rollback: Option<Rollback> = max_retries.map(|_| match &policy.rollback {
+        // middle of one by the checkpoint. Kept under either policy: a run that stops on
+        // divergence leaves the weights of the epoch's start (finite, exact); only a halve-lr
+        // run's checkpoints carry it.
+        let mut start = match &policy.rollback {
             Some(r) => r.clone(),
             None => Rollback { params: self.net.params.clone(), state: self.state(), retries: 0 },
-        });
+        };
+        let halve = max_retries.is_some();
         let mut history = Vec::new();
         if let Some(reason) = self.run.stopped {
             return Ok(self.finish(observer, history, reason));
@@ -120,10 +124,8 @@ impl Trainer<'_> {
         while self.epochs_done() < self.cfg.epochs {
             if self.batches_done() == 0 {
                 self.start_epoch();
-                if let Some(r) = rollback.as_mut() {
-                    r.params.copy_from_slice(&self.net.params);
-                    r.state = self.state();
-                }
+                start.params.copy_from_slice(&self.net.params);
+                start.state = self.state();
             }
             match self.run_epoch(data, test, observer) {
                 Ok(Some(m)) => {
@@ -132,21 +134,19 @@ impl Trainer<'_> {
                     history.push(m);
                     let last = e == self.cfg.epochs || rule.is_some();
                     if policy.checkpoint_every.is_some_and(|n| e % n.max(1) == 0 || last) {
-                        observer.checkpoint(self, rollback.as_ref())?;
+                        observer.checkpoint(self, halve.then_some(&start))?;
                     }
                     if let Some(reason) = rule {
                         return Ok(self.finish(observer, history, reason));
                     }
                     // A stop during an epoch's last mini-batch stops the run at the boundary.
                     if !last && self.agree(observer.stop_requested()) {
-                        return self.stop(observer, rollback.as_ref(), history);
+                        return self.stop(observer, halve.then_some(&start), history);
                     }
                 }
-                Ok(None) => return self.stop(observer, rollback.as_ref(), history),
-                Err(Error::Diverged { epoch, batch, .. })
-                    if rollback.as_ref().zip(max_retries).is_some_and(|(r, max)| r.retries < max) =>
-                {
-                    let r = rollback.as_mut().expect("checked above");
+                Ok(None) => return self.stop(observer, halve.then_some(&start), history),
+                Err(Error::Diverged { epoch, batch, .. }) if max_retries.is_some_and(|max| start.retries < max) => {
+                    let r = &mut start;
                     self.net.params.copy_from_slice(&r.params);
                     self.restore(r.state.clone())?;
                     // Halve the base rate; the epoch's rate follows from it at the loop's top.
@@ -155,6 +155,12 @@ impl Trainer<'_> {
                     r.retries += 1;
                     self.start_epoch();
                     observer.retrying(epoch, batch, self.cfg.lr);
+                }
+                Err(e @ Error::Diverged { .. }) => {
+                    // The weights and state of the epoch's start, never a diverged step's.
+                    self.net.params.copy_from_slice(&start.params);
+                    self.restore(start.state.clone())?;
+                    return Err(e);
                 }
                 Err(e) => return Err(e),
             }

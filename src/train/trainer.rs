@@ -198,9 +198,16 @@ impl<'a> Trainer<'a> {
 
     /// Changes the learning rate: the current epoch's, and the base rate the schedule
     /// computes the next epochs' from ([`RunState::base_lr`]).
-    pub fn set_lr(&mut self, lr: f32) {
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a rate that is not a finite number ≥ 0 (the trainer keeps its rate).
+    pub fn set_lr(&mut self, lr: f32) -> Result<()> {
+        if !(lr.is_finite() && lr >= 0.0) {
+            return Err(Error::config(format!("`lr` must be a non-negative number, got {lr}")));
+        }
         self.cfg.lr = lr;
         self.run.base_lr = lr;
+        Ok(())
     }
 
     /// The state to checkpoint (with the weights).

@@ -8,6 +8,7 @@ mod columns;
 mod determinism;
 mod files;
 mod fullbatch_resume;
+mod front_door;
 mod fuzz;
 mod gradcheck;
 mod harness;
