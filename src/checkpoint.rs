@@ -28,13 +28,8 @@
 //! use bp_par::network::{Arch, Network};
 //! use bp_par::train::{OptimizerState, RunState, TrainConfig, TrainState};
 //! let arch = Arch::new(vec![2, 3, 2], Activation::Tanh, Loss::Xent).unwrap();
-//! let model = Model {
-//!     net: Network::init(arch, 1),
-//!     norm: Normalization::None,
-//!     task: Task::Classify,
-//!     input_shape: None,
-//!     schema: Default::default(),
-//! };
+//! let model = Model::new(Network::init(arch, 1), Normalization::None, Task::Classify, None, Default::default())
+//!     .unwrap();
 //! let state = TrainState {
 //!     epoch: 1, next_batch: 0, order: vec![1, 0], rng_word_pos: 12,
 //!     optimizer: OptimizerState::Momentum { velocity: vec![0.0; model.net.arch.n_params()] },

@@ -147,7 +147,11 @@ fn check_rows(net: &Network<f32>, data: &Dataset, with_targets: bool) -> Result<
         Targets::Classes { labels, .. } => match labels.iter().position(|&l| l as usize >= n_out) {
             Some(i) => Err(Error::data(
                 &data.path,
-                format!("sample {}: label {} is out of range for a network of {n_out} outputs", i + 1, labels[i]),
+                format!(
+                    "sample {}: label {} is out of range for a network of {n_out} outputs",
+                    i + 1,
+                    labels[i]
+                ),
             )),
             None => Ok(()),
         },
@@ -219,7 +223,17 @@ pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) ->
         (correct, confusion) = (Some(ok), c);
     }
     let n = data.n_samples();
-    let l2_term = l2.map_or(0.0, |(lambda, n_train)| lambda / n_train.max(1) as f64 * net.half_sum_sq_weights());
+    let l2_term =
+        l2.map_or(0.0, |(lambda, n_train)| lambda / n_train.max(1) as f64 * net.half_sum_sq_weights());
     let loss = loss / n.max(1) as f64;
-    Ok(Evaluation { n_samples: n, loss, l2_term, correct, confusion, regression, non_finite, first_non_finite })
+    Ok(Evaluation {
+        n_samples: n,
+        loss,
+        l2_term,
+        correct,
+        confusion,
+        regression,
+        non_finite,
+        first_non_finite,
+    })
 }

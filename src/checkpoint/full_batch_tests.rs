@@ -60,8 +60,8 @@ impl Observer for ToBytes {
             full_batch: Some(FullBatchCheckpoint { config: self.cfg.clone(), state: state.clone() }),
             config,
         };
-        let model = Model::new(net.clone(), Normalization::None, Task::Classify, None, Default::default())
-        .unwrap();
+        let model =
+            Model::new(net.clone(), Normalization::None, Task::Classify, None, Default::default()).unwrap();
         self.bytes.push(to_bytes(model.view(), &ck)?);
         Ok(())
     }
@@ -80,7 +80,9 @@ fn a_full_batch_run_resumed_from_checkpoint_bytes_gives_the_bits_of_the_run_stra
 
         let mut net = Network::<f32>::init(arch.clone(), 4);
         let mut obs = ToBytes { cfg: cfg.clone(), stop_after: 5, done: 0, bytes: Vec::new() };
-        let out = train_full_batch_from(&mut net, &data, None, &cfg, None, None, &mut obs, crate::Threads::ONE).unwrap();
+        let out =
+            train_full_batch_from(&mut net, &data, None, &cfg, None, None, &mut obs, crate::Threads::ONE)
+                .unwrap();
         assert_eq!((out.stop, obs.bytes.len()), (FullBatchStop::Requested, 1), "{method:?}");
         let (model, ck) = from_bytes(Path::new("ck"), &obs.bytes[0]).unwrap();
         assert_eq!(bits(&model.net.params), bits(&net.params), "{method:?}");
@@ -92,9 +94,17 @@ fn a_full_batch_run_resumed_from_checkpoint_bytes_gives_the_bits_of_the_run_stra
         }
 
         let mut net = model.net;
-        let rest =
-            train_full_batch_from(&mut net, &data, None, &fb.config, Some(fb.state), None, &mut Silent, crate::Threads::ONE)
-                .unwrap();
+        let rest = train_full_batch_from(
+            &mut net,
+            &data,
+            None,
+            &fb.config,
+            Some(fb.state),
+            None,
+            &mut Silent,
+            crate::Threads::ONE,
+        )
+        .unwrap();
         assert_eq!(bits(&net.params), bits(&straight.params), "{method:?}: the resumed run's weights");
         let losses = |h: &[EpochMetrics]| h.iter().map(|m| m.loss.to_bits()).collect::<Vec<_>>();
         let joined: Vec<EpochMetrics> = out.history.into_iter().chain(rest.history).collect();

@@ -10,7 +10,13 @@ use crate::network::Network;
 
 fn model() -> Model {
     let arch = Arch::new(vec![4, 3, 2], Activation::Tanh, Loss::Bce).unwrap();
-    Model::new(Network::init(arch, 5), Normalization::ZScore { mean: vec![1.0; 4], std: vec![2.0; 4] }, Task::Classify, Some([2, 2]), Default::default())
+    Model::new(
+        Network::init(arch, 5),
+        Normalization::ZScore { mean: vec![1.0; 4], std: vec![2.0; 4] },
+        Task::Classify,
+        Some([2, 2]),
+        Default::default(),
+    )
     .unwrap()
 }
 

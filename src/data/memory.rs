@@ -61,7 +61,10 @@ impl Value for f64 {
 /// Checks that `values` are whole rows of `width`; returns the row count.
 fn rows_of(what: &str, len: usize, width: usize) -> Result<usize> {
     if width == 0 {
-        return Err(Error::data(Path::new(IN_MEMORY), format!("{what} have a width of 0; a row needs at least one value")));
+        return Err(Error::data(
+            Path::new(IN_MEMORY),
+            format!("{what} have a width of 0; a row needs at least one value"),
+        ));
     }
     if !len.is_multiple_of(width) {
         return Err(Error::data(
@@ -135,7 +138,10 @@ impl Dataset {
         let x = features_f32(features, n_features)?;
         one_per_row("labels", labels.len(), x.len() / n_features)?;
         if n_classes == Some(0) {
-            return Err(Error::data(Path::new(IN_MEMORY), "the class count is 0; a classifier needs at least one class"));
+            return Err(Error::data(
+                Path::new(IN_MEMORY),
+                "the class count is 0; a classifier needs at least one class",
+            ));
         }
         let k = super::class_count(IN_MEMORY.as_ref(), labels, n_classes, |i| format!("row {i}"))?;
         Ok(Dataset::in_memory(x, n_features, Targets::Classes { labels: labels.to_vec(), n_classes: k }))
@@ -188,7 +194,11 @@ impl Dataset {
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             return Err(Error::data(
                 Path::new(IN_MEMORY),
-                format!("row {}, target {}: the target is not a finite f32 number", i / n_outputs, i % n_outputs),
+                format!(
+                    "row {}, target {}: the target is not a finite f32 number",
+                    i / n_outputs,
+                    i % n_outputs
+                ),
             ));
         }
         Ok(Dataset::in_memory(x, n_features, Targets::Values { values, n_outputs }))

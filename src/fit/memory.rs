@@ -55,7 +55,8 @@ fn on_ranks(mlp: &Mlp, arch: &Arch, n_samples: usize, one: u64) -> u64 {
     let batch = mlp.cfg.batch.min(n).max(1);
     let n_shards = batch.div_ceil(mlp.cfg.shard.clamp(1, batch));
     let p = arch.n_params();
-    let rank_floats = (0..ranks).map(|r| crate::distributed::rank_floats(p, n_shards, ranks, r)).max().unwrap_or(0);
+    let rank_floats =
+        (0..ranks).map(|r| crate::distributed::rank_floats(p, n_shards, ranks, r)).max().unwrap_or(0);
     let all_grads = F32.saturating_mul(p as u64).saturating_mul(n_shards as u64);
     one.saturating_sub(all_grads).saturating_add(F32.saturating_mul(rank_floats as u64))
 }

@@ -8,11 +8,12 @@
 //! for a hand-driven loop.
 //!
 //! ```
-//! use bp_par::{data::Dataset, fit::Mlp, Threads};
+//! use bp_par::{activation::Activation, data::Dataset, fit::Mlp, Threads};
 //! // XOR, as a two-class problem.
 //! let x = [0.0f32, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0];
 //! let data = Dataset::classes(&x, 2, &[0, 1, 1, 0], None)?;
-//! let mlp = Mlp::new().hidden(&[8]).epochs(300).batch(4).val_split(0.0).threads(Threads::ONE);
+//! let mlp = Mlp::new().hidden(&[8]).activation(Activation::Tanh).epochs(300).batch(4).val_split(0.0);
+//! let mlp = mlp.threads(Threads::ONE);
 //! let model = mlp.fit(&data)?;
 //! assert_eq!(model.predict(&Dataset::from_rows(&x, 2)?)?, [0, 1, 1, 0]);
 //! # Ok::<(), bp_par::Error>(())

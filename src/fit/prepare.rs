@@ -41,6 +41,10 @@ impl Mlp {
         if let Some(fb) = &mlp.full_batch {
             mlp.cfg.epochs = fb.max_iter;
         }
+        if mlp.cfg.lr == 0.0 && !matches!(start, Start::Resume(..)) {
+            // (A resumed run may continue at a schedule's rate 0.)
+            return Err(Error::config("`lr` must be a positive number, got 0"));
+        }
         let (started, resume) = match start {
             Start::New => (None, None),
             Start::Init(m) => (Some(m), None),
@@ -104,7 +108,11 @@ impl Mlp {
 
 /// The training rows, the validation split (if any) and the test data, with missing values
 /// filled by the fit's policy: (train, validation, test).
-fn split(mlp: &Mlp, mut data: Dataset, mut test: Option<Dataset>) -> Result<(Dataset, Option<Dataset>, Option<Dataset>)> {
+fn split(
+    mlp: &Mlp,
+    mut data: Dataset,
+    mut test: Option<Dataset>,
+) -> Result<(Dataset, Option<Dataset>, Option<Dataset>)> {
     let seed = mlp.cfg.seed;
     let fill_test = |test: &mut Option<Dataset>, fill: Option<&Vec<f32>>| -> Result<()> {
         if let (Some(t), Some(fill)) = (test.as_mut(), fill)
@@ -123,7 +131,10 @@ fn split(mlp: &Mlp, mut data: Dataset, mut test: Option<Dataset>) -> Result<(Dat
                 (t, Some(v))
             } else {
                 let fill = feature_means(&data.features, data.n_features).map_err(|j| {
-                    Error::data(&data.path, format!("feature {j} has no values to take the mean of (`missing` mean)"))
+                    Error::data(
+                        &data.path,
+                        format!("feature {j} has no values to take the mean of (`missing` mean)"),
+                    )
                 })?;
                 data.fill_missing(&fill)?;
                 data.schema.missing_fill = Some(fill);
@@ -169,7 +180,11 @@ fn split_plain(mlp: &Mlp, data: Dataset) -> Result<(Dataset, Option<Dataset>)> {
 
 /// The class weights of the run: balanced ones from the training rows, given ones checked
 /// against the classes, or (resuming) the checkpoint's.
-fn class_weights(choice: &ClassWeight, train: &Dataset, resume: Option<&Checkpoint>) -> Result<Option<Vec<f32>>> {
+fn class_weights(
+    choice: &ClassWeight,
+    train: &Dataset,
+    resume: Option<&Checkpoint>,
+) -> Result<Option<Vec<f32>>> {
     if let Some(ck) = resume {
         return Ok(ck.config.class_weight.clone());
     }

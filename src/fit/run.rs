@@ -106,8 +106,12 @@ impl Session {
                 let done = outcome.history.last().map_or(resumed_at, |m| m.epoch);
                 let evaluations = outcome.evaluations;
                 let (reason, stopped_at) = match outcome.stop {
-                    FullBatchStop::MaxIter => (Some(StopReason::IterationsDone { iterations: done, evaluations }), None),
-                    FullBatchStop::NoProgress => (Some(StopReason::NoProgress { iterations: done, evaluations }), None),
+                    FullBatchStop::MaxIter => {
+                        (Some(StopReason::IterationsDone { iterations: done, evaluations }), None)
+                    }
+                    FullBatchStop::NoProgress => {
+                        (Some(StopReason::NoProgress { iterations: done, evaluations }), None)
+                    }
                     FullBatchStop::Requested => (None, Some((done, 0))),
                 };
                 if let Some(r) = &reason {

@@ -295,13 +295,12 @@ impl Mlp {
             return bad(format!("`val_split` must be in [0, 1), got {}", self.val_split));
         }
         if !matches!(self.missing, Missing::Error | Missing::Mean | Missing::Zero) {
-            return bad("`missing` must be error, mean or zero for a fit (drop and fill apply to files)".into());
+            return bad(
+                "`missing` must be error, mean or zero for a fit (drop and fill apply to files)".into()
+            );
         }
         if let ClassWeight::Given(w) = &self.class_weight {
             crate::train::validate_class_weights(w)?;
-        }
-        if self.cfg.lr == 0.0 && self.policy.rollback.is_none() {
-            return bad("`lr` must be a positive number, got 0".into());
         }
         self.cfg.validate()?;
         if let Some(fb) = &self.full_batch {

@@ -89,7 +89,10 @@ impl Model {
         if let (Some(ours), Some(theirs)) = (&self.schema.feature_names, &data.schema().feature_names)
             && let Some(j) = (0..n_in).find(|&j| ours[j] != theirs[j])
         {
-            return bad(format!("feature {j} is named {:?}, but the model's feature {j} is {:?}", theirs[j], ours[j]));
+            return bad(format!(
+                "feature {j} is named {:?}, but the model's feature {j} is {:?}",
+                theirs[j], ours[j]
+            ));
         }
         let mut x = data.clone();
         if with_targets {

@@ -1,9 +1,12 @@
-//! The checks a model file's contents pass when loaded: the stored columns against the
-//! network, and the normalisation with its statistics.
+//! The checks a model passes when loaded from a file or assembled from its parts
+//! ([`Model::new`]): the stored columns against the network, the normalisation with its
+//! statistics, finite parameters.
 
-use super::{NormKind, NormMeta, Task, read_f32};
+use super::{Model, NormKind, NormMeta, Task, read_f32};
 use crate::data::{Normalization, Schema};
 use crate::error::{Error, Result};
+use crate::network::Network;
+use crate::threads::Threads;
 use safetensors::tensor::SafeTensors;
 use std::path::Path;
 
@@ -64,4 +67,75 @@ pub(super) fn normalization(
             Normalization::ZScore { mean, std }
         }
     })
+}
+
+impl Model {
+    /// A model from its parts, checked as a model file is when loaded: the normalisation's
+    /// statistics, the input shape and the stored columns must fit the network; the network's
+    /// parameters must be finite. Predictions run on every core ([`Model::set_threads`]).
+    ///
+    /// # Errors
+    /// [`Error::Model`] naming the part that does not fit.
+    pub fn new(
+        net: Network<f32>,
+        norm: Normalization,
+        task: Task,
+        input_shape: Option<[usize; 2]>,
+        schema: Schema,
+    ) -> Result<Model> {
+        let path = Path::new("(model)");
+        let model = Model { net, norm, task, input_shape, schema, threads: Threads::all() };
+        model.check(path)?;
+        Ok(model)
+    }
+
+    /// Checks that the parts fit each other (the checks of [`Model::new`]), naming `path`.
+    pub(crate) fn check(&self, path: &Path) -> Result<()> {
+        let bad = |m: String| Err(Error::model(path, m));
+        let arch = &self.net.arch;
+        if self.net.params.len() != arch.n_params() {
+            return bad(format!(
+                "has {} parameters for layers {:?}, which take {}",
+                self.net.params.len(),
+                arch.sizes(),
+                arch.n_params()
+            ));
+        }
+        if let Some(l) = (0..arch.n_layers()).find(|&l| {
+            let mut layer =
+                self.net.params[arch.weight_range(l)].iter().chain(&self.net.params[arch.bias_range(l)]);
+            layer.any(|p| !p.is_finite())
+        }) {
+            return bad(format!("layer {l} holds non-finite parameters (NaN or infinity)"));
+        }
+        match &self.norm {
+            Normalization::ZScore { mean, std } if mean.len() != arch.n_in() || std.len() != arch.n_in() => {
+                return bad(format!(
+                    "has z-score statistics for {} features, but the network takes {}",
+                    mean.len(),
+                    arch.n_in()
+                ));
+            }
+            Normalization::ZScore { mean, std }
+                if mean.iter().any(|m| !m.is_finite())
+                    || std.iter().any(|s| !(s.is_finite() && *s > 0.0)) =>
+            {
+                return bad("has z-score statistics that are not finite (or a standard deviation that is not positive)".into());
+            }
+            Normalization::Scale(d) if !(d.is_finite() && d.is_normal()) => {
+                return bad(format!("has a scale divisor of {d}; it must be a positive finite number"));
+            }
+            _ => {}
+        }
+        if let Some([h, w]) = self.input_shape
+            && h.checked_mul(w) != Some(arch.n_in())
+        {
+            return bad(format!("has an input shape of {h}x{w} for {} inputs", arch.n_in()));
+        }
+        check_schema(path, &self.schema, arch.n_in(), arch.n_out(), self.task)?;
+        self.schema
+            .check_image(self.input_shape)
+            .map_err(|m| Error::model(path, format!("metadata \"schema.image\" {m}")))?;
+        Ok(())
+    }
 }

@@ -305,7 +305,9 @@ pub fn check_fit(net: &Network<f32>, data: &Dataset) -> Result<()> {
         let what = if data.features[i].is_nan() { "missing (NaN)" } else { "not a finite number" };
         return Err(Error::data(
             &data.path,
-            format!("row {row}, feature {j} is {what}; fill missing values before training (`missing` mean or zero)"),
+            format!(
+                "row {row}, feature {j} is {what}; fill missing values before training (`missing` mean or zero)"
+            ),
         ));
     }
     if data.n_features != arch.n_in() {

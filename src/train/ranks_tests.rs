@@ -129,7 +129,9 @@ fn on_ranks_with(
                 s.spawn(move || {
                     let pool = rayon::ThreadPoolBuilder::new().num_threads(team).build().unwrap();
                     pool.install(|| {
-                        let mut t = Trainer::on_ranks(&mut net, data, cfg, &g, crate::Threads::new(team).unwrap()).unwrap();
+                        let mut t =
+                            Trainer::on_ranks(&mut net, data, cfg, &g, crate::Threads::new(team).unwrap())
+                                .unwrap();
                         t.run_policy(data, held, policy, &mut StopAt(stop, 0)).unwrap();
                         let state = t.state();
                         let (epochs, batches) = (t.epochs_done(), t.batches_done());

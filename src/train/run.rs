@@ -145,7 +145,9 @@ impl Trainer<'_> {
                     }
                 }
                 Ok(None) => return self.stop(observer, halve.then_some(&start), history),
-                Err(Error::Diverged { epoch, batch, .. }) if max_retries.is_some_and(|max| start.retries < max) => {
+                Err(Error::Diverged { epoch, batch, .. })
+                    if max_retries.is_some_and(|max| start.retries < max) =>
+                {
                     let r = &mut start;
                     self.net.params.copy_from_slice(&r.params);
                     self.restore(r.state.clone())?;

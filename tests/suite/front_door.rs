@@ -31,20 +31,40 @@ fn the_command_line_and_the_front_door_write_the_same_model() {
     let data = digits();
     let runs: [(&[&str], Mlp); 2] = [
         (
-            &["--hidden", "16", "--epochs", "2", "--seed", "5", "--batch", "100", "--class-weight", "balanced"],
+            &[
+                "--hidden",
+                "16",
+                "--epochs",
+                "2",
+                "--seed",
+                "5",
+                "--batch",
+                "100",
+                "--class-weight",
+                "balanced",
+            ],
             Mlp::new().hidden(&[16]).epochs(2).seed(5).batch(100).class_weight(ClassWeight::Balanced),
         ),
         (
-            &["--hidden", "8", "--optimizer", "lbfgs", "--max-iter", "4", "--activation", "tanh", "--val-split", "0"],
-            Mlp::new()
-                .hidden(&[8])
-                .activation(Activation::Tanh)
-                .val_split(0.0)
-                .full_batch(bp_par::train::FullBatchConfig {
+            &[
+                "--hidden",
+                "8",
+                "--optimizer",
+                "lbfgs",
+                "--max-iter",
+                "4",
+                "--activation",
+                "tanh",
+                "--val-split",
+                "0",
+            ],
+            Mlp::new().hidden(&[8]).activation(Activation::Tanh).val_split(0.0).full_batch(
+                bp_par::train::FullBatchConfig {
                     method: bp_par::train::FullBatchMethod::Lbfgs { memory: 10 },
                     max_iter: 4,
                     ..Default::default()
-                }),
+                },
+            ),
         ),
     ];
     for (i, (flags, mlp)) in runs.iter().enumerate() {
@@ -165,8 +185,14 @@ fn hostile_inputs_are_errors_not_panics() {
     fails("NaN target", Dataset::values(&x4, 2, &[0.5f32, f32::NAN], 1).map(drop));
     fails("zero-width targets", Dataset::values(&x4, 2, &[], 0).map(drop));
     fails("empty class name", Dataset::named_classes(&x4, 2, &["a", ""]).map(drop));
-    fails("feature names of another count", Dataset::from_rows(&x4, 2).unwrap().with_feature_names(vec!["a".into()]).map(drop));
-    fails("image shape of another size", Dataset::from_rows(&x4, 2).unwrap().with_image_shape([2, 2]).map(drop));
+    fails(
+        "feature names of another count",
+        Dataset::from_rows(&x4, 2).unwrap().with_feature_names(vec!["a".into()]).map(drop),
+    );
+    fails(
+        "image shape of another size",
+        Dataset::from_rows(&x4, 2).unwrap().with_image_shape([2, 2]).map(drop),
+    );
     fails("fill values of another count", Dataset::from_rows(&x4, 2).unwrap().fill_missing(&[0.0]));
 
     // Settings.
@@ -174,7 +200,6 @@ fn hostile_inputs_are_errors_not_panics() {
     let bad_settings = [
         ("NaN lr", Mlp::new().lr(f32::NAN)),
         ("infinite lr", Mlp::new().lr(f32::INFINITY)),
-        ("zero lr", Mlp::new().lr(0.0)),
         ("zero epochs", Mlp::new().epochs(0)),
         ("zero batch", Mlp::new().batch(0)),
         ("zero shard", Mlp::new().shard(0)),
@@ -185,21 +210,34 @@ fn hostile_inputs_are_errors_not_panics() {
         ("zero hidden units", Mlp::new().hidden(&[4, 0])),
         ("clip_norm 0", Mlp::new().clip_norm(Some(0.0))),
         ("negative class weight", Mlp::new().class_weight(ClassWeight::Given(vec![1.0, -1.0]))),
-        ("class weights of another count", Mlp::new().class_weight(ClassWeight::Given(vec![1.0; 3]))),
         ("linear outputs with xent", Mlp::new().output(bp_par::loss::Output::Linear)),
         ("drop is for files", Mlp::new().missing(Missing::Drop)),
     ];
     for (what, mlp) in bad_settings {
-        fails(what, mlp.val_split(0.0).threads(Threads::ONE).fit(&tiny).map(drop));
+        fails(what, mlp.validate());
+        fails(what, mlp.threads(Threads::ONE).fit(&tiny).map(drop));
     }
+    fails("zero lr", Mlp::new().lr(0.0).val_split(0.0).fit(&tiny).map(drop));
+    let three_weights = Mlp::new().class_weight(ClassWeight::Given(vec![1.0; 3])).val_split(0.0);
+    fails("class weights of another count", three_weights.fit(&tiny).map(drop));
     fails("0 threads", Threads::new(0).map(drop));
     fails("a split leaving no validation row", Mlp::new().val_split(0.1).fit(&tiny).map(drop));
-    fails("no targets to train on", Mlp::new().val_split(0.0).fit(&Dataset::from_rows(&x4, 1).unwrap()).map(drop));
+    fails(
+        "no targets to train on",
+        Mlp::new().val_split(0.0).fit(&Dataset::from_rows(&x4, 1).unwrap()).map(drop),
+    );
     fails(
         "targets beyond sigmoid outputs",
-        Mlp::new().loss(Loss::Bce).val_split(0.0).fit(&Dataset::values(&x4, 2, &[2.0f32, 0.5], 1).unwrap()).map(drop),
+        Mlp::new()
+            .loss(Loss::Bce)
+            .val_split(0.0)
+            .fit(&Dataset::values(&x4, 2, &[2.0f32, 0.5], 1).unwrap())
+            .map(drop),
     );
-    fails("a network too large for the memory", Mlp::new().hidden(&[1 << 30]).val_split(0.0).fit(&tiny).map(drop));
+    fails(
+        "a network too large for the memory",
+        Mlp::new().hidden(&[1 << 30]).val_split(0.0).fit(&tiny).map(drop),
+    );
 
     // Models.
     let arch = Arch::new(vec![2, 3, 2], Activation::Tanh, Loss::Xent).unwrap();
@@ -207,19 +245,45 @@ fn hostile_inputs_are_errors_not_panics() {
     fails("a short parameter vector", Network::from_params(arch.clone(), vec![0.0f32; 5]).map(drop));
     fails("a long parameter vector", Network::from_params(arch.clone(), vec![0.0f32; 50]).map(drop));
     let zscore = |w| Normalization::ZScore { mean: vec![0.0; w], std: vec![1.0; w] };
-    fails("z-scores of another width", Model::new(net.clone(), zscore(3), Task::Classify, None, Default::default()).map(drop));
-    fails("a zero scale", Model::new(net.clone(), Normalization::Scale(0.0), Task::Classify, None, Default::default()).map(drop));
-    fails("an input shape of another size", Model::new(net.clone(), zscore(2), Task::Classify, Some([3, 3]), Default::default()).map(drop));
+    fails(
+        "z-scores of another width",
+        Model::new(net.clone(), zscore(3), Task::Classify, None, Default::default()).map(drop),
+    );
+    fails(
+        "a zero scale",
+        Model::new(net.clone(), Normalization::Scale(0.0), Task::Classify, None, Default::default())
+            .map(drop),
+    );
+    fails(
+        "an input shape of another size",
+        Model::new(net.clone(), zscore(2), Task::Classify, Some([3, 3]), Default::default()).map(drop),
+    );
     let mut nan = net.clone();
     nan.params_mut()[0] = f32::NAN;
-    fails("NaN weights", Model::new(nan, Normalization::None, Task::Classify, None, Default::default()).map(drop));
-    let model = Model::new(net.clone(), Normalization::None, Task::Classify, None, Default::default()).unwrap();
-    fails("evaluate a label beyond the outputs", model.evaluate(&Dataset::classes(&[0.5f32, 0.5], 2, &[4], None).unwrap()).map(drop));
-    fails("evaluate without targets", model.evaluate(&Dataset::from_rows(&[0.5f32, 0.5], 2).unwrap()).map(drop));
-    fails("evaluate targets of another width", model.evaluate(&Dataset::values(&[0.5f32, 0.5], 2, &[0.5f32; 3], 3).unwrap()).map(drop));
+    fails(
+        "NaN weights",
+        Model::new(nan, Normalization::None, Task::Classify, None, Default::default()).map(drop),
+    );
+    let model =
+        Model::new(net.clone(), Normalization::None, Task::Classify, None, Default::default()).unwrap();
+    fails(
+        "evaluate a label beyond the outputs",
+        model.evaluate(&Dataset::classes(&[0.5f32, 0.5], 2, &[4], None).unwrap()).map(drop),
+    );
+    fails(
+        "evaluate without targets",
+        model.evaluate(&Dataset::from_rows(&[0.5f32, 0.5], 2).unwrap()).map(drop),
+    );
+    fails(
+        "evaluate targets of another width",
+        model.evaluate(&Dataset::values(&[0.5f32, 0.5], 2, &[0.5f32; 3], 3).unwrap()).map(drop),
+    );
     fails("predict_proba of a regression", {
         let reg = Network::<f32>::init(Arch::new(vec![2, 1], Activation::Tanh, Loss::Mse).unwrap(), 1);
-        Model::new(reg, Normalization::None, Task::Regress, None, Default::default()).unwrap().predict(&Dataset::from_rows(&[0.5f32, 0.5], 2).unwrap()).map(drop)
+        Model::new(reg, Normalization::None, Task::Regress, None, Default::default())
+            .unwrap()
+            .predict(&Dataset::from_rows(&[0.5f32, 0.5], 2).unwrap())
+            .map(drop)
     });
     // The low-level passes.
     let wide = Dataset::classes(&[0.5f32; 6], 3, &[0, 1], None).unwrap();
@@ -228,7 +292,10 @@ fn hostile_inputs_are_errors_not_panics() {
     let big_label = Dataset::classes(&[0.5f32; 4], 2, &[0, 7], None).unwrap();
     fails("evaluate a label beyond the outputs", infer::evaluate(&net, &big_label, None).map(drop));
     let mut net2 = net.clone();
-    fails("train on labels beyond the outputs", Trainer::new(&mut net2, &big_label, TrainConfig::default()).map(drop));
+    fails(
+        "train on labels beyond the outputs",
+        Trainer::new(&mut net2, &big_label, TrainConfig::default()).map(drop),
+    );
     let nan_rows = Dataset::classes(&[0.5f32, f32::NAN, 0.5, 0.5], 2, &[0, 1], None).unwrap();
     let err = Trainer::new(&mut net2, &nan_rows, TrainConfig::default()).map(drop).unwrap_err().to_string();
     assert!(err.contains("missing (NaN)"), "{err}");

@@ -80,7 +80,13 @@ fn idx_like() -> impl Strategy<Value = Vec<u8>> {
 fn model_bytes() -> Vec<u8> {
     use bp_par::{activation::Activation, data::Normalization, loss::Loss, network::*};
     let arch = Arch::new(vec![4, 3, 2], Activation::Tanh, Loss::Xent).unwrap();
-    let model = model::Model::new(Network::init(arch, 1), Normalization::ZScore { mean: vec![0.5; 4], std: vec![2.0; 4] }, model::Task::Classify, Some([2, 2]), Default::default())
+    let model = model::Model::new(
+        Network::init(arch, 1),
+        Normalization::ZScore { mean: vec![0.5; 4], std: vec![2.0; 4] },
+        model::Task::Classify,
+        Some([2, 2]),
+        Default::default(),
+    )
     .unwrap();
     model::to_bytes(&model).unwrap()
 }

@@ -45,11 +45,11 @@ fn missing_means_are_the_training_rows_means() {
     };
     let (train_rows, held_rows) = (numbers(&train), numbers(&held));
     assert_eq!((train_rows.len(), held_rows.len()), (30, 10));
-    let expected = [mean(&raw.features(), &train_rows, 0), mean(&raw.features(), &train_rows, 1)];
+    let expected = [mean(raw.features(), &train_rows, 0), mean(raw.features(), &train_rows, 1)];
     assert_eq!(fill, expected, "the stored fill values are the training rows' means");
     // The held-out rows change the mean, so the test tells the two apart.
     let all: Vec<usize> = (0..40).collect();
-    assert_ne!(fill[0], mean(&raw.features(), &all, 0), "the whole file's mean of a");
+    assert_ne!(fill[0], mean(raw.features(), &all, 0), "the whole file's mean of a");
 
     // eval --split validation reads the file with the stored means and finds the same rows.
     let run = dir.run(&["eval", "-m", "m.st", "gaps.csv", "--missing", "mean", "--split", "validation"]).ok();

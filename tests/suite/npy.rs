@@ -240,7 +240,8 @@ fn files_numpy_itself_writes_when_python_has_it() {
     let b = load(&dir.path("X.npy"), &LoadOptions::default()).unwrap();
     assert_eq!((a.n_samples(), a.n_features(), a.image_shape()), (50, 64, Some([8, 8])));
     assert_eq!(
-        a.features(), b.features(),
+        a.features(),
+        b.features(),
         "the same pixels through npz (u8, deflated) and npy (f8 big-endian, Fortran)"
     );
     assert_eq!(a.targets(), b.targets());

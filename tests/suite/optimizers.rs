@@ -139,8 +139,9 @@ fn adam_resumed_mid_epoch_from_a_checkpoint_continues_bit_for_bit() {
             };
             assert_eq!(*steps, 10 + 4, "steps: 10 batches of 32 in 300 rows, then 4");
             assert!(m.iter().any(|&m| m != 0.0) && v.iter().all(|&v| v >= 0.0));
-            let model = Model::new(first.clone(), Normalization::None, Task::Classify, None, Default::default())
-            .unwrap();
+            let model =
+                Model::new(first.clone(), Normalization::None, Task::Classify, None, Default::default())
+                    .unwrap();
             let data_id = DataIdentity {
                 path: "s".into(),
                 n_samples: 300,

@@ -99,7 +99,8 @@ fn the_trainer_agrees_with_textbook_backprop_in_f64() {
     let mut rng = ChaCha8Rng::seed_from_u64(21);
     let features: Vec<f32> = (0..n * d).map(|_| rng.random_range(-1.0f32..1.0)).collect();
     let labels: Vec<u32> = (0..n).map(|i| (i % k) as u32).collect();
-    let data = Dataset::classes(&features.clone(), d, &labels.clone(), Some(k)).unwrap().with_name("reference");
+    let data =
+        Dataset::classes(&features.clone(), d, &labels.clone(), Some(k)).unwrap().with_name("reference");
     let (lr, momentum, l2, batch, epochs) = (0.3f32, 0.9f32, 0.5f32, 20usize, 3usize);
     let mut worst_overall = 0.0f64;
     for (act, loss) in

@@ -328,12 +328,21 @@ fn a_trainer_restored_mid_epoch_continues_bit_for_bit() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let mut straight = Network::<f32>::init(arch.clone(), 4);
-            Trainer::with_threads(&mut straight, &data, cfg.clone(), bp_par::Threads::new(threads).unwrap()).unwrap().run(&data, None, &mut Silent).unwrap();
+            Trainer::with_threads(&mut straight, &data, cfg.clone(), bp_par::Threads::new(threads).unwrap())
+                .unwrap()
+                .run(&data, None, &mut Silent)
+                .unwrap();
 
             // Stop after 1 epoch and 4 batches, keep only the weights and the state.
             let mut first = Network::<f32>::init(arch.clone(), 4);
             let state = {
-                let mut t = Trainer::with_threads(&mut first, &data, cfg.clone(), bp_par::Threads::new(threads).unwrap()).unwrap();
+                let mut t = Trainer::with_threads(
+                    &mut first,
+                    &data,
+                    cfg.clone(),
+                    bp_par::Threads::new(threads).unwrap(),
+                )
+                .unwrap();
                 t.run_epoch(&data, None, &mut Silent).unwrap();
                 // An observer that asks to stop after the 4th mini-batch.
                 struct StopAfter(usize);
@@ -353,7 +362,13 @@ fn a_trainer_restored_mid_epoch_continues_bit_for_bit() {
                 &(0..2).map(|l| (first.weight(l), first.layer(l).1.to_vec())).collect::<Vec<_>>(),
             )
             .unwrap();
-            let mut t = Trainer::with_threads(&mut resumed, &data, cfg.clone(), bp_par::Threads::new(threads).unwrap()).unwrap();
+            let mut t = Trainer::with_threads(
+                &mut resumed,
+                &data,
+                cfg.clone(),
+                bp_par::Threads::new(threads).unwrap(),
+            )
+            .unwrap();
             t.restore(state).unwrap();
             t.run(&data, None, &mut Silent).unwrap();
             let bits = |n: &Network<f32>| n.params.iter().map(|p| p.to_bits()).collect::<Vec<_>>();

@@ -16,7 +16,13 @@ fn initial() -> Model {
         (vec![0.1, 0.15,  0.2, 0.25,  0.3, 0.35], vec![0.35; 3]),   // hidden unit j's weights from (x1, x2)
         (vec![0.4, 0.5, 0.6,  0.45, 0.55, 0.65], vec![0.65; 2]),    // output unit k's weights from (h1, h2, h3)
     ];
-    Model::new(Network::from_layers(arch, &layers).unwrap(), Normalization::None, Task::Regress, None, Default::default())
+    Model::new(
+        Network::from_layers(arch, &layers).unwrap(),
+        Normalization::None,
+        Task::Regress,
+        None,
+        Default::default(),
+    )
     .unwrap()
 }
 

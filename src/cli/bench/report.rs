@@ -122,8 +122,11 @@ impl Sweep<'_> {
         let mut s =
             format!("bp-par bench: {} {}/xent, {}\n", self.layers_text(), self.activation, self.machine);
         for (t, g) in &self.peaks {
-            let _ =
-                writeln!(s, "SGEMM peak on {} thread(s): {g:.1} GFLOP/s", bp_par::Threads::new(*t).map_or(1, bp_par::Threads::team_size));
+            let _ = writeln!(
+                s,
+                "SGEMM peak on {} thread(s): {g:.1} GFLOP/s",
+                bp_par::Threads::new(*t).map_or(1, bp_par::Threads::team_size)
+            );
         }
         self.table_rows(&mut s);
         self.tasks(&mut s);

@@ -150,7 +150,8 @@ fn train_seed(t: &TrainRun, measure: Measure, cache: &mut DataCache) -> Result<T
     let clock = Instant::now();
     let history = match &t.full_batch {
         Some(fb) => {
-            train_full_batch_from(&mut net, &train, held.as_ref(), fb, None, None, &mut Silent, threads)?.history
+            train_full_batch_from(&mut net, &train, held.as_ref(), fb, None, None, &mut Silent, threads)?
+                .history
         }
         None => Trainer::with_threads(&mut net, &train, t.config.clone(), threads)?.run(
             &train,

@@ -7,8 +7,8 @@
 pub mod predict;
 pub mod show;
 
-use bp_par::data::image::{GrayImage, ImageStats};
 use bp_par::data::Dataset;
+use bp_par::data::image::{GrayImage, ImageStats};
 use bp_par::error::{Error, Result};
 use bp_par::model::{self, Model};
 use std::path::{Path, PathBuf};

@@ -35,7 +35,7 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     let mut data = image_rows(&args.data, &files, shape, &stats)?;
     if let Some(p) = &args.save_inputs {
         let names = model.schema.feature_names.as_deref();
-        bp_par::write_atomic(p, inputs_csv(&data.features(), data.n_features(), names).as_bytes())?;
+        bp_par::write_atomic(p, inputs_csv(data.features(), data.n_features(), names).as_bytes())?;
     }
     data.normalize(&model.norm)?;
     // The same writer as for rows of data: the file name first, class names, f32 as written.

@@ -4,10 +4,10 @@
 //! or checks the model, exactly as a library user's fit does.
 
 use super::plan::Plan;
+use bp_par::Threads;
 use bp_par::data::{self, Dataset, LabelCol, Missing, Targets};
 use bp_par::error::{Error, Result};
 use bp_par::fit::{ClassWeight, Mlp, Session, Start};
-use bp_par::Threads;
 use std::path::Path;
 use std::time::Instant;
 
@@ -109,7 +109,7 @@ fn read_training(plan: &Plan) -> Result<Dataset> {
             c => format!("--label-col {c:?}"),
         };
         return Err(Error::data(
-            &full.path(),
+            full.path(),
             format!(
                 "has a single class (every label is {}) in {col}: nothing to learn; \
                  is the label column right? (--label-col)",

@@ -36,7 +36,7 @@ fn read_npy(path: &Path, reader: impl Read) -> Result<Vec<u8>> {
     if let Some(avail) = crate::sys::available_memory_bytes()
         && need > avail
     {
-        return Err(super::too_big(path, "", need, avail));
+        return Err(super::read::too_big(path, "", need, avail));
     }
     reader.take(size.saturating_add(1)).read_to_end(&mut bytes).map_err(bad)?;
     Ok(bytes)

@@ -12,7 +12,8 @@ use crate::train::{TrainConfig, Trainer};
 
 /// Ten rows of two features, nine of class 0 and one of class 1 (which sits among them).
 fn nine_to_one() -> Dataset {
-    let features: Vec<f32> = (0..10).flat_map(|i| [i as f32 / 9.0 - 0.5, ((i * 7) % 10) as f32 / 10.0 - 0.4]).collect();
+    let features: Vec<f32> =
+        (0..10).flat_map(|i| [i as f32 / 9.0 - 0.5, ((i * 7) % 10) as f32 / 10.0 - 0.4]).collect();
     let mut labels = vec![0; 10];
     labels[6] = 1;
     Dataset::classes(&features, 2, &labels, Some(2)).unwrap().with_name("nine-to-one")

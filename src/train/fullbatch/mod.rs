@@ -233,6 +233,32 @@ fn method_for(
 }
 
 /// The run of [`train_full_batch_from`] on a team of `team_size` threads.
+/// Checks the settings, the data and a start state against the network.
+fn check_run(
+    net: &Network<f32>,
+    data: &Dataset,
+    test: Option<&Dataset>,
+    cfg: &FullBatchConfig,
+    run: &Resumable,
+) -> Result<()> {
+    cfg.validate()?;
+    check_fit(net, data)?;
+    super::class_weight::check_fits(cfg.class_weight.as_deref(), data)?;
+    if let Some(t) = test {
+        check_fit(net, t)?;
+    }
+    if data.n_samples() == 0 {
+        return Err(Error::data(&data.path, "has no rows to train on"));
+    }
+    if run.checkpoint_every == Some(0) {
+        return Err(Error::config("`checkpoint_every` must be at least 1"));
+    }
+    if let Some(st) = &run.start {
+        st.check(cfg.method, net.arch.n_params())?;
+    }
+    Ok(())
+}
+
 fn run_full_batch(
     net: &mut Network<f32>,
     data: &Dataset,
@@ -242,22 +268,8 @@ fn run_full_batch(
     observer: &mut dyn Observer,
     team_size: usize,
 ) -> Result<FullBatchOutcome> {
-    cfg.validate()?;
-    check_fit(net, data)?;
-    super::class_weight::check_fits(cfg.class_weight.as_deref(), data)?;
-    if let Some(t) = test {
-        check_fit(net, t)?;
-    }
+    check_run(net, data, test, cfg, &run)?;
     let n = data.n_samples();
-    if n == 0 {
-        return Err(Error::data(&data.path, "has no rows to train on"));
-    }
-    if run.checkpoint_every == Some(0) {
-        return Err(Error::config("`checkpoint_every` must be at least 1"));
-    }
-    if let Some(st) = &run.start {
-        st.check(cfg.method, net.arch.n_params())?;
-    }
     let (done, evals_done) = run.start.as_ref().map_or((0, 0), |st| (st.iterations, st.evaluations));
     let mut x = net.params.clone();
     let mut obj = FullGradient::new(net, data, (cfg.l2, cfg.class_weight.as_deref()), cfg.shard, team_size);

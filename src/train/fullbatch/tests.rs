@@ -256,8 +256,20 @@ fn full_batch_checkpoints_come_every_n_iterations_and_after_the_last() {
     // A state of another method, or a cadence of 0, is refused before any work.
     let state = obs.saved[0].1.clone();
     let cg = FullBatchConfig { method: FullBatchMethod::Cg, ..cfg.clone() };
-    let err = train_full_batch_from(&mut net, &data, None, &cg, Some(state), None, &mut Silent, crate::Threads::ONE).unwrap_err();
+    let err = train_full_batch_from(
+        &mut net,
+        &data,
+        None,
+        &cg,
+        Some(state),
+        None,
+        &mut Silent,
+        crate::Threads::ONE,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("of the method rprop, the configuration's is cg"), "{err}");
-    let err = train_full_batch_from(&mut net, &data, None, &cfg, None, Some(0), &mut Silent, crate::Threads::ONE).unwrap_err();
+    let err =
+        train_full_batch_from(&mut net, &data, None, &cfg, None, Some(0), &mut Silent, crate::Threads::ONE)
+            .unwrap_err();
     assert!(err.to_string().contains("`checkpoint_every`"), "{err}");
 }
