@@ -107,8 +107,11 @@ pub fn model_and_data_keeping(
         // Read it again against the model's classes for the line and column of the culprit.
         data::load(data, &LoadOptions { classes: Some(n_out), ..opts })?;
     }
-    let mut d = select_rows(model, &model_data, d, split, note_training_rows)?;
-    d.normalize(&model_data.norm)?;
+    let d = select_rows(model, &model_data, d, split, note_training_rows)?;
+    // The rows stay raw: the model applies its own normalisation (and fills) to them, on the
+    // command's threads (it runs inside their pool).
+    let mut model_data = model_data;
+    model_data.set_threads(bp_par::Threads::new(rayon::current_num_threads())?);
     Ok((model_data, d))
 }
 

@@ -4,7 +4,6 @@
 use super::args::EvalArgs;
 use super::common::{emit, model_and_data};
 use bp_par::error::{Error, Result};
-use bp_par::infer::evaluate;
 use bp_par::metrics::{Fit, Regression};
 use bp_par::model::Model;
 use serde_json::json;
@@ -21,8 +20,11 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         model_and_data(&args.model, &args.data, &args.labels, false, args.rows.split, !args.common.quiet)?;
     bp_par::train::check_fit(&model.net, &data)?;
     let n = data.n_samples();
-    let e = evaluate(&model.net, &data, args.l2.map(|l| (l, n)))?;
-    e.check_finite(&data, "")?;
+    let mut e = model.evaluate(&data)?;
+    if let Some(lambda) = args.l2 {
+        // (λ/2n)·ΣW² over these n rows, as the training cost counts it.
+        e.l2_term = lambda / n.max(1) as f64 * model.net.half_sum_sq_weights();
+    }
     let loss_name = model.net.arch.loss.name();
     let names = target_names(&model, model.net.arch.n_out());
     // The class names of a model trained on named labels (`cat`, `setosa`).

@@ -6,7 +6,6 @@ use super::args::{PredictArgs, SplitPart};
 use super::common::{check_writable, emit, json_f32s, model_and_data_keeping};
 use bp_par::data::Dataset;
 use bp_par::error::{Error, Result};
-use bp_par::infer::{check_outputs, outputs};
 use bp_par::model::{Model, Task};
 use bp_par::network::argmax;
 use serde_json::json;
@@ -59,8 +58,8 @@ impl<'a> Rows<'a> {
         lead: Option<(&'static str, Vec<String>)>,
     ) -> bp_par::error::Result<Self> {
         let k = model.net.arch.n_out();
-        let out = outputs(&model.net, data)?;
-        check_outputs(&out, k, data)?;
+        // Raw rows: the model applies its normalisation and refuses non-finite outputs.
+        let out = model.outputs(data)?;
         Ok(Rows {
             out,
             k,

@@ -6,7 +6,6 @@ use super::common::{emit, load_options, model_and_data};
 use super::viz;
 use bp_par::data::{self, LoadOptions, Targets};
 use bp_par::error::{Error, Result};
-use bp_par::infer::{evaluate, outputs};
 use bp_par::network::argmax;
 use bp_par::train::EpochMetrics;
 use rand::SeedableRng;
@@ -174,7 +173,7 @@ fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, ou
         .map(|m| -> Result<Vec<usize>> {
             let k = m.net.arch.n_out();
             let sub = d.subset(&rows);
-            Ok(outputs(&m.net, &sub)?.chunks_exact(k).map(argmax).collect())
+            Ok(m.outputs(&sub)?.chunks_exact(k).map(argmax).collect())
         })
         .transpose()?;
     let mut wrong = 0;
@@ -244,7 +243,7 @@ fn confusion(model: &Path, data: &Path, labels: &LabelArgs, split: SplitPart, ou
     if !matches!(d.targets(), Targets::Classes { .. }) {
         return Err(Error::data(data, "has no class labels to compare with"));
     }
-    let e = evaluate(&m.net, &d, None)?;
+    let e = m.evaluate(&d)?;
     let conf = e.confusion.ok_or_else(|| Error::data(data, "has no class labels"))?;
     let title = format!(
         "{} on {}: {:.2}% of {}",

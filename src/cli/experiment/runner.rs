@@ -1,17 +1,18 @@
-//! Trains an experiment: every run once per seed, each seed as `bp-par train` would train
-//! its [`TrainRun`] (the first N rows, then the stratified split, then the normalisation
-//! fitted on the training rows, then the network initialised from the seed), inside the
-//! caller's rayon pool and silently. Returns the figures, and the first seed's model and
+//! Trains an experiment: every run once per seed, each seed through the library's front door
+//! exactly as `bp-par train` trains its [`TrainRun`] (the first N rows, then the stratified
+//! split, then the normalisation fitted on the training rows, then the network initialised
+//! from the seed), on the caller's thread count and silently. Returns the figures, and the first seed's model and
 //! measured rows for the pictures.
 
 use super::catalogue::{Experiment, Measure, Run};
 use super::train_run::TrainRun;
+use bp_par::Threads;
 use bp_par::data::{self, Dataset, LoadOptions, Normalization};
 use bp_par::error::{Error, Result};
+use bp_par::fit::{Mlp, Start};
 use bp_par::infer::evaluate;
-use bp_par::network::{Arch, Init, Network};
-use bp_par::train::{EpochMetrics, Silent, Trainer, train_full_batch_from};
-use std::borrow::Cow;
+use bp_par::network::Network;
+use bp_par::train::{EpochMetrics, Silent};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -101,30 +102,24 @@ impl DataCache {
     }
 }
 
-/// The training rows and the measured rows (test file, else the held-out split) of `t`,
-/// both normalised by the normalisation fitted on the training rows.
-fn prepare(t: &TrainRun, cache: &mut DataCache) -> Result<(Dataset, Option<Dataset>, Normalization)> {
-    let full = cache.get(&t.data)?;
-    let full = match t.train_rows {
-        Some(n) if n < full.n_samples() => Cow::Owned(full.subset(&(0..n).collect::<Vec<_>>())),
-        _ => Cow::Borrowed(full),
-    };
-    let (mut train, split) = if t.val_split > 0.0 {
-        let (train, held) = full.split(t.val_split, t.config.seed)?;
-        (train, Some(held))
-    } else {
-        (full.into_owned(), None)
-    };
-    let mut held = match &t.test {
-        Some(p) => Some(cache.get(p)?.clone()),
-        None => split,
-    };
-    let norm = Normalization::fit(t.normalize, train.features(), train.n_features());
-    train.normalize(&norm)?;
-    if let Some(h) = held.as_mut() {
-        h.normalize(&norm)?;
+/// The front door's configuration of `t` on `threads`: what `bp-par train` builds from the
+/// run's flags.
+fn mlp(t: &TrainRun, threads: Threads) -> Mlp {
+    let mut mlp = Mlp::new()
+        .hidden(&t.hidden)
+        .activation(t.activation)
+        .loss(t.loss)
+        .normalize(t.normalize)
+        .val_split(t.val_split)
+        .train_config(t.config.clone())
+        .threads(threads);
+    if let Some(init) = t.init {
+        mlp = mlp.init(init);
     }
-    Ok((train, held, norm))
+    if let Some(fb) = &t.full_batch {
+        mlp = mlp.full_batch(fb.clone());
+    }
+    mlp
 }
 
 /// A trained seed, with what the pictures need.
@@ -136,44 +131,39 @@ struct Trained {
     shape: Option<[usize; 2]>,
 }
 
-/// Trains `t` and measures what `measure` asks for.
+/// Trains `t` through the front door, as `bp-par train` would (the first N rows, then the
+/// split, the normalisation fitted on the training rows, the network drawn from the seed),
+/// and measures what `measure` asks for.
 fn train_seed(t: &TrainRun, measure: Measure, cache: &mut DataCache) -> Result<Trained> {
-    let (train, held, norm) = prepare(t, cache)?;
-    let mut sizes = vec![train.n_features()];
-    sizes.extend(&t.hidden);
-    sizes.push(train.n_outputs());
-    let arch = Arch::new(sizes, t.activation, t.loss)?;
-    let init = t.init.unwrap_or(Init::default_for(t.activation));
-    let mut net = Network::<f32>::init_with(arch, init, t.config.seed);
-    // (The runner runs inside the CLI's pool of --threads.)
-    let threads = bp_par::Threads::new(rayon::current_num_threads())?;
-    let clock = Instant::now();
-    let history = match &t.full_batch {
-        Some(fb) => {
-            train_full_batch_from(&mut net, &train, held.as_ref(), fb, None, None, &mut Silent, threads)?
-                .history
-        }
-        None => Trainer::with_threads(&mut net, &train, t.config.clone(), threads)?.run(
-            &train,
-            held.as_ref(),
-            &mut Silent,
-        )?,
+    let full = cache.get(&t.data)?;
+    let full = match t.train_rows {
+        Some(n) if n < full.n_samples() => full.subset(&(0..n).collect::<Vec<_>>()),
+        _ => full.clone(),
     };
+    let test = match &t.test {
+        Some(p) => Some(cache.get(p)?.clone()),
+        None => None,
+    };
+    // (The runner runs inside the CLI's pool of --threads.)
+    let threads = Threads::new(rayon::current_num_threads())?;
+    let mut session = mlp(t, threads).prepare(full, test, Start::New)?;
+    let clock = Instant::now();
+    let history = session.run(&mut Silent, None, None)?.history;
     let seconds = clock.elapsed().as_secs_f64();
     let held_acc = |m: &EpochMetrics| m.test_acc.unwrap_or(0.0) * 100.0;
+    let net = &session.model().net;
     let value = match measure {
-        Measure::TrainAcc => evaluate(&net, &train, None)?.accuracy().unwrap_or(0.0) * 100.0,
+        Measure::TrainAcc => evaluate(net, session.train(), None)?.accuracy().unwrap_or(0.0) * 100.0,
         Measure::HeldOutAcc => history.last().map_or(0.0, held_acc),
         Measure::PeakHeldOutAcc => history.iter().map(held_acc).fold(0.0, f64::max),
         Measure::HeldOutError => 100.0 - history.last().map_or(0.0, held_acc),
     };
-    let shape = train.image_shape();
     Ok(Trained {
         result: SeedResult { seed: t.config.seed, value, seconds, history },
-        model: net,
-        norm,
-        measured: held.unwrap_or(train),
-        shape,
+        model: net.clone(),
+        norm: session.model().norm.clone(),
+        measured: session.held_out().unwrap_or(session.train()).clone(),
+        shape: session.train().image_shape(),
     })
 }
 

@@ -32,12 +32,11 @@ pub fn predict(args: PredictArgs) -> Result<()> {
     }
     let (model, shape, stats) = image_model(&args.model)?;
     let files = image_files(&args.data)?;
-    let mut data = image_rows(&args.data, &files, shape, &stats)?;
+    let data = image_rows(&args.data, &files, shape, &stats)?;
     if let Some(p) = &args.save_inputs {
         let names = model.schema.feature_names.as_deref();
         bp_par::write_atomic(p, inputs_csv(data.features(), data.n_features(), names).as_bytes())?;
     }
-    data.normalize(&model.norm)?;
     // The same writer as for rows of data: the file name first, class names, f32 as written.
     let names = files.iter().map(|f| file_name(f)).collect();
     let text = Rows::new(&model, &data, Some(("file", names)))?.text(args.common.json);

@@ -5,7 +5,6 @@
 use super::{check_output_folder, file_name, image_model};
 use crate::cli::viz::{BLACK, BLUE, Canvas, GRAY, LIGHT};
 use bp_par::error::{Error, Result};
-use bp_par::infer::outputs;
 use bp_par::model::Task;
 use bp_par::network::argmax;
 use std::path::Path;
@@ -20,10 +19,9 @@ pub fn input(model: &Path, image: &Path, output: &Path) -> Result<()> {
         return Err(Error::data(image, "is a folder; show input draws one PNG picture"));
     }
     let (m, shape, stats) = image_model(model)?;
-    let mut data = super::image_rows(image, &[image.to_path_buf()], shape, &stats)?;
+    let data = super::image_rows(image, &[image.to_path_buf()], shape, &stats)?;
     let seen = data.features().to_vec();
-    data.normalize(&m.norm)?;
-    let out = outputs(&m.net, &data)?;
+    let out = m.outputs(&data)?;
     let mut lines: Vec<(String, Option<f32>)> = Vec::new();
     if m.task == Task::Classify {
         let names = m.schema.class_names.as_deref();
