@@ -42,7 +42,7 @@ fn main() -> bp_par::Result<()> {
     let mut trainer = Trainer::new(&mut net, &train, cfg)?;
     let mut progress = Progress { deadline: Instant::now() + Duration::from_secs(60) };
 
-    let (mut best, mut best_params, mut since_best) = (f64::INFINITY, trainer.net().params.clone(), 0);
+    let (mut best, mut best_params, mut since_best) = (f64::INFINITY, trainer.net().params().to_vec(), 0);
     while trainer.epochs_done() < trainer.config().epochs {
         let Some(m) = trainer.run_epoch(&train, Some(&val), &mut progress)? else {
             println!("time limit reached in epoch {}", trainer.epochs_done() + 1);
@@ -50,7 +50,7 @@ fn main() -> bp_par::Result<()> {
         };
         let val_loss = m.test_loss.expect("validation data given");
         if val_loss < best {
-            (best, best_params, since_best) = (val_loss, trainer.net().params.clone(), 0);
+            (best, best_params, since_best) = (val_loss, trainer.net().params().to_vec(), 0);
         } else {
             since_best += 1;
             if since_best == 3 {
@@ -60,7 +60,7 @@ fn main() -> bp_par::Result<()> {
         }
     }
     drop(trainer);
-    net.params = best_params;
+    net.params_mut().copy_from_slice(&best_params);
     let e = evaluate(&net, &val, None)?;
     println!("best validation loss {best:.4}; accuracy {:.2}%", 100.0 * e.accuracy().unwrap_or(0.0));
     Ok(())

@@ -32,7 +32,7 @@
 //!     .unwrap();
 //! let state = TrainState {
 //!     epoch: 1, next_batch: 0, order: vec![1, 0], rng_word_pos: 12,
-//!     optimizer: OptimizerState::Momentum { velocity: vec![0.0; model.net.arch.n_params()] },
+//!     optimizer: OptimizerState::Momentum { velocity: vec![0.0; model.net.arch().n_params()] },
 //!     loss_sum: 0.0, correct: 0, done: 0, seconds: 0.0,
 //! };
 //! let ck = Checkpoint {

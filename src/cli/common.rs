@@ -59,7 +59,7 @@ pub fn model_and_data_keeping(
     keep_cols: &[String],
 ) -> Result<(Model, Dataset)> {
     let model_data = model::load(model)?;
-    let n_out = model_data.net.arch.n_out();
+    let n_out = model_data.net.arch().n_out();
     let targets = (model_data.task == Task::Regress).then_some(n_out);
     let mut opts = model_data.schema.read_options(load_options(labels, None, targets))?;
     opts.expect = Some(model_data.schema.clone());
@@ -78,12 +78,12 @@ pub fn model_and_data_keeping(
         opts.missing = Missing::Error;
     }
     if unlabeled_ok {
-        opts.unlabeled_width = Some(model_data.net.arch.n_in());
+        opts.unlabeled_width = Some(model_data.net.arch().n_in());
     }
     // Labels are checked against the model's classes after the width (a wrong file is then
     // reported as such); predict ignores labels and does not check them at all.
     let d = data::load(data, &opts)?;
-    let n_in = model_data.net.arch.n_in();
+    let n_in = model_data.net.arch().n_in();
     if d.n_features() != n_in {
         let hint = if !unlabeled_ok && d.n_features() + 1 == n_in {
             " (eval needs a label column beside the features; predict takes unlabeled rows)"

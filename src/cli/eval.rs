@@ -25,8 +25,8 @@ pub fn eval(args: EvalArgs) -> Result<()> {
         // (λ/2n)·ΣW² over these n rows, as the training cost counts it.
         e.l2_term = lambda / n.max(1) as f64 * model.net.half_sum_sq_weights();
     }
-    let loss_name = model.net.arch.loss.name();
-    let names = target_names(&model, model.net.arch.n_out());
+    let loss_name = model.net.arch().loss.name();
+    let names = target_names(&model, model.net.arch().n_out());
     // The class names of a model trained on named labels (`cat`, `setosa`).
     let class_names = model.schema.class_names.clone();
     if args.common.json {

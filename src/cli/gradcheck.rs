@@ -28,7 +28,7 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
     let diffs = compare(&mut p.net, &p.x, &p.y, p.rows, args.l2, p.rows);
     let (worst_layer, worst_part, worst) = worst_of(&diffs);
     let pass = worst <= args.tolerance;
-    let arch = &p.net.arch;
+    let arch = &p.net.arch();
     let shape = arch.sizes().iter().map(ToString::to_string).collect::<Vec<_>>().join("-");
     if args.json {
         let layers: Vec<_> = diffs

@@ -57,7 +57,7 @@ impl<'a> Rows<'a> {
         data: &'a Dataset,
         lead: Option<(&'static str, Vec<String>)>,
     ) -> bp_par::error::Result<Self> {
-        let k = model.net.arch.n_out();
+        let k = model.net.arch().n_out();
         // Raw rows: the model applies its normalisation and refuses non-finite outputs.
         let out = model.outputs(data)?;
         Ok(Rows {

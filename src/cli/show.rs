@@ -171,7 +171,7 @@ fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, ou
     let preds: Option<Vec<usize>> = model
         .as_ref()
         .map(|m| -> Result<Vec<usize>> {
-            let k = m.net.arch.n_out();
+            let k = m.net.arch().n_out();
             let sub = d.subset(&rows);
             Ok(m.outputs(&sub)?.chunks_exact(k).map(argmax).collect())
         })
@@ -205,7 +205,7 @@ fn digits(data: &Path, labels: &LabelArgs, predict: Option<&Path>, seed: u64, ou
 /// the inputs; says on stdout when the layer has more units than were drawn.
 fn weights(model: &Path, units: Option<Units>, output: &Path) -> Result<()> {
     let m = bp_par::model::load(model)?;
-    let n_in = m.net.arch.n_in();
+    let n_in = m.net.arch().n_in();
     let shape = m.input_shape.ok_or_else(|| {
         Error::model(
             model,
@@ -215,7 +215,7 @@ fn weights(model: &Path, units: Option<Units>, output: &Path) -> Result<()> {
             ),
         )
     })?;
-    let n_units = m.net.arch.sizes()[1];
+    let n_units = m.net.arch().sizes()[1];
     let shown = units.unwrap_or(Units::First(100)).of(n_units);
     let title = if shown < n_units {
         format!("first-layer weights of {}: units 1-{shown} of {n_units}", file_name(model))

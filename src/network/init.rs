@@ -24,7 +24,7 @@
 //! let init: Init = "uniform:0.12".parse().unwrap();
 //! assert_eq!(init.to_string(), "uniform:0.12");
 //! let net = Network::<f32>::init_with(arch, init, 7);
-//! assert!(net.params.iter().all(|w| w.abs() < 0.12));
+//! assert!(net.params().iter().all(|w| w.abs() < 0.12));
 //! ```
 
 use super::{Arch, Network};

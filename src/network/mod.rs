@@ -28,7 +28,7 @@
 //! use bp_par::{activation::Activation, loss::Loss};
 //! let arch = Arch::new(vec![2, 3, 2], Activation::Sigmoid, Loss::Mse).unwrap();
 //! let net = Network::<f64>::init(arch, 1);
-//! let mut buf = Buffers::new(&net.arch, 1);
+//! let mut buf = Buffers::new(net.arch(), 1);
 //! net.forward(&[5.0, 10.0], 1, None, &mut buf);
 //! assert_eq!(buf.output(1).len(), 2);
 //! ```
@@ -219,13 +219,14 @@ impl<T: Scalar> Buffers<T> {
     }
 }
 
-/// An architecture with its parameters.
+/// An architecture with its parameters: always [`Arch::n_params`] of them (the constructors
+/// check it; [`Network::params_mut`] changes values, never the count).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network<T> {
     /// The layer sizes, activation and loss.
-    pub arch: Arch,
+    pub(crate) arch: Arch,
     /// The flat parameter buffer; see the module docs for its layout.
-    pub params: Vec<T>,
+    pub(crate) params: Vec<T>,
 }
 
 impl<T: Scalar> Network<T> {

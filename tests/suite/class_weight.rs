@@ -33,7 +33,7 @@ fn imbalanced(seed: u64) -> Dataset {
 /// Class 1's recall and the accuracy of `net` on `data`.
 fn recall_and_accuracy(net: &Network<f32>, data: &Dataset) -> (f64, f64) {
     let n = data.n_samples();
-    let mut buf = Buffers::new(&net.arch, n);
+    let mut buf = Buffers::new(net.arch(), n);
     net.forward(data.features(), n, None, &mut buf);
     let Targets::Classes { labels, .. } = &data.targets() else { unreachable!() };
     let predicted: Vec<u32> = buf.output(n).chunks_exact(2).map(|o| u32::from(o[1] > o[0])).collect();

@@ -257,7 +257,7 @@ fn an_id_column_kept_out_of_training_is_kept_out_everywhere() {
         ["train", "train.csv", "--keep-cols", "id", "--label-col", "digit", "--epochs", "10", "--json"];
     let trained = json(dir.run(&[&args[..], &["-o", "m.safetensors"]].concat()));
     let model = bp_par::model::load(&dir.path("m.safetensors")).unwrap();
-    assert_eq!(model.net.arch.n_in(), 6, "the id is not a feature");
+    assert_eq!(model.net.arch().n_in(), 6, "the id is not a feature");
     assert_eq!(model.schema.kept_cols, Some(vec!["id".to_string()]));
     assert_eq!(model.schema.label.as_ref().map(|l| l.index), Some(6));
     // eval leaves the id out without being told, with or without the column in the file.

@@ -35,7 +35,7 @@ fn trained(threads: usize, data: &Dataset, cfg: &TrainConfig, act: Activation, l
             assert!(split("forward 1") && split("backward 1"), "{threads} threads: {tasks:?}");
         }
         trainer.run(data, None, &mut Silent).unwrap();
-        net.params.iter().map(|p| p.to_bits()).collect()
+        net.params().iter().map(|p| p.to_bits()).collect()
     })
 }
 

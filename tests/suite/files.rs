@@ -64,7 +64,7 @@ fn usps_whitespace_file_raw_and_gzipped() {
     assert_eq!(raw["train_loss"], zipped["train_loss"]);
     assert_eq!(std::fs::read(dir.path("raw.st")).unwrap(), std::fs::read(dir.path("gz.st")).unwrap());
     let model = bp_par::model::load(&dir.path("gz.st")).unwrap();
-    assert_eq!((model.net.arch.n_in(), model.net.arch.n_out()), (256, 3));
+    assert_eq!((model.net.arch().n_in(), model.net.arch().n_out()), (256, 3));
     assert_eq!(model.schema.label.map(|l| l.index), Some(0));
     let eval = json(&dir.run(&["eval", "-m", "gz.st", "zip.train.gz", "--json"]).ok());
     assert_eq!(eval["samples"], 90);
@@ -92,7 +92,10 @@ fn semeion_one_hot_file() {
     dir.write("semeion.data", &text);
     let trained = json(&train(&dir, "semeion.data", "s.st", &["--one-hot", "10"]).ok());
     let model = bp_par::model::load(&dir.path("s.st")).unwrap();
-    assert_eq!((model.net.arch.n_in(), model.net.arch.n_out(), model.schema.one_hot), (256, 10, Some(10)));
+    assert_eq!(
+        (model.net.arch().n_in(), model.net.arch().n_out(), model.schema.one_hot),
+        (256, 10, Some(10))
+    );
     // eval reads the one-hot label from the model, without the flag.
     let eval = json(&dir.run(&["eval", "-m", "s.st", "semeion.data", "--json"]).ok());
     assert_eq!(eval["loss"], trained["train_loss"]);
@@ -126,7 +129,7 @@ fn semicolon_file_with_decimal_commas_and_a_tsv() {
     train(&dir, "comma.csv", "comma.st", &[]).ok();
     train(&dir, "semi.csv", "semi.st", &["--label-col", "klasse"]).ok();
     train(&dir, "data.tsv", "tsv.st", &[]).ok();
-    let weights = |m: &str| bp_par::model::load(&dir.path(m)).unwrap().net.params;
+    let weights = |m: &str| bp_par::model::load(&dir.path(m)).unwrap().net.params().to_vec();
     assert_eq!(weights("comma.st"), weights("semi.st"));
     assert_eq!(weights("comma.st"), weights("tsv.st"));
     let direct = bp_par::data::load(

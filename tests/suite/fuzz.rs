@@ -97,7 +97,7 @@ fn checkpoint_bytes() -> Vec<u8> {
     use bp_par::checkpoint::{Checkpoint, DataIdentity, Rollback};
     use bp_par::train::{OptimizerState, TrainConfig, TrainState};
     let model = model::from_bytes(Path::new("m"), &model_bytes()).unwrap();
-    let n_params = model.net.arch.n_params();
+    let n_params = model.net.arch().n_params();
     let state = TrainState {
         epoch: 1,
         next_batch: 1,
@@ -120,7 +120,7 @@ fn checkpoint_bytes() -> Vec<u8> {
             val_split: 0.0,
         },
         lr_given: 0.1,
-        rollback: Some(Rollback { params: model.net.params.clone(), state, retries: 1 }),
+        rollback: Some(Rollback { params: model.net.params().to_vec(), state, retries: 1 }),
         run: bp_par::train::RunState::new(0.1),
         full_batch: None,
     };

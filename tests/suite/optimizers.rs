@@ -17,13 +17,13 @@ use std::path::Path;
 
 /// The summed gradient of all `data`'s rows at `net`'s parameters (f32, one batch).
 fn full_gradient(net: &Network<f32>, data: &Dataset) -> Vec<f32> {
-    let (n, d, k) = (data.n_samples(), data.n_features(), net.arch.n_out());
+    let (n, d, k) = (data.n_samples(), data.n_features(), net.arch().n_out());
     let x: Vec<f32> = (0..n).flat_map(|r| data.row(r).to_vec()).collect();
     let mut y = vec![0.0f32; n * k];
     (0..n).for_each(|r| data.write_target(r, &mut y[r * k..(r + 1) * k]));
-    let mut buf = Buffers::new(&net.arch, n);
+    let mut buf = Buffers::new(net.arch(), n);
     net.forward(&x[..n * d], n, Some(&y), &mut buf);
-    let mut grad = vec![0.0f32; net.arch.n_params()];
+    let mut grad = vec![0.0f32; net.arch().n_params()];
     net.backward(&x, n, &y, &mut buf, &mut grad);
     grad
 }
@@ -46,7 +46,7 @@ fn a_clipped_step_equals_the_f64_reference() {
             ..TrainConfig::default()
         };
         let mut net = Network::<f32>::init(arch.clone(), 3);
-        let before = net.params.clone();
+        let before = net.params().to_vec();
         let g = full_gradient(&net, &data);
         Trainer::new(&mut net, &data, cfg).unwrap().run(&data, None, &mut Silent).unwrap();
         // The reference: mean gradient g/n, its norm over all parameters, scaled by
@@ -60,7 +60,7 @@ fn a_clipped_step_equals_the_f64_reference() {
             let is_weight = arch.weight_range(0).contains(&i);
             let w = before[i] as f64;
             let want = w - lr as f64 * (c * mean[i] + if is_weight { decay * w } else { 0.0 });
-            let got = net.params[i] as f64;
+            let got = net.params()[i] as f64;
             assert!((got - want).abs() < 1e-6 * (1.0 + want.abs()), "clip {clip} param {i}: {got} vs {want}");
         }
     }
@@ -89,7 +89,7 @@ fn clipping_that_does_not_clip_gives_the_bits_of_the_fused_update() {
                     .unwrap()
                     .run(&data, None, &mut Silent)
                     .unwrap();
-                net.params.iter().map(|p| p.to_bits()).collect::<Vec<_>>()
+                net.params().iter().map(|p| p.to_bits()).collect::<Vec<_>>()
             };
             assert!(run(None) == run(Some(1e30)), "{optimizer}, {threads} threads");
         }
@@ -165,7 +165,7 @@ fn adam_resumed_mid_epoch_from_a_checkpoint_continues_bit_for_bit() {
             let mut t = Trainer::with_team(&mut model.net, &data, back.config, threads).unwrap();
             t.restore(back.state).unwrap();
             t.run(&data, None, &mut Silent).unwrap();
-            let bits = |n: &Network<f32>| n.params.iter().map(|p| p.to_bits()).collect::<Vec<_>>();
+            let bits = |n: &Network<f32>| n.params().iter().map(|p| p.to_bits()).collect::<Vec<_>>();
             assert!(bits(&straight) == bits(&model.net), "{optimizer} clip {clip_norm:?}, {threads} threads");
         }
     }

@@ -371,7 +371,7 @@ fn a_trainer_restored_mid_epoch_continues_bit_for_bit() {
             .unwrap();
             t.restore(state).unwrap();
             t.run(&data, None, &mut Silent).unwrap();
-            let bits = |n: &Network<f32>| n.params.iter().map(|p| p.to_bits()).collect::<Vec<_>>();
+            let bits = |n: &Network<f32>| n.params().iter().map(|p| p.to_bits()).collect::<Vec<_>>();
             assert!(bits(&straight) == bits(&resumed), "{threads} threads");
         });
     }

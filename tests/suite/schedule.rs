@@ -59,7 +59,7 @@ fn run(
     let mut net = network();
     let outcome =
         Trainer::new(&mut net, &train, cfg).unwrap().run_policy(&train, test, policy, &mut Silent).unwrap();
-    (bits(&net.params), outcome.history, outcome.reason)
+    (bits(net.params()), outcome.history, outcome.reason)
 }
 
 fn bits(params: &[f32]) -> Vec<u32> {
@@ -183,9 +183,9 @@ fn target_loss_and_min_change_stop_where_the_history_says() {
     {
         let mut trainer = Trainer::new(&mut net, &train, config(12, 0.05)).unwrap();
         for _ in 0..12 {
-            let before = trainer.net().params.clone();
+            let before = trainer.net().params().to_vec();
             losses.push(trainer.run_epoch(&train, None, &mut Silent).unwrap().unwrap().loss);
-            let after = &trainer.net().params;
+            let after = trainer.net().params();
             changes.push(before.iter().zip(after).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max));
         }
     }
@@ -289,7 +289,7 @@ fn a_run_resumed_mid_epoch_with_plateau_and_early_stopping_is_bit_identical() {
     trainer.restore_run_state(ck.run).unwrap();
     let rest = trainer.run_policy(&train, Some(&test), &policy, &mut Silent).unwrap();
     assert_eq!(rest.reason, reason);
-    assert_eq!(bits(&net.params), whole, "the resumed run's weights differ");
+    assert_eq!(bits(net.params()), whole, "the resumed run's weights differ");
     let resumed: Vec<(f64, f32)> =
         first.history.iter().chain(&rest.history).map(|m| (m.loss, m.lr)).collect();
     let straight: Vec<(f64, f32)> = history.iter().map(|m| (m.loss, m.lr)).collect();

@@ -33,7 +33,7 @@ fn close(got: f64, want: f64, tol: f64, what: &str) {
 #[test]
 fn forward_gives_the_published_activations() {
     let net = initial().net;
-    let mut buf = Buffers::new(&net.arch, 1);
+    let mut buf = Buffers::new(net.arch(), 1);
     // Targets (0.01, 0.99): E = ½Σ(t−o)² = 0.391829 (computed from the outputs below).
     let loss = net.forward(&[5.0f32, 10.0], 1, Some(&[0.01, 0.99]), &mut buf);
     // h_j = σ(w_j·x + 0.35): σ(2.35), σ(3.85), σ(5.35)
@@ -106,6 +106,6 @@ fn one_update_through_the_cli_matches_the_bp_equations() {
         close(*got as f64, want, 2e-6, &format!("parameter {i}"));
     }
     // Biases get no L2 and the architecture and normalisation come from --init.
-    assert_eq!(after.net.arch, initial().net.arch);
+    assert_eq!(after.net.arch(), initial().net.arch());
     assert_eq!(after.norm, Normalization::None);
 }

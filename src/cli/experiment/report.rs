@@ -47,7 +47,7 @@ pub fn pictures(name: &str, r: &RunResult, dir: &Path) -> Result<Vec<(String, St
         .save(&dir.join(file("curves")))?;
     out.push(("loss and accuracy per epoch".to_string(), file("curves")));
     if let Some(shape) = r.shape {
-        let units = r.model.arch.sizes()[1].min(100);
+        let units = r.model.arch().sizes()[1].min(100);
         viz::weight_tiles(&r.model.weight(0), units, shape, &format!("{name}: first-layer weights"))?
             .save(&dir.join(file("weights")))?;
         out.push(("first-layer weights".to_string(), file("weights")));
@@ -59,7 +59,7 @@ pub fn pictures(name: &str, r: &RunResult, dir: &Path) -> Result<Vec<(String, St
         out.push(("confusion matrix on the measured rows".to_string(), file("confusion")));
     }
     if let (Some(shape), Some(labels)) = (r.shape, held.labels()) {
-        let k = r.model.arch.n_out();
+        let k = r.model.arch().n_out();
         // Rows spread evenly over the measured set (the shipped digits are sorted by class).
         let n = held.n_samples();
         let rows: Vec<usize> = (0..n.min(100)).map(|i| i * n / n.min(100)).collect();

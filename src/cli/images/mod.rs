@@ -149,7 +149,7 @@ pub fn decode_png(path: &Path) -> Result<GrayImage> {
 /// statistics.
 pub fn image_model(path: &Path) -> Result<(Model, [usize; 2], ImageStats)> {
     let m = model::load(path)?;
-    let n_in = m.net.arch.n_in();
+    let n_in = m.net.arch().n_in();
     let Some(shape) = m.input_shape else {
         return Err(Error::model(
             path,

@@ -10,7 +10,7 @@ use bp_par::model::{Model, Task};
 
 /// With `--init`, the model fixes the architecture: options that contradict it are errors.
 pub fn check_init_conflicts(args: &TrainArgs, m: &Model) -> Result<()> {
-    let arch = &m.net.arch;
+    let arch = &m.net.arch();
     let sizes = arch.sizes();
     let what = |s: &str| {
         Err(Error::config(format!(
@@ -83,7 +83,7 @@ pub fn check_resume_conflicts(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> R
 fn setting_diffs(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Vec<String> {
     let given = |id: &str| args.explicit.iter().any(|e| e == id);
     let c = &ck.config;
-    let arch = &m.net.arch;
+    let arch = &m.net.arch();
     let sizes = arch.sizes();
     let differ = |id: &str, flag: &str, ours: String, theirs: String| {
         (given(id) && ours != theirs).then(|| format!("{flag} {ours} (the checkpoint has {theirs})"))
@@ -138,7 +138,7 @@ fn setting_diffs(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Vec<String> {
 /// already done, normalisation.
 fn other_diffs(args: &TrainArgs, m: &Model, ck: &Checkpoint) -> Vec<String> {
     let given = |id: &str| args.explicit.iter().any(|e| e == id);
-    let arch = &m.net.arch;
+    let arch = &m.net.arch();
     let mut diffs = Vec::new();
     if given("no_shuffle") && ck.config.shuffle {
         diffs.push("--no-shuffle (the checkpoint's run reshuffles every epoch)".into());

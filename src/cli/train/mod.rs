@@ -102,7 +102,7 @@ fn set_up(
 /// The network, the data and the normalisation, on stderr.
 fn log_start(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
     let s = &p.session;
-    let arch = &s.model().net.arch;
+    let arch = &s.model().net.arch();
     let sizes: Vec<String> = arch.sizes().iter().map(ToString::to_string).collect();
     let mut held = s.held_out().map_or(String::new(), |h| {
         format!(", {}", count(h.n_samples(), &format!("{} sample", plan.held_out_name())))

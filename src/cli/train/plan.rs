@@ -105,8 +105,8 @@ impl Plan {
         let (model, resume) = start_from(&args, resume)?;
         // With --init, the model fixes the outputs: its class count or its target count.
         let (classes, targets) = match &model {
-            Some(m) if m.task == Task::Regress => (None, Some(m.net.arch.n_out())),
-            Some(m) => (Some(args.classes.unwrap_or(m.net.arch.n_out())), None),
+            Some(m) if m.task == Task::Regress => (None, Some(m.net.arch().n_out())),
+            Some(m) => (Some(args.classes.unwrap_or(m.net.arch().n_out())), None),
             None => (args.classes, args.targets),
         };
         let balance_classes = super::class_weight::checked(&args, model.as_ref())?;

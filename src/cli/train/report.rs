@@ -28,7 +28,7 @@ pub fn report(
     let mean_epoch_s = history.iter().map(|m| m.seconds).sum::<f64>() / history.len().max(1) as f64 + 0.0;
     if plan.json {
         let mut out = json!({
-            "layers": net.arch.sizes(),
+            "layers": net.arch().sizes(),
             "seed": cfg.seed,
             "threads": plan.threads,
             "ranks": plan.ranks.0,
@@ -65,7 +65,7 @@ pub fn report(
     };
     let mut s = format!(
         "trained {} in {:.2}s ({:.3}s per epoch, {threads}, seed {})\n",
-        net.arch.sizes().iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
+        net.arch().sizes().iter().map(ToString::to_string).collect::<Vec<_>>().join("-"),
         train_s,
         mean_epoch_s,
         cfg.seed
@@ -100,7 +100,7 @@ pub fn report(
 fn bytes_per_step(plan: &Plan, net: &bp_par::network::Network<f32>, n_samples: usize) -> u64 {
     let batch = plan.cfg.batch.min(n_samples).max(1);
     let shards = batch.div_ceil(plan.cfg.shard.clamp(1, batch));
-    let sent = bp_par::distributed::bytes_sent_per_step(net.arch.n_params(), shards, plan.ranks.0);
+    let sent = bp_par::distributed::bytes_sent_per_step(net.arch().n_params(), shards, plan.ranks.0);
     sent.into_iter().max().unwrap_or(0)
 }
 

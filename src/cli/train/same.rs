@@ -51,8 +51,8 @@ pub fn parts(plan: &Plan, p: &Prepared) -> Vec<(String, u64)> {
     }
     let net = &s.model().net;
     let mut h = DefaultHasher::new();
-    format!("{:?}", net.arch).hash(&mut h);
-    net.params.iter().for_each(|v| v.to_bits().hash(&mut h));
+    format!("{:?}", net.arch()).hash(&mut h);
+    net.params().iter().for_each(|v| v.to_bits().hash(&mut h));
     out.push((
         "network (its shape, --init weights or normalisation)".to_string(),
         h.finish() ^ hashed(&format!("{:?}", s.model().norm)),
