@@ -70,13 +70,13 @@ impl Activation {
     }
 }
 
-crate::multiversion! {
+crate::simd::multiversion! {
     fn sigmoid_unit<T: Scalar>(z: &mut [T], bias: T) {
         z.iter_mut().for_each(|z| *z = sigmoid(*z + bias));
     }
 }
 
-crate::multiversion! {
+crate::simd::multiversion! {
     fn relu_unit<T: Scalar>(z: &mut [T], bias: T) {
         // A comparison rather than `max`, which IEEE lets return either zero for max(−0, +0):
         // this gives +0 for −0 and for NaN in every compiled copy.
@@ -87,19 +87,19 @@ crate::multiversion! {
     }
 }
 
-crate::multiversion! {
+crate::simd::multiversion! {
     fn sigmoid_slope<T: Scalar>(delta: &mut [T], a: &[T]) {
         delta.iter_mut().zip(a).for_each(|(d, &a)| *d = flush(*d * (a * (T::one() - a))));
     }
 }
 
-crate::multiversion! {
+crate::simd::multiversion! {
     fn tanh_slope<T: Scalar>(delta: &mut [T], a: &[T]) {
         delta.iter_mut().zip(a).for_each(|(d, &a)| *d = flush(*d * (T::one() - a * a)));
     }
 }
 
-crate::multiversion! {
+crate::simd::multiversion! {
     fn relu_slope<T: Scalar>(delta: &mut [T], a: &[T]) {
         delta.iter_mut().zip(a).for_each(|(d, &a)| *d = if a <= T::zero() { T::zero() } else { flush(*d) });
     }

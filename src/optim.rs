@@ -213,7 +213,7 @@ impl Rule {
     }
 }
 
-crate::multiversion! {
+crate::simd::multiversion! {
     /// `v ← flush(μ·v − η·(g·s + λ'·w)) ; w ← w + v` element by element.
     fn momentum_step(w: &mut [f32], v: &mut [f32], g: &[f32], lr: f32, mu: f32, grad_scale: f32, decay: f32) {
         for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
@@ -226,7 +226,7 @@ crate::multiversion! {
     }
 }
 
-crate::multiversion! {
+crate::simd::multiversion! {
     /// `d = g·s + λ'·w ; v ← flush(μ·v − η·d) ; w ← w + (μ·v − η·d)` element by element.
     fn nesterov_step(w: &mut [f32], v: &mut [f32], g: &[f32], lr: f32, mu: f32, grad_scale: f32, decay: f32) {
         for ((w, v), &g) in w.iter_mut().zip(v.iter_mut()).zip(g) {
@@ -237,7 +237,7 @@ crate::multiversion! {
     }
 }
 
-crate::multiversion! {
+crate::simd::multiversion! {
     /// Adam element by element, the moments interleaved in `mv` (see [`AdamStep`]).
     fn adam_step(w: &mut [f32], mv: &mut [f32], g: &[f32], a: AdamStep, grad_scale: f32, decay: f32) {
         for ((w, mv), &g) in w.iter_mut().zip(mv.chunks_exact_mut(2)).zip(g) {

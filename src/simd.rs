@@ -2,7 +2,7 @@
 //!
 //! The crate is built for baseline x86-64 (SSE2), while the product kernels are picked at run
 //! time (AVX-512 or AVX2 + FMA); the loops around the GEMMs (bias + activation, the activation's derivative,
-//! the momentum update) would otherwise run at a quarter of the vector width. [`crate::multiversion!`]
+//! the momentum update) would otherwise run at a quarter of the vector width. [`multiversion!`]
 //! compiles such a function three times, for baseline x86-64, AVX2 + FMA and AVX-512F, and
 //! calls the widest copy the CPU has (checked once). All copies perform the same IEEE
 //! operations in the same order (Rust never fuses a multiply and an add on its own), so the
@@ -48,8 +48,6 @@ pub fn has_avx512() -> bool {
 /// Defines a function whose body is compiled for baseline x86-64, again for AVX2 + FMA and
 /// again for AVX-512F, and runs the widest copy the CPU has ([`has_avx512`], [`has_avx2`]).
 /// At most one type parameter, bounded by one trait.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident $(<$t:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
         $(#[$m])*
@@ -80,10 +78,11 @@ macro_rules! multiversion {
         }
     };
 }
+pub(crate) use multiversion;
 
 #[cfg(test)]
 mod tests {
-    crate::multiversion! {
+    crate::simd::multiversion! {
         fn scaled_sum(out: &mut [f32], a: &[f32], b: &[f32], s: f32) {
             for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
                 *o = a * s + b;

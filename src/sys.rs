@@ -1,5 +1,7 @@
 //! What the machine offers: available and peak memory, a one-line CPU description.
-//! Linux reads `/proc`; elsewhere the answers are `None` or generic.
+//! Linux reads `/proc`; elsewhere the answers are `None` or generic. Public with the `cli`
+//! feature (the command line's reports); the library itself reads the available memory.
+#![cfg_attr(not(feature = "cli"), allow(dead_code))]
 
 /// Reads a `kB` field of a `/proc` status-like file, in bytes.
 fn proc_kb(file: &str, key: &str) -> Option<u64> {

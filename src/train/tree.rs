@@ -31,14 +31,14 @@ pub(super) fn tree_sum<'g>(leaf: &dyn Fn(usize) -> &'g [f32], first: usize, n: u
     }
 }
 
-crate::multiversion! {
+crate::simd::multiversion! {
     /// `out ← a + b` element by element.
     fn sum_into(out: &mut [f32], a: &[f32], b: &[f32]) {
         out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (a, b))| *o = a + b);
     }
 }
 
-crate::multiversion! {
+crate::simd::multiversion! {
     /// `out ← out + b` element by element.
     pub(super) fn add_into(out: &mut [f32], b: &[f32]) {
         out.iter_mut().zip(b).for_each(|(o, b)| *o += b);

@@ -423,10 +423,12 @@ fn resume_appends_metrics_and_save_must_differ_from_checkpoint() {
 #[test]
 fn a_second_ctrl_c_exits_at_once() {
     let dir = Dir::new();
-    // One mini-batch of all 5,000 digits through 8,000 hidden units: ~100 GFLOP, a third of a
-    // second or more. Both signals land inside the first batch: the first arms the immediate
-    // exit, the second takes it, so no checkpoint is ever written. (Without the immediate
-    // exit the batch would finish and the graceful path would write one.)
+    // One mini-batch of all 5,000 digits through 8,000 hidden units: ~100 GFLOP. Both signals
+    // land inside the first batch: the first arms the immediate exit, the second takes it, so
+    // no checkpoint is ever written. (Without the immediate exit the batch would finish and the
+    // graceful path would write one.) The second signal is sent as soon as the first is
+    // acknowledged, not after a fixed delay, so the window a fast machine could finish the
+    // batch in is the millisecond or so of a line read and a kill(1), not a guess at its speed.
     let args = [
         "--hidden",
         "8000",
@@ -444,10 +446,10 @@ fn a_second_ctrl_c_exits_at_once() {
     let mut child = Running::start(&dir, &args);
     // Wait for the log line printed once the handlers are set, just before training starts.
     child.wait_for(|line| line.starts_with("bp-par: seed"));
-    std::thread::sleep(Duration::from_millis(20));
     child.signal("-INT");
-    // Far enough apart that the kernel does not merge the two signals into one.
-    std::thread::sleep(Duration::from_millis(100));
+    // The acknowledgment comes from the watcher thread once the first signal is handled, so
+    // the second cannot be merged with it.
+    child.wait_for(|line| line.starts_with("bp-par: SIGINT: stopping after this mini-batch"));
     child.signal("-INT");
     let (status, log) = child.finish();
     assert_eq!(status.code(), Some(130), "{log}");

@@ -7,6 +7,7 @@
 //! become f32; NaN, infinities and values beyond f32's range are refused with their index.
 
 mod format;
+#[cfg(feature = "npz")]
 mod npz;
 #[cfg(test)]
 mod tests;
@@ -18,7 +19,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub(super) use format::MAGIC;
-pub(super) use npz::MAGIC as ZIP_MAGIC;
+/// The first bytes of a zip archive (a `.npz`).
+pub(super) const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 
 /// Reads one `.npy` array from `reader` (a file or a zip entry), refusing up front one whose
 /// declared size does not fit in the available memory, and reading no more than it declares
@@ -50,14 +52,28 @@ pub(super) fn load_file(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
 }
 
 /// Loads a `.npz` file (x and y arrays).
+#[cfg(feature = "npz")]
 pub(super) fn load_npz_file(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, "read the file", e))?;
     npz::load(path, std::io::BufReader::new(file), opts)
 }
 
 /// Loads a `.npz` held in memory.
+#[cfg(feature = "npz")]
 pub(super) fn load_npz(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
     npz::load(path, std::io::Cursor::new(bytes), opts)
+}
+
+/// A `.npz` file, refused by a build without the `npz` feature (the zip reader).
+#[cfg(not(feature = "npz"))]
+pub(super) fn load_npz_file(path: &Path, _opts: &LoadOptions) -> Result<Dataset> {
+    Err(Error::data(path, "is a .npz (zip) file, and this build of bp-par has no `npz` feature to read it"))
+}
+
+/// A `.npz` held in memory, refused by a build without the `npz` feature.
+#[cfg(not(feature = "npz"))]
+pub(super) fn load_npz(path: &Path, _bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
+    load_npz_file(path, opts)
 }
 
 /// Loads a `.npy` of features held in memory; its labels come from `labels` or a sibling.

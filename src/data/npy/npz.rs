@@ -10,9 +10,6 @@ use crate::error::{Error, Result};
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
-/// The first four bytes of a zip archive (a local file header).
-pub const MAGIC: &[u8] = b"PK\x03\x04";
-
 /// Features and labels keys, in the order they are looked for.
 const PAIRS: [(&str, &str); 11] = [
     ("x", "y"),
