@@ -356,3 +356,39 @@ fn transpose_rows_of_no_columns_touches_nothing() {
         assert_eq!(dst, [7.0]);
     }
 }
+
+/// The products matrixmultiply still runs (`gemm`: the hidden-to-hidden weight gradients
+/// `gWᵀ = Aᵀ·D`, a network without hidden layers, CPUs without AVX2 + FMA) are cut into blocks
+/// of output rows and columns by the trainer; every block must have the bits it has in the
+/// whole product, whatever the cut. This holds for the pinned version (Cargo.toml); a version
+/// whose kernels split the k loop by the block's size would fail here before any model changed.
+#[test]
+fn matrixmultiplys_products_keep_every_bit_under_row_and_column_splits() {
+    let mut rng = ChaCha8Rng::seed_from_u64(19);
+    // (m, k, n): gradients over a batch of 64 or 200 rows, a wide layer, odd sizes.
+    for (m, k, n) in [(128, 64, 784), (256, 200, 128), (33, 64, 1000), (10, 128, 64), (17, 31, 23)] {
+        let (adata, bdata) = (random32(&mut rng, k * m), random32(&mut rng, k * n));
+        // A is stored transposed (k x m), as a weight gradient reads the deltas.
+        let (a, b) = (MatRef::row_major(&adata, k, m).t(), MatRef::row_major(&bdata, k, n));
+        let mut whole = vec![f32::NAN; m * n];
+        gemm(MatMut::row_major(&mut whole, m, n), a, b, Accum::Overwrite);
+        for block in [1, 5, 8, 16, m.div_ceil(2)] {
+            let mut rows = vec![f32::NAN; m * n];
+            for (bi, chunk) in rows.chunks_mut(block * n).enumerate() {
+                let r = chunk.len() / n;
+                gemm(MatMut::row_major(chunk, r, n), a.sub_rows(bi * block, r), b, Accum::Overwrite);
+            }
+            let same = whole.iter().zip(&rows).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{m}x{k}x{n}: blocks of {block} rows");
+            let mut cols = vec![f32::NAN; m * n];
+            for j0 in (0..n).step_by(block) {
+                let w = block.min(n - j0);
+                let bj = MatRef::strided(&bdata[j0..], k, w, n, 1);
+                let cj = MatMut::strided(&mut cols[j0..], m, w, n, 1);
+                gemm(cj, a, bj, Accum::Overwrite);
+            }
+            let same = whole.iter().zip(&cols).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{m}x{k}x{n}: blocks of {block} columns");
+        }
+    }
+}
