@@ -45,6 +45,42 @@ pub fn has_avx512() -> bool {
     })
 }
 
+/// The vector instructions this CPU runs that choose the kernels of bp-par and matrixmultiply,
+/// as `sse2 avx avx2 fma avx512f` (the machine's architecture elsewhere). bp-par's own products
+/// give the same bits on AVX2 and AVX-512; matrixmultiply's (some products) and the element-wise
+/// copies' speed do not, so the ranks of one run must agree on it.
+pub(crate) fn vector_instructions() -> String {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let has = [
+            ("sse2", std::arch::is_x86_feature_detected!("sse2")),
+            ("avx", std::arch::is_x86_feature_detected!("avx")),
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("fma", std::arch::is_x86_feature_detected!("fma")),
+            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+        ];
+        has.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect::<Vec<_>>().join(" ")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        std::env::consts::ARCH.to_string()
+    }
+}
+
+/// The widest set the kernels use, for reports: `AVX-512`, `AVX2+FMA`, `SSE2` (or the
+/// machine's architecture).
+pub(crate) fn widest() -> &'static str {
+    if cfg!(not(target_arch = "x86_64")) {
+        std::env::consts::ARCH
+    } else if has_avx512() {
+        "AVX-512"
+    } else if has_avx2() {
+        "AVX2+FMA"
+    } else {
+        "SSE2"
+    }
+}
+
 /// Defines a function whose body is compiled for baseline x86-64, again for AVX2 + FMA and
 /// again for AVX-512F, and runs the widest copy the CPU has ([`has_avx512`], [`has_avx2`]).
 /// At most one type parameter, bounded by one trait.

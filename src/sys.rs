@@ -59,17 +59,7 @@ pub fn machine_description() -> String {
         .and_then(|l| l.split(':').nth(1))
         .map_or("unknown CPU".to_string(), |s| s.trim().to_string());
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    #[cfg(target_arch = "x86_64")]
-    let simd = if std::arch::is_x86_feature_detected!("avx512f") {
-        "AVX-512"
-    } else if std::arch::is_x86_feature_detected!("fma") {
-        "AVX2+FMA"
-    } else {
-        "SSE2"
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let simd = std::env::consts::ARCH;
-    format!("{model}, {cores} logical cores, {simd}")
+    format!("{model}, {cores} logical cores, {}", crate::simd::widest())
 }
 
 #[cfg(test)]

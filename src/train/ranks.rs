@@ -52,6 +52,29 @@ impl<'a> Ranks<'a> {
     }
 }
 
+/// Refuses ranks whose CPUs pick different kernels (first of all, before anything that could
+/// fail on one rank alone: every rank takes part in this exchange): matrixmultiply's products
+/// and so the weights would drift apart in their last bits.
+fn same_vector_instructions(group: &dyn Collective) -> Result<()> {
+    if group.size() <= 1 {
+        return Ok(());
+    }
+    let ours = crate::simd::vector_instructions();
+    // FNV-1a: the same in every process, whatever the build.
+    let hash =
+        ours.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    let all = group.all_values(hash);
+    match all.iter().position(|&h| h != all[0]) {
+        None => Ok(()),
+        Some(r) => Err(Error::config(format!(
+            "rank {r} and rank 0 run on CPUs with different vector instructions (rank {} has: {ours}): \
+             the ranks would pick different product kernels and their weights would drift apart; \
+             run every rank on machines of one kind",
+            group.rank()
+        ))),
+    }
+}
+
 impl<'a> Trainer<'a> {
     /// [`Trainer::new`] for one rank of `group` ([`crate::distributed`]): every rank builds its
     /// trainer from the same network, data and settings, and each computes its share of every
@@ -67,6 +90,7 @@ impl<'a> Trainer<'a> {
         group: &'a dyn Collective,
         threads: crate::Threads,
     ) -> Result<Self> {
+        same_vector_instructions(group)?;
         Trainer::build(net, data, cfg, threads.team_size(), Some(group))
     }
 

@@ -246,3 +246,42 @@ fn halve_lr_retries_and_early_stopping_on_ranks_match_one_process() {
         }
     }
 }
+
+/// A library user's own group is checked too: ranks whose CPUs pick other kernels are refused
+/// by `Trainer::on_ranks`, before any step.
+#[test]
+fn ranks_on_cpus_of_another_kind_are_refused() {
+    struct OtherCpu;
+    impl Collective for OtherCpu {
+        fn rank(&self) -> usize {
+            0
+        }
+        fn size(&self) -> usize {
+            2
+        }
+        fn all_to_all(&self, _: &[f32], _: &[usize], _: &mut [f32], _: &[usize]) {
+            unreachable!("no step runs")
+        }
+        fn all_gather(&self, _: &[f32], _: &mut [f32], _: &[usize]) {
+            unreachable!("no step runs")
+        }
+        fn all_gather_f64(&self, _: &[f64], _: &mut [f64], _: &[usize]) {
+            unreachable!("no step runs")
+        }
+        fn any(&self, flag: bool) -> bool {
+            flag
+        }
+        fn all_values(&self, value: u64) -> Vec<u64> {
+            // Rank 1 reports another set of vector instructions.
+            vec![value, value ^ 1]
+        }
+    }
+    let data = crate::data::synthetic(40, 3, 2, 1);
+    let mut net = Network::<f32>::init(Arch::new(vec![3, 4, 2], Activation::Tanh, Loss::Xent).unwrap(), 1);
+    let cfg = TrainConfig { batch: 8, shard: 4, ..TrainConfig::default() };
+    let err = Trainer::on_ranks(&mut net, &data, cfg, &OtherCpu, crate::Threads::ONE).err().expect("refused");
+    assert!(
+        err.to_string().contains("rank 1 and rank 0 run on CPUs with different vector instructions"),
+        "{err}"
+    );
+}

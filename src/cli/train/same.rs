@@ -1,7 +1,7 @@
 //! What every MPI rank of a run must share, each part with the flag or file that sets it, in
 //! the order the check names the first difference: the build, the settings (so that a different `--seed`
-//! is named as such, not as the different validation rows it leads to), the data, the
-//! network and the CPU's kernels.
+//! is named as such, not as the different validation rows it leads to), the data and the
+//! network (the CPUs' kernels are the library's check, in `Trainer::on_ranks`).
 
 use super::load::Prepared;
 use super::plan::Plan;
@@ -57,9 +57,7 @@ pub fn parts(plan: &Plan, p: &Prepared) -> Vec<(String, u64)> {
         "network (its shape, --init weights or normalisation)".to_string(),
         h.finish() ^ hashed(&format!("{:?}", s.model().norm)),
     ));
-    // The GEMM and element-wise kernels are picked at run time from these: another kind of
-    // CPU gives other last bits, so the ranks' weights would drift apart.
-    out.push(("CPU's vector instructions".to_string(), hashed(&vector_instructions())));
+    // (The CPUs' vector instructions are checked by the library's `Trainer::on_ranks`.)
     out
 }
 
@@ -75,24 +73,4 @@ fn fnv(bytes: &[u8]) -> u64 {
 fn build() -> u64 {
     let exe = std::env::current_exe().and_then(std::fs::read);
     exe.map_or_else(|_| fnv(env!("CARGO_PKG_VERSION").as_bytes()), |b| fnv(&b))
-}
-
-/// The vector instructions that choose the kernels bp-par and matrixmultiply run (bp-par's
-/// own give the same bits on AVX2 and AVX-512; matrixmultiply's, used for some products, do not).
-fn vector_instructions() -> String {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let has = [
-            ("sse2", std::arch::is_x86_feature_detected!("sse2")),
-            ("avx", std::arch::is_x86_feature_detected!("avx")),
-            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
-            ("fma", std::arch::is_x86_feature_detected!("fma")),
-            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
-        ];
-        has.iter().filter(|(_, on)| *on).map(|(n, _)| *n).collect::<Vec<_>>().join(" ")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        std::env::consts::ARCH.to_string()
-    }
 }

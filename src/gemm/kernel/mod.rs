@@ -17,8 +17,6 @@
 //! before calling. The two instruction sets share the kernel's code ([`row_kernel!`]) and
 //! differ in their vector primitives.
 
-use std::sync::OnceLock;
-
 /// The instruction sets the kernels are built for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Isa {
@@ -30,22 +28,12 @@ impl Isa {
     /// Every set, widest first.
     pub(super) const ALL: [Isa; 2] = [Isa::Avx512, Isa::Avx2];
 
-    /// Whether this CPU runs the set (detected once per set).
+    /// Whether this CPU runs the set (the crate's one detection, `simd`).
     pub(super) fn runs(self) -> bool {
-        static DETECTED: OnceLock<[bool; 2]> = OnceLock::new();
-        let detected = DETECTED.get_or_init(|| {
-            #[cfg(target_arch = "x86_64")]
-            {
-                let avx2 =
-                    std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
-                [std::arch::is_x86_feature_detected!("avx512f"), avx2]
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            {
-                [false, false]
-            }
-        });
-        detected[self as usize]
+        match self {
+            Isa::Avx512 => crate::simd::has_avx512(),
+            Isa::Avx2 => crate::simd::has_avx2(),
+        }
     }
 
     /// The widest set this CPU runs; None: neither (the products then use matrixmultiply).
