@@ -143,13 +143,15 @@ fn check_rows(net: &Network<f32>, data: &Dataset, with_targets: bool) -> Result<
     if !with_targets {
         return Ok(());
     }
+    if data.n_samples() == 0 {
+        return Err(Error::data(&data.path, "has no rows to evaluate on"));
+    }
     match &data.targets {
         Targets::Classes { labels, .. } => match labels.iter().position(|&l| l as usize >= n_out) {
             Some(i) => Err(Error::data(
                 &data.path,
                 format!(
-                    "sample {}: label {} is out of range for a network of {n_out} outputs",
-                    i + 1,
+                    "row {i} (from 0): label {} is out of range for a network of {n_out} outputs",
                     labels[i]
                 ),
             )),

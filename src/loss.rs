@@ -14,9 +14,9 @@
 //! stay finite for any finite `z` (z = ±1000 included); probabilities are then written over z.
 //!
 //! ```
-//! use bp_par::loss::Loss;
+//! use bp_par::loss::{Loss, Output};
 //! let mut z = [1000.0f64, -1000.0];
-//! let l = Loss::Xent.forward_row(&mut z, Some(&[0.0, 1.0]));
+//! let l = Loss::Xent.forward_row(Output::Softmax, &mut z, Some(&[0.0, 1.0]));
 //! assert_eq!(l, 2000.0);
 //! assert_eq!(z, [1.0, 0.0]);
 //! ```
@@ -142,44 +142,14 @@ impl Loss {
         }
     }
 
-    /// [`Loss::forward_row`] with the output unit `output` (one of [`Loss::outputs`]; any
-    /// other is the loss's own): for linear outputs, z is left as it is and the loss is
-    /// ½·Σ_k (y_k − z_k)².
-    #[inline]
-    pub fn forward_row_with<T: Scalar>(self, output: Output, z: &mut [T], y: Option<&[T]>) -> f64 {
-        match (self, output) {
-            (Loss::Mse, Output::Linear) => {
-                let mut loss = 0.0f64;
-                if let Some(y) = y {
-                    for (&a, &yk) in z.iter().zip(y) {
-                        let d = (a - yk).to_f64().unwrap_or(f64::NAN);
-                        loss += 0.5 * d * d;
-                    }
-                }
-                loss
-            }
-            _ => self.forward_row(z, y),
-        }
-    }
-
-    /// [`Loss::delta_row`] with the output unit `output` (one of [`Loss::outputs`]; any other
-    /// is the loss's own): for linear outputs, `delta ← a − y`.
-    #[inline]
-    pub fn delta_row_with<T: Scalar>(self, output: Output, a: &[T], y: &[T], delta: &mut [T]) {
-        match (self, output) {
-            (Loss::Mse, Output::Linear) => {
-                for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
-                    *d = flush(a - y);
-                }
-            }
-            _ => self.delta_row(a, y, delta),
-        }
-    }
-
     /// For one sample: returns the loss for targets `y` (0 when `y` is None) computed stably
-    /// from the pre-activations `z` (bias already added), then overwrites `z` with the outputs.
-    pub fn forward_row<T: Scalar>(self, z: &mut [T], y: Option<&[T]>) -> f64 {
+    /// from the pre-activations `z` (bias already added), then overwrites `z` with the outputs
+    /// of the unit `output` (one of [`Loss::outputs`]; any other is the loss's own). Linear
+    /// outputs leave `z` as it is, with the loss ½·Σ_k (y_k − z_k)².
+    #[inline]
+    pub fn forward_row<T: Scalar>(self, output: Output, z: &mut [T], y: Option<&[T]>) -> f64 {
         let mut loss = 0.0f64;
+        let linear = self == Loss::Mse && output == Output::Linear;
         match self {
             Loss::Xent => {
                 let max = z.iter().fold(T::neg_infinity(), |m, &v| m.max(v));
@@ -212,7 +182,9 @@ impl Loss {
                 z.iter_mut().for_each(|v| *v = sigmoid(*v));
             }
             Loss::Mse => {
-                z.iter_mut().for_each(|v| *v = sigmoid(*v));
+                if !linear {
+                    z.iter_mut().for_each(|v| *v = sigmoid(*v));
+                }
                 if let Some(y) = y {
                     for (&a, &yk) in z.iter().zip(y) {
                         let d = (a - yk).to_f64().unwrap_or(f64::NAN);
@@ -224,10 +196,18 @@ impl Loss {
         loss
     }
 
-    /// `delta ← ∂L/∂z` for one sample, from the outputs `a` and the targets `y`.
+    /// `delta ← ∂L/∂z` for one sample, from the outputs `a` of the unit `output` (as in
+    /// [`Loss::forward_row`]) and the targets `y`: `a − y` for softmax with xent, sigmoid with
+    /// bce and linear outputs with mse, `(a − y)·a·(1 − a)` for sigmoid outputs with mse.
     #[inline]
-    pub fn delta_row<T: Scalar>(self, a: &[T], y: &[T], delta: &mut [T]) {
+    pub fn delta_row<T: Scalar>(self, output: Output, a: &[T], y: &[T], delta: &mut [T]) {
+        let linear = self == Loss::Mse && output == Output::Linear;
         match self {
+            _ if linear => {
+                for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
+                    *d = flush(a - y);
+                }
+            }
             Loss::Xent | Loss::Bce => {
                 for ((d, &a), &y) in delta.iter_mut().zip(a).zip(y) {
                     *d = flush(a - y);
@@ -284,15 +264,15 @@ mod tests {
     fn losses_are_finite_and_correct_at_extremes() {
         // bce at z = ±1000 with the "wrong" target: softplus(1000) − 0 = 1000.
         let mut z = [1000.0f32, -1000.0];
-        let l = Loss::Bce.forward_row(&mut z, Some(&[0.0, 1.0]));
+        let l = Loss::Bce.forward_row(Output::Sigmoid, &mut z, Some(&[0.0, 1.0]));
         assert_eq!(l, 2000.0);
         assert_eq!(z, [1.0, 0.0]);
         // Correct targets: loss 0 (up to e^-1000 underflow).
         let mut z = [1000.0f32, -1000.0];
-        assert_eq!(Loss::Bce.forward_row(&mut z, Some(&[1.0, 0.0])), 0.0);
+        assert_eq!(Loss::Bce.forward_row(Output::Sigmoid, &mut z, Some(&[1.0, 0.0])), 0.0);
         // softmax of large equal logits is uniform.
         let mut z = [1000.0f32, 1000.0];
-        let l = Loss::Xent.forward_row(&mut z, Some(&[1.0, 0.0]));
+        let l = Loss::Xent.forward_row(Output::Softmax, &mut z, Some(&[1.0, 0.0]));
         assert!((l - std::f64::consts::LN_2).abs() < 1e-6);
         assert_eq!(z, [0.5, 0.5]);
     }
@@ -304,16 +284,16 @@ mod tests {
         for loss in Loss::ALL {
             for &out in loss.outputs() {
                 let mut a = z0;
-                loss.forward_row_with(out, &mut a, Some(&y));
+                loss.forward_row(out, &mut a, Some(&y));
                 let mut delta = [0.0; 3];
-                loss.delta_row_with(out, &a, &y, &mut delta);
+                loss.delta_row(out, &a, &y, &mut delta);
                 for k in 0..3 {
                     let h = 1e-6;
                     let (mut zp, mut zm) = (z0, z0);
                     zp[k] += h;
                     zm[k] -= h;
-                    let numeric = (loss.forward_row_with(out, &mut zp, Some(&y))
-                        - loss.forward_row_with(out, &mut zm, Some(&y)))
+                    let numeric = (loss.forward_row(out, &mut zp, Some(&y))
+                        - loss.forward_row(out, &mut zm, Some(&y)))
                         / (2.0 * h);
                     assert!(
                         (delta[k] - numeric).abs() < 1e-7,
@@ -329,12 +309,12 @@ mod tests {
     fn linear_outputs_are_the_pre_activations() {
         // ½·((1.5 − (−0.37))² + (−2 − 1.55)²) = ½·(3.4969 + 12.6025) = 8.0497.
         let mut z = [1.5f64, -2.0];
-        let l = Loss::Mse.forward_row_with(Output::Linear, &mut z, Some(&[-0.37, 1.55]));
+        let l = Loss::Mse.forward_row(Output::Linear, &mut z, Some(&[-0.37, 1.55]));
         assert!((l - 8.0497).abs() < 1e-12, "{l}");
         assert_eq!(z, [1.5, -2.0]);
         // Another loss ignores a unit it cannot have.
         let mut z = [0.0f64, 0.0];
-        Loss::Xent.forward_row_with(Output::Linear, &mut z, None);
+        Loss::Xent.forward_row(Output::Linear, &mut z, None);
         assert_eq!(z, [0.5, 0.5]);
         assert_eq!("linear".parse::<Output>(), Ok(Output::Linear));
         assert!("relu".parse::<Output>().is_err());

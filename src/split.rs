@@ -133,6 +133,23 @@ impl Busy {
     }
 }
 
+/// The shards of a run on `n_samples` rows: the shard size in effect (`shard`, but never
+/// above a full mini-batch or below 1) and the shards of a full mini-batch. The one place this
+/// arithmetic lives: the trainer, its memory estimate, the ranks' check and reports read it.
+///
+/// ```
+/// use bp_par::train::shards_per_batch;
+/// assert_eq!(shards_per_batch(64, 128, 60_000), (64, 1));
+/// assert_eq!(shards_per_batch(256, 128, 60_000), (128, 2));
+/// assert_eq!(shards_per_batch(256, 100, 250), (100, 3)); // a batch of all 250 rows
+/// assert_eq!(shards_per_batch(64, 0, 0), (1, 1));
+/// ```
+pub fn shards_per_batch(batch: usize, shard: usize, n_samples: usize) -> (usize, usize) {
+    let full = batch.min(n_samples).max(1);
+    let shard = shard.clamp(1, full);
+    (shard, full.div_ceil(shard))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,17 +26,26 @@ use std::sync::{Arc, Mutex};
 pub struct Threads(NonZeroUsize);
 
 impl Threads {
-    /// `n` threads; [`Error::Config`] for 0.
+    /// The most threads a count may ask for: far beyond any useful count, low enough that the
+    /// operating system can start them.
+    pub const MAX: usize = 256;
+
+    /// `n` threads; [`Error::Config`] for 0 or more than [`Threads::MAX`].
     pub fn new(n: usize) -> Result<Threads> {
+        if n > Threads::MAX {
+            return Err(Error::config(format!("`threads` must be at most {}, got {n}", Threads::MAX)));
+        }
         NonZeroUsize::new(n).map(Threads).ok_or_else(|| Error::config("`threads` must be at least 1, got 0"))
     }
 
     /// One thread.
     pub const ONE: Threads = Threads(NonZeroUsize::MIN);
 
-    /// One thread per logical core of the machine (1 where that is unknown).
+    /// One thread per logical core of the machine (1 where that is unknown; at most
+    /// [`Threads::MAX`]).
     pub fn all() -> Threads {
-        Threads(std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN))
+        let n = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(Threads::MAX);
+        Threads(NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN))
     }
 
     /// The count.

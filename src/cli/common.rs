@@ -162,7 +162,7 @@ pub fn threads(common: &CommonArgs) -> Result<usize> {
 
 /// The most worker threads a command may start: far beyond any useful count, low enough
 /// that a typo cannot exhaust the machine.
-pub const MAX_THREADS: usize = 256;
+pub const MAX_THREADS: usize = bp_par::Threads::MAX;
 
 /// Checks a `--threads` value.
 pub fn check_threads(n: usize) -> Result<usize> {

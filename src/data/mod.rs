@@ -217,6 +217,9 @@ impl Dataset {
     }
 
     /// Row `i`'s features.
+    ///
+    /// # Panics
+    /// When `i` is not below [`Dataset::n_samples`] (an index out of range, as for a slice).
     pub fn row(&self, i: usize) -> &[f32] {
         &self.features[i * self.n_features..(i + 1) * self.n_features]
     }
@@ -231,6 +234,10 @@ impl Dataset {
     }
 
     /// Writes sample `i`'s target row (one-hot for classes) into `out` (`n_outputs` long).
+    ///
+    /// # Panics
+    /// When `i` is not below [`Dataset::n_samples`] or `out` is not [`Dataset::n_outputs`]
+    /// long (indices out of range, as for a slice).
     pub fn write_target(&self, i: usize, out: &mut [f32]) {
         match &self.targets {
             Targets::Classes { labels, .. } => {

@@ -68,9 +68,8 @@ pub fn owned_shards(n_shards: usize, ranks: usize, rank: usize) -> Range<usize> 
 /// `batch` and `shard` (as [`crate::train::TrainConfig`] has them): every rank must own at
 /// least one shard of a full mini-batch. The message names the largest `shard` that works.
 pub fn check_ranks(ranks: usize, n_samples: usize, batch: usize, shard: usize) -> crate::Result<()> {
+    let (shard, n_shards) = crate::split::shards_per_batch(batch, shard, n_samples);
     let batch = batch.min(n_samples).max(1);
-    let shard = shard.clamp(1, batch);
-    let n_shards = batch.div_ceil(shard);
     if n_shards < ranks {
         return Err(crate::Error::config(format!(
             "{ranks} ranks share each mini-batch's shards, but a mini-batch of {batch} rows has {} of \

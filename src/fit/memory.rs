@@ -51,9 +51,7 @@ fn on_ranks(mlp: &Mlp, arch: &Arch, n_samples: usize, one: u64) -> u64 {
     if ranks <= 1 || mlp.full_batch.is_some() {
         return one;
     }
-    let n = n_samples.max(1);
-    let batch = mlp.cfg.batch.min(n).max(1);
-    let n_shards = batch.div_ceil(mlp.cfg.shard.clamp(1, batch));
+    let (_, n_shards) = crate::train::shards_per_batch(mlp.cfg.batch, mlp.cfg.shard, n_samples);
     let p = arch.n_params();
     let rank_floats =
         (0..ranks).map(|r| crate::distributed::rank_floats(p, n_shards, ranks, r)).max().unwrap_or(0);

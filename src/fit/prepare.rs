@@ -61,6 +61,18 @@ impl Mlp {
         if let Some(t) = &test {
             check_targets(t, loss, output)?;
         }
+        if output == Output::Linear && matches!(data.targets, Targets::Classes { .. }) {
+            return Err(Error::config(
+                "`output` linear fits real-valued targets; class labels train with the loss's own \
+                 output units (softmax for xent, sigmoid for bce and mse)",
+            ));
+        }
+        if mlp.missing == Missing::Error && data.schema.missing_fill.is_none() {
+            // Named in the caller's rows, before a split shuffles them.
+            for part in std::iter::once(&data).chain(&test) {
+                refuse_missing(part)?;
+            }
+        }
         let (train, held, test) = split(&mlp, data, test)?;
         let (mut train, mut held_out, mut test) = match held {
             Some(v) => (train, Some(v), test),
@@ -156,16 +168,43 @@ fn split(
     };
     fill_test(&mut test, train.schema.missing_fill.as_ref())?;
     for part in std::iter::once(&train).chain(&held).chain(&test) {
-        if let Some((row, j)) = part.first_missing() {
+        refuse_missing(part)?;
+    }
+    if let (Some(v), Targets::Classes { labels, n_classes }) = (&held, &train.targets) {
+        // A class whose every row the split held out would never be trained on.
+        let mut in_train = vec![false; *n_classes];
+        labels.iter().for_each(|&l| in_train[l as usize] = true);
+        if let Targets::Classes { labels: held_labels, .. } = &v.targets
+            && let Some(&c) = held_labels.iter().find(|&&l| !in_train[l as usize])
+        {
+            let rows = held_labels.iter().filter(|&&l| l == c).count();
             return Err(Error::data(
-                &part.path,
+                &train.path,
                 format!(
-                    "row {row}, feature {j} is missing (NaN); set `missing` mean or zero to fill missing values"
+                    "`val_split` {} holds out every row of class {c} ({}), so the model would never \
+                     train on it; hold out less, or give the class more rows",
+                    mlp.val_split,
+                    crate::error::count(rows, "row")
                 ),
             ));
         }
     }
     Ok((train, held, test))
+}
+
+/// Refuses a missing value (NaN) the fit has no policy to fill, naming its row and feature
+/// (counted from 0).
+fn refuse_missing(d: &Dataset) -> Result<()> {
+    match d.first_missing() {
+        Some((row, j)) => Err(Error::data(
+            &d.path,
+            format!(
+                "row {row}, feature {j} (from 0) is missing (NaN); set `missing` mean or zero to fill \
+                 missing values"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The validation split of `data`, if the fit holds one out.
@@ -256,9 +295,12 @@ pub fn check_targets(d: &Dataset, loss: Loss, output: Output) -> Result<()> {
             }
         };
         if let Some((j, why)) = problem {
-            let at = match j {
-                Some(j) => format!("data row {}, {}:", i + 1, target_column(d, k, j)),
-                None => format!("data row {}", i + 1),
+            let at = match (j, d.schema.n_columns) {
+                // A file's rows and columns, counted from 1; data from memory, from 0.
+                (Some(j), Some(_)) => format!("data row {}, {}:", i + 1, target_column(d, k, j)),
+                (None, Some(_)) => format!("data row {}", i + 1),
+                (Some(j), None) => format!("row {i}, target {j} (from 0):"),
+                (None, None) => format!("row {i} (from 0)"),
             };
             return Err(Error::data(&d.path, format!("{at} {why}")));
         }

@@ -185,8 +185,11 @@ impl Mlp {
         self.cfg.clip_norm = norm;
         self
     }
-    /// A full-batch optimiser (conjugate gradient, L-BFGS, iRprop−) instead of mini-batches;
-    /// its iterations, L2 and shard are its own ([`FullBatchConfig`]).
+    /// A full-batch optimiser (conjugate gradient, L-BFGS, iRprop−) instead of mini-batches.
+    /// Its iterations (`max_iter`), L2 and shard are its own ([`FullBatchConfig`]): the
+    /// mini-batch settings (`epochs`, `batch`, `shard`, `lr`, `momentum`, `l2`, the optimiser,
+    /// `clip_norm`) do not apply to it, and a schedule or stopping rules are refused with it;
+    /// the class weights are [`Mlp::class_weight`]'s (its own field is set from them).
     pub fn full_batch(mut self, config: FullBatchConfig) -> Mlp {
         self.full_batch = Some(config);
         self
@@ -274,6 +277,8 @@ impl Mlp {
     }
 
     /// Checks every setting and their combinations; the error names the setting in backticks.
+    /// (A learning rate of 0 is refused when a fit starts: a resumed checkpoint whose schedule
+    /// reached 0 may continue at it.)
     ///
     /// # Errors
     /// [`Error::Config`] for the first setting out of range or in contradiction.
@@ -303,8 +308,15 @@ impl Mlp {
             crate::train::validate_class_weights(w)?;
         }
         self.cfg.validate()?;
+        self.policy.schedule.validate(self.cfg.lr)?;
+        self.policy.stop_rules.validate()?;
         if let Some(fb) = &self.full_batch {
             fb.validate()?;
+            if self.policy.schedule != Schedule::Constant || self.policy.stop_rules != StopRules::default() {
+                return bad("a full-batch optimizer runs its own iterations: a learning-rate schedule and \
+                     stopping rules are for mini-batch fits"
+                    .into());
+            }
         }
         if self.policy.checkpoint_every == Some(0) {
             return bad("`checkpoint_every` must be at least 1".into());

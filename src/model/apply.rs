@@ -94,6 +94,9 @@ impl Model {
                 theirs[j], ours[j]
             ));
         }
+        if with_targets {
+            self.check_targets(data)?;
+        }
         let mut x = data.clone();
         if with_targets {
             self.map_class_names(&mut x)?;
@@ -111,6 +114,25 @@ impl Model {
         }
         x.normalize(&self.norm)?;
         Ok(x)
+    }
+
+    /// Refuses targets the model's figures would be meaningless on: none, no rows, class labels
+    /// for a regression model or real values for a classifier.
+    fn check_targets(&self, data: &Dataset) -> Result<()> {
+        let bad = |m: &str| Err(Error::data(data.path(), m));
+        if data.n_samples() == 0 {
+            return bad("has no rows to evaluate on");
+        }
+        match (self.task, data.targets()) {
+            (_, Targets::None) => bad("has no labels or targets to evaluate against"),
+            (Task::Regress, Targets::Classes { .. }) => {
+                bad("has class labels, but the model predicts real values (a regression model)")
+            }
+            (Task::Classify, Targets::Values { .. }) => {
+                bad("has real-valued targets, but the model is a classifier (it predicts classes)")
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Maps the labels of data with class names onto the model's classes.

@@ -36,7 +36,7 @@ impl<T: Scalar> Network<T> {
         let (loss, output) = (self.arch.loss, self.arch.output());
         for ((dr, ar), yr) in d.chunks_exact_mut(n_out).zip(a.chunks_exact(n_out)).zip(y.chunks_exact(n_out))
         {
-            loss.delta_row_with(output, ar, yr, dr);
+            loss.delta_row(output, ar, yr, dr);
         }
         backward_from_deltas(&self.arch, Params::Read(&self.params), x, rows, buf, grad, Split::serial());
     }

@@ -90,9 +90,9 @@ impl<T: Scalar> Network<T> {
             for (i, zr) in z.chunks_exact_mut(n_out).enumerate() {
                 zr.iter_mut().zip(bias).for_each(|(z, &b)| *z += b);
                 let yr = y.map(|y| &y[(first + i) * n_out..(first + i + 1) * n_out]);
-                row_loss[i] = loss.forward_row_with(output, zr, yr);
+                row_loss[i] = loss.forward_row(output, zr, yr);
                 if let (true, Some(yr)) = (output_delta, yr) {
-                    loss.delta_row_with(output, zr, yr, &mut d[i * n_out..(i + 1) * n_out]);
+                    loss.delta_row(output, zr, yr, &mut d[i * n_out..(i + 1) * n_out]);
                 }
             }
         };

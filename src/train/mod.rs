@@ -54,6 +54,7 @@ mod tree;
 use step::Workspace;
 
 pub use crate::optim::{Adam, Optimizer};
+pub use crate::split::shards_per_batch;
 pub use class_weight::balanced_class_weights;
 pub(crate) use class_weight::{check_fits as check_class_weights_fit, validate as validate_class_weights};
 pub use config::{DEFAULT_SHARD, TrainConfig};
@@ -199,6 +200,9 @@ pub struct Trainer<'a> {
     time: PhaseTimes,
     /// The schedule's and stopping rules' state.
     run: RunState,
+    /// The largest magnitude of a training feature: held-out rows no larger whose outputs are
+    /// not finite mean diverged weights, not extreme inputs.
+    max_abs_input: f32,
     /// The group, when the run's mini-batches are shared over ranks ([`Trainer::on_ranks`]).
     ranks: Option<ranks::Ranks<'a>>,
 }

@@ -52,9 +52,8 @@ impl<'a> Ranks<'a> {
     }
 }
 
-/// Refuses ranks whose CPUs pick different kernels (first of all, before anything that could
-/// fail on one rank alone: every rank takes part in this exchange): matrixmultiply's products
-/// and so the weights would drift apart in their last bits.
+/// Refuses ranks whose CPUs pick different kernels (every rank takes part in this exchange):
+/// matrixmultiply's products and so the weights would drift apart in their last bits.
 fn same_vector_instructions(group: &dyn Collective) -> Result<()> {
     if group.size() <= 1 {
         return Ok(());
@@ -90,6 +89,10 @@ impl<'a> Trainer<'a> {
         group: &'a dyn Collective,
         threads: crate::Threads,
     ) -> Result<Self> {
+        // Checks every rank reaches alone with the same verdict (the same settings and data)
+        // come first: a rank that stopped here would leave the others waiting in the exchange.
+        cfg.validate()?;
+        crate::distributed::check_ranks(group.size(), data.n_samples(), cfg.batch, cfg.shard)?;
         same_vector_instructions(group)?;
         Trainer::build(net, data, cfg, threads.team_size(), Some(group))
     }

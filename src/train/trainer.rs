@@ -65,8 +65,7 @@ impl<'a> Trainer<'a> {
             return Err(Error::data(&data.path, "has no rows to train on"));
         }
         let arch = &net.arch;
-        let shard = cfg.shard.min(cfg.batch).min(n);
-        let n_shards = cfg.batch.min(n).div_ceil(shard);
+        let (shard, n_shards) = super::shards_per_batch(cfg.batch, cfg.shard, n);
         let team_size = team_size.max(1);
         let ranks = match group.filter(|g| g.size() > 1) {
             Some(g) => {
@@ -87,6 +86,10 @@ impl<'a> Trainer<'a> {
             .collect();
         Ok(Trainer {
             know_nothing: know_nothing_loss(arch, data),
+            max_abs_input: {
+                use rayon::prelude::*;
+                data.features.par_iter().map(|v| v.abs()).reduce(|| 0.0, f32::max)
+            },
             opt_state: vec![0.0; arch.n_params() * cfg.optimizer.state_per_param()],
             opt_steps: 0,
             clip: cfg.clip_norm.map(|_| super::step::ClipBuffers::new(arch.n_params())),
@@ -166,8 +169,7 @@ impl<'a> Trainer<'a> {
     pub fn memory_needed(arch: &Arch, cfg: &TrainConfig, n_samples: usize, team_size: usize) -> u64 {
         let n = n_samples.max(1);
         let (d, k) = (arch.n_in(), arch.n_out());
-        let shard = cfg.shard.min(cfg.batch).min(n).max(1);
-        let n_shards = cfg.batch.min(n).div_ceil(shard);
+        let (shard, n_shards) = super::shards_per_batch(cfg.batch, cfg.shard, n);
         let n_work = if shards_side_by_side(n_shards, team_size.max(1)) { n_shards } else { 1 };
         let units: usize = arch.sizes().iter().sum::<usize>() * 2;
         let per_param = cfg.optimizer.state_per_param() + n_shards + usize::from(cfg.clip_norm.is_some());
@@ -324,8 +326,7 @@ impl<'a> Trainer<'a> {
     /// then the reduction and update by parameter chunks.
     pub fn phase_tasks(&self, threads: usize) -> Vec<(String, usize)> {
         let split = Split { threads, ..Split::team(&self.team) };
-        let rows = self.cfg.shard.min(self.cfg.batch);
-        let n_shards = self.cfg.batch.min(self.n_train).div_ceil(rows);
+        let (rows, n_shards) = super::shards_per_batch(self.cfg.batch, self.cfg.shard, self.n_train);
         if shards_side_by_side(n_shards, threads) {
             let chunks = self.net.arch.n_params().div_ceil(UPDATE_CHUNK);
             return vec![("shards".to_string(), n_shards), ("reduce+update".to_string(), chunks)];
@@ -376,8 +377,15 @@ impl<'a> Trainer<'a> {
         let threads = Threads::new(self.team.size()).unwrap_or(Threads::ONE);
         let test_eval: Option<Evaluation> =
             test.map(|t| threads.install(|| evaluate(self.net, t, None))).transpose()?.transpose()?;
-        if let (Some(e), Some(t)) = (&test_eval, test) {
-            // Finite weights, so extreme held-out inputs: a NaN figure would be silently wrong.
+        if let (Some(e), Some(t), Some(row)) =
+            (&test_eval, test, test_eval.as_ref().and_then(|e| e.first_non_finite))
+        {
+            // Inputs no larger than the training rows': the weights, finite but huge, diverged.
+            // Larger ones: extreme held-out inputs (a NaN figure would be silently wrong).
+            let largest = t.row(row).iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            if largest <= self.max_abs_input {
+                return Err(Error::Diverged { epoch, batch: n.div_ceil(self.cfg.batch), lr: self.cfg.lr });
+            }
             e.check_finite(t, "held-out")?;
         }
         let classify = matches!(data.targets, Targets::Classes { .. });

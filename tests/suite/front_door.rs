@@ -130,7 +130,7 @@ fn missing_values_are_refused_or_filled_by_the_fit_and_the_model() {
     let y: Vec<u32> = (0..200).map(|i| (i % 2) as u32).collect();
     let data = Dataset::classes(&x, 3, &y, None).unwrap();
     let err = Mlp::new().epochs(1).threads(Threads::ONE).fit(&data).unwrap_err().to_string();
-    assert!(err.contains("feature 2 is missing (NaN)") && err.contains("`missing` mean"), "{err}");
+    assert!(err.contains("feature 2 (from 0) is missing (NaN)") && err.contains("`missing` mean"), "{err}");
     let model = Mlp::new().epochs(5).missing(Missing::Mean).threads(Threads::ONE).fit(&data).unwrap();
     let fill = model.schema.missing_fill.clone().expect("fills kept");
     assert_eq!(fill.len(), 3);
@@ -331,4 +331,63 @@ fn a_diverged_run_leaves_the_weights_it_started_the_epoch_with() {
     // The front door says so too.
     let err = Mlp::new().lr(1e30).epochs(2).threads(Threads::ONE).fit(&digits()).unwrap_err();
     assert!(matches!(err, Error::Diverged { .. }), "{err}");
+}
+
+/// A new user's findings (helper review): a run whose weights diverge while a validation split
+/// is watched is `Error::Diverged` (and halve-lr retries it), not a complaint about the inputs.
+#[test]
+fn a_diverged_run_watching_a_split_is_a_divergence() {
+    let x: Vec<f32> = (0..40).map(|i| ((i * 7) % 19) as f32 / 9.5 - 1.0).collect();
+    let y: Vec<u32> = (0..20).map(|i| (i % 2) as u32).collect();
+    let data = Dataset::classes(&x, 2, &y, None).unwrap();
+    let mlp = Mlp::new().hidden(&[8]).epochs(5).lr(1e30).threads(Threads::ONE);
+    let err = mlp.clone().fit(&data).unwrap_err();
+    assert!(matches!(err, Error::Diverged { .. }), "{err}");
+    let halving = mlp.on_divergence(OnDivergence::HALVE_LR);
+    // Ten halvings of 1e30 still diverge: the retries ran and the run then stopped as diverged.
+    let err = halving.fit(&data).unwrap_err();
+    assert!(matches!(err, Error::Diverged { .. }), "{err}");
+}
+
+/// Figures that would mean nothing are refused: targets of the other kind, no rows; a split
+/// that would hold out a whole class; linear outputs for class labels; a missing value is
+/// named in the caller's rows, before the split shuffles them.
+#[test]
+fn meaningless_figures_and_silent_losses_are_refused() {
+    let x: Vec<f32> = (0..40).map(|i| (i % 5) as f32).collect();
+    let y: Vec<u32> = (0..20).map(|i| u32::from(i % 5 > 1)).collect();
+    let classes = Dataset::classes(&x, 2, &y, None).unwrap();
+    let fit = Mlp::new().hidden(&[4]).epochs(2).val_split(0.0).threads(Threads::ONE);
+    let classifier = fit.clone().fit(&classes).unwrap();
+    let values = Dataset::values(&x, 2, &vec![0.5f32; 40], 2).unwrap();
+    let err = classifier.evaluate(&values).unwrap_err().to_string();
+    assert!(err.contains("the model is a classifier"), "{err}");
+    let regression = fit.clone().loss(Loss::Mse).output(bp_par::loss::Output::Linear).fit(&values).unwrap();
+    let err = regression.evaluate(&classes).unwrap_err().to_string();
+    assert!(err.contains("predicts real values"), "{err}");
+    let empty = Dataset::classes::<f32>(&[], 2, &[], Some(2)).unwrap();
+    let err = classifier.evaluate(&empty).unwrap_err().to_string();
+    assert!(err.contains("no rows to evaluate"), "{err}");
+
+    let mut lone = y.clone();
+    lone[3] = 2; // one row of class 2
+    let lone = Dataset::classes(&x, 2, &lone, None).unwrap();
+    let err = Mlp::new().val_split(0.5).threads(Threads::ONE).fit(&lone).unwrap_err().to_string();
+    assert!(err.contains("holds out every row of class 2 (1 row)"), "{err}");
+    let err = fit.clone().loss(Loss::Mse).output(bp_par::loss::Output::Linear).fit(&classes).unwrap_err();
+    assert!(err.to_string().contains("`output` linear fits real-valued targets"), "{err}");
+
+    let mut holed = x.clone();
+    holed[2 * 7 + 1] = f32::NAN; // row 7, feature 1
+    let holed = Dataset::classes(&holed, 2, &y, None).unwrap();
+    let err = Mlp::new().threads(Threads::ONE).fit(&holed).unwrap_err().to_string();
+    assert!(err.contains("row 7, feature 1 (from 0) is missing"), "{err}");
+
+    assert!(Threads::new(100_000).is_err());
+    let full = Mlp::new()
+        .full_batch(bp_par::train::FullBatchConfig::default())
+        .schedule(bp_par::train::Schedule::Step { every: 2, gamma: 0.5 });
+    assert!(full.validate().is_err(), "a schedule does not apply to a full-batch fit");
+    let step0 = Mlp::new().schedule(bp_par::train::Schedule::Step { every: 0, gamma: 0.5 });
+    assert!(step0.validate().is_err(), "the schedule is checked with the other settings");
 }

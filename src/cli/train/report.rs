@@ -98,8 +98,7 @@ pub fn report(
 
 /// Bytes the busiest rank sends in a full mini-batch's exchange.
 fn bytes_per_step(plan: &Plan, net: &bp_par::network::Network<f32>, n_samples: usize) -> u64 {
-    let batch = plan.cfg.batch.min(n_samples).max(1);
-    let shards = batch.div_ceil(plan.cfg.shard.clamp(1, batch));
+    let (_, shards) = bp_par::train::shards_per_batch(plan.cfg.batch, plan.cfg.shard, n_samples);
     let sent = bp_par::distributed::bytes_sent_per_step(net.arch().n_params(), shards, plan.ranks.0);
     sent.into_iter().max().unwrap_or(0)
 }

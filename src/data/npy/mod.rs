@@ -67,7 +67,10 @@ pub(super) fn load_npz(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<
 /// A `.npz` file, refused by a build without the `npz` feature (the zip reader).
 #[cfg(not(feature = "npz"))]
 pub(super) fn load_npz_file(path: &Path, _opts: &LoadOptions) -> Result<Dataset> {
-    Err(Error::data(path, "is a .npz (zip) file, and this build of bp-par has no `npz` feature to read it"))
+    Err(Error::data(
+        path,
+        "is a .npz (zip) file, and this build of bp-par was made without the npz feature that reads it",
+    ))
 }
 
 /// A `.npz` held in memory, refused by a build without the `npz` feature.
