@@ -359,7 +359,7 @@ fn meaningless_figures_and_silent_losses_are_refused() {
     let classes = Dataset::classes(&x, 2, &y, None).unwrap();
     let fit = Mlp::new().hidden(&[4]).epochs(2).val_split(0.0).threads(Threads::ONE);
     let classifier = fit.clone().fit(&classes).unwrap();
-    let values = Dataset::values(&x, 2, &vec![0.5f32; 40], 2).unwrap();
+    let values = Dataset::values(&x, 2, &[0.5f32; 40], 2).unwrap();
     let err = classifier.evaluate(&values).unwrap_err().to_string();
     assert!(err.contains("the model is a classifier"), "{err}");
     let regression = fit.clone().loss(Loss::Mse).output(bp_par::loss::Output::Linear).fit(&values).unwrap();
