@@ -13,7 +13,8 @@
 //! assert_eq!(two.get(), 2);
 //! assert!(two.team_size() >= 1 && two.team_size() <= 2);
 //! assert!(Threads::new(0).is_err());
-//! assert_eq!(two.install(rayon::current_num_threads).unwrap(), 2);
+//! let name = two.install(|| std::thread::current().name().map(str::to_owned)).unwrap();
+//! assert!(name.is_some_and(|n| n.starts_with("bp-par-2-")));
 //! ```
 
 use crate::error::{Error, Result};
@@ -59,16 +60,13 @@ impl Threads {
         crate::team::size_for(self.get())
     }
 
-    /// Runs `f` with this many rayon worker threads (`rayon::current_num_threads()` inside is
-    /// the count). The pools are made on first use of each count and kept.
+    /// Runs `f` on a rayon pool of this many worker threads (named `bp-par-N-i`). The pools
+    /// are made on first use of each count and kept.
     ///
     /// # Errors
     /// [`Error::Other`] when the operating system cannot start the threads.
     pub fn install<R: Send>(self, f: impl FnOnce() -> R + Send) -> Result<R> {
-        if rayon::current_thread_index().is_some() && rayon::current_num_threads() == self.get() {
-            // Already on a pool of this size (the CLI's, or a nested call).
-            return Ok(f());
-        }
+        // (On a thread of the same pool, rayon runs `f` in place.)
         Ok(self.pool()?.install(f))
     }
 
@@ -80,7 +78,7 @@ impl Threads {
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(self.get())
-            .thread_name(|i| format!("bp-par-{i}"))
+            .thread_name(move |i| format!("bp-par-{}-{i}", self.get()))
             .build()
             .map_err(|e| Error::other(format!("cannot start {} worker threads: {e}", self.get())))?;
         let pool = Arc::new(pool);

@@ -88,6 +88,15 @@ impl Session {
         self.model
     }
 
+    /// The checks a run on `group`'s ranks makes first, each with the same verdict on every
+    /// rank ([`crate::train::Trainer::check_group`]); errors after them are one rank's own.
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] naming the check.
+    pub fn check_group(&self, group: &dyn crate::distributed::Collective) -> crate::Result<()> {
+        crate::train::Trainer::check_group(group, &self.train, &self.mlp.cfg)
+    }
+
     /// The checkpoint the run continues, if any.
     pub fn resumed(&self) -> Option<&Checkpoint> {
         self.resume.as_ref()

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::loss::{Loss, Output};
 use crate::model::{Model, Task};
 use crate::network::{Arch, Network};
-use crate::train::balanced_class_weights;
+use crate::train::{FullBatchConfig, TrainConfig, balanced_class_weights};
 
 /// Where a fit starts.
 #[derive(Clone, Debug, Default)]
@@ -48,7 +48,10 @@ impl Mlp {
         let (started, resume) = match start {
             Start::New => (None, None),
             Start::Init(m) => (Some(m), None),
-            Start::Resume(m, ck) => (Some(m), Some(*ck)),
+            Start::Resume(m, ck) => {
+                check_resume(&mlp, &ck)?;
+                (Some(m), Some(*ck))
+            }
         };
         if data.is_normalized() || test.as_ref().is_some_and(Dataset::is_normalized) {
             return Err(Error::data(data.path(), "is normalised already; a fit takes the raw rows"));
@@ -315,6 +318,59 @@ fn target_column(d: &Dataset, k: usize, j: usize) -> String {
     match d.schema.n_columns {
         Some(n) if n >= k => format!("column {}{}", n - k + j + 1, name.unwrap_or_default()),
         _ => format!("target {}{}", j + 1, name.unwrap_or_default()),
+    }
+}
+
+/// Refuses settings a resumed run cannot continue with: it continues with the checkpoint's
+/// (only its epochs, or a full-batch run's iterations, may grow).
+fn check_resume(mlp: &Mlp, ck: &Checkpoint) -> Result<()> {
+    let differs = |what: &str| {
+        Err(Error::config(format!(
+            "{what} differs from the checkpoint's: a resumed run continues with the checkpoint's \
+             settings (only `epochs` may grow)"
+        )))
+    };
+    match (&mlp.full_batch, &ck.full_batch) {
+        (Some(ours), Some(theirs)) => {
+            let done = theirs.state.iterations;
+            if ours.max_iter < done {
+                return Err(Error::config(format!(
+                    "`max_iter` {} is below the {done} iterations the checkpoint has completed",
+                    ours.max_iter
+                )));
+            }
+            let ours = FullBatchConfig { max_iter: 0, class_weight: None, ..ours.clone() };
+            if ours != (FullBatchConfig { max_iter: 0, class_weight: None, ..theirs.config.clone() }) {
+                return differs("the full-batch optimizer or its settings");
+            }
+            Ok(())
+        }
+        (None, None) => {
+            let done = ck.state.epoch;
+            if mlp.cfg.epochs < done {
+                return Err(Error::config(format!(
+                    "`epochs` {} is below the {done} epochs the checkpoint has completed",
+                    mlp.cfg.epochs
+                )));
+            }
+            let theirs = &ck.config;
+            // (A checkpoint records the shard in effect: never above the batch or the rows.)
+            let (shard, _) = crate::train::shards_per_batch(mlp.cfg.batch, mlp.cfg.shard, ck.data.n_samples);
+            let ours = TrainConfig {
+                epochs: theirs.epochs,
+                class_weight: theirs.class_weight.clone(),
+                shard,
+                ..mlp.cfg.clone()
+            };
+            if ours != *theirs {
+                return differs(
+                    "a training setting (`batch`, `shard`, `lr`, `momentum`, `l2`, `seed`, the optimizer or `clip_norm`)",
+                );
+            }
+            Ok(())
+        }
+        (Some(_), None) => differs("the optimizer (full-batch here, mini-batch in the checkpoint)"),
+        (None, Some(_)) => differs("the optimizer (mini-batch here, full-batch in the checkpoint)"),
     }
 }
 

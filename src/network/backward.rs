@@ -28,6 +28,9 @@ pub(crate) type UpdateFn<'a, T> = dyn Fn(Range<usize>, bool, &mut [T], &mut [T],
 impl<T: Scalar> Network<T> {
     /// Backward pass after [`Network::forward`] on the same `x` and `rows`, on the calling thread:
     /// `grad ← Σ_rows ∂loss/∂params` (overwritten, same layout as `params`).
+    ///
+    /// # Panics
+    /// As [`Network::forward`], and when `grad` is not [`super::Arch::n_params`] long.
     pub fn backward(&self, x: &[T], rows: usize, y: &[T], buf: &mut Buffers<T>, grad: &mut [T]) {
         let n_out = self.arch.n_out();
         assert!(y.len() >= rows * n_out, "backward: y has {} values for {rows} rows", y.len());

@@ -11,6 +11,12 @@ impl<T: Scalar> Network<T> {
     /// Forward pass for `rows` samples on the calling thread. `x`: (rows, n_in); `y`:
     /// (rows, n_out) targets or None. Fills `buf`'s activations and returns the summed loss
     /// over the rows (0 without `y`).
+    ///
+    /// # Panics
+    /// When the buffers' lengths do not fit: `x` shorter than `rows · n_in`, `y` shorter than
+    /// `rows · n_out`, or `rows` above `buf`'s capacity ([`Buffers::new`] for this network).
+    /// These are the caller's sizes, never the data's values; the front door
+    /// ([`crate::model::Model::outputs`]) sizes them itself.
     pub fn forward(&self, x: &[T], rows: usize, y: Option<&[T]>, buf: &mut Buffers<T>) -> f64 {
         self.forward_with(x, rows, y, buf, Split::serial(), false, false)
     }

@@ -89,12 +89,24 @@ impl<'a> Trainer<'a> {
         group: &'a dyn Collective,
         threads: crate::Threads,
     ) -> Result<Self> {
-        // Checks every rank reaches alone with the same verdict (the same settings and data)
-        // come first: a rank that stopped here would leave the others waiting in the exchange.
+        Trainer::check_group(group, data, &cfg)?;
+        Trainer::build(net, data, cfg, threads.team_size(), Some(group))
+    }
+
+    /// The checks [`Trainer::on_ranks`] makes before anything else, each with the same verdict
+    /// on every rank (given the same data and settings): the settings, a shard for every rank
+    /// ([`crate::distributed::check_ranks`]), and CPUs that pick the same kernels (an exchange
+    /// every rank takes part in). A caller that must tell errors every rank meets from one
+    /// rank's own calls it first.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the check.
+    pub fn check_group(group: &dyn Collective, data: &Dataset, cfg: &TrainConfig) -> Result<()> {
+        // Checks every rank reaches alone come first: a rank that stopped in them would leave
+        // the others waiting in the exchange.
         cfg.validate()?;
         crate::distributed::check_ranks(group.size(), data.n_samples(), cfg.batch, cfg.shard)?;
-        same_vector_instructions(group)?;
-        Trainer::build(net, data, cfg, threads.team_size(), Some(group))
+        same_vector_instructions(group)
     }
 
     /// Whether the run stops after this mini-batch: `local` on any rank (so every rank stops

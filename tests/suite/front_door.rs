@@ -391,3 +391,27 @@ fn meaningless_figures_and_silent_losses_are_refused() {
     let step0 = Mlp::new().schedule(bp_par::train::Schedule::Step { every: 0, gamma: 0.5 });
     assert!(step0.validate().is_err(), "the schedule is checked with the other settings");
 }
+
+/// A library user's checkpoints: a run stopped after 2 of 4 epochs and resumed through the
+/// front door gives the uninterrupted run's model, byte for byte; resuming with other settings
+/// is refused (only the epochs may grow).
+#[test]
+fn a_checkpoint_resumes_through_the_front_door_to_the_same_model() {
+    use bp_par::fit::{Checkpoints, Start};
+    let data = digits().subset(&(0..1000).collect::<Vec<_>>());
+    let dir = Dir::new();
+    let ck = dir.path("ck.st");
+    let mlp = Mlp::new().hidden(&[16]).epochs(4).seed(2).threads(threads(2));
+    let whole = model::to_bytes(&mlp.fit(&data).unwrap()).unwrap();
+    let mut first = mlp.clone().epochs(2).prepare(data.clone(), None, Start::New).unwrap();
+    first.run(&mut Silent, Some(&Checkpoints { path: ck.clone(), every: Some(1) }), None).unwrap();
+    let (m, c) = bp_par::checkpoint::load(&ck).unwrap();
+    let start = || Start::Resume(m.clone(), Box::new(c.clone()));
+    let err = mlp.clone().batch(32).prepare(data.clone(), None, start()).err().expect("refused");
+    assert!(err.to_string().contains("differs from the checkpoint's"), "{err}");
+    let err = mlp.clone().epochs(1).prepare(data.clone(), None, start()).err().expect("refused");
+    assert!(err.to_string().contains("below the 2 epochs the checkpoint has completed"), "{err}");
+    let mut rest = mlp.prepare(data.clone(), None, start()).unwrap();
+    assert_eq!(rest.run(&mut Silent, None, None).unwrap().history.len(), 2);
+    assert!(model::to_bytes(&rest.into_model()).unwrap() == whole, "the resumed model differs");
+}

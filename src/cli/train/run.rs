@@ -150,13 +150,14 @@ pub fn run(
     // Rank 0 alone reports the test file (and the library has it alone write checkpoints).
     let test = session.test().filter(|_| ranks.is_root()).cloned();
     let checkpoints = Checkpoints { path: plan.checkpoint.clone(), every: plan.policy.checkpoint_every };
+    if let Some(group) = ranks.group {
+        // Every rank reaches the same verdict on these; an error later is one rank's own (and
+        // ends the job).
+        session.check_group(group).map_err(|e| ranks.everyone(e))?;
+    }
     let outcome = {
         let mut observer = CliObserver { reporter: &mut *reporter, signals, test: test.as_ref() };
-        // Every rank reaches the same verdict on the group's settings.
-        session.run(&mut observer, Some(&checkpoints), ranks.group).map_err(|e| match ranks.group {
-            Some(_) => ranks.everyone(e),
-            None => e,
-        })
+        session.run(&mut observer, Some(&checkpoints), ranks.group)
     };
     reporter.finish();
     let fitted = outcome?;
