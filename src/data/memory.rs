@@ -273,6 +273,23 @@ impl Dataset {
     /// The position of the first feature that is NaN (a missing value), as (row, feature).
     pub fn first_missing(&self) -> Option<(usize, usize)> {
         let d = self.n_features.max(1);
-        self.features.iter().position(|v| v.is_nan()).map(|i| (i / d, i % d))
+        self.first_where(|v| v.is_nan()).map(|i| (i / d, i % d))
+    }
+
+    /// The index of the first feature value for which `bad` holds, scanned in parallel by
+    /// chunks (each a plain loop the compiler vectorises).
+    pub(crate) fn first_where(&self, bad: impl Fn(f32) -> bool + Sync) -> Option<usize> {
+        use rayon::prelude::*;
+        const CHUNK: usize = 1 << 16;
+        let chunk = self.features.par_chunks(CHUNK).position_first(|c| c.iter().any(|&v| bad(v)))?;
+        let start = chunk * CHUNK;
+        self.features[start..].iter().position(|&v| bad(v)).map(|i| start + i)
+    }
+
+    /// The largest magnitude of a feature value (NaN ignored; 0 without values).
+    pub(crate) fn max_abs(&self) -> f32 {
+        use rayon::prelude::*;
+        let largest = |c: &[f32]| c.iter().fold(0.0f32, |m, v| if v.abs() > m { v.abs() } else { m });
+        self.features.par_chunks(1 << 16).map(largest).reduce(|| 0.0, |a, b| if b > a { b } else { a })
     }
 }

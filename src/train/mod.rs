@@ -301,10 +301,7 @@ pub fn check_fit(net: &Network<f32>, data: &Dataset) -> Result<()> {
             arch.n_params()
         )));
     }
-    if let Some(i) = {
-        use rayon::prelude::*;
-        data.features.par_iter().position_first(|v| !v.is_finite())
-    } {
+    if let Some(i) = data.first_where(|v| !v.is_finite()) {
         let (row, j) = (i / data.n_features.max(1), i % data.n_features.max(1));
         let what = if data.features[i].is_nan() { "missing (NaN)" } else { "not a finite number" };
         return Err(Error::data(

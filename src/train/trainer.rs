@@ -86,10 +86,7 @@ impl<'a> Trainer<'a> {
             .collect();
         Ok(Trainer {
             know_nothing: know_nothing_loss(arch, data),
-            max_abs_input: {
-                use rayon::prelude::*;
-                data.features.par_iter().map(|v| v.abs()).reduce(|| 0.0, f32::max)
-            },
+            max_abs_input: data.max_abs(),
             opt_state: vec![0.0; arch.n_params() * cfg.optimizer.state_per_param()],
             opt_steps: 0,
             clip: cfg.clip_norm.map(|_| super::step::ClipBuffers::new(arch.n_params())),
