@@ -143,6 +143,18 @@ impl Dataset {
                 "the class count is 0; a classifier needs at least one class",
             ));
         }
+        if let Some(k) = n_classes
+            && let Some(i) = labels.iter().position(|&l| l as usize >= k)
+        {
+            return Err(Error::data(
+                Path::new(IN_MEMORY),
+                format!(
+                    "row {i}: label {} is not below the class count {k} (labels are 0..={})",
+                    labels[i],
+                    k - 1
+                ),
+            ));
+        }
         let k = super::class_count(IN_MEMORY.as_ref(), labels, n_classes, |i| format!("row {i}"))?;
         Ok(Dataset::in_memory(x, n_features, Targets::Classes { labels: labels.to_vec(), n_classes: k }))
     }

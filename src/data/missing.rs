@@ -71,7 +71,7 @@ impl Dataset {
     /// Feature `j` (0-based) as the file's column: `column 3 ("petal")` (1-based, past the
     /// label column; the header's name when there was one), or `feature 3` when the file's
     /// layout is unknown.
-    fn feature_column(&self, j: usize) -> String {
+    pub(crate) fn feature_column(&self, j: usize) -> String {
         let s = &self.schema;
         let name =
             s.feature_names.as_ref().and_then(|n| n.get(j)).map_or(String::new(), |n| format!(" ({n:?})"));

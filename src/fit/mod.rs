@@ -48,6 +48,8 @@ pub struct Session {
     model: Model,
     identity: DataIdentity,
     resume: Option<Checkpoint>,
+    /// Whether [`Session::run`] has run (a prepared fit runs once).
+    ran: bool,
 }
 
 impl Session {

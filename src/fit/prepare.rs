@@ -117,7 +117,7 @@ impl Mlp {
         if let Some(ck) = &resume {
             check_same_data(&train, &identity, &ck.data)?;
         }
-        Ok(Session { mlp, train, held_out, test, model, identity, resume })
+        Ok(Session { mlp, train, held_out, test, model, identity, resume, ran: false })
     }
 }
 
@@ -148,7 +148,11 @@ fn split(
                 let fill = feature_means(&data.features, data.n_features).map_err(|j| {
                     Error::data(
                         &data.path,
-                        format!("feature {j} has no values to take the mean of (`missing` mean)"),
+                        format!(
+                            "{} has no values to take the mean of (`missing` mean): use zero, or leave \
+                             the feature out",
+                            data.feature_column(j)
+                        ),
                     )
                 })?;
                 data.fill_missing(&fill)?;
@@ -247,6 +251,12 @@ fn build(mlp: &Mlp, train: &Dataset, norm: Normalization) -> Result<Model> {
     let (task, n_out) = match &train.targets {
         Targets::Values { n_outputs, .. } => (Task::Regress, *n_outputs),
         Targets::None => return Err(Error::data(&train.path, "has no labels or targets to train on")),
+        Targets::Classes { n_classes, .. } if *n_classes < 2 => {
+            return Err(Error::data(
+                &train.path,
+                "has a single class (every label is 0): nothing to learn; a classifier needs at least 2",
+            ));
+        }
         _ => (Task::Classify, train.n_outputs()),
     };
     let mut sizes = vec![train.n_features];

@@ -61,20 +61,25 @@ impl Mlp {
 }
 
 impl Session {
-    /// Runs the prepared fit (once; a second call continues from where the first ended, as a
-    /// resumed run would not: prepare again instead): `observer` sees every mini-batch and epoch (and may ask to
+    /// Runs the prepared fit, once: `observer` sees every mini-batch and epoch (and may ask to
     /// stop); `checkpoints` writes checkpoint files; `group` shares the mini-batches over MPI
     /// ranks (every rank runs this with the same data and settings; rank 0 alone writes).
     ///
     /// # Errors
-    /// [`crate::Error::Diverged`], a checkpoint that cannot be written, the ranks' errors.
+    /// [`crate::Error::Diverged`], a checkpoint that cannot be written, the ranks' errors; a
+    /// second call ([`crate::Error::Config`]: prepare the fit again, or resume a checkpoint).
     pub fn run(
         &mut self,
         observer: &mut dyn Observer,
         checkpoints: Option<&Checkpoints>,
         group: Option<&dyn Collective>,
     ) -> Result<Fitted> {
-        let Session { mlp, train, held_out, test: _, model, identity, resume } = self;
+        if std::mem::replace(&mut self.ran, true) {
+            return Err(crate::Error::config(
+                "a prepared fit runs once: prepare it again, or resume its checkpoint",
+            ));
+        }
+        let Session { mlp, train, held_out, test: _, model, identity, resume, .. } = self;
         let writes = group.is_none_or(|g| g.rank() == 0);
         let every = checkpoints.and_then(|c| c.every);
         let record = Record {

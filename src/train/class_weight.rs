@@ -41,6 +41,9 @@ pub(crate) fn validate(weights: &[f32]) -> Result<()> {
         Some((c, w)) => {
             Err(Error::config(format!("`class_weight` of class {c} must be a non-negative number, got {w}")))
         }
+        None if !weights.is_empty() && weights.iter().all(|&w| w == 0.0) => {
+            Err(Error::config("`class_weight` is 0 for every class: the loss would be 0 and nothing learnt"))
+        }
         None => Ok(()),
     }
 }

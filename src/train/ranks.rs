@@ -4,9 +4,8 @@
 
 use super::TrainConfig;
 use super::Trainer;
-use super::clip::clipped_update;
 use super::exchange::Exchange;
-use super::step::{for_segments, next_rule, shards_side_by_side, update_chunks, whole_shards};
+use super::step::{next_rule, shards_side_by_side, update_from, whole_shards};
 use crate::data::Dataset;
 use crate::distributed::Collective;
 use crate::error::{Error, Result};
@@ -171,20 +170,11 @@ impl<'a> Trainer<'a> {
         let t2 = Instant::now();
         let rule = next_rule(&self.cfg, &mut self.opt_steps);
         let scale = 1.0 / batch.len() as f32;
-        let reduced = &ranks.exchange.reduced;
-        if let (Some(clip), Some(max_norm)) = (self.clip.as_mut(), self.cfg.clip_norm) {
-            let ws = (&mut self.net.params[..], &mut self.opt_state[..]);
-            let one = std::slice::from_ref(reduced);
-            clipped_update(clip, one, &self.segments, ws, rule, scale, max_norm, split);
-        } else {
-            let segments = &self.segments;
-            let chunks = update_chunks(&mut self.net.params, &mut self.opt_state, rule.1);
-            split.for_each(chunks, |(c, ws)| {
-                for_segments(segments, c, ws, rule.1, |a, w, st, decay| {
-                    rule.0.apply(w, st, &reduced[a..a + w.len()], scale, decay);
-                });
-            });
-        }
+        // One gradient, the reduced one: used as it is (no tree over one leaf).
+        let one = std::slice::from_ref(&ranks.exchange.reduced);
+        let clip = self.clip.as_mut().zip(self.cfg.clip_norm);
+        let ws = (&mut self.net.params[..], &mut self.opt_state[..]);
+        update_from(clip, one, &self.segments, ws, rule, scale, split);
         let t3 = Instant::now();
         self.time.update += (t3 - t2).as_secs_f64() + ((t2 - t1).as_secs_f64() - stats_s - comm);
         self.time.steps += t_step.elapsed().as_secs_f64();

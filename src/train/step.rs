@@ -202,6 +202,35 @@ pub(super) fn reduce_and_step<'g>(
     }
 }
 
+/// The update of a step once its gradients are summed or in hand: `grads` (the shards' gradients,
+/// summed over the fixed tree; or one, the ranks' reduced gradient, used as it is) clipped to
+/// the norm when the run clips (`clip`: its buffers and the norm), else the sum fused with the
+/// optimiser's step in parallel over parameter chunks. The one choice between the two for the
+/// shard-parallel step and the ranks' step (the layer-parallel step fuses the sum into the
+/// backward pass instead, and clips through this same function).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn update_from(
+    clip: Option<(&mut super::clip::ClipBuffers, f32)>,
+    grads: &[Vec<f32>],
+    segments: &[(Range<usize>, f32)],
+    (params, state): (&mut [f32], &mut [f32]),
+    rule: (Rule, usize),
+    scale: f32,
+    split: Split<'_>,
+) {
+    if let Some((clip, max_norm)) = clip {
+        return clipped_update(clip, grads, segments, (params, state), rule, scale, max_norm, split);
+    }
+    let n = grads.len();
+    let leaf = |s: usize, r: Range<usize>| &grads[s][r];
+    let chunks = update_chunks(params, state, rule.1);
+    split.for_each(chunks, |(c, ws)| {
+        for_segments(segments, c, ws, rule.1, |a, w, st, decay| {
+            reduce_and_step(&leaf, n, a, w, st, rule, scale, decay);
+        });
+    });
+}
+
 /// The update rule of the next optimiser step of `cfg`, with its state stride; counts the
 /// step in `steps`.
 pub(super) fn next_rule(cfg: &TrainConfig, steps: &mut u64) -> (Rule, usize) {
@@ -339,21 +368,10 @@ impl Trainer<'_> {
         }
         let rule = next_rule(&self.cfg, &mut self.opt_steps);
         let scale = 1.0 / batch.len() as f32;
-        if let (Some(clip), Some(max_norm)) = (self.clip.as_mut(), self.cfg.clip_norm) {
-            let ws = (&mut self.net.params[..], &mut self.opt_state[..]);
-            clipped_update(clip, &self.grads[..n_sh], &self.segments, ws, rule, scale, max_norm, split);
-        } else {
-            // The reduction fused with the update, in parallel over parameter chunks: each
-            // element's sum runs over the same tree as in the layer-parallel step.
-            let (grads, segments) = (&self.grads[..n_sh], &self.segments);
-            let leaf = |s: usize, r: Range<usize>| &grads[s][r];
-            let chunks = update_chunks(&mut self.net.params, &mut self.opt_state, rule.1);
-            split.for_each(chunks, |(c, ws)| {
-                for_segments(segments, c, ws, rule.1, |a, w, st, decay| {
-                    reduce_and_step(&leaf, n_sh, a, w, st, rule, scale, decay);
-                });
-            });
-        }
+        // Each element's sum runs over the same tree as in the layer-parallel step.
+        let clip = self.clip.as_mut().zip(self.cfg.clip_norm);
+        let ws = (&mut self.net.params[..], &mut self.opt_state[..]);
+        update_from(clip, &self.grads[..n_sh], &self.segments, ws, rule, scale, split);
         self.time.update += t1.elapsed().as_secs_f64();
         self.time.steps += t_step.elapsed().as_secs_f64();
         (loss, correct)

@@ -218,6 +218,12 @@ fn hostile_inputs_are_errors_not_panics() {
         fails(what, mlp.threads(Threads::ONE).fit(&tiny).map(drop));
     }
     fails("zero lr", Mlp::new().lr(0.0).val_split(0.0).fit(&tiny).map(drop));
+    let zero_weights = Mlp::new().class_weight(ClassWeight::Given(vec![0.0, 0.0])).val_split(0.0);
+    fails("class weights all 0", zero_weights.fit(&tiny).map(drop));
+    let one_class = Dataset::classes(&x4, 1, &[0, 0, 0, 0], None).unwrap();
+    fails("a single class", Mlp::new().val_split(0.0).fit(&one_class).map(drop));
+    let err = Dataset::classes(&x4, 2, &[0, 5], Some(2)).unwrap_err().to_string();
+    assert!(err.contains("row 1: label 5 is not below the class count 2"), "{err}");
     let three_weights = Mlp::new().class_weight(ClassWeight::Given(vec![1.0; 3])).val_split(0.0);
     fails("class weights of another count", three_weights.fit(&tiny).map(drop));
     fails("0 threads", Threads::new(0).map(drop));
