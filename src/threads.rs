@@ -1,5 +1,7 @@
-//! The thread count of a fit or an inference: always a parameter ([`Threads`]), never read from
-//! whatever rayon pool the caller happens to run in.
+//! The thread count of a fit, a trainer or a model's predictions: always a parameter
+//! ([`Threads`]), never read from whatever rayon pool the caller happens to run in. (The file
+//! readers and the low-level [`crate::infer`] functions run on the caller's pool, as rayon code
+//! does; the front door wraps them in its own.)
 //!
 //! One function turns a count into the size of the trainer's team of threads
 //! ([`Threads::team_size`]: at most one per core, as an oversubscribed team would wait for the

@@ -1,6 +1,7 @@
 //! A fit's memory, checked before the network is allocated: the network, what the optimiser
 //! keeps per parameter (state, one gradient per shard, clipping buffers, L-BFGS pairs), the
-//! threads' activation buffers and the model file's bytes when saved, against the memory the
+//! threads' activation buffers and the parameters' serialisation for a model file or a
+//! checkpoint (counted whether or not the caller saves), against the memory the
 //! process can still take (free memory, and `ulimit -v` when set). The data is already in
 //! memory by then, so it is named in the message but not counted again.
 

@@ -27,6 +27,7 @@
 
 mod memory;
 mod prepare;
+mod resume;
 mod run;
 mod settings;
 

@@ -4,6 +4,7 @@
 //! normalisation fitted on the training rows only and applied to every part, and the network
 //! built (its memory checked first) or the initial model checked against the data.
 
+use super::resume::{check_resume, check_same_data};
 use super::settings::{ClassWeight, Mlp};
 use super::{Session, memory};
 use crate::checkpoint::{Checkpoint, DataIdentity};
@@ -12,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::loss::{Loss, Output};
 use crate::model::{Model, Task};
 use crate::network::{Arch, Network};
-use crate::train::{FullBatchConfig, TrainConfig, balanced_class_weights};
+use crate::train::balanced_class_weights;
 
 /// Where a fit starts.
 #[derive(Clone, Debug, Default)]
@@ -36,12 +37,17 @@ impl Mlp {
     /// split that leaves a part empty, a network too large for the memory, data that does not
     /// fit the initial model or is not the resumed checkpoint's.
     pub fn prepare(&self, data: Dataset, test: Option<Dataset>, start: Start) -> Result<Session> {
+        // On the fit's threads: the scans, the split, the normalisation.
+        self.threads.install(move || self.prepare_here(data, test, start))?
+    }
+
+    fn prepare_here(&self, data: Dataset, test: Option<Dataset>, start: Start) -> Result<Session> {
         self.validate()?;
         let mut mlp = self.clone();
         if let Some(fb) = &mlp.full_batch {
             mlp.cfg.epochs = fb.max_iter;
         }
-        if mlp.cfg.lr == 0.0 && !matches!(start, Start::Resume(..)) {
+        if mlp.cfg.lr == 0.0 && mlp.full_batch.is_none() && !matches!(start, Start::Resume(..)) {
             // (A resumed run may continue at a schedule's rate 0.)
             return Err(Error::config("`lr` must be a positive number, got 0"));
         }
@@ -50,32 +56,14 @@ impl Mlp {
             Start::Init(m) => (Some(m), None),
             Start::Resume(m, ck) => {
                 check_resume(&mlp, &ck)?;
+                // The checkpoint's rate (a schedule or halve-lr retries may have moved it), its
+                // schedule (halved by retries) and its stopping rules continue the run exactly.
+                mlp.cfg.lr = ck.config.lr;
+                (mlp.policy.schedule, mlp.policy.stop_rules) = (ck.run.schedule, ck.run.stop_rules);
                 (Some(m), Some(*ck))
             }
         };
-        if data.is_normalized() || test.as_ref().is_some_and(Dataset::is_normalized) {
-            return Err(Error::data(data.path(), "is normalised already; a fit takes the raw rows"));
-        }
-        let (loss, output) = match &started {
-            Some(m) => (m.net.arch.loss, m.net.arch.output()),
-            None => (mlp.loss, mlp.output_units()),
-        };
-        check_targets(&data, loss, output)?;
-        if let Some(t) = &test {
-            check_targets(t, loss, output)?;
-        }
-        if output == Output::Linear && matches!(data.targets, Targets::Classes { .. }) {
-            return Err(Error::config(
-                "`output` linear fits real-valued targets; class labels train with the loss's own \
-                 output units (softmax for xent, sigmoid for bce and mse)",
-            ));
-        }
-        if mlp.missing == Missing::Error && data.schema.missing_fill.is_none() {
-            // Named in the caller's rows, before a split shuffles them.
-            for part in std::iter::once(&data).chain(&test) {
-                refuse_missing(part)?;
-            }
-        }
+        check_data(&mlp, &data, test.as_ref(), started.as_ref())?;
         let (train, held, test) = split(&mlp, data, test)?;
         let (mut train, mut held_out, mut test) = match held {
             Some(v) => (train, Some(v), test),
@@ -117,8 +105,40 @@ impl Mlp {
         if let Some(ck) = &resume {
             check_same_data(&train, &identity, &ck.data)?;
         }
+        let mut model = model;
+        model.set_threads(mlp.threads);
         Ok(Session { mlp, train, held_out, test, model, identity, resume, ran: false })
     }
+}
+
+/// Refuses data the fit cannot use as given: normalised already, targets the output units
+/// cannot produce, class labels for linear outputs, a missing value without a policy to fill it
+/// (named in the caller's rows, before a split shuffles them).
+fn check_data(mlp: &Mlp, data: &Dataset, test: Option<&Dataset>, started: Option<&Model>) -> Result<()> {
+    if let Some(part) = std::iter::once(data).chain(test).find(|d| d.is_normalized()) {
+        return Err(Error::data(part.path(), "is normalised already; a fit takes the raw rows"));
+    }
+    let (loss, output) = match started {
+        Some(m) => (m.net.arch.loss, m.net.arch.output()),
+        None => (mlp.loss, mlp.output_units()),
+    };
+    check_targets(data, loss, output)?;
+    if let Some(t) = test {
+        check_targets(t, loss, output)?;
+    }
+    if output == Output::Linear && matches!(data.targets, Targets::Classes { .. }) {
+        return Err(Error::config(
+            "`output` linear fits real-valued targets; class labels train with the loss's own \
+             output units (softmax for xent, sigmoid for bce and mse)",
+        ));
+    }
+    if mlp.missing == Missing::Error && data.schema.missing_fill.is_none() {
+        // Named in the caller's rows, before a split shuffles them.
+        for part in std::iter::once(data).chain(test) {
+            refuse_missing(part)?;
+        }
+    }
+    Ok(())
 }
 
 /// The training rows, the validation split (if any) and the test data, with missing values
@@ -283,7 +303,7 @@ fn build(mlp: &Mlp, train: &Dataset, norm: Normalization) -> Result<Model> {
 pub fn check_targets(d: &Dataset, loss: Loss, output: Output) -> Result<()> {
     let Targets::Values { values, n_outputs } = &d.targets else { return Ok(()) };
     let k = *n_outputs;
-    for (i, row) in values.chunks_exact(k).enumerate() {
+    for (i, row) in values.chunks_exact(k.max(1)).enumerate() {
         let problem = match output {
             Output::Linear => None,
             Output::Sigmoid => row.iter().position(|v| !(0.0..=1.0).contains(v)).map(|j| {
@@ -331,79 +351,4 @@ fn target_column(d: &Dataset, k: usize, j: usize) -> String {
         Some(n) if n >= k => format!("column {}{}", n - k + j + 1, name.unwrap_or_default()),
         _ => format!("target {}{}", j + 1, name.unwrap_or_default()),
     }
-}
-
-/// Refuses settings a resumed run cannot continue with: it continues with the checkpoint's
-/// (only its epochs, or a full-batch run's iterations, may grow).
-fn check_resume(mlp: &Mlp, ck: &Checkpoint) -> Result<()> {
-    let differs = |what: &str| {
-        Err(Error::config(format!(
-            "{what} differs from the checkpoint's: a resumed run continues with the checkpoint's \
-             settings (only `epochs` may grow)"
-        )))
-    };
-    match (&mlp.full_batch, &ck.full_batch) {
-        (Some(ours), Some(theirs)) => {
-            let done = theirs.state.iterations;
-            if ours.max_iter < done {
-                return Err(Error::config(format!(
-                    "`max_iter` {} is below the {done} iterations the checkpoint has completed",
-                    ours.max_iter
-                )));
-            }
-            let ours = FullBatchConfig { max_iter: 0, class_weight: None, ..ours.clone() };
-            if ours != (FullBatchConfig { max_iter: 0, class_weight: None, ..theirs.config.clone() }) {
-                return differs("the full-batch optimizer or its settings");
-            }
-            Ok(())
-        }
-        (None, None) => {
-            let done = ck.state.epoch;
-            if mlp.cfg.epochs < done {
-                return Err(Error::config(format!(
-                    "`epochs` {} is below the {done} epochs the checkpoint has completed",
-                    mlp.cfg.epochs
-                )));
-            }
-            let theirs = &ck.config;
-            // (A checkpoint records the shard in effect: never above the batch or the rows.)
-            let (shard, _) = crate::train::shards_per_batch(mlp.cfg.batch, mlp.cfg.shard, ck.data.n_samples);
-            let ours = TrainConfig {
-                epochs: theirs.epochs,
-                class_weight: theirs.class_weight.clone(),
-                shard,
-                ..mlp.cfg.clone()
-            };
-            if ours != *theirs {
-                return differs(
-                    "a training setting (`batch`, `shard`, `lr`, `momentum`, `l2`, `seed`, the optimizer or `clip_norm`)",
-                );
-            }
-            Ok(())
-        }
-        (Some(_), None) => differs("the optimizer (full-batch here, mini-batch in the checkpoint)"),
-        (None, Some(_)) => differs("the optimizer (mini-batch here, full-batch in the checkpoint)"),
-    }
-}
-
-/// Refuses to resume on other data than the checkpoint's.
-fn check_same_data(train: &Dataset, ours: &DataIdentity, theirs: &DataIdentity) -> Result<()> {
-    if theirs.fingerprint == ours.fingerprint && theirs.n_samples == ours.n_samples {
-        return Ok(());
-    }
-    Err(Error::data(
-        &train.path,
-        format!(
-            "is not the checkpoint's training data: it gives {} training rows of {} features \
-             (fingerprint {:016x}), the checkpoint was trained on {} rows of {} from {} (fingerprint {:016x}); \
-             if it is the same file, give the original `label_col`, `classes`, `labels` and `train_rows`",
-            ours.n_samples,
-            ours.n_features,
-            ours.fingerprint,
-            theirs.n_samples,
-            theirs.n_features,
-            theirs.path,
-            theirs.fingerprint
-        ),
-    ))
 }

@@ -93,6 +93,11 @@ impl Session {
         let threads = mlp.threads;
         let Model { net, norm, task, input_shape, schema, .. } = model;
         let parts = Parts { norm, task: *task, input_shape: *input_shape, schema };
+        if mlp.full_batch.is_some() && group.is_some_and(|g| g.size() > 1) {
+            return Err(crate::Error::config(
+                "the full-batch optimizers run on one machine; across ranks use a mini-batch optimizer",
+            ));
+        }
         let fitted = match &mlp.full_batch {
             Some(fb) => {
                 let start = resume.as_ref().and_then(|ck| ck.full_batch.as_ref()).map(|f| f.state.clone());

@@ -307,7 +307,10 @@ impl Mlp {
         if let ClassWeight::Given(w) = &self.class_weight {
             crate::train::validate_class_weights(w)?;
         }
-        self.cfg.validate()?;
+        if self.full_batch.is_none() {
+            // (The mini-batch settings do not apply to a full-batch fit.)
+            self.cfg.validate()?;
+        }
         self.policy.schedule.validate(self.cfg.lr)?;
         self.policy.stop_rules.validate()?;
         if let Some(fb) = &self.full_batch {

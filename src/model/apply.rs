@@ -87,7 +87,7 @@ impl Model {
             return bad(format!("has {} features per row, but the model takes {n_in}", data.n_features()));
         }
         if let (Some(ours), Some(theirs)) = (&self.schema.feature_names, &data.schema().feature_names)
-            && let Some(j) = (0..n_in).find(|&j| ours[j] != theirs[j])
+            && let Some(j) = ours.iter().zip(theirs).position(|(a, b)| a != b)
         {
             return bad(format!(
                 "feature {j} is named {:?}, but the model's feature {j} is {:?}",
@@ -153,7 +153,11 @@ impl Model {
                     })
                 })
                 .collect::<Result<_>>()?;
-            labels.iter_mut().for_each(|l| *l = map[*l as usize]);
+            // (Labels index the data's own names: a Dataset's labels are below its class count.)
+            labels.iter_mut().for_each(|l| *l = map.get(*l as usize).copied().unwrap_or(u32::MAX));
+            if labels.contains(&u32::MAX) {
+                return Err(Error::data(&x.path, "has labels beyond its own class names"));
+            }
             *n_classes = ours.len();
         }
         x.schema.class_names = Some(ours.clone());

@@ -207,7 +207,7 @@ pub(super) fn reduce_and_step<'g>(
 /// the norm when the run clips (`clip`: its buffers and the norm), else the sum fused with the
 /// optimiser's step in parallel over parameter chunks. The one choice between the two for the
 /// shard-parallel step and the ranks' step (the layer-parallel step fuses the sum into the
-/// backward pass instead, and clips through this same function).
+/// backward pass instead, and clips through the same `clipped_update`).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn update_from(
     clip: Option<(&mut super::clip::ClipBuffers, f32)>,

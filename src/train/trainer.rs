@@ -169,7 +169,10 @@ impl<'a> Trainer<'a> {
         let (shard, n_shards) = super::shards_per_batch(cfg.batch, cfg.shard, n);
         let n_work = if shards_side_by_side(n_shards, team_size.max(1)) { n_shards } else { 1 };
         let units: usize = arch.sizes().iter().sum::<usize>() * 2;
-        let per_param = cfg.optimizer.state_per_param() + n_shards + usize::from(cfg.clip_norm.is_some());
+        // The optimiser's state, one gradient per shard, the clipping sum, and the epoch's
+        // start (weights and state) that a diverged run goes back to.
+        let per_param =
+            2 * cfg.optimizer.state_per_param() + 1 + n_shards + usize::from(cfg.clip_norm.is_some());
         4u64.saturating_mul(arch.n_params() as u64)
             .saturating_mul(per_param as u64)
             .saturating_add(4 * (shard * n_work) as u64 * (units + d + k) as u64)

@@ -407,7 +407,9 @@ fn a_checkpoint_resumes_through_the_front_door_to_the_same_model() {
     let data = digits().subset(&(0..1000).collect::<Vec<_>>());
     let dir = Dir::new();
     let ck = dir.path("ck.st");
-    let mlp = Mlp::new().hidden(&[16]).epochs(4).seed(2).threads(threads(2));
+    // A schedule moves the rate every epoch: the checkpoint holds the current one.
+    let step = bp_par::train::Schedule::Step { every: 1, gamma: 0.5 };
+    let mlp = Mlp::new().hidden(&[16]).epochs(4).seed(2).schedule(step).threads(threads(2));
     let whole = model::to_bytes(&mlp.fit(&data).unwrap()).unwrap();
     let mut first = mlp.clone().epochs(2).prepare(data.clone(), None, Start::New).unwrap();
     first.run(&mut Silent, Some(&Checkpoints { path: ck.clone(), every: Some(1) }), None).unwrap();

@@ -148,7 +148,9 @@ pub fn decode_png(path: &Path) -> Result<GrayImage> {
 /// Loads a model that can read pictures: one with an input shape and its training images'
 /// statistics.
 pub fn image_model(path: &Path) -> Result<(Model, [usize; 2], ImageStats)> {
-    let m = model::load(path)?;
+    let mut m = model::load(path)?;
+    // Predictions on the command's threads (it runs inside their pool).
+    m.set_threads(bp_par::Threads::new(rayon::current_num_threads())?);
     let n_in = m.net.arch().n_in();
     let Some(shape) = m.input_shape else {
         return Err(Error::model(

@@ -1,7 +1,8 @@
 //! `bp-par train`: plan → load → run → report, each in its own file. The [`plan`] turns the
-//! flags into one checked configuration before any data is read; [`load`] reads, splits and
-//! normalises the data and builds the model; [`run`] drives the library's run policy with
-//! the CLI's progress, signals and checkpoint files; [`report`] prints the final figures.
+//! flags into one checked configuration before any data is read; [`load`] reads the files and
+//! hands them to the library's front door (`Mlp::prepare`: split, fills, class weights,
+//! normalisation, the model); [`run`] runs the prepared fit (`Session::run`, which writes the
+//! checkpoints) with the CLI's progress and signals; [`report`] prints the final figures.
 
 mod class_weight;
 mod conflicts;

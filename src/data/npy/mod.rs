@@ -246,7 +246,7 @@ fn targets(y_name: &Path, y: &Array, x_name: &Path, n: usize, opts: &LoadOptions
         _ => 0,
     };
     if let Some(k) = opts.targets {
-        if cols != k {
+        if cols != k || k == 0 {
             return Err(Error::data(
                 y_name,
                 format!("has shape {shape}: `targets` {k} expects {n} x {k} real-valued targets"),
