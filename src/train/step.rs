@@ -206,8 +206,8 @@ pub(super) fn reduce_and_step<'g>(
 /// summed over the fixed tree; or one, the ranks' reduced gradient, used as it is) clipped to
 /// the norm when the run clips (`clip`: its buffers and the norm), else the sum fused with the
 /// optimiser's step in parallel over parameter chunks. The one choice between the two for the
-/// shard-parallel step and the ranks' step (the layer-parallel step fuses the sum into the
-/// backward pass instead, and clips through the same `clipped_update`).
+/// shard-parallel step, the ranks' step and the layer-parallel step's clipping (unclipped, the
+/// layer-parallel step fuses the sum into the backward pass instead).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn update_from(
     clip: Option<(&mut super::clip::ClipBuffers, f32)>,
@@ -320,13 +320,15 @@ impl Trainer<'_> {
         }
         let t2 = Instant::now();
         let rule = next_rule(&self.cfg, &mut self.opt_steps);
-        if let (Some(clip), Some(max_norm)) = (self.clip.as_mut(), self.cfg.clip_norm) {
+        if let Some(clip) = self.clip.as_mut().zip(self.cfg.clip_norm) {
+            // Clipping needs the whole gradient's norm first: the last shard's backward only
+            // fills its gradient, and the update follows (the same choice as the other steps).
             let (grad, x) = (&mut self.grads[n_sh - 1], &work.x[..last_rows * d]);
             let params = Params::Read(&self.net.params);
             backward_from_deltas(&self.net.arch, params, x, last_rows, &mut work.buf, grad, split);
             let ws = (&mut self.net.params[..], &mut self.opt_state[..]);
             let scale = 1.0 / batch.len() as f32;
-            clipped_update(clip, &self.grads[..n_sh], &self.segments, ws, rule, scale, max_norm, split);
+            update_from(Some(clip), &self.grads[..n_sh], &self.segments, ws, rule, scale, split);
             self.time.backward += t2.elapsed().as_secs_f64();
             self.time.steps += t_step.elapsed().as_secs_f64();
             return (loss, correct);
