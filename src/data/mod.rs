@@ -101,6 +101,9 @@ pub struct Kept {
 
 impl Kept {
     /// Row `i`'s texts.
+    ///
+    /// # Panics
+    /// When `i` is not below the rows' count (an index out of range, as for a slice).
     pub fn row(&self, i: usize) -> &[String] {
         let k = self.names.len();
         &self.values[i * k..(i + 1) * k]
