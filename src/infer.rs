@@ -130,9 +130,10 @@ pub fn check_outputs(outputs: &[f32], k: usize, data: &Dataset) -> Result<()> {
     }
 }
 
-/// Checks that `data`'s rows are as wide as the network's inputs and, `with_targets`, that its
-/// targets fit the outputs (labels below the output count, one value per output).
-fn check_rows(net: &Network<f32>, data: &Dataset, with_targets: bool) -> Result<()> {
+/// Checks that `data`'s rows are as wide as the network's inputs and, `with_targets`, that it
+/// has rows and targets that fit the outputs (labels below the output count, one value per
+/// output): the one check of a data set against a network, for evaluations and training.
+pub(crate) fn check_rows(net: &Network<f32>, data: &Dataset, with_targets: bool) -> Result<()> {
     let (n_in, n_out) = (net.arch.n_in(), net.arch.n_out());
     if data.n_features != n_in {
         return Err(Error::data(
@@ -144,7 +145,7 @@ fn check_rows(net: &Network<f32>, data: &Dataset, with_targets: bool) -> Result<
         return Ok(());
     }
     if data.n_samples() == 0 {
-        return Err(Error::data(&data.path, "has no rows to evaluate on"));
+        return Err(Error::data(&data.path, "has no rows"));
     }
     match &data.targets {
         Targets::Classes { labels, .. } => match labels.iter().position(|&l| l as usize >= n_out) {
@@ -161,7 +162,7 @@ fn check_rows(net: &Network<f32>, data: &Dataset, with_targets: bool) -> Result<
             &data.path,
             format!("has {n_outputs} targets per row, but the network has {n_out} outputs"),
         )),
-        Targets::None => Err(Error::data(&data.path, "has no labels or targets to evaluate against")),
+        Targets::None => Err(Error::data(&data.path, "has no labels or targets")),
         Targets::Values { .. } => Ok(()),
     }
 }

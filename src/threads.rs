@@ -44,11 +44,16 @@ impl Threads {
     /// One thread.
     pub const ONE: Threads = Threads(NonZeroUsize::MIN);
 
+    /// `n` threads, clamped to `1..=`[`Threads::MAX`] (a count the crate computed itself, such
+    /// as a team's size).
+    pub(crate) fn clamped(n: usize) -> Threads {
+        Threads(NonZeroUsize::new(n.clamp(1, Threads::MAX)).unwrap_or(NonZeroUsize::MIN))
+    }
+
     /// One thread per logical core of the machine (1 where that is unknown; at most
     /// [`Threads::MAX`]).
     pub fn all() -> Threads {
-        let n = std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(Threads::MAX);
-        Threads(NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN))
+        Threads::clamped(std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
     }
 
     /// The count.

@@ -148,52 +148,42 @@ fn split(
     mut data: Dataset,
     mut test: Option<Dataset>,
 ) -> Result<(Dataset, Option<Dataset>, Option<Dataset>)> {
-    let seed = mlp.cfg.seed;
-    let fill_test = |test: &mut Option<Dataset>, fill: Option<&Vec<f32>>| -> Result<()> {
-        if let (Some(t), Some(fill)) = (test.as_mut(), fill)
-            && t.n_features == fill.len()
-        {
-            t.fill_missing(fill)?;
-        }
+    // Fills `data`'s missing values with `fill` and keeps it for the model.
+    let fill = |data: &mut Dataset, fill: Vec<f32>| -> Result<()> {
+        data.fill_missing(&fill)?;
+        data.schema.missing_fill = Some(fill);
         Ok(())
     };
     let (train, held) = match mlp.missing {
-        // The means of the training rows only, after the split (the data's own fills, when a
-        // reader made them, are kept).
-        Missing::Mean if data.schema.missing_fill.is_none() => {
-            if mlp.val_split > 0.0 {
-                let (t, v) = data.split_filling_means(mlp.val_split, seed)?;
-                (t, Some(v))
-            } else {
-                let fill = feature_means(&data.features, data.n_features).map_err(|j| {
-                    Error::data(
-                        &data.path,
-                        format!(
-                            "{} has no values to take the mean of (`missing` mean): use zero, or leave \
-                             the feature out",
-                            data.feature_column(j)
-                        ),
-                    )
-                })?;
-                data.fill_missing(&fill)?;
-                data.schema.missing_fill = Some(fill);
-                (data, None)
-            }
+        // A reader that filled the file's missing values already kept its fills.
+        _ if data.schema.missing_fill.is_some() => split_plain(mlp, data)?,
+        // The means of the training rows only, after the split.
+        Missing::Mean if mlp.val_split > 0.0 => {
+            let (t, v) = data.split_filling_means(mlp.val_split, mlp.cfg.seed)?;
+            (t, Some(v))
         }
-        Missing::Zero if data.schema.missing_fill.is_none() => {
+        Missing::Mean => {
+            let means = feature_means(&data.features, data.n_features).map_err(|j| {
+                let what = data.feature_column(j);
+                let why =
+                    "has no values to take the mean of (`missing` mean): use zero, or leave the feature out";
+                Error::data(&data.path, format!("{what} {why}"))
+            })?;
+            fill(&mut data, means)?;
+            (data, None)
+        }
+        Missing::Zero => {
             let zeros = vec![0.0; data.n_features];
-            data.fill_missing(&zeros)?;
-            data.schema.missing_fill = Some(zeros);
+            fill(&mut data, zeros)?;
             split_plain(mlp, data)?
         }
-        _ => {
-            if let Some(fill) = data.schema.missing_fill.clone() {
-                data.fill_missing(&fill)?;
-            }
-            split_plain(mlp, data)?
-        }
+        _ => split_plain(mlp, data)?,
     };
-    fill_test(&mut test, train.schema.missing_fill.as_ref())?;
+    if let (Some(t), Some(fill)) = (test.as_mut(), &train.schema.missing_fill)
+        && t.n_features == fill.len()
+    {
+        t.fill_missing(fill)?;
+    }
     // (The training rows were filled, or checked before the split; a test file may keep a
     // missing value no fill covers.)
     if let Some(t) = &test {

@@ -80,29 +80,28 @@ impl Session {
             ));
         }
         let Session { mlp, train, held_out, test: _, model, identity, resume, .. } = self;
+        if mlp.full_batch.is_some() && group.is_some_and(|g| g.size() > 1) {
+            return Err(crate::Error::config(
+                "the full-batch optimizers run on one machine; across ranks use a mini-batch optimizer",
+            ));
+        }
         let writes = group.is_none_or(|g| g.rank() == 0);
         let every = checkpoints.and_then(|c| c.every);
-        let record = Record {
+        let threads = mlp.threads;
+        let Model { net, norm, task, input_shape, schema, .. } = model;
+        let mut obs = Watch {
             inner: observer,
             path: checkpoints.filter(|_| writes).map(|c| c.path.clone()),
             identity,
             cfg: &mlp.cfg,
             lr_given: resume.as_ref().map_or(mlp.cfg.lr, |ck| ck.lr_given),
             full_batch: mlp.full_batch.as_ref(),
+            parts: Parts { norm, task: *task, input_shape: *input_shape, schema },
         };
-        let threads = mlp.threads;
-        let Model { net, norm, task, input_shape, schema, .. } = model;
-        let parts = Parts { norm, task: *task, input_shape: *input_shape, schema };
-        if mlp.full_batch.is_some() && group.is_some_and(|g| g.size() > 1) {
-            return Err(crate::Error::config(
-                "the full-batch optimizers run on one machine; across ranks use a mini-batch optimizer",
-            ));
-        }
         let fitted = match &mlp.full_batch {
             Some(fb) => {
                 let start = resume.as_ref().and_then(|ck| ck.full_batch.as_ref()).map(|f| f.state.clone());
                 let resumed_at = start.as_ref().map_or(0, |s| s.iterations);
-                let mut obs = Watch { record, parts };
                 let outcome = train_full_batch_from(
                     net,
                     train,
@@ -125,7 +124,7 @@ impl Session {
                     FullBatchStop::Requested => (None, Some((done, 0))),
                 };
                 if let Some(r) = &reason {
-                    obs.record.inner.stopped(r);
+                    obs.inner.stopped(r);
                 }
                 (outcome.history, reason, stopped_at, PhaseTimes::default())
             }
@@ -143,7 +142,6 @@ impl Session {
                         policy.rollback.clone_from(&ck.rollback);
                     }
                 }
-                let mut obs = Watch { record, parts };
                 let outcome = trainer.run_policy(train, held_out.as_ref(), &policy, &mut obs)?;
                 let stopped_at = outcome.stopped.then(|| (trainer.epochs_done(), trainer.batches_done()));
                 (outcome.history, outcome.reason, stopped_at, trainer.phase_times())
@@ -168,8 +166,9 @@ impl Parts<'_> {
     }
 }
 
-/// What a checkpoint records besides the trainer's state, and where it goes.
-struct Record<'a> {
+/// The caller's observer, with the checkpoints written on its behalf: what a checkpoint
+/// records besides the trainer's state, and where it goes.
+struct Watch<'a> {
     inner: &'a mut dyn Observer,
     /// None: no checkpoint files (or not this rank's to write).
     path: Option<PathBuf>,
@@ -177,44 +176,39 @@ struct Record<'a> {
     cfg: &'a TrainConfig,
     lr_given: f32,
     full_batch: Option<&'a FullBatchConfig>,
-}
-
-/// The caller's observer, with the checkpoints written on its behalf.
-struct Watch<'a> {
-    record: Record<'a>,
     parts: Parts<'a>,
 }
 
 impl Observer for Watch<'_> {
     fn epoch_start(&mut self, epoch: usize, n_batches: usize) {
-        self.record.inner.epoch_start(epoch, n_batches);
+        self.inner.epoch_start(epoch, n_batches);
     }
     fn batch_end(&mut self, samples_done: usize, running_loss: f64) {
-        self.record.inner.batch_end(samples_done, running_loss);
+        self.inner.batch_end(samples_done, running_loss);
     }
     fn epoch_weights(&mut self, epoch: usize, net: &Network<f32>) {
-        self.record.inner.epoch_weights(epoch, net);
+        self.inner.epoch_weights(epoch, net);
     }
     fn epoch_end(&mut self, metrics: &EpochMetrics) {
-        self.record.inner.epoch_end(metrics);
+        self.inner.epoch_end(metrics);
     }
     fn iteration_end(&mut self, iteration: usize, loss: f64, evaluations: usize) {
-        self.record.inner.iteration_end(iteration, loss, evaluations);
+        self.inner.iteration_end(iteration, loss, evaluations);
     }
     fn stop_requested(&mut self) -> bool {
-        self.record.inner.stop_requested()
+        self.inner.stop_requested()
     }
     fn retrying(&mut self, epoch: usize, batch: usize, lr: f32) {
-        self.record.inner.retrying(epoch, batch, lr);
+        self.inner.retrying(epoch, batch, lr);
     }
     fn checkpoint(&mut self, trainer: &Trainer, rollback: Option<&Rollback>) -> Result<()> {
-        self.record.inner.checkpoint(trainer, rollback)?;
-        let Some(path) = &self.record.path else { return Ok(()) };
+        self.inner.checkpoint(trainer, rollback)?;
+        let Some(path) = &self.path else { return Ok(()) };
         let ck = Checkpoint {
             config: trainer.config().clone(),
             state: trainer.state(),
-            data: self.record.identity.clone(),
-            lr_given: self.record.lr_given,
+            data: self.identity.clone(),
+            lr_given: self.lr_given,
             rollback: rollback.cloned(),
             run: trainer.run_state().clone(),
             full_batch: None,
@@ -222,13 +216,13 @@ impl Observer for Watch<'_> {
         checkpoint::save(path, self.parts.with(trainer.net()), &ck)
     }
     fn full_batch_checkpoint(&mut self, net: &Network<f32>, state: &FullBatchState) -> Result<()> {
-        self.record.inner.full_batch_checkpoint(net, state)?;
-        let (Some(path), Some(fb)) = (&self.record.path, self.record.full_batch) else { return Ok(()) };
-        let cfg = self.record.cfg;
+        self.inner.full_batch_checkpoint(net, state)?;
+        let (Some(path), Some(fb)) = (&self.path, self.full_batch) else { return Ok(()) };
+        let cfg = self.cfg;
         let ck = Checkpoint {
             config: cfg.clone(),
             state: Checkpoint::full_batch_train_state(state.iterations),
-            data: self.record.identity.clone(),
+            data: self.identity.clone(),
             lr_given: cfg.lr,
             rollback: None,
             run: RunState::new(cfg.lr),
@@ -237,6 +231,6 @@ impl Observer for Watch<'_> {
         checkpoint::save(path, self.parts.with(net), &ck)
     }
     fn stopped(&mut self, reason: &StopReason) {
-        self.record.inner.stopped(reason);
+        self.inner.stopped(reason);
     }
 }

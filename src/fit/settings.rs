@@ -243,37 +243,13 @@ impl Mlp {
     pub fn full_batch_config(&self) -> Option<&FullBatchConfig> {
         self.full_batch.as_ref()
     }
-    /// The run policy.
-    pub fn policy(&self) -> &RunPolicy {
-        &self.policy
-    }
-    /// The threads.
-    pub fn thread_count(&self) -> Threads {
-        self.threads
-    }
-    /// The fraction held out for validation.
-    pub fn validation_fraction(&self) -> f64 {
-        self.val_split
-    }
-    /// The normalisation mode.
-    pub fn normalize_mode(&self) -> NormalizeMode {
-        self.normalize
-    }
-    /// The hidden layer sizes.
-    pub fn hidden_sizes(&self) -> &[usize] {
-        &self.hidden
-    }
     /// The output units of a new network: [`Mlp::output`]'s, else the loss's own.
-    pub fn output_units(&self) -> Output {
+    pub(crate) fn output_units(&self) -> Output {
         self.output.unwrap_or(self.loss.default_output())
     }
     /// The weight initialisation of a new network.
-    pub fn init_scheme(&self) -> Init {
+    pub(crate) fn init_scheme(&self) -> Init {
         self.init.unwrap_or(Init::default_for(self.activation))
-    }
-    /// The hidden activation and the loss.
-    pub fn activation_and_loss(&self) -> (Activation, Loss) {
-        (self.activation, self.loss)
     }
 
     /// Checks every setting and their combinations; the error names the setting in backticks.

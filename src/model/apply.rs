@@ -116,15 +116,12 @@ impl Model {
         Ok(x)
     }
 
-    /// Refuses targets the model's figures would be meaningless on: none, no rows, class labels
-    /// for a regression model or real values for a classifier.
+    /// Refuses targets of the other kind than the model's (class labels for a regression model,
+    /// real values for a classifier): its figures would mean nothing. (No rows or no targets are
+    /// the evaluation's own check.)
     fn check_targets(&self, data: &Dataset) -> Result<()> {
         let bad = |m: &str| Err(Error::data(data.path(), m));
-        if data.n_samples() == 0 {
-            return bad("has no rows to evaluate on");
-        }
         match (self.task, data.targets()) {
-            (_, Targets::None) => bad("has no labels or targets to evaluate against"),
             (Task::Regress, Targets::Classes { .. }) => {
                 bad("has class labels, but the model predicts real values (a regression model)")
             }

@@ -26,7 +26,7 @@
 //! reports progress through an [`Observer`] and knows nothing of terminals; build and run the
 //! trainer inside a `rayon::ThreadPool::install` to choose the thread count.
 
-use crate::data::{Dataset, Targets};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::network::Network;
 use crate::split::Busy;
@@ -311,24 +311,8 @@ pub fn check_fit(net: &Network<f32>, data: &Dataset) -> Result<()> {
             ),
         ));
     }
-    if data.n_features != arch.n_in() {
-        return Err(Error::data(
-            &data.path,
-            format!("has {} input features but the network expects {}", data.n_features, arch.n_in()),
-        ));
-    }
-    match &data.targets {
-        Targets::Classes { n_classes, .. } if *n_classes > arch.n_out() => Err(Error::data(
-            &data.path,
-            format!("has labels up to {} but the network has {} outputs", n_classes - 1, arch.n_out()),
-        )),
-        Targets::Values { n_outputs, .. } if *n_outputs != arch.n_out() => Err(Error::data(
-            &data.path,
-            format!("has {n_outputs} target columns but the network has {} outputs", arch.n_out()),
-        )),
-        Targets::None => Err(Error::data(&data.path, "has no labels or targets to train or evaluate on")),
-        _ => Ok(()),
-    }
+    // Widths, labels and targets, as an evaluation checks them.
+    crate::infer::check_rows(net, data, true)
 }
 
 /// Trains `net` on `data` with `cfg` (a convenience over [`Trainer`]).

@@ -374,7 +374,7 @@ impl<'a> Trainer<'a> {
             return Err(Error::Diverged { epoch, batch: n.div_ceil(self.cfg.batch), lr: self.cfg.lr });
         }
         let l2_term = self.cfg.l2 as f64 / n as f64 * self.net.half_sum_sq_weights();
-        let threads = Threads::new(self.team.size()).unwrap_or(Threads::ONE);
+        let threads = Threads::clamped(self.team.size());
         let test_eval: Option<Evaluation> =
             test.map(|t| threads.install(|| evaluate(self.net, t, None))).transpose()?.transpose()?;
         if let (Some(e), Some(t), Some(row)) =

@@ -302,7 +302,7 @@ fn run_full_batch(
             }
             break;
         }
-        let threads = crate::Threads::new(team_size).unwrap_or(crate::Threads::ONE);
+        let threads = crate::Threads::clamped(team_size);
         let test_eval: Option<Evaluation> =
             test.map(|t| threads.install(|| evaluate(obj.net(), t, None))).transpose()?.transpose()?;
         let m = EpochMetrics {
