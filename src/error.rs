@@ -74,6 +74,16 @@ pub fn short(v: f32) -> String {
     if v != 0.0 && !(1e-3..1e5).contains(&v.abs()) { format!("{v:e}") } else { v.to_string() }
 }
 
+/// A file's column by its 0-based index, as `label_col` and `keep_cols` count them, with the
+/// convention said, and its header name if it has one: `column 3 (0-based)`,
+/// `column 3 ("petal", 0-based)`. Every message that numbers a column uses it.
+pub fn column(index: usize, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("column {index} ({n:?}, 0-based)"),
+        None => format!("column {index} (0-based)"),
+    }
+}
+
 /// `n` and `noun`, plural unless `n` is 1: `1 thread`, `2 threads`, `3 classes`, `2 batches`,
 /// `4 epochs`.
 pub fn count(n: usize, noun: &str) -> String {
@@ -116,6 +126,16 @@ impl Error {
             _ => 1,
         }
     }
+    /// The error with `note` added to its message (what was noticed before it went wrong).
+    pub(crate) fn noted(mut self, note: &str) -> Self {
+        match &mut self {
+            Error::Parse { message, .. } | Error::Data { message, .. } => {
+                message.push_str(&format!(" (note: {note})"));
+            }
+            _ => {}
+        }
+        self
+    }
     /// True for a write to a closed pipe (`bp-par predict ... | head`), which is not an error.
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
@@ -129,15 +149,10 @@ impl fmt::Display for Error {
                 write!(f, "{}: cannot {action}: {source}", path.display())
             }
             Error::Parse { path, line, column, field, message } => {
-                write!(f, "{}:{line}", path.display())?;
+                write!(f, "{}:{line}: ", path.display())?;
+                // Counted from 0 in the message, as `label_col` counts.
                 if let Some(c) = column {
-                    write!(f, ":{c}")?;
-                }
-                write!(f, ": ")?;
-                match (column, field) {
-                    (Some(c), Some(name)) => write!(f, "column {c} ({name:?}): ")?,
-                    (Some(c), None) => write!(f, "column {c}: ")?,
-                    _ => {}
+                    write!(f, "{}: ", self::column(c.saturating_sub(1), field.as_deref()))?;
                 }
                 write!(f, "{message}")
             }

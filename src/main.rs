@@ -4,6 +4,16 @@
 
 #![warn(clippy::too_many_lines)]
 
+/// Writes a line on stderr, dropping it when stderr is closed (`2>&1 | head`): std's
+/// `eprintln!` panics there, and a closed pipe must never end or corrupt a run. Defined before
+/// `mod cli` so that it, not std's, is the `eprintln!` of every module of the binary.
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
 mod cli;
 
 use bp_par::error::{Error, Result};

@@ -153,7 +153,7 @@ fn load_data(args: &BenchArgs) -> Result<Dataset> {
             ..LoadOptions::default()
         };
         let mut d = data::load(p, &opts)?;
-        d.normalize(&Normalization::fit(NormalizeMode::Auto, d.features(), d.n_features()))?;
+        d.normalize(&Normalization::fit_to(NormalizeMode::Auto, &d))?;
         return Ok(d);
     }
     let k = args.layers[args.layers.len() - 1];

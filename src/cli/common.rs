@@ -18,6 +18,13 @@ pub fn emit(text: &str) -> Result<()> {
     out.write_all(text.as_bytes()).and_then(|_| out.flush()).map_err(stdout_error)
 }
 
+/// Prints what the reader noticed about `data` ([`Dataset::notes`]) on stderr, as warnings.
+pub fn warn_notes(data: &Dataset) {
+    for note in data.notes() {
+        eprintln!("bp-par: warning: {}: {}", data.path().display(), super::flags::to_flags(note));
+    }
+}
+
 /// The load options of the label flags, with the class or target count when known.
 pub fn load_options(labels: &LabelArgs, classes: Option<usize>, targets: Option<usize>) -> LoadOptions {
     LoadOptions {
@@ -32,6 +39,7 @@ pub fn load_options(labels: &LabelArgs, classes: Option<usize>, targets: Option<
         one_hot: labels.one_hot,
         class_names: Default::default(),
         keep_cols: Vec::new(),
+        skip_rows: labels.skip_rows,
     }
 }
 
@@ -83,6 +91,9 @@ pub fn model_and_data_keeping(
     // Labels are checked against the model's classes after the width (a wrong file is then
     // reported as such); predict ignores labels and does not check them at all.
     let d = data::load(data, &opts)?;
+    if note_training_rows {
+        warn_notes(&d);
+    }
     let n_in = model_data.net.arch().n_in();
     if d.n_features() != n_in {
         let hint = if !unlabeled_ok && d.n_features() + 1 == n_in {

@@ -29,6 +29,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("loss", "--loss"),
     ("output", "--output"),
     ("delimiter", "--delimiter"),
+    ("skip_rows", "--skip-rows"),
     ("keep_cols", "--keep-cols"),
     ("missing", "--missing"),
     ("one_hot", "--one-hot"),

@@ -138,7 +138,7 @@ fn problem(args: &GradcheckArgs) -> Result<Problem> {
         return Err(Error::data(path, "has no labelled rows to check gradients on"));
     }
     let mut d = full.subset(&(0..rows).collect::<Vec<_>>());
-    d.normalize(&Normalization::fit(NormalizeMode::Auto, d.features(), d.n_features()))?;
+    d.normalize(&Normalization::fit_to(NormalizeMode::Auto, &d))?;
     let hidden = args.layers.get(1..args.layers.len().saturating_sub(1)).unwrap_or_default();
     let mut sizes = vec![d.n_features()];
     sizes.extend(hidden);

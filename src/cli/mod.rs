@@ -10,6 +10,7 @@ pub mod experiment;
 pub mod flags;
 pub mod gradcheck;
 pub mod images;
+pub mod metrics_file;
 pub mod predict;
 pub mod progress;
 pub mod ranks;

@@ -1,20 +1,19 @@
 //! Training progress on stderr (indicatif bars on a terminal, one plain line per epoch
-//! otherwise, nothing with `--quiet`) and the `--metrics` file.
+//! otherwise, nothing with `--quiet`); the rows go to the `--metrics` file ([`super::metrics_file`]).
 //!
 //! The metrics file's held-out columns are `test_loss,test_acc` (whatever the run watches: a
 //! test file or a validation split). A run with both a validation split and a test file writes
 //! `val_loss,val_acc` (the split, which the run watches) and `test_loss,test_acc` (the test
 //! file, measured on each epoch's weights, watched by nothing).
 
+use super::metrics_file::MetricsFile;
 use bp_par::data::Dataset;
 use bp_par::error::{Error, Result};
 use bp_par::infer::{Evaluation, evaluate};
 use bp_par::network::Network;
 use bp_par::train::{EpochMetrics, Observer, StopReason};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -22,145 +21,6 @@ enum Display {
     Bars { multi: MultiProgress, epochs: ProgressBar, batches: ProgressBar },
     Lines,
     Quiet,
-}
-
-/// Per-epoch rows, as CSV or JSON lines by the file's extension.
-pub struct MetricsFile {
-    path: PathBuf,
-    out: BufWriter<File>,
-    json: bool,
-    /// Separate validation and test columns (a run with a split and a test file).
-    split: bool,
-}
-
-/// The CSV header of a metrics file; `split`: with separate validation and test columns.
-fn header(split: bool) -> &'static str {
-    if split {
-        "epoch,loss,train_acc,val_loss,val_acc,test_loss,test_acc,lr,seconds,samples_per_s"
-    } else {
-        "epoch,loss,train_acc,test_loss,test_acc,lr,seconds,samples_per_s"
-    }
-}
-
-impl MetricsFile {
-    /// Creates the file, or with `append` (a resumed run) adds to an existing one, whose
-    /// columns must then be those of this run; `split`: separate validation and test columns.
-    pub fn create(path: &Path, append: bool, split: bool) -> Result<Self> {
-        let existing = append && path.metadata().is_ok_and(|m| m.len() > 0);
-        if existing {
-            check_columns(path, split)?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .append(existing)
-            .truncate(!existing)
-            .open(path)
-            .map_err(|e| Error::io(path, "create the metrics file", e))?;
-        let json = matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl" | "ndjson"));
-        let mut m = MetricsFile { path: path.to_path_buf(), out: BufWriter::new(file), json, split };
-        if !json && !existing {
-            m.write_line(header(split))?;
-        }
-        Ok(m)
-    }
-
-    fn write_line(&mut self, line: &str) -> Result<()> {
-        writeln!(self.out, "{line}")
-            .and_then(|_| self.out.flush())
-            .map_err(|e| Error::io(&self.path, "write the metrics file", e))
-    }
-
-    /// One epoch's row; `test`: the test file's figures on the epoch's weights (written in
-    /// the `test_*` columns of a file with separate validation columns).
-    pub fn row(&mut self, m: &EpochMetrics, test: Option<&Evaluation>) -> Result<()> {
-        if self.split {
-            return self.split_row(m, test);
-        }
-        let line = if self.json {
-            serde_json::json!({
-                "epoch": m.epoch, "loss": m.loss, "train_acc": m.train_acc, "test_loss": m.test_loss,
-                // The f32 rate as written in the CSV (its shortest decimal), not widened to f64.
-                "test_acc": m.test_acc, "lr": super::common::json_f32(m.lr),
-                "seconds": m.seconds, "samples_per_s": m.samples_per_s,
-            })
-            .to_string()
-        } else {
-            let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
-            format!(
-                "{},{},{},{},{},{},{},{}",
-                m.epoch,
-                m.loss,
-                opt(m.train_acc),
-                opt(m.test_loss),
-                opt(m.test_acc),
-                m.lr,
-                m.seconds,
-                m.samples_per_s
-            )
-        };
-        self.write_line(&line)
-    }
-
-    /// A row with separate validation (the run's held-out figures) and test columns.
-    fn split_row(&mut self, m: &EpochMetrics, test: Option<&Evaluation>) -> Result<()> {
-        let (test_loss, test_acc) = (test.map(|e| e.loss), test.and_then(Evaluation::accuracy));
-        let line = if self.json {
-            serde_json::json!({
-                "epoch": m.epoch, "loss": m.loss, "train_acc": m.train_acc, "val_loss": m.test_loss,
-                "val_acc": m.test_acc, "test_loss": test_loss, "test_acc": test_acc,
-                "lr": super::common::json_f32(m.lr), "seconds": m.seconds, "samples_per_s": m.samples_per_s,
-            })
-            .to_string()
-        } else {
-            let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
-            let held = [m.train_acc, m.test_loss, m.test_acc, test_loss, test_acc].map(opt).join(",");
-            format!("{},{},{held},{},{},{}", m.epoch, m.loss, m.lr, m.seconds, m.samples_per_s)
-        };
-        self.write_line(&line)
-    }
-
-    /// The stopping rule that ended the run, after the rows: a `#` comment line in a CSV
-    /// (its header stays as it was; `show curves`, numpy and `pandas.read_csv(...,
-    /// comment="#")` skip it), an object with a `stop` key in JSON lines.
-    pub fn stop(&mut self, reason: &StopReason) -> Result<()> {
-        let line = if self.json {
-            serde_json::json!({ "stop": reason.rule(), "epoch": reason.epoch(), "reason": reason.to_string() })
-                .to_string()
-        } else {
-            format!("# stop: {} at epoch {}: {reason}", reason.rule(), reason.epoch())
-        };
-        self.write_line(&line)
-    }
-}
-
-/// Refuses to append to a metrics file whose columns are not this run's: a CSV whose header
-/// differs, or JSON lines with (or without) `val_loss` keys where this run has none (or has
-/// them). A resumed run that adds or drops `--test` beside its split would otherwise mix
-/// layouts in one file.
-fn check_columns(path: &Path, split: bool) -> Result<()> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the metrics file", e))?;
-    let Some(first) = text.lines().find(|l| !l.trim().is_empty()) else { return Ok(()) };
-    let ok = if first.trim_start().starts_with('{') {
-        first.contains("\"val_loss\"") == split || first.contains("\"stop\"")
-    } else {
-        first.trim() == header(split)
-    };
-    if ok {
-        return Ok(());
-    }
-    let (ours, theirs) = if split {
-        ("separate validation and test columns", "one held-out set's")
-    } else {
-        ("one held-out set's columns", "separate validation and test columns")
-    };
-    Err(Error::data(
-        path,
-        format!(
-            "has {theirs}, but this run writes {ours} (--test given with a --val-split, or not, \
-             unlike the run that wrote it): give the resumed run its original --test, or a new --metrics file"
-        ),
-    ))
 }
 
 /// The CLI's progress [`Observer`]: display plus metrics file.
@@ -293,9 +153,18 @@ impl Reporter {
     /// the metrics file's `test_*` columns (only when there is a metrics file to write them
     /// to: nothing else shows them while training).
     pub fn measure_test(&mut self, net: &Network<f32>, test: &Dataset) {
-        if self.metrics.as_ref().is_some_and(|m| m.split) {
+        if self.metrics.as_ref().is_some_and(MetricsFile::split) {
             // (The test file was checked against the model before the run.)
             self.test_eval = evaluate(net, test, None).ok();
+        }
+    }
+
+    /// Keeps the metrics file's rows (a run that ended, or stopped to be continued): a file
+    /// written beside the one it replaces takes its place. A failed run does not call this.
+    pub fn keep_metrics(&mut self) -> Result<()> {
+        match &mut self.metrics {
+            Some(file) => file.keep(),
+            None => Ok(()),
         }
     }
 

@@ -132,6 +132,8 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
         schema: super::Schema::default(),
         kept: None,
         normalized: false,
+        shape_given: image_shape.is_some(),
+        notes: Vec::new(),
     })
 }
 

@@ -112,6 +112,8 @@ impl Dataset {
             schema: Schema::default(),
             kept: None,
             normalized: false,
+            shape_given: false,
+            notes: Vec::new(),
         }
     }
 
@@ -252,6 +254,7 @@ impl Dataset {
             )));
         }
         self.image_shape = Some([h, w]);
+        self.shape_given = true;
         Ok(self)
     }
 

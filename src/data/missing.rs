@@ -68,17 +68,16 @@ impl Dataset {
         Ok((train, held))
     }
 
-    /// Feature `j` (0-based) as the file's column: `column 3 ("petal")` (1-based, past the
+    /// Feature `j` (0-based) as the file's column: `column 3 ("petal", 0-based)` (counting the
     /// label column; the header's name when there was one), or `feature 3` when the file's
     /// layout is unknown.
     pub(crate) fn feature_column(&self, j: usize) -> String {
         let s = &self.schema;
-        let name =
-            s.feature_names.as_ref().and_then(|n| n.get(j)).map_or(String::new(), |n| format!(" ({n:?})"));
+        let name = s.feature_names.as_ref().and_then(|n| n.get(j)).map(String::as_str);
         match (s.n_columns, &s.label) {
-            (Some(_), Some(label)) if j >= label.index => format!("column {}{name}", j + 2),
-            (Some(_), _) => format!("column {}{name}", j + 1),
-            (None, _) => format!("feature {}{name}", j + 1),
+            (Some(_), Some(label)) if j >= label.index => crate::error::column(j + 1, name),
+            (Some(_), _) => crate::error::column(j, name),
+            (None, _) => format!("feature {}{}", j + 1, name.map_or(String::new(), |n| format!(" ({n:?})"))),
         }
     }
 }
@@ -158,6 +157,6 @@ mod tests {
         let failed =
             (0..20).filter_map(|seed| d.clone().split_filling_means(0.5, seed).err()).next().unwrap();
         let msg = failed.to_string();
-        assert!(msg.contains("column 2 (\"a\") has no values in the 2 training rows"), "{msg}");
+        assert!(msg.contains("column 1 (\"a\", 0-based) has no values in the 2 training rows"), "{msg}");
     }
 }

@@ -17,6 +17,7 @@ pub mod image;
 mod memory;
 mod missing;
 mod normalize;
+mod notes;
 mod npy;
 mod read;
 mod schema;
@@ -31,6 +32,7 @@ pub use schema::{HeldOut, LabelColumn, Schema};
 pub(crate) use missing::feature_means;
 
 use crate::error::{Error, Result};
+use notes::noted;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::Read;
@@ -88,6 +90,13 @@ pub struct Dataset {
     pub(crate) kept: Option<Kept>,
     /// Whether the features have been normalised ([`Dataset::normalized`]).
     pub(crate) normalized: bool,
+    /// Whether `image_shape` came from the format (IDX images, 3-D arrays) or was given,
+    /// rather than guessed from a square feature count: such data are pictures whatever
+    /// their values, for `normalize` auto.
+    pub(crate) shape_given: bool,
+    /// What the reader noticed and decided that a person should hear of (a header of column
+    /// numbers, classes without rows): warnings, not errors ([`Dataset::notes`]).
+    pub(crate) notes: Vec<String>,
 }
 
 /// Columns carried through a data set as text, row by row (an id, a file name).
@@ -171,6 +180,10 @@ pub struct LoadOptions {
     pub one_hot: Option<usize>,
     /// CSV: how labels are read: numbers, or names (a model's, or the file's own).
     pub class_names: ClassNames,
+    /// CSV: lines at the start of the file that are neither header nor rows (a summary line
+    /// such as scikit-learn's `569,30,malignant,benign`), skipped; line numbers in messages
+    /// still count them.
+    pub skip_rows: usize,
 }
 
 impl Dataset {
@@ -212,6 +225,13 @@ impl Dataset {
     /// Whether the features were normalised by [`Dataset::normalized`] (else they are raw).
     pub fn is_normalized(&self) -> bool {
         self.normalized
+    }
+
+    /// What the reader noticed about the file that a person should hear of, one sentence
+    /// each (a front end shows them as warnings): classes without rows, a header whose names
+    /// are numbers. Empty for most files.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The number of samples (rows).
@@ -300,31 +320,45 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         let _ = f.take(6).read_to_end(&mut head);
     }
     if head.starts_with(npy::MAGIC) {
-        npy::load_file(path, opts)
+        only_csv_skips(path, opts, "a .npy array")?;
+        npy::load_file(path, opts).map(|d| noted(d, opts))
     } else if head.starts_with(npy::ZIP_MAGIC) {
-        npy::load_npz_file(path, opts)
+        only_csv_skips(path, opts, "a .npz archive")?;
+        npy::load_npz_file(path, opts).map(|d| noted(d, opts))
     } else {
         from_bytes(path, &read_bytes(path)?, opts)
     }
 }
 
+/// Refuses `skip_rows` for a file that has no lines (`what` it is).
+fn only_csv_skips(path: &Path, opts: &LoadOptions, what: &str) -> Result<()> {
+    if opts.skip_rows == 0 {
+        return Ok(());
+    }
+    Err(Error::config(format!("`skip_rows` skips lines of a CSV file, but {} is {what}", path.display())))
+}
+
 /// Parses a data set held in memory (already decompressed); `path` names it in messages
 /// and locates an IDX or `.npy` labels file.
 pub fn from_bytes(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
-    if bytes.starts_with(npy::MAGIC) {
-        npy::load_npy(path, bytes, opts)
+    let data = if bytes.starts_with(npy::MAGIC) {
+        only_csv_skips(path, opts, "a .npy array")?;
+        npy::load_npy(path, bytes, opts)?
     } else if bytes.starts_with(npy::ZIP_MAGIC) {
-        npy::load_npz(path, bytes, opts)
+        only_csv_skips(path, opts, "a .npz archive")?;
+        npy::load_npz(path, bytes, opts)?
     } else if bytes.len() >= 2 && bytes[0] == 0 && bytes[1] == 0 {
-        idx::load(path, bytes, opts)
+        only_csv_skips(path, opts, "an IDX file")?;
+        idx::load(path, bytes, opts)?
     } else {
-        csv::parse(path, bytes, opts)
-    }
+        csv::parse(path, bytes, opts)?
+    };
+    Ok(noted(data, opts))
 }
 
 /// Parses CSV text held in memory; `path` names it in messages.
 pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
-    csv::parse(path, bytes, opts)
+    csv::parse(path, bytes, opts).map(|d| noted(d, opts))
 }
 
 /// Infers the number of classes from the labels, or checks them against `classes`.
@@ -372,5 +406,7 @@ pub fn synthetic(n: usize, n_features: usize, n_classes: usize, seed: u64) -> Da
         schema: Schema::default(),
         kept: None,
         normalized: false,
+        shape_given: false,
+        notes: Vec::new(),
     }
 }

@@ -16,10 +16,16 @@ use std::str::FromStr;
 /// Which normalisation to fit ([`Normalization::fit`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NormalizeMode {
-    /// Pixels (integers in 0..=255 reaching above 128) are divided by 255, optdigits-style
-    /// counts (integers in 0..=16 reaching above 1) by 16; data already within [−1, 1] is left
-    /// as is; anything else (pen coordinates 0..100, measurements) gets per-feature z-scores,
-    /// which dividing by 255 would leave badly scaled.
+    /// Pictures ([`Normalization::fit_to`]: IDX images, 3-D arrays, an image shape given, or
+    /// square grids of at least 64 features that are non-negative whole numbers or lie within
+    /// [−1, 1]) are scaled by their range, never z-scored (a pixel that is nearly always
+    /// background would get huge z-scores): 8-bit pixels (whole numbers reaching above 128) are
+    /// divided by 255, other non-negative pictures by their largest value (faint pixels up to
+    /// 115 by 115, optdigits' counts by 16), pictures with negative values (USPS stores
+    /// [−1, 1]) mapped from their range onto [0, 1]. Other data: 8-bit values are divided by
+    /// 255 and small counts (whole numbers in 0..=16 reaching above 1) by 16; data within
+    /// [−1, 1] reaching at least 0.5 in magnitude is left as is; anything else (pen coordinates
+    /// 0..100, measurements, tiny values) gets per-feature z-scores.
     #[default]
     Auto,
     /// Leave the features as they are.
@@ -74,11 +80,11 @@ impl Normalization {
                 let pixel_like =
                     features.par_iter().all(|&v| (0.0..=255.0).contains(&v) && (v as u8) as f32 == v);
                 let max = features.par_iter().copied().reduce(|| 0.0, f32::max);
-                let within_one = features.par_iter().all(|v| v.abs() <= 1.0);
+                let largest = features.par_iter().map(|v| v.abs()).reduce(|| 0.0, f32::max);
                 match (pixel_like, max) {
                     (true, m) if m > 128.0 => Normalization::Scale(255.0),
                     (true, m) if m > 1.0 && m <= 16.0 => Normalization::Scale(16.0),
-                    _ if within_one => Normalization::None,
+                    _ if (0.5..=1.0).contains(&largest) => Normalization::None,
                     _ => Normalization::fit(NormalizeMode::Zscore, features, d),
                 }
             }
@@ -107,6 +113,27 @@ impl Normalization {
                     .collect();
                 Normalization::ZScore { mean: mean.iter().map(|&m| m as f32).collect(), std }
             }
+        }
+    }
+
+    /// Fits the transform to a data set's features: as [`Normalization::fit`], but under
+    /// [`NormalizeMode::Auto`] a picture is scaled by its range, never z-scored (see there).
+    pub fn fit_to(mode: NormalizeMode, data: &super::Dataset) -> Self {
+        let (features, d) = (&data.features[..], data.n_features);
+        if mode != NormalizeMode::Auto || d == 0 || !is_picture(data) {
+            return Normalization::fit(mode, features, d);
+        }
+        let (lo, hi) = features
+            .par_iter()
+            .map(|&v| (v, v))
+            .reduce(|| (f32::INFINITY, f32::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
+        let whole = features.par_iter().all(|&v| (v as u32) as f32 == v);
+        match (lo, hi) {
+            _ if !(lo.is_finite() && hi.is_finite()) || hi <= lo => Normalization::None,
+            (lo, hi) if lo >= 0.0 && whole && hi > 128.0 && hi <= 255.0 => Normalization::Scale(255.0),
+            (lo, hi) if lo >= 0.0 => Normalization::Scale(hi),
+            // Onto [0, 1]: (x − lo) / (hi − lo), the same for every pixel.
+            (lo, hi) => Normalization::ZScore { mean: vec![lo; d], std: vec![hi - lo; d] },
         }
     }
 
@@ -178,9 +205,28 @@ impl Normalization {
         match self {
             Normalization::None => "none".into(),
             Normalization::Scale(s) => format!("scale /{s}"),
+            Normalization::ZScore { mean, std } if is_range(mean, std) => {
+                format!("range {}..{} onto 0..1", mean[0], mean[0] + std[0])
+            }
             Normalization::ZScore { .. } => "zscore".into(),
         }
     }
+}
+
+/// Whether z-score statistics are one range map for every feature (a picture's).
+fn is_range(mean: &[f32], std: &[f32]) -> bool {
+    mean.len() > 1 && mean.iter().all(|&m| m == mean[0]) && std.iter().all(|&s| s == std[0]) && std[0] != 1.0
+}
+
+/// Whether `data` are pictures for `normalize` auto: their shape came from the format or was
+/// given, or they are square grids of at least 64 features whose values are non-negative
+/// whole numbers (pixels, counts) or lie within [−1, 1] (USPS).
+fn is_picture(data: &super::Dataset) -> bool {
+    let f = &data.features;
+    data.shape_given
+        || data.image_shape.is_some()
+            && (f.par_iter().all(|&v| v >= 0.0 && (v as u32) as f32 == v)
+                || f.par_iter().all(|v| v.abs() <= 1.0))
 }
 
 #[cfg(test)]

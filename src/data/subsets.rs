@@ -41,6 +41,8 @@ impl Dataset {
                 values: rows.iter().flat_map(|&i| k.row(i).to_vec()).collect(),
             }),
             normalized: self.normalized,
+            shape_given: self.shape_given,
+            notes: self.notes.clone(),
         }
     }
 

@@ -82,7 +82,7 @@ impl Mlp {
         }
         let norm = match &started {
             Some(m) => m.norm.clone(),
-            None => Normalization::fit(mlp.normalize, &train.features, train.n_features),
+            None => Normalization::fit_to(mlp.normalize, &train),
         };
         for part in std::iter::once(&mut train).chain(held_out.iter_mut()).chain(test.iter_mut()) {
             part.normalize(&norm)?;
@@ -333,12 +333,12 @@ pub fn check_targets(d: &Dataset, loss: Loss, output: Output) -> Result<()> {
     Ok(())
 }
 
-/// Target `j` of `k` as a file column: "column 7 (\"price\")" (1-based, the last `k` columns of
-/// a CSV row), or "target 2" when the file's layout is unknown.
+/// Target `j` of `k` as a file column: "column 6 (\"price\", 0-based)" (the last `k` columns
+/// of a CSV row), or "target 2" when the file's layout is unknown.
 fn target_column(d: &Dataset, k: usize, j: usize) -> String {
-    let name = d.schema.target_names.as_ref().and_then(|n| n.get(j)).map(|n| format!(" ({n:?})"));
+    let name = d.schema.target_names.as_ref().and_then(|n| n.get(j));
     match d.schema.n_columns {
-        Some(n) if n >= k => format!("column {}{}", n - k + j + 1, name.unwrap_or_default()),
-        _ => format!("target {}{}", j + 1, name.unwrap_or_default()),
+        Some(n) if n >= k => crate::error::column(n - k + j, name.map(String::as_str)),
+        _ => format!("target {}{}", j + 1, name.map_or(String::new(), |n| format!(" ({n:?})"))),
     }
 }

@@ -38,7 +38,7 @@ pub(super) fn check_schema(
     if let (Some(label), Some(cols)) = (&schema.label, schema.n_columns)
         && label.index >= cols
     {
-        return bad(format!("puts the label in column {} of {cols}", label.index));
+        return bad(format!("puts the label in {} of {cols}", crate::error::column(label.index, None)));
     }
     Ok(())
 }

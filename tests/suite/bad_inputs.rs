@@ -38,29 +38,29 @@ fn malformed_csv_files() {
     train_fails(
         b"label,a,b\n1,2,3\n0,4,x7\n",
         &[],
-        "bad.csv:3:3: column 3 (\"b\"): expected a number, found \"x7\"",
+        "bad.csv:3: column 2 (\"b\", 0-based): expected a number, found \"x7\"",
     );
     train_fails(
         b"label,a,b\n1,2,3\n0,NaN,1\n",
         &[],
-        "bad.csv:3:2: column 2 (\"a\"): missing value (\"NaN\"); it is the file's only missing value: \
+        "bad.csv:3: column 1 (\"a\", 0-based): missing value (\"NaN\"); it is the file's only missing value: \
          give --missing mean, zero or drop",
     );
     train_fails(
         b"label,a,b\n1,2,-inf\n",
         &[],
-        "bad.csv:2:3: column 3 (\"b\"): expected a finite number, found -inf",
+        "bad.csv:2: column 2 (\"b\", 0-based): expected a finite number, found -inf",
     );
     train_fails(
         b"label,a\n1.5,2\n",
         &[],
-        "bad.csv:2:1: column 1 (\"label\"): expected a class label (an integer 0, 1, 2, ...), found 1.5",
+        "bad.csv:2: column 0 (\"label\", 0-based): expected a class label (an integer 0, 1, 2, ...), found 1.5",
     );
     train_fails(b"label,a\n-1,2\n", &[], "found -1");
     train_fails(
         b"label,a\n0,2\n7,2\n",
         &["--classes", "3"],
-        "bad.csv:3:1: column 1 (\"label\"): label 7 is out of range for --classes 3",
+        "bad.csv:3: column 0 (\"label\", 0-based): label 7 is out of range for --classes 3",
     );
     train_fails(b"a,b\n1,2\n", &["--label-col", "digit"], "bad.csv: has no column named \"digit\"");
     train_fails(b"1,2\n", &["--targets", "2"], "--targets 2 needs at least one feature column");
@@ -102,7 +102,7 @@ fn bad_options() {
     train_fails(
         b"1,-0.5\n2,0.1\n",
         &["--targets", "1", "--loss", "bce", "--val-split", "0"],
-        "data row 1, column 2: target -0.5 is outside [0, 1], the range of sigmoid outputs (--loss bce); \
+        "data row 1, column 1 (0-based): target -0.5 is outside [0, 1], the range of sigmoid outputs (--loss bce); \
          use --loss mse --output linear",
     );
 }
@@ -131,7 +131,7 @@ fn missing_files_and_bad_models() {
     let run = dir.run(&["eval", "--model", "m.safetensors", "many.csv"]);
     assert!(
         run.stderr.contains(
-            "many.csv:2:1: column 1 (\"label\"): label 5 is out of range for the model's class count 2"
+            "many.csv:2: column 0 (\"label\", 0-based): label 5 is out of range for the model's class count 2"
         ),
         "{}",
         run.stderr

@@ -295,11 +295,9 @@ fn init_conflicts_permissions_and_predict_ignoring_labels() {
     let run = dir.run(&["predict", "-m", "m.safetensors", "b.csv"]).ok();
     assert_eq!(run.stdout.lines().count(), 2);
     let run = dir.run(&["eval", "-m", "m.safetensors", "b.csv"]);
-    assert!(
-        run.stderr.contains(
-            "b.csv:2:1: column 1 (\"label\"): label 7 is out of range for the model's class count 2"
-        )
-    );
+    assert!(run.stderr.contains(
+        "b.csv:2: column 0 (\"label\", 0-based): label 7 is out of range for the model's class count 2"
+    ));
 }
 
 /// Decodes a PNG and returns (width, height, number of distinct colours).

@@ -85,7 +85,7 @@ fn files_laid_out_differently_are_refused() {
     // A renamed feature: the first difference is named.
     dir.write("renamed.csv", rows(30, 3, "p0,p1,p2,q3,p4,p5,digit", true));
     let e = refused("renamed.csv", "eval");
-    assert!(e.contains("column 4 is named \"q3\", but the model's feature 4 is \"p3\""), "{e}");
+    assert!(e.contains("column 3 (0-based) is named \"q3\", but the model's feature 4 is \"p3\""), "{e}");
     // The label moved to the front: the names no longer line up.
     let moved: String = rows(30, 3, HEADER, true)
         .lines()
@@ -97,13 +97,15 @@ fn files_laid_out_differently_are_refused() {
     dir.write("moved.csv", moved);
     let e = refused("moved.csv", "predict");
     assert!(
-        e.contains("column 7 is named \"p5\", but there the model's training file had its label \"digit\""),
+        e.contains(
+            "column 6 (0-based) is named \"p5\", but there the model's training file had its label \"digit\""
+        ),
         "{e}"
     );
     // eval needs labels: a file without the label column says where the model had it.
     let e = refused("inputs.csv", "eval");
     assert!(e.contains("no label column"), "{e}");
-    assert!(e.contains("label \"digit\" in column 7"), "{e}");
+    assert!(e.contains("label \"digit\" in column 6 (0-based)"), "{e}");
     // A file of another width names both widths.
     dir.write("wide.csv", "a,b,c,d,e,f,g,h\n1,2,3,4,5,6,7,0\n");
     let e = refused("wide.csv", "eval");

@@ -192,7 +192,7 @@ fn class_names_are_learned_stored_and_written() {
     dir.write("other.csv", iris(10, 5, Some("dog")));
     let err = failed(dir.run(&["eval", "-m", "iris.st", "other.csv", "--label-col", "last"]));
     assert!(
-        err.contains("other.csv:6:3: column 3: label \"dog\" is not one of the model's 3 classes"),
+        err.contains("other.csv:6: column 2 (0-based): label \"dog\" is not one of the model's 3 classes"),
         "{err}"
     );
     // A model of numbered classes refuses a file of names rather than numbering them anew.
@@ -205,7 +205,7 @@ fn class_names_are_learned_stored_and_written() {
     let err = failed(dir.run(&["eval", "-m", "n.st", "iris.csv", "--label-col", "last"]));
     assert!(
         err.contains(
-            "iris.csv:1:3: column 3: expected a class label (an integer 0, 1, 2, ...), found versicolor"
+            "iris.csv:1: column 2 (0-based): expected a class label (an integer 0, 1, 2, ...), found versicolor"
         ),
         "{err}"
     );
@@ -222,7 +222,7 @@ fn missing_values_are_refused_or_filled_with_the_training_means() {
     dir.write("train.csv", &text);
     let err = failed(train(&dir, "train.csv", "m.st", &[]));
     assert!(
-        err.contains("train.csv:6:3: column 3 (\"b\"): missing value (\"NA\"); the file has 9 missing values: give --missing mean, zero or drop"),
+        err.contains("train.csv:6: column 2 (\"b\", 0-based): missing value (\"NA\"); the file has 9 missing values: give --missing mean, zero or drop"),
         "{err}"
     );
     // Rows 4, 13, ..., 76 (9 of 80) miss b: zero keeps them, drop leaves them out.

@@ -7,6 +7,7 @@ mod cli;
 mod columns;
 mod determinism;
 mod files;
+mod first_hour;
 mod front_door;
 mod fullbatch_resume;
 mod fuzz;

@@ -75,7 +75,7 @@ fn sigmoid_outputs_refuse_targets_outside_the_unit_interval_naming_row_and_colum
         // Row 1's price (2a − b − 0.37 of the first draws) is within [0, 1]; its volume
         // (3ab + 1.55) is not: the 5th column.
         assert!(
-            out.stderr.contains("prices.csv: data row 1, column 5 (\"volume\"): target"),
+            out.stderr.contains("prices.csv: data row 1, column 4 (\"volume\", 0-based): target"),
             "{}",
             out.stderr
         );

@@ -177,6 +177,7 @@ fn an_interrupted_run_resumes_to_the_same_model() {
         // the run can only end by being interrupted. One thread, here and below: on a loaded
         // machine a team of two spends its time waiting for each other's time slices, and the
         // thread count is not what this test is about.
+        let before = std::fs::read(dir.path("m.st")).ok();
         let mut child = spawn_train(
             &dir,
             &["--epochs", "100000", "--threads", "1", "--checkpoint", "ck.st", "--save", "m.st"],
@@ -192,7 +193,19 @@ fn an_interrupted_run_resumes_to_the_same_model() {
              --save); {again} again exits at once without saving"
         );
         assert!(stderr.contains(&ack), "{stderr}");
-        assert!(stderr.contains("wrote the checkpoint to ck.st and the model to m.st"), "{stderr}");
+        // A stopped run never replaces an existing --save file: its model goes beside it.
+        match &before {
+            Some(old) => {
+                assert_eq!(&std::fs::read(dir.path("m.st")).unwrap(), old, "{sig}: m.st was replaced");
+                let said = "the unfinished model to m.unfinished.st (m.st is kept as it was)";
+                assert!(stderr.contains(said), "{stderr}");
+                assert!(dir.path("m.unfinished.st").exists());
+            }
+            None => assert!(
+                stderr.contains("wrote the checkpoint to ck.st and the unfinished model to m.st;"),
+                "{stderr}"
+            ),
+        }
         // The message names where the run stopped, as the checkpoint records it.
         let (_, ck) = bp_par::checkpoint::load(&dir.path("ck.st")).unwrap();
         let (epoch, batch) = (ck.state.epoch, ck.state.next_batch);

@@ -179,6 +179,10 @@ pub struct LabelArgs {
     /// *-images-idx3-ubyte -> *-labels-idx1-ubyte, x.npy -> y.npy, X_train.npy -> y_train.npy]
     #[arg(long, value_name = "PATH")]
     pub labels: Option<PathBuf>,
+    /// CSV: skip the first N lines, a summary or title line before the header or the rows
+    /// (scikit-learn's bundled CSVs begin with one); line numbers in messages still count them
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub skip_rows: usize,
 }
 
 /// Which rows of DATA a command reads.

@@ -92,6 +92,7 @@ fn read_training(plan: &Plan) -> Result<Dataset> {
         )?,
     };
     if !plan.quiet {
+        crate::cli::common::warn_notes(&full);
         warn_id_columns(&full);
     }
     if let Some(n) = plan.train_rows
@@ -165,7 +166,11 @@ fn read_test(plan: &Plan, full: &Dataset) -> Result<Option<Dataset>> {
             let missing =
                 if plan.load.missing == Missing::Keep { Missing::Keep } else { opts.missing.clone() };
             let opts = data::LoadOptions { classes, expect, missing, ..opts.clone() };
-            Some(data::load(p, &full.schema().read_options(opts)?)?)
+            let test = data::load(p, &full.schema().read_options(opts)?)?;
+            if !plan.quiet {
+                crate::cli::common::warn_notes(&test);
+            }
+            Some(test)
         }
         None => None,
     })

@@ -21,7 +21,8 @@ mod same;
 mod schedule;
 
 use super::args::TrainArgs;
-use super::progress::{MetricsFile, Reporter};
+use super::metrics_file::MetricsFile;
+use super::progress::Reporter;
 use super::ranks::Ranks;
 use bp_par::error::{Error, Result, count, short};
 use bp_par::model;
@@ -64,7 +65,11 @@ pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
     if let Some(path) = &plan.save {
         model::save_with_stop(path, prepared.session.model(), record.as_ref())?;
     }
-    report::report(&plan, &prepared, &history, train_s, reason.as_ref(), times.as_ref())
+    report::report(&plan, &prepared, &history, train_s, reason.as_ref(), times.as_ref())?;
+    if plan.save.is_none() {
+        reporter.log("bp-par: the model was not saved: give --save model.st to keep it");
+    }
+    Ok(())
 }
 
 /// One rank's (or the one process's) plan, data and metrics file.

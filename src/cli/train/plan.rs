@@ -34,8 +34,11 @@ pub struct Plan {
     pub image_shape: Option<[usize; 2]>,
     /// The network to build when not starting from a model.
     pub fresh: Fresh,
-    /// The `--init` model, or the `--resume` checkpoint's model.
+    /// The `--init` model, or the `--resume` checkpoint's model (taken when the fit is
+    /// prepared).
     pub model: Option<Model>,
+    /// Whether the run starts from a model (`--init` or `--resume`): its normalisation then.
+    pub from_model: bool,
     /// The checkpoint being resumed.
     pub resume: Option<(PathBuf, Checkpoint)>,
     /// The hyperparameters (a resumed run's, with `--epochs` possibly extended).
@@ -151,6 +154,7 @@ impl Plan {
             train_rows: args.train_rows,
             val_split,
             image_shape: args.image_shape,
+            from_model: model.is_some(),
             model,
             resume,
             cfg,

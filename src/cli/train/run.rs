@@ -160,7 +160,8 @@ pub fn run(
         session.run(&mut observer, Some(&checkpoints), ranks.group)
     };
     reporter.finish();
-    let fitted = outcome?;
+    let fitted = outcome.map_err(|e| diverged_inputs(e, plan, session.model()))?;
+    reporter.keep_metrics()?;
     if let Some((epochs, batches)) = fitted.stopped_at {
         let position = match (plan.full_batch.is_some(), batches) {
             (true, _) => format!("after iteration {epochs}"),
@@ -174,14 +175,39 @@ pub fn run(
     Ok((fitted.history, fitted.reason, times))
 }
 
+/// A divergence, with what the inputs were normalised by (and who chose it): a rate is not
+/// always the culprit.
+fn diverged_inputs(e: Error, plan: &Plan, model: &Model) -> Error {
+    if !matches!(e, Error::Diverged { .. }) {
+        return e;
+    }
+    let how = model.norm.describe();
+    let chosen = match (plan.fresh.normalize, plan.from_model) {
+        (_, true) => "the initial model's".to_string(),
+        (bp_par::data::NormalizeMode::Auto, _) => {
+            "chosen by --normalize auto; --normalize scale or zscore chooses otherwise".to_string()
+        }
+        _ => "as --normalize asked".to_string(),
+    };
+    let said = crate::cli::flags::to_flags(&e.to_string());
+    Error::other(format!("{said}; the inputs were normalised with {how} ({chosen})"))
+}
+
 /// Saves the model (with `--save`) of a run a signal stopped, and says how to continue it.
+/// An existing `--save` file is never replaced by a half-trained model: that one goes beside
+/// it ([`partial_path`]).
 fn interrupted(plan: &Plan, model: &Model, signals: &Signals, position: &str) -> Error {
     let mut saved = String::new();
     if let Some(p) = &plan.save {
-        if let Err(e) = model::save(p, model) {
+        let (to, kept) = if p.is_file() {
+            (partial_path(p), format!(" ({} is kept as it was)", p.display()))
+        } else {
+            (p.clone(), String::new())
+        };
+        if let Err(e) = model::save(&to, model) {
             return e;
         }
-        saved = format!(" and the model to {}", p.display());
+        saved = format!(" and the unfinished model to {}{kept}", to.display());
     }
     let (code, name) = signals.code_and_name();
     // On ranks, the same launch (any number of ranks continues the same run).
@@ -194,6 +220,17 @@ fn interrupted(plan: &Plan, model: &Model, signals: &Signals, position: &str) ->
             resume_command(&plan.checkpoint, !plan.checkpoint_given)
         ),
     }
+}
+
+/// Where an unfinished run's model goes when `--save` names an existing file: beside it,
+/// `model.st` → `model.unfinished.st`.
+pub(super) fn partial_path(save: &Path) -> std::path::PathBuf {
+    let stem = save.file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned());
+    let name = match save.extension() {
+        Some(ext) => format!("{stem}.unfinished.{}", ext.to_string_lossy()),
+        None => format!("{stem}.unfinished"),
+    };
+    save.with_file_name(name)
 }
 
 /// The command line that continues this run: the original arguments without `--resume`

@@ -100,6 +100,8 @@ pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOpti
         schema,
         kept,
         normalized: false,
+        shape_given: false,
+        notes: Vec::new(),
     })
 }
 
@@ -172,10 +174,10 @@ fn column_means(layout: &Layout<'_>, features: &[f32], n_feat: usize) -> Result<
             .filter(|(_, r)| **r == Role::Feature)
             .nth(j)
             .map_or(j, |(c, _)| c);
-        let name = layout.names.as_ref().map_or(String::new(), |n| format!(" ({:?})", n[col]));
+        let name = layout.names.as_ref().map(|n| n[col].as_str());
         Error::data(
             layout.path,
-            format!("column {}{name} has no values to take the mean of (`missing` mean)", col + 1),
+            format!("{} has no values to take the mean of (`missing` mean)", crate::error::column(col, name)),
         )
     })
 }

@@ -144,12 +144,98 @@ pub(super) fn separator(path: &Path, sample: &[(u64, &[u8])], wanted: Delimiter)
     }
 }
 
-/// Whether the first line (`first`, split) is a header: some field is text where the next
-/// line (if any) has a number or nothing, so a label column of names (`setosa`) in the
-/// first data row is not taken for a header.
+/// Whether the first line (`first`, split) is a header: the column numbers pandas writes for
+/// unnamed columns ([`is_index_header`]), or some field is text where the next line (if any)
+/// has a number or nothing, so a label column of names (`setosa`) in the first data row is
+/// not taken for a header.
 pub(super) fn is_header(first: &[&[u8]], second: Option<&[&[u8]]>, decimal_comma: bool) -> bool {
-    first.iter().enumerate().any(|(c, f)| {
-        is_text(f, decimal_comma)
-            && second.is_none_or(|s| s.get(c).is_none_or(|g| !is_text(g, decimal_comma)))
-    })
+    is_index_header(first)
+        || first.iter().enumerate().any(|(c, f)| {
+            is_text(f, decimal_comma)
+                && second.is_none_or(|s| s.get(c).is_none_or(|g| !is_text(g, decimal_comma)))
+        })
+}
+
+/// Whether a first line of at least 5 fields is the columns' numbers, 0..n−1 or 1..n (pandas
+/// writes `0,1,…,784` as the header of unnamed columns): a header, not a row.
+pub(super) fn is_index_header(first: &[&[u8]]) -> bool {
+    let unquoted = |f: &[u8]| {
+        let f = f.trim_ascii();
+        f.strip_prefix(b"\"").and_then(|f| f.strip_suffix(b"\"")).unwrap_or(f).to_vec()
+    };
+    let base = match first.first().map(|f| unquoted(f)) {
+        Some(f) if f == b"0" => 0,
+        Some(f) if f == b"1" => 1,
+        _ => return false,
+    };
+    first.len() >= 5
+        && first.iter().enumerate().all(|(i, f)| unquoted(f) == (i + base).to_string().as_bytes())
+}
+
+/// A note when a header (line `line`) has names that are numbers: a summary line (scikit-learn's
+/// bundled `iris.csv` begins `150,4,setosa,versicolor,virginica`) read as the header.
+pub(super) fn numeric_names(line: u64, names: &[String], decimal_comma: bool) -> Option<String> {
+    let numbers: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !n.is_empty() && !is_text(n.as_bytes(), decimal_comma))
+        .collect();
+    if numbers.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = numbers.iter().take(3).map(|n| format!("{n:?}")).collect();
+    let more = if numbers.len() > 3 { ", …" } else { "" };
+    Some(format!(
+        "line {line} is read as the header, but its names {}{more} are numbers: if it is a summary \
+         line rather than column names (scikit-learn's bundled CSVs begin with one), give `skip_rows` {line}",
+        shown.join(", ")
+    ))
+}
+
+/// Refuses a first line whose field count differs from that of the sampled lines after it,
+/// which all agree (a summary line such as `569,30,malignant,benign`): named as the odd one,
+/// with the fix, rather than blaming the line after it.
+pub(super) fn odd_first_line(path: &Path, sample: &[(u64, &[u8])], n_first: usize, sep: Sep) -> Result<()> {
+    let Some(&(line, text)) = sample.first() else { return Ok(()) };
+    let counts: Vec<usize> = sample[1..].iter().map(|(_, l)| sep.split(l).len()).collect();
+    match counts.first() {
+        Some(&n) if counts.len() >= 2 && n != n_first && counts.iter().all(|&c| c == n) => {
+            Err(Error::Parse {
+                path: path.to_path_buf(),
+                line,
+                column: None,
+                field: None,
+                message: format!(
+                    "{} {:?} where the next lines have {n}: a summary or title line, neither header nor \
+                     row; give `skip_rows` {line} to skip it",
+                    crate::error::count(n_first, "field"),
+                    super::excerpt(text),
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses data lines that all end with the separator (`…,2,`): the empty last field is no
+/// column, and reading it as missing values would train on an empty one.
+pub(super) fn trailing_separator(path: &Path, data: &[(u64, &[u8])], sep: Sep) -> Result<()> {
+    let Sep::Char(d) = sep else { return Ok(()) };
+    let ends = |l: &[u8]| l.trim_ascii_end().ends_with(&[d]);
+    match data.first() {
+        Some(&(line, text)) if data.iter().all(|(_, l)| ends(l)) => Err(Error::Parse {
+            path: path.to_path_buf(),
+            line,
+            column: None,
+            field: None,
+            message: format!(
+                "ends with a {} separator, as every line does ({:?}): the empty field after it is no \
+                 column; remove the separators at the ends of the lines (e.g. sed 's/{}$//')",
+                sep.name(),
+                super::excerpt(text),
+                if d == b'\t' { "\\t".to_string() } else { (d as char).to_string() }
+            ),
+        }),
+        _ => Ok(()),
+    }
 }

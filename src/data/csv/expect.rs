@@ -32,8 +32,8 @@ pub(super) fn stored_label(
     let (Some(total), Some(label)) = (schema.n_columns, &schema.label) else { return Ok(None) };
     let named = label.name.as_ref().map_or(String::new(), |n| format!(" {n:?}"));
     let trained = format!(
-        "the model was trained on rows of {total} fields with the label{named} in column {}",
-        label.index + 1
+        "the model was trained on rows of {total} fields with the label{named} in {}",
+        crate::error::column(label.index, None)
     );
     if n_cols == total {
         // The column where the label was must still be called the label (an id column there
@@ -44,9 +44,9 @@ pub(super) fn stored_label(
             return Err(Error::data(
                 path,
                 format!(
-                    "column {} is named {:?}, but there the model's training file had its label {want:?}: \
+                    "{} is named {:?}, but there the model's training file had its label {want:?}: \
                      give `label_col` to read another column as the label",
-                    label.index + 1,
+                    crate::error::column(label.index, None),
                     names[label.index].trim()
                 ),
             ));
@@ -102,9 +102,9 @@ pub(super) fn check_names(
         return Err(Error::data(
             path,
             format!(
-                "column {} is named {got:?}, but the model's feature {} is {want:?} (the header must \
+                "{} is named {got:?}, but the model's feature {} is {want:?} (the header must \
                  name the features the model was trained on, in the same order)",
-                col + 1,
+                crate::error::column(*col, None),
                 i + 1
             ),
         ));

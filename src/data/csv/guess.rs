@@ -25,6 +25,7 @@ pub(super) fn is_guess(names: Option<&[String]>, n_cols: usize, opts: &LoadOptio
         && opts.unlabeled_width != Some(n_cols)
         && n_cols >= 2
         && !named
+        && names.is_none_or(|h| super::roles::numbered_series(h).is_none())
         // A model's stored label position is not a guess.
         && opts.expect.as_ref().is_none_or(|s| s.label.is_none() || s.n_columns.is_none())
 }

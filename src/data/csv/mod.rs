@@ -36,6 +36,18 @@ fn reader(bytes: &[u8], delimiter: u8) -> ::csv::Reader<&[u8]> {
     ::csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(bytes)
 }
 
+/// The start and end of a line, for a message: at most 60 characters.
+fn excerpt(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 60 {
+        return text.into_owned();
+    }
+    let head: String = chars[..40].iter().collect();
+    let tail: String = chars[chars.len() - 15..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 /// Whether a line holds nothing but whitespace.
 fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
@@ -84,18 +96,55 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
     if bytes.iter().take(4096).any(|&b| b == 0) {
         return Err(Error::data(path, "is neither a CSV text file (it holds binary bytes) nor an IDX file"));
     }
+    let bytes = skip_lines(path, bytes, opts.skip_rows)?;
 
     // The first lines decide the separator, the header and the column count.
-    let sample: Vec<(u64, &[u8])> = lines(bytes, 1).take(detect::SAMPLE_LINES).collect();
+    let sample: Vec<(u64, &[u8])> =
+        lines(bytes, opts.skip_rows as u64 + 1).take(detect::SAMPLE_LINES).collect();
     let Some(&(first_line, first)) = sample.first() else {
         return Err(Error::data(path, "is empty: expected CSV rows of numbers"));
     };
     let sep = detect::separator(path, &sample, opts.delimiter)?;
     let quoted = bytes.contains(&b'"') && sep != Sep::Whitespace;
     let fields = first_fields(path, first, sep, quoted)?;
+    detect::odd_first_line(path, &sample, fields.len(), sep)?;
     let second = sample.get(1).map(|&(_, l)| sep.split(l));
     let as_bytes: Vec<&[u8]> = fields.iter().map(|f| f.as_bytes()).collect();
     let is_header = detect::is_header(&as_bytes, second.as_deref(), sep.decimal_comma());
+    detect::trailing_separator(path, &sample[is_header as usize..], sep)?;
+    let mut notes = Vec::new();
+    if is_header && !detect::is_index_header(&as_bytes) {
+        notes.extend(detect::numeric_names(first_line, &fields, sep.decimal_comma()));
+    }
+    // A header that may be a summary line: said beside any error reading the rest.
+    let note = notes.first().cloned();
+    read_rows(
+        path,
+        bytes,
+        opts,
+        Head { first_line, first, sep, quoted, is_header, fields, notes, sample: &sample },
+    )
+    .map_err(|e| match note {
+        Some(n) => e.noted(&n),
+        None => e,
+    })
+}
+
+/// What the first lines decided.
+struct Head<'a> {
+    first_line: u64,
+    first: &'a [u8],
+    sep: Sep,
+    quoted: bool,
+    is_header: bool,
+    fields: Vec<String>,
+    notes: Vec<String>,
+    sample: &'a [(u64, &'a [u8])],
+}
+
+/// Reads the rows after the first lines (`head`).
+fn read_rows(path: &Path, bytes: &[u8], opts: &LoadOptions, head: Head<'_>) -> Result<Dataset> {
+    let Head { first_line, first, sep, quoted, is_header, fields, notes, sample } = head;
     let n_cols = fields.len();
     let names = is_header.then_some(fields);
     let mut roles = resolve_roles(path, n_cols, names.as_deref(), opts)?;
@@ -139,11 +188,32 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
         let line_of = |r: usize| lines(data, data_line).nth(r).map_or(data_line, |(l, _)| l);
         guess::take_first_as_label(&mut layout, &mut parsed, &line_of)?;
     }
-    let data = assemble::assemble(&layout, parsed, opts)?;
+    let mut data = assemble::assemble(&layout, parsed, opts)?;
+    data.notes = notes;
     if names_guessed {
         guess::check_name_labels(&data)?;
     }
     Ok(data)
+}
+
+/// `bytes` after its first `n` lines (`skip_rows`), refused when that leaves nothing.
+fn skip_lines<'a>(path: &Path, bytes: &'a [u8], n: usize) -> Result<&'a [u8]> {
+    let mut rest = bytes;
+    for skipped in 0..n {
+        match rest.iter().position(|&b| b == b'\n') {
+            Some(i) => rest = &rest[i + 1..],
+            None => {
+                return Err(Error::data(
+                    path,
+                    format!(
+                        "has {} lines, and `skip_rows` {n} skips them all",
+                        skipped + !rest.is_empty() as usize
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(rest)
 }
 
 /// Parses the rows of `data` (first line `data_line`): quoted fields, which may hold
@@ -182,5 +252,18 @@ fn parse_chunks(layout: &Layout<'_>, data: &[u8], data_line: u64) -> Result<Vec<
             Some(start)
         })
         .collect();
-    chunks.par_iter().zip(&starts).map(|(c, &l)| layout.parse_plain(c, l)).collect()
+    let results: Vec<Result<Parsed>> =
+        chunks.par_iter().zip(&starts).map(|(c, &l)| layout.parse_plain(c, l)).collect();
+    // In file order, so the error named is the first, whatever the threads; a chunk that met a
+    // label of names ends the read (the file is read again for names).
+    let mut parsed = Vec::with_capacity(results.len());
+    for r in results {
+        let p = r?;
+        let stop = p.text_label;
+        parsed.push(p);
+        if stop {
+            break;
+        }
+    }
+    Ok(parsed)
 }

@@ -67,6 +67,8 @@ pub(super) fn resolve_roles(
                 label
             } else if opts.unlabeled_width == Some(n_cols) {
                 None
+            } else if let Some(series) = names.and_then(numbered_series) {
+                unlabeled_series(path, n_cols, &series, opts)?
             } else {
                 Some(LABEL_NAMES.iter().find_map(|n| by_name(n)).unwrap_or(0))
             }
@@ -106,6 +108,37 @@ pub(super) fn resolve_roles(
         roles[i] = Role::Label;
     }
     checked(path, names, roles, opts)
+}
+
+/// No label for a header that is a numbered series of features (`pixel0,…,pixel783`) where
+/// unlabeled rows will do; refused where a label is needed.
+fn unlabeled_series(path: &Path, n_cols: usize, series: &str, opts: &LoadOptions) -> Result<Option<usize>> {
+    if opts.unlabeled_width.is_some() {
+        return Ok(None);
+    }
+    Err(Error::data(
+        path,
+        format!(
+            "has no label column: its header names the {n_cols} columns {series}, features all; give \
+             `label_col` if one of them is the label"
+        ),
+    ))
+}
+
+/// `pixel0…pixel783` when the header names every column by one prefix and the numbers 0..n−1
+/// or 1..n (Kaggle's unlabeled test files): a numbered series of features, no label among them.
+pub(super) fn numbered_series(names: &[String]) -> Option<String> {
+    let first = names.first()?.trim();
+    let prefix = first.trim_end_matches(|c: char| c.is_ascii_digit());
+    let base: usize = first[prefix.len()..].parse().ok().filter(|&b| b <= 1)?;
+    let all = names.len() >= 2
+        && !prefix.is_empty()
+        && prefix.chars().any(char::is_alphabetic)
+        && names
+            .iter()
+            .enumerate()
+            .all(|(i, n)| n.trim().strip_prefix(prefix) == Some(&(i + base).to_string()));
+    all.then(|| format!("{first}…{}", names[names.len() - 1].trim()))
 }
 
 /// The roles of a file with `keep_cols`: those columns are kept as text, and the others are

@@ -42,7 +42,7 @@ fn chunks_keep_line_numbers() {
     let chunks = line_chunks(s.as_bytes(), 4096);
     assert!(chunks.len() > 10 && chunks.iter().all(|c| c.ends_with(b"\n")));
     let err = parse_str(&s, &LoadOptions::default()).unwrap_err().to_string();
-    assert_eq!(err, "t.csv:30001:2: column 2 (\"x\"): expected a number, found \"oops\"");
+    assert_eq!(err, "t.csv:30001: column 1 (\"x\", 0-based): expected a number, found \"oops\"");
 }
 
 #[test]
@@ -52,16 +52,16 @@ fn bad_inputs_name_line_and_column() {
         ("", LoadOptions::default(), "t.csv: is empty"),
         ("label,x\n", LoadOptions::default(), "no data rows"),
         ("1,2,3\n1,2\n", LoadOptions::default(), "t.csv:2: expected 3 fields like the first row, found 2"),
-        ("1,2\n1,nan\n", LoadOptions::default(), "t.csv:2:2: column 2: missing value (\"nan\")"),
+        ("1,2\n1,nan\n", LoadOptions::default(), "t.csv:2: column 1 (0-based): missing value (\"nan\")"),
         ("1,2\n1,inf\n", LoadOptions::default(), "expected a finite number, found inf"),
-        ("1.5,2\n", first(), "t.csv:1:1: column 1: expected a class label"),
+        ("1.5,2\n", first(), "t.csv:1: column 0 (0-based): expected a class label"),
         ("-1,2\n", first(), "expected a class label"),
         // Guessed (no header, no `label_col`): checked, and refused when it is no label.
         ("1.5,2\n", LoadOptions::default(), "data row 1 (line 1) holds 1.5, not a whole number"),
         (
             "label,x\n3,2\n",
             LoadOptions { classes: Some(3), ..Default::default() },
-            "t.csv:2:1: column 1 (\"label\"): label 3 is out of range for `classes` 3 (expected 0..2)",
+            "t.csv:2: column 0 (\"label\", 0-based): label 3 is out of range for `classes` 3 (expected 0..2)",
         ),
         (
             "a,b\n1,2\n",
@@ -79,17 +79,17 @@ fn bad_inputs_name_line_and_column() {
 #[test]
 fn line_numbers_count_blank_lines_and_crlf() {
     let err = parse_str("label,a,b\r\n0,1,2\r\n\r\n\r\n1,x,3\r\n", &LoadOptions::default()).unwrap_err();
-    assert!(err.to_string().starts_with("t.csv:5:2: "), "{err}");
+    assert!(err.to_string().starts_with("t.csv:5: column 1 (\"a\", 0-based): "), "{err}");
     let err = parse_str("\n\nlabel,a,b\n0,1,2\n\n1,x,3\n", &LoadOptions::default()).unwrap_err();
-    assert!(err.to_string().starts_with("t.csv:6:2: "), "{err}");
+    assert!(err.to_string().starts_with("t.csv:6: column 1 (\"a\", 0-based): "), "{err}");
     let err = parse_str("0,1,2\r\n1,2,1e39\r\n", &LoadOptions::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "t.csv:2:3: column 3: expected a finite number within the f32 range (±3.4e38), found 1e39"
+        "t.csv:2: column 2 (0-based): expected a finite number within the f32 range (±3.4e38), found 1e39"
     );
     // Quoted fields go through the csv crate, with the same line numbers.
     let err = parse_str("\"label\",\"a\"\n\n1,\"2\"\n0,\"z\"\n", &LoadOptions::default()).unwrap_err();
-    assert!(err.to_string().starts_with("t.csv:4:2: "), "{err}");
+    assert!(err.to_string().starts_with("t.csv:4: column 1 (\"a\", 0-based): "), "{err}");
     let d = parse_str("\"label\",\"a\"\n1,\"2.5\"\n", &LoadOptions::default()).unwrap();
     assert_eq!(d.features, vec![2.5]);
     let err = parse_str("a|b|c\n1|2|3\n", &LoadOptions::default()).unwrap_err();
@@ -155,7 +155,7 @@ fn separators_are_detected() {
     assert_eq!(d.features, vec![1.5, 2.0, -0.25, 3.0]);
     // TSV with an empty (missing) field: tab, not whitespace.
     let err = parse_str("label\tx\ty\n0\t\t1\n1\t2\t3\n", &LoadOptions::default()).unwrap_err();
-    assert!(err.to_string().starts_with("t.csv:2:2: column 2 (\"x\"): missing value"), "{err}");
+    assert!(err.to_string().starts_with("t.csv:2: column 1 (\"x\", 0-based): missing value"), "{err}");
     // Commas with spaces after them: commas (more numbers), not whitespace.
     let d = parse_str("1, 2, 3\n0, 4, 5\n", &LoadOptions::default()).unwrap();
     assert_eq!(d.features, vec![2.0, 3.0, 4.0, 5.0]);
@@ -176,7 +176,7 @@ fn whitespace_files_split_into_chunks_keep_line_numbers() {
         s.push_str(if i == 20_000 { "  1 0.5 x\n" } else { "  1   0.5\t0.25 \n" });
     }
     let err = parse_str(&s, &LoadOptions::default()).unwrap_err();
-    assert_eq!(err.to_string(), "t.csv:20001:3: column 3: expected a number, found \"x\"");
+    assert_eq!(err.to_string(), "t.csv:20001: column 2 (0-based): expected a number, found \"x\"");
 }
 
 #[test]
@@ -185,7 +185,7 @@ fn missing_values_are_refused_filled_or_dropped() {
     let err = parse_str(text, &LoadOptions::default()).unwrap_err().to_string();
     assert_eq!(
         err,
-        "t.csv:2:3: column 3 (\"b\"): missing value (\"NA\"); the file has 2 missing values: \
+        "t.csv:2: column 2 (\"b\", 0-based): missing value (\"NA\"); the file has 2 missing values: \
          give `missing` mean, zero or drop to fill them or drop their rows"
     );
     // Means over the rows that have the value: a (1+3)/2 = 2, b (4+8)/2 = 6.
@@ -205,10 +205,13 @@ fn missing_values_are_refused_filled_or_dropped() {
     let d = parse_str(text, &with(|o| o.missing = Missing::Drop)).unwrap();
     assert_eq!(d.labels(), Some(&[0, 1][..]));
     let err = parse_str(text, &with(|o| o.missing = Missing::Mean)).unwrap_err().to_string();
-    assert!(err.starts_with("t.csv:3:1: column 1 (\"label\"): the label or target is missing"), "{err}");
+    assert!(
+        err.starts_with("t.csv:3: column 0 (\"label\", 0-based): the label or target is missing"),
+        "{err}"
+    );
     // A column with no value has no mean.
     let err = parse_str("label,a,b\n0,NA,1\n1,NA,2\n", &with(|o| o.missing = Missing::Mean)).unwrap_err();
-    assert!(err.to_string().contains("column 2 (\"a\") has no values"), "{err}");
+    assert!(err.to_string().contains("column 1 (\"a\", 0-based) has no values"), "{err}");
     // A first row with a missing value is not a header.
     let d = parse_str("0,,1\n1,2,3\n", &with(|o| o.missing = Missing::Zero)).unwrap();
     assert_eq!(d.n_samples(), 2);
@@ -231,7 +234,7 @@ fn class_names_map_in_sorted_order() {
     assert_eq!(parse_str(text, &known).unwrap().labels(), Some(&[1, 0, 2, 1][..]));
     let err = parse_str("1,2,setosa\n1,2,dog\n", &known).unwrap_err().to_string();
     assert!(
-        err.starts_with("t.csv:2:3: column 3: label \"dog\" is not one of the model's 3 classes"),
+        err.starts_with("t.csv:2: column 2 (0-based): label \"dog\" is not one of the model's 3 classes"),
         "{err}"
     );
     // A model of numbered classes refuses names.
@@ -263,7 +266,7 @@ fn one_hot_label_columns() {
     let err = parse_str("1 0 0 0\n", &with(|o| o.one_hot = Some(2))).unwrap_err().to_string();
     assert!(err.ends_with("found no 1"), "{err}");
     let err = parse_str("1 0 0.5 0\n", &with(|o| o.one_hot = Some(2))).unwrap_err().to_string();
-    assert!(err.starts_with("t.csv:1:3: column 3: expected 0 or 1"), "{err}");
+    assert!(err.starts_with("t.csv:1: column 2 (0-based): expected 0 or 1"), "{err}");
     let err = parse_str("1 0 1\n", &with(|o| (o.one_hot, o.classes) = (Some(2), Some(3)))).unwrap_err();
     assert!(err.to_string().contains("`classes` 3 disagrees with `one_hot` 2"), "{err}");
     // A model's unlabeled inputs: as many columns as it has features.

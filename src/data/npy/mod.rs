@@ -224,6 +224,8 @@ fn assemble(
         schema: Schema::default(),
         kept: None,
         normalized: false,
+        shape_given: image_shape.is_some() && x.shape.len() > 2,
+        notes: Vec::new(),
     })
 }
 
