@@ -153,7 +153,7 @@ fn parse(ranks: Ranks<'_>) -> std::result::Result<(Cli, clap::ArgMatches), ExitC
         }
         ExitCode::from(code)
     };
-    let matches = Cli::command().try_get_matches().map_err(said)?;
+    let matches = cli::help::arranged(Cli::command()).try_get_matches().map_err(said)?;
     let cli = Cli::from_arg_matches(&matches).map_err(said)?;
     Ok((cli, matches))
 }

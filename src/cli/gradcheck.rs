@@ -104,8 +104,8 @@ fn check_ranges(args: &GradcheckArgs) -> Result<()> {
     if !(args.tolerance.is_finite() && args.tolerance >= 0.0) {
         return bad(format!("--tolerance must be a non-negative number, got {}", args.tolerance));
     }
-    if args.data.is_none() && args.layers.len() < 2 {
-        return bad("--layers needs an input and an output size, e.g. --layers 5,4,3".into());
+    if args.data.is_some() && (args.inputs.is_some() || args.outputs.is_some()) {
+        return bad("--inputs and --outputs size the random data; DATA has its own sizes".into());
     }
     Ok(())
 }
@@ -127,7 +127,10 @@ fn worst_of(diffs: &[LayerDiff]) -> (usize, &'static str, f64) {
 /// does by default) with the network's input and output sizes taken from it.
 fn problem(args: &GradcheckArgs) -> Result<Problem> {
     let Some(path) = &args.data else {
-        let arch = Arch::new(args.layers.clone(), args.activation, args.loss).map_err(layers_error)?;
+        let mut sizes = vec![args.inputs.unwrap_or(5)];
+        sizes.extend(&args.hidden);
+        sizes.push(args.outputs.unwrap_or(3));
+        let arch = Arch::new(sizes, args.activation, args.loss).map_err(layers_error)?;
         let arch = with_output(arch, args)?;
         let (net, x, y) = random_problem(arch, args.rows, args.seed);
         return Ok(Problem { net, x, y, rows: args.rows, data: None });
@@ -139,9 +142,8 @@ fn problem(args: &GradcheckArgs) -> Result<Problem> {
     }
     let mut d = full.subset(&(0..rows).collect::<Vec<_>>());
     d.normalize(&Normalization::fit_to(NormalizeMode::Auto, &d))?;
-    let hidden = args.layers.get(1..args.layers.len().saturating_sub(1)).unwrap_or_default();
     let mut sizes = vec![d.n_features()];
-    sizes.extend(hidden);
+    sizes.extend(&args.hidden);
     sizes.push(d.n_outputs());
     let arch = with_output(Arch::new(sizes, args.activation, args.loss).map_err(layers_error)?, args)?;
     let (net, _, _) = random_problem(arch, 0, args.seed);
@@ -165,5 +167,5 @@ fn with_output(arch: Arch, args: &GradcheckArgs) -> Result<Arch> {
 
 /// An architecture error, named by its flag.
 fn layers_error(e: Error) -> Error {
-    Error::config(format!("--layers: {e}"))
+    Error::config(format!("the layer sizes (--inputs, --hidden, --outputs): {e}"))
 }

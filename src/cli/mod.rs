@@ -9,6 +9,7 @@ pub mod eval;
 pub mod experiment;
 pub mod flags;
 pub mod gradcheck;
+pub mod help;
 pub mod images;
 pub mod metrics_file;
 pub mod predict;

@@ -239,3 +239,117 @@ fn an_unsaved_model_is_said() {
     let run = dir.run(&["train", "--epochs", "1", "--hidden", "4", "-q"]).ok();
     assert!(run.stderr.is_empty(), "{}", run.stderr);
 }
+
+/// `--init` with a model of another width names `--init` and both widths, before anything else.
+#[test]
+fn an_init_model_of_another_width_is_named_first() {
+    let dir = Dir::new();
+    let mut s = "label,a,b,c\n".to_string();
+    for i in 0..30 {
+        let _ = writeln!(s, "{},{},{},{}", i % 3, i % 3, i % 5, i % 7);
+    }
+    dir.write("three.csv", s);
+    dir.run(&["train", "three.csv", "--epochs", "1", "--hidden", "4", "--save", "m.st", "-q"]).ok();
+    let run = dir.run(&["train", "--init", "m.st", "--epochs", "1"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "bp-par: error: --init m.st takes rows of 3 features, but datasets/digits.csv (built in) has \
+             400 features per row"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// The settings line gives the team that runs (no more threads than cores) and the shard size
+/// in effect (no larger than a batch); missing values filled or dropped are counted.
+#[test]
+fn the_report_says_what_runs_and_what_was_filled() {
+    let dir = Dir::new();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let run = dir.run(&["train", "--epochs", "1", "--hidden", "4", "--threads", "256", "--batch", "32"]).ok();
+    let team = format!("{} (--threads 256 on {})", count(cores, "thread"), count(cores, "core"));
+    assert!(run.stderr.contains(&format!("seed 1, {team}, batch 32, shard 32,")), "{}", run.stderr);
+    dir.write("miss.csv", "label,a,b\n0,1,NA\n1,2,3\n0,NA,1\n1,4,5\n0,1,1\n1,3,3\n0,1,2\n1,4,4\n");
+    let run = dir.run(&["train", "miss.csv", "--missing", "drop", "--epochs", "1", "--hidden", "2"]).ok();
+    assert!(
+        run.stderr.contains("miss.csv: dropped 2 rows with missing values (2 missing values)"),
+        "{}",
+        run.stderr
+    );
+    let args = ["train", "miss.csv", "--missing", "mean", "--epochs", "1", "--hidden", "2"];
+    let run = dir.run(&args).ok();
+    assert!(
+        run.stderr.contains("filling 2 missing values in 2 rows with the training rows' means"),
+        "{}",
+        run.stderr
+    );
+    let run = dir.run(&[&args[..], &["--val-split", "0"]].concat()).ok();
+    assert!(
+        run.stderr.contains("miss.csv: filled 2 missing values with their columns' means"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `count(n, noun)` as the messages write it.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+/// `train -h` is one short line per option under headings; `--help` the whole text.
+#[test]
+fn short_help_is_short_and_grouped() {
+    let dir = Dir::new();
+    let short = dir.run(&["train", "-h"]).ok().stdout;
+    let long = dir.run(&["train", "--help"]).ok().stdout;
+    for heading in ["Data:", "Model:", "Optimiser:", "Stopping:", "Run and output:"] {
+        assert!(short.contains(heading) && long.contains(heading), "{heading}\n{short}");
+    }
+    assert!(
+        short.lines().filter(|l| !l.contains("possible values")).all(|l| l.chars().count() <= 110),
+        "{short}"
+    );
+    assert!(long.lines().count() > 2 * short.lines().count() / 2 + 60, "{}", long.lines().count());
+    assert!(long.contains("Polak-Ribière") && !short.contains("Polak-Ribière"));
+}
+
+/// Class labels stored one-hot in a `.npy` array are read with `--one-hot K`, and the advice
+/// for such an array names it.
+#[test]
+fn one_hot_npy_labels_are_read() {
+    let dir = Dir::new();
+    let (n, d, k) = (60usize, 4usize, 3usize);
+    let header = |shape: &str, descr: &str| {
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut v = b"\x93NUMPY\x01\x00".to_vec();
+        v.extend_from_slice(&(h.len() as u16).to_le_bytes());
+        v.extend_from_slice(h.as_bytes());
+        v
+    };
+    let mut x = header(&format!("({n}, {d})"), "<f4");
+    let mut y = header(&format!("({n}, {k})"), "<f4");
+    for i in 0..n {
+        for j in 0..d {
+            x.extend_from_slice(&(((i % k) * 3 + j % 2) as f32).to_le_bytes());
+        }
+        for c in 0..k {
+            y.extend_from_slice(&(if c == i % k { 1.0f32 } else { 0.0 }).to_le_bytes());
+        }
+    }
+    dir.write("x.npy", x);
+    dir.write("y.npy", y);
+    let run = dir.run(&["train", "x.npy", "--epochs", "1"]);
+    assert!(
+        run.stderr.contains("its rows are one-hot: give --one-hot 3 to read them as 3 classes"),
+        "{}",
+        run.stderr
+    );
+    let run = dir.run(&["train", "x.npy", "--one-hot", "3", "--epochs", "1", "--json", "-q"]).ok();
+    assert!(run.stdout.contains("\"layers\":[4,128,3]"), "{}", run.stdout);
+}

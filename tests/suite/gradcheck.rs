@@ -19,7 +19,20 @@ fn backprop_matches_central_differences_for_every_activation_and_loss() {
     for act in ["sigmoid", "tanh", "relu"] {
         for loss in ["xent", "mse", "bce"] {
             for l2 in ["0", "0.7"] {
-                let args = ["--activation", act, "--loss", loss, "--l2", l2, "--layers", "6,5,4,3"];
+                let args = [
+                    "--activation",
+                    act,
+                    "--loss",
+                    loss,
+                    "--l2",
+                    l2,
+                    "--inputs",
+                    "6",
+                    "--hidden",
+                    "5,4",
+                    "--outputs",
+                    "3",
+                ];
                 let (code, v, stderr) = gradcheck(&dir, &args);
                 assert_eq!(code, 0, "{act} {loss} {l2}: {stderr}");
                 assert_eq!(v["pass"], true);
@@ -42,10 +55,10 @@ fn backprop_matches_central_differences_for_every_activation_and_loss() {
 #[test]
 fn a_tolerance_it_cannot_meet_fails_with_exit_1_and_the_table_is_printed() {
     let dir = Dir::new();
-    let run = dir.run(&["gradcheck", "--tolerance", "0", "--layers", "4,3,2"]);
+    let run = dir.run(&["gradcheck", "--tolerance", "0", "--inputs", "4", "--hidden", "3", "--outputs", "2"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stdout.contains("gradcheck 4-3-2 sigmoid/xent, λ = 0, 10 random rows, seed 1"),
+        run.stdout.contains("gradcheck 4-3-2 relu/xent, λ = 0, 10 random rows, seed 1"),
         "{}",
         run.stdout
     );
@@ -53,9 +66,10 @@ fn a_tolerance_it_cannot_meet_fails_with_exit_1_and_the_table_is_printed() {
     assert!(run.stdout.contains("tolerance 0: FAILED"), "{}", run.stdout);
     assert!(run.stderr.contains("gradient check failed: the worst relative difference"), "{}", run.stderr);
     assert!(run.stderr.contains("is above --tolerance 0"), "{}", run.stderr);
-    let (code, v, _) = gradcheck(&dir, &["--tolerance", "1e-12", "--layers", "4,3,2"]);
+    let (code, v, _) =
+        gradcheck(&dir, &["--tolerance", "1e-12", "--inputs", "4", "--hidden", "3", "--outputs", "2"]);
     assert_eq!((code, &v["pass"]), (1, &serde_json::Value::Bool(false)));
-    let ok = dir.run(&["gradcheck", "--layers", "4,3,2"]).ok();
+    let ok = dir.run(&["gradcheck", "--inputs", "4", "--hidden", "3", "--outputs", "2"]).ok();
     assert!(ok.stdout.contains("tolerance 1e-5: ok"), "{}", ok.stdout);
 }
 
@@ -63,7 +77,7 @@ fn a_tolerance_it_cannot_meet_fails_with_exit_1_and_the_table_is_printed() {
 fn a_data_files_first_rows_set_the_input_and_output_sizes() {
     let dir = Dir::new();
     let digits = repo_file("datasets/digits.csv");
-    let (code, v, stderr) = gradcheck(&dir, &[&digits, "--rows", "4", "--layers", "1,6,1", "--loss", "bce"]);
+    let (code, v, stderr) = gradcheck(&dir, &[&digits, "--rows", "4", "--hidden", "6", "--loss", "bce"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(v["layers"], serde_json::json!([400, 6, 10]));
     assert_eq!(v["rows"], 4);
@@ -71,8 +85,7 @@ fn a_data_files_first_rows_set_the_input_and_output_sizes() {
     // ex4's shape on real digits: rounding in the differences reached 1.0e-6 here (bce,
     // λ = 1), which the default tolerance must not call a failure.
     for loss in ["xent", "mse", "bce"] {
-        let (code, v, stderr) =
-            gradcheck(&dir, &[&digits, "--layers", "400,25,10", "--l2", "1", "--loss", loss]);
+        let (code, v, stderr) = gradcheck(&dir, &[&digits, "--hidden", "25", "--l2", "1", "--loss", loss]);
         assert_eq!(code, 0, "{loss}: {stderr}");
         assert!(v["worst"].as_f64().unwrap() < 1e-5, "{loss}: {v}");
     }
@@ -85,8 +98,8 @@ fn bad_settings_are_usage_errors() {
         (vec!["--rows", "0"], "--rows must be at least 1"),
         (vec!["--l2", "-1"], "--l2 must be a non-negative number"),
         (vec!["--tolerance", "-0.5"], "--tolerance must be a non-negative number"),
-        (vec!["--layers", "5"], "--layers needs an input and an output size"),
-        (vec!["--layers", "5,0,3"], "--layers: layer size 1 is zero"),
+        (vec!["--hidden", "0"], "the layer sizes (--inputs, --hidden, --outputs): layer size 1 is zero"),
+        (vec!["--outputs", "0"], "the layer sizes (--inputs, --hidden, --outputs): layer size 2 is zero"),
     ] {
         let mut all = vec!["gradcheck"];
         all.extend(&args);

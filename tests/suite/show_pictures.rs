@@ -160,3 +160,28 @@ fn a_single_confusion_error_is_clearly_coloured() {
     let legend = (70 + 3 * 60 + 10, p.height);
     assert!(p.count(legend, blue).0 >= 100 && p.count(legend, red).0 >= 100, "no legends");
 }
+
+/// A regression run's metrics (no accuracies; a loss falling 1000-fold): one panel of loss
+/// across the whole width, on a log scale whose decades hold the first and last epochs at the
+/// top and bottom, where a linear scale would flatten all but the first epochs.
+#[test]
+fn regression_curves_are_the_loss_on_a_log_scale() {
+    let dir = Dir::new();
+    let mut text = "epoch,loss,train_acc,test_loss,test_acc\n".to_string();
+    for e in 1..=30 {
+        let loss = 10f64.powf(1.0 - 3.0 * (e - 1) as f64 / 29.0);
+        text += &format!("{e},{loss},,{},\n", loss * 1.1);
+    }
+    dir.write("m.csv", text);
+    dir.run(&["show", "curves", "m.csv", "-o", "c.png"]).ok();
+    let p = Picture::open(&dir.path("c.png"));
+    let near = |x0: usize, y0: usize| {
+        (y0 - 3..=y0 + 3).any(|y| (x0 - 3..=x0 + 3).any(|x| blue(p.at(x, y)) && chroma(p.at(x, y)) > 60))
+    };
+    // One panel, 1000 px wide: epochs 0..30 along x from 80 to 976; the loss (held-out up to
+    // 11) by decades from 100 (y 86) down to 0.01 (y 390), 76 px a decade.
+    assert!(near(110, 162), "the first epoch's loss of 10 is not a decade below the top");
+    assert!(near(976, 390), "the last epoch's loss of 0.01 is not at the bottom right");
+    // Epoch 15's loss, 10^−0.448, is 1.552 decades above the bottom.
+    assert!(near(528, 272), "epoch 15's loss of 0.36 is not where a log scale puts it");
+}

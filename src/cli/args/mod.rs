@@ -281,8 +281,9 @@ pub struct BenchArgs {
     /// Rows of synthetic data
     #[arg(long, default_value_t = 60_000, value_name = "N")]
     pub rows: usize,
-    /// Hidden-unit activation (the published peer figures use sigmoid)
-    #[arg(long, default_value = "sigmoid", value_name = "sigmoid|tanh|relu")]
+    /// Hidden-unit activation, as train's default (figures recorded before 2026-12-06 ran
+    /// sigmoid, the default then)
+    #[arg(long, default_value = "relu", value_name = "sigmoid|tanh|relu")]
     pub activation: Activation,
     /// Thread counts to sweep, e.g. 1,2,4,8,16 [default: 1, 2, 4, ... up to all cores]
     #[arg(long = "threads", short = 'j', value_delimiter = ',', value_name = "LIST")]
@@ -335,13 +336,19 @@ pub struct GradcheckArgs {
     pub data: Option<PathBuf>,
     #[command(flatten)]
     pub labels: LabelArgs,
-    /// Layer sizes, input first (with DATA: hidden sizes only are taken, input and output
-    /// come from the data)
-    #[arg(long, default_value = "5,4,3", value_delimiter = ',', value_name = "SIZES")]
-    pub layers: Vec<usize>,
-    /// Hidden-unit activation (relu's kink can make a difference up to ~1e-4 when a
-    /// pre-activation lies within 1e-5 of 0)
-    #[arg(long, default_value = "sigmoid", value_name = "sigmoid|tanh|relu")]
+    /// Hidden layer sizes, as train takes them (input and output sizes come from DATA, or
+    /// from --inputs and --outputs)
+    #[arg(long, default_value = "4", value_delimiter = ',', value_name = "SIZES")]
+    pub hidden: Vec<usize>,
+    /// Input features of the random data [default: 5]
+    #[arg(long, value_name = "N")]
+    pub inputs: Option<usize>,
+    /// Outputs (classes, or targets) of the random data [default: 3]
+    #[arg(long, value_name = "K")]
+    pub outputs: Option<usize>,
+    /// Hidden-unit activation, as train's default (relu's kink can make a difference up to
+    /// ~1e-4 when a pre-activation lies within 1e-5 of 0)
+    #[arg(long, default_value = "relu", value_name = "sigmoid|tanh|relu")]
     pub activation: Activation,
     /// Loss: softmax + cross-entropy, sigmoid + ½Σ(y−a)², or sigmoid + binary cross-entropy
     #[arg(long, default_value = "xent", value_name = "xent|mse|bce")]

@@ -51,7 +51,10 @@ pub fn mlp(plan: &Plan) -> Result<Mlp> {
 /// Reads the data and prepares the fit through the front door.
 pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     let t0 = Instant::now();
-    let mut full = read_training(plan)?;
+    let mut full = read_training(plan).map_err(|e| init_width_first(plan, e))?;
+    if let Some(e) = init_width(plan, &full) {
+        return Err(e);
+    }
     if let Some(shape) = plan.image_shape {
         checked_shape(shape, &full)?;
         full = full.with_image_shape(shape)?;
@@ -70,6 +73,35 @@ pub fn prepare(plan: &mut Plan) -> Result<Prepared> {
     Ok(Prepared { session, load_s })
 }
 
+/// Whether the `--init` model takes rows as wide as `data`'s; the error naming `--init` and
+/// both widths when not.
+fn init_width(plan: &Plan, data: &Dataset) -> Option<Error> {
+    let (Some(path), Some(m)) = (&plan.init, &plan.model) else { return None };
+    let n_in = m.net.arch().n_in();
+    (n_in != data.n_features()).then(|| {
+        Error::config(format!(
+            "--init {} takes rows of {n_in} features, but {} has {} features per row: start from a \
+             model trained on data like these, or leave out --init",
+            path.display(),
+            data.path().display(),
+            data.n_features()
+        ))
+    })
+}
+
+/// A failed read of the training data under `--init` (its labels checked against the
+/// model's classes): when the data's width does not fit the model, that is said first.
+fn init_width_first(plan: &Plan, e: Error) -> Error {
+    if plan.init.is_none() {
+        return e;
+    }
+    let load = data::LoadOptions { classes: None, ..plan.load.clone() };
+    match read_with(plan, &load, true) {
+        Ok(d) => init_width(plan, &d).unwrap_or(e),
+        Err(_) => e,
+    }
+}
+
 /// The `--init` or resumed model, with `--image-shape` as its input shape when given.
 fn with_shape(mut m: bp_par::model::Model, plan: &Plan) -> bp_par::model::Model {
     if plan.image_shape.is_some() {
@@ -82,7 +114,11 @@ fn with_shape(mut m: bp_par::model::Model, plan: &Plan) -> bp_par::model::Model 
 /// is not present in the current folder), keeps its first `--train-rows`, and refuses a
 /// single-class label column.
 fn read_training(plan: &Plan) -> Result<Dataset> {
-    let opts = &plan.load;
+    read_with(plan, &plan.load, plan.quiet)
+}
+
+/// [`read_training`] with these options, saying nothing when `quiet`.
+fn read_with(plan: &Plan, opts: &data::LoadOptions, quiet: bool) -> Result<Dataset> {
     let mut full = match plan.data.as_deref() {
         Some(p) if p.exists() || p != Path::new(DIGITS_NAME) => data::load(p, opts)?,
         _ => data::parse_csv(
@@ -91,9 +127,12 @@ fn read_training(plan: &Plan) -> Result<Dataset> {
             opts,
         )?,
     };
-    if !plan.quiet {
+    if !quiet {
         crate::cli::common::warn_notes(&full);
         warn_id_columns(&full);
+        if opts.missing == Missing::Keep {
+            note_kept_missing(&full);
+        }
     }
     if let Some(n) = plan.train_rows
         && n < full.n_samples()
@@ -119,6 +158,23 @@ fn read_training(plan: &Plan) -> Result<Dataset> {
         ));
     }
     Ok(full)
+}
+
+/// Says how many values are missing in `data`, kept to be filled with the training rows'
+/// means once the validation split is drawn (`--missing mean` with a split).
+fn note_kept_missing(data: &Dataset) {
+    let d = data.n_features().max(1);
+    let values = data.features().iter().filter(|v| v.is_nan()).count();
+    if values == 0 {
+        return;
+    }
+    let rows = data.features().chunks_exact(d).filter(|r| r.iter().any(|v| v.is_nan())).count();
+    eprintln!(
+        "bp-par: warning: {}: filling {} in {} with the training rows' means (taken after the split)",
+        data.path().display(),
+        bp_par::error::count(values, "missing value"),
+        bp_par::error::count(rows, "row")
+    );
 }
 
 /// Checks `--image-shape` against the features per row of the data read.

@@ -142,15 +142,21 @@ fn log_settings(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
         }
         return;
     }
-    let threads = match plan.ranks {
-        (1, _) => count(plan.threads, "thread"),
-        (n, _) => format!("{n} MPI ranks of {} each", count(plan.threads, "thread")),
-    };
+    // The team that runs: no more threads than cores, and shards no larger than a batch.
+    let team = bp_par::Threads::new(plan.threads).map_or(plan.threads, bp_par::Threads::team_size);
+    let mut threads = count(team, "thread");
+    if team < plan.threads {
+        threads += &format!(" (--threads {} on {})", plan.threads, count(team, "core"));
+    }
+    if plan.ranks.0 > 1 {
+        threads = format!("{} MPI ranks of {threads} each", plan.ranks.0);
+    }
+    let n = p.session.train().n_samples();
+    let (shard, _) = bp_par::train::shards_per_batch(cfg.batch, cfg.shard, n);
     reporter.log(&format!(
-        "bp-par: seed {}, {threads}, batch {}, shard {}, {}, l2 {}, {}",
+        "bp-par: seed {}, {threads}, batch {}, shard {shard}, {}, l2 {}, {}",
         cfg.seed,
         cfg.batch,
-        cfg.shard,
         optimizer::describe(cfg),
         short(cfg.l2),
         count(cfg.epochs, "epoch")

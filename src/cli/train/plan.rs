@@ -39,6 +39,8 @@ pub struct Plan {
     pub model: Option<Model>,
     /// Whether the run starts from a model (`--init` or `--resume`): its normalisation then.
     pub from_model: bool,
+    /// The `--init` model's file.
+    pub init: Option<PathBuf>,
     /// The checkpoint being resumed.
     pub resume: Option<(PathBuf, Checkpoint)>,
     /// The hyperparameters (a resumed run's, with `--epochs` possibly extended).
@@ -155,6 +157,7 @@ impl Plan {
             val_split,
             image_shape: args.image_shape,
             from_model: model.is_some(),
+            init: args.init.clone(),
             model,
             resume,
             cfg,

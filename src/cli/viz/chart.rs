@@ -1,5 +1,6 @@
-//! Line charts: axes with round ticks ([`super::ticks`]), a legend, and the training curves
-//! of `bp-par show curves` (loss from 0, accuracy within [0, 100]%).
+//! Line charts: axes with round ticks ([`super::ticks`]) or decades (a log scale), a legend,
+//! and the training curves of `bp-par show curves` (loss from 0, or on a log scale when it
+//! falls by more than 20x; accuracy within [0, 100]% when the run has one).
 
 use super::canvas::{BLACK, BLUE, Canvas, LIGHT, ORANGE, Rgb};
 use super::ticks::{Axis, axis, label};
@@ -17,6 +18,22 @@ pub struct Labels<'a> {
     pub title: &'a str,
     pub x: &'a str,
     pub y: &'a str,
+    /// A log scale along y: ticks at powers of ten (values must be positive).
+    pub log_y: bool,
+}
+
+/// Whether positive values spanning [min, max] read better on a log scale (a fall of more
+/// than 20x flattens all but the first epochs on a linear one).
+fn wants_log(series: &[Series]) -> bool {
+    extent(series).is_some_and(|(_, [lo, hi])| lo > 0.0 && hi / lo > 20.0)
+}
+
+/// A log axis over [min, max] (their log10s): ticks at whole decades.
+fn decades(min: f64, max: f64) -> Axis {
+    let (lo, hi) = (min.floor(), max.ceil().max(min.floor() + 1.0));
+    let step = ((hi - lo) / 6.0).ceil().max(1.0);
+    let ticks = (0..).map(|i| lo + i as f64 * step).take_while(|&t| t <= hi + 1e-9).collect();
+    Axis { lo, hi, step, ticks }
 }
 
 /// The smallest and largest finite x and y of the series' points, or None.
@@ -38,9 +55,19 @@ pub fn line_chart(
     series: &[Series],
     y_axis: &dyn Fn(f64, f64) -> Axis,
 ) {
+    // On a log scale the series are drawn by their log10s.
+    let logged: Vec<Series> = series
+        .iter()
+        .map(|s| Series {
+            name: s.name,
+            points: s.points.iter().map(|&(a, b)| (a, if labels.log_y { b.log10() } else { b })).collect(),
+            color: s.color,
+        })
+        .collect();
+    let series = &logged[..];
     let ([x0, x1], [y0, y1]) = extent(series).unwrap_or(([1.0, 1.0], [0.0, 1.0]));
     let ax = axis(x0, x1, 6, (None, None), true);
-    let ay = y_axis(y0, y1);
+    let ay = if labels.log_y { decades(y0, y1) } else { y_axis(y0, y1) };
     let (left, bottom, top) = (x + 80, y + h - 50, y + 56);
     let right = x + w - 24;
     let px = |v: f64| left + ((v - ax.lo) / (ax.hi - ax.lo) * (right - left) as f64).round() as i64;
@@ -51,7 +78,7 @@ pub fn line_chart(
     c.title((left + right) / 2, y + 10, labels.title, 2, right - left);
     for &t in &ay.ticks {
         c.line((left, py(t)), (right, py(t)), 1, LIGHT);
-        let text = label(t, ay.step);
+        let text = if labels.log_y { label(10f64.powf(t), 10f64.powf(t)) } else { label(t, ay.step) };
         c.line((left - 4, py(t)), (left, py(t)), 1, BLACK);
         c.text(left - 8 - Canvas::text_width(&text, 1), py(t) - 4, &text, 1, BLACK);
     }
@@ -85,32 +112,38 @@ pub fn line_chart(
     }
 }
 
-/// Loss and accuracy per epoch, two panels side by side: the loss axis starts at 0, the
-/// accuracy axis stays within [0, 100]%.
+/// Loss and accuracy per epoch, two panels side by side: the loss axis starts at 0 (or is a
+/// log scale when the loss falls by more than 20x), the accuracy axis stays within [0, 100]%.
+/// A run without accuracies (a regression) gets the loss alone, across the whole width.
 pub fn curves(history: &[EpochMetrics], title: &str) -> Canvas {
     let mut c = Canvas::new(1000, 460);
     c.title(500, 8, title, 2, 980);
     let pick = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
         history.iter().filter_map(|m| f(m).map(|v| (m.epoch as f64, v))).collect()
     };
-    let loss = [
-        Series { name: "train loss", points: pick(&|m| Some(m.loss)), color: BLUE },
-        Series { name: "held-out loss", points: pick(&|m| m.test_loss), color: ORANGE },
-    ];
-    let acc = [
-        Series { name: "train acc", points: pick(&|m| m.train_acc.map(|a| 100.0 * a)), color: BLUE },
-        Series { name: "held-out acc", points: pick(&|m| m.test_acc.map(|a| 100.0 * a)), color: ORANGE },
-    ];
     let keep = |s: [Series<'static>; 2]| -> Vec<Series<'static>> {
         s.into_iter().filter(|s| !s.points.is_empty()).collect()
     };
-    let loss_labels = Labels { title: "loss", x: "epoch", y: "mean loss" };
-    line_chart(&mut c, (0, 30, 500, 410), &loss_labels, &keep(loss), &|_, max| {
+    let loss = keep([
+        Series { name: "train loss", points: pick(&|m| Some(m.loss)), color: BLUE },
+        Series { name: "held-out loss", points: pick(&|m| m.test_loss), color: ORANGE },
+    ]);
+    let acc = keep([
+        Series { name: "train acc", points: pick(&|m| m.train_acc.map(|a| 100.0 * a)), color: BLUE },
+        Series { name: "held-out acc", points: pick(&|m| m.test_acc.map(|a| 100.0 * a)), color: ORANGE },
+    ]);
+    let log_y = wants_log(&loss);
+    let y = if log_y { "mean loss (log scale)" } else { "mean loss" };
+    let loss_labels = Labels { title: "loss", x: "epoch", y, log_y };
+    let width = if acc.is_empty() { 1000 } else { 500 };
+    line_chart(&mut c, (0, 30, width, 410), &loss_labels, &loss, &|_, max| {
         axis(0.0, max, 5, (Some(0.0), None), false)
     });
-    let acc_labels = Labels { title: "accuracy", x: "epoch", y: "accuracy (%)" };
-    line_chart(&mut c, (500, 30, 500, 410), &acc_labels, &keep(acc), &|min, max| {
-        axis(min, max, 5, (Some(0.0), Some(100.0)), false)
-    });
+    if !acc.is_empty() {
+        let acc_labels = Labels { title: "accuracy", x: "epoch", y: "accuracy (%)", log_y: false };
+        line_chart(&mut c, (500, 30, 500, 410), &acc_labels, &acc, &|min, max| {
+            axis(min, max, 5, (Some(0.0), Some(100.0)), false)
+        });
+    }
     c
 }

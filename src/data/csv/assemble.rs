@@ -57,6 +57,8 @@ pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOpti
     if rows.features.is_empty() {
         return Err(Error::data(path, "has a first row but no data rows"));
     }
+    let n_before = rows.features.len() / n_feat.max(1);
+    let n_missing = rows.n_missing;
     let fill = missing(layout, &mut rows, n_feat, opts)?;
     let n = rows.features.len() / n_feat;
     let mut class_names = None;
@@ -101,7 +103,7 @@ pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOpti
         kept,
         normalized: false,
         shape_given: false,
-        notes: Vec::new(),
+        notes: missing_note(n_missing, n_before - n, &opts.missing).into_iter().collect(),
     })
 }
 
@@ -161,6 +163,21 @@ fn missing(
         }
     }
     Ok(Some(fill))
+}
+
+/// What the `missing` policy did to `n_missing` values (`dropped` rows), for the notes.
+fn missing_note(n_missing: usize, dropped: usize, policy: &Missing) -> Option<String> {
+    let values = crate::error::count(n_missing, "missing value");
+    match policy {
+        _ if n_missing == 0 => None,
+        Missing::Drop => {
+            Some(format!("dropped {} with missing values ({values})", crate::error::count(dropped, "row")))
+        }
+        Missing::Mean => Some(format!("filled {values} with their columns' means")),
+        Missing::Zero => Some(format!("filled {values} with zeros")),
+        Missing::Fill(_) => Some(format!("filled {values} with the model's fill values")),
+        Missing::Error | Missing::Keep => None,
+    }
 }
 
 /// Each feature column's mean over the rows that have it ([`crate::data::feature_means`]);

@@ -189,7 +189,7 @@ fn read_rows(path: &Path, bytes: &[u8], opts: &LoadOptions, head: Head<'_>) -> R
         guess::take_first_as_label(&mut layout, &mut parsed, &line_of)?;
     }
     let mut data = assemble::assemble(&layout, parsed, opts)?;
-    data.notes = notes;
+    data.notes.extend(notes);
     if names_guessed {
         guess::check_name_labels(&data)?;
     }

@@ -188,6 +188,34 @@ fn feature_shape(name: &Path, shape: &[usize]) -> Result<(usize, usize, Option<[
     Ok((n, d, image))
 }
 
+/// Class labels stored one-hot (`n x k`, a single 1 and 0s on every row), for `one_hot` k.
+fn one_hot_labels(y_name: &Path, y: &Array, n: usize, cols: usize, k: usize) -> Result<Targets> {
+    if cols != k {
+        return Err(Error::data(
+            y_name,
+            format!(
+                "has shape {}: `one_hot` {k} expects {n} x {k} one-hot rows",
+                format::show_shape(&y.shape)
+            ),
+        ));
+    }
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let row: Vec<f64> = (0..k).map(|j| y.get(i * k + j)).collect();
+        let ones: Vec<usize> = (0..k).filter(|&j| row[j] == 1.0).collect();
+        if ones.len() != 1 || row.iter().any(|&v| v != 0.0 && v != 1.0) {
+            return Err(Error::data(
+                y_name,
+                format!(
+                    "row [{i}] is not one-hot (a single 1 and 0s): `one_hot` {k} expects one on every row"
+                ),
+            ));
+        }
+        labels.push(ones[0] as u32);
+    }
+    Ok(Targets::Classes { labels, n_classes: k })
+}
+
 /// The data set of features `x` (read from `x_name`) and labels or targets `y`.
 fn assemble(
     path: &Path,
@@ -256,13 +284,19 @@ fn targets(y_name: &Path, y: &Array, x_name: &Path, n: usize, opts: &LoadOptions
         }
         return Ok(Targets::Values { values: finite_f32(y_name, y)?, n_outputs: k });
     }
+    if let Some(k) = opts.one_hot {
+        return one_hot_labels(y_name, y, n, cols, k);
+    }
     if cols != 1 {
+        let one_hot = cols >= 2 && one_hot_labels(y_name, y, n, cols, cols).is_ok();
+        let hint = if one_hot {
+            format!("its rows are one-hot: give `one_hot` {cols} to read them as {cols} classes")
+        } else {
+            "for real-valued targets, give `targets` with their count".to_string()
+        };
         return Err(Error::data(
             y_name,
-            format!(
-                "has shape {shape}: class labels are one whole number per sample (a 1-D array); \
-                 for real-valued targets, give `targets` with their count"
-            ),
+            format!("has shape {shape}: class labels are one whole number per sample (a 1-D array); {hint}"),
         ));
     }
     let limit = opts.classes.unwrap_or(super::csv::MAX_CLASSES);

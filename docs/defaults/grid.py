@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""The defaults grid (issue 21): rates x optimisers, 100 epochs each, seeds 1-3, on the shipped
+digits, the same digits in [-1, 1] (as USPS stores pixels), MNIST and Fashion-MNIST. Every run
+holds out bp-par's default validation split (0.2 of the training rows) and reports a separate
+test file on each epoch's weights (--metrics), so one 100-epoch run gives the test accuracy
+after 20, 50 and 100 epochs, and what early stopping on the validation split with
+restore-best would have picked. The digits' test file is a fixed stratified fifth of
+datasets/digits.csv (numpy seed 0).
+
+    python3 docs/defaults/grid.py BP_PAR OUT_DIR      # runs the grid, writes OUT_DIR/grid.json
+    python3 docs/defaults/grid.py --table OUT_DIR     # prints the markdown table
+"""
+import json, os, subprocess, sys
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RATES = {"sgd": [0.01, 0.03, 0.1, 0.3], "adam": [0.0003, 0.001, 0.003]}
+SEEDS = [1, 2, 3]
+EPOCHS = 100
+
+
+def digit_files(out):
+    """digits.csv split 4000/1000 (stratified, numpy seed 0), raw and rescaled to [-1, 1]."""
+    d = np.loadtxt(os.path.join(ROOT, "datasets/digits.csv"), delimiter=",", skiprows=1)
+    rng = np.random.default_rng(0)
+    test = np.zeros(len(d), bool)
+    for k in range(10):
+        rows = np.flatnonzero(d[:, 0] == k)
+        test[rng.choice(rows, len(rows) // 5, replace=False)] = True
+    header = "label," + ",".join(f"pixel{i}" for i in range(400))
+    files = {}
+    for name, scale in [("digits", None), ("digits-pm1", 1)]:
+        for part, rows in [("train", ~test), ("test", test)]:
+            x = d[rows, 1:] if scale is None else d[rows, 1:] / 127.5 - 1
+            fmt = ["%d"] + (["%d"] * 400 if scale is None else ["%.5f"] * 400)
+            path = os.path.join(out, f"{name}-{part}.csv")
+            np.savetxt(path, np.column_stack([d[rows, 0], x]), delimiter=",", fmt=fmt, header=header, comments="")
+            files[(name, part)] = path
+    return {
+        "digits": (files[("digits", "train")], files[("digits", "test")]),
+        "digits-pm1": (files[("digits-pm1", "train")], files[("digits-pm1", "test")]),
+        "mnist": (f"{ROOT}/datasets/mnist/train-images-idx3-ubyte.gz", f"{ROOT}/datasets/mnist/t10k-images-idx3-ubyte.gz"),
+        "fashion": (
+            f"{ROOT}/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
+            f"{ROOT}/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz",
+        ),
+    }
+
+
+def run(bp, out, data, train, test, opt, lr, seed):
+    metrics = os.path.join(out, f"{data}-{opt}-{lr}-{seed}.csv")
+    if not os.path.exists(metrics):
+        cmd = [bp, "train", train, "--test", test, "--optimizer", opt, "--lr", str(lr), "--seed", str(seed),
+               "--epochs", str(EPOCHS), "--metrics", metrics + ".part", "-q", "--val-split", "0.2"]
+        subprocess.run(cmd, check=True)
+        os.rename(metrics + ".part", metrics)
+    rows = [l.split(",") for l in open(metrics) if l[0].isdigit()]
+    # epoch,loss,train_acc,val_loss,val_acc,test_loss,test_acc,...
+    return [{"val_loss": float(r[3]), "val_acc": float(r[4]), "test_acc": float(r[6])} for r in rows]
+
+
+def main():
+    bp, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    files = digit_files(out)
+    results = {}
+    for data, (train, test) in files.items():
+        for opt, rates in RATES.items():
+            for lr in rates:
+                for seed in SEEDS:
+                    results[f"{data}|{opt}|{lr}|{seed}"] = run(bp, out, data, train, test, opt, lr, seed)
+                    json.dump(results, open(os.path.join(out, "grid.json"), "w"))
+                    print(data, opt, lr, seed, flush=True)
+
+
+def early(curve, patience, monitor="val_loss"):
+    """The test accuracy early stopping with restore-best would have given."""
+    better = (lambda a, b: a < b) if monitor == "val_loss" else (lambda a, b: a > b)
+    best, since = 0, 0
+    for e in range(1, len(curve)):
+        if better(curve[e][monitor], curve[best][monitor]):
+            best, since = e, 0
+        else:
+            since += 1
+            if since >= patience:
+                break
+    return curve[best]["test_acc"], e + 1
+
+
+def table(out):
+    res = json.load(open(os.path.join(out, "grid.json")))
+    print("| data | optimiser | rate | 20 epochs | 50 epochs | 100 epochs | early stop (val acc, patience 10, restore best): acc, epochs |")
+    print("|---|---|---|---|---|---|---|")
+    for data in ["digits", "digits-pm1", "mnist", "fashion"]:
+        for opt, rates in RATES.items():
+            for lr in rates:
+                curves = [res.get(f"{data}|{opt}|{lr}|{s}") for s in SEEDS]
+                if any(c is None for c in curves):
+                    continue
+                at = lambda e: 100 * np.mean([c[e - 1]["test_acc"] for c in curves])
+                es = [early(c, 10, "val_acc") for c in curves]
+                print(f"| {data} | {opt} | {lr} | {at(20):.2f} | {at(50):.2f} | {at(100):.2f} | "
+                      f"{100 * np.mean([a for a, _ in es]):.2f}, {np.mean([e for _, e in es]):.0f} |")
+
+
+if __name__ == "__main__":
+    table(sys.argv[2]) if sys.argv[1] == "--table" else main()
