@@ -19,7 +19,9 @@ The data, read the way bp-par reads it for a model (pictures are bp-par's own bu
   character) or detected as bp-par does: of comma, tab, semicolon and whitespace, the one that
   splits the first 64 lines into the same number of fields, preferring the one that reads the
   most numbers. Under a semicolon a comma in a number is its decimal point (`1,5` is 1.5). The
-  first line is a header when a field of it is text where the next line has a number.
+  first line is a header when a field of it is text where the next line has a number, or when
+  it is the columns' numbers (0..n-1 or 1..n, at least 5 fields: pandas' header for unnamed
+  columns). `--skip-rows N` skips the first N lines (a summary line) as bp-par does.
 - Which columns are features. A row as wide as the model's inputs is all features. Otherwise
   a regression model's last K fields are its targets; a one-hot model's (`schema.one_hot` K)
   last K fields are its label; a classifier's label column is `--label-col` (first, last, an
@@ -31,6 +33,8 @@ The data, read the way bp-par reads it for a model (pictures are bp-par's own bu
   model's stored `schema.missing_fill` (the training means of `--missing mean`, or zeros), or
   by 0 with `--missing zero`; a model that stores none refuses them, naming the first.
 - Class labels: numbers, or for a model trained on names (`schema.class_names`) those names.
+- MNIST's IDX format (raw or gzip): images (n x h x w) or rows (n x d), its labels from
+  `--labels` or the file beside it by name (`*-images-idx3-ubyte` -> `*-labels-idx1-ubyte`).
 - numpy: a `.npy` of features (samples x features, or samples x height x width), its labels
   from `--labels` or the file beside it by name (`x.npy` -> `y.npy`, `X_test.npy` ->
   `y_test.npy`, `images.npy` -> `labels.npy`); a `.npz` with x/y, X/y, x_test/y_test,
@@ -264,6 +268,10 @@ def read_rows(path, text, delimiter):
     first, second = split_line(lines[0], sep), split_line(lines[1], sep) if len(lines) > 1 else None
     header = any(is_text(f, sep == ";") and (second is None or c >= len(second) or not is_text(second[c], sep == ";"))
                  for c, f in enumerate(first))
+    # pandas writes `0,1,...,n-1` as the header of unnamed columns.
+    numbers = [f.strip().strip('"') for f in first]
+    header = header or (len(numbers) >= 5 and numbers[0] in ("0", "1")
+                        and numbers == [str(i + int(numbers[0])) for i in range(len(numbers))])
     return (rows[1:], sep, rows[0]) if header else (rows, sep, None)
 
 
@@ -413,8 +421,50 @@ def fill_missing(path, x, schema, how, first, count):
     return np.where(np.isnan(x), fill, x)
 
 
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx_bytes(path, data):
+    """The array of an IDX file's bytes (already decompressed)."""
+    if len(data) < 4 or data[2] not in IDX_TYPES or data[3] == 0:
+        fail(f"{path}: is not an IDX file (expected 0, 0, a type byte and a dimension count)")
+    nd = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(nd)]
+    dtype = np.dtype(IDX_TYPES[data[2]])
+    body = data[4 + 4 * nd:]
+    if len(body) != int(np.prod(dims)) * dtype.itemsize:
+        fail(f"{path}: holds {len(body)} bytes of data for dimensions {dims}")
+    return np.frombuffer(body, dtype=dtype).reshape(dims)
+
+
+def read_idx(path, data, labels_path, classify):
+    """The features and a classifier's labels (or None) of an IDX images or rows file."""
+    x = read_idx_bytes(path, data)
+    if x.ndim not in (2, 3):
+        fail(f"{path}: is an IDX file of dimensions {list(x.shape)}; expected images or rows")
+    if labels_path is None:
+        folder, name = os.path.split(path)
+        for a, b in (("images-idx3", "labels-idx1"), ("images.idx3", "labels.idx1"), ("images", "labels")):
+            if a in name:
+                cands = [os.path.join(folder, name.replace(a, b))]
+                cands += [c[:-3] if c.endswith(".gz") else c + ".gz" for c in cands]
+                labels_path = next((c for c in cands if os.path.isfile(c)), None)
+                break
+    y = None
+    if classify and labels_path is not None:
+        with open(labels_path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        y = read_idx_bytes(labels_path, raw).reshape(-1)
+        if len(y) != len(x):
+            fail(f"{labels_path}: holds {len(y)} labels for the {len(x)} samples of {path}")
+        y = [int(v) for v in y]
+    return x.reshape(x.shape[0], -1).astype(np.float64), y
+
+
 def read_data(path, meta, args):
-    """The features and true labels of a data file: CSV (gzip allowed), .npy or .npz."""
+    """The features and true labels of a data file: CSV (gzip allowed), IDX, .npy or .npz."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:2] == b"\x1f\x8b":
@@ -422,8 +472,16 @@ def read_data(path, meta, args):
     kept = None
     if data[:6] == b"\x93NUMPY" or data[:4] == b"PK\x03\x04":
         x, labels = read_arrays(path, data, args.labels, meta["task"] == "classify")
+    elif data[:2] == b"\x00\x00":
+        x, labels = read_idx(path, data, args.labels, meta["task"] == "classify")
     else:
-        x, labels, kept = read_csv(path, data.decode("utf-8-sig"), meta, args)
+        text = data.decode("utf-8-sig", errors="replace")
+        if args.skip_rows:
+            parts = text.split("\n", args.skip_rows)
+            if len(parts) <= args.skip_rows:
+                fail(f"{path}: has {len(parts)} lines, and --skip-rows {args.skip_rows} skips them all")
+            text = parts[-1]
+        x, labels, kept = read_csv(path, text, meta, args)
     # Features are float32 in bp-par: a value such as 0.1 is rounded the same way here.
     x = x.astype(np.float32).astype(np.float64)
     if x.shape[1] != meta["layers"][0]:
@@ -487,7 +545,8 @@ def main(argv=None):
     p.add_argument("--delimiter", help="comma, semicolon, tab, whitespace or one character [default: detected]")
     p.add_argument("--missing", choices=["error", "mean", "zero"],
                    help="missing features: the model's fill values (error, mean) or 0 [default: error]")
-    p.add_argument("--labels", help="the labels .npy of a .npy of features [default: found by name]")
+    p.add_argument("--labels", help="the labels file of a .npy or IDX file of features [default: found by name]")
+    p.add_argument("--skip-rows", type=int, default=0, help="CSV: skip the first N lines (a summary line)")
     p.add_argument("--keep-cols", type=lambda v: v.split(","), default=[],
                    help="columns (names or 0-based indices) written unchanged before each prediction")
     args = p.parse_args(argv)

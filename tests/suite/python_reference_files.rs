@@ -73,7 +73,14 @@ fn write_files(dir: &Dir) {
     let script = format!(
         "import numpy as np\nx = np.loadtxt('features.csv', delimiter=',', dtype=np.float32)\n\
          y = np.array([{}], dtype=np.int64)\nnp.save('x_test.npy', x)\nnp.save('y_test.npy', y)\n\
-         np.save('pixels.npy', x.astype(np.uint8))\nnp.savez_compressed('test.npz', x=x.astype(np.float64), y=y)\n",
+         np.save('pixels.npy', x.astype(np.uint8))\nnp.savez_compressed('test.npz', x=x.astype(np.float64), y=y)\n\
+         import struct\n\
+         open('rows-images-idx3-ubyte', 'wb').write(b'\\0\\0\\x08\\x02' + struct.pack('>II', *x.shape) + x.astype(np.uint8).tobytes())\n\
+         open('rows-labels-idx1-ubyte', 'wb').write(b'\\0\\0\\x08\\x01' + struct.pack('>I', len(y)) + y.astype('u1').tobytes())\n\
+         t = np.column_stack([y, x]).astype(object)\n\
+         body = ''.join(','.join([str(int(r[0]))] + [repr(float(v)) for v in r[1:]]) + '\\n' for r in t)\n\
+         open('pandas.csv', 'w').write(','.join(str(i) for i in range(6)) + '\\n' + body)\n\
+         open('summary.csv', 'w').write('90,5,a,b,c\\n' + ''.join(l[l.index(',') + 1:].rstrip() + ',' + l[:l.index(',')] + '\\n' for l in body.splitlines()))\n",
         labels.join(",")
     );
     let out = Command::new("python3").args(["-c", &script]).current_dir(dir.dir.path()).output().unwrap();
@@ -130,10 +137,25 @@ fn the_numpy_reference_reads_the_files_people_have_as_bp_par_does() {
             "arrays",
             "x_test.npy",
             &["--activation", "relu", "--normalize", "zscore"],
-            &[("x_test.npy", &[]), ("pixels.npy", &[]), ("test.npz", &[]), ("features.csv", &[])],
+            &[
+                ("x_test.npy", &[]),
+                ("pixels.npy", &[]),
+                ("test.npz", &[]),
+                ("features.csv", &[]),
+                ("rows-images-idx3-ubyte", &[]),
+            ],
+        ),
+        // pandas' header of column numbers is a header, not a row.
+        ("pandas", "pandas.csv", &["--normalize", "zscore"], &[("pandas.csv", &[]), ("features.csv", &[])]),
+        // scikit-learn's summary first line, skipped.
+        (
+            "summary",
+            "summary.csv",
+            &["--skip-rows", "1", "--label-col", "last", "--normalize", "zscore"],
+            &[("summary.csv", &["--skip-rows", "1"])],
         ),
     ];
-    assert_eq!(run_cases(&dir, cases), 90 * 17);
+    assert_eq!(run_cases(&dir, cases), 90 * 21);
 }
 
 #[test]
