@@ -1,6 +1,7 @@
-//! The README's commands work from the checkout: every `bp-par` line in its `sh` blocks names
-//! files that are shipped or written by an earlier line, and flags its command has; every
-//! `cargo run --example NAME` names an example that exists.
+//! The commands of the README and of the reference it links (docs/DATA.md, ...) work from the
+//! checkout: every `bp-par` line in their `sh` blocks names files that are shipped or written
+//! by an earlier line, and flags its command has; every `cargo run --example NAME` names an
+//! example that exists.
 
 use super::harness::repo_file;
 use std::collections::BTreeSet;
@@ -35,10 +36,26 @@ fn is_file(word: &str) -> bool {
             || Path::new(word).extension().is_some_and(|e| ext.contains(&e.to_str().unwrap_or(""))))
 }
 
+/// The README and the reference it links to in docs/, read in this order: a file written by a
+/// command in an earlier one counts as written.
+const DOCUMENTS: [&str; 7] = [
+    "README.md",
+    "docs/DATA.md",
+    "docs/TRAINING.md",
+    "docs/RUNS.md",
+    "docs/MPI.md",
+    "docs/MODELS.md",
+    "docs/LIBRARY.md",
+];
+
 #[test]
 fn every_readme_command_names_files_that_exist_and_flags_its_command_has() {
-    let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
-    let lines = shell_lines(&readme);
+    let lines: Vec<String> = DOCUMENTS
+        .iter()
+        .flat_map(|d| {
+            shell_lines(&std::fs::read_to_string(repo_file(d)).unwrap_or_else(|e| panic!("{d}: {e}")))
+        })
+        .collect();
     let mut written = BTreeSet::new();
     let mut checked = 0;
     for line in &lines {

@@ -8,6 +8,7 @@
 //! flags; the report prints the `bp-par train` command that reruns its first seed.
 
 mod catalogue;
+mod estimate;
 mod report;
 mod runner;
 mod train_run;
@@ -52,7 +53,26 @@ pub fn run(args: &ExperimentArgs, threads: usize) -> Result<()> {
     let cx = Context { threads, machine: &machine, quick: args.quick, out: args.out.as_deref() };
     let mut cache = DataCache::new(&args.data_dir);
     let mut json_out = Vec::new();
-    for e in experiments {
+    // What each seed of each run should take here, said up front and corrected as runs end.
+    let flops = if quiet { 1.0 } else { bp_par::bench::sgemm_peak(0.2) * 1e9 };
+    let predicted: Vec<Vec<f64>> = if quiet {
+        vec![Vec::new(); experiments.len()]
+    } else {
+        experiments.iter().map(|e| estimate::seconds(e, &mut cache, flops)).collect::<Result<_>>()?
+    };
+    let seeds_of = |i: usize| experiments[i].seeds.len() as f64;
+    let total: f64 = predicted.iter().enumerate().map(|(i, p)| p.iter().sum::<f64>() * seeds_of(i)).sum();
+    if !quiet {
+        eprintln!(
+            "bp-par experiment {}: {}, about {} on {} (estimated from this machine's speed)",
+            args.name,
+            count(experiments.iter().map(|e| e.runs.len() * e.seeds.len()).sum(), "training run"),
+            estimate::say(total),
+            count(threads, "thread")
+        );
+    }
+    let (mut done_predicted, mut done_actual) = (0.0, 0.0);
+    for (x, e) in experiments.into_iter().enumerate() {
         if !quiet {
             eprintln!(
                 "bp-par experiment {}: {} x {} on {}",
@@ -62,9 +82,16 @@ pub fn run(args: &ExperimentArgs, threads: usize) -> Result<()> {
                 count(threads, "thread")
             );
         }
-        let results = runner::run(&e, &mut cache, |label, seed, value| {
+        let results = runner::run(&e, &mut cache, |i, label, seed, value, seconds| {
             if !quiet {
-                eprintln!("  {label}, seed {seed}: {value:.2}%");
+                done_predicted += predicted[x][i];
+                done_actual += seconds;
+                // What is left, scaled by how the estimate has fared so far.
+                let left = (total - done_predicted).max(0.0) * done_actual / done_predicted.max(1e-9);
+                eprintln!(
+                    "  {label}, seed {seed}: {value:.2}% ({seconds:.1} s; about {} left)",
+                    estimate::say(left)
+                );
             }
         })?;
         let md = match cx.out {

@@ -78,6 +78,12 @@ impl DataCache {
         &self.dir
     }
 
+    /// Rows, features and outputs of the data set in `path` (read on first use).
+    pub fn shape(&mut self, path: &Path) -> Result<(usize, usize, usize)> {
+        let d = self.get(path)?;
+        Ok((d.n_samples(), d.n_features(), d.n_outputs()))
+    }
+
     /// The data set in `path`, read on first use. The shipped digits are built in, so an
     /// experiment on them runs from any folder; the MNIST-sized sets are not.
     fn get(&mut self, path: &Path) -> Result<&Dataset> {
@@ -168,20 +174,20 @@ fn train_seed(t: &TrainRun, measure: Measure, cache: &mut DataCache) -> Result<T
 }
 
 /// Trains every run of `e` for every seed (inside the caller's rayon pool) and calls
-/// `progress(run label, seed, value)` after each.
+/// `progress(run index, run label, seed, value, seconds)` after each.
 pub fn run(
     e: &Experiment,
     cache: &mut DataCache,
-    mut progress: impl FnMut(&str, u64, f64),
+    mut progress: impl FnMut(usize, &str, u64, f64, f64),
 ) -> Result<Vec<RunResult>> {
     let mut out = Vec::new();
-    for r in &e.runs {
+    for (i, r) in e.runs.iter().enumerate() {
         let mut seeds = Vec::new();
         let mut first: Option<(TrainRun, Trained)> = None;
         for &seed in &e.seeds {
             let t = r.at(cache.dir(), seed);
             let trained = train_seed(&t, r.measure, cache)?;
-            progress(r.label, seed, trained.result.value);
+            progress(i, r.label, seed, trained.result.value, trained.result.seconds);
             seeds.push(trained.result.clone());
             if first.is_none() {
                 first = Some((t, trained));
