@@ -108,7 +108,8 @@ impl Dataset {
             n_features,
             features,
             targets,
-            image_shape: None,
+            // As for CSV files and 2-D arrays: a square of at least 8x8 is a picture's shape.
+            image_shape: super::square_side(n_features).map(|s| [s, s]),
             schema: Schema::default(),
             kept: None,
             normalized: false,
@@ -118,6 +119,8 @@ impl Dataset {
     }
 
     /// Rows without targets (to predict): `features` is `n_samples x n_features`, row-major.
+    /// As for CSV files, a square number of at least 64 features is read as a square picture
+    /// (for `normalize` auto and the pictures); [`Dataset::with_image_shape`] gives another.
     ///
     /// # Errors
     /// [`Error::Data`] for a width of 0, values that are not whole rows, or an infinite value.

@@ -270,4 +270,28 @@ mod tests {
         }
         assert_eq!(Normalization::fit(NormalizeMode::Scale, &[-4.0, 2.0], 1), Normalization::Scale(4.0));
     }
+
+    /// Pictures are scaled by their range under auto: faint whole-number pixels by their
+    /// largest value, [−1, 1] pixels onto [0, 1], never z-scored; a square grid of other values
+    /// is no picture unless its shape was given.
+    #[test]
+    fn auto_scales_pictures_by_their_range() {
+        use crate::data::Dataset;
+        let faint: Vec<f32> = (0..64 * 4).map(|i| (i % 116) as f32).collect();
+        let d = Dataset::from_rows(&faint, 64).unwrap();
+        assert!(d.image_shape().is_some());
+        assert_eq!(Normalization::fit_to(NormalizeMode::Auto, &d), Normalization::Scale(115.0));
+        let signed: Vec<f32> = (0..64 * 4).map(|i| (i % 5) as f32 / 2.0 - 1.0).collect();
+        let norm = Normalization::fit_to(NormalizeMode::Auto, &Dataset::from_rows(&signed, 64).unwrap());
+        assert_eq!(norm, Normalization::ZScore { mean: vec![-1.0; 64], std: vec![2.0; 64] });
+        assert_eq!(norm.describe(), "range -1..1 onto 0..1");
+        let wide: Vec<f32> = (0..64 * 4).map(|i| (i % 7) as f32 * 3.5 - 4.0).collect();
+        let d = Dataset::from_rows(&wide, 64).unwrap();
+        assert!(matches!(Normalization::fit_to(NormalizeMode::Auto, &d), Normalization::ZScore { .. }));
+        assert_ne!(Normalization::fit_to(NormalizeMode::Auto, &d).describe(), "range -4..17 onto 0..1");
+        let given = d.with_image_shape([8, 8]).unwrap();
+        assert_eq!(Normalization::fit_to(NormalizeMode::Auto, &given).describe(), "range -4..17 onto 0..1");
+        // Other modes are as asked.
+        assert_eq!(Normalization::fit_to(NormalizeMode::Scale, &given), Normalization::Scale(17.0));
+    }
 }
