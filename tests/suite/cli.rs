@@ -405,6 +405,15 @@ fn an_experiment_without_out_prints_its_report_and_writes_nothing() {
     );
     let left: Vec<_> = std::fs::read_dir(dir.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert!(left.is_empty(), "{left:?}");
+    // How long it will take is said up front, and what is left after each seed.
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("bp-par experiment ex4: 10 training runs, about ")
+            && first.contains("(estimated from this machine's speed)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains(" left)"), "{}", run.stderr);
 }
 
 #[test]
