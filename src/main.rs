@@ -37,9 +37,13 @@ fn in_pool(threads: usize, job: impl FnOnce() -> Result<()> + Send) -> Result<()
     pool(threads)?.install(job)
 }
 
-fn run(cli: Cli, ranks: Ranks<'_>) -> Result<()> {
+fn run(cli: Cli, ranks: Ranks<'_>, early: Option<cli::train::Early>) -> Result<()> {
     match cli.command {
         Command::Train(a) => {
+            let early = match early {
+                Some(e) => e,
+                None => cli::train::Early::install().or_else(|e| ranks.agree(Err(e)))?,
+            };
             // A rank that cannot start its threads takes part in the setup vote the others
             // take in `train` (so none waits for it).
             let threads = common::threads(&a.common).and_then(|t| Ok((t, pool(t)?)));
@@ -47,7 +51,7 @@ fn run(cli: Cli, ranks: Ranks<'_>) -> Result<()> {
                 Ok(tp) => tp,
                 Err(e) => return ranks.agree(Err(e)),
             };
-            pool.install(move || cli::train::train(*a, t, ranks))
+            pool.install(move || cli::train::train(*a, t, ranks, early))
         }
         Command::Eval(a) => in_pool(common::threads(&a.common)?, move || cli::eval::eval(a)),
         Command::Predict(a) => in_pool(common::threads(&a.common)?, move || cli::predict::predict(a)),
@@ -94,6 +98,11 @@ fn main() -> ExitCode {
     if ranks.size() > 1 {
         abort_job_on_panic();
     }
+    // `train`'s signal handlers before any other work: a signal in its first milliseconds is
+    // then a clean stop, not a death.
+    let early = (std::env::args().nth(1).as_deref() == Some("train"))
+        .then(cli::train::Early::install)
+        .and_then(Result::ok);
     let (mut cli, matches) = match parse(ranks) {
         Ok(parsed) => parsed,
         Err(code) => return code,
@@ -125,7 +134,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::from(2);
     }
-    match run(cli, ranks) {
+    match run(cli, ranks, early) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         // Every rank stops or diverges after the same mini-batch: rank 0 says so.

@@ -109,8 +109,9 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
                 ));
             }
             let labels: Vec<u32> = lbody.iter().map(|&b| b as u32).collect();
-            let n_classes =
-                super::class_count(&lp, &labels, opts.classes, |i| format!("label {i} (0-based)"))?;
+            let n_classes = super::class_count(&lp, &labels, opts.classes, opts.expect.is_none(), |i| {
+                format!("label {i} (0-based)")
+            })?;
             Targets::Classes { labels, n_classes }
         }
         None if opts.unlabeled_width.is_some() => Targets::None,

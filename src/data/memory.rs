@@ -160,7 +160,7 @@ impl Dataset {
                 ),
             ));
         }
-        let k = super::class_count(IN_MEMORY.as_ref(), labels, n_classes, |i| format!("row {i}"))?;
+        let k = super::class_count(IN_MEMORY.as_ref(), labels, n_classes, true, |i| format!("row {i}"))?;
         Ok(Dataset::in_memory(x, n_features, Targets::Classes { labels: labels.to_vec(), n_classes: k }))
     }
 

@@ -10,6 +10,7 @@
 //! assert_eq!((digits.n_samples(), digits.n_features()), (5000, 400));
 //! ```
 
+mod classes;
 mod csv;
 mod dialect;
 mod idx;
@@ -17,7 +18,6 @@ pub mod image;
 mod memory;
 mod missing;
 mod normalize;
-mod notes;
 mod npy;
 mod read;
 mod schema;
@@ -32,7 +32,7 @@ pub use schema::{HeldOut, LabelColumn, Schema};
 pub(crate) use missing::feature_means;
 
 use crate::error::{Error, Result};
-use notes::noted;
+use classes::{class_count, noted};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::Read;
@@ -359,29 +359,6 @@ pub fn from_bytes(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Datas
 /// Parses CSV text held in memory; `path` names it in messages.
 pub fn parse_csv(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
     csv::parse(path, bytes, opts).map(|d| noted(d, opts))
-}
-
-/// Infers the number of classes from the labels, or checks them against `classes`.
-/// `locate(i)` describes where label `i` sits, for the error message.
-fn class_count(
-    path: &Path,
-    labels: &[u32],
-    classes: Option<usize>,
-    locate: impl Fn(usize) -> String,
-) -> Result<usize> {
-    let max = labels.iter().copied().max();
-    match (classes, max) {
-        (Some(k), Some(m)) if m as usize >= k => {
-            let i = labels.iter().position(|&l| l as usize >= k).unwrap_or(0);
-            Err(Error::data(
-                path,
-                format!("{}: label {m} is out of range for `classes` {k} (expected 0..{})", locate(i), k - 1),
-            ))
-        }
-        (Some(k), _) => Ok(k),
-        (None, Some(m)) => Ok(m as usize + 1),
-        (None, None) => Err(Error::data(path, "has no data rows")),
-    }
 }
 
 /// The side of a square image with `n` pixels, if `n` is plausibly a picture: a perfect

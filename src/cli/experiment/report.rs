@@ -139,6 +139,15 @@ in the `experiments/` folder beside this file, and then this index); nothing her
             Err(_) => s += &format!("- {name}: not run yet (`{command}`)\n"),
         }
     }
+    // How the defaults were chosen: a section written by docs/defaults/grid.py, kept beside.
+    let defaults = out.join("defaults").join("defaults.md");
+    if let Ok(text) = std::fs::read_to_string(&defaults) {
+        s += "- [defaults](#defaults) — how `bp-par train`'s defaults were chosen (`python3 docs/defaults/grid.py`)\n";
+        body += &format!(
+            "<a id=\"defaults\"></a>\n\n{}\n",
+            text.replace("](", "](defaults/").replace("](defaults/http", "](http")
+        );
+    }
     s += "\n";
     s + &body
 }

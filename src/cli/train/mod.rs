@@ -15,6 +15,7 @@ mod plan;
 pub use fullbatch::full_batch_config;
 #[cfg(test)]
 pub use plan::{train_config, val_split};
+pub use run::Early;
 mod report;
 mod run;
 mod same;
@@ -29,8 +30,9 @@ use bp_par::model;
 use bp_par::train::StopReason;
 use std::time::Instant;
 
-/// Runs `bp-par train` with `threads` worker threads, on `ranks` (every rank runs this).
-pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
+/// Runs `bp-par train` with `threads` worker threads, on `ranks` (every rank runs this), its
+/// signal handlers `early` installed before anything else.
+pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>, early: run::Early) -> Result<()> {
     // Every rank sets up on its own; then they agree that all could (or all stop).
     let (plan, mut prepared, metrics) = ranks.agree(set_up(args, threads, ranks))?;
     if ranks.size() > 1 {
@@ -46,7 +48,14 @@ pub fn train(args: TrainArgs, threads: usize, ranks: Ranks<'_>) -> Result<()> {
     // From here on a Ctrl-C is honoured after the current mini-batch (the line below says so
     // to anyone waiting for training to start).
     let unit = if plan.full_batch.is_some() { "iteration" } else { "mini-batch" };
-    let signals = run::Signals::install(reporter.interrupt_notice(), unit)?;
+    if let Some((code, name)) = early.came().filter(|_| ranks.size() == 1) {
+        // Before the first step: nothing to save, nothing written.
+        return Err(Error::Interrupted {
+            code,
+            message: format!("interrupted by {name} before training began; nothing was written"),
+        });
+    }
+    let signals = run::Signals::watch(early, reporter.interrupt_notice(), unit)?;
     log_settings(&plan, &prepared, &reporter);
     let t_train = Instant::now();
     let (history, reason, times) = run::run(&plan, &mut prepared, &mut reporter, &signals, ranks)?;

@@ -38,12 +38,17 @@ fn described(sig: i32) -> (u8, &'static str, &'static str) {
     }
 }
 
-impl Signals {
-    /// Installs the handlers: the first signal raises the flags (the run stops after its
-    /// current `unit`, "mini-batch" or "iteration", and saves) and says so through `notice`;
-    /// a second one says it exits, and exits at once (130, 143 or 138) without saving. The
-    /// messages come from a watcher thread (printing is not safe inside a signal handler).
-    pub fn install(notice: impl Fn(&str) + Send + 'static, unit: &'static str) -> Result<Self> {
+/// The handlers, installed before any other work of `train` (a signal in its first
+/// milliseconds only raises the flags), waiting for [`Signals::watch`] to say what happens.
+pub struct Early {
+    stop: Arc<AtomicBool>,
+    last: Arc<AtomicUsize>,
+    incoming: signal_hook::iterator::Signals,
+}
+
+impl Early {
+    /// Installs the handlers of SIGINT, SIGTERM and SIGUSR1: they raise the flags.
+    pub fn install() -> Result<Early> {
         use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
         use signal_hook::flag;
         let stop = Arc::new(AtomicBool::new(false));
@@ -55,8 +60,28 @@ impl Signals {
             }
             signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGUSR1])
         };
-        let mut incoming =
+        let incoming =
             register().map_err(|e| Error::other(format!("cannot install the signal handlers: {e}")))?;
+        Ok(Early { stop, last, incoming })
+    }
+
+    /// The exit code and name of a signal that came before the run began, if one did.
+    pub fn came(&self) -> Option<(u8, &'static str)> {
+        self.stop.load(Ordering::Relaxed).then(|| {
+            let (code, name, _) = described(self.last.load(Ordering::Relaxed) as i32);
+            (code, name)
+        })
+    }
+}
+
+impl Signals {
+    /// Watches the installed handlers: the first signal raises the flags (the run stops after
+    /// its current `unit`, "mini-batch" or "iteration", and saves) and says so through
+    /// `notice`; a second one says it exits, and exits at once (130, 143 or 138) without
+    /// saving. The messages come from a watcher thread (printing is not safe inside a signal
+    /// handler).
+    pub fn watch(early: Early, notice: impl Fn(&str) + Send + 'static, unit: &'static str) -> Result<Self> {
+        let Early { stop, last, mut incoming } = early;
         let watcher = move || {
             for (n, sig) in incoming.forever().enumerate() {
                 let (code, name, again) = described(sig);

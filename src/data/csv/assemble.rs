@@ -50,7 +50,12 @@ impl Rows {
 
 /// The chunks' rows, in order, as a [`Dataset`]: classes (counted) when every row has a
 /// label, targets with `targets`, neither otherwise.
-pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOptions) -> Result<Dataset> {
+pub(super) fn assemble(
+    layout: &Layout<'_>,
+    parsed: Vec<Parsed>,
+    opts: &LoadOptions,
+    line_of: &dyn Fn(usize) -> u64,
+) -> Result<Dataset> {
     let path = layout.path;
     let n_feat = layout.roles.iter().filter(|&&r| r == Role::Feature).count();
     let mut rows = Rows::concat(parsed);
@@ -80,7 +85,11 @@ pub(super) fn assemble(layout: &Layout<'_>, parsed: Vec<Parsed>, opts: &LoadOpti
             }
             LabelMode::Numbers { .. } => {
                 let classes = opts.classes.or(opts.one_hot.filter(|_| layout.roles.contains(&Role::OneHot)));
-                class_count(path, &rows.labels, classes, |i| format!("row {}", i + 1))?
+                // Rows dropped for missing values shift the count: then rows are named by number.
+                let at = |i: usize| {
+                    if n == n_before { format!("line {}", line_of(i)) } else { format!("data row {}", i + 1) }
+                };
+                class_count(path, &rows.labels, classes, opts.expect.is_none(), at)?
             }
         };
         Targets::Classes { labels: rows.labels, n_classes }

@@ -12,6 +12,7 @@ mod assemble;
 mod detect;
 mod expect;
 mod guess;
+mod labels;
 mod roles;
 mod rows;
 #[cfg(test)]
@@ -179,16 +180,18 @@ fn read_rows(path: &Path, bytes: &[u8], opts: &LoadOptions, head: Head<'_>) -> R
     };
 
     let mut parsed = parse_all(&layout, data, data_line, quoted)?;
+    let line_of = |r: usize| lines(data, data_line).nth(r).map_or(data_line, |(l, _)| l);
     if parsed.iter().any(|p| p.text_label) {
-        // A label column of names (`cat`, `setosa`): read again, collecting them.
+        // A label column of names (`cat`, `setosa`): read again, collecting them; names
+        // throughout, not numbers with a few stray tokens.
         layout.labels = LabelMode::Text;
         parsed = parse_all(&layout, data, data_line, quoted)?;
+        labels::check_all_names(&layout, &parsed, &line_of)?;
     }
     if guessed {
-        let line_of = |r: usize| lines(data, data_line).nth(r).map_or(data_line, |(l, _)| l);
         guess::take_first_as_label(&mut layout, &mut parsed, &line_of)?;
     }
-    let mut data = assemble::assemble(&layout, parsed, opts)?;
+    let mut data = assemble::assemble(&layout, parsed, opts, &line_of)?;
     data.notes.extend(notes);
     if names_guessed {
         guess::check_name_labels(&data)?;

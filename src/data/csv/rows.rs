@@ -184,6 +184,15 @@ impl Layout<'_> {
                 }
                 Value::Text => {
                     let text = String::from_utf8_lossy(field).trim().to_string();
+                    if text.starts_with('\u{feff}') {
+                        return Err(self.error(
+                            line,
+                            col,
+                            "starts with a byte-order mark (U+FEFF) inside the file (a second file pasted \
+                             in?): remove it"
+                                .into(),
+                        ));
+                    }
                     return Err(self.error(line, col, format!("expected a number, found {text:?}")));
                 }
             };

@@ -244,11 +244,18 @@ fn class_names_map_in_sorted_order() {
     // Names found late in a file of many chunks are still all read.
     let mut s = String::from("label,x\n");
     for i in 0..60_000 {
-        s.push_str(if i < 50_000 { "7,0.123456789\n" } else { "cat,0.5\n" });
+        s.push_str(if i < 50_000 { "dog,0.123456789\n" } else { "cat,0.5\n" });
     }
     let d = parse_str(&s, &LoadOptions::default()).unwrap();
-    assert_eq!(d.schema.class_names, Some(vec!["7".to_string(), "cat".into()]));
-    assert_eq!(d.labels().map(|l| (l[0], l[59_999])), Some((0, 1)));
+    assert_eq!(d.schema.class_names, Some(vec!["cat".to_string(), "dog".into()]));
+    assert_eq!(d.labels().map(|l| (l[0], l[59_999])), Some((1, 0)));
+    // Numbers with a stray name are refused, naming the stray one (not read as two classes).
+    let mixed = s.replacen("dog", "7", 50_000);
+    let err = parse_str(&mixed, &LoadOptions::default()).unwrap_err().to_string();
+    assert!(
+        err.contains("t.csv:50002: column 0 (\"label\", 0-based): label \"cat\" is not a whole number"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -314,6 +314,8 @@ fn targets(y_name: &Path, y: &Array, x_name: &Path, n: usize, opts: &LoadOptions
         }
         labels.push(v as u32);
     }
-    let n_classes = super::class_count(y_name, &labels, opts.classes, |i| format!("element [{i}]"))?;
+    let n_classes = super::class_count(y_name, &labels, opts.classes, opts.expect.is_none(), |i| {
+        format!("element [{i}]")
+    })?;
     Ok(Targets::Classes { labels, n_classes })
 }
