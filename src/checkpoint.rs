@@ -259,6 +259,7 @@ pub fn load(path: &Path) -> Result<(Model, Checkpoint)> {
 pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
     let file = model::parse(path, bytes)?;
     let model = model::model_from(path, &file)?;
+    checks::all_finite(path, &file.tensors)?;
     let not_a_checkpoint = || Error::model(path, "is a model, not a checkpoint (no trainer state)");
     let probe: Envelope<VersionProbe> = metadata::decode(path, &file.meta)?;
     let version = probe.checkpoint.ok_or_else(not_a_checkpoint)?.version;
@@ -325,10 +326,9 @@ pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<(Model, Checkpoint)> {
         clip_norm: c.clip_norm,
         class_weight: c.class_weight,
     };
-    Ok((
-        model,
-        Checkpoint { config, state, data: meta.data, lr_given: c.lr_given, rollback, run, full_batch },
-    ))
+    let ck = Checkpoint { config, state, data: meta.data, lr_given: c.lr_given, rollback, run, full_batch };
+    checks::check_settings(path, &ck)?;
+    Ok((model, ck))
 }
 
 /// Reads back a trainer state written by [`state_tensors`] and [`StateMeta::of`].
@@ -350,11 +350,12 @@ fn read_state(
             OptimizerState::Adam { m: layers("adam_m")?, v: layers("adam_v")?, t }
         }
     };
-    let order = model::tensor(path, st, &format!("{prefix}.order"), Dtype::U64, &[n_samples])?
+    let order: Vec<usize> = model::tensor(path, st, &format!("{prefix}.order"), Dtype::U64, &[n_samples])?
         .data()
         .chunks_exact(8)
         .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as usize)
         .collect();
+    checks::check_position(path, prefix, &meta, &order, n_samples)?;
     Ok(TrainState {
         epoch: meta.epoch,
         next_batch: meta.next_batch,
@@ -368,6 +369,7 @@ fn read_state(
     })
 }
 
+mod checks;
 mod full_batch;
 #[cfg(test)]
 mod full_batch_tests;

@@ -30,8 +30,8 @@ fn checkpoint(n_params: usize) -> Checkpoint {
         rng_word_pos: (1u128 << 70) + 5,
         optimizer: OptimizerState::Momentum { velocity: (0..n_params).map(|i| i as f32 * 0.5).collect() },
         loss_sum: 1.25,
-        correct: 7,
-        done: 8,
+        correct: 3,
+        done: 4,
         seconds: 0.5,
     };
     Checkpoint {
@@ -197,6 +197,14 @@ fn bad_fields_and_tensors_are_named() {
     );
     let velocity = edit(&bytes, "trainer.velocity.layers.1.bias", "trainer.velocity.layers.1.bia_");
     assert_eq!(err(&velocity), "ck: has no tensor \"trainer.velocity.layers.1.bias\"");
+    // Settings no run could have had name the file and the stored field (not a flag).
+    let said = "ck: holds an impossible setting (the file is damaged or was edited): stored";
+    let momentum = edit(&bytes, r#"\"momentum\":0.8999"#, r#"\"momentum\":1.8999"#);
+    assert_eq!(err(&momentum), format!("{said} momentum must be in [0, 1), got 1.9"));
+    let batch = edit(&bytes, r#"\"batch\":2"#, r#"\"batch\":0"#);
+    assert!(err(&batch).starts_with(&format!("{said} batch")), "{}", err(&batch));
+    let split = edit(&bytes, r#"\"val_split\":0.25"#, r#"\"val_split\":2.25"#);
+    assert_eq!(err(&split), format!("{said} val_split must be in [0, 1), got 2.25"));
 }
 
 #[test]

@@ -30,6 +30,7 @@ pub(super) fn check_all_names(
             first_name.get_or_insert((r, t));
         }
     }
+    let shown = |t: &str| super::excerpt(t.as_bytes());
     let (odd, message) = match (first_number, first_name) {
         (Some(_), Some((r, t))) if numbers >= names => {
             let why = if t.starts_with('\u{feff}') {
@@ -37,8 +38,9 @@ pub(super) fn check_all_names(
                     .to_string()
             } else {
                 format!(
-                    "label {t:?} is not a whole number like the column's other {numbers} labels: fix the row \
-                     (a label column of names needs every label a name)"
+                    "label {:?} is not a whole number like the column's other {numbers} labels: fix the row \
+                     (a label column of names needs every label a name)",
+                    shown(t)
                 )
             };
             (r, why)
@@ -46,8 +48,9 @@ pub(super) fn check_all_names(
         (Some((r, t)), Some(_)) => (
             r,
             format!(
-                "label {t:?} is a number among the column's {names} class names: fix the row (a label column \
-                 of names needs every label a name)"
+                "label {:?} is a number among the column's {names} class names: fix the row (a label column \
+                 of names needs every label a name)",
+                shown(t)
             ),
         ),
         _ => return Ok(()),

@@ -138,7 +138,7 @@ impl Layout<'_> {
     /// Counts a missing value at (`line`, `col`).
     fn missing(line: u64, col: usize, field: &[u8], label: bool, out: &mut Parsed) {
         out.n_missing += 1;
-        let spot = || Spot { line, col, text: String::from_utf8_lossy(field).trim().to_string() };
+        let spot = || Spot { line, col, text: super::excerpt(field.trim_ascii()) };
         if out.first_missing.is_none() {
             out.first_missing = Some(spot());
         }
@@ -183,7 +183,7 @@ impl Layout<'_> {
                     f64::NAN
                 }
                 Value::Text => {
-                    let text = String::from_utf8_lossy(field).trim().to_string();
+                    let text = super::excerpt(field.trim_ascii());
                     if text.starts_with('\u{feff}') {
                         return Err(self.error(
                             line,
@@ -199,7 +199,7 @@ impl Layout<'_> {
             let v32 = v as f32;
             if !v.is_nan() && !v32.is_finite() {
                 let why = if v.is_finite() { " within the f32 range (±3.4e38)" } else { "" };
-                let text = String::from_utf8_lossy(field).trim().to_string();
+                let text = super::excerpt(field.trim_ascii());
                 return Err(self.error(line, col, format!("expected a finite number{why}, found {text}")));
             }
             match role {
@@ -209,7 +209,7 @@ impl Layout<'_> {
                 Role::OneHot if v == 1.0 => hot.ones.push(col),
                 Role::OneHot if v == 0.0 => {}
                 Role::OneHot => {
-                    let text = String::from_utf8_lossy(field).trim().to_string();
+                    let text = super::excerpt(field.trim_ascii());
                     return Err(self.error(
                         line,
                         col,
@@ -267,6 +267,7 @@ impl Layout<'_> {
             return Ok(());
         }
         let text = || String::from_utf8_lossy(t).to_string();
+        let quoted = || super::excerpt(t);
         match (&self.labels, v) {
             (LabelMode::Known { index, names }, _) => match index.get(t) {
                 Some(&k) => out.labels.push(k),
@@ -278,7 +279,7 @@ impl Layout<'_> {
                         col,
                         format!(
                             "label {:?} is not one of the model's {} classes ({}{more})",
-                            text(),
+                            quoted(),
                             names.len(),
                             shown.join(", ")
                         ),
@@ -290,7 +291,7 @@ impl Layout<'_> {
                 out.label_text.push(text());
             }
             (LabelMode::Numbers { strict: false }, None) => out.text_label = true,
-            (LabelMode::Numbers { .. }, v) => out.labels.push(self.class_number(line, col, v, &text())?),
+            (LabelMode::Numbers { .. }, v) => out.labels.push(self.class_number(line, col, v, &quoted())?),
         }
         Ok(())
     }
