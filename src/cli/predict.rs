@@ -29,8 +29,38 @@ pub fn predict(args: PredictArgs) -> Result<()> {
         false,
         &args.keep_cols,
     )?;
+    if !args.common.quiet {
+        warn_foreign_labels(&model, &data);
+    }
     let text = Rows::new(&model, &data, None)?.text(args.common.json);
     write(args.output.as_deref(), &text, data.n_samples(), args.common.quiet)
+}
+
+/// Warns of true labels outside the model's classes (`eval` refuses such a file; predict
+/// writes them as they are beside the predictions): how many rows, and which labels.
+fn warn_foreign_labels(model: &bp_par::model::Model, data: &bp_par::data::Dataset) {
+    let k = model.net.arch().n_out();
+    let Some(labels) = data.labels().filter(|_| model.task == bp_par::model::Task::Classify) else { return };
+    let foreign: Vec<u32> = labels.iter().copied().filter(|&l| l as usize >= k).collect();
+    if foreign.is_empty() {
+        return;
+    }
+    let mut distinct = foreign.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let shown: Vec<String> = distinct.iter().take(5).map(u32::to_string).collect();
+    let more = if distinct.len() > 5 { ", …" } else { "" };
+    let rows = if foreign.len() == 1 {
+        "1 row has a label".to_string()
+    } else {
+        format!("{} rows have labels", foreign.len())
+    };
+    eprintln!(
+        "bp-par: warning: {}: {rows} outside the model's {k} classes ({}{more}), written as they are \
+         beside the predictions (eval refuses them)",
+        data.path().display(),
+        shown.join(", ")
+    );
 }
 
 /// A model's outputs for the rows of a data set, with what is written beside them.

@@ -323,7 +323,7 @@ fn one_hot_npy_labels_are_read() {
     let (n, d, k) = (60usize, 4usize, 3usize);
     let header = |shape: &str, descr: &str| {
         let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(' ');
         }
         h.push('\n');

@@ -13,6 +13,7 @@ mod fullbatch_resume;
 mod fuzz;
 mod gradcheck;
 mod harness;
+mod hostile_two;
 mod images;
 mod init_weights;
 mod label_guess;

@@ -110,6 +110,11 @@ pub fn decode_png(path: &Path) -> Result<GrayImage> {
     let size = reader.output_buffer_size().ok_or_else(|| Error::data(path, "is too large to decode"))?;
     let mut buf = vec![0u8; size];
     let info = reader.next_frame(&mut buf).map_err(bad)?;
+    // To the end: chunks after the image data, and IEND, whole (as libpng reads them).
+    reader.finish().map_err(bad)?;
+    if !reader.info().interlaced {
+        check_image_data(path, &bytes, h as usize, reader.info().raw_row_length())?;
+    }
     let (w, h) = (info.width as usize, info.height as usize);
     let channels = info.color_type.samples();
     let sixteen = info.bit_depth == png::BitDepth::Sixteen;
@@ -196,4 +201,35 @@ pub fn check_output_folder(flag: &str, path: &Path) -> Result<()> {
 /// The last component of `p`, for output rows and titles.
 pub fn file_name(p: &Path) -> String {
     p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// Refuses a non-interlaced PNG whose image data inflate to more rows than its header's
+/// height (`rows` of `row_length` bytes, its filter byte included): libpng calls that "too much
+/// image data" and refuses it; decoders that stop at the height would read a picture cut short
+/// without a word.
+fn check_image_data(path: &Path, bytes: &[u8], rows: usize, row_length: usize) -> Result<()> {
+    use std::io::Read;
+    let mut idat = Vec::new();
+    let mut at = PNG_SIGNATURE.len();
+    while at + 8 <= bytes.len() {
+        let len = u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let kind = &bytes[at + 4..at + 8];
+        let Some(data) = bytes.get(at + 8..at + 8 + len) else { break };
+        if kind == b"IDAT" {
+            idat.extend_from_slice(data);
+        }
+        at += 12 + len;
+    }
+    let expected = rows * row_length;
+    let mut inflated = Vec::with_capacity(expected + 1);
+    let _ = flate2::read::ZlibDecoder::new(&idat[..]).take(expected as u64 + 1).read_to_end(&mut inflated);
+    if inflated.len() > expected {
+        return Err(Error::data(
+            path,
+            format!(
+                "is not a readable PNG picture (its image data hold more than the {rows} rows its header declares)"
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -265,6 +265,11 @@ pub(super) fn parse_header(text: &str) -> std::result::Result<(String, bool, Vec
             break;
         }
     }
+    // numpy reads the header as one Python literal: only padding may follow the dict.
+    p.skip_ws();
+    if p.i < p.s.len() {
+        return Err(format!("unexpected text after the header dict at byte {} (numpy refuses it)", p.i));
+    }
     match (descr, fortran, shape) {
         (Some(d), Some(f), Some(s)) => Ok((d, f, s)),
         _ => Err("expected the keys 'descr', 'fortran_order' and 'shape'".into()),
