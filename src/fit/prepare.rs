@@ -69,6 +69,10 @@ impl Mlp {
             Some(v) => (train, Some(v), test),
             None => (train, test, None),
         };
+        if mlp.full_batch.is_none() && resume.is_none() {
+            // The default rate and schedule, chosen from the training rows' count.
+            mlp = mlp.with_default_rate(train.n_samples());
+        }
         mlp.cfg.class_weight = class_weights(&mlp.class_weight, &train, resume.as_ref())?;
         if let Some(fb) = mlp.full_batch.as_mut() {
             fb.class_weight = mlp.cfg.class_weight.clone();

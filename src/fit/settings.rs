@@ -30,8 +30,10 @@ pub enum ClassWeight {
 /// setting, and the error names the setting in backticks.
 ///
 /// The defaults: one hidden layer of 128 ReLU units (He initialisation), softmax outputs with
-/// cross-entropy, `normalize` auto, a stratified 20% validation split, momentum SGD (lr 0.1,
-/// momentum 0.9) over 20 epochs of mini-batches of 64, seed 1, every core.
+/// cross-entropy, `normalize` auto, a stratified 20% validation split, momentum SGD (momentum
+/// 0.9) over 20 epochs of mini-batches of 64, its rate chosen from the data and decayed along
+/// a cosine ([`data_rate`]: chosen by measurement on four real data sets, docs/EXPERIMENTS.md
+/// "defaults"), seed 1, every core. Adam's default rate is 0.001, constant.
 ///
 /// ```
 /// use bp_par::{fit::Mlp, activation::Activation, Threads};
@@ -57,6 +59,26 @@ pub struct Mlp {
     pub(crate) threads: Threads,
     /// MPI ranks of the run and how many share this machine (the memory check counts them).
     pub(crate) ranks: (usize, usize),
+    /// The rate is chosen when the training rows are known (no `lr` given): [`data_rate`]
+    /// for SGD, 0.001 for Adam.
+    pub(crate) auto_lr: bool,
+    /// The schedule is the default (no `schedule` given): cosine for SGD, constant for Adam.
+    pub(crate) auto_schedule: bool,
+}
+
+/// The default SGD rate for `batches` mini-batches an epoch: 0.2 · √(50 / batches), at most
+/// 0.2, to two significant digits. A small set (the shipped digits: 50 batches of 64 an epoch)
+/// takes large steps, a large one (MNIST: 750) smaller ones (0.052), as measured
+/// (docs/EXPERIMENTS.md, "defaults").
+///
+/// ```
+/// use bp_par::fit::data_rate;
+/// assert_eq!((data_rate(50), data_rate(750), data_rate(3)), (0.2, 0.052, 0.2));
+/// ```
+pub fn data_rate(batches: usize) -> f32 {
+    let rate = (0.2 * (50.0 / batches.max(1) as f64).sqrt()).min(0.2);
+    let unit = 10f64.powf(rate.log10().floor() - 1.0);
+    ((rate / unit).round() * unit) as f32
 }
 
 impl Default for Mlp {
@@ -83,7 +105,30 @@ impl Mlp {
             policy: RunPolicy::default(),
             threads: Threads::all(),
             ranks: (1, 1),
+            auto_lr: true,
+            auto_schedule: true,
         }
+    }
+
+    /// The rate and schedule in effect for `n_train` training rows: those given, else the
+    /// defaults (SGD: [`data_rate`] decayed along a cosine; Adam: 0.001, constant).
+    pub(crate) fn with_default_rate(mut self, n_train: usize) -> Mlp {
+        let sgd = matches!(self.cfg.optimizer, crate::optim::Optimizer::Sgd { .. });
+        if self.auto_lr {
+            self.cfg.lr = if sgd { data_rate(n_train.div_ceil(self.cfg.batch.max(1))) } else { 0.001 };
+        }
+        if self.auto_schedule && sgd {
+            self.policy.schedule = Schedule::Cosine { min: 0.0 };
+        }
+        (self.auto_lr, self.auto_schedule) = (false, false);
+        self
+    }
+
+    /// The rate chosen from the data, as when no rate is given (after [`Mlp::train_config`],
+    /// whose rate is otherwise the one used).
+    pub fn lr_from_data(mut self) -> Mlp {
+        self.auto_lr = true;
+        self
     }
 
     /// Hidden layer sizes, input side first (none: a linear model).
@@ -153,6 +198,7 @@ impl Mlp {
     /// Learning rate.
     pub fn lr(mut self, lr: f32) -> Mlp {
         self.cfg.lr = lr;
+        self.auto_lr = false;
         self
     }
     /// Momentum, in [0, 1).
@@ -197,6 +243,7 @@ impl Mlp {
     /// The learning rate of each epoch.
     pub fn schedule(mut self, schedule: Schedule) -> Mlp {
         self.policy.schedule = schedule;
+        self.auto_schedule = false;
         self
     }
     /// Stopping rules besides the epoch count (early stopping on the validation split).
@@ -220,12 +267,14 @@ impl Mlp {
     /// from [`Mlp::class_weight`].
     pub fn train_config(mut self, cfg: TrainConfig) -> Mlp {
         self.cfg = cfg;
+        self.auto_lr = false;
         self
     }
     /// The run policy at once (schedule, stopping rules, divergence handling, a halve-lr
     /// run's rollback point).
     pub fn run_policy(mut self, policy: RunPolicy) -> Mlp {
         self.policy = policy;
+        self.auto_schedule = false;
         self
     }
     /// For the memory check of a run over MPI ranks: the ranks, and how many of them share
@@ -238,6 +287,10 @@ impl Mlp {
     /// The mini-batch hyperparameters (for a full-batch fit: its iterations as `epochs`).
     pub fn config(&self) -> &TrainConfig {
         &self.cfg
+    }
+    /// The run policy: schedule, stopping rules, divergence handling.
+    pub fn policy(&self) -> &RunPolicy {
+        &self.policy
     }
     /// The full-batch optimiser's settings, for a full-batch fit.
     pub fn full_batch_config(&self) -> Option<&FullBatchConfig> {

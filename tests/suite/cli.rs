@@ -51,7 +51,9 @@ fn default_training_on_the_shipped_digits_generalises() {
 #[test]
 fn quiet_prints_nothing_on_stderr_and_jsonl_metrics() {
     let dir = Dir::new();
-    let run = dir.run(&["train", "--epochs", "1", "--hidden", "8", "-q", "--metrics", "m.jsonl"]).ok();
+    let run = dir
+        .run(&["train", "--epochs", "1", "--hidden", "8", "-q", "--lr", "0.1", "--metrics", "m.jsonl"])
+        .ok();
     assert_eq!(run.stderr, "");
     assert!(run.stdout.contains("val: loss"), "{}", run.stdout);
     let m = std::fs::read_to_string(dir.path("m.jsonl")).unwrap();

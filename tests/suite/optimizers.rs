@@ -268,7 +268,11 @@ fn adam_defaults_to_its_customary_rate_and_a_typed_one_wins() {
     let adam = dir.run(&[&base[..], &["--optimizer", "adam"]].concat()).ok();
     assert!(adam.stderr.contains("eps 1e-8), lr 0.001,"), "{}", adam.stderr);
     let sgd = dir.run(&base).ok();
-    assert!(sgd.stderr.contains("optimizer sgd, lr 0.1,"), "{}", sgd.stderr);
+    // SGD's: chosen from the data (4,000 training rows: 63 mini-batches of 64), cosine-decayed.
+    assert!(sgd.stderr.contains("optimizer sgd, lr 0.18,"), "{}", sgd.stderr);
+    assert!(sgd.stderr.contains("lr 0.18 chosen for 63 mini-batches an epoch"), "{}", sgd.stderr);
+    assert!(sgd.stderr.contains("--lr-schedule cosine --lr-min 0"), "{}", sgd.stderr);
+    assert!(!adam.stderr.contains("--lr-schedule"), "{}", adam.stderr);
     let typed = dir.run(&[&base[..], &["--optimizer", "adam", "--lr", "0.02"]].concat()).ok();
     assert!(typed.stderr.contains("eps 1e-8), lr 0.02,"), "{}", typed.stderr);
 }

@@ -112,8 +112,9 @@ fn linear_runs_resume_exactly_and_train_full_batch() {
     prices(&dir);
     let base = [&["train", "prices.csv", "--hidden", "10", "--threads", "2", "-q"][..], &LINEAR].concat();
     let run = |extra: &[&str]| dir.run(&[&base[..], extra].concat());
-    run(&["--epochs", "4", "--save", "whole.st"]).ok();
-    run(&["--epochs", "2", "--checkpoint", "ck.st", "--save", "part.st"]).ok();
+    // (Constant: the run is extended with --epochs, which a cosine schedule follows anew.)
+    run(&["--epochs", "4", "--save", "whole.st", "--lr-schedule", "constant"]).ok();
+    run(&["--epochs", "2", "--checkpoint", "ck.st", "--save", "part.st", "--lr-schedule", "constant"]).ok();
     let resumed = dir.run(&[
         "train",
         "prices.csv",

@@ -132,7 +132,8 @@ fn early_stopping_watches_the_validation_rows_while_the_test_file_is_reported() 
 fn a_resumed_run_with_both_writes_the_same_model_and_metrics() {
     let dir = Dir::new();
     user_files(&dir);
-    let both = ["-q", "--test", "test.csv"];
+    // (Constant: the run is extended with --epochs, which a cosine schedule follows anew.)
+    let both = ["-q", "--test", "test.csv", "--lr-schedule", "constant"];
     let with = |extra: &[&str]| train(&dir, &[&both[..], extra].concat()).ok();
     with(&["--epochs", "5", "--save", "whole.st", "--metrics", "whole.jsonl"]);
     with(&["--epochs", "2", "--checkpoint", "ck.st", "--metrics", "resumed.jsonl"]);

@@ -26,8 +26,14 @@ pub struct ScheduleArgs {
     /// Learning rate of each epoch e from --lr η: constant; step: η·G^⌊(e−1)/N⌋; inv-scaling:
     /// η/e^T; cosine: from η in the first epoch down to --lr-min in the last; plateau: times
     /// --lr-factor when the held-out loss (else the training loss) has not improved for
-    /// --lr-patience epochs. A halve-lr retry halves η
-    #[arg(long, default_value = "constant", value_name = "constant|step|inv-scaling|cosine|plateau")]
+    /// --lr-patience epochs. A halve-lr retry halves η [default: cosine for --optimizer sgd,
+    /// constant for adam]
+    #[arg(
+        long,
+        default_value = "constant",
+        hide_default_value = true,
+        value_name = "constant|step|inv-scaling|cosine|plateau"
+    )]
     pub lr_schedule: LrSchedule,
     /// step: epochs N between reductions
     #[arg(long, default_value_t = 10, value_name = "N")]

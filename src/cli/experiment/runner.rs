@@ -118,6 +118,8 @@ fn mlp(t: &TrainRun, threads: Threads) -> Mlp {
         .normalize(t.normalize)
         .val_split(t.val_split)
         .train_config(t.config.clone())
+        // The published recipes keep their rate all along (the default decays it).
+        .schedule(bp_par::train::Schedule::Constant)
         .threads(threads);
     if let Some(init) = t.init {
         mlp = mlp.init(init);

@@ -96,6 +96,8 @@ impl TrainRun {
             }
             None => {
                 flag("lr", c.lr.to_string());
+                // Experiments keep their rate all along (the default decays it along a cosine).
+                flag("lr-schedule", "constant".to_string());
                 flag("momentum", c.momentum.to_string());
                 flag("batch", c.batch.to_string());
                 if c.shard != DEFAULT_SHARD {

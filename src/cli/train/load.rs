@@ -45,6 +45,9 @@ pub fn mlp(plan: &Plan) -> Result<Mlp> {
     if let Some(fb) = &plan.full_batch {
         mlp = mlp.full_batch(fb.clone());
     }
+    if plan.lr_from_data {
+        mlp = mlp.lr_from_data();
+    }
     Ok(mlp)
 }
 

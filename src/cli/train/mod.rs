@@ -170,10 +170,19 @@ fn log_settings(plan: &plan::Plan, p: &load::Prepared, reporter: &Reporter) {
         short(cfg.l2),
         count(cfg.epochs, "epoch")
     ));
+    if plan.lr_from_data {
+        let batches = n.div_ceil(cfg.batch.max(1));
+        reporter.log(&format!(
+            "bp-par: lr {} chosen for {} an epoch (0.2·√(50/B), at most 0.2; --lr sets another)",
+            short(cfg.lr),
+            count(batches, "mini-batch")
+        ));
+    }
     if let Some(line) = class_weight::describe(cfg.class_weight.as_deref()) {
         reporter.log(&line);
     }
-    let (schedule, rules) = (&plan.policy.schedule, &plan.policy.stop_rules);
+    let policy = p.session.mlp().policy();
+    let (schedule, rules) = (&policy.schedule, &policy.stop_rules);
     if *schedule != bp_par::train::Schedule::Constant || *rules != bp_par::train::StopRules::default() {
         let text = schedule::describe_schedule(schedule) + &schedule::describe_rules(rules);
         reporter.log(&format!("bp-par: schedule and stopping rules:{text}"));

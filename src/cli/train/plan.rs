@@ -39,6 +39,8 @@ pub struct Plan {
     pub model: Option<Model>,
     /// Whether the run starts from a model (`--init` or `--resume`): its normalisation then.
     pub from_model: bool,
+    /// No `--lr` for SGD on a new run: the rate is chosen from the training rows' count.
+    pub lr_from_data: bool,
     /// The `--init` model's file.
     pub init: Option<PathBuf>,
     /// The checkpoint being resumed.
@@ -157,6 +159,7 @@ impl Plan {
             val_split,
             image_shape: args.image_shape,
             from_model: model.is_some(),
+            lr_from_data: args.lr.is_none() && args.optimizer == OptimizerName::Sgd && resume.is_none(),
             init: args.init.clone(),
             model,
             resume,

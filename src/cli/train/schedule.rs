@@ -48,13 +48,19 @@ pub fn schedule_and_rules(
 ) -> Result<(Schedule, StopRules)> {
     let given = |id: &str| args.explicit.iter().any(|e| e == id);
     let a = &args.sched;
+    // Not given: cosine for mini-batch SGD (the measured default), constant for the others.
+    let chosen = match (given("lr_schedule"), args.optimizer) {
+        (true, _) => a.lr_schedule,
+        (false, super::super::args::OptimizerName::Sgd) => LrSchedule::Cosine,
+        (false, _) => LrSchedule::Constant,
+    };
     for (id, flag, belongs) in PARAMS {
-        if given(id) && a.lr_schedule != belongs {
+        if given(id) && chosen != belongs {
             let name = belongs.to_possible_value().map_or(String::new(), |v| v.get_name().to_string());
             return Err(Error::config(format!("{flag} applies to --lr-schedule {name} only")));
         }
     }
-    let schedule = match a.lr_schedule {
+    let schedule = match chosen {
         LrSchedule::Constant => Schedule::Constant,
         LrSchedule::Step => Schedule::Step { every: a.lr_step, gamma: a.lr_gamma },
         LrSchedule::InvScaling => Schedule::InvScaling { power: a.lr_power },
@@ -76,6 +82,8 @@ pub fn schedule_and_rules(
     };
     if let Some(ck) = resume {
         let run = &ck.run;
+        // No --lr-schedule: the checkpoint's, whatever the default of a new run.
+        let schedule = if given("lr_schedule") { schedule } else { run.schedule };
         if IDS.iter().any(|id| given(id)) && (schedule != run.schedule || rules != run.stop_rules) {
             return Err(Error::config(format!(
                 "--resume: the schedule or stopping-rule flags differ from the checkpoint's \
