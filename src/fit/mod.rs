@@ -34,7 +34,7 @@ mod settings;
 pub use memory::memory_needed;
 pub use prepare::{Start, check_targets};
 pub use run::{Checkpoints, Fitted};
-pub use settings::{ClassWeight, Mlp, data_rate};
+pub use settings::{COSINE_FROM_EPOCHS, ClassWeight, Mlp, data_rate};
 
 use crate::checkpoint::{Checkpoint, DataIdentity};
 use crate::data::Dataset;

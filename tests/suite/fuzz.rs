@@ -201,3 +201,125 @@ fn wrong_tensor_shapes_and_versions_are_clear_errors() {
     let err = checkpoint::from_bytes(Path::new("m"), &bytes).unwrap_err().to_string();
     assert_eq!(err, "m: is a model, not a checkpoint (no trainer state)");
 }
+
+/// Checkpoints written by real runs of every optimiser (sgd with momentum, adam, cg, lbfgs,
+/// rprop), made once: a 12-row, 3-feature, 2-class file, two epochs or iterations.
+fn optimizer_checkpoints() -> &'static [(&'static str, Vec<u8>)] {
+    static MADE: std::sync::OnceLock<Vec<(&'static str, Vec<u8>)>> = std::sync::OnceLock::new();
+    MADE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: String =
+            (0..12).map(|i| format!("{},{},{},{}\n", i % 2, i % 3, (i * 7) % 5, i % 4)).collect();
+        std::fs::write(dir.path().join("d.csv"), format!("label,a,b,c\n{rows}")).unwrap();
+        ["sgd", "adam", "cg", "lbfgs", "rprop"]
+            .into_iter()
+            .map(|opt| {
+                let steps = if matches!(opt, "cg" | "lbfgs") { "--max-iter" } else { "--epochs" };
+                let mut args = vec!["train", "d.csv", "--hidden", "3", "--optimizer", opt, steps, "2"];
+                args.extend(["--checkpoint", "ck.st", "-q", "--val-split", "0.25"]);
+                if matches!(opt, "sgd" | "adam") {
+                    args.extend(["--batch", "4", "--on-divergence", "halve-lr"]);
+                }
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_bp-par"))
+                    .args(&args)
+                    .current_dir(dir.path())
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{opt}: {}", String::from_utf8_lossy(&out.stderr));
+                (opt, std::fs::read(dir.path().join("ck.st")).unwrap())
+            })
+            .collect()
+    })
+}
+
+/// The byte ranges of a checkpoint's f32/f64 tensors' data: (name, start, end, element size).
+fn float_tensors(bytes: &[u8]) -> Vec<(String, usize, usize, usize)> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    header
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(name, t)| {
+            let size = match t.get("dtype")?.as_str()? {
+                "F32" => 4,
+                "F64" => 8,
+                _ => return None,
+            };
+            let off = t.get("data_offsets")?.as_array()?;
+            let (a, b) = (off[0].as_u64()? as usize, off[1].as_u64()? as usize);
+            (b > a).then(|| (name.clone(), 8 + n + a, 8 + n + b, size))
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Damaged checkpoints of every optimiser never panic, and one that loads holds only what
+    /// a run could have written: settings in range, a position a run could reach.
+    #[test]
+    fn checkpoints_of_every_optimizer_load_or_are_refused(
+        which in 0usize..5,
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
+        let (opt, good) = &optimizer_checkpoints()[which];
+        let bytes = damage(good.clone(), edits, None);
+        if let Ok((model, ck)) = checkpoint::from_bytes(Path::new("ck.st"), &bytes) {
+            prop_assert!(ck.config.validate().is_ok(), "{opt}: {:?}", ck.config);
+            prop_assert!(ck.state.correct <= ck.state.done && ck.state.done <= ck.data.n_samples, "{opt}");
+            prop_assert!(ck.state.loss_sum.is_finite() && ck.state.loss_sum >= 0.0, "{opt}");
+            prop_assert!(model.net.params().iter().all(|v| v.is_finite()), "{opt}");
+        }
+    }
+
+    /// A NaN or an infinity written into any float tensor of any optimiser's checkpoint (its
+    /// velocities, moments, L-BFGS history, rollback or weights) is refused, naming the tensor.
+    #[test]
+    fn non_finite_checkpoint_tensors_are_refused(
+        which in 0usize..5,
+        pick in any::<prop::sample::Index>(),
+        element in any::<prop::sample::Index>(),
+        value in prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY]),
+    ) {
+        let (opt, good) = &optimizer_checkpoints()[which];
+        let tensors = float_tensors(good);
+        let (name, start, end, size) = &tensors[pick.index(tensors.len())];
+        let at = start + element.index((end - start) / size) * size;
+        let mut bytes = good.clone();
+        if *size == 4 {
+            bytes[at..at + 4].copy_from_slice(&(value as f32).to_le_bytes());
+        } else {
+            bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+        }
+        let err = checkpoint::from_bytes(Path::new("ck.st"), &bytes).map(|_| ()).unwrap_err().to_string();
+        // The model's own weights are named by layer, the rest by tensor.
+        let named = err.contains(&format!("{name:?}"))
+            || name.starts_with("layers.") && err.contains("holds non-finite parameters");
+        prop_assert!(named, "{opt}: {name}: {err}");
+    }
+
+    /// A label column of whole numbers with a few stray tokens is refused, or read as numbers;
+    /// it is never read as class names unless every label is a name.
+    #[test]
+    fn stray_labels_never_become_class_names(
+        labels in prop::collection::vec(0u32..4, 12..40),
+        strays in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec![
+            "three", "0x3", "\u{663}", "5x", "\u{feff}5", "1e3", "-1", "2.5", "cat", "4", "7",
+        ])), 0..3),
+    ) {
+        let mut texts: Vec<String> = labels.iter().map(u32::to_string).collect();
+        for (at, token) in &strays {
+            let i = at.index(texts.len());
+            texts[i] = token.to_string();
+        }
+        let rows: String = texts.iter().enumerate().map(|(i, l)| format!("{l},{},{}\n", i % 5, i % 7)).collect();
+        let text = format!("label,a,b\n{rows}");
+        if let Ok(d) = data::parse_csv(Path::new("fuzz.csv"), text.as_bytes(), &LoadOptions::default())
+            && d.schema().class_names.is_some()
+        {
+            let numeric = texts.iter().filter(|t| t.trim().parse::<f64>().is_ok()).count();
+            prop_assert_eq!(numeric, 0, "names read from {:?}", texts);
+        }
+    }
+}

@@ -26,8 +26,8 @@ pub struct ScheduleArgs {
     /// Learning rate of each epoch e from --lr η: constant; step: η·G^⌊(e−1)/N⌋; inv-scaling:
     /// η/e^T; cosine: from η in the first epoch down to --lr-min in the last; plateau: times
     /// --lr-factor when the held-out loss (else the training loss) has not improved for
-    /// --lr-patience epochs. A halve-lr retry halves η [default: cosine for --optimizer sgd,
-    /// constant for adam]
+    /// --lr-patience epochs. A halve-lr retry halves η [default: cosine for --optimizer sgd over
+    /// 5 epochs or more, else constant]
     #[arg(
         long,
         default_value = "constant",

@@ -48,10 +48,13 @@ pub fn schedule_and_rules(
 ) -> Result<(Schedule, StopRules)> {
     let given = |id: &str| args.explicit.iter().any(|e| e == id);
     let a = &args.sched;
-    // Not given: cosine for mini-batch SGD (the measured default), constant for the others.
+    // Not given: cosine for mini-batch SGD runs long enough to decay (the measured default),
+    // constant for the others.
     let chosen = match (given("lr_schedule"), args.optimizer) {
         (true, _) => a.lr_schedule,
-        (false, super::super::args::OptimizerName::Sgd) => LrSchedule::Cosine,
+        (false, super::super::args::OptimizerName::Sgd) if args.epochs >= bp_par::fit::COSINE_FROM_EPOCHS => {
+            LrSchedule::Cosine
+        }
         (false, _) => LrSchedule::Constant,
     };
     for (id, flag, belongs) in PARAMS {
