@@ -105,11 +105,13 @@ fn short_help(arg: Arg) -> Arg {
     arg.help(summary).long_help(full)
 }
 
-/// The text up to its first `: `, `; `, `. `, ` (` or ` [` that ends a phrase of two words or
+/// The text up to its first `: `, `; `, `. `, ` (` or ` [default` that ends a phrase of two words or
 /// more (`CSV: the last K columns…` reads on to the next one; `e.g.` ends none).
 fn first_phrase(text: &str) -> String {
-    let mut cuts: Vec<usize> =
-        [": ", "; ", ". ", " (", " ["].iter().flat_map(|p| text.match_indices(p).map(|(i, _)| i)).collect();
+    let mut cuts: Vec<usize> = [": ", "; ", ". ", " (", " [default"]
+        .iter()
+        .flat_map(|p| text.match_indices(p).map(|(i, _)| i))
+        .collect();
     cuts.sort_unstable();
     let phrase = |end: usize| text[..end].trim_end_matches(['.', ',']);
     let cut = cuts
@@ -147,6 +149,7 @@ mod tests {
     fn the_first_phrase_is_the_summary() {
         assert_eq!(first_phrase("Training data: CSV, an MNIST IDX file"), "Training data");
         assert_eq!(first_phrase("Learning rate η [default: 0.1]"), "Learning rate η");
+        assert_eq!(first_phrase("Adam's rate β1, in [0, 1) [default: 0.9]"), "Adam's rate β1, in [0, 1)");
         assert_eq!(first_phrase("Epochs"), "Epochs");
         assert_eq!(
             first_phrase("CSV: skip the first N lines, a summary"),
