@@ -17,7 +17,7 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NormalizeMode {
     /// Pictures ([`Normalization::fit_to`]: IDX images, 3-D arrays, an image shape given, or
-    /// square grids of at least 64 features that are non-negative whole numbers or lie within
+    /// square grids of at least 64 features that are whole numbers in 0..=255 or lie within
     /// [−1, 1]) are scaled by their range, never z-scored (a pixel that is nearly always
     /// background would get huge z-scores): 8-bit pixels (whole numbers reaching above 128) are
     /// divided by 255, other non-negative pictures by their largest value (faint pixels up to
@@ -219,13 +219,14 @@ fn is_range(mean: &[f32], std: &[f32]) -> bool {
 }
 
 /// Whether `data` are pictures for `normalize` auto: their shape came from the format or was
-/// given, or they are square grids of at least 64 features whose values are non-negative
-/// whole numbers (pixels, counts) or lie within [−1, 1] (USPS).
+/// given, or they are square grids of at least 64 features whose values are whole numbers in
+/// 0..=255 (pixels, counts; wider counts are more likely a table's columns of their own
+/// scales) or lie within [−1, 1] (USPS).
 fn is_picture(data: &super::Dataset) -> bool {
     let f = &data.features;
     data.shape_given
         || data.image_shape.is_some()
-            && (f.par_iter().all(|&v| v >= 0.0 && (v as u32) as f32 == v)
+            && (f.par_iter().all(|&v| (0.0..=255.0).contains(&v) && (v as u32) as f32 == v)
                 || f.par_iter().all(|v| v.abs() <= 1.0))
 }
 
@@ -291,6 +292,10 @@ mod tests {
         assert_ne!(Normalization::fit_to(NormalizeMode::Auto, &d).describe(), "range -4..17 onto 0..1");
         let given = d.with_image_shape([8, 8]).unwrap();
         assert_eq!(Normalization::fit_to(NormalizeMode::Auto, &given).describe(), "range -4..17 onto 0..1");
+        // Whole numbers past 255 on a square grid: a table's counts, each of its own scale.
+        let counts: Vec<f32> = (0..64 * 4).map(|i| ((i * 37) % 1000) as f32).collect();
+        let d = Dataset::from_rows(&counts, 64).unwrap();
+        assert!(matches!(Normalization::fit_to(NormalizeMode::Auto, &d), Normalization::ZScore { .. }));
         // Other modes are as asked.
         assert_eq!(Normalization::fit_to(NormalizeMode::Scale, &given), Normalization::Scale(17.0));
     }
