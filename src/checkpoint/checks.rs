@@ -44,16 +44,24 @@ pub(super) fn check_position(
     order: &[usize],
     n: usize,
 ) -> Result<()> {
+    // The metadata of the trainer's state is `checkpoint.state`, of the rollback point's
+    // `checkpoint.rollback.state`; the row order is a tensor.
+    let place = if prefix == "trainer" { "state" } else { "rollback.state" };
     let bad = |field: &str, why: String| {
         Err(Error::model(
             path,
-            format!("metadata field \"checkpoint.{prefix}.{field}\" {why}: the checkpoint is damaged"),
+            format!("metadata field \"checkpoint.{place}.{field}\" {why}: the checkpoint is damaged"),
         ))
     };
     let mut seen = vec![false; n];
     for &i in order {
         if i >= n || std::mem::replace(&mut seen[i], true) {
-            return bad("order", format!("is not an order of the {n} rows (row {i})"));
+            return Err(Error::model(
+                path,
+                format!(
+                    "tensor \"{prefix}.order\" is not an order of the {n} rows (row {i}): the checkpoint is damaged"
+                ),
+            ));
         }
     }
     if meta.done > n {
@@ -75,7 +83,17 @@ pub(super) fn check_position(
 /// `val_split` 1.2, `target_loss` −1: a damaged or hand-edited file), naming the file and the
 /// stored field rather than a flag nobody typed.
 pub(super) fn check_settings(path: &Path, ck: &Checkpoint) -> Result<()> {
+    check_steps(path, ck)?;
     let val_split = ck.data.val_split;
+    let base_lr = ck.run.base_lr;
+    if !(base_lr.is_finite() && base_lr >= 0.0) {
+        return Err(Error::model(
+            path,
+            format!(
+                "metadata field \"checkpoint.run.base_lr\" is {base_lr}, not a learning rate: the checkpoint is damaged"
+            ),
+        ));
+    }
     let checks = [
         ck.config.validate(),
         ck.run.stop_rules.validate(),
@@ -95,6 +113,44 @@ pub(super) fn check_settings(path: &Path, ck: &Checkpoint) -> Result<()> {
                 path,
                 format!("holds an impossible setting (the file is damaged or was edited): stored {said}"),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a position and optimiser state no run could have reached: a next mini-batch past
+/// the epoch's last, Adam's second moments below 0 (squares' averages), or a step count that
+/// is 0 after steps were taken or more than one step per row seen.
+fn check_steps(path: &Path, ck: &Checkpoint) -> Result<()> {
+    use crate::train::OptimizerState;
+    let damaged = |what: String| Err(Error::model(path, format!("{what}: the checkpoint is damaged")));
+    if ck.full_batch.is_some() {
+        return Ok(());
+    }
+    let n = ck.data.n_samples;
+    let batches = n.div_ceil(ck.config.batch.max(1));
+    let s = &ck.state;
+    if s.next_batch > batches {
+        return damaged(format!(
+            "metadata field \"checkpoint.state.next_batch\" is {}, past the {batches} mini-batches of an epoch",
+            s.next_batch
+        ));
+    }
+    let states = std::iter::once(("trainer", s)).chain(ck.rollback.as_ref().map(|r| ("rollback", &r.state)));
+    for (prefix, state) in states {
+        if let OptimizerState::Adam { v, t, .. } = &state.optimizer {
+            if let Some(i) = v.iter().position(|&x| x < 0.0) {
+                return damaged(format!(
+                    "tensor group \"{prefix}.adam_v\" holds a negative second moment (element {i})"
+                ));
+            }
+            let taken = state.epoch.saturating_mul(batches).saturating_add(state.next_batch) as u64;
+            let most = (state.epoch as u64 + 1).saturating_mul(n as u64).max(1);
+            if (*t == 0 && taken > 0) || *t > most {
+                return damaged(format!(
+                    "Adam's step count {prefix}.adam_t is {t}, not one a run could reach after {taken} mini-batches"
+                ));
+            }
         }
     }
     Ok(())

@@ -236,7 +236,7 @@ fn adam_state_is_stored_per_layer_with_its_step_count() {
         v: (0..n).map(|i| i as f32 * 0.25 + 1.0).collect(),
         t,
     };
-    ck.state.optimizer = state(17);
+    ck.state.optimizer = state(11);
     ck.rollback.as_mut().unwrap().state.optimizer = state(9);
     let bytes = to_bytes(m.view(), &ck).unwrap();
     assert_eq!(from_bytes(Path::new("ck"), &bytes).unwrap(), (m.clone(), ck.clone()));
@@ -257,4 +257,31 @@ fn adam_state_is_stored_per_layer_with_its_step_count() {
             .to_string()
             .contains("not of the configuration's optimizer adam")
     );
+}
+
+#[test]
+fn positions_and_states_no_run_could_reach_are_refused() {
+    let m = model();
+    let n = m.net.arch.n_params();
+    let err = |ck: &Checkpoint| {
+        from_bytes(Path::new("ck"), &to_bytes(m.view(), ck).unwrap()).unwrap_err().to_string()
+    };
+    let mut ck = checkpoint(n);
+    ck.run.base_lr = -1.0;
+    assert!(err(&ck).contains("\"checkpoint.run.base_lr\" is -1, not a learning rate"), "{}", err(&ck));
+    let mut ck = checkpoint(n);
+    ck.state.next_batch = 99;
+    assert!(
+        err(&ck).contains("\"checkpoint.state.next_batch\" is 99, past the 2 mini-batches"),
+        "{}",
+        err(&ck)
+    );
+    let mut ck = checkpoint(n);
+    ck.config.optimizer = crate::optim::Optimizer::Adam(crate::optim::Adam::default());
+    let adam = |v: f32, t| OptimizerState::Adam { m: vec![0.0; n], v: vec![v; n], t };
+    ck.state.optimizer = adam(-0.5, 3);
+    ck.rollback.as_mut().unwrap().state.optimizer = adam(0.5, 3);
+    assert!(err(&ck).contains("\"trainer.adam_v\" holds a negative second moment"), "{}", err(&ck));
+    ck.state.optimizer = adam(0.5, 1_000_000);
+    assert!(err(&ck).contains("step count trainer.adam_t is 1000000"), "{}", err(&ck));
 }

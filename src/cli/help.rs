@@ -105,20 +105,31 @@ fn short_help(arg: Arg) -> Arg {
     arg.help(summary).long_help(full)
 }
 
-/// The text up to its first `: `, `; `, `. `, ` (` or ` [default` that ends a phrase of two words or
-/// more (`CSV: the last K columns…` reads on to the next one; `e.g.` ends none).
+/// The text up to its first `: `, `; `, `. `, ` (` or ` [default` outside parentheses and
+/// brackets that ends a phrase of two words or more (`CSV: the last K columns…` reads on;
+/// `e.g.` and an interval such as `(0, 1]` end none).
 fn first_phrase(text: &str) -> String {
-    let mut cuts: Vec<usize> = [": ", "; ", ". ", " (", " [default"]
-        .iter()
-        .flat_map(|p| text.match_indices(p).map(|(i, _)| i))
-        .collect();
-    cuts.sort_unstable();
+    let mut depth = 0i32;
     let phrase = |end: usize| text[..end].trim_end_matches(['.', ',']);
-    let cut = cuts
-        .into_iter()
-        .find(|&i| phrase(i).contains(' ') && !phrase(i).ends_with("e.g") && !phrase(i).ends_with("i.e"))
-        .unwrap_or(text.len());
-    phrase(cut).to_string()
+    for (i, c) in text.char_indices() {
+        let rest = &text[i..];
+        if depth == 0 {
+            let interval = rest
+                .strip_prefix(" (")
+                .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '−'));
+            let cut = [": ", "; ", ". ", " (", " [default"].iter().any(|p| rest.starts_with(p));
+            let abbreviation = phrase(i).ends_with("e.g") || phrase(i).ends_with("i.e");
+            if cut && !interval && !abbreviation && phrase(i).contains(' ') {
+                return phrase(i).to_string();
+            }
+        }
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            _ => {}
+        }
+    }
+    phrase(text.len()).to_string()
 }
 
 /// `train`'s options under their headings.

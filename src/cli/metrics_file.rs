@@ -20,6 +20,9 @@ pub struct MetricsFile {
     json: bool,
     /// Separate validation and test columns (a run with a split and a test file).
     split: bool,
+    /// The file was made by this run (not appended to, not replacing one), and its epoch rows.
+    created: bool,
+    rows: usize,
 }
 
 /// The CSV header of a metrics file; `split`: with separate validation and test columns.
@@ -58,7 +61,16 @@ impl MetricsFile {
             (file, None)
         };
         let json = matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "jsonl" | "ndjson"));
-        let mut m = MetricsFile { path: path.to_path_buf(), out: BufWriter::new(file), pending, json, split };
+        let created = !existing && !replaces;
+        let mut m = MetricsFile {
+            path: path.to_path_buf(),
+            out: BufWriter::new(file),
+            pending,
+            json,
+            split,
+            created,
+            rows: 0,
+        };
         if !json && !existing {
             m.write_line(header(split))?;
         }
@@ -66,6 +78,7 @@ impl MetricsFile {
     }
 
     fn write_line(&mut self, line: &str) -> Result<()> {
+        self.rows += 1;
         writeln!(self.out, "{line}")
             .and_then(|_| self.out.flush())
             .map_err(|e| Error::io(&self.path, "write the metrics file", e))
@@ -118,6 +131,15 @@ impl MetricsFile {
             format!("{},{},{held},{},{},{}", m.epoch, m.loss, m.lr, m.seconds, m.samples_per_s)
         };
         self.write_line(&line)
+    }
+
+    /// After a failed run: a file this run made without a single epoch's row (its header
+    /// alone) is removed; one with rows stays (it shows how the run failed).
+    pub fn discard_if_empty(&mut self) {
+        let header = usize::from(!self.json);
+        if self.created && self.rows <= header {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 
     /// Whether the file has separate validation and test columns.

@@ -168,6 +168,13 @@ impl Reporter {
         }
     }
 
+    /// After a failed run: drops a metrics file it made without a row.
+    pub fn discard_empty_metrics(&mut self) {
+        if let Some(file) = &mut self.metrics {
+            file.discard_if_empty();
+        }
+    }
+
     /// Removes the bars.
     pub fn finish(&self) {
         if let Some((epochs, batches)) = self.bars() {

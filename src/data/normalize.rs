@@ -17,8 +17,7 @@ use std::str::FromStr;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NormalizeMode {
     /// Pictures ([`Normalization::fit_to`]: IDX images, 3-D arrays, an image shape given, or
-    /// square grids of at least 64 features that are whole numbers in 0..=255 or lie within
-    /// [−1, 1]) are scaled by their range, never z-scored (a pixel that is nearly always
+    /// square grids of at least 64 features whose values lie in [0, 255] or within [−1, 1]) are scaled by their range, never z-scored (a pixel that is nearly always
     /// background would get huge z-scores): 8-bit pixels (whole numbers reaching above 128) are
     /// divided by 255, other non-negative pictures by their largest value (faint pixels up to
     /// 115 by 115, optdigits' counts by 16), pictures with negative values (USPS stores
@@ -219,15 +218,14 @@ fn is_range(mean: &[f32], std: &[f32]) -> bool {
 }
 
 /// Whether `data` are pictures for `normalize` auto: their shape came from the format or was
-/// given, or they are square grids of at least 64 features whose values are whole numbers in
-/// 0..=255 (pixels, counts; wider counts are more likely a table's columns of their own
-/// scales) or lie within [−1, 1] (USPS).
+/// given, or they are square grids of at least 64 features whose values lie in [0, 255] (pixels,
+/// whole or not, counts; wider values are more likely a table's columns of their own scales)
+/// or within [−1, 1] (USPS).
 fn is_picture(data: &super::Dataset) -> bool {
     let f = &data.features;
     data.shape_given
         || data.image_shape.is_some()
-            && (f.par_iter().all(|&v| (0.0..=255.0).contains(&v) && (v as u32) as f32 == v)
-                || f.par_iter().all(|v| v.abs() <= 1.0))
+            && (f.par_iter().all(|&v| (0.0..=255.0).contains(&v)) || f.par_iter().all(|v| v.abs() <= 1.0))
 }
 
 #[cfg(test)]

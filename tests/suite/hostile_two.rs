@@ -112,7 +112,7 @@ fn checkpoints_with_impossible_contents_are_refused_naming_what() {
     sums[at] = b'9'; // 1845 correct of 4000 rows done → 9845
     dir.write("sums.st", sums);
     let run = resume("sums.st");
-    assert!(run.stderr.contains("metadata field \"checkpoint.trainer.correct\" is 9"), "{}", run.stderr);
+    assert!(run.stderr.contains("metadata field \"checkpoint.state.correct\" is 9"), "{}", run.stderr);
     assert!(run.stderr.contains("more than the 4000 rows done: the checkpoint is damaged"), "{}", run.stderr);
     // A stored setting no run could have had: the file and its field, exit 1 (not a flag).
     dir.write("momentum.st", edit(&bytes, r#"\"momentum\":0.8999"#, r#"\"momentum\":1.8999"#));
@@ -301,4 +301,60 @@ fn predict_warns_of_labels_outside_the_classes() {
         run.stderr
     );
     assert_eq!(dir.run(&["eval", "--model", "m.st", "foreign.csv"]).code, 1);
+}
+
+/// What a new user's review found: pictures that are not square train; a title or a header
+/// that does not fit the rows is named as such (with any delimiter); pandas' index column is
+/// said; a failed run leaves no header-only metrics file.
+#[test]
+fn first_lines_and_shapes_people_have() {
+    let dir = Dir::new();
+    // 60 pictures of 7x9: a bar on the left or on the right.
+    let mut csv = String::new();
+    for i in 0..60 {
+        let px: Vec<String> = (0..63)
+            .map(|p| {
+                if (p % 9 < 4) == (i % 2 == 0) && (1..6).contains(&(p / 9)) { "200" } else { "0" }.to_string()
+            })
+            .collect();
+        let _ = writeln!(csv, "{},{}", i % 2, px.join(","));
+    }
+    dir.write("bars.csv", &csv);
+    dir.run(&["train", "bars.csv", "--image-shape", "7x9", "--epochs", "1", "-q"]).ok();
+    // A title line, a one-word title, and the same with --delimiter comma.
+    dir.write(
+        "title.csv",
+        format!(
+            "My dataset\nlabel,{}\n{csv}",
+            (0..63).map(|i| format!("p{i}")).collect::<Vec<_>>().join(",")
+        ),
+    );
+    for extra in [&[][..], &["--delimiter", "comma"]] {
+        let run = dir.run(&[&["train", "title.csv"][..], extra].concat());
+        assert!(
+            run.stderr.contains(
+                "title.csv:1: 1 field \"My dataset\" where the next lines have 64: a summary or title line"
+            ) && run.stderr.contains("--skip-rows 1"),
+            "{extra:?}: {}",
+            run.stderr
+        );
+    }
+    // R's write.table header: one name fewer than the rows' fields.
+    dir.write("r.csv", "a,b,c\n1,0,1,2\n2,1,2,3\n3,0,1,2\n");
+    let run = dir.run(&["train", "r.csv"]);
+    assert!(
+        run.stderr.contains("a header of 3 names over rows of 4 fields: fix the header"),
+        "{}",
+        run.stderr
+    );
+    // pandas' to_csv with its index: an empty first name, then the columns' numbers.
+    let rows: String =
+        (0..40).map(|i| format!("{i},{},{},{},{},{}\n", i % 2, i % 3, i % 5, i % 7, i % 4)).collect();
+    dir.write("pandas.csv", format!(",0,1,2,3,4\n{rows}"));
+    let run = dir.run(&["train", "pandas.csv", "--label-col", "1", "--epochs", "1"]);
+    assert!(run.stderr.contains("the column \"\" looks like a row id or index"), "{}", run.stderr);
+    // A diverging run leaves no header-only metrics file behind.
+    let run = dir.run(&["train", "--lr", "1000", "--hidden", "8", "--metrics", "m.csv"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!dir.path("m.csv").exists());
 }

@@ -63,14 +63,15 @@ pub struct ScheduleArgs {
     /// or --val-split)
     #[arg(long)]
     pub early_stopping: bool,
-    /// Early stopping: epochs without a new best before the run stops
+    /// Epochs without a new best before early stopping stops the run
     #[arg(long, default_value_t = 10, value_name = "P", requires = "early_stopping")]
     pub patience: usize,
-    /// Early stopping: the held-out loss (lower is better) or accuracy (higher is better)
+    /// What early stopping watches: the held-out loss (lower is better) or accuracy (higher is
+    /// better)
     #[arg(long, default_value = "loss", value_name = "loss|accuracy", requires = "early_stopping")]
     pub monitor: MonitorFlag,
-    /// Early stopping: the best epoch's weights are the result, whether the rule stopped the
-    /// run or its epochs ran out
+    /// Keep the best epoch's weights (early stopping): they are the result, whether the rule
+    /// stopped the run or its epochs ran out
     #[arg(long, requires = "early_stopping")]
     pub restore_best: bool,
 }

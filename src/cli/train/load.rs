@@ -149,7 +149,10 @@ fn read_with(plan: &Plan, opts: &data::LoadOptions, quiet: bool) -> Result<Datas
     {
         let col = match &opts.label_col {
             LabelCol::Auto => "the label column (by name, else the first column)".to_string(),
-            c => format!("--label-col {c:?}"),
+            LabelCol::First => "--label-col first".to_string(),
+            LabelCol::Last => "--label-col last".to_string(),
+            LabelCol::Name(n) => format!("--label-col {n:?}"),
+            LabelCol::Index(i) => format!("--label-col {i}"),
         };
         return Err(Error::data(
             full.path(),

@@ -185,7 +185,13 @@ pub fn run(
         session.run(&mut observer, Some(&checkpoints), ranks.group)
     };
     reporter.finish();
-    let fitted = outcome.map_err(|e| diverged_inputs(e, plan, session.model()))?;
+    let fitted = match outcome {
+        Ok(f) => f,
+        Err(e) => {
+            reporter.discard_empty_metrics();
+            return Err(diverged_inputs(e, plan, session.model()));
+        }
+    };
     reporter.keep_metrics()?;
     if let Some((epochs, batches)) = fitted.stopped_at {
         let position = match (plan.full_batch.is_some(), batches) {

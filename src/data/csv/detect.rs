@@ -87,9 +87,20 @@ pub(super) fn separator(path: &Path, sample: &[(u64, &[u8])], wanted: Delimiter)
     let single = |how: String| {
         Error::data(path, format!("line {first_line} has a single column {how} (give `delimiter`)"))
     };
+    // The lines after the first, when they agree on a separator the first does not share: a
+    // title or summary line above the rows (named by `odd_first_line`).
+    let rest_sep = |sep: Sep| {
+        let rest = &sample[1.min(sample.len())..];
+        let n = rest.first().map_or(0, |(_, l)| sep.split(l).len());
+        rest.len() >= 2 && n > 1 && rest.iter().all(|(_, l)| sep.split(l).len() == n)
+    };
     match wanted {
-        Delimiter::Char(b) if Sep::Char(b).split(first).len() > 1 => return Ok(Sep::Char(b)),
-        Delimiter::Whitespace if Sep::Whitespace.split(first).len() > 1 => return Ok(Sep::Whitespace),
+        Delimiter::Char(b) if Sep::Char(b).split(first).len() > 1 || rest_sep(Sep::Char(b)) => {
+            return Ok(Sep::Char(b));
+        }
+        Delimiter::Whitespace if Sep::Whitespace.split(first).len() > 1 || rest_sep(Sep::Whitespace) => {
+            return Ok(Sep::Whitespace);
+        }
         Delimiter::Auto => {}
         other => {
             // Name a separator that does split the line, rather than the flag already given.
@@ -136,6 +147,11 @@ pub(super) fn separator(path: &Path, sample: &[(u64, &[u8])], wanted: Delimiter)
         }
         return Ok(best.sep);
     }
+    // The rows agree on a separator and only the first line differs: that separator (the
+    // first line is then named as the odd one).
+    if let Some(sep) = CANDIDATES.iter().copied().find(|&c| rest_sep(c)) {
+        return Ok(sep);
+    }
     // No separator gives every line the same count: take the one most lines agree with, so
     // the reader names the first ragged line.
     match fits.iter().rev().max_by_key(|f| f.agree) {
@@ -157,11 +173,16 @@ pub(super) fn is_header(first: &[&[u8]], second: Option<&[&[u8]]>, decimal_comma
 }
 
 /// Whether a first line of at least 5 fields is the columns' numbers, 0..n−1 or 1..n (pandas
-/// writes `0,1,…,784` as the header of unnamed columns): a header, not a row.
+/// writes `0,1,…,784` as the header of unnamed columns, after an empty name for its index
+/// column unless `index=False`): a header, not a row.
 pub(super) fn is_index_header(first: &[&[u8]]) -> bool {
     let unquoted = |f: &[u8]| {
         let f = f.trim_ascii();
         f.strip_prefix(b"\"").and_then(|f| f.strip_suffix(b"\"")).unwrap_or(f).to_vec()
+    };
+    let first = match first.split_first() {
+        Some((name, rest)) if unquoted(name).is_empty() && rest.len() >= 5 => rest,
+        _ => first,
     };
     let base = match first.first().map(|f| unquoted(f)) {
         Some(f) if f == b"0" => 0,
@@ -200,14 +221,24 @@ pub(super) fn odd_first_line(path: &Path, sample: &[(u64, &[u8])], n_first: usiz
     let counts: Vec<usize> = sample[1..].iter().map(|(_, l)| sep.split(l).len()).collect();
     match counts.first() {
         Some(&n) if counts.len() >= 2 && n != n_first && counts.iter().all(|&c| c == n) => {
+            // Names throughout (two or more): a header that does not fit the rows (an R
+            // `write.table` header lacks the row names' column), more likely than a title.
+            let names = n_first >= 2 && sep.split(text).iter().all(|f| is_text(f, sep.decimal_comma()));
+            let what = if names {
+                format!(
+                    "a header of {n_first} names over rows of {n} fields: fix the header (or, if it is a \
+                     title line, give `skip_rows` {line}; its names are then lost)"
+                )
+            } else {
+                format!("a summary or title line, neither header nor row; give `skip_rows` {line} to skip it")
+            };
             Err(Error::Parse {
                 path: path.to_path_buf(),
                 line,
                 column: None,
                 field: None,
                 message: format!(
-                    "{} {:?} where the next lines have {n}: a summary or title line, neither header nor \
-                     row; give `skip_rows` {line} to skip it",
+                    "{} {:?} where the next lines have {n}: {what}",
                     crate::error::count(n_first, "field"),
                     super::excerpt(text),
                 ),

@@ -114,6 +114,13 @@ pub(super) fn parse(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dat
     let is_header = detect::is_header(&as_bytes, second.as_deref(), sep.decimal_comma());
     detect::trailing_separator(path, &sample[is_header as usize..], sep)?;
     let mut notes = Vec::new();
+    if is_header && fields.first().is_some_and(|f| f.is_empty()) && opts.keep_cols.is_empty() {
+        notes.push(
+            "the first column has no name, as pandas writes its index (to_csv without index=False): it \
+             is read as a feature; save the file with index=False"
+                .to_string(),
+        );
+    }
     if is_header && !detect::is_index_header(&as_bytes) {
         notes.extend(detect::numeric_names(first_line, &fields, sep.decimal_comma()));
     }

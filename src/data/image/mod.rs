@@ -184,7 +184,9 @@ impl ImageStats {
                 self.background, self.ink
             ));
         }
-        if !(self.box_side >= 1.0 && self.box_side <= h.min(w) as f64) {
+        // The ink box's longer side: up to the picture's longer side (a box wider than a
+        // narrow canvas is fitted to it when a picture is drawn in).
+        if !(self.box_side >= 1.0 && self.box_side <= h.max(w) as f64) {
             return Err(format!("box {} does not fit images of {h}x{w}", self.box_side));
         }
         let [cy, cx] = self.centre;

@@ -91,15 +91,19 @@ pub fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<Array<'a>> {
     let data = &bytes[end..];
     match size {
         Some(s) if s == data.len() => Ok(Array { shape, dtype, fortran, data }),
+        Some(s) if s < data.len() => Err(Error::data(
+            path,
+            format!(
+                "has extra bytes: its header declares shape {} of {} ({s} bytes of data), and more follow \
+                 them (numpy refuses such a file)",
+                show_shape(&shape),
+                dtype.descr
+            ),
+        )),
         _ => Err(Error::data(
             path,
             format!(
-                "{}: its header declares shape {} of {} ({} bytes of data) but it holds {} bytes",
-                if size.is_some_and(|s| s > data.len()) || size.is_none() {
-                    "is truncated"
-                } else {
-                    "has extra bytes"
-                },
+                "is truncated: its header declares shape {} of {} ({} bytes of data) but it holds {} bytes",
                 show_shape(&shape),
                 dtype.descr,
                 size.map_or("too many".to_string(), |s| s.to_string()),
