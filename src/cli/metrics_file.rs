@@ -20,9 +20,10 @@ pub struct MetricsFile {
     json: bool,
     /// Separate validation and test columns (a run with a split and a test file).
     split: bool,
-    /// The file was made by this run (not appended to, not replacing one), and its epoch rows.
+    /// The file was made by this run (not appended to, not replacing one), and the lines
+    /// written to it (the header included).
     created: bool,
-    rows: usize,
+    lines: usize,
 }
 
 /// The CSV header of a metrics file; `split`: with separate validation and test columns.
@@ -69,7 +70,7 @@ impl MetricsFile {
             json,
             split,
             created,
-            rows: 0,
+            lines: 0,
         };
         if !json && !existing {
             m.write_line(header(split))?;
@@ -78,7 +79,7 @@ impl MetricsFile {
     }
 
     fn write_line(&mut self, line: &str) -> Result<()> {
-        self.rows += 1;
+        self.lines += 1;
         writeln!(self.out, "{line}")
             .and_then(|_| self.out.flush())
             .map_err(|e| Error::io(&self.path, "write the metrics file", e))
@@ -137,7 +138,7 @@ impl MetricsFile {
     /// alone) is removed; one with rows stays (it shows how the run failed).
     pub fn discard_if_empty(&mut self) {
         let header = usize::from(!self.json);
-        if self.created && self.rows <= header {
+        if self.created && self.lines <= header {
             let _ = std::fs::remove_file(&self.path);
         }
     }

@@ -119,17 +119,21 @@ impl Normalization {
     /// [`NormalizeMode::Auto`] a picture is scaled by its range, never z-scored (see there).
     pub fn fit_to(mode: NormalizeMode, data: &super::Dataset) -> Self {
         let (features, d) = (&data.features[..], data.n_features);
-        if mode != NormalizeMode::Auto || d == 0 || !is_picture(data) {
+        if mode != NormalizeMode::Auto || d == 0 || data.image_shape.is_none() {
             return Normalization::fit(mode, features, d);
         }
+        // One pass for the range; whether the grid is a picture follows from it.
         let (lo, hi) = features
             .par_iter()
             .map(|&v| (v, v))
             .reduce(|| (f32::INFINITY, f32::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
-        let whole = features.par_iter().all(|&v| (v as u32) as f32 == v);
+        if !is_picture(data.shape_given, lo, hi) {
+            return Normalization::fit(mode, features, d);
+        }
+        let whole = || features.par_iter().all(|&v| (v as u32) as f32 == v);
         match (lo, hi) {
             _ if !(lo.is_finite() && hi.is_finite()) || hi <= lo => Normalization::None,
-            (lo, hi) if lo >= 0.0 && whole && hi > 128.0 && hi <= 255.0 => Normalization::Scale(255.0),
+            (lo, hi) if lo >= 0.0 && hi > 128.0 && hi <= 255.0 && whole() => Normalization::Scale(255.0),
             (lo, hi) if lo >= 0.0 => Normalization::Scale(hi),
             // Onto [0, 1]: (x − lo) / (hi − lo), the same for every pixel.
             (lo, hi) => Normalization::ZScore { mean: vec![lo; d], std: vec![hi - lo; d] },
@@ -217,15 +221,12 @@ fn is_range(mean: &[f32], std: &[f32]) -> bool {
     mean.len() > 1 && mean.iter().all(|&m| m == mean[0]) && std.iter().all(|&s| s == std[0]) && std[0] != 1.0
 }
 
-/// Whether `data` are pictures for `normalize` auto: their shape came from the format or was
-/// given, or they are square grids of at least 64 features whose values lie in [0, 255] (pixels,
-/// whole or not, counts; wider values are more likely a table's columns of their own scales)
-/// or within [−1, 1] (USPS).
-fn is_picture(data: &super::Dataset) -> bool {
-    let f = &data.features;
-    data.shape_given
-        || data.image_shape.is_some()
-            && (f.par_iter().all(|&v| (0.0..=255.0).contains(&v)) || f.par_iter().all(|v| v.abs() <= 1.0))
+/// Whether data with an image shape and values in [`lo`, `hi`] are pictures for `normalize`
+/// auto: their shape came from the format or was given, or (a square grid guessed from the
+/// feature count) their values lie in [0, 255] (pixels, whole or not, counts; wider values are
+/// more likely a table's columns of their own scales) or within [−1, 1] (USPS).
+fn is_picture(shape_given: bool, lo: f32, hi: f32) -> bool {
+    shape_given || (lo >= 0.0 && hi <= 255.0) || (lo >= -1.0 && hi <= 1.0)
 }
 
 #[cfg(test)]

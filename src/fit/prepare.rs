@@ -72,6 +72,8 @@ impl Mlp {
         if mlp.full_batch.is_none() && resume.is_none() {
             // The default rate and schedule, chosen from the training rows' count.
             mlp = mlp.with_default_rate(train.n_samples());
+            // (Validated against the placeholder rate before: `lr_min` must not pass the chosen one.)
+            mlp.policy.schedule.validate(mlp.cfg.lr)?;
         }
         mlp.cfg.class_weight = class_weights(&mlp.class_weight, &train, resume.as_ref())?;
         if let Some(fb) = mlp.full_batch.as_mut() {

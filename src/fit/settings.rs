@@ -346,7 +346,9 @@ impl Mlp {
             // (The mini-batch settings do not apply to a full-batch fit.)
             self.cfg.validate()?;
         }
-        self.policy.schedule.validate(self.cfg.lr)?;
+        // A rate chosen from the data is at most `data_rate(1)`; the schedule is checked against
+        // the rate itself once it is chosen, in `prepare`.
+        self.policy.schedule.validate(if self.auto_lr { data_rate(1) } else { self.cfg.lr })?;
         self.policy.stop_rules.validate()?;
         if let Some(fb) = &self.full_batch {
             fb.validate()?;

@@ -269,6 +269,7 @@ fn the_report_says_what_runs_and_what_was_filled() {
     let dir = Dir::new();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let run = dir.run(&["train", "--epochs", "1", "--hidden", "4", "--threads", "256", "--batch", "32"]).ok();
+    let count = bp_par::error::count;
     let team = format!("{} (--threads 256 on {})", count(cores, "thread"), count(cores, "core"));
     assert!(run.stderr.contains(&format!("seed 1, {team}, batch 32, shard 32,")), "{}", run.stderr);
     dir.write("miss.csv", "label,a,b\n0,1,NA\n1,2,3\n0,NA,1\n1,4,5\n0,1,1\n1,3,3\n0,1,2\n1,4,4\n");
@@ -291,11 +292,6 @@ fn the_report_says_what_runs_and_what_was_filled() {
         "{}",
         run.stderr
     );
-}
-
-/// `count(n, noun)` as the messages write it.
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 /// `train -h` is one short line per option under headings; `--help` the whole text.
@@ -352,4 +348,14 @@ fn one_hot_npy_labels_are_read() {
     );
     let run = dir.run(&["train", "x.npy", "--one-hot", "3", "--epochs", "1", "--json", "-q"]).ok();
     assert!(run.stdout.contains("\"layers\":[4,128,3]"), "{}", run.stdout);
+}
+
+/// A schedule's floor is checked against the rate chosen from the data, once it is chosen.
+#[test]
+fn a_schedule_is_checked_against_the_rate_chosen_from_the_data() {
+    let dir = Dir::new();
+    let run = dir.run(&["train", "--lr-min", "0.19", "--epochs", "5"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--lr-min must be in [0, --lr] = [0, 0.18], got 0.19"), "{}", run.stderr);
+    dir.run(&["train", "--lr-min", "0.05", "--epochs", "5", "--hidden", "4", "-q"]).ok();
 }

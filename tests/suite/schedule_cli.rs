@@ -27,7 +27,8 @@ fn bad_schedule_and_stopping_flags_are_refused_before_the_data_is_read() {
         (&["--lr-schedule", "step", "--lr-gamma", "0"], "--lr-gamma must be in (0, 1], got 0"),
         (&["--lr-schedule", "step", "--lr-step", "0"], "--lr-step must be at least 1"),
         (&["--lr-schedule", "plateau", "--lr-factor", "1"], "--lr-factor must be in (0, 1), got 1"),
-        (&["--lr-schedule", "cosine", "--lr-min", "1"], "--lr-min must be in [0, --lr] = [0, 0.1], got 1"),
+        // (No --lr: the rate chosen from the data is at most 0.2.)
+        (&["--lr-schedule", "cosine", "--lr-min", "1"], "--lr-min must be in [0, --lr] = [0, 0.2], got 1"),
         (&["--target-loss", "0"], "--target-loss must be a positive number, got 0"),
         (&["--early-stopping", "--val-split", "0"], "--early-stopping watches held-out data"),
         (&["--early-stopping", "--patience", "0"], "--patience must be at least 1"),

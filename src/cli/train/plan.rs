@@ -139,10 +139,12 @@ impl Plan {
         }
         let mut policy = policy(&args, resume.as_ref().map(|(_, ck)| ck));
         let activation = args.activation.unwrap_or(Activation::Relu);
-        let held_out = args.test.is_some() || val_split > 0.0;
-        let resumed = resume.as_ref().map(|(_, ck)| ck);
+        let (held_out, resumed) = (args.test.is_some() || val_split > 0.0, resume.as_ref().map(|(_, ck)| ck));
+        let lr_from_data = args.lr.is_none() && args.optimizer == OptimizerName::Sgd && resume.is_none();
+        // A rate chosen from the data is not known yet, only its largest value.
+        let lr = if lr_from_data { bp_par::fit::data_rate(1) } else { cfg.lr };
         (policy.schedule, policy.stop_rules) =
-            super::schedule::schedule_and_rules(&args, resumed, held_out, cfg.lr)?;
+            super::schedule::schedule_and_rules(&args, resumed, held_out, lr)?;
         Ok(Plan {
             fresh: Fresh {
                 hidden: args.hidden.clone().unwrap_or_else(|| vec![128]),
@@ -159,7 +161,7 @@ impl Plan {
             val_split,
             image_shape: args.image_shape,
             from_model: model.is_some(),
-            lr_from_data: args.lr.is_none() && args.optimizer == OptimizerName::Sgd && resume.is_none(),
+            lr_from_data,
             init: args.init.clone(),
             model,
             resume,
