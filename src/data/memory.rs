@@ -243,6 +243,34 @@ impl Dataset {
         Ok(self)
     }
 
+    /// The same class-labelled data with its classes named, in label order (scikit-learn's
+    /// `classes_`): a model trained on it predicts, and `bp-par predict` writes, the names.
+    ///
+    /// # Errors
+    /// [`Error::Data`] when the data has no class labels, the names are not one per class,
+    /// or a name is empty or repeated.
+    pub fn with_class_names(mut self, names: Vec<String>) -> Result<Dataset> {
+        let Targets::Classes { n_classes, .. } = self.targets else {
+            return Err(Error::data(&self.path, "has no class labels to name"));
+        };
+        if names.len() != n_classes {
+            return Err(Error::data(
+                &self.path,
+                format!("has {n_classes} classes but {} class names were given", names.len()),
+            ));
+        }
+        if let Some(i) = names.iter().position(|s| s.trim().is_empty()) {
+            return Err(Error::data(&self.path, format!("class {i}: the class name is empty")));
+        }
+        let mut sorted: Vec<&String> = names.iter().collect();
+        sorted.sort();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::data(&self.path, format!("the class name {:?} is given twice", w[0])));
+        }
+        self.schema.class_names = Some(names);
+        Ok(self)
+    }
+
     /// The same data, its features read as `[height, width]` images.
     ///
     /// # Errors

@@ -69,7 +69,11 @@ impl Mlp {
             Some(v) => (train, Some(v), test),
             None => (train, test, None),
         };
-        if mlp.full_batch.is_none() && resume.is_none() {
+        if mlp.full_batch.is_some() || resume.is_some() {
+            // (No default rate to choose; alpha, if given, becomes the L2 λ.)
+            (mlp.auto_lr, mlp.auto_schedule) = (false, false);
+            mlp = mlp.with_default_rate(train.n_samples());
+        } else {
             // The default rate and schedule, chosen from the training rows' count.
             mlp = mlp.with_default_rate(train.n_samples());
             // (Validated against the placeholder rate before: `lr_min` must not pass the chosen one.)

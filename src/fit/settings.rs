@@ -65,6 +65,9 @@ pub struct Mlp {
     /// The schedule is the default (no `schedule` given): cosine for SGD runs of at least
     /// [`COSINE_FROM_EPOCHS`] epochs, else constant.
     pub(crate) auto_schedule: bool,
+    /// scikit-learn's L2 penalty per mini-batch ([`Mlp::alpha`]), turned into `l2` when the
+    /// training rows are known.
+    pub(crate) alpha: Option<f32>,
 }
 
 /// The shortest run the default schedule decays (a cosine): in a shorter one the last epochs
@@ -113,6 +116,7 @@ impl Mlp {
             ranks: (1, 1),
             auto_lr: true,
             auto_schedule: true,
+            alpha: None,
         }
     }
 
@@ -127,6 +131,16 @@ impl Mlp {
             self.policy.schedule = Schedule::Cosine { min: 0.0 };
         }
         (self.auto_lr, self.auto_schedule) = (false, false);
+        if let Some(alpha) = self.alpha.take() {
+            // (α/2B)·ΣW² a mini-batch of B is (λ/2n)·ΣW² with λ = α·n/B; full-batch, B = n.
+            let n = n_train.max(1) as f64;
+            let b =
+                if self.full_batch.is_some() { n } else { self.cfg.batch.clamp(1, n_train.max(1)) as f64 };
+            self.cfg.l2 = (f64::from(alpha) * n / b) as f32;
+            if let Some(fb) = self.full_batch.as_mut() {
+                fb.l2 = alpha;
+            }
+        }
         self
     }
 
@@ -215,6 +229,13 @@ impl Mlp {
     /// λ of the L2 term (λ/2n)·ΣW², n the training rows; weights only.
     pub fn l2(mut self, l2: f32) -> Mlp {
         self.cfg.l2 = l2;
+        self
+    }
+    /// The L2 penalty as scikit-learn defines it (`alpha`): (α/2B)·ΣW² on each mini-batch of
+    /// B rows (a full batch: B = n), where `l2`'s λ is per training set, (λ/2n)·ΣW². Turned
+    /// into λ = α·n/B once the training rows n are known (B at most n), in place of `l2`.
+    pub fn alpha(mut self, alpha: f32) -> Mlp {
+        self.alpha = Some(alpha);
         self
     }
     /// The seed of the initialisation, the validation split and the shuffling.
@@ -329,6 +350,11 @@ impl Mlp {
                 "`output` {output} does not go with `loss` {}, whose outputs are {}",
                 self.loss,
                 self.loss.default_output()
+            ));
+        }
+        if let Some(a) = self.alpha.filter(|a| !(a.is_finite() && *a >= 0.0)) {
+            return bad(format!(
+                "`l2` (given per mini-batch, as alpha) must be a non-negative number, got {a}"
             ));
         }
         if !(self.val_split.is_finite() && (0.0..1.0).contains(&self.val_split)) {

@@ -228,13 +228,14 @@ fn assemble(
     let features = finite_f32(x_name, x)?;
     let targets = match y {
         Some((y_name, y)) => targets(y_name, y, x_name, n, opts)?,
+        // (Rows to predict need no targets, a regression model's neither.)
+        None if opts.unlabeled_width.is_some() => Targets::None,
         None if opts.targets.is_some() => {
             return Err(Error::data(
                 x_name,
                 "has no targets array beside it (`targets` needs one: y.npy for x.npy, or y in a .npz)",
             ));
         }
-        None if opts.unlabeled_width.is_some() => Targets::None,
         None => {
             return Err(Error::data(
                 x_name,

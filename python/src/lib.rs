@@ -1,0 +1,171 @@
+//! `bp_par._bp_par`: the extension module under the Python package `bp_par`. It hands
+//! numpy arrays to the library's front door (`bp_par::fit`) and returns its models; the
+//! scikit-learn estimators (python/python/bp_par/) hold the parameters, the label encoding
+//! and scikit-learn's conventions, and call [`fit()`] and [`model::Model`] alone.
+//!
+//! The GIL is released while a fit or a prediction runs; a fit polls Python's signal
+//! handlers (Ctrl-C) at most every 100 ms from the calling thread and stops after the
+//! current mini-batch.
+
+mod errors;
+mod model;
+mod observer;
+mod settings;
+
+use bp_par::data::Dataset;
+use bp_par::fit::Start;
+use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+
+pub use errors::to_py;
+pub use model::Model;
+pub use settings::Settings;
+
+/// What one fit gives back: the model, the epochs' figures, why it ended, and whether
+/// Ctrl-C ended it (the caller raises `KeyboardInterrupt` once it has kept the model).
+#[pyclass(module = "bp_par._bp_par", frozen, get_all)]
+pub struct FitResult {
+    /// The trained model.
+    model: Py<Model>,
+    /// Each epoch's training loss (with the L2 term).
+    loss_curve: Vec<f64>,
+    /// Each epoch's held-out loss, when there is a validation split.
+    val_loss: Vec<f64>,
+    /// Each epoch's held-out accuracy (classifiers with a validation split).
+    val_accuracy: Vec<f64>,
+    /// Training rows (after the validation split).
+    n_train: usize,
+    /// The held-out targets' variance summed over the outputs (regression with a
+    /// validation split; R² = 1 − 2·loss / it, the loss being ½·Σ squared errors a row).
+    val_target_variance: Option<f64>,
+    /// Why the run ended, in words ("all 200 epochs done").
+    stopped: String,
+    /// Whether the run ended because a stopping rule held (not its epoch count).
+    converged: bool,
+    /// Whether a `KeyboardInterrupt` ended the run.
+    interrupted: bool,
+}
+
+/// The rows and targets of one fit, as numpy gives them: features `x` (rows × columns,
+/// float32), and either class `labels` in `0..n_classes` or real-valued `targets`.
+fn dataset(
+    x: &[f32],
+    n_features: usize,
+    labels: Option<&[u32]>,
+    n_classes: Option<usize>,
+    targets: Option<(&[f32], usize)>,
+) -> bp_par::Result<Dataset> {
+    match (labels, targets) {
+        (Some(labels), _) => Dataset::classes(x, n_features, labels, n_classes),
+        (None, Some((t, n_out))) => Dataset::values(x, n_features, t, n_out),
+        (None, None) => Dataset::from_rows(x, n_features),
+    }
+}
+
+/// Fits a network to `x` with `labels` (classifier) or `targets` (regression) under
+/// `settings`, starting from `init` when given (warm start, `partial_fit`).
+#[pyfunction]
+#[pyo3(signature = (x, settings, *, labels=None, n_classes=None, class_names=None, targets=None,
+                    feature_names=None, init=None))]
+#[allow(clippy::too_many_arguments)]
+fn fit(
+    py: Python<'_>,
+    x: PyReadonlyArray2<'_, f32>,
+    settings: Settings,
+    labels: Option<PyReadonlyArray1<'_, u32>>,
+    n_classes: Option<usize>,
+    class_names: Option<Vec<String>>,
+    targets: Option<PyReadonlyArray2<'_, f32>>,
+    feature_names: Option<Vec<String>>,
+    init: Option<PyRef<'_, Model>>,
+) -> PyResult<FitResult> {
+    let n_features = x.shape()[1];
+    let x = x.as_slice().map_err(|_| errors::not_contiguous("X"))?;
+    let labels =
+        labels.as_ref().map(|l| l.as_slice().map_err(|_| errors::not_contiguous("y"))).transpose()?;
+    let n_out = targets.as_ref().map(|t| t.shape()[1]);
+    let targets =
+        targets.as_ref().map(|t| t.as_slice().map_err(|_| errors::not_contiguous("y"))).transpose()?;
+    let mut data = dataset(x, n_features, labels, n_classes, targets.zip(n_out)).map_err(to_py)?;
+    if let Some(names) = class_names {
+        data = data.with_class_names(names).map_err(to_py)?;
+    }
+    if let Some(names) = feature_names {
+        data = data.with_feature_names(names).map_err(to_py)?;
+    }
+    let data = data.with_name("X");
+    let mlp = settings.mlp().map_err(to_py)?;
+    let start = init.map_or(Start::New, |m| Start::Init(m.inner().clone()));
+    let verbose = settings.verbose.then_some(settings.epochs);
+    let stop = settings.stop_rule();
+    let run = py.detach(move || -> bp_par::Result<_> {
+        let mut session = mlp.prepare(data, None, start)?;
+        let n_train = session.train().n_samples();
+        let variance = session.held_out().and_then(target_variance);
+        let mut watch = observer::Watch::new(verbose, stop);
+        let fitted = session.run(&mut watch, None, None)?;
+        Ok((session.into_model(), fitted, watch, n_train, variance))
+    });
+    let (model, fitted, watch, n_train, val_target_variance) = run.map_err(to_py)?;
+    let history = &fitted.history;
+    let converged = watch.converged()
+        || fitted.reason.as_ref().is_some_and(|r| !matches!(r, bp_par::train::StopReason::EpochsDone { .. }));
+    let stopped = match (&fitted.reason, watch.converged()) {
+        (_, true) => watch.convergence_message(),
+        (Some(r), _) => r.to_string(),
+        (None, _) => "interrupted".into(),
+    };
+    Ok(FitResult {
+        model: Py::new(py, Model::from(model))?,
+        loss_curve: history.iter().map(|m| m.loss).collect(),
+        val_loss: history.iter().filter_map(|m| m.test_loss).collect(),
+        val_accuracy: history.iter().filter_map(|m| m.test_acc).collect(),
+        n_train,
+        val_target_variance,
+        stopped,
+        converged,
+        interrupted: watch.interrupted(),
+    })
+}
+
+/// The variance of real-valued targets, summed over the outputs (None for class labels).
+fn target_variance(data: &Dataset) -> Option<f64> {
+    let bp_par::data::Targets::Values { values, n_outputs } = data.targets() else { return None };
+    let (n, k) = (data.n_samples() as f64, *n_outputs);
+    let mean: Vec<f64> =
+        (0..k).map(|j| values.iter().skip(j).step_by(k).map(|&v| f64::from(v)).sum::<f64>() / n).collect();
+    let sum: f64 = values.iter().enumerate().map(|(i, &v)| (f64::from(v) - mean[i % k]).powi(2)).sum();
+    Some(sum / n)
+}
+
+/// Reads a model file (`bp-par train --save`'s safetensors).
+#[pyfunction]
+fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Model> {
+    let model = py.detach(|| bp_par::model::load(&path)).map_err(to_py)?;
+    Ok(Model::from(model))
+}
+
+/// The threads a count from scikit-learn's `n_jobs` means: None and -1 every core, -2 all
+/// but one, and so on; a positive count as given.
+#[pyfunction]
+#[pyo3(signature = (n_jobs=None))]
+fn threads(n_jobs: Option<i64>) -> PyResult<usize> {
+    settings::threads(n_jobs).map(bp_par::Threads::get)
+}
+
+#[pymodule]
+fn _bp_par(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Model>()?;
+    m.add_class::<FitResult>()?;
+    m.add_function(wrap_pyfunction!(fit, m)?)?;
+    m.add_function(wrap_pyfunction!(load, m)?)?;
+    m.add_function(wrap_pyfunction!(threads, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("BP_PAR_VERSION", bp_par_version())?;
+    Ok(())
+}
+
+/// The library's version (the same workspace: the package's own).
+fn bp_par_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
