@@ -2,6 +2,7 @@
 every kind, bad input, Ctrl-C, progress, warm starts and partial fits."""
 
 import os
+import pathlib
 import signal
 import threading
 import time
@@ -170,3 +171,12 @@ def test_early_stopping_and_the_other_solvers(small):
         assert est.fit(X, y).score(X, y) > 0.85, solver
     reg = bp_par.MLPRegressor(early_stopping=True, max_iter=100, random_state=0).fit(X, y.astype(float))
     assert len(reg.validation_scores_) == reg.n_iter_ and reg.best_validation_score_ > 0.5
+
+
+def test_the_readmes_python_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    assert float(capsys.readouterr().out) > 0.95
+    assert bp_par.load(tmp_path / "digits.st").n_features_in_ == 64

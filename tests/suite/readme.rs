@@ -38,8 +38,9 @@ fn is_file(word: &str) -> bool {
 
 /// The README and the reference it links to in docs/, read in this order: a file written by a
 /// command in an earlier one counts as written.
-const DOCUMENTS: [&str; 7] = [
+const DOCUMENTS: [&str; 8] = [
     "README.md",
+    "docs/PYTHON.md",
     "docs/DATA.md",
     "docs/TRAINING.md",
     "docs/RUNS.md",

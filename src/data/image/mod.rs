@@ -125,42 +125,46 @@ impl ImageStats {
         if h < 3 || w < 3 || h * w != n_features || features.is_empty() {
             return None;
         }
+        // Per image in parallel (the caller's pool), gathered in image order: the figures are
+        // those of one pass in order, whatever the threads.
+        use rayon::prelude::*;
         let images: Vec<&[f32]> = features.chunks_exact(n_features).collect();
-        let mut border_px: Vec<f32> = Vec::with_capacity(images.len() * 2 * (h + w));
-        let (mut bright, mut dark) = (0usize, 0usize);
-        for img in &images {
-            let start = border_px.len();
-            border_px.extend(border(img, shape));
-            let edge = &border_px[start..];
-            let edge_mean = edge.iter().map(|&v| v as f64).sum::<f64>() / edge.len() as f64;
-            let mean = img.iter().map(|&v| v as f64).sum::<f64>() / n_features as f64;
-            bright += (mean > edge_mean) as usize;
-            dark += (mean < edge_mean) as usize;
-        }
+        let polarity: Vec<(Vec<f32>, std::cmp::Ordering)> = images
+            .par_iter()
+            .map(|img| {
+                let edge: Vec<f32> = border(img, shape).collect();
+                let edge_mean = edge.iter().map(|&v| v as f64).sum::<f64>() / edge.len() as f64;
+                let mean = img.iter().map(|&v| v as f64).sum::<f64>() / n_features as f64;
+                (edge, mean.partial_cmp(&edge_mean).unwrap_or(std::cmp::Ordering::Equal))
+            })
+            .collect();
+        let bright = polarity.iter().filter(|p| p.1.is_gt()).count();
+        let dark = polarity.iter().filter(|p| p.1.is_lt()).count();
         if bright == dark {
             return None;
         }
+        let mut border_px: Vec<f32> = polarity.into_iter().flat_map(|p| p.0).collect();
         let background = median(&mut border_px)?;
         let far = |img: &&[f32]| {
             let fold = if bright > dark { f32::max } else { f32::min };
             img.iter().copied().fold(background, fold)
         };
-        let ink = median(&mut images.iter().map(far).collect::<Vec<_>>())?;
+        let ink = median(&mut images.par_iter().map(far).collect::<Vec<_>>())?;
         let range = ink as f64 - background as f64;
         if !(range.abs() > 0.0 && range.is_finite()) {
             return None;
         }
-        let (mut sides, mut centres) = (Vec::new(), Vec::new());
-        let mut amount = vec![0.0f32; n_features];
-        for img in &images {
-            for (a, &v) in amount.iter_mut().zip(img.iter()) {
-                *a = ((v as f64 - background as f64) / range) as f32;
-            }
-            if let Some([t, l, b, r]) = ink_box(|i| amount[i] as f64 >= INK_THRESHOLD, shape) {
-                sides.push((b - t + 1).max(r - l + 1) as f32);
-                centres.extend(centre_of_mass(&amount, shape));
-            }
-        }
+        let boxes: Vec<Option<(f32, Option<[f64; 2]>)>> = images
+            .par_iter()
+            .map(|img| {
+                let amount: Vec<f32> =
+                    img.iter().map(|&v| ((v as f64 - background as f64) / range) as f32).collect();
+                ink_box(|i| amount[i] as f64 >= INK_THRESHOLD, shape)
+                    .map(|[t, l, b, r]| ((b - t + 1).max(r - l + 1) as f32, centre_of_mass(&amount, shape)))
+            })
+            .collect();
+        let (mut sides, centres): (Vec<f32>, Vec<Option<[f64; 2]>>) = boxes.into_iter().flatten().unzip();
+        let centres: Vec<[f64; 2]> = centres.into_iter().flatten().collect();
         let box_side = median(&mut sides)?;
         let n = centres.len().max(1) as f64;
         let mean_of = |k: usize| (centres.iter().map(|c| c[k]).sum::<f64>() / n * 1000.0).round() / 1000.0;
