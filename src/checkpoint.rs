@@ -96,6 +96,19 @@ pub struct DataIdentity {
     pub val_split: f64,
 }
 
+impl DataIdentity {
+    /// The identity of the training rows `train` (as used: after a `val_split` split).
+    pub fn of(train: &crate::data::Dataset, val_split: f64) -> DataIdentity {
+        DataIdentity {
+            path: train.path().display().to_string(),
+            n_samples: train.n_samples(),
+            n_features: train.n_features(),
+            fingerprint: train.fingerprint(),
+            val_split,
+        }
+    }
+}
+
 /// A checkpoint: a model file that also holds the trainer's state, the configuration and
 /// the identity of the training data.
 #[derive(Clone, Debug, PartialEq)]

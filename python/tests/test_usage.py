@@ -180,3 +180,26 @@ def test_the_readmes_python_example_runs_as_written(tmp_path, monkeypatch, capsy
     exec(compile(block, "README.md", "exec"), {})
     assert float(capsys.readouterr().out) > 0.95
     assert bp_par.load(tmp_path / "digits.st").n_features_in_ == 64
+
+
+def test_the_gil_is_released_while_the_core_fits(digits):
+    X, y = digits
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    ticks, done = [], threading.Event()
+
+    def tick():
+        while not done.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.002)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    start = time.monotonic()
+    bp_par.MLPClassifier(hidden_layer_sizes=(256,), max_iter=15, tol=0, random_state=0, n_jobs=1).fit(X32, y)
+    end = time.monotonic()
+    done.set()
+    ticker.join()
+    during = [t for t in ticks if start <= t <= end]
+    # A held GIL would stop the ticker for the whole fit (well over a second).
+    assert end - start > 0.5
+    assert max(np.diff([start, *during, end])) < 0.3

@@ -47,7 +47,8 @@ pub struct Session {
     held_out: Option<Dataset>,
     test: Option<Dataset>,
     model: Model,
-    identity: DataIdentity,
+    /// Computed when first needed (it hashes every training value).
+    identity: std::sync::OnceLock<DataIdentity>,
     resume: Option<Checkpoint>,
     /// Whether [`Session::run`] has run (a prepared fit runs once).
     ran: bool,
@@ -83,7 +84,7 @@ impl Session {
 
     /// What a checkpoint records of the training data.
     pub fn identity(&self) -> &DataIdentity {
-        &self.identity
+        self.identity.get_or_init(|| DataIdentity::of(&self.train, self.mlp.val_split))
     }
 
     /// The model, trained once [`Session::run`] has run.

@@ -105,15 +105,12 @@ impl Mlp {
             }
             None => build(&mlp, &train, norm)?,
         };
-        let identity = DataIdentity {
-            path: train.path.display().to_string(),
-            n_samples: train.n_samples(),
-            n_features: train.n_features,
-            fingerprint: train.fingerprint(),
-            val_split: mlp.val_split,
-        };
+        // The data's identity (its fingerprint hashes every value) only where it is used: a
+        // resumed checkpoint's check now, checkpoint files when the run writes them.
+        let identity = std::sync::OnceLock::new();
         if let Some(ck) = &resume {
-            check_same_data(&train, &identity, &ck.data)?;
+            let id = identity.get_or_init(|| DataIdentity::of(&train, mlp.val_split));
+            check_same_data(&train, id, &ck.data)?;
         }
         let mut model = model;
         model.set_threads(mlp.threads);

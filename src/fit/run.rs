@@ -79,7 +79,11 @@ impl Session {
                 "a prepared fit runs once: prepare it again, or resume its checkpoint",
             ));
         }
+        if checkpoints.is_some() {
+            self.identity(); // (what the checkpoint files record)
+        }
         let Session { mlp, train, held_out, test: _, model, identity, resume, .. } = self;
+        let identity = identity.get();
         if mlp.full_batch.is_some() && group.is_some_and(|g| g.size() > 1) {
             return Err(crate::Error::config(
                 "the full-batch optimizers run on one machine; across ranks use a mini-batch optimizer",
@@ -91,8 +95,7 @@ impl Session {
         let Model { net, norm, task, input_shape, schema, .. } = model;
         let mut obs = Watch {
             inner: observer,
-            path: checkpoints.filter(|_| writes).map(|c| c.path.clone()),
-            identity,
+            path: checkpoints.filter(|_| writes).map(|c| c.path.clone()).zip(identity),
             cfg: &mlp.cfg,
             lr_given: resume.as_ref().map_or(mlp.cfg.lr, |ck| ck.lr_given),
             full_batch: mlp.full_batch.as_ref(),
@@ -170,9 +173,9 @@ impl Parts<'_> {
 /// records besides the trainer's state, and where it goes.
 struct Watch<'a> {
     inner: &'a mut dyn Observer,
-    /// None: no checkpoint files (or not this rank's to write).
-    path: Option<PathBuf>,
-    identity: &'a DataIdentity,
+    /// None: no checkpoint files (or not this rank's to write); else where, and what they
+    /// record of the data.
+    path: Option<(PathBuf, &'a DataIdentity)>,
     cfg: &'a TrainConfig,
     lr_given: f32,
     full_batch: Option<&'a FullBatchConfig>,
@@ -203,11 +206,11 @@ impl Observer for Watch<'_> {
     }
     fn checkpoint(&mut self, trainer: &Trainer, rollback: Option<&Rollback>) -> Result<()> {
         self.inner.checkpoint(trainer, rollback)?;
-        let Some(path) = &self.path else { return Ok(()) };
+        let Some((path, identity)) = &self.path else { return Ok(()) };
         let ck = Checkpoint {
             config: trainer.config().clone(),
             state: trainer.state(),
-            data: self.identity.clone(),
+            data: (*identity).clone(),
             lr_given: self.lr_given,
             rollback: rollback.cloned(),
             run: trainer.run_state().clone(),
@@ -217,12 +220,12 @@ impl Observer for Watch<'_> {
     }
     fn full_batch_checkpoint(&mut self, net: &Network<f32>, state: &FullBatchState) -> Result<()> {
         self.inner.full_batch_checkpoint(net, state)?;
-        let (Some(path), Some(fb)) = (&self.path, self.full_batch) else { return Ok(()) };
+        let (Some((path, identity)), Some(fb)) = (&self.path, self.full_batch) else { return Ok(()) };
         let cfg = self.cfg;
         let ck = Checkpoint {
             config: cfg.clone(),
             state: Checkpoint::full_batch_train_state(state.iterations),
-            data: self.identity.clone(),
+            data: (*identity).clone(),
             lr_given: cfg.lr,
             rollback: None,
             run: RunState::new(cfg.lr),

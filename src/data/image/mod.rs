@@ -74,11 +74,13 @@ fn median(v: &mut [f32]) -> Option<f32> {
     Some(*v.select_nth_unstable_by(mid, f32::total_cmp).1)
 }
 
-/// The pixels on the border of an `h x w` image.
+/// The pixels on the border of an `h x w` image, in row-major order.
 fn border(pixels: &[f32], [h, w]: [usize; 2]) -> impl Iterator<Item = f32> + '_ {
-    (0..h * w)
-        .filter(move |i| i / w == 0 || i / w == h - 1 || i % w == 0 || i % w == w - 1)
-        .map(|i| pixels[i])
+    pixels.chunks_exact(w.max(1)).take(h).enumerate().flat_map(move |(y, row)| {
+        // A whole first or last row; of the rows between, the first and last pixels.
+        let (a, b) = if y == 0 || y + 1 == h { (row, &row[..0]) } else { (&row[..1], &row[w - 1..]) };
+        a.iter().chain(b).copied()
+    })
 }
 
 /// An f32 as the f64 of its shortest decimal (`0.1f32` as `0.1`, not `0.10000000149011612`),
@@ -91,8 +93,7 @@ fn tidy(v: f32) -> f64 {
 /// holds, of an `h x w` image.
 fn ink_box(inked: impl Fn(usize) -> bool, [h, w]: [usize; 2]) -> Option<[usize; 4]> {
     let mut b: Option<[usize; 4]> = None;
-    for i in (0..h * w).filter(|&i| inked(i)) {
-        let (y, x) = (i / w, i % w);
+    for (y, x) in (0..h).flat_map(|y| (0..w).map(move |x| (y, x))).filter(|&(y, x)| inked(y * w + x)) {
         b = Some(match b {
             None => [y, x, y, x],
             Some([t, l, bo, r]) => [t.min(y), l.min(x), bo.max(y), r.max(x)],
