@@ -49,6 +49,16 @@ pub fn to_py(e: bp_par::Error) -> PyErr {
     }
 }
 
+/// An error about data built from memory, naming the array `name` (X, y) instead.
+pub fn in_array(e: bp_par::Error, name: &str) -> bp_par::Error {
+    match e {
+        bp_par::Error::Data { path, message } if path.as_os_str() == "(in memory)" => {
+            bp_par::Error::Data { path: name.into(), message }
+        }
+        e => e,
+    }
+}
+
 /// An array numpy did not hand over in one C-ordered block (the Python side converts first:
 /// this is a bug's message, not a user's).
 pub fn not_contiguous(what: &str) -> PyErr {

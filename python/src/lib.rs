@@ -86,7 +86,8 @@ fn fit(
     let n_out = targets.as_ref().map(|t| t.shape()[1]);
     let targets =
         targets.as_ref().map(|t| t.as_slice().map_err(|_| errors::not_contiguous("y"))).transpose()?;
-    let mut data = dataset(x, n_features, labels, n_classes, targets.zip(n_out)).map_err(to_py)?;
+    let mut data = dataset(x, n_features, labels, n_classes, targets.zip(n_out))
+        .map_err(|e| to_py(errors::in_array(e, "X")))?;
     if let Some(names) = class_names {
         data = data.with_class_names(names).map_err(to_py)?;
     }

@@ -2,7 +2,7 @@
 //! missing-value fills, class and feature names), applied to raw rows with the GIL released,
 //! saved as the command line's safetensors file, pickled as those same bytes.
 
-use crate::errors::{not_contiguous, to_py};
+use crate::errors::{in_array, not_contiguous, to_py};
 use crate::settings::threads;
 use numpy::ndarray::{Array1, Array2};
 use numpy::{PyArray1, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
@@ -73,7 +73,8 @@ impl Model {
         let k = self.inner.net.arch().n_out();
         let out = py
             .detach(|| {
-                let mut data = bp_par::data::Dataset::from_rows(rows, d)?.with_name("X");
+                let mut data =
+                    bp_par::data::Dataset::from_rows(rows, d).map_err(|e| in_array(e, "X"))?.with_name("X");
                 if let Some(names) = feature_names {
                     data = data.with_feature_names(names)?;
                 }

@@ -131,3 +131,26 @@ fn statistics_need_an_input_shape() {
     assert_eq!(schema.check_image(None), Err("needs an \"input_shape\"".to_string()));
     assert_eq!(schema.check_image(Some([4, 4])), Ok(()));
 }
+
+#[test]
+fn the_median_is_the_middle_of_the_sorted_values_bit_for_bit() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let specials = [0.0f32, -0.0, 1.0, -1.0, f32::MIN_POSITIVE, -f32::MAX, f32::MAX, 255.0, 1e-30];
+    for n in [1usize, 2, 3, 4, 7, 100, 1001, 4096] {
+        for trial in 0..20 {
+            let v: Vec<f32> = (0..n)
+                .map(|_| match trial % 3 {
+                    0 => specials[rng.random_range(0..specials.len())],
+                    1 => rng.random_range(-1.0e6f32..1.0e6),
+                    _ => rng.random_range(0u8..4) as f32 - 1.5,
+                })
+                .collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(f32::total_cmp);
+            let expected = sorted[(n - 1) / 2];
+            assert_eq!(super::median(&v).map(f32::to_bits), Some(expected.to_bits()), "{v:?}");
+        }
+    }
+    assert_eq!(super::median(&[]), None);
+}
