@@ -9,12 +9,13 @@ threads. Needs the package installed (`pip install ./python`) and the command li
 
     target/python-venv/bin/python benches/python_fit.py [--reps 3] [--epochs 10] [--sklearn-reps 1]
 
-Each repetition runs, in turn for every thread count: `bp-par train` on the gzipped IDX file
-(wall time of the whole process: reading, decompressing, the analysis, training), and
-`bp_par.MLPClassifier.fit` on the images as numpy has them (uint8, n x 784: the conversion
-to float32 is in the time, as the normalisation is). scikit-learn's MLPClassifier gets the
-same settings on float32 pixels scaled to [0, 1] (scaling not timed), its BLAS limited to
-the same threads (threadpoolctl). Prints a Markdown table of medians with min-max.
+Each repetition runs, in turn for every thread count and each in a fresh process: `bp-par
+train` on the gzipped IDX file (wall time of the whole process: reading, decompressing, the
+analysis, training), and `bp_par.MLPClassifier.fit` on the images as numpy has them (uint8,
+n x 784: the conversion to float32 is in the time, as the normalisation is; reading the file
+is not). scikit-learn's MLPClassifier gets the same settings on float32 pixels scaled to
+[0, 1] (scaling not timed), its BLAS limited to the same threads (threadpoolctl). Prints a
+Markdown table of medians with min-max.
 """
 
 import argparse
@@ -57,6 +58,21 @@ def params(epochs):
                 tol=0.0, n_iter_no_change=epochs + 1, random_state=1, shuffle=True)
 
 
+def in_worker(kind, threads, epochs):
+    """One timed fit in a fresh process (no BLAS threads or memory left by the other runs)."""
+    out = subprocess.run([sys.executable, __file__, "--worker", kind, "--threads", str(threads),
+                          "--epochs", str(epochs)], check=True, capture_output=True, text=True)
+    return float(out.stdout.split()[-1])
+
+
+def worker(kind, threads, epochs):
+    X, y = read_idx(IMAGES), read_idx(LABELS)
+    if kind == "package":
+        print(time_package(X, y, threads, epochs))
+    else:
+        print(time_sklearn((X.reshape(len(X), -1) / np.float32(255)).astype(np.float32), y, threads, epochs))
+
+
 def time_package(X, y, threads, epochs):
     import bp_par
 
@@ -91,9 +107,10 @@ def main():
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--sklearn-reps", type=int, default=1, help="0 leaves scikit-learn out")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--worker", choices=["package", "sklearn"], help=argparse.SUPPRESS)
     args = ap.parse_args()
-    X, y = read_idx(IMAGES), read_idx(LABELS)
-    X01 = (X.reshape(len(X), -1) / np.float32(255)).astype(np.float32)
+    if args.worker:
+        return worker(args.worker, int(args.threads), args.epochs)
     counts = [int(t) for t in args.threads.split(",")]
     cli = {t: [] for t in counts}
     pkg = {t: [] for t in counts}
@@ -101,9 +118,9 @@ def main():
     for rep in range(args.reps):
         for t in counts:
             cli[t].append(time_cli(t, args.epochs))
-            pkg[t].append(time_package(X, y, t, args.epochs))
+            pkg[t].append(in_worker("package", t, args.epochs))
             if rep < args.sklearn_reps:
-                skl[t].append(time_sklearn(X01, y, t, args.epochs))
+                skl[t].append(in_worker("sklearn", t, args.epochs))
             print(f"rep {rep + 1} threads {t}: cli {cli[t][-1]:.2f} s, package {pkg[t][-1]:.2f} s"
                   + (f", scikit-learn {skl[t][-1]:.2f} s" if rep < args.sklearn_reps else ""), file=sys.stderr)
     print(f"| threads | `bp-par train` (process) | `MLPClassifier.fit` (package) | package / CLI | "
