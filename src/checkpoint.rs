@@ -266,6 +266,14 @@ pub fn load(path: &Path) -> Result<(Model, Checkpoint)> {
     from_bytes(path, &bytes)
 }
 
+/// Whether the model file `bytes` (of `path`) is a checkpoint (it holds a trainer's state);
+/// errors for bytes that are not a bp-par model file at all.
+pub fn is_checkpoint(path: &Path, bytes: &[u8]) -> Result<bool> {
+    let file = model::parse(path, bytes)?;
+    let probe: Envelope<VersionProbe> = metadata::decode(path, &file.meta)?;
+    Ok(probe.checkpoint.is_some())
+}
+
 /// Parses a checkpoint from the bytes of `path`: the model (checked as [`model::from_bytes`]
 /// does) and the checkpoint. A plain model, or a checkpoint of another format version, is
 /// refused with a message that says so.

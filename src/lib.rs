@@ -28,6 +28,7 @@
 //!   [`network`], [`activation`], [`loss`], [`optim`], [`infer`], [`metrics`]: the low-level
 //!   data path, for a hand-driven loop (`examples/custom_loop.rs`): a network's passes over
 //!   explicit buffers, one mini-batch or epoch at a time, figures over rows already normalised.
+//! - `onnx` (the `onnx` feature, on by default): a model as one ONNX graph, for ONNX Runtime.
 //! - [`checkpoint`]: checkpoints that resume a run bit for bit; [`distributed`]: a run's
 //!   mini-batches shared over processes (MPI ranks with the `mpi` feature) with the same bits
 //!   as one process; [`gradcheck`]: the numerical check of the backward pass; [`scalar`]: the
@@ -38,7 +39,8 @@
 //! Inside, every layer's products are cut into blocks of output rows run by a persistent team
 //! of threads, and element-wise loops are compiled for the CPU found at run time; none of that
 //! is public. Features: `cli` (default: the `bp-par` tool and its crates: clap, indicatif,
-//! signal-hook, png), `npz` (default: numpy's `.npz`, the zip reader), `mpi`. A library user
+//! signal-hook, png), `npz` (default: numpy's `.npz`, the zip reader), `onnx` (default: the
+//! ONNX export and its protobuf messages), `mpi`. A library user
 //! writes `bp-par = { default-features = false }` for the numerical and file-format crates alone.
 
 #![warn(missing_docs)]
@@ -59,6 +61,8 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod network;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod optim;
 pub mod scalar;
 #[cfg(feature = "cli")]

@@ -59,6 +59,8 @@ fn run(cli: Cli, ranks: Ranks<'_>, early: Option<cli::train::Early>) -> Result<(
         Command::Bench(a) => cli::bench::bench(a),
         Command::Show(c) => cli::show::show(c),
         Command::Gradcheck(a) => cli::gradcheck::gradcheck(&a),
+        #[cfg(feature = "onnx")]
+        Command::Export(a) => cli::export::export(&a),
         Command::Experiment(a) => {
             let t = common::threads(&a.common)?;
             in_pool(t, move || cli::experiment::run(&a, t))

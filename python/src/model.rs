@@ -48,6 +48,19 @@ impl Model {
         py.detach(|| bp_par::model::save(&path, &self.inner)).map_err(to_py)
     }
 
+    /// The model as the bytes of an ONNX file (the graph `bp-par export` writes).
+    fn to_onnx<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = py.detach(|| bp_par::onnx::to_onnx(&self.inner)).map_err(to_py)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Writes the model as an ONNX file (atomically); returns what the graph leaves to the
+    /// caller, one sentence each.
+    fn save_onnx(&self, py: Python<'_>, path: PathBuf) -> PyResult<Vec<String>> {
+        py.detach(|| bp_par::write_atomic(&path, &bp_par::onnx::to_onnx(&self.inner)?)).map_err(to_py)?;
+        Ok(bp_par::onnx::not_in_graph(&self.inner))
+    }
+
     /// Pickle and copy: the model file's bytes.
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();

@@ -7,6 +7,8 @@ pub mod bench;
 pub mod common;
 pub mod eval;
 pub mod experiment;
+#[cfg(feature = "onnx")]
+pub mod export;
 pub mod flags;
 pub mod gradcheck;
 pub mod help;

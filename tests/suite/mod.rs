@@ -6,6 +6,7 @@ mod class_weight;
 mod cli;
 mod columns;
 mod determinism;
+mod export;
 mod files;
 mod first_hour;
 mod front_door;

@@ -283,6 +283,13 @@ class _BaseMLP(BaseEstimator):
         self.out_activation_ = {"softmax": "softmax", "sigmoid": "logistic", "linear": "identity"}[model.output]
         self.stopped_ = result.stopped
 
+    def export_onnx(self, path):
+        """Writes the model as ONNX (opset 13; input ``features`` float32 [N, d], outputs
+        ``probabilities`` and ``label`` (the index into ``classes_``), or ``outputs``), the
+        graph ``bp-par export`` writes: ONNX Runtime gives ``predict_proba``'s numbers."""
+        check_is_fitted(self, "model_")
+        self.model_.save_onnx(str(path))
+
     def save(self, path):
         """Writes the model file `bp-par train --save` writes (safetensors): `bp-par eval`,
         `bp-par predict` and `bp_par.load` read it."""

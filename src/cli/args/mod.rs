@@ -42,6 +42,22 @@ pub enum Command {
     /// Check backpropagation against central differences in f64 on a small network; exits 1
     /// when the worst relative difference is above --tolerance.
     Gradcheck(GradcheckArgs),
+    /// Write a model as ONNX (opset 13), for ONNX Runtime and every stack that reads ONNX.
+    #[cfg(feature = "onnx")]
+    Export(ExportArgs),
+}
+
+#[cfg(feature = "onnx")]
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The model file (safetensors, from `bp-par train --save`; not a checkpoint)
+    pub model: PathBuf,
+    /// The ONNX file to write (atomically: a failed export leaves an existing file as it was)
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub output: PathBuf,
+    /// Print nothing but errors
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
