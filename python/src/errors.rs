@@ -21,7 +21,10 @@ const PARAMS: &[(&str, &str)] = &[
     ("`lr_power`", "power_t"),
     ("`threads`", "n_jobs"),
     ("`normalize`", "normalize"),
+    ("set `missing` mean or zero", "set missing='mean' or 'zero'"),
     ("`missing`", "missing"),
+    ("f32's range", "float32's range"),
+    ("a finite f32 number", "a finite float32 number"),
 ];
 
 /// `message` with the library's field names replaced by the estimator's parameters.

@@ -109,8 +109,12 @@ fn fit(
     });
     let (model, fitted, watch, n_train, val_target_variance) = run.map_err(to_py)?;
     let history = &fitted.history;
+    use bp_par::train::StopReason;
     let converged = watch.converged()
-        || fitted.reason.as_ref().is_some_and(|r| !matches!(r, bp_par::train::StopReason::EpochsDone { .. }));
+        || fitted
+            .reason
+            .as_ref()
+            .is_some_and(|r| !matches!(r, StopReason::EpochsDone { .. } | StopReason::IterationsDone { .. }));
     let stopped = match (&fitted.reason, watch.converged()) {
         (_, true) => watch.convergence_message(),
         (Some(r), _) => r.to_string(),

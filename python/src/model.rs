@@ -140,6 +140,12 @@ impl Model {
         self.inner.schema.feature_names.clone()
     }
 
+    /// The values that replace a missing (NaN) feature, when the model keeps them.
+    #[getter]
+    fn missing_fill(&self) -> Option<Vec<f32>> {
+        self.inner.schema.missing_fill.clone()
+    }
+
     /// The stored normalisation: "none", "scale" or "zscore".
     #[getter]
     fn normalization(&self) -> &'static str {

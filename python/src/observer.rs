@@ -8,6 +8,9 @@ use bp_par::train::{EpochMetrics, Observer, StopReason};
 use pyo3::prelude::*;
 use std::time::{Duration, Instant};
 
+/// Under `learning_rate` adaptive, the rate at which a run has converged (scikit-learn's).
+const ADAPTIVE_FLOOR: f32 = 1e-6;
+
 /// The longest time between two looks at Python's signal handlers.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -21,6 +24,8 @@ pub struct Watch {
     bad_epochs: usize,
     /// The epoch at which the convergence rule stopped the run.
     converged_at: Option<usize>,
+    /// The rate of the last epoch, when the adaptive rule stopped the run.
+    final_lr: f32,
     interrupted: bool,
     last_poll: Instant,
 }
@@ -33,6 +38,7 @@ impl Watch {
             best: f64::INFINITY,
             bad_epochs: 0,
             converged_at: None,
+            final_lr: 0.0,
             interrupted: false,
             last_poll: Instant::now(),
         }
@@ -45,6 +51,14 @@ impl Watch {
 
     /// Why the training-loss rule stopped the run, in words.
     pub fn convergence_message(&self) -> String {
+        if self.rule.is_some_and(|r| r.adaptive) {
+            return format!(
+                "the learning rate fell to {:e} after epoch {} (learning_rate='adaptive' divides it by 5 \
+                 whenever the loss stalls and stops at 1e-6)",
+                self.final_lr,
+                self.converged_at.unwrap_or(0)
+            );
+        }
         let (tol, patience) = self.rule.map_or((0.0, 0), |r| (r.tol, r.patience));
         format!(
             "the training loss did not improve by more than tol={tol} for {} consecutive epochs \
@@ -88,7 +102,12 @@ impl Observer for Watch {
             line += &format!(" | {:.2}s {:.0} samples/s", m.seconds, m.samples_per_s);
             Watch::say(&line);
         }
-        if let Some(rule) = self.rule {
+        if self.rule.is_some_and(|r| r.adaptive) {
+            if m.lr <= ADAPTIVE_FLOOR {
+                self.converged_at = Some(m.epoch);
+                self.final_lr = m.lr;
+            }
+        } else if let Some(rule) = self.rule {
             // scikit-learn's `_update_no_improvement_count` (without early stopping).
             if m.loss > self.best - rule.tol {
                 self.bad_epochs += 1;

@@ -55,6 +55,9 @@ pub struct Settings {
 pub struct LossRule {
     pub tol: f64,
     pub patience: usize,
+    /// `learning_rate` adaptive: the rate is divided by 5 when the loss stalls (the
+    /// schedule), and the run stops once it is at most 1e-6, instead of the rule above.
+    pub adaptive: bool,
 }
 
 impl Settings {
@@ -66,8 +69,11 @@ impl Settings {
     /// The training-loss rule the run's observer applies (mini-batch solvers without early
     /// stopping, as scikit-learn's).
     pub fn stop_rule(&self) -> Option<LossRule> {
-        (self.mini_batch() && !self.early_stopping)
-            .then_some(LossRule { tol: self.tol, patience: self.n_iter_no_change })
+        (self.mini_batch() && !self.early_stopping).then_some(LossRule {
+            tol: self.tol,
+            patience: self.n_iter_no_change,
+            adaptive: self.solver == "sgd" && self.schedule == "adaptive",
+        })
     }
 
     /// The front door's configuration.
@@ -120,8 +126,9 @@ impl Settings {
             mlp = mlp.schedule(match self.schedule.as_str() {
                 "constant" => Schedule::Constant,
                 "invscaling" => Schedule::InvScaling { power: self.power_t },
-                // "Each time two consecutive epochs fail to decrease the loss, divide by 5."
-                "adaptive" => Schedule::Plateau { patience: 2, factor: 0.2 },
+                // Divided by 5 once the loss has not improved in more than `n_iter_no_change`
+                // epochs in a row (scikit-learn's count, where the run would otherwise stop).
+                "adaptive" => Schedule::Plateau { patience: self.n_iter_no_change + 1, factor: 0.2 },
                 s => return Err(Error::config(format!("unknown learning_rate {s:?}"))),
             });
         }

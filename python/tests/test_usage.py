@@ -141,7 +141,8 @@ def test_warm_start_and_partial_fit_continue_the_network(small):
     clf = bp_par.MLPClassifier(hidden_layer_sizes=(32,), max_iter=5, warm_start=True, random_state=0).fit(X, y)
     first = clf.coefs_[0].copy()
     clf.fit(X, y)
-    assert clf.n_iter_ == 10 and len(clf.loss_curve_) == 10
+    # (scikit-learn's counts: the curve runs on, n_iter_ is this fit's.)
+    assert clf.n_iter_ == 5 and len(clf.loss_curve_) == 10
     assert not np.array_equal(first, clf.coefs_[0])
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
     stream = bp_par.MLPClassifier(hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=0.1, random_state=0)
@@ -153,11 +154,35 @@ def test_warm_start_and_partial_fit_continue_the_network(small):
             stream.partial_fit(X[start:start + 250], y[start:start + 250], classes=np.arange(10))
         scores.append(stream.score(X, y))
     # (Mini-batches of 200: two steps a call, forty in all.)
-    assert stream.n_iter_ == 20 and scores[-1] > 0.75 and scores[-1] > scores[0] + 0.2
+    assert stream.n_iter_ == 1 and len(stream.loss_curve_) == 20
+    assert scores[-1] > 0.75 and scores[-1] > scores[0] + 0.2
+    with pytest.raises(ValueError, match="not the same as on last call"):
+        stream.partial_fit(X[:10], y[:10], classes=np.arange(11))
     with pytest.raises(ValueError, match="not in the classes"):
         stream.partial_fit(X[:10], y[:10] + 100)
-    with pytest.raises(AttributeError, match="stochastic"):
+    with pytest.raises(AttributeError, match="partial_fit"):
         bp_par.MLPClassifier(solver="lbfgs").partial_fit(X, y, classes=np.arange(10))
+    assert not hasattr(bp_par.MLPRegressor(solver="lbfgs"), "partial_fit")
+    with pytest.raises(ValueError, match="early_stopping"):
+        bp_par.MLPClassifier(early_stopping=True).partial_fit(X, y, classes=np.arange(10))
+
+
+def test_adaptive_divides_the_rate_where_constant_stops(small):
+    X, y = small
+    kw = dict(hidden_layer_sizes=(16,), solver="sgd", learning_rate_init=0.1, max_iter=400, random_state=0)
+    constant = bp_par.MLPClassifier(learning_rate="constant", **kw).fit(X, y)
+    adaptive = bp_par.MLPClassifier(learning_rate="adaptive", **kw).fit(X, y)
+    assert "tol=" in constant.stopped_ and constant.n_iter_ < 400
+    assert adaptive.n_iter_ > constant.n_iter_
+    assert "learning rate fell" in adaptive.stopped_ or adaptive.n_iter_ == 400
+
+
+def test_a_column_y_is_a_vector_with_scikit_learns_warning(small):
+    X, y = small
+    from sklearn.exceptions import DataConversionWarning
+    with pytest.warns(DataConversionWarning, match="column-vector"):
+        reg = bp_par.MLPRegressor(max_iter=5, random_state=0).fit(X, y.reshape(-1, 1).astype(float))
+    assert reg.predict(X[:3]).shape == (3,)
 
 
 def test_early_stopping_and_the_other_solvers(small):

@@ -12,8 +12,9 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -28,6 +29,20 @@ _MISSING = ("error", "mean", "zero")
 
 # `y` not given (predict): None is a y that fit refuses.
 _NO_Y = object()
+
+
+def _stochastic(estimator):
+    """partial_fit is there for the mini-batch solvers (scikit-learn's `available_if`)."""
+    if estimator.solver not in ("sgd", "adam"):
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. {estimator.solver} is not stochastic."
+        )
+    return True
+
+
+def _no_early_stopping(estimator):
+    if estimator.early_stopping:
+        raise ValueError("partial_fit does not support early_stopping=True")
 
 
 class _BaseMLP(BaseEstimator):
@@ -121,6 +136,14 @@ class _BaseMLP(BaseEstimator):
         need(self.learning_rate in _SCHEDULES, f"learning_rate must be one of {_SCHEDULES}, got {self.learning_rate!r}")
         need(self.normalize in _NORMALIZE, f"normalize must be one of {_NORMALIZE}, got {self.normalize!r}")
         need(self.missing in _MISSING, f"missing must be one of {_MISSING}, got {self.missing!r}")
+        for name in ("shuffle", "verbose", "warm_start", "nesterovs_momentum", "early_stopping"):
+            value = getattr(self, name)
+            need(isinstance(value, (bool, np.bool_)), f"{name} must be True or False, got {value!r}")
+        for name in ("alpha", "learning_rate_init", "tol", "momentum", "validation_fraction", "beta_1", "beta_2",
+                     "epsilon", "power_t"):
+            value = getattr(self, name)
+            need(isinstance(value, numbers.Real) and not isinstance(value, bool),
+                 f"{name} must be a number, got {value!r}")
         real = (numbers.Real,)
         need(isinstance(self.alpha, real) and self.alpha >= 0, f"alpha must be >= 0, got {self.alpha}")
         need(
@@ -133,7 +156,9 @@ class _BaseMLP(BaseEstimator):
         )
         need(isinstance(self.tol, real) and self.tol >= 0, f"tol must be >= 0, got {self.tol}")
         need(0 <= self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}")
-        need(0 < self.validation_fraction < 1, f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        need(0 <= self.validation_fraction < 1, f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
+        need(not self.early_stopping or self.validation_fraction > 0,
+             "validation_fraction must be above 0 with early_stopping=True")
         need(0 <= self.beta_1 < 1, f"beta_1 must be in [0, 1), got {self.beta_1}")
         need(0 <= self.beta_2 < 1, f"beta_2 must be in [0, 1), got {self.beta_2}")
         need(self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon}")
@@ -147,8 +172,10 @@ class _BaseMLP(BaseEstimator):
             f"batch_size must be 'auto' or a positive integer, got {self.batch_size!r}",
         )
         need(
-            self.n_jobs is None or (isinstance(self.n_jobs, numbers.Integral) and self.n_jobs != 0),
-            f"n_jobs must be None, a positive count or -1 (every core), got {self.n_jobs!r}",
+            self.n_jobs is None
+            or (isinstance(self.n_jobs, numbers.Integral) and not isinstance(self.n_jobs, bool) and self.n_jobs != 0),
+            f"n_jobs must be None (every core), a positive count, or negative (-1: every core, -2: all but one), "
+            f"got {self.n_jobs!r}",
         )
 
     def _seed(self):
@@ -243,31 +270,29 @@ class _BaseMLP(BaseEstimator):
         self._keep(result, continues, settings)
         if result.interrupted:
             raise KeyboardInterrupt("bp-par: the fit was interrupted; the estimator keeps the model trained so far")
-        if (
-            not incremental
-            and not result.converged
-            and self.solver in ("sgd", "adam")
-            and len(result.loss_curve) == self.max_iter
-        ):
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
+        if not incremental and not result.converged and len(result.loss_curve) == self.max_iter:
+            if self.solver in ("sgd", "adam"):
+                message = (f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                           "optimization hasn't converged yet.")
+            else:
+                message = f"{self.solver} failed to converge after {self.max_iter} iteration(s): raise max_iter"
+            warnings.warn(message, ConvergenceWarning)
         return self
 
     def _keep(self, result, continues, settings):
         model = result.model
         self.model_ = model
         curve = list(result.loss_curve)
+        # As scikit-learn: `loss_curve_` and `t_` run on over warm starts and partial fits,
+        # `n_iter_` counts this call's epochs.
         if continues and hasattr(self, "loss_curve_"):
             self.loss_curve_ = self.loss_curve_ + curve
-            self.n_iter_ += len(curve)
             self.t_ += result.n_train * len(curve)
         else:
             self.loss_curve_ = curve
-            self.n_iter_ = len(curve)
             self.t_ = result.n_train * len(curve)
+        self.n_iter_ = len(curve)
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
         self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
         if settings["early_stopping"] and settings["solver"] in ("sgd", "adam"):
             self.validation_scores_ = self._validation_scores(result)
@@ -352,7 +377,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if k < 2:
             raise ValueError(
                 f"The number of classes has to be greater than one; got 1 class (every label is "
-                f"{self.classes_[0]!r}): nothing to learn"
+                f"{self.classes_[0]}): nothing to learn"
             )
         labels = np.searchsorted(self.classes_, y).astype(np.uint32)
         names = None
@@ -363,18 +388,23 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         targets = dict(labels=labels, n_classes=k, class_names=names)
         return self._run(X, targets, incremental, epochs=epochs, seed=seed)
 
+    @available_if(_stochastic)
     def partial_fit(self, X, y, classes=None):
         """One epoch over X and y, continuing the fitted network (the first call needs
         ``classes``, every class y may hold). sgd and adam only. The optimiser's state
         (velocity, Adam's moments) starts afresh each call; the weights continue."""
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic.")
         self._check_params()
+        _no_early_stopping(self)
         first = not hasattr(self, "model_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first and classes is not None and not np.array_equal(self.classes_, np.unique(np.asarray(classes))):
+            raise ValueError(
+                f"`classes={np.unique(np.asarray(classes)).tolist()}` is not the same as on last call to "
+                f"partial_fit, was: {self.classes_.tolist()}"
+            )
         X, y = self._validate_X(X, y, reset=first)
-        seed = self._seed() + getattr(self, "n_iter_", 0)
+        seed = self._seed() + len(getattr(self, "loss_curve_", ()))
         return self._fit_classes(X, y, incremental=True, classes=classes if first else None, epochs=1, seed=seed)
 
     def predict_proba(self, X):
@@ -415,22 +445,31 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _fit_values(self, X, y, incremental, epochs=None, seed=None):
         y = np.asarray(y)
-        self._y_1d = y.ndim == 1
+        if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. Please change the shape of y to "
+                "(n_samples, ), for example using ravel().",
+                DataConversionWarning,
+            )
+            y = y.ravel()
+        if not self._continues(incremental):
+            # (The first fit's y decides the shape of the predictions.)
+            self._y_1d = y.ndim == 1
         targets = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
         if not np.isfinite(targets).all():
             row, col = np.argwhere(~np.isfinite(targets))[0]
             raise ValueError(f"Input y contains a value that is not finite in float32 at row {row}, output {col}")
         return self._run(X, dict(targets=targets), incremental, epochs=epochs, seed=seed)
 
+    @available_if(_stochastic)
     def partial_fit(self, X, y):
         """One epoch over X and y, continuing the fitted network. sgd and adam only. The
         optimiser's state starts afresh each call; the weights continue."""
-        if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic.")
         self._check_params()
+        _no_early_stopping(self)
         first = not hasattr(self, "model_")
         X, y = self._validate_X(X, y, reset=first)
-        seed = self._seed() + getattr(self, "n_iter_", 0)
+        seed = self._seed() + len(getattr(self, "loss_curve_", ()))
         return self._fit_values(X, y, incremental=True, epochs=1, seed=seed)
 
     def predict(self, X):
@@ -470,6 +509,9 @@ def load(path):
     else:
         est = MLPRegressor(hidden_layer_sizes=hidden, activation=activation)
         est._y_1d = model.layers[-1] == 1
+    fill = model.missing_fill
+    est.set_params(normalize=model.normalization,
+                   missing="error" if fill is None else ("zero" if not any(fill) else "mean"))
     est.model_ = model
     est.n_features_in_ = model.layers[0]
     if model.feature_names is not None:
