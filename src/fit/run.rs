@@ -79,11 +79,8 @@ impl Session {
                 "a prepared fit runs once: prepare it again, or resume its checkpoint",
             ));
         }
-        if checkpoints.is_some() {
-            self.identity(); // (what the checkpoint files record)
-        }
         let Session { mlp, train, held_out, test: _, model, identity, resume, .. } = self;
-        let identity = identity.get();
+        let train: &Dataset = train;
         if mlp.full_batch.is_some() && group.is_some_and(|g| g.size() > 1) {
             return Err(crate::Error::config(
                 "the full-batch optimizers run on one machine; across ranks use a mini-batch optimizer",
@@ -95,7 +92,8 @@ impl Session {
         let Model { net, norm, task, input_shape, schema, .. } = model;
         let mut obs = Watch {
             inner: observer,
-            path: checkpoints.filter(|_| writes).map(|c| c.path.clone()).zip(identity),
+            path: checkpoints.filter(|_| writes).map(|c| c.path.clone()),
+            identity: Identity { cell: identity, train, val_split: mlp.val_split },
             cfg: &mlp.cfg,
             lr_given: resume.as_ref().map_or(mlp.cfg.lr, |ck| ck.lr_given),
             full_batch: mlp.full_batch.as_ref(),
@@ -169,13 +167,28 @@ impl Parts<'_> {
     }
 }
 
+/// The training data's identity, hashed when a checkpoint first needs it (a run that writes
+/// none never reads every value for it).
+struct Identity<'a> {
+    cell: &'a std::sync::OnceLock<DataIdentity>,
+    train: &'a Dataset,
+    val_split: f64,
+}
+
+impl Identity<'_> {
+    fn get(&self) -> &DataIdentity {
+        self.cell.get_or_init(|| DataIdentity::of(self.train, self.val_split))
+    }
+}
+
 /// The caller's observer, with the checkpoints written on its behalf: what a checkpoint
 /// records besides the trainer's state, and where it goes.
 struct Watch<'a> {
     inner: &'a mut dyn Observer,
-    /// None: no checkpoint files (or not this rank's to write); else where, and what they
-    /// record of the data.
-    path: Option<(PathBuf, &'a DataIdentity)>,
+    /// None: no checkpoint files (or not this rank's to write).
+    path: Option<PathBuf>,
+    /// What they record of the data (computed when the first is written).
+    identity: Identity<'a>,
     cfg: &'a TrainConfig,
     lr_given: f32,
     full_batch: Option<&'a FullBatchConfig>,
@@ -206,11 +219,12 @@ impl Observer for Watch<'_> {
     }
     fn checkpoint(&mut self, trainer: &Trainer, rollback: Option<&Rollback>) -> Result<()> {
         self.inner.checkpoint(trainer, rollback)?;
-        let Some((path, identity)) = &self.path else { return Ok(()) };
+        let Some(path) = &self.path else { return Ok(()) };
+        let identity = self.identity.get();
         let ck = Checkpoint {
             config: trainer.config().clone(),
             state: trainer.state(),
-            data: (*identity).clone(),
+            data: identity.clone(),
             lr_given: self.lr_given,
             rollback: rollback.cloned(),
             run: trainer.run_state().clone(),
@@ -220,12 +234,13 @@ impl Observer for Watch<'_> {
     }
     fn full_batch_checkpoint(&mut self, net: &Network<f32>, state: &FullBatchState) -> Result<()> {
         self.inner.full_batch_checkpoint(net, state)?;
-        let (Some((path, identity)), Some(fb)) = (&self.path, self.full_batch) else { return Ok(()) };
+        let (Some(path), Some(fb)) = (&self.path, self.full_batch) else { return Ok(()) };
+        let identity = self.identity.get();
         let cfg = self.cfg;
         let ck = Checkpoint {
             config: cfg.clone(),
             state: Checkpoint::full_batch_train_state(state.iterations),
-            data: (*identity).clone(),
+            data: identity.clone(),
             lr_given: cfg.lr,
             rollback: None,
             run: RunState::new(cfg.lr),

@@ -108,15 +108,21 @@ fn ink_of(
 ) -> Option<(f32, Option<[f64; 2]>)> {
     let mut ink_box: Option<[usize; 4]> = None;
     for (y, (row, out)) in img.chunks_exact(w).zip(amount.chunks_exact_mut(w)).enumerate().take(h) {
-        for (x, (&v, a)) in row.iter().zip(out.iter_mut()).enumerate() {
-            // (A background pixel is no ink: its fraction is ±0, no division needed.)
+        // A row of background (a whole fold, no early exit: the compiler vectorises it) is no
+        // ink: its fractions are ±0, no division needed.
+        if row.iter().fold(true, |all, &v| all & (v == background)) {
+            out.fill(0.0);
+            continue;
+        }
+        for (&v, a) in row.iter().zip(out.iter_mut()) {
             *a = if v == background { 0.0 } else { ((v as f64 - background as f64) / range) as f32 };
-            if *a as f64 >= INK_THRESHOLD {
-                ink_box = Some(match ink_box {
-                    None => [y, x, y, x],
-                    Some([t, l, b, r]) => [t.min(y), l.min(x), b.max(y), r.max(x)],
-                });
-            }
+        }
+        let inked = |a: &f32| *a as f64 >= INK_THRESHOLD;
+        if let (Some(l), Some(r)) = (out.iter().position(inked), out.iter().rposition(inked)) {
+            ink_box = Some(match ink_box {
+                None => [y, l, y, r],
+                Some([t, l0, _, r0]) => [t, l0.min(l), y, r0.max(r)],
+            });
         }
     }
     ink_box.map(|[t, l, b, r]| ((b - t + 1).max(r - l + 1) as f32, centre_of_mass(amount, [h, w])))
@@ -159,12 +165,17 @@ fn extreme(values: &[f32], start: f32, fold: fn(f32, f32) -> f32) -> f32 {
 }
 
 /// The pixels on the border of an `h x w` image, in row-major order.
-fn border(pixels: &[f32], [h, w]: [usize; 2]) -> impl Iterator<Item = f32> + '_ {
-    pixels.chunks_exact(w.max(1)).take(h).enumerate().flat_map(move |(y, row)| {
-        // A whole first or last row; of the rows between, the first and last pixels.
-        let (a, b) = if y == 0 || y + 1 == h { (row, &row[..0]) } else { (&row[..1], &row[w - 1..]) };
-        a.iter().chain(b).copied()
-    })
+fn border(pixels: &[f32], [h, w]: [usize; 2]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(2 * (h + w));
+    for (y, row) in pixels.chunks_exact(w.max(1)).take(h).enumerate() {
+        if y == 0 || y + 1 == h {
+            out.extend_from_slice(row);
+        } else {
+            // A row between: its first and last pixels.
+            out.extend([row[0], row[w - 1]]);
+        }
+    }
+    out
 }
 
 /// An f32 as the f64 of its shortest decimal (`0.1f32` as `0.1`, not `0.10000000149011612`),
@@ -190,11 +201,15 @@ fn ink_box(inked: impl Fn(usize) -> bool, [h, w]: [usize; 2]) -> Option<[usize; 
 /// `h x w` image; `None` when they sum to zero.
 pub fn centre_of_mass(a: &[f32], [h, w]: [usize; 2]) -> Option<[f64; 2]> {
     let (mut sum, mut sy, mut sx) = (0.0f64, 0.0f64, 0.0f64);
-    for y in 0..h {
-        for x in 0..w {
-            let v = a[y * w + x].max(0.0) as f64;
+    for (y, row) in a.chunks_exact(w.max(1)).take(h).enumerate() {
+        // (Adding +0.0 to these sums, which start at +0.0, changes no bit: rows and pixels of
+        // no weight are skipped; the row test is a whole fold the compiler vectorises.)
+        if row.iter().fold(true, |none, &v| none & (v.max(0.0) == 0.0)) {
+            continue;
+        }
+        for (x, &v) in row.iter().enumerate() {
+            let v = v.max(0.0) as f64;
             if v == 0.0 {
-                // (Adding +0.0 to these sums, which start at +0.0, changes no bit.)
                 continue;
             }
             sum += v;
@@ -223,7 +238,7 @@ impl ImageStats {
             .flat_map_iter(|group| {
                 let sums = lockstep_sums(group, n_features);
                 group.iter().zip(sums).map(move |(img, sum)| {
-                    let edge: Vec<f32> = border(img, shape).collect();
+                    let edge = border(img, shape);
                     let edge_mean = edge.iter().map(|&v| v as f64).sum::<f64>() / edge.len() as f64;
                     let mean = sum / n_features as f64;
                     (edge, mean.partial_cmp(&edge_mean).unwrap_or(std::cmp::Ordering::Equal))
@@ -302,7 +317,7 @@ impl ImageStats {
         if pw == 0 || ph == 0 || picture.pixels.len() != pw * ph {
             return Err(Error::data(path, format!("is an empty or malformed picture ({pw}x{ph})")));
         }
-        let background = median(&border(&picture.pixels, [ph, pw]).collect::<Vec<_>>()).unwrap_or(0.0);
+        let background = median(&border(&picture.pixels, [ph, pw])).unwrap_or(0.0);
         let far = picture
             .pixels
             .iter()

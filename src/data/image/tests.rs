@@ -154,3 +154,85 @@ fn the_median_is_the_middle_of_the_sorted_values_bit_for_bit() {
     }
     assert_eq!(super::median(&[]), None);
 }
+
+/// The measurement as first written: one image after another, sorted medians, a division
+/// per pixel (the reference the faster one must match bit for bit).
+fn measured_one_by_one(features: &[f32], d: usize, [h, w]: [usize; 2]) -> Option<ImageStats> {
+    let median = |v: &mut Vec<f32>| {
+        v.sort_by(f32::total_cmp);
+        v.get(v.len().checked_sub(1)? / 2).copied()
+    };
+    let images: Vec<&[f32]> = features.chunks_exact(d).collect();
+    let is_border = |i: usize| i / w == 0 || i / w == h - 1 || i % w == 0 || i % w == w - 1;
+    let (mut border_px, mut bright, mut dark) = (Vec::new(), 0, 0);
+    for img in &images {
+        let edge: Vec<f32> = (0..d).filter(|&i| is_border(i)).map(|i| img[i]).collect();
+        let edge_mean = edge.iter().map(|&v| v as f64).sum::<f64>() / edge.len() as f64;
+        let mean = img.iter().map(|&v| v as f64).sum::<f64>() / d as f64;
+        bright += (mean > edge_mean) as usize;
+        dark += (mean < edge_mean) as usize;
+        border_px.extend(edge);
+    }
+    if bright == dark {
+        return None;
+    }
+    let background = median(&mut border_px)?;
+    let fold = if bright > dark { f32::max } else { f32::min };
+    let ink = median(&mut images.iter().map(|img| img.iter().copied().fold(background, fold)).collect())?;
+    let range = ink as f64 - background as f64;
+    let (mut sides, mut centres) = (Vec::new(), Vec::new());
+    for img in &images {
+        let amount: Vec<f32> = img.iter().map(|&v| ((v as f64 - background as f64) / range) as f32).collect();
+        let inked: Vec<usize> = (0..d).filter(|&i| amount[i] as f64 >= INK_THRESHOLD).collect();
+        if inked.is_empty() {
+            continue;
+        }
+        let (ys, xs): (Vec<usize>, Vec<usize>) = inked.iter().map(|&i| (i / w, i % w)).unzip();
+        let side = |v: &[usize]| v.iter().max().unwrap() - v.iter().min().unwrap() + 1;
+        sides.push(side(&ys).max(side(&xs)) as f32);
+        let (mut sum, mut sy, mut sx) = (0.0f64, 0.0f64, 0.0f64);
+        for (i, &a) in amount.iter().enumerate() {
+            let v = a.max(0.0) as f64;
+            (sum, sy, sx) = (sum + v, sy + v * (i / w) as f64, sx + v * (i % w) as f64);
+        }
+        centres.extend((sum > 0.0).then(|| [sy / sum, sx / sum]));
+    }
+    let n = centres.len().max(1) as f64;
+    let mean_of = |k: usize| (centres.iter().map(|c: &[f64; 2]| c[k]).sum::<f64>() / n * 1000.0).round() / 1000.0;
+    Some(ImageStats {
+        background: tidy(background),
+        ink: tidy(ink),
+        box_side: median(&mut sides)? as f64,
+        centre: [mean_of(0), mean_of(1)],
+    })
+}
+
+#[test]
+fn the_parallel_measurement_gives_the_figures_of_one_image_after_another() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let (h, w) = (12, 10);
+    for kind in 0..4 {
+        let n = 301;
+        let mut x = Vec::with_capacity(n * h * w);
+        for _ in 0..n {
+            let (t, l) = (rng.random_range(0..6), rng.random_range(0..5));
+            let (bh, bw) = (rng.random_range(1..6), rng.random_range(1..5));
+            let img = rect(h, w, t..t + bh, l..l + bw, 0.0, 1.0);
+            x.extend(img.into_iter().map(|v| match kind {
+                // Whole pixels 0..255, dark ink on white, noisy floats, and values with -0.0.
+                0 => (v * rng.random_range(100.0f32..256.0)).floor(),
+                1 => 255.0 - v * 200.0,
+                2 => v * 0.7 + rng.random_range(-0.01f32..0.01),
+                _ => if v == 0.0 { -0.0 } else { v * rng.random_range(0.5f32..1.5) },
+            }));
+        }
+        let expected = measured_one_by_one(&x, h * w, [h, w]);
+        assert!(expected.is_some(), "kind {kind}");
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let got = pool.install(|| ImageStats::measure(&x, h * w, [h, w]));
+            assert_eq!(format!("{got:?}"), format!("{expected:?}"), "kind {kind}, {threads} threads");
+        }
+    }
+}
