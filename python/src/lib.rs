@@ -44,6 +44,8 @@ pub struct FitResult {
     converged: bool,
     /// Whether a `KeyboardInterrupt` ended the run.
     interrupted: bool,
+    /// Whether the run ended on a budget (`max_fun`) before converging.
+    budget_spent: bool,
 }
 
 /// The rows and targets of one fit, as numpy gives them: features `x` (rows × columns,
@@ -99,11 +101,12 @@ fn fit(
     let start = init.map_or(Start::New, |m| Start::Init(m.inner().clone()));
     let verbose = settings.verbose.then_some(settings.epochs);
     let stop = settings.stop_rule();
+    let max_fun = settings.max_fun();
     let run = py.detach(move || -> bp_par::Result<_> {
         let mut session = mlp.prepare(data, None, start)?;
         let n_train = session.train().n_samples();
         let variance = session.held_out().and_then(target_variance);
-        let mut watch = observer::Watch::new(verbose, stop);
+        let mut watch = observer::Watch::new(verbose, stop, max_fun);
         let fitted = session.run(&mut watch, None, None)?;
         Ok((session.into_model(), fitted, watch, n_train, variance))
     });
@@ -115,10 +118,11 @@ fn fit(
             .reason
             .as_ref()
             .is_some_and(|r| !matches!(r, StopReason::EpochsDone { .. } | StopReason::IterationsDone { .. }));
-    let stopped = match (&fitted.reason, watch.converged()) {
-        (_, true) => watch.convergence_message(),
-        (Some(r), _) => r.to_string(),
-        (None, _) => "interrupted".into(),
+    let stopped = match (&fitted.reason, watch.converged(), watch.budget_message()) {
+        (_, true, _) => watch.convergence_message(),
+        (_, _, Some(budget)) => budget,
+        (Some(r), _, _) => r.to_string(),
+        (None, _, _) => "interrupted".into(),
     };
     Ok(FitResult {
         model: Py::new(py, Model::from(model))?,
@@ -130,6 +134,7 @@ fn fit(
         stopped,
         converged,
         interrupted: watch.interrupted(),
+        budget_spent: watch.budget_message().is_some(),
     })
 }
 

@@ -19,6 +19,9 @@ pub struct Watch {
     /// The epochs of the run, when the epoch lines are shown.
     verbose: Option<usize>,
     rule: Option<LossRule>,
+    /// A full-batch solver's budget of loss evaluations, and the iteration that spent it.
+    max_fun: Option<usize>,
+    budget_spent: Option<(usize, usize)>,
     /// The lowest training loss so far, and the epochs since it fell by `tol`.
     best: f64,
     bad_epochs: usize,
@@ -31,10 +34,12 @@ pub struct Watch {
 }
 
 impl Watch {
-    pub fn new(verbose: Option<usize>, rule: Option<LossRule>) -> Watch {
+    pub fn new(verbose: Option<usize>, rule: Option<LossRule>, max_fun: Option<usize>) -> Watch {
         Watch {
             verbose,
             rule,
+            max_fun,
+            budget_spent: None,
             best: f64::INFINITY,
             bad_epochs: 0,
             converged_at: None,
@@ -66,6 +71,16 @@ impl Watch {
             patience + 1,
             self.converged_at.unwrap_or(0)
         )
+    }
+
+    /// Why the evaluation budget stopped a full-batch run, if it did.
+    pub fn budget_message(&self) -> Option<String> {
+        self.budget_spent.map(|(iteration, evaluations)| {
+            format!(
+                "max_fun={} loss evaluations reached ({evaluations} after iteration {iteration})",
+                self.max_fun.unwrap_or(0)
+            )
+        })
     }
 
     /// Whether Ctrl-C stopped the run.
@@ -124,8 +139,14 @@ impl Observer for Watch {
         }
     }
 
+    fn iteration_end(&mut self, iteration: usize, _loss: f64, evaluations: usize) {
+        if self.max_fun.is_some_and(|m| evaluations >= m) && self.budget_spent.is_none() {
+            self.budget_spent = Some((iteration, evaluations));
+        }
+    }
+
     fn stop_requested(&mut self) -> bool {
-        if self.converged_at.is_some() || self.interrupted {
+        if self.converged_at.is_some() || self.budget_spent.is_some() || self.interrupted {
             return true;
         }
         if self.last_poll.elapsed() >= POLL {

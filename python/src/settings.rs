@@ -42,6 +42,8 @@ pub struct Settings {
     pub validation_fraction: f64,
     pub n_iter_no_change: usize,
     pub tol: f64,
+    /// The most loss evaluations of a full-batch solver (scikit-learn's `max_fun`).
+    pub max_fun: usize,
     pub normalize: String,
     pub missing: String,
     pub n_jobs: Option<i64>,
@@ -64,6 +66,11 @@ impl Settings {
     /// Whether the solver runs mini-batches (sgd, adam) rather than the whole set at once.
     fn mini_batch(&self) -> bool {
         matches!(self.solver.as_str(), "sgd" | "adam")
+    }
+
+    /// The evaluation budget the run's observer holds a full-batch solver to.
+    pub fn max_fun(&self) -> Option<usize> {
+        (!self.mini_batch()).then_some(self.max_fun)
     }
 
     /// The training-loss rule the run's observer applies (mini-batch solvers without early

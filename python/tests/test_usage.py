@@ -228,3 +228,20 @@ def test_the_gil_is_released_while_the_core_fits(digits):
     # A held GIL would stop the ticker for the whole fit (well over a second).
     assert end - start > 0.5
     assert max(np.diff([start, *during, end])) < 0.3
+
+
+def test_scikit_learns_signatures_max_fun_and_the_regressors_loss(small):
+    import inspect
+    from sklearn.neural_network import MLPClassifier as SkC, MLPRegressor as SkR
+    for ours, theirs in ((bp_par.MLPClassifier, SkC), (bp_par.MLPRegressor, SkR)):
+        names = list(inspect.signature(theirs.__init__).parameters)
+        assert list(inspect.signature(ours.__init__).parameters)[:len(names)] == names
+        assert list(inspect.signature(ours.partial_fit).parameters)[:3] == ["self", "X", "y"]
+    X, y = small
+    with pytest.warns(Warning, match="max_fun"):
+        clf = bp_par.MLPClassifier(solver="lbfgs", max_fun=20, max_iter=500, random_state=0).fit(X, y)
+    assert "max_fun=20" in clf.stopped_ and clf.n_iter_ < 500
+    with pytest.raises(ValueError, match="squared_error"):
+        bp_par.MLPRegressor(loss="poisson").fit(X, y)
+    with pytest.raises(ValueError, match="sample_weight"):
+        bp_par.MLPClassifier().partial_fit(X, y, np.ones(len(y)))

@@ -40,6 +40,14 @@ def _stochastic(estimator):
     return True
 
 
+def _no_sample_weight(sample_weight):
+    if sample_weight is not None:
+        raise ValueError(
+            "bp-par does not weight samples (sample_weight): pass classes= by name to partial_fit, "
+            "or weigh the rows by repeating them"
+        )
+
+
 def _no_early_stopping(estimator):
     if estimator.early_stopping:
         raise ValueError("partial_fit does not support early_stopping=True")
@@ -75,6 +83,7 @@ class _BaseMLP(BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         normalize="auto",
         missing="error",
         n_jobs=None,
@@ -101,6 +110,7 @@ class _BaseMLP(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
         self.normalize = normalize
         self.missing = missing
         self.n_jobs = n_jobs
@@ -164,6 +174,10 @@ class _BaseMLP(BaseEstimator):
         need(self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon}")
         need(self.power_t >= 0, f"power_t must be >= 0, got {self.power_t}")
         need(
+            isinstance(self.max_fun, numbers.Integral) and self.max_fun >= 1,
+            f"max_fun must be >= 1, got {self.max_fun!r}",
+        )
+        need(
             isinstance(self.n_iter_no_change, numbers.Integral) and self.n_iter_no_change >= 1,
             f"n_iter_no_change must be >= 1, got {self.n_iter_no_change}",
         )
@@ -215,6 +229,7 @@ class _BaseMLP(BaseEstimator):
             "validation_fraction": float(self.validation_fraction),
             "n_iter_no_change": int(self.n_iter_no_change),
             "tol": float(self.tol),
+            "max_fun": int(self.max_fun),
             "normalize": self.normalize,
             "missing": self.missing,
             "n_jobs": self.n_jobs,
@@ -270,7 +285,9 @@ class _BaseMLP(BaseEstimator):
         self._keep(result, continues, settings)
         if result.interrupted:
             raise KeyboardInterrupt("bp-par: the fit was interrupted; the estimator keeps the model trained so far")
-        if not incremental and not result.converged and len(result.loss_curve) == self.max_iter:
+        if not incremental and result.budget_spent:
+            warnings.warn(f"{self.solver} failed to converge: {result.stopped}; raise max_fun", ConvergenceWarning)
+        elif not incremental and not result.converged and len(result.loss_curve) == self.max_iter:
             if self.solver in ("sgd", "adam"):
                 message = (f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
                            "optimization hasn't converged yet.")
@@ -389,10 +406,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._run(X, targets, incremental, epochs=epochs, seed=seed)
 
     @available_if(_stochastic)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X and y, continuing the fitted network (the first call needs
         ``classes``, every class y may hold). sgd and adam only. The optimiser's state
-        (velocity, Adam's moments) starts afresh each call; the weights continue."""
+        (velocity, Adam's moments) starts afresh each call; the weights continue.
+        ``sample_weight`` is scikit-learn's place for weights, which bp-par does not take."""
+        _no_sample_weight(sample_weight)
         self._check_params()
         _no_early_stopping(self)
         first = not hasattr(self, "model_")
@@ -436,6 +455,54 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _task = "regress"
 
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        normalize="auto",
+        missing="error",
+        n_jobs=None,
+    ):
+        # (scikit-learn's signature: `loss` first.)
+        self.loss = loss
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
+            beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+            normalize=normalize, missing=missing, n_jobs=n_jobs,
+        )
+
+    def _check_params(self):
+        if self.loss != "squared_error":
+            raise ValueError(f"loss must be 'squared_error' (bp-par has no Poisson loss), got {self.loss!r}")
+        super()._check_params()
+
     def fit(self, X, y):
         """Fits the network to X (rows x features) and the targets y; returns self."""
         self._check_params()
@@ -462,9 +529,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._run(X, dict(targets=targets), incremental, epochs=epochs, seed=seed)
 
     @available_if(_stochastic)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X and y, continuing the fitted network. sgd and adam only. The
         optimiser's state starts afresh each call; the weights continue."""
+        _no_sample_weight(sample_weight)
         self._check_params()
         _no_early_stopping(self)
         first = not hasattr(self, "model_")

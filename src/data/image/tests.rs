@@ -198,7 +198,8 @@ fn measured_one_by_one(features: &[f32], d: usize, [h, w]: [usize; 2]) -> Option
         centres.extend((sum > 0.0).then(|| [sy / sum, sx / sum]));
     }
     let n = centres.len().max(1) as f64;
-    let mean_of = |k: usize| (centres.iter().map(|c: &[f64; 2]| c[k]).sum::<f64>() / n * 1000.0).round() / 1000.0;
+    let mean_of =
+        |k: usize| (centres.iter().map(|c: &[f64; 2]| c[k]).sum::<f64>() / n * 1000.0).round() / 1000.0;
     Some(ImageStats {
         background: tidy(background),
         ink: tidy(ink),
@@ -224,7 +225,13 @@ fn the_parallel_measurement_gives_the_figures_of_one_image_after_another() {
                 0 => (v * rng.random_range(100.0f32..256.0)).floor(),
                 1 => 255.0 - v * 200.0,
                 2 => v * 0.7 + rng.random_range(-0.01f32..0.01),
-                _ => if v == 0.0 { -0.0 } else { v * rng.random_range(0.5f32..1.5) },
+                _ => {
+                    if v == 0.0 {
+                        -0.0
+                    } else {
+                        v * rng.random_range(0.5f32..1.5)
+                    }
+                }
             }));
         }
         let expected = measured_one_by_one(&x, h * w, [h, w]);
