@@ -163,7 +163,7 @@ fn measured_one_by_one(features: &[f32], d: usize, [h, w]: [usize; 2]) -> Option
         v.get(v.len().checked_sub(1)? / 2).copied()
     };
     let images: Vec<&[f32]> = features.chunks_exact(d).collect();
-    let is_border = |i: usize| i / w == 0 || i / w == h - 1 || i % w == 0 || i % w == w - 1;
+    let is_border = |i: usize| i / w == 0 || i / w == h - 1 || i.is_multiple_of(w) || i % w == w - 1;
     let (mut border_px, mut bright, mut dark) = (Vec::new(), 0, 0);
     for img in &images {
         let edge: Vec<f32> = (0..d).filter(|&i| is_border(i)).map(|i| img[i]).collect();
