@@ -48,19 +48,88 @@ pub struct FitResult {
     budget_spent: bool,
 }
 
-/// The rows and targets of one fit, as numpy gives them: features `x` (rows × columns,
-/// float32), and either class `labels` in `0..n_classes` or real-valued `targets`.
+/// Features as numpy holds them, read in place: C-contiguous float32, float64 or uint8 (the
+/// Python side converts other dtypes and orders first). The core converts them to float32
+/// while it copies them into the data set: float64 and uint8 arrays cost no second pass.
+#[derive(FromPyObject)]
+pub enum Rows<'py> {
+    F32(PyReadonlyArray2<'py, f32>),
+    F64(PyReadonlyArray2<'py, f64>),
+    U8(PyReadonlyArray2<'py, u8>),
+}
+
+/// A [`Rows`]' values.
+#[derive(Clone, Copy)]
+pub enum Slice<'a> {
+    F32(&'a [f32]),
+    F64(&'a [f64]),
+    U8(&'a [u8]),
+}
+
+impl<'py> Rows<'py> {
+    /// (rows, columns).
+    pub fn shape(&self) -> (usize, usize) {
+        let s = match self {
+            Rows::F32(a) => a.shape(),
+            Rows::F64(a) => a.shape(),
+            Rows::U8(a) => a.shape(),
+        };
+        (s[0], s[1])
+    }
+
+    /// The values in row order, without a copy.
+    pub fn slice(&self) -> PyResult<Slice<'_>> {
+        let bad = |_| errors::not_contiguous("X");
+        Ok(match self {
+            Rows::F32(a) => Slice::F32(a.as_slice().map_err(bad)?),
+            Rows::F64(a) => Slice::F64(a.as_slice().map_err(bad)?),
+            Rows::U8(a) => Slice::U8(a.as_slice().map_err(bad)?),
+        })
+    }
+}
+
+impl Slice<'_> {
+    /// Rows to predict.
+    pub fn rows(self, d: usize) -> bp_par::Result<Dataset> {
+        match self {
+            Slice::F32(x) => Dataset::from_rows(x, d),
+            Slice::F64(x) => Dataset::from_rows(x, d),
+            Slice::U8(x) => Dataset::from_rows(x, d),
+        }
+    }
+
+    /// Rows with class labels in `0..n_classes`.
+    fn classes(self, d: usize, labels: &[u32], n_classes: Option<usize>) -> bp_par::Result<Dataset> {
+        match self {
+            Slice::F32(x) => Dataset::classes(x, d, labels, n_classes),
+            Slice::F64(x) => Dataset::classes(x, d, labels, n_classes),
+            Slice::U8(x) => Dataset::classes(x, d, labels, n_classes),
+        }
+    }
+
+    /// Rows with real-valued targets.
+    fn values(self, d: usize, targets: &[f32], n_out: usize) -> bp_par::Result<Dataset> {
+        match self {
+            Slice::F32(x) => Dataset::values(x, d, targets, n_out),
+            Slice::F64(x) => Dataset::values(x, d, targets, n_out),
+            Slice::U8(x) => Dataset::values(x, d, targets, n_out),
+        }
+    }
+}
+
+/// The rows and targets of one fit: features `x`, and either class `labels` in
+/// `0..n_classes` or real-valued `targets`.
 fn dataset(
-    x: &[f32],
+    x: Slice<'_>,
     n_features: usize,
     labels: Option<&[u32]>,
     n_classes: Option<usize>,
     targets: Option<(&[f32], usize)>,
 ) -> bp_par::Result<Dataset> {
     match (labels, targets) {
-        (Some(labels), _) => Dataset::classes(x, n_features, labels, n_classes),
-        (None, Some((t, n_out))) => Dataset::values(x, n_features, t, n_out),
-        (None, None) => Dataset::from_rows(x, n_features),
+        (Some(labels), _) => x.classes(n_features, labels, n_classes),
+        (None, Some((t, n_out))) => x.values(n_features, t, n_out),
+        (None, None) => x.rows(n_features),
     }
 }
 
@@ -72,7 +141,7 @@ fn dataset(
 #[allow(clippy::too_many_arguments)]
 fn fit(
     py: Python<'_>,
-    x: PyReadonlyArray2<'_, f32>,
+    x: Rows<'_>,
     settings: Settings,
     labels: Option<PyReadonlyArray1<'_, u32>>,
     n_classes: Option<usize>,
@@ -81,8 +150,8 @@ fn fit(
     feature_names: Option<Vec<String>>,
     init: Option<PyRef<'_, Model>>,
 ) -> PyResult<FitResult> {
-    let n_features = x.shape()[1];
-    let x = x.as_slice().map_err(|_| errors::not_contiguous("X"))?;
+    let n_features = x.shape().1;
+    let x = x.slice()?;
     let labels =
         labels.as_ref().map(|l| l.as_slice().map_err(|_| errors::not_contiguous("y"))).transpose()?;
     let n_out = targets.as_ref().map(|t| t.shape()[1]);

@@ -2,10 +2,10 @@
 //! missing-value fills, class and feature names), applied to raw rows with the GIL released,
 //! saved as the command line's safetensors file, pickled as those same bytes.
 
-use crate::errors::{in_array, not_contiguous, to_py};
+use crate::errors::{in_array, to_py};
 use crate::settings::threads;
 use numpy::ndarray::{Array1, Array2};
-use numpy::{PyArray1, PyArray2, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArray2};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 use std::path::{Path, PathBuf};
@@ -76,18 +76,18 @@ impl Model {
     fn outputs<'py>(
         &self,
         py: Python<'py>,
-        x: PyReadonlyArray2<'py, f32>,
+        x: crate::Rows<'py>,
         n_jobs: Option<i64>,
         feature_names: Option<Vec<String>>,
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
-        let (n, d) = (x.shape()[0], x.shape()[1]);
-        let rows = x.as_slice().map_err(|_| not_contiguous("X"))?;
+        let (n, d) = x.shape();
+        let rows = x.slice()?;
         let threads = threads(n_jobs)?;
         let k = self.inner.net.arch().n_out();
         let out = py
             .detach(|| {
                 let mut data =
-                    bp_par::data::Dataset::from_rows(rows, d).map_err(|e| in_array(e, "X"))?.with_name("X");
+                    rows.rows(d).map_err(|e| in_array(e, "X"))?.with_name("X");
                 if let Some(names) = feature_names {
                     data = data.with_feature_names(names)?;
                 }

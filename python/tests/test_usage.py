@@ -69,9 +69,15 @@ def test_float32_c_arrays_are_read_without_a_copy(small):
     clf = bp_par.MLPClassifier(max_iter=2, random_state=0)
     checked, _ = clf._validate_X(X32, y)
     assert np.shares_memory(checked, X32)
-    # Other dtypes and orders are converted once, to the same numbers.
-    for other in (X.astype(np.float64), np.asfortranarray(X32), X32.astype(np.float16).astype(np.float32)):
-        assert bp_par.MLPClassifier(max_iter=2, random_state=0).fit(other, y).n_iter_ == 2
+    # float64 and uint8 too: the core converts them as it copies them, to the same model as
+    # the float32 array of the same numbers. Other dtypes and orders are converted once.
+    pixels = np.ascontiguousarray(np.round(X32 * 255).astype(np.uint8))
+    same = bp_par.MLPClassifier(max_iter=2, random_state=0).fit(pixels.astype(np.float32), y).model_.to_bytes()
+    for other in (pixels, pixels.astype(np.float64), np.asfortranarray(pixels.astype(np.float32)),
+                  pixels.astype(np.int64), pixels.astype(np.float16)):
+        checked, _ = clf._validate_X(other, y)
+        assert np.shares_memory(checked, other) == (other.dtype in (np.uint8, np.float64)), other.dtype
+        assert bp_par.MLPClassifier(max_iter=2, random_state=0).fit(other, y).model_.to_bytes() == same, other.dtype
 
 
 def test_nan_and_infinity_are_refused_naming_the_row_and_column(small):

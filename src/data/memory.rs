@@ -1,4 +1,4 @@
-//! Data sets built from memory: a rows × columns slice of f32 or f64 with class labels, class
+//! Data sets built from memory: a rows × columns slice of f32, f64 or u8 with class labels, class
 //! names or real-valued targets, checked when built (widths, label range, values), and the
 //! checked changes a caller may make to a data set (its name, feature names, image shape, a
 //! normalised copy).
@@ -30,9 +30,10 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
+    impl Sealed for u8 {}
 }
 
-/// An element type of data held in memory: `f32` or `f64`.
+/// An element type of data held in memory: `f32`, `f64`, or `u8` (pixels as pictures come).
 pub trait Value: Copy + Send + Sync + sealed::Sealed {
     /// The value as f32 (rounded to nearest; beyond f32's range it is infinite).
     fn to_f32(self) -> f32;
@@ -55,6 +56,15 @@ impl Value for f64 {
     }
     fn out_of_range(self) -> bool {
         !self.is_nan() && (self as f32).is_infinite()
+    }
+}
+
+impl Value for u8 {
+    fn to_f32(self) -> f32 {
+        f32::from(self)
+    }
+    fn out_of_range(self) -> bool {
+        false
     }
 }
 
@@ -202,10 +212,10 @@ impl Dataset {
     /// # Errors
     /// As [`Dataset::from_rows`], and for targets that are not one row of `n_outputs` per
     /// feature row, or a target that is not finite.
-    pub fn values<T: Value>(
+    pub fn values<T: Value, U: Value>(
         features: &[T],
         n_features: usize,
-        targets: &[T],
+        targets: &[U],
         n_outputs: usize,
     ) -> Result<Dataset> {
         let x = features_f32(features, n_features)?;

@@ -27,6 +27,9 @@ _NORMALIZE = ("auto", "none", "scale", "zscore")
 _MISSING = ("error", "mean", "zero")
 
 
+# The dtypes the core reads in place; others become float32 (the first).
+_READ_IN_PLACE = (np.float32, np.float64, np.uint8)
+
 # `y` not given (predict): None is a y that fit refuses.
 _NO_Y = object()
 
@@ -239,8 +242,10 @@ class _BaseMLP(BaseEstimator):
     # -- arrays --------------------------------------------------------------------------
 
     def _validate_X(self, X, y=_NO_Y, reset=True):
-        """X as C-contiguous float32 (copied only when it is not), checked; with y, both."""
-        params = dict(accept_sparse=False, dtype=np.float32, order="C", ensure_all_finite=False)
+        """X as a C-contiguous float32, float64 or uint8 array (copied only when it is not:
+        the core reads these in place and converts them to float32 as it copies them), checked;
+        with y, both."""
+        params = dict(accept_sparse=False, dtype=_READ_IN_PLACE, order="C", ensure_all_finite=False)
         if y is _NO_Y:
             X = validate_data(self, X, reset=reset, **params)
         else:
