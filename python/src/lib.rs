@@ -107,12 +107,17 @@ impl Slice<'_> {
         }
     }
 
-    /// Rows with real-valued targets.
+    /// Rows with real-valued targets (float32; as float64 beside float64 features, which is
+    /// exact; uint8 features, rare in regression, are made float32 first).
     fn values(self, d: usize, targets: &[f32], n_out: usize) -> bp_par::Result<Dataset> {
         match self {
             Slice::F32(x) => Dataset::values(x, d, targets, n_out),
-            Slice::F64(x) => Dataset::values(x, d, targets, n_out),
-            Slice::U8(x) => Dataset::values(x, d, targets, n_out),
+            Slice::F64(x) => {
+                Dataset::values(x, d, &targets.iter().map(|&t| f64::from(t)).collect::<Vec<_>>(), n_out)
+            }
+            Slice::U8(x) => {
+                Dataset::values(&x.iter().map(|&v| f32::from(v)).collect::<Vec<_>>(), d, targets, n_out)
+            }
         }
     }
 }

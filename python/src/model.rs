@@ -86,8 +86,7 @@ impl Model {
         let k = self.inner.net.arch().n_out();
         let out = py
             .detach(|| {
-                let mut data =
-                    rows.rows(d).map_err(|e| in_array(e, "X"))?.with_name("X");
+                let mut data = rows.rows(d).map_err(|e| in_array(e, "X"))?.with_name("X");
                 if let Some(names) = feature_names {
                     data = data.with_feature_names(names)?;
                 }

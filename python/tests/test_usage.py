@@ -78,6 +78,12 @@ def test_float32_c_arrays_are_read_without_a_copy(small):
         checked, _ = clf._validate_X(other, y)
         assert np.shares_memory(checked, other) == (other.dtype in (np.uint8, np.float64)), other.dtype
         assert bp_par.MLPClassifier(max_iter=2, random_state=0).fit(other, y).model_.to_bytes() == same, other.dtype
+    # The regressor's targets beside float64 and uint8 features, the same way.
+    target = y.astype(np.float64) / 3
+    reg = bp_par.MLPRegressor(max_iter=2, random_state=0)
+    same = reg.fit(pixels.astype(np.float32), target).model_.to_bytes()
+    for other in (pixels, pixels.astype(np.float64)):
+        assert bp_par.MLPRegressor(max_iter=2, random_state=0).fit(other, target).model_.to_bytes() == same
 
 
 def test_nan_and_infinity_are_refused_naming_the_row_and_column(small):

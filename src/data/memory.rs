@@ -212,10 +212,10 @@ impl Dataset {
     /// # Errors
     /// As [`Dataset::from_rows`], and for targets that are not one row of `n_outputs` per
     /// feature row, or a target that is not finite.
-    pub fn values<T: Value, U: Value>(
+    pub fn values<T: Value>(
         features: &[T],
         n_features: usize,
-        targets: &[U],
+        targets: &[T],
         n_outputs: usize,
     ) -> Result<Dataset> {
         let x = features_f32(features, n_features)?;
