@@ -3,6 +3,7 @@
 //! parsing (bytes/s). `cargo bench` runs them; `bp-par bench` is the sweeping counterpart.
 
 use bp_par::activation::Activation;
+use bp_par::data::image::ImageStats;
 use bp_par::data::synthetic;
 use bp_par::data::{self, LoadOptions, Normalization, NormalizeMode};
 use bp_par::loss::Loss;
@@ -77,6 +78,22 @@ fn mnist_epoch(c: &mut Criterion) {
     g.finish();
 }
 
+/// The image statistics a fit measures on MNIST's 60,000 raw training images before its
+/// first batch (`ImageStats::measure`), on 1 and 2 threads.
+fn image_stats(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/mnist/train-images-idx3-ubyte.gz");
+    let data = data::load(&path, &LoadOptions::default()).unwrap();
+    let mut g = c.benchmark_group("image stats");
+    g.sample_size(10);
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        g.bench_function(format!("MNIST train, {threads} threads"), |b| {
+            b.iter(|| pool.install(|| ImageStats::measure(data.features(), 784, [28, 28]).unwrap()))
+        });
+    }
+    g.finish();
+}
+
 /// Parsing MNIST-like CSV text (10,000 rows of a label and 784 pixels).
 fn csv_parse(c: &mut Criterion) {
     let mut text = String::from("label");
@@ -101,5 +118,5 @@ fn csv_parse(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, passes, train_step, mnist_epoch, csv_parse);
+criterion_group!(benches, passes, train_step, mnist_epoch, image_stats, csv_parse);
 criterion_main!(benches);

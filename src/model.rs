@@ -271,29 +271,8 @@ pub(crate) fn file_bytes(
     extra: Vec<Tensor>,
     checkpoint: Option<serde_json::Value>,
 ) -> Result<Vec<u8>> {
-    let arch = &model.net.arch;
-    let mut tensors = layer_tensors("", arch, &model.net.params);
-    let (kind, divisor) = match model.norm {
-        Normalization::None => (NormKind::None, None),
-        Normalization::Scale(s) => (NormKind::Scale, Some(*s)),
-        Normalization::ZScore { mean, std } => {
-            tensors.push(Tensor::f32("normalize.mean".into(), vec![mean.len()], mean));
-            tensors.push(Tensor::f32("normalize.std".into(), vec![std.len()], std));
-            (NormKind::Zscore, None)
-        }
-    };
-    let meta = ModelMeta {
-        format_version: FORMAT_VERSION,
-        layers: arch.sizes().to_vec(),
-        activations: (0..arch.n_layers()).map(|l| arch.layer_activation(l).to_string()).collect(),
-        hidden_activation: arch.activation,
-        loss: arch.loss,
-        task: model.task,
-        normalization: NormMeta { kind, divisor },
-        input_shape: model.input_shape,
-        schema: model.schema.clone(),
-    };
-    let mut meta = metadata::to_value(&meta)?;
+    let mut tensors = layer_tensors("", &model.net.arch, &model.net.params);
+    let mut meta = meta::model_meta(model, &mut tensors)?;
     if let Some(checkpoint) = checkpoint {
         meta["checkpoint"] = checkpoint;
     }
@@ -407,8 +386,10 @@ pub fn load(path: &Path) -> Result<Model> {
 
 mod apply;
 mod checks;
+mod meta;
 mod stop;
 use checks::{check_schema, normalization};
+pub(crate) use meta::metadata_json;
 pub use stop::{StopRecord, read_stop, save_with_stop, to_bytes_with_stop};
 
 #[cfg(test)]

@@ -229,27 +229,13 @@ fn load(py: Python<'_>, path: std::path::PathBuf) -> PyResult<Model> {
     Ok(Model::from(model))
 }
 
-/// The threads a count from scikit-learn's `n_jobs` means: None and -1 every core, -2 all
-/// but one, and so on; a positive count as given.
-#[pyfunction]
-#[pyo3(signature = (n_jobs=None))]
-fn threads(n_jobs: Option<i64>) -> PyResult<usize> {
-    settings::threads(n_jobs).map(bp_par::Threads::get)
-}
-
 #[pymodule]
 fn _bp_par(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
     m.add_class::<FitResult>()?;
     m.add_function(wrap_pyfunction!(fit, m)?)?;
     m.add_function(wrap_pyfunction!(load, m)?)?;
-    m.add_function(wrap_pyfunction!(threads, m)?)?;
+    // (The library's version: the package is built from the same workspace, at the same one.)
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("BP_PAR_VERSION", bp_par_version())?;
     Ok(())
-}
-
-/// The library's version (the same workspace: the package's own).
-fn bp_par_version() -> &'static str {
-    env!("CARGO_PKG_VERSION")
 }

@@ -82,13 +82,18 @@ impl Model {
     ) -> PyResult<Bound<'py, PyArray2<f32>>> {
         let (n, d) = x.shape();
         let rows = x.slice()?;
-        let threads = threads(n_jobs)?;
+        let threads = threads(n_jobs).map_err(to_py)?;
         let k = self.inner.net.arch().n_out();
         let out = py
             .detach(|| {
                 let mut data = rows.rows(d).map_err(|e| in_array(e, "X"))?.with_name("X");
                 if let Some(names) = feature_names {
                     data = data.with_feature_names(names)?;
+                }
+                // (A copy only for another thread count than the model's: a fit's model keeps
+                // the fit's, which the estimator's predictions ask for.)
+                if self.inner.threads() == threads {
+                    return self.inner.outputs(&data);
                 }
                 let mut model = self.inner.clone();
                 model.set_threads(threads);

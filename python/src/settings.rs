@@ -9,7 +9,6 @@ use bp_par::loss::{Loss, Output};
 use bp_par::optim::{Adam, Optimizer};
 use bp_par::train::{EarlyStopping, FullBatchConfig, FullBatchMethod, Monitor, Schedule, StopRules};
 use bp_par::{Error, Result, Threads};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 /// Every setting of one fit (a dict with these keys).
@@ -107,7 +106,7 @@ impl Settings {
             .momentum(self.momentum)
             .alpha(self.alpha)
             .schedule(Schedule::Constant)
-            .threads(threads(self.n_jobs).map_err(|e| Error::config(e.to_string()))?);
+            .threads(threads(self.n_jobs)?);
         if !classify {
             mlp = mlp.loss(Loss::Mse).output(Output::Linear);
         }
@@ -152,18 +151,18 @@ impl Settings {
 
 /// The threads `n_jobs` asks for: None and -1 every core, -2 all but one (joblib's
 /// convention), a positive count as given.
-pub fn threads(n_jobs: Option<i64>) -> PyResult<Threads> {
+pub fn threads(n_jobs: Option<i64>) -> Result<Threads> {
     let all = Threads::all().get() as i64;
     let n = match n_jobs {
         None => all,
         Some(0) => {
-            return Err(PyValueError::new_err(
+            return Err(Error::config(
                 "n_jobs == 0 has no meaning: give a positive count, or -1 for every core",
             ));
         }
         Some(n) if n < 0 => (all + 1 + n).max(1),
         Some(n) => n,
     };
+    // (Its message names `threads`, which the error conversion calls n_jobs.)
     Threads::new(usize::try_from(n).unwrap_or(usize::MAX))
-        .map_err(|e| PyValueError::new_err(e.to_string().replace("`threads`", "n_jobs")))
 }

@@ -93,7 +93,8 @@ fn features_f32<T: Value>(features: &[T], n_features: usize) -> Result<Vec<f32>>
     // (In parallel on the caller's pool, by chunks the compiler vectorises; the first bad
     // value in row order is named.)
     let bad = features.par_chunks(1 << 16).any(|c| c.iter().fold(false, |any, v| any | v.out_of_range()));
-    if let Some(i) = features.iter().position(|v| v.out_of_range()).filter(|_| bad) {
+    // (Where, scanned in order only when there is one.)
+    if let Some(i) = bad.then(|| features.iter().position(|v| v.out_of_range())).flatten() {
         return Err(Error::data(
             Path::new(IN_MEMORY),
             format!(

@@ -69,13 +69,14 @@ impl Mlp {
             Some(v) => (train, Some(v), test),
             None => (train, test, None),
         };
-        if mlp.full_batch.is_some() || resume.is_some() {
-            // (No default rate to choose; alpha, if given, becomes the L2 λ.)
+        // The default rate and schedule, chosen from the training rows' count (a full-batch or
+        // resumed run has its own), and alpha, if given, as the L2 λ.
+        let choose = mlp.full_batch.is_none() && resume.is_none();
+        if !choose {
             (mlp.auto_lr, mlp.auto_schedule) = (false, false);
-            mlp = mlp.with_default_rate(train.n_samples());
-        } else {
-            // The default rate and schedule, chosen from the training rows' count.
-            mlp = mlp.with_default_rate(train.n_samples());
+        }
+        mlp = mlp.for_training_rows(train.n_samples());
+        if choose {
             // (Validated against the placeholder rate before: `lr_min` must not pass the chosen one.)
             mlp.policy.schedule.validate(mlp.cfg.lr)?;
         }

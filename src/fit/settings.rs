@@ -120,9 +120,10 @@ impl Mlp {
         }
     }
 
-    /// The rate and schedule in effect for `n_train` training rows: those given, else the
-    /// defaults (SGD: [`data_rate`] decayed along a cosine; Adam: 0.001, constant).
-    pub(crate) fn with_default_rate(mut self, n_train: usize) -> Mlp {
+    /// The settings in effect for `n_train` training rows: the rate and schedule given, else
+    /// the defaults (SGD: [`data_rate`] decayed along a cosine; Adam: 0.001, constant); and
+    /// [`Mlp::alpha`], if given, as the L2 λ.
+    pub(crate) fn for_training_rows(mut self, n_train: usize) -> Mlp {
         let sgd = matches!(self.cfg.optimizer, crate::optim::Optimizer::Sgd { .. });
         if self.auto_lr {
             self.cfg.lr = if sgd { data_rate(n_train.div_ceil(self.cfg.batch.max(1))) } else { 0.001 };

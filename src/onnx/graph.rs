@@ -208,15 +208,8 @@ fn metadata(model: &Model) -> Vec<StringStringEntryProto> {
     if let Some(names) = &model.schema.target_names {
         props.push(entry("target_names", json(names)));
     }
-    if let Some(meta) = file_metadata(model) {
+    if let Ok(meta) = crate::model::metadata_json(model) {
         props.push(entry("bp_par", meta));
     }
     props
-}
-
-/// The `bp_par` metadata of the model's own file (its JSON text).
-fn file_metadata(model: &Model) -> Option<String> {
-    let bytes = crate::model::to_bytes(model).ok()?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).ok()?;
-    meta.metadata().as_ref()?.get("bp_par").cloned()
 }

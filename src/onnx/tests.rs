@@ -35,7 +35,11 @@ fn a_classifier_has_features_in_and_probabilities_and_label_out() {
     let w0 = g.initializer.iter().find(|t| t.name == "layers.0.weight").unwrap();
     let bits: Vec<u8> = m.net.layer(0).0.iter().flat_map(|v| v.to_le_bytes()).collect();
     assert_eq!((w0.dims.as_slice(), &w0.raw_data), (&[3i64, 4][..], &bits));
-    assert!(proto.metadata_props.iter().any(|p| p.key == "bp_par"));
+    // The model file's own metadata, as the file holds it.
+    let file = crate::model::to_bytes(&m).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&file).unwrap();
+    let ours = proto.metadata_props.iter().find(|p| p.key == "bp_par").map(|p| p.value.as_str());
+    assert_eq!(ours, meta.metadata().as_ref().and_then(|m| m.get("bp_par")).map(String::as_str));
 }
 
 #[test]

@@ -12,8 +12,7 @@ command line.
     >>> clf.predict(X[:3])
 """
 
-from ._bp_par import BP_PAR_VERSION, Model
+from ._bp_par import Model, __version__
 from ._estimators import MLPClassifier, MLPRegressor, load
 
-__version__ = BP_PAR_VERSION
 __all__ = ["MLPClassifier", "MLPRegressor", "Model", "load", "__version__"]
