@@ -123,7 +123,7 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
             ));
         }
     };
-    let features = body.iter().map(|&b| b as f32).collect();
+    let features = super::Features::from_bytes(body);
     Ok(Dataset {
         path: path.to_path_buf(),
         n_features,

@@ -121,7 +121,7 @@ impl Dataset {
         Dataset {
             path: PathBuf::from(IN_MEMORY),
             n_features,
-            features,
+            features: features.into(),
             targets,
             // As for CSV files and 2-D arrays: a square of at least 8x8 is a picture's shape.
             image_shape: super::square_side(n_features).map(|s| [s, s]),
@@ -316,7 +316,10 @@ impl Dataset {
             return Err(Error::data(&self.path, "is normalised already; normalising twice would misread it"));
         }
         norm.check_width(self.n_features, self.features.len()).map_err(|m| Error::data(&self.path, m))?;
-        norm.apply(&mut self.features, self.n_features)?;
+        if *norm != Normalization::None {
+            let d = self.n_features;
+            self.features.change(|values| norm.apply_scanned(values, d))?;
+        }
         self.normalized = true;
         Ok(())
     }
@@ -334,6 +337,7 @@ impl Dataset {
     /// The position of the first feature that is NaN (a missing value), as (row, feature).
     pub fn first_missing(&self) -> Option<(usize, usize)> {
         let d = self.n_features.max(1);
+        self.features.scan().first_non_finite?;
         self.first_where(|v| v.is_nan()).map(|i| (i / d, i % d))
     }
 
@@ -349,8 +353,6 @@ impl Dataset {
 
     /// The largest magnitude of a feature value (NaN ignored; 0 without values).
     pub(crate) fn max_abs(&self) -> f32 {
-        use rayon::prelude::*;
-        let largest = |c: &[f32]| c.iter().fold(0.0f32, |m, v| if v.abs() > m { v.abs() } else { m });
-        self.features.par_chunks(1 << 16).map(largest).reduce(|| 0.0, |a, b| if b > a { b } else { a })
+        self.features.scan().max_abs()
     }
 }

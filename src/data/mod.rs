@@ -13,6 +13,7 @@
 mod classes;
 mod csv;
 mod dialect;
+mod features;
 mod idx;
 pub mod image;
 mod memory;
@@ -29,6 +30,7 @@ pub use normalize::{Normalization, NormalizeMode};
 pub use read::read_bytes;
 pub use schema::{HeldOut, LabelColumn, Schema};
 
+pub(crate) use features::{Features, Scan};
 pub(crate) use missing::feature_means;
 
 use crate::error::{Error, Result};
@@ -78,8 +80,8 @@ pub struct Dataset {
     pub(crate) path: PathBuf,
     /// Input features per sample.
     pub(crate) n_features: usize,
-    /// `n_samples x n_features`, row-major.
-    pub(crate) features: Vec<f32>,
+    /// `n_samples x n_features`, row-major, with what one pass over them finds.
+    pub(crate) features: Features,
     /// What each sample should produce.
     pub(crate) targets: Targets,
     /// `[height, width]` when the features are an image (IDX files, or square CSV pixels).

@@ -10,7 +10,7 @@
 //! assert_eq!(x, [0.0, 1.0, 0.2, 0.0]);
 //! ```
 
-use rayon::prelude::*;
+use super::Scan;
 use std::str::FromStr;
 
 /// Which normalisation to fit ([`Normalization::fit`]).
@@ -72,14 +72,22 @@ impl Normalization {
             return Normalization::None;
         }
         let features = &features[..features.len() / d * d];
+        let scan = match mode {
+            NormalizeMode::Auto | NormalizeMode::Scale => Scan::of(features),
+            _ => Scan::of(&[]),
+        };
+        Normalization::fit_scanned(mode, features, d, &scan)
+    }
+
+    /// [`Normalization::fit`] of whole rows whose [`Scan`] is known (`d` > 0).
+    fn fit_scanned(mode: NormalizeMode, features: &[f32], d: usize, scan: &Scan) -> Self {
         match mode {
             NormalizeMode::None => Normalization::None,
             NormalizeMode::Auto => {
-                // `v as u8` truncates (cvttss2si); a `fract` here would be a libm call per value.
-                let pixel_like =
-                    features.par_iter().all(|&v| (0.0..=255.0).contains(&v) && (v as u8) as f32 == v);
-                let max = features.par_iter().copied().reduce(|| 0.0, f32::max);
-                let largest = features.par_iter().map(|v| v.abs()).reduce(|| 0.0, f32::max);
+                // Whole numbers in 0..=255 (a NaN is not whole).
+                let pixel_like = scan.whole && scan.lo >= 0.0 && scan.hi <= 255.0;
+                // The largest value, at least 0, and the largest magnitude.
+                let (max, largest) = (scan.hi.max(0.0), scan.max_abs());
                 match (pixel_like, max) {
                     (true, m) if m > 128.0 => Normalization::Scale(255.0),
                     (true, m) if m > 1.0 && m <= 16.0 => Normalization::Scale(16.0),
@@ -88,7 +96,7 @@ impl Normalization {
                 }
             }
             NormalizeMode::Scale => {
-                let max = features.par_iter().map(|v| v.abs()).reduce(|| 0.0, f32::max);
+                let max = scan.max_abs();
                 if max > 0.0 { Normalization::Scale(max) } else { Normalization::None }
             }
             NormalizeMode::Zscore => {
@@ -119,21 +127,20 @@ impl Normalization {
     /// [`NormalizeMode::Auto`] a picture is scaled by its range, never z-scored (see there).
     pub fn fit_to(mode: NormalizeMode, data: &super::Dataset) -> Self {
         let (features, d) = (&data.features[..], data.n_features);
-        if mode != NormalizeMode::Auto || d == 0 || data.image_shape.is_none() {
+        if d == 0 || matches!(mode, NormalizeMode::None | NormalizeMode::Zscore) {
             return Normalization::fit(mode, features, d);
         }
-        // One pass for the range; whether the grid is a picture follows from it.
-        let (lo, hi) = features
-            .par_iter()
-            .map(|&v| (v, v))
-            .reduce(|| (f32::INFINITY, f32::NEG_INFINITY), |a, b| (a.0.min(b.0), a.1.max(b.1)));
-        if !is_picture(data.shape_given, lo, hi) {
-            return Normalization::fit(mode, features, d);
+        // The range (one pass, shared with the data's other checks); whether the grid is a
+        // picture follows from it.
+        let scan = data.features.scan();
+        let (lo, hi) = (scan.lo, scan.hi);
+        if mode != NormalizeMode::Auto || data.image_shape.is_none() || !is_picture(data.shape_given, lo, hi)
+        {
+            return Normalization::fit_scanned(mode, features, d, scan);
         }
-        let whole = || features.par_iter().all(|&v| (v as u32) as f32 == v);
         match (lo, hi) {
             _ if !(lo.is_finite() && hi.is_finite()) || hi <= lo => Normalization::None,
-            (lo, hi) if lo >= 0.0 && hi > 128.0 && hi <= 255.0 && whole() => Normalization::Scale(255.0),
+            (lo, hi) if lo >= 0.0 && hi > 128.0 && hi <= 255.0 && scan.whole => Normalization::Scale(255.0),
             (lo, hi) if lo >= 0.0 => Normalization::Scale(hi),
             // Onto [0, 1]: (x − lo) / (hi − lo), the same for every pixel.
             (lo, hi) => Normalization::ZScore { mean: vec![lo; d], std: vec![hi - lo; d] },
@@ -168,19 +175,26 @@ impl Normalization {
     /// [`crate::Error::Config`] when `features` are not whole rows of `d`, or the transform
     /// was fitted on another number of features.
     pub fn apply(&self, features: &mut [f32], d: usize) -> crate::Result<()> {
+        self.apply_scanned(features, d).map(drop)
+    }
+
+    /// [`Normalization::apply`], returning the [`Scan`] of the normalised values (taken in the
+    /// same pass).
+    pub(crate) fn apply_scanned(&self, features: &mut [f32], d: usize) -> crate::Result<Scan> {
         self.check_width(d, features.len()).map_err(|m| crate::Error::config(format!("the data {m}")))?;
-        match self {
-            Normalization::None => {}
-            Normalization::Scale(s) => features.par_iter_mut().for_each(|v| *v /= s),
+        Ok(match self {
+            Normalization::None => Scan::after(features, d, |_| {}),
+            Normalization::Scale(s) => Scan::after(features, d, |c| c.iter_mut().for_each(|v| *v /= s)),
             // In f64: with values near f32's limit, v − m can overflow f32 while the quotient,
             // a handful of standard deviations, cannot.
-            Normalization::ZScore { mean, std } => features.par_chunks_mut(d).for_each(|row| {
-                for ((v, &m), &s) in row.iter_mut().zip(mean).zip(std) {
-                    *v = ((*v as f64 - m as f64) / s as f64) as f32;
+            Normalization::ZScore { mean, std } => Scan::after(features, d, |rows| {
+                for row in rows.chunks_exact_mut(d) {
+                    for ((v, &m), &s) in row.iter_mut().zip(mean).zip(std) {
+                        *v = ((*v as f64 - m as f64) / s as f64) as f32;
+                    }
                 }
             }),
-        }
-        Ok(())
+        })
     }
 
     /// Undoes the transform in place (for pictures of the original inputs).

@@ -32,7 +32,7 @@ impl Dataset {
         Dataset {
             path: self.path.clone(),
             n_features: d,
-            features,
+            features: features.into(),
             targets,
             image_shape: self.image_shape,
             schema: self.schema.clone(),

@@ -8,7 +8,7 @@ use super::resume::{check_resume, check_same_data};
 use super::settings::{ClassWeight, Mlp};
 use super::{Session, memory};
 use crate::checkpoint::{Checkpoint, DataIdentity};
-use crate::data::{Dataset, Missing, Normalization, Targets, feature_means, image::ImageStats};
+use crate::data::{Dataset, Missing, Normalization, Targets, feature_means, image::measure_scanned};
 use crate::error::{Error, Result};
 use crate::loss::{Loss, Output};
 use crate::model::{Model, Task};
@@ -89,7 +89,8 @@ impl Mlp {
         if started.is_none()
             && let Some(shape) = train.image_shape
         {
-            train.schema.image = ImageStats::measure(&train.features, train.n_features, shape);
+            let scan = train.features.scan();
+            train.schema.image = measure_scanned(&train.features, train.n_features, shape, scan);
         }
         let norm = match &started {
             Some(m) => m.norm.clone(),

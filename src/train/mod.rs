@@ -301,7 +301,7 @@ pub fn check_fit(net: &Network<f32>, data: &Dataset) -> Result<()> {
             arch.n_params()
         )));
     }
-    if let Some(i) = data.first_where(|v| !v.is_finite()) {
+    if let Some(i) = data.features.scan().first_non_finite {
         let (row, j) = (i / data.n_features.max(1), i % data.n_features.max(1));
         let what = if data.features[i].is_nan() { "missing (NaN)" } else { "not a finite number" };
         return Err(Error::data(

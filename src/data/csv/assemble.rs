@@ -105,7 +105,7 @@ pub(super) fn assemble(
     Ok(Dataset {
         path: path.to_path_buf(),
         n_features: n_feat,
-        features: rows.features,
+        features: rows.features.into(),
         targets,
         image_shape,
         schema,

@@ -195,7 +195,7 @@ fn missing_values_are_refused_filled_or_dropped() {
     let d = parse_str(text, &with(|o| o.missing = Missing::Zero)).unwrap();
     assert_eq!(d.features, vec![1.0, 0.0, 0.0, 4.0, 3.0, 8.0]);
     let d = parse_str(text, &with(|o| o.missing = Missing::Drop)).unwrap();
-    assert_eq!((d.features.clone(), d.labels()), (vec![3.0, 8.0], Some(&[0][..])));
+    assert_eq!((d.features.to_vec(), d.labels()), (vec![3.0, 8.0], Some(&[0][..])));
     assert_eq!(d.schema.missing_fill, None);
     // A model's stored values, not the file's means.
     let d = parse_str(text, &with(|o| o.missing = Missing::Fill(vec![-1.0, -2.0]))).unwrap();

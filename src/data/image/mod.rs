@@ -96,74 +96,6 @@ fn median(v: &[f32]) -> Option<f32> {
     Some(f32::from_bits((t ^ ((((t >> 31) as u32) >> 1) as i32)) as u32))
 }
 
-/// An image's ink, as the fraction of the way from `background` to the ink level (`range`
-/// past it) written to `amount`: the longer side of the box holding the pixels at least
-/// [`INK_THRESHOLD`] inked and the ink's centre of mass; `None` without such pixels.
-fn ink_of(
-    img: &[f32],
-    amount: &mut [f32],
-    background: f32,
-    range: f64,
-    [h, w]: [usize; 2],
-) -> Option<(f32, Option<[f64; 2]>)> {
-    let mut ink_box: Option<[usize; 4]> = None;
-    for (y, (row, out)) in img.chunks_exact(w).zip(amount.chunks_exact_mut(w)).enumerate().take(h) {
-        // A row of background (a whole fold, no early exit: the compiler vectorises it) is no
-        // ink: its fractions are ±0, no division needed.
-        if row.iter().fold(true, |all, &v| all & (v == background)) {
-            out.fill(0.0);
-            continue;
-        }
-        for (&v, a) in row.iter().zip(out.iter_mut()) {
-            *a = if v == background { 0.0 } else { ((v as f64 - background as f64) / range) as f32 };
-        }
-        let inked = |a: &f32| *a as f64 >= INK_THRESHOLD;
-        if let (Some(l), Some(r)) = (out.iter().position(inked), out.iter().rposition(inked)) {
-            ink_box = Some(match ink_box {
-                None => [y, l, y, r],
-                Some([t, l0, _, r0]) => [t, l0.min(l), y, r0.max(r)],
-            });
-        }
-    }
-    ink_box.map(|[t, l, b, r]| ((b - t + 1).max(r - l + 1) as f32, centre_of_mass(amount, [h, w])))
-}
-
-/// Rows summed together by [`lockstep_sums`].
-const LOCKSTEP: usize = 8;
-
-/// The f64 sums of `rows` (each `len` long), each added up in its own order from its first
-/// value, as `iter().sum()` does, but [`LOCKSTEP`] rows in step so that their additions
-/// overlap: the same bits as one sum after another, several times faster.
-fn lockstep_sums(rows: &[&[f32]], len: usize) -> Vec<f64> {
-    rows.chunks(LOCKSTEP)
-        .flat_map(|group| {
-            // (`Sum for f64` starts from −0.0.)
-            let mut acc = [-0.0f64; LOCKSTEP];
-            for j in 0..len {
-                for (a, row) in acc.iter_mut().zip(group) {
-                    *a += row[j] as f64;
-                }
-            }
-            acc.into_iter().take(group.len())
-        })
-        .collect()
-}
-
-/// `values` folded by `fold` (f32::max or f32::min) from `start`, in eight lanes: the same
-/// extreme as one fold in order (max and min of finite values do not depend on the order;
-/// neither is specified for +0.0 against −0.0).
-fn extreme(values: &[f32], start: f32, fold: fn(f32, f32) -> f32) -> f32 {
-    let mut lanes = [start; 8];
-    let chunks = values.chunks_exact(8);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (l, &v) in lanes.iter_mut().zip(chunk) {
-            *l = fold(*l, v);
-        }
-    }
-    lanes.into_iter().chain(rest.iter().copied()).fold(start, fold)
-}
-
 /// The pixels on the border of an `h x w` image, in row-major order.
 fn border(pixels: &[f32], [h, w]: [usize; 2]) -> Vec<f32> {
     let mut out = Vec::with_capacity(2 * (h + w));
@@ -221,63 +153,6 @@ pub fn centre_of_mass(a: &[f32], [h, w]: [usize; 2]) -> Option<[f64; 2]> {
 }
 
 impl ImageStats {
-    /// Measures `n x n_features` raw training pixels (`features`), images of `shape`
-    /// (`[height, width]`). `None` when they do not look like pictures: smaller than 3x3, no
-    /// rows, or no prevailing polarity (as many images brighter than their border as darker).
-    pub fn measure(features: &[f32], n_features: usize, shape: [usize; 2]) -> Option<ImageStats> {
-        let [h, w] = shape;
-        if h < 3 || w < 3 || h * w != n_features || features.is_empty() {
-            return None;
-        }
-        // Per image in parallel (the caller's pool), gathered in image order: the figures are
-        // those of one pass in order, whatever the threads.
-        use rayon::prelude::*;
-        let images: Vec<&[f32]> = features.chunks_exact(n_features).collect();
-        let polarity: Vec<(Vec<f32>, std::cmp::Ordering)> = images
-            .par_chunks(LOCKSTEP)
-            .flat_map_iter(|group| {
-                let sums = lockstep_sums(group, n_features);
-                group.iter().zip(sums).map(move |(img, sum)| {
-                    let edge = border(img, shape);
-                    let edge_mean = edge.iter().map(|&v| v as f64).sum::<f64>() / edge.len() as f64;
-                    let mean = sum / n_features as f64;
-                    (edge, mean.partial_cmp(&edge_mean).unwrap_or(std::cmp::Ordering::Equal))
-                })
-            })
-            .collect();
-        let bright = polarity.iter().filter(|p| p.1.is_gt()).count();
-        let dark = polarity.iter().filter(|p| p.1.is_lt()).count();
-        if bright == dark {
-            return None;
-        }
-        let border_px: Vec<f32> = polarity.into_iter().flat_map(|p| p.0).collect();
-        let background = median(&border_px)?;
-        let far = |img: &&[f32]| extreme(img, background, if bright > dark { f32::max } else { f32::min });
-        let ink = median(&images.par_iter().map(far).collect::<Vec<_>>())?;
-        let range = ink as f64 - background as f64;
-        if !(range.abs() > 0.0 && range.is_finite()) {
-            return None;
-        }
-        let boxes: Vec<Option<(f32, Option<[f64; 2]>)>> = images
-            .par_iter()
-            .map_init(
-                || vec![0.0f32; n_features],
-                |amount, img| ink_of(img, amount, background, range, shape),
-            )
-            .collect();
-        let (sides, centres): (Vec<f32>, Vec<Option<[f64; 2]>>) = boxes.into_iter().flatten().unzip();
-        let centres: Vec<[f64; 2]> = centres.into_iter().flatten().collect();
-        let box_side = median(&sides)?;
-        let n = centres.len().max(1) as f64;
-        let mean_of = |k: usize| (centres.iter().map(|c| c[k]).sum::<f64>() / n * 1000.0).round() / 1000.0;
-        Some(ImageStats {
-            background: tidy(background),
-            ink: tidy(ink),
-            box_side: box_side as f64,
-            centre: [mean_of(0), mean_of(1)],
-        })
-    }
-
     /// Checks the values (as read from a model file) for images of `shape`; says what is wrong.
     pub fn check(&self, shape: [usize; 2]) -> std::result::Result<(), String> {
         let [h, w] = shape;
@@ -353,6 +228,8 @@ impl ImageStats {
     }
 }
 
+mod measure;
+pub(crate) use measure::measure_scanned;
 mod resample;
 
 #[cfg(test)]

@@ -213,7 +213,7 @@ fn the_parallel_measurement_gives_the_figures_of_one_image_after_another() {
     use rand::{RngExt, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let (h, w) = (12, 10);
-    for kind in 0..4 {
+    for kind in 0..6 {
         let n = 301;
         let mut x = Vec::with_capacity(n * h * w);
         for _ in 0..n {
@@ -224,6 +224,10 @@ fn the_parallel_measurement_gives_the_figures_of_one_image_after_another() {
                 // Whole pixels 0..255, dark ink on white, noisy floats, and values with -0.0.
                 0 => (v * rng.random_range(100.0f32..256.0)).floor(),
                 1 => 255.0 - v * 200.0,
+                // Whole levels with −0.0 in the background, and dark on a mid-grey of 128.
+                4 if v == 0.0 && rng.random_range(0..3) != 0 => -0.0,
+                4 => (v * rng.random_range(1.0f32..255.9)).floor(),
+                5 => 128.0 - (v * rng.random_range(30.0f32..128.9)).floor(),
                 2 => v * 0.7 + rng.random_range(-0.01f32..0.01),
                 _ => {
                     if v == 0.0 {

@@ -247,7 +247,7 @@ fn assemble(
     Ok(Dataset {
         path: path.to_path_buf(),
         n_features,
-        features,
+        features: features.into(),
         targets,
         image_shape,
         schema: Schema::default(),

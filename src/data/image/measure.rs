@@ -1,0 +1,248 @@
+//! [`ImageStats::measure`]: three passes over the training images, each per image in parallel
+//! and gathered in image order, so the figures are those of one pass in order whatever the
+//! threads (`tests::the_parallel_measurement_gives_the_figures_of_one_image_after_another`
+//! holds them to the first, one-image-after-another version bit for bit):
+//! 1. each image's polarity (its mean against its border's) and the border pixels, whose
+//!    median is the background;
+//! 2. each image's pixel farthest on the ink side, whose median is the ink level;
+//! 3. each image's ink (the fraction of the way from background to ink), its box and centre.
+//!
+//! Pictures of whole numbers 0..=255 (IDX and PNG pixels, as the data set's [`Scan`] tells)
+//! take shortcuts that give the same bits: their sums are exact in f32 in any order, the
+//! border's median is read from a count of each level, and each level's ink fraction is
+//! divided out once, not once per pixel.
+
+use super::{ImageStats, border, median, tidy};
+use crate::data::Scan;
+use rayon::prelude::*;
+use std::cmp::Ordering;
+
+impl ImageStats {
+    /// Measures `n x n_features` raw training pixels (`features`), images of `shape`
+    /// (`[height, width]`). `None` when they do not look like pictures: smaller than 3x3, no
+    /// rows, or no prevailing polarity (as many images brighter than their border as darker).
+    pub fn measure(features: &[f32], n_features: usize, shape: [usize; 2]) -> Option<ImageStats> {
+        measure_scanned(features, n_features, shape, &Scan::of(features))
+    }
+}
+
+/// [`ImageStats::measure`] of pixels whose [`Scan`] is known.
+pub(crate) fn measure_scanned(
+    features: &[f32],
+    n_features: usize,
+    shape: [usize; 2],
+    scan: &Scan,
+) -> Option<ImageStats> {
+    let [h, w] = shape;
+    if h < 3 || w < 3 || h * w != n_features || features.is_empty() {
+        return None;
+    }
+    let images: Vec<&[f32]> = features.chunks_exact(n_features).collect();
+    // Whole levels 0..=255 whose image sums stay below 2²⁴, where f32 counts exactly.
+    let levels = scan.whole && scan.hi <= 255.0 && n_features * 255 < 1 << 24;
+    let (background, bright, dark) =
+        if levels { polarity_of_levels(&images, shape)? } else { polarity(&images, shape)? };
+    let far = |img: &&[f32]| extreme(img, background, if bright > dark { f32::max } else { f32::min });
+    let ink = median(&images.par_iter().map(far).collect::<Vec<_>>())?;
+    let range = ink as f64 - background as f64;
+    if !(range.abs() > 0.0 && range.is_finite()) {
+        return None;
+    }
+    let fraction =
+        |v: f32| if v == background { 0.0 } else { ((v as f64 - background as f64) / range) as f32 };
+    let mut table = [0.0f32; 256];
+    if levels {
+        table.iter_mut().enumerate().for_each(|(k, t)| *t = fraction(k as f32));
+    }
+    let boxes: Vec<Option<(f32, Option<[f64; 2]>)>> = images
+        .par_iter()
+        .map(|img| {
+            if levels {
+                // A level's index is the low byte of v + 2²³ (no saturating cast); −0.0 is
+                // level 0, whose fraction is that of +0.0: they differ in `v − background`
+                // only when the background is ±0, where both are 0.
+                let level = |v: f32| ((v + 8_388_608.0).to_bits() & 0xff) as usize;
+                ink_of(img, background, shape, |v| table[level(v)])
+            } else {
+                ink_of(img, background, shape, fraction)
+            }
+        })
+        .collect();
+    let (sides, centres): (Vec<f32>, Vec<Option<[f64; 2]>>) = boxes.into_iter().flatten().unzip();
+    let centres: Vec<[f64; 2]> = centres.into_iter().flatten().collect();
+    let box_side = median(&sides)?;
+    let n = centres.len().max(1) as f64;
+    let mean_of = |k: usize| (centres.iter().map(|c| c[k]).sum::<f64>() / n * 1000.0).round() / 1000.0;
+    Some(ImageStats {
+        background: tidy(background),
+        ink: tidy(ink),
+        box_side: box_side as f64,
+        centre: [mean_of(0), mean_of(1)],
+    })
+}
+
+/// Pass 1: the background (the median of every border pixel) and the counts of images
+/// brighter and darker than their border; `None` without a prevailing polarity.
+fn polarity(images: &[&[f32]], shape: [usize; 2]) -> Option<(f32, usize, usize)> {
+    let n_features = shape[0] * shape[1];
+    let polarity: Vec<(Vec<f32>, Ordering)> = images
+        .par_chunks(LOCKSTEP)
+        .flat_map_iter(|group| {
+            let sums = lockstep_sums(group, n_features);
+            group.iter().zip(sums).map(move |(img, sum)| {
+                let edge = border(img, shape);
+                let edge_mean = edge.iter().map(|&v| v as f64).sum::<f64>() / edge.len() as f64;
+                let mean = sum / n_features as f64;
+                (edge, mean.partial_cmp(&edge_mean).unwrap_or(Ordering::Equal))
+            })
+        })
+        .collect();
+    let bright = polarity.iter().filter(|p| p.1.is_gt()).count();
+    let dark = polarity.iter().filter(|p| p.1.is_lt()).count();
+    if bright == dark {
+        return None;
+    }
+    let border_px: Vec<f32> = polarity.into_iter().flat_map(|p| p.0).collect();
+    Some((median(&border_px)?, bright, dark))
+}
+
+/// [`polarity`] of whole levels 0..=255 (−0.0 among them): the sums in f32 lanes (exact, so
+/// equal to the in-order f64 sums), and the border's median from a count per level, in
+/// [`f32::total_cmp`]'s order (−0.0 before +0.0).
+fn polarity_of_levels(images: &[&[f32]], shape: [usize; 2]) -> Option<(f32, usize, usize)> {
+    let [h, w] = shape;
+    let n_features = h * w;
+    // Bucket 0: −0.0; bucket k + 1: level k.
+    let bucket = |v: f32| if v.to_bits() == 0x8000_0000 { 0 } else { v as usize + 1 };
+    let (counts, bright, dark) = images
+        .par_iter()
+        .fold(
+            || (vec![0u64; 257], 0usize, 0usize),
+            |(mut counts, mut bright, mut dark), img| {
+                let mut edge_sum = 0.0f32;
+                for (y, row) in img.chunks_exact(w).enumerate() {
+                    let edge: &[f32] = if y == 0 || y + 1 == h { row } else { &[row[0], row[w - 1]] };
+                    for &v in edge {
+                        counts[bucket(v)] += 1;
+                        edge_sum += v;
+                    }
+                }
+                let edge_mean = edge_sum as f64 / (2 * (h + w) - 4) as f64;
+                let mean = exact_sum(img) as f64 / n_features as f64;
+                match mean.partial_cmp(&edge_mean) {
+                    Some(Ordering::Greater) => bright += 1,
+                    Some(Ordering::Less) => dark += 1,
+                    _ => {}
+                }
+                (counts, bright, dark)
+            },
+        )
+        .reduce(
+            || (vec![0u64; 257], 0, 0),
+            |(mut a, b1, d1), (b, b2, d2)| {
+                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
+                (a, b1 + b2, d1 + d2)
+            },
+        );
+    if bright == dark {
+        return None;
+    }
+    // The value of rank (count − 1) / 2, as `median` picks it.
+    let mid = counts.iter().sum::<u64>().checked_sub(1)? / 2;
+    let mut below = 0;
+    let at = counts.iter().position(|&c| {
+        below += c;
+        below > mid
+    })?;
+    let background = if at == 0 { -0.0 } else { (at - 1) as f32 };
+    Some((background, bright, dark))
+}
+
+/// The sum of whole numbers whose total stays below 2²⁴, in 16 f32 lanes: exact, so the
+/// same in any order.
+fn exact_sum(values: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 16];
+    let chunks = values.chunks_exact(16);
+    let rest: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        lanes.iter_mut().zip(chunk).for_each(|(l, &v)| *l += v);
+    }
+    lanes.iter().sum::<f32>() + rest
+}
+
+/// An image's ink, as the fraction of the way from `background` to the ink level that
+/// `fraction` gives each pixel value: the longer side of the box holding the pixels at least
+/// [`super::INK_THRESHOLD`] inked and the ink's centre of mass ([`super::centre_of_mass`]'s
+/// figures of the fractions, summed in the same order); `None` without inked pixels. Each
+/// row is read from both ends to its first inked and first positive pixels, and summed over
+/// the positive ones' span.
+fn ink_of(
+    img: &[f32],
+    background: f32,
+    [h, w]: [usize; 2],
+    fraction: impl Fn(f32) -> f32,
+) -> Option<(f32, Option<[f64; 2]>)> {
+    let mut ink_box: Option<[usize; 4]> = None;
+    let (mut sum, mut sy, mut sx) = (0.0f64, 0.0f64, 0.0f64);
+    let inked = |v: &f32| fraction(*v) as f64 >= super::INK_THRESHOLD;
+    let weighs = |v: &f32| fraction(*v) > 0.0;
+    for (y, row) in img.chunks_exact(w).enumerate().take(h) {
+        // A row of background (a whole fold, no early exit: the compiler vectorises it) is no
+        // ink: its fractions are ±0.
+        if row.iter().fold(true, |all, &v| all & (v == background)) {
+            continue;
+        }
+        if let (Some(l), Some(r)) = (row.iter().position(inked), row.iter().rposition(inked)) {
+            ink_box = Some(match ink_box {
+                None => [y, l, y, r],
+                Some([t, l0, _, r0]) => [t, l0.min(l), y, r0.max(r)],
+            });
+        }
+        // The centre's sums over the span of positive weights, in order (the zeros within
+        // add +0.0 to sums of non-negative values, which changes no bit).
+        if let (Some(l), Some(r)) = (row.iter().position(weighs), row.iter().rposition(weighs)) {
+            for (x, &v) in row.iter().enumerate().take(r + 1).skip(l) {
+                let a = fraction(v).max(0.0) as f64;
+                (sum, sy, sx) = (sum + a, sy + a * y as f64, sx + a * x as f64);
+            }
+        }
+    }
+    let centre = (sum > 0.0).then(|| [sy / sum, sx / sum]);
+    ink_box.map(|[t, l, b, r]| ((b - t + 1).max(r - l + 1) as f32, centre))
+}
+
+/// Rows summed together by [`lockstep_sums`].
+const LOCKSTEP: usize = 8;
+
+/// The f64 sums of `rows` (each `len` long), each added up in its own order from its first
+/// value, as `iter().sum()` does, but [`LOCKSTEP`] rows in step so that their additions
+/// overlap: the same bits as one sum after another, several times faster.
+fn lockstep_sums(rows: &[&[f32]], len: usize) -> Vec<f64> {
+    rows.chunks(LOCKSTEP)
+        .flat_map(|group| {
+            // (`Sum for f64` starts from −0.0.)
+            let mut acc = [-0.0f64; LOCKSTEP];
+            for j in 0..len {
+                for (a, row) in acc.iter_mut().zip(group) {
+                    *a += row[j] as f64;
+                }
+            }
+            acc.into_iter().take(group.len())
+        })
+        .collect()
+}
+
+/// `values` folded by `fold` (f32::max or f32::min) from `start`, in eight lanes: the same
+/// extreme as one fold in order (max and min of finite values do not depend on the order;
+/// neither is specified for +0.0 against −0.0).
+fn extreme(values: &[f32], start: f32, fold: fn(f32, f32) -> f32) -> f32 {
+    let mut lanes = [start; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (l, &v) in lanes.iter_mut().zip(chunk) {
+            *l = fold(*l, v);
+        }
+    }
+    lanes.into_iter().chain(rest.iter().copied()).fold(start, fold)
+}
