@@ -16,6 +16,7 @@ mod dialect;
 mod features;
 mod idx;
 pub mod image;
+mod inflate;
 mod memory;
 mod missing;
 mod normalize;

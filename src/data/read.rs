@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
-use std::io::{BufRead, Read};
+use std::io::{BufRead, Read, Seek};
 use std::path::Path;
 
 /// Bytes per element of each IDX element type code.
@@ -29,7 +29,8 @@ pub(super) fn too_big(path: &Path, about: &str, need: u64, avail: u64) -> Error 
 /// Nothing is read beyond what can be used: an IDX header caps the read at the size it
 /// declares (one byte more shows a surplus), so a forged header or a decompression bomb
 /// costs no memory; a file that would not fit in the available memory is refused up front
-/// with the size it needs.
+/// with the size it needs. A gzip file of one member whose trailer's size fits is inflated
+/// whole ([`super::inflate`]); what that declines is streamed.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, "read the file", e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, "read the file", e))?;
@@ -38,40 +39,91 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     }
     let mut raw = std::io::BufReader::new(file);
     let gz = raw.fill_buf().map_err(|e| Error::io(path, "read the file", e))?.starts_with(&[0x1f, 0x8b]);
+    let available = crate::sys::available_memory_bytes();
+    if gz && let Some(bytes) = whole_gzip(path, &mut raw, meta.len(), available)? {
+        let limit = read_limit(path, &bytes, gz, meta.len(), available)?;
+        return checked(path, bytes, limit);
+    }
     let bad_gzip = |e: std::io::Error| Error::data(path, format!("is not a valid gzip file ({e})"));
     let mut reader: Box<dyn Read> = if gz { Box::new(MultiGzDecoder::new(raw)) } else { Box::new(raw) };
     let mut bytes = Vec::new();
     reader.by_ref().take(4).read_to_end(&mut bytes).map_err(bad_gzip)?;
-    let available = crate::sys::available_memory_bytes();
-    let limit = if bytes.len() == 4 && bytes[0] == 0 && bytes[1] == 0 {
-        // IDX: read the dimensions, then at most the declared data plus one byte.
-        let ndim = bytes[3] as u64;
-        reader.by_ref().take(4 * ndim).read_to_end(&mut bytes).map_err(bad_gzip)?;
-        let mut dims =
-            bytes[4..].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64);
-        let count = dims.try_fold(1u64, |acc, d| acc.checked_mul(d));
-        let size = count.and_then(|c| c.checked_mul(idx_elem_size(bytes[2]).unwrap_or(1)));
+    if bytes.len() == 4 && bytes[0] == 0 && bytes[1] == 0 {
+        // IDX: the dimensions, from which the limit follows.
+        reader.by_ref().take(4 * bytes[3] as u64).read_to_end(&mut bytes).map_err(bad_gzip)?;
+    }
+    let limit = read_limit(path, &bytes, gz, meta.len(), available)?;
+    reader.take(limit.saturating_sub(bytes.len() as u64)).read_to_end(&mut bytes).map_err(bad_gzip)?;
+    checked(path, bytes, limit)
+}
+
+/// A gzip file's contents inflated whole, when it has one member whose trailer's size
+/// (with 4 bytes of f32 per byte, as IDX pixels become) fits in the available memory beside
+/// the compressed bytes; None to stream it (from the start again).
+fn whole_gzip(
+    path: &Path,
+    raw: &mut std::io::BufReader<std::fs::File>,
+    file_len: u64,
+    available: Option<u64>,
+) -> Result<Option<Vec<u8>>> {
+    if available.is_some_and(|a| file_len > a / 5) {
+        return Ok(None);
+    }
+    let mut gz = Vec::with_capacity(file_len as usize);
+    raw.read_to_end(&mut gz).map_err(|e| Error::io(path, "read the file", e))?;
+    let fits = |size: usize| available.is_none_or(|a| (size as u64).saturating_mul(5) <= a);
+    let bytes = super::inflate::trailer_size(&gz)
+        .filter(|&s| fits(s))
+        .and_then(|s| super::inflate::gunzip_one_member(&gz, s));
+    if bytes.is_none() {
+        raw.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io(path, "read the file", e))?;
+    }
+    Ok(bytes)
+}
+
+/// How many bytes of the (decompressed) file to read at most, from its first bytes (an IDX
+/// header's declared size plus one byte, which shows a surplus), or the error for a file that
+/// cannot fit in the available memory. `file_len` is the size on disk.
+fn read_limit(path: &Path, first: &[u8], gz: bool, file_len: u64, available: Option<u64>) -> Result<u64> {
+    if first.len() >= 4 && first[0] == 0 && first[1] == 0 {
+        let ndim = first[3] as usize;
+        let dims = first.get(4..4 + 4 * ndim).unwrap_or(&first[first.len()..]);
+        let count = if dims.len() == 4 * ndim {
+            dims.chunks_exact(4)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64)
+                .try_fold(1u64, |acc, d| acc.checked_mul(d))
+        } else {
+            // (A header cut short: the IDX reader names it.)
+            Some(0)
+        };
+        let size = count.and_then(|c| c.checked_mul(idx_elem_size(first[2]).unwrap_or(1)));
         // As f32 features the data takes 4 bytes per element on top of the file's bytes.
         let need = size.map(|s| s.saturating_mul(5));
         // (A raw file's header that claims more than the file holds is reported as such.)
         if let (Some(need), Some(avail)) = (need, available)
             && need > avail
-            && (gz || need / 5 <= meta.len())
+            && (gz || need / 5 <= file_len)
         {
             return Err(too_big(path, "", need, avail));
         }
-        size.map_or(u64::MAX, |s| (4 + 4 * ndim).saturating_add(s).saturating_add(1))
-    } else {
-        // Text: refuse what cannot fit (the f32 values take about twice the text's bytes).
-        if let Some(avail) = available
-            && !gz
-            && meta.len().saturating_mul(3) > avail
-        {
-            return Err(too_big(path, "about ", meta.len().saturating_mul(3), avail));
-        }
-        available.map_or(u64::MAX, |a| a / 3)
-    };
-    reader.take(limit.saturating_sub(bytes.len() as u64)).read_to_end(&mut bytes).map_err(bad_gzip)?;
+        return Ok(size.map_or(u64::MAX, |s| (4 + 4 * ndim as u64).saturating_add(s).saturating_add(1)));
+    }
+    // Text: refuse what cannot fit (the f32 values take about twice the text's bytes).
+    if let Some(avail) = available
+        && !gz
+        && file_len.saturating_mul(3) > avail
+    {
+        return Err(too_big(path, "about ", file_len.saturating_mul(3), avail));
+    }
+    Ok(available.map_or(u64::MAX, |a| a / 3))
+}
+
+/// `bytes` cut to `limit` (what a read of at most `limit` bytes gives), or the error for text
+/// that reached the limit.
+fn checked(path: &Path, mut bytes: Vec<u8>, limit: u64) -> Result<Vec<u8>> {
+    if bytes.len() as u64 > limit {
+        bytes.truncate(limit as usize);
+    }
     if bytes.len() as u64 == limit && !(bytes.len() >= 2 && bytes[0] == 0 && bytes[1] == 0) {
         return Err(Error::data(path, "decompresses to more data than fits in the available memory"));
     }

@@ -255,6 +255,63 @@ fn gemm_rows_on<T: Scalar>(isa: Option<Isa>, c: MatMut<'_, T>, a: MatRef<'_, T>,
     }
 }
 
+/// Whether [`gemm_gathered`] runs the crate's kernels here (an f32 product on a CPU with
+/// AVX-512F or AVX2 + FMA), rather than its element-by-element chain.
+pub(crate) fn gathers_rows() -> bool {
+    Isa::detected().is_some()
+}
+
+/// `C ← A·B'`, where B' is the rows `rows` of `b` (`k = rows.len()` rows, in that order, each
+/// with b's columns contiguous): the product of a mini-batch's rows read where they lie in the
+/// data set, without copying them. The bits are those of [`gemm_rows`] on the copied rows (one
+/// fused multiply-add chain per element, in p order): on a CPU with AVX-512F or AVX2 + FMA by
+/// the same kernel, elsewhere (and for f64) by that chain element by element. Panics if the
+/// shapes disagree, an index is not a row of `b`, or the layouts do not fit.
+#[track_caller]
+pub fn gemm_gathered<T: Scalar>(c: MatMut<'_, T>, a: MatRef<'_, T>, b: MatRef<'_, T>, rows: &[usize]) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(rows.len(), k, "gemm_gathered: A has {k} columns but {} rows are gathered", rows.len());
+    assert!(c.rows == m && c.cols == n, "gemm_gathered: A·B is {m}x{n} but C is {}x{}", c.rows, c.cols);
+    assert!(rows.iter().all(|&r| r < b.rows), "gemm_gathered: a row index is not below {}", b.rows);
+    assert!(
+        b.cs == 1 && (c.cs == 1 || c.rs == 1),
+        "gemm_gathered: B's rows and C's rows or columns must be contiguous"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(a32), Some(b32), Some(isa), true) =
+        (T::as_f32(a.data), T::as_f32(b.data), Isa::detected(), k > 0)
+    {
+        let Some(c32) = T::as_f32_mut(c.data) else { unreachable!("A, B and C have one element type") };
+        // SAFETY: the CPU runs `isa` (detected); m, n, k ≥ 1; the constructors checked
+        // (overflow-checked) that every element of each view lies in its slice and every
+        // offset fits in isize; each gathered index is a row of b (checked above), so row
+        // `rows[p]` of B at `b + rows[p]·rs` holds the n columns read (column stride 1); `rows`
+        // holds k indices; C's rows or columns are contiguous (checked) and its elements alias
+        // nothing else (a `&mut` slice).
+        unsafe {
+            kernel::gemm_gathered(
+                isa,
+                (m, n, k),
+                (a32.as_ptr(), a.rs, a.cs),
+                (b32.as_ptr(), b.rs, rows.as_ptr()),
+                (c32.as_mut_ptr(), c.rs, c.cs),
+            );
+        }
+        return;
+    }
+    for i in 0..m {
+        for j in 0..n {
+            let chain = rows.iter().enumerate().fold(T::zero(), |acc, (p, &r)| {
+                a.data[i * a.rs + p * a.cs].mul_add(b.data[r * b.rs + j], acc)
+            });
+            c.data[i * c.rs + j * c.cs] = chain;
+        }
+    }
+}
+
 /// `C ← A·B` by [`gemm_rows`] in whichever orientation its layout fits: as it stands when B's
 /// rows are contiguous, or as `Cᵀ = Bᵀ·Aᵀ` when A's columns are (the same products, as a
 /// product of two floats does not depend on their order, so the same values, NaN payloads
@@ -327,6 +384,8 @@ fn transpose_rows_on<'r, T: Scalar>(isa: Option<Isa>, dst: MatMut<'_, T>, row: i
     }
 }
 
+#[cfg(test)]
+mod gathered_tests;
 mod kernel;
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 use super::blocks::{input_block, unit_block};
 use super::{Arch, Buffers, Network};
 use crate::activation::Activation;
-use crate::gemm::{MatMut, MatRef, product};
+use crate::gemm::{MatMut, MatRef, gemm_gathered, product};
 use crate::scalar::Scalar;
 use crate::split::Split;
 use std::ops::Range;
@@ -20,6 +20,23 @@ pub(crate) enum Params<'a, T> {
     /// the block's slice of a buffer in the parameters' layout with `stride` values per
     /// parameter (the velocities, 1; Adam's interleaved moments, 2).
     Update { params: &'a mut [T], state: &'a mut [T], stride: usize, update: &'a UpdateFn<'a, T> },
+}
+
+/// The first layer's input rows, as a backward pass reads them.
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a, T> {
+    /// `rows x n_in`, row-major.
+    Rows(&'a [T]),
+    /// The rows listed of a data set's features (`n_in` each, row-major), read where they lie
+    /// ([`gemm_gathered`]): the trainer's mini-batch without its copy. (Not for a network
+    /// without hidden layers, whose forward pass reads the copy.)
+    Gathered(&'a [T], &'a [usize]),
+}
+
+impl<'a, T> From<&'a [T]> for Input<'a, T> {
+    fn from(rows: &'a [T]) -> Self {
+        Input::Rows(rows)
+    }
 }
 
 /// The per-block update of [`Params::Update`].
@@ -41,7 +58,15 @@ impl<T: Scalar> Network<T> {
         {
             loss.delta_row(output, ar, yr, dr);
         }
-        backward_from_deltas(&self.arch, Params::Read(&self.params), x, rows, buf, grad, Split::serial());
+        backward_from_deltas(
+            &self.arch,
+            Params::Read(&self.params),
+            x.into(),
+            rows,
+            buf,
+            grad,
+            Split::serial(),
+        );
     }
 }
 
@@ -62,7 +87,7 @@ impl<T: Scalar> Network<T> {
 pub(crate) fn backward_from_deltas<T: Scalar>(
     arch: &Arch,
     mut params: Params<'_, T>,
-    x: &[T],
+    x: Input<'_, T>,
     rows: usize,
     buf: &mut Buffers<T>,
     grad: &mut [T],
@@ -90,10 +115,14 @@ pub(crate) fn backward_from_deltas<T: Scalar>(
                 MatRef::row_major(d_store, n_out, rows)
             },
             // A_{l-1} (rows, n_in)
-            a: if l == 0 {
-                MatRef::row_major(&x[..rows * n_in], rows, n_in)
-            } else {
-                MatRef::row_major(a_store, n_in, rows).t()
+            a: match (l, x) {
+                (0, Input::Rows(x)) => First::View(MatRef::row_major(&x[..rows * n_in], rows, n_in)),
+                (0, Input::Gathered(data, picked)) => {
+                    assert_eq!(picked.len(), rows, "backward: {} rows gathered for {rows}", picked.len());
+                    let n_data = data.len() / n_in.max(1);
+                    First::Gathered(MatRef::row_major(&data[..n_data * n_in], n_data, n_in), picked)
+                }
+                _ => First::View(MatRef::row_major(a_store, n_in, rows).t()),
             },
             d_store,
             a_store,
@@ -238,6 +267,12 @@ fn tasks<'s, T: Scalar>(
         .chain(updates.map(|(b, own)| Task::Update { b, own }))
 }
 
+/// A layer's input as the gradient's product reads it: a view, or rows gathered from a data set.
+enum First<'a, T> {
+    View(MatRef<'a, T>),
+    Gathered(MatRef<'a, T>, &'a [usize]),
+}
+
 /// What every task of layer l's phase reads.
 struct Phase<'a, T> {
     shape: Shape,
@@ -245,8 +280,8 @@ struct Phase<'a, T> {
     d_store: &'a [T],
     /// D_lᵀ (n_out, rows), a view of `d_store`.
     d_t: MatRef<'a, T>,
-    /// A_{l-1} (rows, n_in): `x`, or a view of `a_store`.
-    a: MatRef<'a, T>,
+    /// A_{l-1} (rows, n_in): `x` or its gathered rows, or a view of `a_store`.
+    a: First<'a, T>,
     /// A_{l-1} as stored, `n_in x rows` (empty for the first layer, whose input is `x`).
     a_store: &'a [T],
     /// W_l (`n_out x n_in`) as the input deltas read it.
@@ -274,7 +309,13 @@ impl<T: Scalar> Phase<'_, T> {
     fn gradient(&self, b: usize, gw: &mut [T], gb: &mut [T], own: Option<Owned<'_, T>>) {
         let s = &self.shape;
         let (first, n, rows, n_out) = (b * s.unit_block, gb.len(), s.rows, s.n_out);
-        product(MatMut::row_major(gw, n, s.n_in), self.d_t.sub_rows(first, n), self.a);
+        let gw_block = MatMut::row_major(gw, n, s.n_in);
+        match &self.a {
+            First::View(a) => product(gw_block, self.d_t.sub_rows(first, n), *a),
+            First::Gathered(data, picked) => {
+                gemm_gathered(gw_block, self.d_t.sub_rows(first, n), *data, picked)
+            }
+        }
         let d_store = self.d_store;
         for (j, g) in gb.iter_mut().enumerate() {
             let o = first + j;

@@ -25,7 +25,7 @@ impl<T: Scalar> Network<T> {
     /// deltas a backward pass starts from. Parallel over blocks of each layer's units (rows of
     /// `Zᵀ`), the output layer over blocks of samples. The first phase transposes `x` into
     /// `buf` for the first layer, unless `transposed` says that a gather already did
-    /// ([`Buffers::input_t_blocks`]).
+    /// ([`Buffers::input_t_blocks`]); with hidden layers, `x` is then not read.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn forward_with(
         &self,
@@ -39,7 +39,13 @@ impl<T: Scalar> Network<T> {
     ) -> f64 {
         let arch = &self.arch;
         assert!(rows <= buf.capacity, "forward: {rows} rows exceed the buffer's {}", buf.capacity);
-        assert!(x.len() >= rows * arch.n_in(), "forward: x has {} values for {rows} rows", x.len());
+        // (With hidden layers and the input transposed already, `x` is not read: it may be empty.)
+        let reads_x = !transposed || arch.n_layers() == 1;
+        assert!(
+            !reads_x || x.len() >= rows * arch.n_in(),
+            "forward: x has {} values for {rows} rows",
+            x.len()
+        );
         if let Some(y) = y {
             assert!(y.len() >= rows * arch.n_out(), "forward: y has {} values for {rows} rows", y.len());
         }

@@ -40,7 +40,7 @@ mod init;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use backward::{Params, backward_from_deltas};
+pub(crate) use backward::{Input, Params, backward_from_deltas};
 pub(crate) use blocks::{feature_block, phase_tasks};
 pub use init::Init;
 

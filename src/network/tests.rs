@@ -58,7 +58,7 @@ fn blocked_passes_equal_the_unblocked_pass_bit_for_bit() {
                     backward_from_deltas(
                         &arch,
                         Params::Read(&net.params),
-                        &x,
+                        Input::Rows(&x),
                         rows,
                         &mut buf2,
                         &mut plain,
@@ -66,7 +66,7 @@ fn blocked_passes_equal_the_unblocked_pass_bit_for_bit() {
                     );
                     let p =
                         Params::Update { params: &mut params, state: &mut state, stride: 1, update: &update };
-                    backward_from_deltas(&arch, p, &x, rows, &mut buf, &mut grad, split);
+                    backward_from_deltas(&arch, p, Input::Rows(&x), rows, &mut buf, &mut grad, split);
                     assert_eq!(bits(&plain), bits(&grad), "read and update passes differ");
                     (
                         loss.to_bits(),
@@ -199,7 +199,7 @@ fn passes<T: Scalar>(
     let loss = net.forward_with(x, rows, Some(y), &mut buf, split, true, false);
     // The fused update runs on a copy of the forward's workspaces (hidden deltas still poisoned).
     let mut buf_update = buf.clone();
-    backward_from_deltas(arch, Params::Read(&net.params), x, rows, &mut buf, &mut grad, split);
+    backward_from_deltas(arch, Params::Read(&net.params), Input::Rows(x), rows, &mut buf, &mut grad, split);
     out.extend([("forward_with: loss", bits(&[loss])), ("forward_with: activations", activations(&buf))]);
     out.extend([("blocked backward: deltas", deltas(&buf)), ("blocked backward: gradient", bits(&grad))]);
 
@@ -212,7 +212,7 @@ fn passes<T: Scalar>(
         }
     };
     let p = Params::Update { params: &mut params, state: &mut state, stride: 1, update: &update };
-    backward_from_deltas(arch, p, x, rows, &mut buf_update, &mut grad, split);
+    backward_from_deltas(arch, p, Input::Rows(x), rows, &mut buf_update, &mut grad, split);
     out.extend([("update: deltas", deltas(&buf_update)), ("update: gradient", bits(&grad))]);
     out.extend([("update: parameters", bits(&params)), ("update: velocities", bits(&state))]);
     if let (Some(p), true) = (poison, rows < capacity) {

@@ -136,7 +136,7 @@ impl<'a> Trainer<'a> {
         let owned = ranks.exchange.owned(n_sh);
         let m = owned.len();
         let rows = batch.chunks(shard).skip(owned.start).take(m);
-        let (net, d) = (&*self.net, data.n_features);
+        let net = &*self.net;
         if shards_side_by_side(m, self.team.size()) {
             let shards = self.work[..m].iter_mut().zip(self.grads[..m].iter_mut()).zip(rows);
             whole_shards(net, data, shards, split);
@@ -148,7 +148,7 @@ impl<'a> Trainer<'a> {
             for ((rows, grad), local) in rows.zip(&mut self.grads[..m]).zip(&mut ranks.local) {
                 let n = rows.len();
                 let loss = work.forward(net, data, rows, split);
-                let x = &work.x[..n * d];
+                let x = super::step::first_input(&work.x, work.gathers, data, rows);
                 backward_from_deltas(&net.arch, Params::Read(&net.params), x, n, &mut work.buf, grad, split);
                 *local = (loss, work.correct());
             }

@@ -10,7 +10,7 @@ use super::clip::clipped_update;
 use super::tree::{TREE_BLOCK, tree_sum};
 use crate::data::{Dataset, Targets};
 use crate::gemm::{MatMut, transpose_rows};
-use crate::network::{Arch, Buffers, Network, Params, argmax, backward_from_deltas};
+use crate::network::{Arch, Buffers, Input, Network, Params, argmax, backward_from_deltas};
 use crate::optim::Rule;
 use crate::split::Split;
 use std::ops::Range;
@@ -19,7 +19,12 @@ use std::time::Instant;
 /// One shard's working memory: gathered rows, their targets, activations and deltas, and the
 /// shard's summed loss and correct count.
 pub(super) struct Workspace {
+    /// The rows gathered, `rows x d` (not written when [`Workspace::gathers`]).
     pub(super) x: Vec<f32>,
+    /// Whether the first layer's gradient reads the rows where they lie in the data set
+    /// ([`crate::gemm::gemm_gathered`]) rather than a copy in `x`: with the crate's product
+    /// kernels, and hidden layers (the output layer's forward pass reads the copy).
+    pub(super) gathers: bool,
     y: Vec<f32>,
     pub(super) buf: Buffers<f32>,
     pub(super) loss: f64,
@@ -31,8 +36,10 @@ pub(super) struct Workspace {
 impl Workspace {
     pub(super) fn new(arch: &Arch, rows: usize) -> Self {
         let (d, k) = (arch.n_in(), arch.n_out());
+        let gathers = arch.n_layers() > 1 && crate::gemm::gathers_rows();
         Workspace {
-            x: vec![0.0; rows * d],
+            x: if gathers { Vec::new() } else { vec![0.0; rows * d] },
+            gathers,
             y: vec![0.0; rows * k],
             buf: Buffers::new(arch, rows),
             loss: 0.0,
@@ -58,8 +65,9 @@ impl Workspace {
     ) -> f64 {
         let (d, k, n) = (data.n_features, net.arch.n_out(), rows.len());
         let input_t = self.buf.input_t_blocks(d, n, split);
-        gather(data, rows, (&mut self.x, &mut self.y, k), input_t, split);
-        let (x, y) = (&self.x[..n * d], Some(&self.y[..n * k]));
+        let x_rows = if self.gathers { None } else { Some(&mut self.x[..n * d]) };
+        gather(data, rows, (x_rows, &mut self.y, k), input_t, split);
+        let (x, y) = (if self.gathers { &[][..] } else { &self.x[..n * d] }, Some(&self.y[..n * k]));
         self.loss = net.forward_with(x, n, y, &mut self.buf, split, true, true);
         self.correct = match &data.targets {
             Targets::Classes { labels, .. } => {
@@ -88,10 +96,10 @@ impl Workspace {
         grad: &mut [f32],
         split: Split<'_>,
     ) -> f64 {
-        let (n, d) = (rows.len(), data.n_features);
         let loss = self.forward(net, data, rows, split);
         let params = Params::Read(&net.params);
-        backward_from_deltas(&net.arch, params, &self.x[..n * d], n, &mut self.buf, grad, split);
+        let x = first_input(&self.x, self.gathers, data, rows);
+        backward_from_deltas(&net.arch, params, x, rows.len(), &mut self.buf, grad, split);
         loss
     }
 
@@ -101,35 +109,53 @@ impl Workspace {
     }
 }
 
+/// The first layer's input of `rows` for the backward pass: the rows gathered into `x`, or
+/// (`gathers`) where they lie in `data`.
+pub(super) fn first_input<'s>(
+    x: &'s [f32],
+    gathers: bool,
+    data: &'s Dataset,
+    rows: &'s [usize],
+) -> Input<'s, f32> {
+    if gathers {
+        Input::Gathered(&data.features, rows)
+    } else {
+        Input::Rows(&x[..rows.len() * data.n_features])
+    }
+}
+
 /// Parameters per task of the separate reduction + update (shard-parallel steps).
 pub(super) const UPDATE_CHUNK: usize = 4096;
 
-/// Copies the rows `rows` of `data` and their targets into `x` and `y` (`k` targets per row),
+/// Copies the rows `rows` of `data` (into `x`, unless None) and their targets into `y` (`k` targets per row),
 /// and transposes them into `input_t`'s blocks (`(first feature, n features x rows)`, see
 /// [`crate::network::Buffers::input_t_blocks`]), straight from the data set: one parallel phase
 /// of blocks of rows and blocks of features.
 pub(super) fn gather<'b>(
     data: &Dataset,
     rows: &[usize],
-    (x, y, k): (&mut [f32], &mut [f32], usize),
+    (x, y, k): (Option<&mut [f32]>, &mut [f32], usize),
     input_t: impl Iterator<Item = (usize, &'b mut [f32])> + Send,
     split: Split<'_>,
 ) {
     let (d, n) = (data.n_features, rows.len());
     /// One task of the gather.
     enum Part<'p> {
-        Rows(&'p mut [f32], &'p mut [f32], &'p [usize]),
+        Rows(Option<&'p mut [f32]>, &'p mut [f32], &'p [usize]),
         Features(usize, &'p mut [f32]),
     }
     let block = gather_block(split, n, d, k);
-    let blocks =
-        x[..n * d].chunks_mut(block * d).zip(y[..n * k].chunks_mut(block * k)).zip(rows.chunks(block));
-    let parts = blocks.map(|((x, y), rows)| Part::Rows(x, y, rows));
+    let x_blocks = x.into_iter().flat_map(|x| x[..n * d].chunks_mut(block * d).map(Some));
+    let x_blocks = x_blocks.chain(std::iter::repeat_with(|| None));
+    let blocks = y[..n * k].chunks_mut(block * k).zip(rows.chunks(block)).zip(x_blocks);
+    let parts = blocks.map(|((y, rows), x)| Part::Rows(x, y, rows));
     let parts = parts.chain(input_t.map(|(first, dst)| Part::Features(first, dst)));
     split.for_each(parts, |part| match part {
-        Part::Rows(x, y, rows) => {
-            for ((&r, x), y) in rows.iter().zip(x.chunks_exact_mut(d)).zip(y.chunks_exact_mut(k)) {
-                x.copy_from_slice(data.row(r));
+        Part::Rows(mut x, y, rows) => {
+            for (i, (&r, y)) in rows.iter().zip(y.chunks_exact_mut(k)).enumerate() {
+                if let Some(x) = &mut x {
+                    x[i * d..(i + 1) * d].copy_from_slice(data.row(r));
+                }
                 data.write_target(r, y);
             }
         }
@@ -152,11 +178,10 @@ pub(super) fn whole_shards<'w, I>(net: &Network<f32>, data: &Dataset, shards: I,
 where
     I: Iterator<Item = ((&'w mut Workspace, &'w mut Vec<f32>), &'w [usize])> + Send,
 {
-    let d = data.n_features;
     split.for_each(shards, |((work, grad), rows)| {
         let n = rows.len();
         work.forward(net, data, rows, Split::serial());
-        let x = &work.x[..n * d];
+        let x = first_input(&work.x, work.gathers, data, rows);
         backward_from_deltas(
             &net.arch,
             Params::Read(&net.params),
@@ -294,9 +319,8 @@ impl Trainer<'_> {
         let shard = self.cfg.shard;
         let n_sh = batch.len().div_ceil(shard);
         let split = Split { busy: Some(&self.busy), ..Split::team(&self.team) };
-        let d = data.n_features;
         let (mut loss, mut correct) = (0.0, 0);
-        let mut last_rows = 0;
+        let mut last_rows: &[usize] = &[];
         let work = &mut self.work[0];
         for (s, rows) in batch.chunks(shard).enumerate() {
             let n = rows.len();
@@ -308,10 +332,11 @@ impl Trainer<'_> {
             if s + 1 < n_sh {
                 let grad = &mut self.grads[s];
                 let params = Params::Read(&self.net.params);
-                backward_from_deltas(&self.net.arch, params, &work.x[..n * d], n, &mut work.buf, grad, split);
+                let x = first_input(&work.x, work.gathers, data, rows);
+                backward_from_deltas(&self.net.arch, params, x, n, &mut work.buf, grad, split);
                 self.time.backward += t2.elapsed().as_secs_f64();
             }
-            last_rows = n;
+            last_rows = rows;
         }
         self.time.batches += 1;
         if super::diverged::exploded(self.know_nothing, loss, batch.len()) {
@@ -323,9 +348,9 @@ impl Trainer<'_> {
         if let Some(clip) = self.clip.as_mut().zip(self.cfg.clip_norm) {
             // Clipping needs the whole gradient's norm first: the last shard's backward only
             // fills its gradient, and the update follows (the same choice as the other steps).
-            let (grad, x) = (&mut self.grads[n_sh - 1], &work.x[..last_rows * d]);
+            let (grad, x) = (&mut self.grads[n_sh - 1], first_input(&work.x, work.gathers, data, last_rows));
             let params = Params::Read(&self.net.params);
-            backward_from_deltas(&self.net.arch, params, x, last_rows, &mut work.buf, grad, split);
+            backward_from_deltas(&self.net.arch, params, x, last_rows.len(), &mut work.buf, grad, split);
             let ws = (&mut self.net.params[..], &mut self.opt_state[..]);
             let scale = 1.0 / batch.len() as f32;
             update_from(Some(clip), &self.grads[..n_sh], &self.segments, ws, rule, scale, split);
@@ -343,10 +368,10 @@ impl Trainer<'_> {
             };
             reduce_and_step(&leaf, n_sh, range.start, w, v, rule, scale, if is_weight { decay } else { 0.0 });
         };
-        let x = &work.x[..last_rows * d];
+        let x = first_input(&work.x, work.gathers, data, last_rows);
         let (params, state, stride) = (&mut self.net.params, &mut self.opt_state, rule.1);
         let params = Params::Update { params, state, stride, update: &update };
-        backward_from_deltas(&self.net.arch, params, x, last_rows, &mut work.buf, &mut last[0], split);
+        backward_from_deltas(&self.net.arch, params, x, last_rows.len(), &mut work.buf, &mut last[0], split);
         self.time.backward += t2.elapsed().as_secs_f64();
         self.time.steps += t_step.elapsed().as_secs_f64();
         (loss, correct)

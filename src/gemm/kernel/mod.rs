@@ -67,6 +67,29 @@ pub(super) unsafe fn gemm_rows(
     b: (*const f32, usize),
     c: (*mut f32, usize, usize),
 ) {
+    // SAFETY: forwarded (no row table); the CPU runs `isa`.
+    unsafe {
+        match isa {
+            Isa::Avx512 => avx512::gemm_rows(dims, a, (b.0, b.1, std::ptr::null()), c),
+            Isa::Avx2 => avx2::gemm_rows(dims, a, (b.0, b.1, std::ptr::null()), c),
+        }
+    }
+}
+
+/// [`gemm_rows`] with B's row p at `b + rows[p]·ldb` (`rows`: k indices): the rows of a
+/// mini-batch read where they lie in the data set, with the bits of the same rows copied.
+///
+/// # Safety
+/// As [`gemm_rows`], where `rows` points to k indices and each row `b + rows[p]·ldb` holds
+/// the n columns read.
+#[cfg(target_arch = "x86_64")]
+pub(super) unsafe fn gemm_gathered(
+    isa: Isa,
+    dims: (usize, usize, usize),
+    a: (*const f32, usize, usize),
+    b: (*const f32, usize, *const usize),
+    c: (*mut f32, usize, usize),
+) {
     // SAFETY: forwarded; the CPU runs `isa`.
     unsafe {
         match isa {
@@ -107,15 +130,16 @@ pub(super) unsafe fn transpose_strip(
 #[cfg(target_arch = "x86_64")]
 macro_rules! row_kernel {
     ($feature:literal, vectors $($v:literal)*, rows $($r:literal)*) => {
-        /// [`super::gemm_rows`] for this instruction set.
+        /// [`super::gemm_rows`] (`rows` null) or [`super::gemm_gathered`] for this
+        /// instruction set.
         ///
         /// # Safety
-        /// As [`super::gemm_rows`].
+        /// As those.
         #[target_feature(enable = $feature)]
         pub(super) unsafe fn gemm_rows(
             (m, n, k): (usize, usize, usize),
             (a, ars, acs): (*const f32, usize, usize),
-            (b, ldb): (*const f32, usize),
+            (b, ldb, rows): (*const f32, usize, *const usize),
             (c, crs, ccs): (*mut f32, usize, usize),
         ) {
             let mut j = 0;
@@ -132,8 +156,12 @@ macro_rules! row_kernel {
                     // inside their allocations; the tile touches only elements of the product.
                     unsafe {
                         let (a, b, c) = (a.add(i * ars), b.add(j), c.add(i * crs + j * ccs));
-                        let tile = Tile { k, a, ars, acs, b, ldb, c, crs, ccs, tail, mask: mask(tail) };
-                        tile.run(mr, nv);
+                        let tile = Tile { k, a, ars, acs, b, ldb, rows, c, crs, ccs, tail, mask: mask(tail) };
+                        if rows.is_null() {
+                            tile.run::<false>(mr, nv);
+                        } else {
+                            tile.run::<true>(mr, nv);
+                        }
                     }
                     i += mr;
                 }
@@ -151,6 +179,8 @@ macro_rules! row_kernel {
             acs: usize,
             b: *const f32,
             ldb: usize,
+            /// B's row indices (row p at `b + rows[p]·ldb`), or null (row p at `b + p·ldb`).
+            rows: *const usize,
             c: *mut f32,
             crs: usize,
             ccs: usize,
@@ -159,17 +189,18 @@ macro_rules! row_kernel {
         }
 
         impl Tile {
-            /// Runs the tile of `rows` (1..=MR) rows and `vectors` (1..=NV) vectors.
+            /// Runs the tile of `rows` (1..=MR) rows and `vectors` (1..=NV) vectors, B's rows
+            /// through the row table when `G`.
             ///
             /// # Safety
             /// As [`gemm_rows`], for the tile's elements.
             #[target_feature(enable = $feature)]
-            unsafe fn run(self, rows: usize, vectors: usize) {
+            unsafe fn run<const G: bool>(self, rows: usize, vectors: usize) {
                 // SAFETY: forwarded.
                 unsafe {
                     match vectors {
-                        $($v => self.rows::<$v>(rows),)*
-                        _ => self.rows::<NV>(rows),
+                        $($v => self.rows::<$v, G>(rows),)*
+                        _ => self.rows::<NV, G>(rows),
                     }
                 }
             }
@@ -177,12 +208,12 @@ macro_rules! row_kernel {
             /// # Safety
             /// As [`Tile::run`].
             #[target_feature(enable = $feature)]
-            unsafe fn rows<const NVS: usize>(self, rows: usize) {
+            unsafe fn rows<const NVS: usize, const G: bool>(self, rows: usize) {
                 // SAFETY: forwarded.
                 unsafe {
                     match rows {
-                        $($r => self.fixed::<$r, NVS>(),)*
-                        _ => self.fixed::<MR, NVS>(),
+                        $($r => self.fixed::<$r, NVS, G>(),)*
+                        _ => self.fixed::<MR, NVS, G>(),
                     }
                 }
             }
@@ -193,14 +224,16 @@ macro_rules! row_kernel {
             /// As [`Tile::run`].
             #[inline]
             #[target_feature(enable = $feature)]
-            unsafe fn fixed<const R: usize, const NVS: usize>(self) {
+            unsafe fn fixed<const R: usize, const NVS: usize, const G: bool>(self) {
                 let lanes = |v: usize| if v + 1 == NVS { self.mask } else { FULL };
                 let mut acc = [[zero(); NVS]; R];
                 for p in 0..self.k {
-                    // SAFETY: p < k, so row p of B and column p of A are the product's; a
-                    // masked load touches only the lanes of its mask, all columns of C (< n).
+                    // SAFETY: p < k, so row p of B (through the table's entry p when G) and
+                    // column p of A are the product's; a masked load touches only the lanes
+                    // of its mask, all columns of C (< n).
                     unsafe {
-                        let bp = self.b.add(p * self.ldb);
+                        let row = if G { *self.rows.add(p) } else { p };
+                        let bp = self.b.add(row * self.ldb);
                         let mut bv = [zero(); NVS];
                         for (v, x) in bv.iter_mut().enumerate() {
                             *x = load(lanes(v), bp.add(LANES * v));
