@@ -174,8 +174,8 @@ fn exact_sum(values: &[f32]) -> f32 {
 /// `fraction` gives each pixel value: the longer side of the box holding the pixels at least
 /// [`super::INK_THRESHOLD`] inked and the ink's centre of mass ([`super::centre_of_mass`]'s
 /// figures of the fractions, summed in the same order); `None` without inked pixels. Each
-/// row is read from both ends to its first inked and first positive pixels, and summed over
-/// the positive ones' span.
+/// row is read from both ends to its first positive pixels, and within that span to its first
+/// inked ones, and summed over the span.
 fn ink_of(
     img: &[f32],
     background: f32,
@@ -192,19 +192,24 @@ fn ink_of(
         if row.iter().fold(true, |all, &v| all & (v == background)) {
             continue;
         }
-        if let (Some(l), Some(r)) = (row.iter().position(inked), row.iter().rposition(inked)) {
+        // The span of positive weights; an inked pixel (a fraction of at least the
+        // threshold) is one of them, so the inked span lies within it.
+        let (Some(l), Some(r)) = (row.iter().position(weighs), row.iter().rposition(weighs)) else {
+            continue;
+        };
+        let span = &row[l..=r];
+        if let (Some(li), Some(ri)) = (span.iter().position(inked), span.iter().rposition(inked)) {
+            let (li, ri) = (l + li, l + ri);
             ink_box = Some(match ink_box {
-                None => [y, l, y, r],
-                Some([t, l0, _, r0]) => [t, l0.min(l), y, r0.max(r)],
+                None => [y, li, y, ri],
+                Some([t, l0, _, r0]) => [t, l0.min(li), y, r0.max(ri)],
             });
         }
-        // The centre's sums over the span of positive weights, in order (the zeros within
-        // add +0.0 to sums of non-negative values, which changes no bit).
-        if let (Some(l), Some(r)) = (row.iter().position(weighs), row.iter().rposition(weighs)) {
-            for (x, &v) in row.iter().enumerate().take(r + 1).skip(l) {
-                let a = fraction(v).max(0.0) as f64;
-                (sum, sy, sx) = (sum + a, sy + a * y as f64, sx + a * x as f64);
-            }
+        // The centre's sums over the span, in order (the zeros within add +0.0 to sums of
+        // non-negative values, which changes no bit).
+        for (x, &v) in (l..).zip(span) {
+            let a = fraction(v).max(0.0) as f64;
+            (sum, sy, sx) = (sum + a, sy + a * y as f64, sx + a * x as f64);
         }
     }
     let centre = (sum > 0.0).then(|| [sy / sum, sx / sum]);
