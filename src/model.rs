@@ -389,6 +389,7 @@ mod checks;
 mod meta;
 mod stop;
 use checks::{check_schema, normalization};
+#[cfg(feature = "onnx")]
 pub(crate) use meta::metadata_json;
 pub use stop::{StopRecord, read_stop, save_with_stop, to_bytes_with_stop};
 

@@ -30,7 +30,7 @@ pub(super) fn too_big(path: &Path, about: &str, need: u64, avail: u64) -> Error 
 /// declares (one byte more shows a surplus), so a forged header or a decompression bomb
 /// costs no memory; a file that would not fit in the available memory is refused up front
 /// with the size it needs. A gzip file of one member whose trailer's size fits is inflated
-/// whole ([`super::inflate`]); what that declines is streamed.
+/// whole by libdeflate; what that declines is streamed.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, "read the file", e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, "read the file", e))?;

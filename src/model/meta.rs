@@ -1,7 +1,7 @@
 //! The `bp_par` metadata object of a model file: built once, for the file and for what else
 //! carries it (the ONNX export's `metadata_props`).
 
-use super::{FORMAT_VERSION, Model, ModelMeta, ModelRef, NormKind, NormMeta, Tensor};
+use super::{FORMAT_VERSION, ModelMeta, ModelRef, NormKind, NormMeta, Tensor};
 use crate::data::Normalization;
 use crate::error::Result;
 use crate::metadata;
@@ -33,7 +33,8 @@ pub(super) fn model_meta(model: ModelRef<'_>, tensors: &mut Vec<Tensor>) -> Resu
 }
 
 /// The metadata of `model`'s file as its JSON text (the z-score statistics, tensors of the
-/// file, are not in it).
-pub(crate) fn metadata_json(model: &Model) -> Result<String> {
+/// file, are not in it). For the ONNX export's metadata.
+#[cfg(feature = "onnx")]
+pub(crate) fn metadata_json(model: &super::Model) -> Result<String> {
     Ok(model_meta(model.view(), &mut Vec::new())?.to_string())
 }
