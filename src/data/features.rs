@@ -157,10 +157,21 @@ impl Features {
     }
 
     /// Bytes as f32 values (an IDX or `.npy` array of u8), converted in parallel (the caller's
-    /// pool), their scan taken from the bytes.
-    pub(crate) fn from_bytes(bytes: &[u8]) -> Features {
-        let mut values = Vec::with_capacity(bytes.len());
-        bytes.par_iter().map(|&b| b as f32).collect_into_vec(&mut values);
+    /// pool) into `room` when it has as many values or more (a buffer whose pages are mapped
+    /// already), their scan taken from the bytes.
+    pub(crate) fn from_bytes(bytes: &[u8], room: Option<Vec<f32>>) -> Features {
+        let values = match room {
+            Some(mut room) if room.len() >= bytes.len() => {
+                room.truncate(bytes.len());
+                room.par_iter_mut().zip(bytes.par_iter()).for_each(|(v, &b)| *v = b as f32);
+                room
+            }
+            _ => {
+                let mut values = Vec::with_capacity(bytes.len());
+                bytes.par_iter().map(|&b| b as f32).collect_into_vec(&mut values);
+                values
+            }
+        };
         Features::scanned(values, Scan::of_bytes(bytes))
     }
 
@@ -284,6 +295,9 @@ mod tests {
         assert_eq!((f.scan().first_non_finite, f.scan().lo), (None, -7.0));
         let g = f.clone();
         assert_eq!(g.scan().lo, -7.0);
-        assert_eq!(Features::from_bytes(&[4, 200]).scan(), &Scan::of(&[4.0, 200.0]));
+        assert_eq!(Features::from_bytes(&[4, 200], None).scan(), &Scan::of(&[4.0, 200.0]));
+        let roomy = Features::from_bytes(&[4, 200], Some(vec![7.0; 5]));
+        assert_eq!((roomy.to_vec(), roomy.scan()), (vec![4.0, 200.0], &Scan::of(&[4.0, 200.0])));
+        assert_eq!(Features::from_bytes(&[1, 2, 3], Some(vec![7.0; 2])).to_vec(), vec![1.0, 2.0, 3.0]);
     }
 }

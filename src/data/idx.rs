@@ -65,7 +65,7 @@ fn labels_path_for(images: &Path) -> Option<PathBuf> {
     None
 }
 
-pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
+pub(super) fn load(path: &Path, bytes: &[u8], room: Option<Vec<f32>>, opts: &LoadOptions) -> Result<Dataset> {
     let (dims, body) = parse(path, bytes)?;
     let (n, n_features, image_shape) = match dims[..] {
         [n, h, w] => (n, h * w, Some([h, w])),
@@ -123,7 +123,7 @@ pub(super) fn load(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Data
             ));
         }
     };
-    let features = super::Features::from_bytes(body);
+    let features = super::Features::from_bytes(body, room);
     Ok(Dataset {
         path: path.to_path_buf(),
         n_features,

@@ -329,7 +329,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         only_csv_skips(path, opts, "a .npz archive")?;
         npy::load_npz_file(path, opts).map(|d| noted(d, opts))
     } else {
-        from_bytes(path, &read_bytes(path)?, opts)
+        let (bytes, room) = read::read_with_room(path)?;
+        from_bytes_into(path, &bytes, room, opts)
     }
 }
 
@@ -344,6 +345,11 @@ fn only_csv_skips(path: &Path, opts: &LoadOptions, what: &str) -> Result<()> {
 /// Parses a data set held in memory (already decompressed); `path` names it in messages
 /// and locates an IDX or `.npy` labels file.
 pub fn from_bytes(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Dataset> {
+    from_bytes_into(path, bytes, None, opts)
+}
+
+/// [`from_bytes`], an IDX file's f32 features written into `room` if it is large enough.
+fn from_bytes_into(path: &Path, bytes: &[u8], room: Option<Vec<f32>>, opts: &LoadOptions) -> Result<Dataset> {
     let data = if bytes.starts_with(npy::MAGIC) {
         only_csv_skips(path, opts, "a .npy array")?;
         npy::load_npy(path, bytes, opts)?
@@ -352,7 +358,7 @@ pub fn from_bytes(path: &Path, bytes: &[u8], opts: &LoadOptions) -> Result<Datas
         npy::load_npz(path, bytes, opts)?
     } else if bytes.len() >= 2 && bytes[0] == 0 && bytes[1] == 0 {
         only_csv_skips(path, opts, "an IDX file")?;
-        idx::load(path, bytes, opts)?
+        idx::load(path, bytes, room, opts)?
     } else {
         csv::parse(path, bytes, opts)?
     };

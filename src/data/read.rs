@@ -32,6 +32,16 @@ pub(super) fn too_big(path: &Path, about: &str, need: u64, avail: u64) -> Error 
 /// with the size it needs. A gzip file of one member whose trailer's size fits is inflated
 /// whole by libdeflate; what that declines is streamed.
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    read_with_room(path).map(|(bytes, _)| bytes)
+}
+
+/// A file's bytes, and room for its f32 features when it is known to need it.
+pub(crate) type WithRoom = (Vec<u8>, Option<Vec<f32>>);
+
+/// [`read_bytes`], and for gzip-compressed IDX bytes (pixels that become f32 features) the
+/// room for those features, its pages faulted in on another thread while this one inflates
+/// (the fresh pages of 188 MB of MNIST features cost as much as the inflating).
+pub(crate) fn read_with_room(path: &Path) -> Result<WithRoom> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, "read the file", e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, "read the file", e))?;
     if meta.is_dir() {
@@ -40,9 +50,9 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     let mut raw = std::io::BufReader::new(file);
     let gz = raw.fill_buf().map_err(|e| Error::io(path, "read the file", e))?.starts_with(&[0x1f, 0x8b]);
     let available = crate::sys::available_memory_bytes();
-    if gz && let Some(bytes) = whole_gzip(path, &mut raw, meta.len(), available)? {
+    if gz && let Some((bytes, room)) = whole_gzip(path, &mut raw, meta.len(), available)? {
         let limit = read_limit(path, &bytes, gz, meta.len(), available)?;
-        return checked(path, bytes, limit);
+        return Ok((checked(path, bytes, limit)?, room));
     }
     let bad_gzip = |e: std::io::Error| Error::data(path, format!("is not a valid gzip file ({e})"));
     let mut reader: Box<dyn Read> = if gz { Box::new(MultiGzDecoder::new(raw)) } else { Box::new(raw) };
@@ -54,31 +64,49 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     }
     let limit = read_limit(path, &bytes, gz, meta.len(), available)?;
     reader.take(limit.saturating_sub(bytes.len() as u64)).read_to_end(&mut bytes).map_err(bad_gzip)?;
-    checked(path, bytes, limit)
+    Ok((checked(path, bytes, limit)?, None))
 }
 
 /// A gzip file's contents inflated whole, when it has one member whose trailer's size
 /// (with 4 bytes of f32 per byte, as IDX pixels become) fits in the available memory beside
-/// the compressed bytes; None to stream it (from the start again).
+/// the compressed bytes; None to stream it (from the start again). When its first bytes are
+/// an IDX header of bytes, also the room for their f32 features, zeroed by another thread of
+/// the pool meanwhile.
 fn whole_gzip(
     path: &Path,
     raw: &mut std::io::BufReader<std::fs::File>,
     file_len: u64,
     available: Option<u64>,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<Option<WithRoom>> {
     if available.is_some_and(|a| file_len > a / 5) {
         return Ok(None);
     }
     let mut gz = Vec::with_capacity(file_len as usize);
     raw.read_to_end(&mut gz).map_err(|e| Error::io(path, "read the file", e))?;
     let fits = |size: usize| available.is_none_or(|a| (size as u64).saturating_mul(5) <= a);
-    let bytes = super::inflate::trailer_size(&gz)
-        .filter(|&s| fits(s))
-        .and_then(|s| super::inflate::gunzip_one_member(&gz, s));
-    if bytes.is_none() {
+    let Some(size) = super::inflate::trailer_size(&gz).filter(|&s| fits(s)) else {
         raw.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io(path, "read the file", e))?;
-    }
-    Ok(bytes)
+        return Ok(None);
+    };
+    // The first four bytes, streamed (a few microseconds): an IDX file of bytes (type 0x08)?
+    let mut head = [0u8; 4];
+    let idx_bytes = MultiGzDecoder::new(&gz[..]).read_exact(&mut head).is_ok() && head[..3] == [0, 0, 0x08];
+    let (bytes, room) = rayon::join(
+        || super::inflate::gunzip_one_member(&gz, size),
+        || {
+            idx_bytes.then(|| vec![0.0f32; size]).map(|mut room| {
+                // (Zeroed pages are mapped lazily: a write to each faults it in here. Not a zero,
+                // which a compiler may drop as a store of what is there; the features overwrite it.)
+                room.iter_mut().step_by(1024).for_each(|v| *v = 1.0);
+                room
+            })
+        },
+    );
+    let Some(bytes) = bytes else {
+        raw.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io(path, "read the file", e))?;
+        return Ok(None);
+    };
+    Ok(Some((bytes, room)))
 }
 
 /// How many bytes of the (decompressed) file to read at most, from its first bytes (an IDX
