@@ -35,8 +35,7 @@ impl Scan {
     /// parallel, and scans each block while it is still in cache: the scan of the new values
     /// for the cost of the change alone.
     pub(crate) fn after(values: &mut [f32], d: usize, f: impl Fn(&mut [f32]) + Sync) -> Scan {
-        const CHUNK: usize = 1 << 15;
-        let block = (CHUNK / d.max(1)).max(1) * d.max(1);
+        let block = Scan::row_block(d);
         values
             .par_chunks_mut(block)
             .enumerate()
@@ -45,6 +44,12 @@ impl Scan {
                 Scan::serial(chunk, c * block)
             })
             .reduce(Scan::empty, Scan::then)
+    }
+
+    /// Values per parallel block of whole rows of `d` (about 32K).
+    pub(crate) fn row_block(d: usize) -> usize {
+        const CHUNK: usize = 1 << 15;
+        (CHUNK / d.max(1)).max(1) * d.max(1)
     }
 
     /// The scan of no values.
@@ -175,11 +180,18 @@ impl Features {
         Features::scanned(values, Scan::of_bytes(bytes))
     }
 
-    /// Changes the values in place by `change`, which returns the scan of the new values.
-    pub(crate) fn change<E>(&mut self, change: impl FnOnce(&mut [f32]) -> Result<Scan, E>) -> Result<(), E> {
-        self.scan = OnceLock::new();
-        let scan = change(&mut self.values)?;
-        self.scan = OnceLock::from(scan);
+    /// Changes the values in place by `change`, which returns the scan of the new values, or
+    /// None when it left them as they were (their scan, if taken, is kept).
+    pub(crate) fn change<E>(
+        &mut self,
+        change: impl FnOnce(&mut [f32]) -> Result<Option<Scan>, E>,
+    ) -> Result<(), E> {
+        let kept = std::mem::take(&mut self.scan);
+        if let Some(scan) = change(&mut self.values)? {
+            self.scan = OnceLock::from(scan);
+        } else {
+            self.scan = kept;
+        }
         Ok(())
     }
 
@@ -293,6 +305,12 @@ mod tests {
         assert_eq!(f.scan().first_non_finite, Some(2));
         f[2] = -7.0;
         assert_eq!((f.scan().first_non_finite, f.scan().lo), (None, -7.0));
+        f.change(|v| {
+            v[0] = 9.0;
+            Ok::<_, ()>(Some(Scan::of(v)))
+        })
+        .unwrap();
+        assert_eq!(f.scan().hi, 9.0);
         let g = f.clone();
         assert_eq!(g.scan().lo, -7.0);
         assert_eq!(Features::from_bytes(&[4, 200], None).scan(), &Scan::of(&[4.0, 200.0]));

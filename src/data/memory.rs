@@ -316,10 +316,8 @@ impl Dataset {
             return Err(Error::data(&self.path, "is normalised already; normalising twice would misread it"));
         }
         norm.check_width(self.n_features, self.features.len()).map_err(|m| Error::data(&self.path, m))?;
-        if *norm != Normalization::None {
-            let d = self.n_features;
-            self.features.change(|values| norm.apply_scanned(values, d))?;
-        }
+        let d = self.n_features;
+        self.features.change(|values| norm.apply_scanned(values, d))?;
         self.normalized = true;
         Ok(())
     }

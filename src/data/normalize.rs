@@ -175,26 +175,36 @@ impl Normalization {
     /// [`crate::Error::Config`] when `features` are not whole rows of `d`, or the transform
     /// was fitted on another number of features.
     pub fn apply(&self, features: &mut [f32], d: usize) -> crate::Result<()> {
-        self.apply_scanned(features, d).map(drop)
+        use rayon::prelude::*;
+        self.check_width(d, features.len()).map_err(|m| crate::Error::config(format!("the data {m}")))?;
+        if *self != Normalization::None {
+            features.par_chunks_mut(Scan::row_block(d)).for_each(|rows| self.transform(rows, d));
+        }
+        Ok(())
     }
 
-    /// [`Normalization::apply`], returning the [`Scan`] of the normalised values (taken in the
-    /// same pass).
-    pub(crate) fn apply_scanned(&self, features: &mut [f32], d: usize) -> crate::Result<Scan> {
+    /// [`Normalization::apply`], returning the [`Scan`] of the normalised values, taken in the
+    /// same pass (None for [`Normalization::None`], which changes nothing).
+    pub(crate) fn apply_scanned(&self, features: &mut [f32], d: usize) -> crate::Result<Option<Scan>> {
         self.check_width(d, features.len()).map_err(|m| crate::Error::config(format!("the data {m}")))?;
-        Ok(match self {
-            Normalization::None => Scan::after(features, d, |_| {}),
-            Normalization::Scale(s) => Scan::after(features, d, |c| c.iter_mut().for_each(|v| *v /= s)),
+        Ok((*self != Normalization::None).then(|| Scan::after(features, d, |rows| self.transform(rows, d))))
+    }
+
+    /// The transform of whole rows of `d` values.
+    fn transform(&self, rows: &mut [f32], d: usize) {
+        match self {
+            Normalization::None => {}
+            Normalization::Scale(s) => rows.iter_mut().for_each(|v| *v /= s),
             // In f64: with values near f32's limit, v − m can overflow f32 while the quotient,
             // a handful of standard deviations, cannot.
-            Normalization::ZScore { mean, std } => Scan::after(features, d, |rows| {
+            Normalization::ZScore { mean, std } => {
                 for row in rows.chunks_exact_mut(d) {
                     for ((v, &m), &s) in row.iter_mut().zip(mean).zip(std) {
                         *v = ((*v as f64 - m as f64) / s as f64) as f32;
                     }
                 }
-            }),
-        })
+            }
+        }
     }
 
     /// Undoes the transform in place (for pictures of the original inputs).
