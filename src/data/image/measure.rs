@@ -8,10 +8,12 @@
 //! 3. each image's ink (the fraction of the way from background to ink), its box and centre.
 //!
 //! Pictures of whole numbers 0..=255 (IDX and PNG pixels, as the data set's [`Scan`] tells)
-//! take shortcuts that give the same bits: their sums are exact in f32 in any order, the
-//! border's median is read from a count of each level, and each level's ink fraction is
-//! divided out once, not once per pixel.
+//! take the shortcuts of `levels.rs`, which give the same bits: two passes instead of three
+//! (each image's extremes found beside its sums), sums exact in any order, the border's
+//! median read from a count of each level, each level's ink fraction divided out once, rows'
+//! spans read from bit masks.
 
+use super::levels::{Units, ink_of_masked, level, level_interval, pixel_masks, polarity_of_levels};
 use super::{ImageStats, border, median, tidy};
 use crate::data::Scan;
 use rayon::prelude::*;
@@ -40,10 +42,21 @@ pub(crate) fn measure_scanned(
     let images: Vec<&[f32]> = features.chunks_exact(n_features).collect();
     // Whole levels 0..=255 whose image sums stay below 2²⁴, where f32 counts exactly.
     let levels = scan.whole && scan.hi <= 255.0 && n_features * 255 < 1 << 24;
-    let (background, bright, dark) =
-        if levels { polarity_of_levels(&images, shape)? } else { polarity(&images, shape)? };
-    let far = |img: &&[f32]| extreme(img, background, if bright > dark { f32::max } else { f32::min });
-    let ink = median(&images.par_iter().map(far).collect::<Vec<_>>())?;
+    let (background, bright, dark, ranges) = if levels {
+        polarity_of_levels(&images, shape)?
+    } else {
+        let (background, bright, dark) = polarity(&images, shape)?;
+        (background, bright, dark, Vec::new())
+    };
+    let fold = if bright > dark { f32::max } else { f32::min };
+    let far =
+        |i: usize| match ranges.get(i).map(|&[hi, lo]| fold(background, if bright > dark { hi } else { lo }))
+        {
+            // A level's extreme that is not ±0 is the one extreme (a zero's sign is left to `extreme`).
+            Some(far) if far != 0.0 => far,
+            _ => extreme(images[i], background, fold),
+        };
+    let ink = median(&(0..images.len()).into_par_iter().map(far).collect::<Vec<_>>())?;
     let range = ink as f64 - background as f64;
     if !(range.abs() > 0.0 && range.is_finite()) {
         return None;
@@ -54,18 +67,27 @@ pub(crate) fn measure_scanned(
     if levels {
         table.iter_mut().enumerate().for_each(|(k, t)| *t = fraction(k as f32));
     }
+    // Images of levels in rows of at most 64 whose weighing and inked levels are each one
+    // interval are read through bit masks of those pixels (two comparisons a pixel, in
+    // vector lanes), and their centres' sums made exactly in integers, when exact.
+    let masked = (levels && shape[1] <= 64)
+        .then(|| {
+            let sets = [
+                level_interval(|k| table[k] > 0.0)?,
+                level_interval(|k| table[k] as f64 >= super::INK_THRESHOLD)?,
+            ];
+            Some((sets, Units::of(&table, n_features, shape)?))
+        })
+        .flatten();
     let boxes: Vec<Option<(f32, Option<[f64; 2]>)>> = images
         .par_iter()
-        .map(|img| {
-            if levels {
-                // A level's index is the low byte of v + 2²³ (no saturating cast); −0.0 is
-                // level 0, whose fraction is that of +0.0: they differ in `v − background`
-                // only when the background is ±0, where both are 0.
-                let level = |v: f32| ((v + 8_388_608.0).to_bits() & 0xff) as usize;
-                ink_of(img, background, shape, |v| table[level(v)])
-            } else {
-                ink_of(img, background, shape, fraction)
+        .map_init(Vec::new, |masks, img| match &masked {
+            Some((sets, units)) => {
+                pixel_masks(img, *sets, masks);
+                ink_of_masked(img, shape, masks, units)
             }
+            None if levels => ink_of(img, background, shape, |v| table[level(v)]),
+            None => ink_of(img, background, shape, fraction),
         })
         .collect();
     let (sides, centres): (Vec<f32>, Vec<Option<[f64; 2]>>) = boxes.into_iter().flatten().unzip();
@@ -106,70 +128,6 @@ fn polarity(images: &[&[f32]], shape: [usize; 2]) -> Option<(f32, usize, usize)>
     Some((median(&border_px)?, bright, dark))
 }
 
-/// [`polarity`] of whole levels 0..=255 (−0.0 among them): the sums in f32 lanes (exact, so
-/// equal to the in-order f64 sums), and the border's median from a count per level, in
-/// [`f32::total_cmp`]'s order (−0.0 before +0.0).
-fn polarity_of_levels(images: &[&[f32]], shape: [usize; 2]) -> Option<(f32, usize, usize)> {
-    let [h, w] = shape;
-    let n_features = h * w;
-    // Bucket 0: −0.0; bucket k + 1: level k.
-    let bucket = |v: f32| if v.to_bits() == 0x8000_0000 { 0 } else { v as usize + 1 };
-    let (counts, bright, dark) = images
-        .par_iter()
-        .fold(
-            || (vec![0u64; 257], 0usize, 0usize),
-            |(mut counts, mut bright, mut dark), img| {
-                let mut edge_sum = 0.0f32;
-                for (y, row) in img.chunks_exact(w).enumerate() {
-                    let edge: &[f32] = if y == 0 || y + 1 == h { row } else { &[row[0], row[w - 1]] };
-                    for &v in edge {
-                        counts[bucket(v)] += 1;
-                        edge_sum += v;
-                    }
-                }
-                let edge_mean = edge_sum as f64 / (2 * (h + w) - 4) as f64;
-                let mean = exact_sum(img) as f64 / n_features as f64;
-                match mean.partial_cmp(&edge_mean) {
-                    Some(Ordering::Greater) => bright += 1,
-                    Some(Ordering::Less) => dark += 1,
-                    _ => {}
-                }
-                (counts, bright, dark)
-            },
-        )
-        .reduce(
-            || (vec![0u64; 257], 0, 0),
-            |(mut a, b1, d1), (b, b2, d2)| {
-                a.iter_mut().zip(&b).for_each(|(a, b)| *a += b);
-                (a, b1 + b2, d1 + d2)
-            },
-        );
-    if bright == dark {
-        return None;
-    }
-    // The value of rank (count − 1) / 2, as `median` picks it.
-    let mid = counts.iter().sum::<u64>().checked_sub(1)? / 2;
-    let mut below = 0;
-    let at = counts.iter().position(|&c| {
-        below += c;
-        below > mid
-    })?;
-    let background = if at == 0 { -0.0 } else { (at - 1) as f32 };
-    Some((background, bright, dark))
-}
-
-/// The sum of whole numbers whose total stays below 2²⁴, in 16 f32 lanes: exact, so the
-/// same in any order.
-fn exact_sum(values: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 16];
-    let chunks = values.chunks_exact(16);
-    let rest: f32 = chunks.remainder().iter().sum();
-    for chunk in chunks {
-        lanes.iter_mut().zip(chunk).for_each(|(l, &v)| *l += v);
-    }
-    lanes.iter().sum::<f32>() + rest
-}
-
 /// An image's ink, as the fraction of the way from `background` to the ink level that
 /// `fraction` gives each pixel value: the longer side of the box holding the pixels at least
 /// [`super::INK_THRESHOLD`] inked and the ink's centre of mass ([`super::centre_of_mass`]'s
@@ -182,8 +140,7 @@ fn ink_of(
     [h, w]: [usize; 2],
     fraction: impl Fn(f32) -> f32,
 ) -> Option<(f32, Option<[f64; 2]>)> {
-    let mut ink_box: Option<[usize; 4]> = None;
-    let (mut sum, mut sy, mut sx) = (0.0f64, 0.0f64, 0.0f64);
+    let mut ink = Ink::default();
     let inked = |v: &f32| fraction(*v) as f64 >= super::INK_THRESHOLD;
     let weighs = |v: &f32| fraction(*v) > 0.0;
     for (y, row) in img.chunks_exact(w).enumerate().take(h) {
@@ -198,22 +155,57 @@ fn ink_of(
             continue;
         };
         let span = &row[l..=r];
-        if let (Some(li), Some(ri)) = (span.iter().position(inked), span.iter().rposition(inked)) {
-            let (li, ri) = (l + li, l + ri);
-            ink_box = Some(match ink_box {
-                None => [y, li, y, ri],
-                Some([t, l0, _, r0]) => [t, l0.min(li), y, r0.max(ri)],
-            });
-        }
+        let inked = span.iter().position(inked).zip(span.iter().rposition(inked));
+        ink.add_row(y, l, span, inked.map(|(li, ri)| (l + li, l + ri)), &fraction);
+    }
+    ink.finish()
+}
+
+/// An image's ink box and centre's sums, a row at a time.
+#[derive(Default)]
+pub(super) struct Ink {
+    ink_box: Option<[usize; 4]>,
+    pub(super) sums: [f64; 3],
+}
+
+impl Ink {
+    /// Row `y`'s pixels of positive fraction from column `l` on (`span`), and its first and
+    /// last inked columns if any.
+    fn add_row(
+        &mut self,
+        y: usize,
+        l: usize,
+        span: &[f32],
+        inked: Option<(usize, usize)>,
+        fraction: impl Fn(f32) -> f32,
+    ) {
+        self.add_box(y, inked);
         // The centre's sums over the span, in order (the zeros within add +0.0 to sums of
         // non-negative values, which changes no bit).
+        let [mut sum, mut sy, mut sx] = self.sums;
         for (x, &v) in (l..).zip(span) {
             let a = fraction(v).max(0.0) as f64;
             (sum, sy, sx) = (sum + a, sy + a * y as f64, sx + a * x as f64);
         }
+        self.sums = [sum, sy, sx];
     }
-    let centre = (sum > 0.0).then(|| [sy / sum, sx / sum]);
-    ink_box.map(|[t, l, b, r]| ((b - t + 1).max(r - l + 1) as f32, centre))
+
+    /// Row `y`'s first and last inked columns, if any, into the box.
+    pub(super) fn add_box(&mut self, y: usize, inked: Option<(usize, usize)>) {
+        if let Some((li, ri)) = inked {
+            self.ink_box = Some(match self.ink_box {
+                None => [y, li, y, ri],
+                Some([t, l0, _, r0]) => [t, l0.min(li), y, r0.max(ri)],
+            });
+        }
+    }
+
+    /// The longer side of the box and the centre; `None` without inked pixels.
+    pub(super) fn finish(self) -> Option<(f32, Option<[f64; 2]>)> {
+        let [sum, sy, sx] = self.sums;
+        let centre = (sum > 0.0).then(|| [sy / sum, sx / sum]);
+        self.ink_box.map(|[t, l, b, r]| ((b - t + 1).max(r - l + 1) as f32, centre))
+    }
 }
 
 /// Rows summed together by [`lockstep_sums`].

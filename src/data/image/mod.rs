@@ -228,6 +228,7 @@ impl ImageStats {
     }
 }
 
+mod levels;
 mod measure;
 pub(crate) use measure::measure_scanned;
 mod resample;

@@ -208,12 +208,22 @@ fn measured_one_by_one(features: &[f32], d: usize, [h, w]: [usize; 2]) -> Option
     })
 }
 
+/// Shapes: rows read through bit masks (10 and 64 wide), rows too wide for them (70), and
+/// images so tall that their centres' sums may not be exact in units (1000 x 10), which take
+/// the in-order sums.
 #[test]
 fn the_parallel_measurement_gives_the_figures_of_one_image_after_another() {
-    use rand::{RngExt, SeedableRng};
+    use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-    let (h, w) = (12, 10);
-    for kind in 0..6 {
+    for (h, w, kinds) in [(12, 10, 0..7), (12, 64, 0..7), (11, 70, 0..7), (1000, 10, 0..1)] {
+        measured_alike(&mut rng, [h, w], kinds);
+    }
+}
+
+/// Random pictures of `shape` for each of `kinds`, measured in parallel and one by one.
+fn measured_alike(rng: &mut rand_chacha::ChaCha8Rng, [h, w]: [usize; 2], kinds: std::ops::Range<usize>) {
+    use rand::RngExt;
+    for kind in kinds {
         let n = 301;
         let mut x = Vec::with_capacity(n * h * w);
         for _ in 0..n {
@@ -229,6 +239,9 @@ fn the_parallel_measurement_gives_the_figures_of_one_image_after_another() {
                 4 => (v * rng.random_range(1.0f32..255.9)).floor(),
                 5 => 128.0 - (v * rng.random_range(30.0f32..128.9)).floor(),
                 2 => v * 0.7 + rng.random_range(-0.01f32..0.01),
+                // Whole levels with noise in the background, under and above the ink's level.
+                6 if v == 0.0 => rng.random_range(0..40) as f32,
+                6 => rng.random_range(30..256) as f32,
                 _ => {
                     if v == 0.0 {
                         -0.0
@@ -239,11 +252,15 @@ fn the_parallel_measurement_gives_the_figures_of_one_image_after_another() {
             }));
         }
         let expected = measured_one_by_one(&x, h * w, [h, w]);
-        assert!(expected.is_some(), "kind {kind}");
+        assert!(expected.is_some(), "kind {kind}, {h} x {w}");
         for threads in [1, 2, 3] {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             let got = pool.install(|| ImageStats::measure(&x, h * w, [h, w]));
-            assert_eq!(format!("{got:?}"), format!("{expected:?}"), "kind {kind}, {threads} threads");
+            assert_eq!(
+                format!("{got:?}"),
+                format!("{expected:?}"),
+                "kind {kind}, {h} x {w}, {threads} threads"
+            );
         }
     }
 }
