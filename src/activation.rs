@@ -57,6 +57,18 @@ impl Activation {
         }
     }
 
+    /// `z[j] ← f(z[j] + bias[j])` for one sample's row of a sample-major block (a bias per
+    /// unit): element by element the values of [`Activation::bias_activate_unit`].
+    #[inline]
+    pub fn bias_activate_row<T: Scalar>(self, z: &mut [T], bias: &[T]) {
+        debug_assert_eq!(z.len(), bias.len());
+        match self {
+            Activation::Sigmoid => sigmoid_row(z, bias),
+            Activation::Tanh => z.iter_mut().zip(bias).for_each(|(z, &b)| *z = flush((*z + b).tanh())),
+            Activation::Relu => relu_row(z, bias),
+        }
+    }
+
     /// `delta ← delta ⊙ f'(·)`, with the derivative written through the output `a`; results
     /// below the smallest normal number are flushed to 0 (see [`flush`]).
     #[inline]
@@ -77,13 +89,27 @@ crate::simd::multiversion! {
 }
 
 crate::simd::multiversion! {
+    fn sigmoid_row<T: Scalar>(z: &mut [T], bias: &[T]) {
+        z.iter_mut().zip(bias).for_each(|(z, &b)| *z = sigmoid(*z + b));
+    }
+}
+
+/// ReLU of `v`: a comparison rather than `max`, which IEEE lets return either zero for
+/// max(−0, +0): this gives +0 for −0 and for NaN in every compiled copy.
+#[inline(always)]
+fn relu<T: Scalar>(v: T) -> T {
+    if v > T::zero() { flush(v) } else { T::zero() }
+}
+
+crate::simd::multiversion! {
     fn relu_unit<T: Scalar>(z: &mut [T], bias: T) {
-        // A comparison rather than `max`, which IEEE lets return either zero for max(−0, +0):
-        // this gives +0 for −0 and for NaN in every compiled copy.
-        z.iter_mut().for_each(|z| {
-            let v = *z + bias;
-            *z = if v > T::zero() { flush(v) } else { T::zero() };
-        });
+        z.iter_mut().for_each(|z| *z = relu(*z + bias));
+    }
+}
+
+crate::simd::multiversion! {
+    fn relu_row<T: Scalar>(z: &mut [T], bias: &[T]) {
+        z.iter_mut().zip(bias).for_each(|(z, &b)| *z = relu(*z + b));
     }
 }
 

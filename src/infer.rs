@@ -10,7 +10,7 @@
 use crate::data::{Dataset, Targets};
 use crate::error::{Error, Result};
 use crate::metrics::{Confusion, Regression};
-use crate::network::{Buffers, Network, argmax};
+use crate::network::{Buffers, Network, RowNet, argmax};
 use rayon::prelude::*;
 
 /// Rows per parallel task: up to 256, fewer for very wide networks so that a task's
@@ -60,13 +60,14 @@ impl Evaluation {
     }
 }
 
-/// Runs `f(first_row, rows, buffers, targets)` on every block in parallel and returns the
-/// per-block results in block order.
+/// Runs `f(first_row, rows, outputs, loss)` on every block in parallel (`outputs`: the
+/// block's `rows x n_out`) and returns the per-block results in block order. By rows
+/// ([`RowNet`]) where the kernels run, else by [`Network::forward`]: the same bits.
 fn over_blocks<R: Send>(
     net: &Network<f32>,
     data: &Dataset,
     with_targets: bool,
-    f: impl Fn(usize, usize, &Buffers<f32>, f64) -> R + Sync,
+    f: impl Fn(usize, usize, &[f32], f64) -> R + Sync,
 ) -> Vec<R> {
     let d = data.n_features;
     let k = net.arch.n_out();
@@ -75,8 +76,13 @@ fn over_blocks<R: Send>(
         .par_chunks((block * d).max(1))
         .enumerate()
         .map_init(
-            || (Buffers::new(&net.arch, block), vec![0.0f32; block * k]),
-            |(buf, y), (b, x)| {
+            || {
+                (
+                    RowNet::new(net, block).ok_or_else(|| Buffers::new(&net.arch, block)),
+                    vec![0.0f32; block * k],
+                )
+            },
+            |(pass, y), (b, x)| {
                 let rows = x.len() / d;
                 let first = b * block;
                 let y = with_targets.then(|| {
@@ -85,8 +91,16 @@ fn over_blocks<R: Send>(
                     }
                     &y[..rows * k]
                 });
-                let loss = net.forward(x, rows, y, buf);
-                f(first, rows, buf, loss)
+                match pass {
+                    Ok(by_rows) => {
+                        let loss = by_rows.forward(x, rows, y);
+                        f(first, rows, by_rows.output(rows), loss)
+                    }
+                    Err(buf) => {
+                        let loss = net.forward(x, rows, y, buf);
+                        f(first, rows, buf.output(rows), loss)
+                    }
+                }
             },
         )
         .collect()
@@ -175,7 +189,7 @@ pub(crate) fn check_rows(net: &Network<f32>, data: &Dataset, with_targets: bool)
 /// [`Error::Data`] when the rows are not as wide as the network's inputs.
 pub fn outputs(net: &Network<f32>, data: &Dataset) -> Result<Vec<f32>> {
     check_rows(net, data, false)?;
-    let blocks = over_blocks(net, data, false, |_, rows, buf, _| buf.output(rows).to_vec());
+    let blocks = over_blocks(net, data, false, |_, _, out, _| out.to_vec());
     Ok(blocks.concat())
 }
 
@@ -196,13 +210,12 @@ pub fn evaluate(net: &Network<f32>, data: &Dataset, l2: Option<(f64, usize)>) ->
     };
     // Each block returns its loss and its rows' predicted classes (or outputs, for real-valued
     // targets); the counts and sums are made once, in row order.
-    let blocks = over_blocks(net, data, true, |first, rows, buf, loss| {
+    let blocks = over_blocks(net, data, true, |first, _, out, loss| {
         // A row with a non-finite output predicts nothing (u32::MAX matches no class).
         let predict = |o: &[f32]| if o.iter().all(|v| v.is_finite()) { argmax(o) as u32 } else { u32::MAX };
-        let preds: Vec<u32> =
-            if classify { buf.output(rows).chunks_exact(k).map(predict).collect() } else { Vec::new() };
-        let outputs = if values.is_some() { buf.output(rows).to_vec() } else { Vec::new() };
-        let (bad, first_bad) = non_finite_rows(buf.output(rows), k);
+        let preds: Vec<u32> = if classify { out.chunks_exact(k).map(predict).collect() } else { Vec::new() };
+        let outputs = if values.is_some() { out.to_vec() } else { Vec::new() };
+        let (bad, first_bad) = non_finite_rows(out, k);
         (loss, preds, outputs, (bad, first_bad.map(|r| first + r)))
     });
     let non_finite = blocks.iter().map(|b| b.3.0).sum();

@@ -83,35 +83,52 @@ impl<T: Scalar> Network<T> {
         // Output layer, by blocks of samples: Z (rows, n_out) = A_{L-1} (rows, n_in) · Wᵀ.
         let l = n_layers - 1;
         let (n_in, n_out) = (arch.sizes[l], arch.n_out());
-        let (w, bias) = self.layer(l);
         let (hidden, out) = buf.acts.split_at_mut(l);
         let input = if l == 0 {
             MatRef::row_major(&x[..rows * n_in], rows, n_in)
         } else {
             MatRef::row_major(&hidden[l - 1][..n_in * rows], n_in, rows).t()
         };
-        let wt = MatRef::row_major(w, n_out, n_in).t(); // Wᵀ (n_in, n_out)
+        let wt = MatRef::row_major(self.layer(l).0, n_out, n_in).t(); // Wᵀ (n_in, n_out)
         let block = sample_block(split, n_in, n_out, rows);
-        let (loss, output) = (arch.loss, arch.output());
         let z = &mut out[0][..rows * n_out];
         let d = &mut buf.deltas[l][..rows * n_out];
         let row_loss = &mut buf.row_loss[..rows];
-        let task = |b: usize, z: &mut [T], d: &mut [T], row_loss: &mut [f64]| {
-            let (first, n) = (b * block, row_loss.len());
-            product(MatMut::row_major(z, n, n_out), input.sub_rows(first, n), wt);
-            for (i, zr) in z.chunks_exact_mut(n_out).enumerate() {
-                zr.iter_mut().zip(bias).for_each(|(z, &b)| *z += b);
-                let yr = y.map(|y| &y[(first + i) * n_out..(first + i + 1) * n_out]);
-                row_loss[i] = loss.forward_row(output, zr, yr);
-                if let (true, Some(yr)) = (output_delta, yr) {
-                    loss.delta_row(output, zr, yr, &mut d[i * n_out..(i + 1) * n_out]);
-                }
-            }
-        };
         let blocks =
             z.chunks_mut(block * n_out).zip(d.chunks_mut(block * n_out)).zip(row_loss.chunks_mut(block));
-        split.for_each(blocks.enumerate(), |(b, ((z, d), rl))| task(b, z, d, rl));
+        split.for_each(blocks.enumerate(), |(b, ((z, d), rl))| {
+            self.output_rows(input, wt, b * block, y, z, output_delta.then_some(d), rl);
+        });
         buf.row_loss[..rows].iter().sum()
+    }
+
+    /// The output layer on the rows `first..first + row_loss.len()` of `input` (rows, n_in):
+    /// their `z = a·Wᵀ + b` (the outputs, in place; `wt` is the layer's Wᵀ), each row's loss
+    /// against `y` and, with `deltas` and `y`, its output deltas.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn output_rows(
+        &self,
+        input: MatRef<'_, T>,
+        wt: MatRef<'_, T>,
+        first: usize,
+        y: Option<&[T]>,
+        z: &mut [T],
+        mut deltas: Option<&mut [T]>,
+        row_loss: &mut [f64],
+    ) {
+        let (arch, n) = (&self.arch, row_loss.len());
+        let n_out = arch.n_out();
+        let bias = self.layer(arch.n_layers() - 1).1;
+        let (loss, output) = (arch.loss, arch.output());
+        product(MatMut::row_major(z, n, n_out), input.sub_rows(first, n), wt);
+        for (i, zr) in z.chunks_exact_mut(n_out).enumerate() {
+            zr.iter_mut().zip(bias).for_each(|(z, &b)| *z += b);
+            let yr = y.map(|y| &y[(first + i) * n_out..(first + i + 1) * n_out]);
+            row_loss[i] = loss.forward_row(output, zr, yr);
+            if let (Some(d), Some(yr)) = (deltas.as_deref_mut(), yr) {
+                loss.delta_row(output, zr, yr, &mut d[i * n_out..(i + 1) * n_out]);
+            }
+        }
     }
 }
 

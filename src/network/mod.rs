@@ -37,12 +37,14 @@ mod backward;
 mod blocks;
 mod forward;
 mod init;
+mod rows;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use backward::{Input, Params, backward_from_deltas};
 pub(crate) use blocks::{feature_block, phase_tasks};
 pub use init::Init;
+pub(crate) use rows::RowNet;
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};

@@ -289,3 +289,35 @@ fn poisoned_workspaces_change_no_bit() {
     }
     assert_eq!(cases, 3 * 4 * 3 * 2);
 }
+
+/// Inference by rows ([`RowNet`]) gives [`Network::forward`]'s outputs and loss bit for bit,
+/// for every activation, loss and output, networks with and without hidden layers, and block
+/// sizes at the kernels' edges (where the kernels do not run, there is no `RowNet`).
+#[test]
+fn inference_by_rows_equals_the_forward_pass_bit_for_bit() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let mut cases = 0;
+    for (arch_sizes, act, loss, output) in [
+        (vec![37, 65, 10], Activation::Relu, Loss::Xent, Output::Softmax),
+        (vec![784, 128, 10], Activation::Sigmoid, Loss::Xent, Output::Softmax),
+        (vec![5, 130, 7, 3], Activation::Tanh, Loss::Mse, Output::Sigmoid),
+        (vec![9, 33, 1], Activation::Relu, Loss::Bce, Output::Sigmoid),
+        (vec![20, 4], Activation::Sigmoid, Loss::Mse, Output::Linear),
+    ] {
+        let arch = Arch::new(arch_sizes, act, loss).unwrap().with_output(output).unwrap();
+        let (n_in, n_out) = (arch.n_in(), arch.n_out());
+        let net = Network::<f32>::init(arch.clone(), rng.random());
+        for rows in [1usize, 5, 6, 7, 64, 67, 256] {
+            let x: Vec<f32> = (0..rows * n_in).map(|_| rng.random_range(-3.0..3.0)).collect();
+            let y: Vec<f32> = (0..rows * n_out).map(|_| rng.random_range(0.0..1.0)).collect();
+            let mut buf = Buffers::new(&arch, rows);
+            let expected = net.forward(&x, rows, Some(&y), &mut buf);
+            let Some(mut by_rows) = RowNet::new(&net, 256) else { return };
+            let got = by_rows.forward(&x, rows, Some(&y));
+            assert_eq!(got.to_bits(), expected.to_bits(), "loss of {:?}, {rows} rows", arch.sizes());
+            assert_eq!(bits(by_rows.output(rows)), bits(buf.output(rows)), "{:?}, {rows} rows", arch.sizes());
+            cases += 1;
+        }
+    }
+    assert_eq!(cases, 35);
+}
