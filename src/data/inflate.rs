@@ -37,12 +37,12 @@ pub(super) fn trailer_size(gz: &[u8]) -> Option<usize> {
     Some(u32::from_le_bytes(t) as usize)
 }
 
-/// The contents of `gz`, a gzip file of exactly one member that inflates to `size` bytes
-/// (checked: its CRC and size are verified, and the member must end where the file ends);
-/// `None` otherwise, for the streaming reader to read or to explain.
-pub(super) fn gunzip_one_member(gz: &[u8], size: usize) -> Option<Vec<u8>> {
-    let d = Decompressor::new()?;
-    let mut out = vec![0u8; size];
+/// Inflates `gz`, a gzip file of exactly one member that inflates to `out.len()` bytes, into
+/// `out` (checked: its CRC and size are verified, and the member must end where the file
+/// ends); false otherwise, for the streaming reader to read or to explain.
+pub(super) fn gunzip_one_member(gz: &[u8], out: &mut [u8]) -> bool {
+    let Some(d) = Decompressor::new() else { return false };
+    let size = out.len();
     let (mut used, mut written) = (0usize, 0usize);
     // SAFETY: `gz` and `out` are live slices of the lengths passed; libdeflate reads at most
     // `gz.len()` bytes from the first, writes at most `out.len()` to the second, and writes
@@ -58,7 +58,7 @@ pub(super) fn gunzip_one_member(gz: &[u8], size: usize) -> Option<Vec<u8>> {
             &mut written,
         )
     };
-    (result == libdeflate_result_LIBDEFLATE_SUCCESS && used == gz.len() && written == size).then_some(out)
+    result == libdeflate_result_LIBDEFLATE_SUCCESS && used == gz.len() && written == size
 }
 
 #[cfg(test)]
@@ -66,6 +66,11 @@ mod tests {
     use super::*;
     use flate2::{Compression, write::GzEncoder};
     use std::io::Write;
+
+    fn gunzip(gz: &[u8], size: usize) -> Option<Vec<u8>> {
+        let mut out = vec![0; size];
+        gunzip_one_member(gz, &mut out).then_some(out)
+    }
 
     fn gzip(data: &[u8]) -> Vec<u8> {
         let mut e = GzEncoder::new(Vec::new(), Compression::default());
@@ -79,21 +84,21 @@ mod tests {
         let gz = gzip(&data);
         let size = trailer_size(&gz).unwrap();
         assert_eq!(size, data.len());
-        assert_eq!(gunzip_one_member(&gz, size), Some(data.clone()));
+        assert_eq!(gunzip(&gz, size), Some(data.clone()));
         // Two members (even the same one twice), trailing bytes, a wrong size, damage, a cut.
         let twice = [gz.clone(), gz.clone()].concat();
-        assert_eq!(gunzip_one_member(&twice, trailer_size(&twice).unwrap()), None);
-        assert_eq!(gunzip_one_member(&[&gz[..], &b"junk"[..]].concat(), size), None);
-        assert_eq!(gunzip_one_member(&gz, size - 1), None);
-        assert_eq!(gunzip_one_member(&gz, size + 1), None);
+        assert_eq!(gunzip(&twice, trailer_size(&twice).unwrap()), None);
+        assert_eq!(gunzip(&[&gz[..], &b"junk"[..]].concat(), size), None);
+        assert_eq!(gunzip(&gz, size - 1), None);
+        assert_eq!(gunzip(&gz, size + 1), None);
         let mut damaged = gz.clone();
         let mid = damaged.len() / 2;
         damaged[mid] ^= 0x55;
-        assert_eq!(gunzip_one_member(&damaged, size), None);
-        assert_eq!(gunzip_one_member(&gz[..gz.len() - 9], size), None);
-        assert_eq!(gunzip_one_member(&[], 0), None);
+        assert_eq!(gunzip(&damaged, size), None);
+        assert_eq!(gunzip(&gz[..gz.len() - 9], size), None);
+        assert_eq!(gunzip(&[], 0), None);
         assert_eq!(trailer_size(&[1, 2, 3]), None);
         let empty = gzip(&[]);
-        assert_eq!(gunzip_one_member(&empty, trailer_size(&empty).unwrap()), Some(Vec::new()));
+        assert_eq!(gunzip(&empty, trailer_size(&empty).unwrap()), Some(Vec::new()));
     }
 }

@@ -2,6 +2,7 @@
 //! beyond what the memory can hold or an IDX header declares.
 
 use crate::error::{Error, Result};
+use crate::sys::Pages;
 use flate2::read::MultiGzDecoder;
 use std::io::{BufRead, Read, Seek};
 use std::path::Path;
@@ -39,8 +40,9 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 pub(crate) type WithRoom = (Vec<u8>, Option<Vec<f32>>);
 
 /// [`read_bytes`], and for gzip-compressed IDX bytes (pixels that become f32 features) the
-/// room for those features, its pages faulted in on another thread while this one inflates
-/// (the fresh pages of 188 MB of MNIST features cost as much as the inflating).
+/// room for those features, their pages mapped by another thread while this one inflates
+/// (mapping the fresh pages of MNIST's 47 MB of bytes and 188 MB of features costs more than
+/// the inflating).
 pub(crate) fn read_with_room(path: &Path) -> Result<WithRoom> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, "read the file", e))?;
     let meta = file.metadata().map_err(|e| Error::io(path, "read the file", e))?;
@@ -70,8 +72,7 @@ pub(crate) fn read_with_room(path: &Path) -> Result<WithRoom> {
 /// A gzip file's contents inflated whole, when it has one member whose trailer's size
 /// (with 4 bytes of f32 per byte, as IDX pixels become) fits in the available memory beside
 /// the compressed bytes; None to stream it (from the start again). When its first bytes are
-/// an IDX header of bytes, also the room for their f32 features, zeroed by another thread of
-/// the pool meanwhile.
+/// an IDX header of bytes, also the room for their f32 features, mapped meanwhile.
 fn whole_gzip(
     path: &Path,
     raw: &mut std::io::BufReader<std::fs::File>,
@@ -91,21 +92,36 @@ fn whole_gzip(
     // The first four bytes, streamed (a few microseconds): an IDX file of bytes (type 0x08)?
     let mut head = [0u8; 4];
     let idx_bytes = MultiGzDecoder::new(&gz[..]).read_exact(&mut head).is_ok() && head[..3] == [0, 0, 0x08];
-    let (bytes, room) = rayon::join(
-        || super::inflate::gunzip_one_member(&gz, size),
+    // Fresh zeroed memory is mapped lazily, a fault a page on first write. Another thread maps
+    // the inflated bytes' pages ahead of the inflating, then the room's, in which the inflating
+    // thread helps when done (both buffers live until after the join).
+    let mut bytes = vec![0u8; size];
+    let mut room = idx_bytes.then(|| vec![0.0f32; size]);
+    let (pages, room_pages) = (Pages::within(&mut bytes), room.as_deref_mut().map(Pages::within));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let room_mut = room.as_deref_mut();
+    let (inflated, ()) = rayon::join(
         || {
-            idx_bytes.then(|| vec![0.0f32; size]).map(|mut room| {
-                // (Zeroed pages are mapped lazily: a write to each faults it in here. Not a zero,
+            let inflated = super::inflate::gunzip_one_member(&gz, &mut bytes);
+            if let Some(p) = room_pages {
+                // (Where the system does not map pages on request, the other thread writes.)
+                p.prefault_shared(&next);
+            }
+            inflated
+        },
+        || {
+            let mapped = crate::sys::prefault(pages) && room_pages.is_none_or(|p| p.prefault_shared(&next));
+            if !mapped && let Some(room) = room_mut {
+                // (Where the system does not map pages on request, a write to each: not a zero,
                 // which a compiler may drop as a store of what is there; the features overwrite it.)
                 room.iter_mut().step_by(1024).for_each(|v| *v = 1.0);
-                room
-            })
+            }
         },
     );
-    let Some(bytes) = bytes else {
+    if !inflated {
         raw.seek(std::io::SeekFrom::Start(0)).map_err(|e| Error::io(path, "read the file", e))?;
         return Ok(None);
-    };
+    }
     Ok(Some((bytes, room)))
 }
 
