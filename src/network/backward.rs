@@ -58,6 +58,8 @@ impl<T: Scalar> Network<T> {
         {
             loss.delta_row(output, ar, yr, dr);
         }
+        // (The deltas below the output layer are computed here, from these.)
+        buf.fused = false;
         backward_from_deltas(
             &self.arch,
             Params::Read(&self.params),
@@ -71,9 +73,9 @@ impl<T: Scalar> Network<T> {
 }
 
 /// The backward pass from the output deltas in `buf` (left there by
-/// [`Network::forward_with`] with `output_delta`, or by [`Network::backward`]): every layer's
-/// deltas, and `grad ← Σ_rows ∂loss/∂params` (overwritten). One parallel phase per layer, from
-/// the top; the phase of layer l has three kinds of tasks:
+/// [`Network::forward_with`] with [`super::Deltas::Backward`], or by [`Network::backward`]):
+/// every layer's deltas, and `grad ← Σ_rows ∂loss/∂params` (overwritten). One parallel phase
+/// per layer, from the top; the phase of layer l has three kinds of tasks:
 /// ```text
 /// gradient, by blocks u of layer l's units (the blocks of its forward):
 ///     gW_l[u] (bu, n_in) = D_lᵀ[u] (bu, rows) · A_{l-1} (rows, n_in) ;  gb_l[u] = Σ_rows D_lᵀ[u]
@@ -84,6 +86,13 @@ impl<T: Scalar> Network<T> {
 /// The first layer needs no input deltas, so its gradient blocks update their own weights at
 /// once: with a static assignment of blocks to threads, each thread then reads and writes only
 /// its own rows of the largest weight matrix, in the forward and the backward alike.
+///
+/// After a training forward pass (`Buffers::fused`), the deltas of the layer under the output
+/// layer are there already (its forward phase computed them by samples, the same chain per
+/// element as the input-delta tasks), so the output layer has no phase of its own: its
+/// gradient blocks, each updating its own rows as the first layer's do, join the phase of the
+/// layer under it in place of the update blocks. One synchronised phase fewer per step, the
+/// same bits.
 pub(crate) fn backward_from_deltas<T: Scalar>(
     arch: &Arch,
     mut params: Params<'_, T>,
@@ -94,10 +103,18 @@ pub(crate) fn backward_from_deltas<T: Scalar>(
     split: Split<'_>,
 ) {
     assert_eq!(grad.len(), arch.n_params(), "backward: gradient buffer has the wrong size");
-    for l in (0..arch.n_layers()).rev() {
-        let shape = Shape::new(arch, l, rows, split);
+    let n_layers = arch.n_layers();
+    // After a training forward pass the layer under the output layer has its deltas already
+    // (`Buffers::fused`): the output layer's gradient, with its update, joins that layer's phase.
+    let fused = buf.fused && n_layers > 1;
+    for l in (0..n_layers - usize::from(fused)).rev() {
+        let joined = fused && l + 2 == n_layers;
+        let shape = Shape::new(arch, l, rows, split, joined);
         let (n_in, n_out) = (shape.n_in, shape.n_out);
         let (grad_l, grad_up) = grad.split_at_mut(shape.br.end);
+        // (Joined, the gradient above this layer is the output layer's, computed in this phase.)
+        let (grad_top, grad_up): (Option<&mut [T]>, &[T]) =
+            if joined { (Some(grad_up), &[]) } else { (None, grad_up) };
         let (gw, gb) = grad_l[shape.wr.start..].split_at_mut(n_in * n_out);
         let (lower, upper) = buf.deltas.split_at_mut(l);
         let d_store = &upper[0][..rows * n_out];
@@ -109,7 +126,7 @@ pub(crate) fn backward_from_deltas<T: Scalar>(
         let (weights, owned, owned_up) = split_params(&mut params, &shape);
         let phase = Phase {
             // D_lᵀ (n_out, rows)
-            d_t: if shape.top {
+            d_t: if shape.sample_major {
                 MatRef::row_major(d_store, rows, n_out).t()
             } else {
                 MatRef::row_major(d_store, n_out, rows)
@@ -133,7 +150,29 @@ pub(crate) fn backward_from_deltas<T: Scalar>(
             shape,
         };
         let dp = (l > 0).then(|| &mut lower[l - 1][..n_in * rows]);
-        split.for_each(tasks(&phase.shape, gw, gb, dp, owned, owned_up), |task| phase.run(task));
+        let Some(grad_top) = grad_top else {
+            split.for_each(tasks(&phase.shape, gw, gb, dp, owned, owned_up), |task| phase.run(task));
+            continue;
+        };
+        // The output layer's gradient blocks, each updating its own rows (the blocks this
+        // phase would otherwise update), read its deltas and its input as the forward pass
+        // left them, sample-major; after this layer's tasks, which keep their threads.
+        let top = Shape::new(arch, l + 1, rows, split, false);
+        let (gw_top, gb_top) = grad_top[..top.br.end - top.wr.start].split_at_mut(top.n_in * top.n_out);
+        let top = Phase {
+            d_store: &upper[1][..rows * top.n_out],
+            d_t: MatRef::row_major(&upper[1][..rows * top.n_out], rows, top.n_out).t(),
+            a: First::View(MatRef::row_major(&buf.a_rows[..rows * top.n_in], rows, top.n_in)),
+            a_store: &[],
+            weights: &[],
+            grad_up: &[],
+            update,
+            activation: arch.activation,
+            shape: top,
+        };
+        let here = tasks(&phase.shape, gw, gb, dp, owned, None).map(|t| (&phase, t));
+        let above = tasks(&top.shape, gw_top, gb_top, None, owned_up, None).map(|t| (&top, t));
+        split.for_each(here.chain(above), |(phase, task)| phase.run(task));
     }
 }
 
@@ -144,8 +183,9 @@ struct Shape {
     n_in: usize,
     n_out: usize,
     rows: usize,
-    /// Whether this is the output layer (its deltas are stored sample-major).
-    top: bool,
+    /// Whether its deltas are stored sample-major (`rows x n_out`): the output layer's, and
+    /// those a training forward pass left for the layer under it.
+    sample_major: bool,
     /// Layer l's weight and bias ranges in the flat buffer.
     wr: Range<usize>,
     br: Range<usize>,
@@ -158,7 +198,8 @@ struct Shape {
 }
 
 impl Shape {
-    fn new(arch: &Arch, l: usize, rows: usize, split: Split<'_>) -> Self {
+    /// Layer l's shape; `joined`: its deltas came from the forward pass (sample-major).
+    fn new(arch: &Arch, l: usize, rows: usize, split: Split<'_>, joined: bool) -> Self {
         let sizes = &arch.sizes;
         let (n_in, n_out) = (sizes[l], sizes[l + 1]);
         let top = l + 1 == arch.n_layers();
@@ -171,7 +212,7 @@ impl Shape {
             n_in,
             n_out,
             rows,
-            top,
+            sample_major: top || joined,
             wr: arch.weight_range(l),
             br: arch.bias_range(l),
             unit_block: unit_block(split, n_in, n_out, rows),
@@ -319,7 +360,7 @@ impl<T: Scalar> Phase<'_, T> {
         let d_store = self.d_store;
         for (j, g) in gb.iter_mut().enumerate() {
             let o = first + j;
-            *g = if s.top {
+            *g = if s.sample_major {
                 (0..rows).fold(T::zero(), |acc, r| acc + d_store[r * n_out + o])
             } else {
                 d_store[o * rows..(o + 1) * rows].iter().fold(T::zero(), |acc, &v| acc + v)

@@ -41,7 +41,10 @@ pub(crate) fn phase_tasks(arch: &Arch, rows: usize, split: Split<'_>) -> Vec<(St
         };
         phases.push((format!("forward {}", l + 1), tasks));
     }
-    for l in (0..n_layers).rev() {
+    // (With hidden layers, the output layer's forward phase computes the deltas of the layer
+    // under it, and the output layer's gradient blocks join that layer's backward phase, in
+    // place of the update blocks it would run.)
+    for l in (0..n_layers - usize::from(n_layers > 1)).rev() {
         let (n_in, n_out) = (sizes[l], sizes[l + 1]);
         // Gradient blocks, input-delta blocks, and the update blocks of the layer above.
         let mut tasks = blocks(n_out, unit_block(split, n_in, n_out, rows));
@@ -51,7 +54,12 @@ pub(crate) fn phase_tasks(arch: &Arch, rows: usize, split: Split<'_>) -> Vec<(St
         if l + 1 < n_layers {
             tasks += blocks(sizes[l + 2], unit_block(split, n_out, sizes[l + 2], rows));
         }
-        phases.push((format!("backward {}", l + 1), tasks));
+        let name = if l + 2 == n_layers {
+            format!("backward {}+{}", l + 1, l + 2)
+        } else {
+            format!("backward {}", l + 1)
+        };
+        phases.push((name, tasks));
     }
     phases
 }

@@ -18,10 +18,10 @@ impl<T: Scalar> Network<T> {
     /// These are the caller's sizes, never the data's values; the front door
     /// ([`crate::model::Model::outputs`]) sizes them itself.
     pub fn forward(&self, x: &[T], rows: usize, y: Option<&[T]>, buf: &mut Buffers<T>) -> f64 {
-        self.forward_with(x, rows, y, buf, Split::serial(), false, false)
+        self.forward_with(x, rows, y, buf, Split::serial(), Deltas::None, false)
     }
 
-    /// [`Network::forward`] cut for `split`; with `output_delta` (and `y`), also the output
+    /// [`Network::forward`] cut for `split`; with [`Deltas::Backward`] (and `y`), also the
     /// deltas a backward pass starts from. Parallel over blocks of each layer's units (rows of
     /// `Zᵀ`), the output layer over blocks of samples. The first phase transposes `x` into
     /// `buf` for the first layer, unless `transposed` says that a gather already did
@@ -34,7 +34,7 @@ impl<T: Scalar> Network<T> {
         y: Option<&[T]>,
         buf: &mut Buffers<T>,
         split: Split<'_>,
-        output_delta: bool,
+        deltas: Deltas<'_, T>,
         transposed: bool,
     ) -> f64 {
         let arch = &self.arch;
@@ -80,72 +80,121 @@ impl<T: Scalar> Network<T> {
                 }
             });
         }
-        // Output layer, by blocks of samples: Z (rows, n_out) = A_{L-1} (rows, n_in) · Wᵀ.
+        self.output_layer(x, rows, y, buf, split, deltas)
+    }
+
+    /// The output layer of [`Network::forward_with`], by blocks of samples: Z (rows, n_out) =
+    /// A_{L-1} (rows, n_in) · Wᵀ, the rows' losses (summed, returned) and, with
+    /// [`Deltas::Backward`], their deltas.
+    fn output_layer(
+        &self,
+        x: &[T],
+        rows: usize,
+        y: Option<&[T]>,
+        buf: &mut Buffers<T>,
+        split: Split<'_>,
+        deltas: Deltas<'_, T>,
+    ) -> f64 {
+        let arch = &self.arch;
+        let n_layers = arch.n_layers();
         let l = n_layers - 1;
         let (n_in, n_out) = (arch.sizes[l], arch.n_out());
-        let (hidden, out) = buf.acts.split_at_mut(l);
-        let input = if l == 0 {
-            MatRef::row_major(&x[..rows * n_in], rows, n_in)
-        } else {
-            MatRef::row_major(&hidden[l - 1][..n_in * rows], n_in, rows).t()
+        let (weight, backward) = match deltas {
+            Deltas::None => (None, false),
+            Deltas::Backward(weight) => (weight, true),
         };
-        let wt = MatRef::row_major(self.layer(l).0, n_out, n_in).t(); // Wᵀ (n_in, n_out)
+        // With hidden layers and targets for a backward pass, each block of samples also
+        // computes its rows of the deltas of the layer below (sample-major), from its rows of
+        // the layer's input copied sample-major: the backward pass then starts one layer lower.
+        buf.fused = backward && l > 0 && y.is_some();
+        let w = self.layer(l).0;
+        let wt = MatRef::row_major(w, n_out, n_in).t(); // Wᵀ (n_in, n_out)
         let block = sample_block(split, n_in, n_out, rows);
-        let z = &mut out[0][..rows * n_out];
-        let d = &mut buf.deltas[l][..rows * n_out];
+        let (hidden, out) = buf.acts.split_at_mut(l);
+        let (below, top) = buf.deltas.split_at_mut(l);
+        let (z, d) = (&mut out[0][..rows * n_out], &mut top[0][..rows * n_out]);
         let row_loss = &mut buf.row_loss[..rows];
         let blocks =
             z.chunks_mut(block * n_out).zip(d.chunks_mut(block * n_out)).zip(row_loss.chunks_mut(block));
-        split.for_each(blocks.enumerate(), |(b, ((z, d), rl))| {
-            self.output_rows(input, wt, b * block, y, z, output_delta.then_some(d), rl);
-        });
+        let y_at = |first: usize, n: usize| y.map(|y| &y[first * n_out..(first + n) * n_out]);
+        if buf.fused {
+            let a_t = &hidden[l - 1][..n_in * rows];
+            let a_rows = buf.a_rows[..rows * n_in].chunks_mut(block * n_in);
+            let d_below = below[l - 1][..rows * n_in].chunks_mut(block * n_in);
+            let act = arch.activation;
+            split.for_each(blocks.zip(a_rows.zip(d_below)).enumerate(), |(b, (((z, d), rl), (a, db)))| {
+                let (first, n) = (b * block, rl.len());
+                // A_{L-1}[samples] (n, n_in)
+                transpose_rows(MatMut::row_major(a, n, n_in), |u| &a_t[u * rows + first..]);
+                let weight = weight.map(|w| move |i: usize| w(first + i));
+                let rows_weight = weight.as_ref().map(|w| w as &dyn Fn(usize) -> T);
+                let input = MatRef::row_major(a, n, n_in);
+                self.output_rows(input, wt, y_at(first, n), z, Some(&mut *d), rl, rows_weight);
+                // D_{L-1}[samples] (n, n_in) = D_L[samples] (n, n_out) · W_L (n_out, n_in) ⊙ f'(A_{L-1}[samples])
+                let d = MatRef::row_major(d, n, n_out);
+                gemm_rows(MatMut::row_major(db, n, n_in), d, MatRef::row_major(w, n_out, n_in));
+                act.mul_derivative(db, a);
+            });
+        } else {
+            let input = if l == 0 {
+                MatRef::row_major(&x[..rows * n_in], rows, n_in)
+            } else {
+                MatRef::row_major(&hidden[l - 1][..n_in * rows], n_in, rows).t()
+            };
+            split.for_each(blocks.enumerate(), |(b, ((z, d), rl))| {
+                let (first, n) = (b * block, rl.len());
+                let weight = weight.map(|w| move |i: usize| w(first + i));
+                let rows_weight = weight.as_ref().map(|w| w as &dyn Fn(usize) -> T);
+                let d = backward.then_some(d);
+                self.output_rows(input.sub_rows(first, n), wt, y_at(first, n), z, d, rl, rows_weight);
+            });
+        }
         buf.row_loss[..rows].iter().sum()
     }
 
-    /// The output layer on the rows `first..first + row_loss.len()` of `input` (rows, n_in):
-    /// their `z = a·Wᵀ + b` (the outputs, in place; `wt` is the layer's Wᵀ), each row's loss
-    /// against `y` and, with `deltas` and `y`, its output deltas.
+    /// The output layer on a block of rows, `input` (n, n_in) and their targets `y` (n x
+    /// n_out), if any: their `z = a·Wᵀ + b` (the outputs, in place; `wt` is the layer's Wᵀ),
+    /// each row's loss against `y` and, with `deltas` and `y`, its output deltas; each row's
+    /// loss and deltas multiplied by `weight(row)` when given.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn output_rows(
         &self,
         input: MatRef<'_, T>,
         wt: MatRef<'_, T>,
-        first: usize,
         y: Option<&[T]>,
         z: &mut [T],
         mut deltas: Option<&mut [T]>,
         row_loss: &mut [f64],
+        weight: Option<&dyn Fn(usize) -> T>,
     ) {
         let (arch, n) = (&self.arch, row_loss.len());
         let n_out = arch.n_out();
         let bias = self.layer(arch.n_layers() - 1).1;
         let (loss, output) = (arch.loss, arch.output());
-        product(MatMut::row_major(z, n, n_out), input.sub_rows(first, n), wt);
+        product(MatMut::row_major(z, n, n_out), input, wt);
         for (i, zr) in z.chunks_exact_mut(n_out).enumerate() {
             zr.iter_mut().zip(bias).for_each(|(z, &b)| *z += b);
-            let yr = y.map(|y| &y[(first + i) * n_out..(first + i + 1) * n_out]);
+            let yr = y.map(|y| &y[i * n_out..(i + 1) * n_out]);
             row_loss[i] = loss.forward_row(output, zr, yr);
             if let (Some(d), Some(yr)) = (deltas.as_deref_mut(), yr) {
-                loss.delta_row(output, zr, yr, &mut d[i * n_out..(i + 1) * n_out]);
+                let d = &mut d[i * n_out..(i + 1) * n_out];
+                loss.delta_row(output, zr, yr, d);
+                if let Some(w) = weight.map(|w| w(i)) {
+                    // A sample's weight (its class's), carried by its deltas into every gradient.
+                    d.iter_mut().for_each(|d| *d = flush(*d * w));
+                    row_loss[i] *= w.to_f64().unwrap_or(f64::NAN);
+                }
             }
         }
     }
 }
 
-impl<T: Scalar> Buffers<T> {
-    /// Sample weights after [`Network::forward_with`] (with `output_delta`): multiplies row i's
-    /// loss and output delta by `weight(i)` (its class's weight) and returns the weighted
-    /// losses summed in row order. One pass over `rows x n_out` values; the backward pass then
-    /// carries the weights into every gradient.
-    pub(crate) fn weigh_rows(&mut self, rows: usize, weight: impl Fn(usize) -> T) -> f64 {
-        let deltas = self.deltas.last_mut().expect("a network has an output layer");
-        let n_out = deltas.len() / self.capacity.max(1);
-        let rows_deltas = deltas[..rows * n_out].chunks_exact_mut(n_out);
-        for (i, (d, l)) in rows_deltas.zip(&mut self.row_loss[..rows]).enumerate() {
-            let w = weight(i);
-            d.iter_mut().for_each(|d| *d = flush(*d * w));
-            *l *= w.to_f64().unwrap_or(f64::NAN);
-        }
-        self.row_loss[..rows].iter().sum()
-    }
+/// What [`Network::forward_with`] leaves for a backward pass.
+#[derive(Clone, Copy)]
+pub(crate) enum Deltas<'a, T> {
+    /// Nothing: the outputs and each row's loss.
+    None,
+    /// The output deltas (with targets), each row's loss and deltas multiplied by
+    /// `weight(row)` when given; with hidden layers, also the deltas of the layer below.
+    Backward(Option<&'a (dyn Fn(usize) -> T + Sync)>),
 }

@@ -43,6 +43,7 @@ mod tests;
 
 pub(crate) use backward::{Input, Params, backward_from_deltas};
 pub(crate) use blocks::{feature_block, phase_tasks};
+pub(crate) use forward::Deltas;
 pub use init::Init;
 pub(crate) use rows::RowNet;
 
@@ -173,14 +174,24 @@ pub struct Buffers<T> {
     /// The input transposed, `n_in x rows`, as the first hidden layer's forward reads it
     /// (empty for a network without hidden layers).
     input_t: Vec<T>,
+    /// The output layer's input (the last hidden layer's outputs) sample-major, `rows x n_in`,
+    /// as a training forward pass copies it (empty for a network without hidden layers).
+    a_rows: Vec<T>,
+    /// Whether the last forward pass left the deltas of the layer under the output layer too,
+    /// sample-major (`rows x n_units`), with `a_rows`: a backward pass then starts there.
+    fused: bool,
 }
 
 impl<T: Scalar> Buffers<T> {
     /// Zeroed buffers for up to `capacity` samples of `arch`.
     pub fn new(arch: &Arch, capacity: usize) -> Self {
         let acts: Vec<Vec<T>> = arch.sizes[1..].iter().map(|&s| vec![T::zero(); capacity * s]).collect();
-        let input_t = if arch.n_layers() > 1 { vec![T::zero(); capacity * arch.n_in()] } else { Vec::new() };
-        Buffers { capacity, deltas: acts.clone(), acts, row_loss: vec![0.0; capacity], input_t }
+        let hidden = arch.n_layers() > 1;
+        let input_t = if hidden { vec![T::zero(); capacity * arch.n_in()] } else { Vec::new() };
+        let last_hidden = arch.sizes[arch.n_layers() - 1];
+        let a_rows = if hidden { vec![T::zero(); capacity * last_hidden] } else { Vec::new() };
+        let row_loss = vec![0.0; capacity];
+        Buffers { capacity, deltas: acts.clone(), acts, row_loss, input_t, a_rows, fused: false }
     }
 
     /// The blocks of the transposed input (`n_in x rows`, read by the first layer's forward) as

@@ -76,7 +76,7 @@ impl<'n, T: Scalar> RowNet<'n, T> {
         let input = if l == 0 { &x[..rows * n_in] } else { &hidden[l - 1][..rows * n_in] };
         let (input, wt) = (MatRef::row_major(input, rows, n_in), MatRef::row_major(&self.wt[l], n_in, n_out));
         let row_loss = &mut self.row_loss[..rows];
-        self.net.output_rows(input, wt, 0, y, &mut out[0][..rows * n_out], None, row_loss);
+        self.net.output_rows(input, wt, y, &mut out[0][..rows * n_out], None, row_loss, None);
         row_loss.iter().sum()
     }
 

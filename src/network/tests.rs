@@ -42,7 +42,8 @@ fn blocked_passes_equal_the_unblocked_pass_bit_for_bit() {
                 let run = |split: Split<'_>| {
                     let mut buf = Buffers::new(&arch, rows);
                     buf.acts.iter_mut().chain(buf.deltas.iter_mut()).for_each(|a| a.fill(f32::NAN));
-                    let loss = net.forward_with(&x, rows, Some(&y), &mut buf, split, true, false);
+                    let loss =
+                        net.forward_with(&x, rows, Some(&y), &mut buf, split, Deltas::Backward(None), false);
                     let mut grad = vec![f32::NAN; arch.n_params()];
                     let mut params = net.params.clone();
                     let mut state = vec![0.5f32; arch.n_params()];
@@ -113,8 +114,8 @@ fn the_default_cut_of_the_reference_network_busies_16_threads() {
     let get = |name: &str| phases.iter().find(|(n, _)| n == name).map(|p| p.1).unwrap();
     // The phases of the 128-unit layer: 16 tasks or more. (The 10-unit output layer's
     // 82k multiply-adds make a few tasks of at least MIN_TASK_WORK.)
-    assert!(get("forward 1") >= 16 && get("backward 1") >= 16, "{phases:?}");
-    assert!(get("forward 2") >= 2 && get("backward 2") >= 2, "{phases:?}");
+    assert!(get("forward 1") >= 16 && get("backward 1+2") >= 16 + 2, "{phases:?}");
+    assert!(get("forward 2") >= 2, "{phases:?}");
     assert_eq!(phase_tasks(&arch, 64, Split::threads(1)).iter().map(|p| p.1).max(), Some(2));
 }
 
@@ -196,10 +197,11 @@ fn passes<T: Scalar>(
     out.extend([("backward: deltas", deltas(&buf)), ("backward: gradient", bits(&grad))]);
 
     let (mut buf, mut grad) = (buffers(), gradient());
-    let loss = net.forward_with(x, rows, Some(y), &mut buf, split, true, false);
+    let loss = net.forward_with(x, rows, Some(y), &mut buf, split, Deltas::Backward(None), false);
     // The fused update runs on a copy of the forward's workspaces (hidden deltas still poisoned).
     let mut buf_update = buf.clone();
     backward_from_deltas(arch, Params::Read(&net.params), Input::Rows(x), rows, &mut buf, &mut grad, split);
+    assert_eq!(out[4].1, bits(&grad), "the trainer's passes and the public pair differ in the gradient");
     out.extend([("forward_with: loss", bits(&[loss])), ("forward_with: activations", activations(&buf))]);
     out.extend([("blocked backward: deltas", deltas(&buf)), ("blocked backward: gradient", bits(&grad))]);
 
@@ -320,4 +322,65 @@ fn inference_by_rows_equals_the_forward_pass_bit_for_bit() {
         }
     }
     assert_eq!(cases, 35);
+}
+
+/// The trainer's passes with each row's loss and deltas weighted (class weights): the output
+/// deltas weighted in the output layer's forward phase, from which the layer below takes its
+/// deltas there, give the gradient of the public serial pass on deltas weighted afterwards
+/// (as the trainer weighted them before the deltas below moved into the forward phase).
+#[test]
+fn weighted_rows_give_the_gradient_of_deltas_weighted_after_the_forward_pass() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for (sizes, act, loss) in [
+        (vec![13, 9, 4], Activation::Sigmoid, Loss::Xent),
+        (vec![6, 17, 5, 3], Activation::Relu, Loss::Mse),
+        (vec![7, 3], Activation::Tanh, Loss::Xent),
+    ] {
+        let arch = Arch::new(sizes, act, loss).unwrap();
+        let (n_in, n_out, rows) = (arch.n_in(), arch.n_out(), 37);
+        let net = Network::<f32>::init(arch.clone(), rng.random());
+        let x: Vec<f32> = (0..rows * n_in).map(|_| rng.random_range(-2.0..2.0)).collect();
+        let mut y = vec![0.0f32; rows * n_out];
+        (0..rows).for_each(|r| y[r * n_out + rng.random_range(0..n_out)] = 1.0);
+        let weights: Vec<f32> = (0..rows).map(|_| rng.random_range(0.1..3.0)).collect();
+        let weight = |i: usize| weights[i];
+        let team = Team::new(3);
+        let split = Split { min_work: 1, threads: 3, ..Split::team(&team) };
+        let (mut buf, mut grad) = (Buffers::new(&arch, rows), vec![0.0f32; arch.n_params()]);
+        let loss =
+            net.forward_with(&x, rows, Some(&y), &mut buf, split, Deltas::Backward(Some(&weight)), false);
+        backward_from_deltas(
+            &arch,
+            Params::Read(&net.params),
+            Input::Rows(&x),
+            rows,
+            &mut buf,
+            &mut grad,
+            split,
+        );
+        // The reference: the plain forward pass, then its output deltas weighted row by row.
+        let (mut reference, mut expected) = (Buffers::new(&arch, rows), vec![0.0f32; arch.n_params()]);
+        net.forward(&x, rows, Some(&y), &mut reference);
+        let l = arch.n_layers() - 1;
+        let mut weighted_loss = 0.0;
+        for i in 0..rows {
+            let out = reference.acts[l][i * n_out..(i + 1) * n_out].to_vec();
+            let d = &mut reference.deltas[l][i * n_out..(i + 1) * n_out];
+            arch.loss.delta_row(arch.output(), &out, &y[i * n_out..(i + 1) * n_out], d);
+            d.iter_mut().for_each(|d| *d = crate::scalar::flush(*d * weights[i]));
+            weighted_loss += reference.row_loss[i] * weights[i] as f64;
+        }
+        let x_rows = Input::Rows(&x);
+        backward_from_deltas(
+            &arch,
+            Params::Read(&net.params),
+            x_rows,
+            rows,
+            &mut reference,
+            &mut expected,
+            split,
+        );
+        assert_eq!(loss.to_bits(), weighted_loss.to_bits(), "{:?}", arch.sizes());
+        assert_eq!(bits(&grad), bits(&expected), "{:?}", arch.sizes());
+    }
 }

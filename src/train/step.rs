@@ -10,7 +10,7 @@ use super::clip::clipped_update;
 use super::tree::{TREE_BLOCK, tree_sum};
 use crate::data::{Dataset, Targets};
 use crate::gemm::{MatMut, transpose_rows};
-use crate::network::{Arch, Buffers, Input, Network, Params, argmax, backward_from_deltas};
+use crate::network::{Arch, Buffers, Deltas, Input, Network, Params, argmax, backward_from_deltas};
 use crate::optim::Rule;
 use crate::split::Split;
 use std::ops::Range;
@@ -68,13 +68,14 @@ impl Workspace {
         let x_rows = if self.gathers { None } else { Some(&mut self.x[..n * d]) };
         gather(data, rows, (x_rows, &mut self.y, k), input_t, split);
         let (x, y) = (if self.gathers { &[][..] } else { &self.x[..n * d] }, Some(&self.y[..n * k]));
-        self.loss = net.forward_with(x, n, y, &mut self.buf, split, true, true);
+        // Each row's loss and deltas weighted by its class's weight, if weighted.
+        let (cw, labels) = (&self.class_weight, data.labels().unwrap_or_default());
+        let class_weight = |i: usize| cw[labels[rows[i]] as usize];
+        let weight =
+            (!cw.is_empty() && !labels.is_empty()).then_some(&class_weight as &(dyn Fn(usize) -> f32 + Sync));
+        self.loss = net.forward_with(x, n, y, &mut self.buf, split, Deltas::Backward(weight), true);
         self.correct = match &data.targets {
             Targets::Classes { labels, .. } => {
-                if !self.class_weight.is_empty() {
-                    let cw = &self.class_weight;
-                    self.loss = self.buf.weigh_rows(n, |i| cw[labels[rows[i]] as usize]);
-                }
                 let out = self.buf.output(n).chunks_exact(k);
                 out.zip(rows).filter(|(o, r)| argmax(o) == labels[**r] as usize).count()
             }

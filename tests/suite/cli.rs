@@ -228,7 +228,7 @@ fn bench_sweeps_threads_and_writes_rows() {
         if team2 {
             assert_eq!(phases, ["shards", "reduce+update"]);
         } else {
-            assert_eq!(phases, ["gather", "forward 1", "forward 2", "backward 2", "backward 1"]);
+            assert_eq!(phases, ["gather", "forward 1", "forward 2", "backward 1+2"]);
         }
         let (busiest, idlest) =
             (r["busiest_thread_pct"].as_f64().unwrap(), r["idlest_thread_pct"].as_f64().unwrap());
