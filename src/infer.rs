@@ -62,7 +62,8 @@ impl Evaluation {
 
 /// Runs `f(first_row, rows, outputs, loss)` on every block in parallel (`outputs`: the
 /// block's `rows x n_out`) and returns the per-block results in block order. By rows
-/// ([`RowNet`]) where the kernels run, else by [`Network::forward`]: the same bits.
+/// ([`RowNet`]) where it gives [`Network::forward`]'s bits (the kernels run and the network
+/// has hidden layers), else by [`Network::forward`].
 fn over_blocks<R: Send>(
     net: &Network<f32>,
     data: &Dataset,

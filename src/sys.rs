@@ -73,10 +73,10 @@ pub(crate) struct Pages {
 impl Pages {
     /// The whole pages within `buf`.
     pub(crate) fn within<T>(buf: &mut [T]) -> Pages {
-        const PAGE: usize = 4096;
+        let page = page_size();
         let (start, end) = (buf.as_mut_ptr() as usize, buf.as_mut_ptr() as usize + size_of_val(buf));
-        let first = start.next_multiple_of(PAGE).min(end);
-        Pages { start: first, len: (end - first) / PAGE * PAGE }
+        let first = start.next_multiple_of(page).min(end);
+        Pages { start: first, len: (end - first) / page * page }
     }
 }
 
@@ -95,6 +95,19 @@ impl Pages {
             }
         }
     }
+}
+
+/// The system's page size (4 KiB where it cannot be read).
+fn page_size() -> usize {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: sysconf reads a system setting; it touches no memory of the program's.
+        #[cfg(unix)]
+        let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        #[cfg(not(unix))]
+        let size = 4096;
+        usize::try_from(size).ok().filter(|s| s.is_power_of_two()).unwrap_or(4096)
+    })
 }
 
 /// Maps `pages` in one call, as writes to each would, without writing
@@ -131,16 +144,17 @@ mod tests {
 
     #[test]
     fn a_buffers_pages_are_the_whole_pages_within_it() {
-        let mut buf = vec![7u8; 5 * 4096 + 300];
-        for (from, to) in [(0, 0), (0, 100), (1, 4096 * 3 + 5), (4095, 5 * 4096 + 300), (17, 4113)] {
+        let page = super::page_size();
+        let mut buf = vec![7u8; 5 * page + 300];
+        for (from, to) in [(0, 0), (0, 100), (1, 3 * page + 5), (page - 1, 5 * page + 300), (17, page + 17)] {
             let part = &mut buf[from..to];
             let (start, end) = (part.as_ptr() as usize, part.as_ptr() as usize + part.len());
             let p = Pages::within(part);
             assert!(p.start >= start && p.start + p.len <= end, "{from}..{to}: {p:?}");
-            assert!(p.len == 0 || (p.start % 4096, p.len % 4096) == (0, 0), "{from}..{to}: {p:?}");
+            assert!(p.len == 0 || (p.start % page, p.len % page) == (0, 0), "{from}..{to}: {p:?}");
             // Every whole page within: less than a page lost at either end.
-            assert!(p.len == 0 || (p.start - start < 4096 && end - (p.start + p.len) < 4096));
-            assert!(p.len > 0 || end - start < 2 * 4096);
+            assert!(p.len == 0 || (p.start - start < page && end - (p.start + p.len) < page));
+            assert!(p.len > 0 || end - start < 2 * page);
         }
     }
 
@@ -164,9 +178,12 @@ mod tests {
             assert!(written.iter().enumerate().all(|(i, &b)| b == (i % 251) as u8 ^ round));
             assert!(fresh.iter().all(|&b| b == 0));
         }
-        // Linux maps on request since 5.14 (this crate's machines run later ones).
-        if cfg!(target_os = "linux") {
-            assert!(prefault(Pages::within(&mut vec![0u8; 1 << 20])));
+        // Linux maps on request since 5.14.
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let mut version = release.split(|c: char| !c.is_ascii_digit()).map(|v| v.parse::<u32>().unwrap_or(0));
+        if cfg!(target_os = "linux") && (version.next().unwrap_or(0), version.next().unwrap_or(0)) >= (5, 14)
+        {
+            assert!(prefault(Pages::within(&mut vec![0u8; 1 << 20])), "Linux {release}");
         }
     }
 }

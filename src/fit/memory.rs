@@ -33,7 +33,8 @@ pub fn memory_needed(mlp: &Mlp, arch: &Arch, n_samples: usize, fresh: bool) -> u
                 FullBatchMethod::Lbfgs { memory } => 2 * memory as u64,
                 _ => 0,
             };
-            let units = arch.sizes().iter().sum::<usize>() as u64 * 2;
+            let last_hidden = if arch.n_layers() > 1 { arch.sizes()[arch.n_layers() - 1] } else { 0 };
+            let units = (arch.sizes().iter().sum::<usize>() * 2 + last_hidden) as u64;
             let shard = fb.shard.clamp(1, n_samples.max(1)) as u64;
             params
                 .saturating_mul(6 + depth + pairs)

@@ -4,7 +4,7 @@
 use super::blocks::{input_block, unit_block};
 use super::{Arch, Buffers, Network};
 use crate::activation::Activation;
-use crate::gemm::{MatMut, MatRef, gemm_gathered, product};
+use crate::gemm::{Accum, MatMut, MatRef, gemm, gemm_gathered, product};
 use crate::scalar::Scalar;
 use crate::split::Split;
 use std::ops::Range;
@@ -92,7 +92,8 @@ impl<T: Scalar> Network<T> {
 /// element as the input-delta tasks), so the output layer has no phase of its own: its
 /// gradient blocks, each updating its own rows as the first layer's do, join the phase of the
 /// layer under it in place of the update blocks. One synchronised phase fewer per step, the
-/// same bits.
+/// same bits: each product keeps the routine it had (a hidden layer's gradient stays with
+/// matrixmultiply, whose sums over more than 256 rows are not the kernel's chains).
 pub(crate) fn backward_from_deltas<T: Scalar>(
     arch: &Arch,
     mut params: Params<'_, T>,
@@ -186,6 +187,8 @@ struct Shape {
     /// Whether its deltas are stored sample-major (`rows x n_out`): the output layer's, and
     /// those a training forward pass left for the layer under it.
     sample_major: bool,
+    /// Whether its deltas came from the forward pass (the layer under the output layer).
+    joined: bool,
     /// Layer l's weight and bias ranges in the flat buffer.
     wr: Range<usize>,
     br: Range<usize>,
@@ -213,6 +216,7 @@ impl Shape {
             n_out,
             rows,
             sample_major: top || joined,
+            joined,
             wr: arch.weight_range(l),
             br: arch.bias_range(l),
             unit_block: unit_block(split, n_in, n_out, rows),
@@ -317,7 +321,8 @@ enum First<'a, T> {
 /// What every task of layer l's phase reads.
 struct Phase<'a, T> {
     shape: Shape,
-    /// D_l as stored: `rows x n_out` for the output layer, `n_out x rows` below.
+    /// D_l as stored: `rows x n_out` for the output layer and the layer a training forward
+    /// pass left deltas for, `n_out x rows` below.
     d_store: &'a [T],
     /// D_lᵀ (n_out, rows), a view of `d_store`.
     d_t: MatRef<'a, T>,
@@ -352,6 +357,12 @@ impl<T: Scalar> Phase<'_, T> {
         let (first, n, rows, n_out) = (b * s.unit_block, gb.len(), s.rows, s.n_out);
         let gw_block = MatMut::row_major(gw, n, s.n_in);
         match &self.a {
+            // A hidden layer's gradient: matrixmultiply, as `product` chooses for these
+            // operands stored feature-major, whatever the deltas' layout (its sums over more
+            // than 256 rows are not the kernel's chains).
+            First::View(a) if s.l > 0 && s.joined => {
+                gemm(gw_block, self.d_t.sub_rows(first, n), *a, Accum::Overwrite)
+            }
             First::View(a) => product(gw_block, self.d_t.sub_rows(first, n), *a),
             First::Gathered(data, picked) => {
                 gemm_gathered(gw_block, self.d_t.sub_rows(first, n), *data, picked)

@@ -49,6 +49,7 @@ impl<T: Scalar> Network<T> {
         if let Some(y) = y {
             assert!(y.len() >= rows * arch.n_out(), "forward: y has {} values for {rows} rows", y.len());
         }
+        buf.fused = false;
         if rows == 0 {
             return 0.0;
         }
@@ -128,7 +129,9 @@ impl<T: Scalar> Network<T> {
                 transpose_rows(MatMut::row_major(a, n, n_in), |u| &a_t[u * rows + first..]);
                 let weight = weight.map(|w| move |i: usize| w(first + i));
                 let rows_weight = weight.as_ref().map(|w| w as &dyn Fn(usize) -> T);
-                let input = MatRef::row_major(a, n, n_in);
+                // (The product reads the layer's output as the unfused pass does: the same
+                // kernel's chains at any width.)
+                let input = MatRef::row_major(a_t, n_in, rows).t().sub_rows(first, n);
                 self.output_rows(input, wt, y_at(first, n), z, Some(&mut *d), rl, rows_weight);
                 // D_{L-1}[samples] (n, n_in) = D_L[samples] (n, n_out) · W_L (n_out, n_in) ⊙ f'(A_{L-1}[samples])
                 let d = MatRef::row_major(d, n, n_out);

@@ -6,7 +6,8 @@
 //! order, its weight `W_l` (`n_out x n_in`, row-major: PyTorch's `Linear`, and the model
 //! file's layout), then its bias `b_l` (`n_out`). A block of units is a contiguous run of rows.
 //! Hidden activations and deltas are stored feature-major (`n_units x rows`, see [`Buffers`]),
-//! so a block of units is a contiguous run there too. For `rows` samples stacked as rows of `X`:
+//! so a block of units is a contiguous run there too (but for the deltas of the last hidden
+//! layer after a training forward pass, which computes them by samples: sample-major). For `rows` samples stacked as rows of `X`:
 //! ```text
 //! forward:  Z_lᵀ = W_l A_{l-1}ᵀ + b_l ;  A_l = f_l(Z_l)        (A_0 = X; by blocks of units)
 //! deltas:   D_L from the loss ;  D_{l-1}ᵀ = (W_lᵀ D_lᵀ) ⊙ f'(A_{l-1}ᵀ)   (by blocks of inputs)
@@ -37,6 +38,8 @@ mod backward;
 mod blocks;
 mod forward;
 mod init;
+#[cfg(test)]
+mod pass_tests;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -161,13 +164,15 @@ impl Arch {
 ///
 /// Hidden layers are stored **feature-major**, `n_units x rows` (a row per unit, each sample a
 /// column): a block of units, the unit of parallel work, is then a contiguous run of memory.
-/// The output layer is stored sample-major, `rows x n_out`, as callers read it.
+/// The output layer is stored sample-major, `rows x n_out`, as callers read it, and so are the
+/// last hidden layer's deltas when a training forward pass computed them (by samples).
 #[derive(Clone, Debug)]
 pub struct Buffers<T> {
     capacity: usize,
     /// `acts[l]`: layer l's outputs.
     acts: Vec<Vec<T>>,
-    /// `deltas[l]`: ∂loss/∂Z_l, in the layout of `acts[l]`.
+    /// `deltas[l]`: ∂loss/∂Z_l, in the layout of `acts[l]` (sample-major for the last hidden
+    /// layer when `fused`).
     deltas: Vec<Vec<T>>,
     /// Each row's loss, summed in row order after a parallel forward.
     row_loss: Vec<f64>,

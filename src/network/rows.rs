@@ -24,9 +24,11 @@ pub(crate) struct RowNet<'n, T> {
 impl<'n, T: Scalar> RowNet<'n, T> {
     /// `net` for blocks of up to `capacity` rows; `None` where the products would not run on
     /// the crate's kernels (f32 on AVX-512F or AVX2 + FMA), whose chains give the forward
-    /// pass's bits in either orientation: there [`Network::forward`] serves.
+    /// pass's bits in either orientation, and for a network without hidden layers, whose
+    /// forward pass multiplies the rows by matrixmultiply (not the kernel's chains beyond 256
+    /// inputs): there [`Network::forward`] serves.
     pub(crate) fn new(net: &'n Network<T>, capacity: usize) -> Option<Self> {
-        if T::as_f32(&[]).is_none() || !crate::gemm::gathers_rows() {
+        if T::as_f32(&[]).is_none() || !crate::gemm::gathers_rows() || net.arch.n_layers() < 2 {
             return None;
         }
         let (arch, n_layers) = (&net.arch, net.arch.n_layers());

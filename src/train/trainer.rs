@@ -168,7 +168,8 @@ impl<'a> Trainer<'a> {
         let (d, k) = (arch.n_in(), arch.n_out());
         let (shard, n_shards) = super::shards_per_batch(cfg.batch, cfg.shard, n);
         let n_work = if shards_side_by_side(n_shards, team_size.max(1)) { n_shards } else { 1 };
-        let units: usize = arch.sizes().iter().sum::<usize>() * 2;
+        // Every layer's outputs and deltas, and a copy of the last hidden layer's (or the input).
+        let units: usize = arch.sizes().iter().sum::<usize>() * 2 + arch.sizes()[arch.n_layers() - 1];
         // The optimiser's state, one gradient per shard, the clipping sum, and the epoch's
         // start (weights and state) that a diverged run goes back to.
         let per_param =
