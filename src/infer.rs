@@ -73,15 +73,17 @@ fn over_blocks<R: Send>(
     let d = data.n_features;
     let k = net.arch.n_out();
     let block = block_rows(net);
+    let by_rows = RowNet::new(net);
     data.features
         .par_chunks((block * d).max(1))
         .enumerate()
         .map_init(
             || {
-                (
-                    RowNet::new(net, block).ok_or_else(|| Buffers::new(&net.arch, block)),
-                    vec![0.0f32; block * k],
-                )
+                let pass = match &by_rows {
+                    Some(by_rows) => Ok((by_rows, by_rows.buffers(block))),
+                    None => Err(Buffers::new(&net.arch, block)),
+                };
+                (pass, vec![0.0f32; block * k])
             },
             |(pass, y), (b, x)| {
                 let rows = x.len() / d;
@@ -93,9 +95,9 @@ fn over_blocks<R: Send>(
                     &y[..rows * k]
                 });
                 match pass {
-                    Ok(by_rows) => {
-                        let loss = by_rows.forward(x, rows, y);
-                        f(first, rows, by_rows.output(rows), loss)
+                    Ok((by_rows, buf)) => {
+                        let loss = by_rows.forward(x, rows, y, buf);
+                        f(first, rows, buf.output(rows), loss)
                     }
                     Err(buf) => {
                         let loss = net.forward(x, rows, y, buf);

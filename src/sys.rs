@@ -78,9 +78,7 @@ impl Pages {
         let first = start.next_multiple_of(page).min(end);
         Pages { start: first, len: (end - first) / page * page }
     }
-}
 
-impl Pages {
     /// Maps `self` in pieces of 4 MiB taken in turn from `next` (shared by the threads that
     /// help, from 0), until none is left: whether it was done ([`prefault`]).
     pub(crate) fn prefault_shared(self, next: &std::sync::atomic::AtomicUsize) -> bool {

@@ -23,7 +23,6 @@ pub(crate) struct Scan {
 impl Scan {
     /// Scans `values` in parallel (the caller's pool) by chunks, combined in order.
     pub(crate) fn of(values: &[f32]) -> Scan {
-        const CHUNK: usize = 1 << 15;
         values
             .par_chunks(CHUNK)
             .enumerate()
@@ -48,7 +47,6 @@ impl Scan {
 
     /// Values per parallel block of whole rows of `d` (about 32K).
     pub(crate) fn row_block(d: usize) -> usize {
-        const CHUNK: usize = 1 << 15;
         (CHUNK / d.max(1)).max(1) * d.max(1)
     }
 
@@ -110,6 +108,8 @@ impl Scan {
     }
 }
 
+/// Values per parallel chunk of a scan.
+const CHUNK: usize = 1 << 15;
 /// Lanes of [`Scan::serial`]'s loop.
 const LANES: usize = 16;
 /// [`lane`]'s flags: a value that is NaN or infinite, one that is not [`is_whole`].

@@ -117,7 +117,6 @@ impl<T: Scalar> Network<T> {
         let row_loss = &mut buf.row_loss[..rows];
         let blocks =
             z.chunks_mut(block * n_out).zip(d.chunks_mut(block * n_out)).zip(row_loss.chunks_mut(block));
-        let y_at = |first: usize, n: usize| y.map(|y| &y[first * n_out..(first + n) * n_out]);
         if buf.fused {
             let a_t = &hidden[l - 1][..n_in * rows];
             let a_rows = buf.a_rows[..rows * n_in].chunks_mut(block * n_in);
@@ -127,12 +126,10 @@ impl<T: Scalar> Network<T> {
                 let (first, n) = (b * block, rl.len());
                 // A_{L-1}[samples] (n, n_in)
                 transpose_rows(MatMut::row_major(a, n, n_in), |u| &a_t[u * rows + first..]);
-                let weight = weight.map(|w| move |i: usize| w(first + i));
-                let rows_weight = weight.as_ref().map(|w| w as &dyn Fn(usize) -> T);
                 // (The product reads the layer's output as the unfused pass does: the same
                 // kernel's chains at any width.)
                 let input = MatRef::row_major(a_t, n_in, rows).t().sub_rows(first, n);
-                self.output_rows(input, wt, y_at(first, n), z, Some(&mut *d), rl, rows_weight);
+                self.output_rows(input, wt, first, y, z, Some(&mut *d), rl, weight);
                 // D_{L-1}[samples] (n, n_in) = D_L[samples] (n, n_out) · W_L (n_out, n_in) ⊙ f'(A_{L-1}[samples])
                 let d = MatRef::row_major(d, n, n_out);
                 gemm_rows(MatMut::row_major(db, n, n_in), d, MatRef::row_major(w, n_out, n_in));
@@ -146,29 +143,28 @@ impl<T: Scalar> Network<T> {
             };
             split.for_each(blocks.enumerate(), |(b, ((z, d), rl))| {
                 let (first, n) = (b * block, rl.len());
-                let weight = weight.map(|w| move |i: usize| w(first + i));
-                let rows_weight = weight.as_ref().map(|w| w as &dyn Fn(usize) -> T);
                 let d = backward.then_some(d);
-                self.output_rows(input.sub_rows(first, n), wt, y_at(first, n), z, d, rl, rows_weight);
+                self.output_rows(input.sub_rows(first, n), wt, first, y, z, d, rl, weight);
             });
         }
         buf.row_loss[..rows].iter().sum()
     }
 
-    /// The output layer on a block of rows, `input` (n, n_in) and their targets `y` (n x
-    /// n_out), if any: their `z = a·Wᵀ + b` (the outputs, in place; `wt` is the layer's Wᵀ),
-    /// each row's loss against `y` and, with `deltas` and `y`, its output deltas; each row's
-    /// loss and deltas multiplied by `weight(row)` when given.
+    /// The output layer on the block of rows `first..first + n` (`input`: their n x n_in
+    /// values): their `z = a·Wᵀ + b` (the outputs, in place; `wt` is the layer's Wᵀ), each
+    /// row's loss against its targets in `y` (all rows') and, with `deltas` and `y`, its output
+    /// deltas; each row's loss and deltas multiplied by `weight(row)` when given.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn output_rows(
         &self,
         input: MatRef<'_, T>,
         wt: MatRef<'_, T>,
+        first: usize,
         y: Option<&[T]>,
         z: &mut [T],
         mut deltas: Option<&mut [T]>,
         row_loss: &mut [f64],
-        weight: Option<&dyn Fn(usize) -> T>,
+        weight: Option<&(dyn Fn(usize) -> T + Sync)>,
     ) {
         let (arch, n) = (&self.arch, row_loss.len());
         let n_out = arch.n_out();
@@ -177,12 +173,12 @@ impl<T: Scalar> Network<T> {
         product(MatMut::row_major(z, n, n_out), input, wt);
         for (i, zr) in z.chunks_exact_mut(n_out).enumerate() {
             zr.iter_mut().zip(bias).for_each(|(z, &b)| *z += b);
-            let yr = y.map(|y| &y[i * n_out..(i + 1) * n_out]);
+            let yr = y.map(|y| &y[(first + i) * n_out..(first + i + 1) * n_out]);
             row_loss[i] = loss.forward_row(output, zr, yr);
             if let (Some(d), Some(yr)) = (deltas.as_deref_mut(), yr) {
                 let d = &mut d[i * n_out..(i + 1) * n_out];
                 loss.delta_row(output, zr, yr, d);
-                if let Some(w) = weight.map(|w| w(i)) {
+                if let Some(w) = weight.map(|w| w(first + i)) {
                     // A sample's weight (its class's), carried by its deltas into every gradient.
                     d.iter_mut().for_each(|d| *d = flush(*d * w));
                     row_loss[i] *= w.to_f64().unwrap_or(f64::NAN);

@@ -7,7 +7,8 @@
 //! file's layout), then its bias `b_l` (`n_out`). A block of units is a contiguous run of rows.
 //! Hidden activations and deltas are stored feature-major (`n_units x rows`, see [`Buffers`]),
 //! so a block of units is a contiguous run there too (but for the deltas of the last hidden
-//! layer after a training forward pass, which computes them by samples: sample-major). For `rows` samples stacked as rows of `X`:
+//! layer after a training forward pass, which computes them by samples: sample-major). For
+//! `rows` samples stacked as rows of `X`:
 //! ```text
 //! forward:  Z_lᵀ = W_l A_{l-1}ᵀ + b_l ;  A_l = f_l(Z_l)        (A_0 = X; by blocks of units)
 //! deltas:   D_L from the loss ;  D_{l-1}ᵀ = (W_lᵀ D_lᵀ) ⊙ f'(A_{l-1}ᵀ)   (by blocks of inputs)

@@ -2,7 +2,7 @@
 //! rows, the deltas under the output layer computed in its forward phase (with class weights,
 //! at many rows and wide layers, where each product must keep its routine).
 
-use super::tests::bits;
+use super::tests::{bits, random_case, trainer_gradient};
 use super::*;
 use crate::split::Split;
 use crate::team::Team;
@@ -29,22 +29,25 @@ fn inference_by_rows_equals_the_forward_pass_bit_for_bit() {
         let arch = Arch::new(arch_sizes, act, loss).unwrap().with_output(output).unwrap();
         let (n_in, n_out) = (arch.n_in(), arch.n_out());
         let net = Network::<f32>::init(arch.clone(), rng.random());
-        for rows in [1usize, 5, 6, 7, 64, 67, 256] {
+        let Some(by_rows) = RowNet::new(&net) else {
+            assert!(arch.n_layers() == 1 || !crate::gemm::gathers_rows(), "{:?}", arch.sizes());
+            continue;
+        };
+        // One set of buffers for every block size, as a thread of an evaluation uses them.
+        let mut rows_buf = by_rows.buffers(256);
+        for rows in [1usize, 5, 6, 7, 64, 67, 256, 3] {
             let x: Vec<f32> = (0..rows * n_in).map(|_| rng.random_range(-3.0..3.0)).collect();
             let y: Vec<f32> = (0..rows * n_out).map(|_| rng.random_range(0.0..1.0)).collect();
             let mut buf = Buffers::new(&arch, rows);
             let expected = net.forward(&x, rows, Some(&y), &mut buf);
-            let Some(mut by_rows) = RowNet::new(&net, 256) else {
-                assert!(arch.n_layers() == 1 || !crate::gemm::gathers_rows(), "{:?}", arch.sizes());
-                continue;
-            };
-            let got = by_rows.forward(&x, rows, Some(&y));
+            let got = by_rows.forward(&x, rows, Some(&y), &mut rows_buf);
             assert_eq!(got.to_bits(), expected.to_bits(), "loss of {:?}, {rows} rows", arch.sizes());
-            assert_eq!(bits(by_rows.output(rows)), bits(buf.output(rows)), "{:?}, {rows} rows", arch.sizes());
+            let (got, want) = (bits(rows_buf.output(rows)), bits(buf.output(rows)));
+            assert_eq!(got, want, "{:?}, {rows} rows", arch.sizes());
             cases += 1;
         }
     }
-    assert!(cases == 35 || !crate::gemm::gathers_rows(), "{cases}");
+    assert!(cases == 40 || !crate::gemm::gathers_rows(), "{cases}");
 }
 
 /// The trainer's passes with each row's loss and deltas weighted (class weights): the output
@@ -54,33 +57,19 @@ fn inference_by_rows_equals_the_forward_pass_bit_for_bit() {
 #[test]
 fn weighted_rows_give_the_gradient_of_deltas_weighted_after_the_forward_pass() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let team = Team::new(3);
+    let split = Split { min_work: 1, threads: 3, ..Split::team(&team) };
     for (sizes, act, loss) in [
         (vec![13, 9, 4], Activation::Sigmoid, Loss::Xent),
         (vec![6, 17, 5, 3], Activation::Relu, Loss::Mse),
         (vec![7, 3], Activation::Tanh, Loss::Xent),
     ] {
         let arch = Arch::new(sizes, act, loss).unwrap();
-        let (n_in, n_out, rows) = (arch.n_in(), arch.n_out(), 37);
-        let net = Network::<f32>::init(arch.clone(), rng.random());
-        let x: Vec<f32> = (0..rows * n_in).map(|_| rng.random_range(-2.0..2.0)).collect();
-        let mut y = vec![0.0f32; rows * n_out];
-        (0..rows).for_each(|r| y[r * n_out + rng.random_range(0..n_out)] = 1.0);
+        let (n_out, rows) = (arch.n_out(), 37);
+        let (net, x, y) = random_case(&mut rng, &arch, rows);
         let weights: Vec<f32> = (0..rows).map(|_| rng.random_range(0.1..3.0)).collect();
         let weight = |i: usize| weights[i];
-        let team = Team::new(3);
-        let split = Split { min_work: 1, threads: 3, ..Split::team(&team) };
-        let (mut buf, mut grad) = (Buffers::new(&arch, rows), vec![0.0f32; arch.n_params()]);
-        let loss =
-            net.forward_with(&x, rows, Some(&y), &mut buf, split, Deltas::Backward(Some(&weight)), false);
-        backward_from_deltas(
-            &arch,
-            Params::Read(&net.params),
-            Input::Rows(&x),
-            rows,
-            &mut buf,
-            &mut grad,
-            split,
-        );
+        let (loss, grad) = trainer_gradient(&net, (&x, &y, rows), split, Some(&weight));
         // The reference: the plain forward pass, then its output deltas weighted row by row.
         let (mut reference, mut expected) = (Buffers::new(&arch, rows), vec![0.0f32; arch.n_params()]);
         net.forward(&x, rows, Some(&y), &mut reference);
@@ -93,16 +82,8 @@ fn weighted_rows_give_the_gradient_of_deltas_weighted_after_the_forward_pass() {
             d.iter_mut().for_each(|d| *d = crate::scalar::flush(*d * weights[i]));
             weighted_loss += reference.row_loss[i] * weights[i] as f64;
         }
-        let x_rows = Input::Rows(&x);
-        backward_from_deltas(
-            &arch,
-            Params::Read(&net.params),
-            x_rows,
-            rows,
-            &mut reference,
-            &mut expected,
-            split,
-        );
+        let read = Params::Read(&net.params);
+        backward_from_deltas(&arch, read, Input::Rows(&x), rows, &mut reference, &mut expected, split);
         assert_eq!(loss.to_bits(), weighted_loss.to_bits(), "{:?}", arch.sizes());
         assert_eq!(bits(&grad), bits(&expected), "{:?}", arch.sizes());
     }
@@ -116,40 +97,22 @@ fn weighted_rows_give_the_gradient_of_deltas_weighted_after_the_forward_pass() {
 fn the_trainers_passes_keep_each_products_routine_at_many_rows_and_wide_layers() {
     let mut rng = ChaCha8Rng::seed_from_u64(12);
     let team = Team::new(3);
-    for (sizes, rows) in [
+    let cases = [
         (vec![5, 7, 6, 3], 300),
         (vec![5, 7, 6, 3], 600),
         (vec![20, 300, 4], 300),
         (vec![9, 270, 260, 3], 40),
-    ] {
+    ];
+    for (sizes, rows) in cases {
         let arch = Arch::new(sizes, Activation::Tanh, Loss::Xent).unwrap();
-        let (n_in, n_out) = (arch.n_in(), arch.n_out());
-        let net = Network::<f32>::init(arch.clone(), rng.random());
-        let x: Vec<f32> = (0..rows * n_in).map(|_| rng.random_range(-2.0..2.0)).collect();
-        let mut y = vec![0.0f32; rows * n_out];
-        (0..rows).for_each(|r| y[r * n_out + rng.random_range(0..n_out)] = 1.0);
+        let (net, x, y) = random_case(&mut rng, &arch, rows);
         let (mut buf, mut expected) = (Buffers::new(&arch, rows), vec![0.0f32; arch.n_params()]);
         net.forward(&x, rows, Some(&y), &mut buf);
         net.backward(&x, rows, &y, &mut buf, &mut expected);
         for split in [Split::serial(), Split { min_work: 1, threads: 3, ..Split::team(&team) }] {
-            let (mut buf, mut grad) = (Buffers::new(&arch, rows), vec![0.0f32; arch.n_params()]);
-            net.forward_with(&x, rows, Some(&y), &mut buf, split, Deltas::Backward(None), false);
-            backward_from_deltas(
-                &arch,
-                Params::Read(&net.params),
-                Input::Rows(&x),
-                rows,
-                &mut buf,
-                &mut grad,
-                split,
-            );
-            assert_eq!(
-                bits(&grad),
-                bits(&expected),
-                "{:?}, {rows} rows, {} threads",
-                arch.sizes(),
-                split.threads
-            );
+            let (_, grad) = trainer_gradient(&net, (&x, &y, rows), split, None);
+            let ctx = format!("{:?}, {rows} rows, {} threads", arch.sizes(), split.threads);
+            assert_eq!(bits(&grad), bits(&expected), "{ctx}");
         }
     }
 }

@@ -11,6 +11,35 @@ pub(super) fn bits<T: Scalar>(v: &[T]) -> Vec<u64> {
     v.iter().map(|x| x.to_f64().unwrap_or(f64::NAN).to_bits()).collect()
 }
 
+/// A network of `arch` from a seed `rng` draws, `rows` inputs in [−2, 2) and one-hot targets.
+pub(super) fn random_case(
+    rng: &mut ChaCha8Rng,
+    arch: &Arch,
+    rows: usize,
+) -> (Network<f32>, Vec<f32>, Vec<f32>) {
+    let (n_in, n_out) = (arch.n_in(), arch.n_out());
+    let net = Network::<f32>::init(arch.clone(), rng.random());
+    let x: Vec<f32> = (0..rows * n_in).map(|_| rng.random_range(-2.0..2.0)).collect();
+    let mut y = vec![0.0f32; rows * n_out];
+    (0..rows).for_each(|r| y[r * n_out + rng.random_range(0..n_out)] = 1.0);
+    (net, x, y)
+}
+
+/// The trainer's pair [`Network::forward_with`] + [`backward_from_deltas`] (parameters only
+/// read) cut for `split`, each row weighted by `weight` when given: the loss and gradient.
+pub(super) fn trainer_gradient(
+    net: &Network<f32>,
+    (x, y, rows): (&[f32], &[f32], usize),
+    split: Split<'_>,
+    weight: Option<&(dyn Fn(usize) -> f32 + Sync)>,
+) -> (f64, Vec<f32>) {
+    let arch = &net.arch;
+    let (mut buf, mut grad) = (Buffers::new(arch, rows), vec![0.0f32; arch.n_params()]);
+    let loss = net.forward_with(x, rows, Some(y), &mut buf, split, Deltas::Backward(weight), false);
+    backward_from_deltas(arch, Params::Read(&net.params), Input::Rows(x), rows, &mut buf, &mut grad, split);
+    (loss, grad)
+}
+
 /// Every blocked GEMM the trainer runs (forward by units and by samples, weight gradients
 /// and input deltas by input units, with and without the fused update) gives the bits of
 /// the unblocked pass, at edge sizes (1, 7, 31, 33, 127, 129 units and rows, blocks of 8
@@ -32,13 +61,7 @@ fn blocked_passes_equal_the_unblocked_pass_bit_for_bit() {
         ] {
             for rows in [1usize, 7, 33, 64] {
                 let arch = Arch::new(arch_sizes.clone(), act, loss).unwrap().with_output(output).unwrap();
-                let (n_in, n_out) = (arch.n_in(), arch.n_out());
-                let net = Network::<f32>::init(arch.clone(), rng.random());
-                let x: Vec<f32> = (0..rows * n_in).map(|_| rng.random_range(-2.0..2.0)).collect();
-                let mut y = vec![0.0f32; rows * n_out];
-                for r in 0..rows {
-                    y[r * n_out + rng.random_range(0..n_out)] = 1.0;
-                }
+                let (net, x, y) = random_case(&mut rng, &arch, rows);
                 let run = |split: Split<'_>| {
                     let mut buf = Buffers::new(&arch, rows);
                     buf.acts.iter_mut().chain(buf.deltas.iter_mut()).for_each(|a| a.fill(f32::NAN));
